@@ -1,0 +1,150 @@
+//! The `a{sv}` results of `org.atomic.Manager`, typed so each key and its D-Bus type is stated once.
+
+use zbus::zvariant::{SerializeDict, Type};
+
+use crate::engine::EngineInfo;
+use crate::host::Deployment;
+use crate::state::Installation;
+
+/// Status's `engine` block.
+#[derive(Debug, Default, SerializeDict, Type)]
+#[zvariant(signature = "a{sv}", rename_all = "kebab-case")]
+pub struct EngineBlock {
+    /// docker or podman
+    pub name: String,
+    /// the engine's version
+    pub version: String,
+    /// the Docker API version it serves
+    pub api_version: String,
+    /// the socket atomicd uses
+    pub socket: String,
+    /// whether it answered
+    pub available: bool,
+}
+
+impl From<EngineInfo> for EngineBlock {
+    fn from(i: EngineInfo) -> Self {
+        EngineBlock {
+            name: i.name,
+            version: i.version,
+            api_version: i.api_version,
+            socket: i.socket,
+            available: i.available,
+        }
+    }
+}
+
+/// One deployment in Status's `host` block and in HostUpgrade/Rollback results.
+#[derive(Debug, Default, SerializeDict, Type)]
+#[zvariant(signature = "a{sv}", rename_all = "kebab-case")]
+pub struct DeploymentBlock {
+    /// identifier
+    pub id: String,
+    /// OS name
+    pub osname: String,
+    /// commit checksum
+    pub checksum: String,
+    /// version metadata
+    pub version: String,
+    /// seconds since the epoch
+    pub timestamp: u64,
+    /// running now
+    pub booted: bool,
+    /// staged
+    pub staged: bool,
+    /// pinned
+    pub pinned: bool,
+    /// boots next
+    pub default: bool,
+    /// upgrade source
+    pub origin: String,
+}
+
+impl From<Deployment> for DeploymentBlock {
+    fn from(d: Deployment) -> Self {
+        DeploymentBlock {
+            id: d.id,
+            osname: d.osname,
+            checksum: d.checksum,
+            version: d.version,
+            timestamp: d.timestamp,
+            booted: d.booted,
+            staged: d.staged,
+            pinned: d.pinned,
+            default: d.default,
+            origin: d.origin,
+        }
+    }
+}
+
+/// Status's `host` block.
+#[derive(Debug, Default, SerializeDict, Type)]
+#[zvariant(signature = "a{sv}", rename_all = "kebab-case")]
+pub struct HostBlock {
+    /// rpm-ostree, bootc, ostree or none
+    pub backend: String,
+    /// default first
+    pub deployments: Vec<DeploymentBlock>,
+}
+
+/// One entry of Status's `installed` list.
+#[derive(Debug, Default, SerializeDict, Type)]
+#[zvariant(signature = "a{sv}", rename_all = "kebab-case")]
+pub struct InstalledBlock {
+    /// the image as named at install
+    pub image: String,
+    /// its id then
+    pub image_id: String,
+    /// the container name
+    pub name: String,
+    /// seconds since the epoch
+    pub installed_at: u64,
+    /// the installing uid
+    pub installed_by: u32,
+}
+
+impl From<Installation> for InstalledBlock {
+    fn from(i: Installation) -> Self {
+        InstalledBlock {
+            image: i.image,
+            image_id: i.image_id,
+            name: i.name,
+            installed_at: i.installed_at,
+            installed_by: i.installed_by,
+        }
+    }
+}
+
+/// The result of Status.
+#[derive(Debug, Default, SerializeDict, Type)]
+#[zvariant(signature = "a{sv}", rename_all = "kebab-case")]
+pub struct StatusReport {
+    /// atomicd's version
+    pub version: String,
+    /// the engine block
+    pub engine: EngineBlock,
+    /// the host block
+    pub host: HostBlock,
+    /// the installed images
+    pub installed: Vec<InstalledBlock>,
+}
+
+/// The result of Run.
+#[derive(Debug, Default, SerializeDict, Type)]
+#[zvariant(signature = "a{sv}", rename_all = "kebab-case")]
+pub struct RunResult {
+    /// the resolved argv, an equivalent `docker run` line
+    pub command: Vec<String>,
+    /// the container name, when the line names one
+    pub name: Option<String>,
+    /// the container's id, when one was created
+    pub container_id: Option<String>,
+    /// the exit code, when waited for
+    pub exit_code: Option<i32>,
+    /// the last 64 KiB of output, when waited for without fds
+    pub output: Option<String>,
+    /// what the container may do to the host, one sentence each (for the CLI's banner)
+    pub privileges: Vec<String>,
+    /// e.g. variables that expanded to nothing
+    pub warnings: Vec<String>,
+}

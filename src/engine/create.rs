@@ -1,0 +1,298 @@
+//! The Docker API create body for a [`RunSpec`]: pure, so every flag's mapping is unit-tested.
+
+use std::collections::HashMap;
+
+use bollard::models::{
+    ContainerCreateBody, DeviceMapping, HostConfig, HostConfigLogConfig, Mount, MountType,
+    PortBinding, RestartPolicy, RestartPolicyNameEnum,
+};
+
+use super::StreamSetup;
+use crate::error::{Error, Result};
+use crate::runspec::RunSpec;
+
+fn bad(flag: &str, value: &str, why: &str) -> Error {
+    Error::UnsupportedLabel(format!("{flag} {value:?}: {why}"))
+}
+
+fn some_vec(v: &[String]) -> Option<Vec<String>> {
+    (!v.is_empty()).then(|| v.to_vec())
+}
+
+/// Builds the create request. `streams` says what the caller attached, so `-i` without a
+/// client keeps no stdin open and `-t` without a terminal allocates none.
+pub fn create_body(spec: &RunSpec, streams: StreamSetup) -> Result<ContainerCreateBody> {
+    let (binds, anonymous): (Vec<String>, Vec<String>) =
+        spec.volumes.iter().cloned().partition(|v| v.contains(':'));
+    let mounts = spec.mounts.iter().map(|m| parse_mount(m)).collect::<Result<Vec<_>>>()?;
+    let devices = spec.devices.iter().map(|d| parse_device(d)).collect::<Result<Vec<_>>>()?;
+    let (exposed, port_bindings) = parse_publish(&spec.publish)?;
+    let labels = spec
+        .labels
+        .iter()
+        .map(|l| match l.split_once('=') {
+            Some((k, v)) => (k.to_owned(), v.to_owned()),
+            None => (l.clone(), String::new()),
+        })
+        .collect::<HashMap<_, _>>();
+    let tmpfs = spec
+        .tmpfs
+        .iter()
+        .map(|t| match t.split_once(':') {
+            Some((path, opts)) => (path.to_owned(), opts.to_owned()),
+            None => (t.clone(), String::new()),
+        })
+        .collect::<HashMap<_, _>>();
+    let restart_policy = spec.restart.as_deref().map(parse_restart).transpose()?;
+
+    let host_config = HostConfig {
+        binds: some_vec(&binds),
+        mounts: (!mounts.is_empty()).then_some(mounts),
+        privileged: spec.privileged.then_some(true),
+        network_mode: spec.network.clone(),
+        pid_mode: spec.pid.clone(),
+        ipc_mode: spec.ipc.clone(),
+        uts_mode: spec.uts.clone(),
+        userns_mode: spec.userns.clone(),
+        cap_add: some_vec(&spec.cap_add),
+        cap_drop: some_vec(&spec.cap_drop),
+        security_opt: some_vec(&spec.security_opt),
+        devices: (!devices.is_empty()).then_some(devices),
+        port_bindings: (!port_bindings.is_empty()).then_some(port_bindings),
+        restart_policy,
+        tmpfs: (!tmpfs.is_empty()).then_some(tmpfs),
+        readonly_rootfs: spec.read_only.then_some(true),
+        init: spec.init.then_some(true),
+        log_config: spec
+            .log_driver
+            .as_ref()
+            .map(|d| HostConfigLogConfig { typ: Some(d.clone()), config: None }),
+        group_add: some_vec(&spec.group_add),
+        // A detached `--rm` container must clean itself up; a waited one is removed by atomicd
+        // after its output has been read.
+        auto_remove: (spec.remove && spec.detach).then_some(true),
+        ..HostConfig::default()
+    };
+
+    let stdin = spec.interactive && streams.stdin;
+    Ok(ContainerCreateBody {
+        image: Some(spec.image.clone()),
+        cmd: some_vec(&spec.command),
+        entrypoint: spec.entrypoint.as_ref().map(|e| vec![e.clone()]),
+        env: some_vec(&spec.env),
+        labels: (!labels.is_empty()).then_some(labels),
+        working_dir: spec.workdir.clone(),
+        user: spec.user.clone(),
+        hostname: spec.hostname.clone(),
+        stop_signal: spec.stop_signal.clone(),
+        tty: Some(spec.tty && streams.tty),
+        open_stdin: Some(stdin),
+        stdin_once: Some(stdin),
+        attach_stdin: Some(stdin),
+        attach_stdout: Some(true),
+        attach_stderr: Some(true),
+        volumes: some_vec(&anonymous),
+        exposed_ports: (!exposed.is_empty()).then_some(exposed),
+        host_config: Some(host_config),
+        ..ContainerCreateBody::default()
+    })
+}
+
+/// `type=bind,source=/a,target=/b,readonly` (also `src`, `dst`, `destination`, `ro`).
+fn parse_mount(text: &str) -> Result<Mount> {
+    let mut mount = Mount::default();
+    for field in text.split(',') {
+        let (key, value) = field.split_once('=').unwrap_or((field, "true"));
+        match key {
+            "type" => {
+                mount.typ = Some(match value {
+                    "bind" => MountType::BIND,
+                    "volume" => MountType::VOLUME,
+                    "tmpfs" => MountType::TMPFS,
+                    _ => return Err(bad("--mount", text, "type must be bind, volume or tmpfs")),
+                })
+            }
+            "source" | "src" => mount.source = Some(value.to_owned()),
+            "target" | "dst" | "destination" => mount.target = Some(value.to_owned()),
+            "readonly" | "ro" => mount.read_only = Some(value == "true" || value == "1"),
+            _ => return Err(bad("--mount", text, &format!("unsupported field {key:?}"))),
+        }
+    }
+    if mount.target.is_none() {
+        return Err(bad("--mount", text, "a target is required"));
+    }
+    if mount.typ.is_none() {
+        mount.typ = Some(MountType::VOLUME);
+    }
+    Ok(mount)
+}
+
+/// `/dev/host[:/dev/container[:rwm]]`
+fn parse_device(text: &str) -> Result<DeviceMapping> {
+    let parts: Vec<&str> = text.split(':').collect();
+    let (host, container, perms) = match parts.as_slice() {
+        [h] => (*h, *h, "rwm"),
+        [h, c] if c.starts_with('/') => (*h, *c, "rwm"),
+        [h, p] => (*h, *h, *p),
+        [h, c, p] => (*h, *c, *p),
+        _ => return Err(bad("--device", text, "expected HOST[:CONTAINER[:PERMISSIONS]]")),
+    };
+    Ok(DeviceMapping {
+        path_on_host: Some(host.to_owned()),
+        path_in_container: Some(container.to_owned()),
+        cgroup_permissions: Some(perms.to_owned()),
+    })
+}
+
+/// `-p [IP:][HOSTPORT:]CONTAINERPORT[/PROTO]`
+fn parse_publish(
+    specs: &[String],
+) -> Result<(Vec<String>, HashMap<String, Option<Vec<PortBinding>>>)> {
+    let mut exposed = Vec::new();
+    let mut bindings: HashMap<String, Option<Vec<PortBinding>>> = HashMap::new();
+    for text in specs {
+        let (addr, proto) = match text.rsplit_once('/') {
+            Some((a, p)) if matches!(p, "tcp" | "udp" | "sctp") => (a, p),
+            Some(_) => return Err(bad("-p", text, "protocol must be tcp, udp or sctp")),
+            None => (text.as_str(), "tcp"),
+        };
+        let parts: Vec<&str> = addr.rsplitn(3, ':').collect();
+        let (container, host_port, host_ip) = match parts.as_slice() {
+            [c] => (*c, "", ""),
+            [c, h] => (*c, *h, ""),
+            [c, h, ip] => (*c, *h, *ip),
+            _ => return Err(bad("-p", text, "expected [IP:][HOSTPORT:]CONTAINERPORT")),
+        };
+        if container.parse::<u16>().is_err() || (!host_port.is_empty() && host_port.parse::<u16>().is_err()) {
+            return Err(bad("-p", text, "ports must be numbers from 0 to 65535"));
+        }
+        let key = format!("{container}/{proto}");
+        exposed.push(key.clone());
+        let binding = PortBinding {
+            host_ip: (!host_ip.is_empty()).then(|| host_ip.trim_matches(['[', ']']).to_owned()),
+            host_port: (!host_port.is_empty()).then(|| host_port.to_owned()),
+        };
+        bindings.entry(key).or_insert_with(|| Some(Vec::new())).get_or_insert_with(Vec::new).push(binding);
+    }
+    Ok((exposed, bindings))
+}
+
+/// `no`, `always`, `unless-stopped`, `on-failure[:N]`
+fn parse_restart(text: &str) -> Result<RestartPolicy> {
+    let (name, count) = match text.split_once(':') {
+        Some(("on-failure", n)) => (
+            RestartPolicyNameEnum::ON_FAILURE,
+            Some(n.parse::<i64>().map_err(|_| bad("--restart", text, "the retry count must be a number"))?),
+        ),
+        Some(_) => return Err(bad("--restart", text, "only on-failure takes a count")),
+        None => (
+            match text {
+                "no" => RestartPolicyNameEnum::NO,
+                "always" => RestartPolicyNameEnum::ALWAYS,
+                "unless-stopped" => RestartPolicyNameEnum::UNLESS_STOPPED,
+                "on-failure" => RestartPolicyNameEnum::ON_FAILURE,
+                _ => return Err(bad("--restart", text, "expected no, always, unless-stopped or on-failure[:N]")),
+            },
+            None,
+        ),
+    };
+    Ok(RestartPolicy { name: Some(name), maximum_retry_count: count })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body(line: &str, streams: StreamSetup) -> Result<ContainerCreateBody> {
+        let argv = shell_words::split(line).unwrap_or_else(|e| panic!("{e}"));
+        create_body(&RunSpec::from_argv(&argv)?, streams)
+    }
+
+    fn ok(line: &str) -> ContainerCreateBody {
+        body(line, StreamSetup::default()).unwrap_or_else(|e| panic!("{line}: {e}"))
+    }
+
+    fn host(line: &str) -> HostConfig {
+        ok(line).host_config.unwrap_or_default()
+    }
+
+    #[test]
+    fn the_spc_line_maps_to_a_privileged_host_namespace_container() {
+        let h = host("docker run -i --rm --privileged -v /:/host -v /run:/run --net=host --ipc=host --pid=host -e HOST=/host img sh");
+        assert_eq!(h.privileged, Some(true));
+        assert_eq!(h.binds, Some(vec!["/:/host".to_owned(), "/run:/run".to_owned()]));
+        assert_eq!(h.network_mode.as_deref(), Some("host"));
+        assert_eq!(h.ipc_mode.as_deref(), Some("host"));
+        assert_eq!(h.pid_mode.as_deref(), Some("host"));
+        assert_eq!(h.auto_remove, None, "a waited --rm container is removed by atomicd");
+        let b = ok("docker run -i --rm img sh -c 'exit 3'");
+        assert_eq!(b.cmd, Some(vec!["sh".into(), "-c".into(), "exit 3".into()]));
+        assert_eq!(b.open_stdin, Some(false), "no client attached: no stdin kept open");
+    }
+
+    #[test]
+    fn streams_decide_stdin_and_tty() {
+        let attached = StreamSetup { stdin: true, tty: true };
+        let b = body("docker run -it img", attached).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((b.open_stdin, b.tty), (Some(true), Some(true)));
+        let b = body("docker run -t img", StreamSetup::default()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(b.tty, Some(false));
+    }
+
+    #[test]
+    fn every_value_flag_lands_in_the_body() {
+        let b = ok("docker run -d --rm -v /anon -v data:/d --mount type=bind,src=/etc,dst=/e,ro \
+             --mount type=tmpfs,target=/t --device /dev/fuse --device /dev/a:/dev/b:r -p 8080:80 \
+             -p 127.0.0.1:53:53/udp --restart on-failure:3 -w /srv --entrypoint /bin/sh -u 1000 \
+             --hostname box --tmpfs /run:size=1m --read-only --init -l a=b --log-driver none \
+             --stop-signal SIGINT --group-add wheel --cap-drop ALL --security-opt no-new-privileges \
+             --uts host --userns host img");
+        let h = b.host_config.clone().unwrap_or_default();
+        assert_eq!(h.auto_remove, Some(true));
+        assert_eq!(b.volumes, Some(vec!["/anon".to_owned()]));
+        assert_eq!(h.binds, Some(vec!["data:/d".to_owned()]));
+        let mounts = h.mounts.unwrap_or_default();
+        assert_eq!(mounts.len(), 2);
+        assert_eq!((mounts[0].typ, mounts[0].read_only), (Some(MountType::BIND), Some(true)));
+        assert_eq!(mounts[1].typ, Some(MountType::TMPFS));
+        let devices = h.devices.unwrap_or_default();
+        assert_eq!(devices[1].path_in_container.as_deref(), Some("/dev/b"));
+        assert_eq!(devices[1].cgroup_permissions.as_deref(), Some("r"));
+        assert_eq!(b.exposed_ports, Some(vec!["80/tcp".to_owned(), "53/udp".to_owned()]));
+        let ports = h.port_bindings.unwrap_or_default();
+        let dns = ports["53/udp"].clone().unwrap_or_default();
+        assert_eq!(dns[0].host_ip.as_deref(), Some("127.0.0.1"));
+        assert_eq!(h.restart_policy.and_then(|r| r.maximum_retry_count), Some(3));
+        assert_eq!(b.working_dir.as_deref(), Some("/srv"));
+        assert_eq!(b.entrypoint, Some(vec!["/bin/sh".to_owned()]));
+        assert_eq!(b.user.as_deref(), Some("1000"));
+        assert_eq!(b.hostname.as_deref(), Some("box"));
+        assert_eq!(h.tmpfs.unwrap_or_default()["/run"], "size=1m");
+        assert_eq!((h.readonly_rootfs, h.init), (Some(true), Some(true)));
+        assert_eq!(b.labels.unwrap_or_default()["a"], "b");
+        assert_eq!(h.log_config.and_then(|l| l.typ).as_deref(), Some("none"));
+        assert_eq!(b.stop_signal.as_deref(), Some("SIGINT"));
+        assert_eq!(h.group_add, Some(vec!["wheel".to_owned()]));
+        assert_eq!(h.cap_drop, Some(vec!["ALL".to_owned()]));
+        assert_eq!(h.security_opt, Some(vec!["no-new-privileges".to_owned()]));
+        assert_eq!((h.uts_mode.as_deref(), h.userns_mode.as_deref()), (Some("host"), Some("host")));
+    }
+
+    #[test]
+    fn malformed_values_are_refused_by_name() {
+        let table = [
+            ("docker run --mount type=nfs,dst=/x img", "--mount"),
+            ("docker run --mount src=/x img", "target is required"),
+            ("docker run -p 99999:80 img", "-p"),
+            ("docker run -p 80/icmp img", "protocol"),
+            ("docker run --restart sometimes img", "--restart"),
+            ("docker run --device a:b:c:d img", "--device"),
+        ];
+        for (line, needle) in table {
+            match body(line, StreamSetup::default()) {
+                Err(Error::UnsupportedLabel(msg)) => assert!(msg.contains(needle), "{line}: {msg}"),
+                other => panic!("{line}: {other:?}"),
+            }
+        }
+    }
+}

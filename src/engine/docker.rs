@@ -1,0 +1,188 @@
+//! [`Engine`] over the Docker-compatible API (Docker, or Podman's `system service`) with bollard.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use bollard::errors::Error as BollardError;
+use bollard::query_parameters::{LogsOptionsBuilder, RemoveContainerOptionsBuilder};
+use bollard::{Docker, API_DEFAULT_VERSION};
+use futures_util::StreamExt;
+
+use super::locate::{socket_exists, EngineLocator};
+use super::{create_body, Engine, EngineInfo, ImageInfo, StreamSetup};
+use crate::error::{Error, Result};
+use crate::runspec::RunSpec;
+
+/// How long a probe may take before the engine counts as down.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(3);
+/// bollard applies one timeout to every request, waits included; a container may run for days.
+const REQUEST_TIMEOUT_SECS: u64 = 60 * 60 * 24 * 365;
+
+/// The engine behind a Docker-API socket, found through an [`EngineLocator`].
+#[derive(Debug)]
+pub struct DockerEngine {
+    locator: EngineLocator,
+    selected: Mutex<String>,
+}
+
+impl DockerEngine {
+    /// An engine found through `locator`; nothing is contacted until the first call.
+    pub fn new(locator: EngineLocator) -> Self {
+        let first = locator.candidates().last().cloned().unwrap_or_default();
+        DockerEngine { locator, selected: Mutex::new(first) }
+    }
+
+    fn selected(&self) -> String {
+        self.selected.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    fn select(&self, socket: &str) {
+        if let Ok(mut s) = self.selected.lock() {
+            socket.clone_into(&mut s);
+        }
+    }
+
+    fn connect(socket: &str) -> Result<Docker> {
+        Docker::connect_with_unix(socket, REQUEST_TIMEOUT_SECS, API_DEFAULT_VERSION).map_err(|e| unavailable(socket, &e))
+    }
+
+    /// A client for the selected socket; rediscovers when that socket has gone away.
+    async fn client(&self) -> Result<Docker> {
+        let socket = self.selected();
+        if !socket_exists(&socket) && self.locator == EngineLocator::Discover {
+            self.info().await;
+        }
+        Self::connect(&self.selected())
+    }
+
+    async fn probe(socket: &str) -> Option<EngineInfo> {
+        let docker = Self::connect(socket).ok()?;
+        let version = tokio::time::timeout(PROBE_TIMEOUT, docker.version()).await.ok()?.ok()?;
+        let podman = version
+            .components
+            .iter()
+            .flatten()
+            .any(|c| c.name.to_ascii_lowercase().contains("podman"));
+        Some(EngineInfo {
+            name: if podman { "podman" } else { "docker" }.to_owned(),
+            version: version.version.unwrap_or_default(),
+            api_version: version.api_version.unwrap_or_default(),
+            socket: socket.to_owned(),
+            available: true,
+        })
+    }
+}
+
+/// The engine could not be reached at all.
+fn unavailable(socket: &str, e: &BollardError) -> Error {
+    Error::EngineUnavailable(format!("the container engine at {socket} does not answer: {e}"))
+}
+
+/// Sorts a bollard error into the documented kinds; `what` says what was being done.
+fn classify(socket: &str, what: &str, e: BollardError) -> Error {
+    match e {
+        BollardError::DockerResponseServerError { status_code, message } => {
+            Error::EngineError(format!("{what}: the engine refused ({status_code}): {message}"))
+        }
+        BollardError::SocketNotFoundError(_)
+        | BollardError::HyperResponseError { .. }
+        | BollardError::HttpClientError { .. }
+        | BollardError::IOError { .. }
+        | BollardError::RequestTimeoutError => unavailable(socket, &e),
+        other => Error::EngineError(format!("{what}: {other}")),
+    }
+}
+
+#[async_trait]
+impl Engine for DockerEngine {
+    async fn info(&self) -> EngineInfo {
+        let candidates = self.locator.candidates();
+        for socket in &candidates {
+            if let Some(info) = Self::probe(socket).await {
+                self.select(socket);
+                return info;
+            }
+        }
+        let fallback = candidates.last().cloned().unwrap_or_default();
+        self.select(&fallback);
+        EngineInfo { socket: fallback, ..EngineInfo::default() }
+    }
+
+    async fn inspect_image(&self, image: &str) -> Result<ImageInfo> {
+        let docker = self.client().await?;
+        match docker.inspect_image(image).await {
+            Ok(found) => Ok(ImageInfo {
+                id: found.id.unwrap_or_default(),
+                labels: found.config.and_then(|c| c.labels).unwrap_or_default(),
+            }),
+            Err(BollardError::DockerResponseServerError { status_code: 404, .. }) => {
+                Err(Error::ImageNotFound(format!("image {image:?} is not present on this host")))
+            }
+            Err(e) => Err(classify(&self.selected(), &format!("inspecting image {image:?}"), e)),
+        }
+    }
+
+    async fn create(&self, spec: &RunSpec, streams: StreamSetup) -> Result<String> {
+        let body = create_body(spec, streams)?;
+        let options = spec.name.as_ref().map(|n| {
+            bollard::query_parameters::CreateContainerOptionsBuilder::default().name(n).build()
+        });
+        let docker = self.client().await?;
+        docker
+            .create_container(options, body)
+            .await
+            .map(|r| r.id)
+            .map_err(|e| classify(&self.selected(), &format!("creating a container from {:?}", spec.image), e))
+    }
+
+    async fn start(&self, id: &str) -> Result<()> {
+        let docker = self.client().await?;
+        docker
+            .start_container(id, None)
+            .await
+            .map_err(|e| classify(&self.selected(), &format!("starting container {id}"), e))
+    }
+
+    async fn wait(&self, id: &str) -> Result<i64> {
+        let docker = self.client().await?;
+        let mut stream = docker.wait_container(id, None);
+        let mut code = 0;
+        while let Some(item) = stream.next().await {
+            match item {
+                Ok(response) => code = response.status_code,
+                // bollard reports a non-zero exit as an error; it is the container's status.
+                Err(BollardError::DockerContainerWaitError { code: c, .. }) => code = c,
+                Err(e) => return Err(classify(&self.selected(), &format!("waiting for container {id}"), e)),
+            }
+        }
+        Ok(code)
+    }
+
+    async fn output_tail(&self, id: &str, limit: usize) -> Result<String> {
+        let docker = self.client().await?;
+        let options = LogsOptionsBuilder::default().stdout(true).stderr(true).follow(false).build();
+        let mut stream = docker.logs(id, Some(options));
+        let mut buf: Vec<u8> = Vec::new();
+        while let Some(item) = stream.next().await {
+            let chunk = item.map_err(|e| classify(&self.selected(), &format!("reading output of {id}"), e))?;
+            buf.extend_from_slice(&chunk.into_bytes());
+            if buf.len() > 2 * limit {
+                buf.drain(..buf.len() - limit);
+            }
+        }
+        if buf.len() > limit {
+            buf.drain(..buf.len() - limit);
+        }
+        Ok(String::from_utf8_lossy(&buf).into_owned())
+    }
+
+    async fn remove(&self, id: &str, force: bool) -> Result<()> {
+        let docker = self.client().await?;
+        let options = RemoveContainerOptionsBuilder::default().force(force).build();
+        match docker.remove_container(id, Some(options)).await {
+            Ok(()) | Err(BollardError::DockerResponseServerError { status_code: 404, .. }) => Ok(()),
+            Err(e) => Err(classify(&self.selected(), &format!("removing container {id}"), e)),
+        }
+    }
+}

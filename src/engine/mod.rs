@@ -1,0 +1,68 @@
+//! The container engine atomicd drives, behind a small trait so the manager can be tested alone.
+
+mod create;
+mod docker;
+mod locate;
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+
+pub use create::create_body;
+pub use docker::DockerEngine;
+pub use locate::{EngineLocator, PODMAN_SOCKET, DOCKER_SOCKET};
+
+use crate::error::Result;
+use crate::runspec::RunSpec;
+
+/// What Status reports of the engine.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EngineInfo {
+    /// `docker` or `podman`; empty when nothing answers.
+    pub name: String,
+    /// The engine's own version.
+    pub version: String,
+    /// The Docker API version it serves.
+    pub api_version: String,
+    /// The socket atomicd talks to.
+    pub socket: String,
+    /// Whether the engine answered just now.
+    pub available: bool,
+}
+
+/// A local image: its id and labels.
+#[derive(Debug, Clone, Default)]
+pub struct ImageInfo {
+    /// `sha256:...`
+    pub id: String,
+    /// The image's labels.
+    pub labels: HashMap<String, String>,
+}
+
+/// Where a created container's standard streams go.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct StreamSetup {
+    /// Keep stdin open for an attached client.
+    pub stdin: bool,
+    /// Allocate a terminal.
+    pub tty: bool,
+}
+
+/// The operations atomicd needs from a Docker-API engine.
+#[async_trait]
+pub trait Engine: Send + Sync {
+    /// Probes the engine; never fails, `available` says whether it answered.
+    async fn info(&self) -> EngineInfo;
+    /// A local image, or `ImageNotFound`.
+    async fn inspect_image(&self, image: &str) -> Result<ImageInfo>;
+    /// Creates the container `spec` describes and returns its id.
+    async fn create(&self, spec: &RunSpec, streams: StreamSetup) -> Result<String>;
+    /// Starts a created container.
+    async fn start(&self, id: &str) -> Result<()>;
+    /// Waits for the container to stop and returns its exit code.
+    async fn wait(&self, id: &str) -> Result<i64>;
+    /// The last `limit` bytes of the container's output, stdout and stderr interleaved.
+    async fn output_tail(&self, id: &str, limit: usize) -> Result<String>;
+    /// Removes a container, killing it first when `force`.
+    async fn remove(&self, id: &str, force: bool) -> Result<()>;
+}

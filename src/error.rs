@@ -1,0 +1,139 @@
+//! The typed errors of atomicd and their one mapping onto the documented D-Bus error names.
+
+use zbus::message::{Header, Message};
+use zbus::names::ErrorName;
+
+/// Everything a method of `org.atomic.Manager` can fail with. Each variant carries a sentence
+/// naming the offending input; [`Error::dbus_name`] is the only place that knows the wire names.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// polkit said no.
+    #[error("{0}")]
+    AccessDenied(String),
+    /// polkit would ask for a password, but the caller did not allow interaction.
+    #[error("{0}")]
+    InteractiveAuthorizationRequired(String),
+    /// A bad image reference, name, option key or option type.
+    #[error("{0}")]
+    InvalidArgument(String),
+    /// The image is neither local nor pullable.
+    #[error("{0}")]
+    ImageNotFound(String),
+    /// Install or Uninstall of an image without that label.
+    #[error("{0}")]
+    LabelMissing(String),
+    /// A label that is not a single `docker run` line, or uses a flag atomicd does not translate.
+    #[error("{0}")]
+    UnsupportedLabel(String),
+    /// The container engine socket does not answer.
+    #[error("{0}")]
+    EngineUnavailable(String),
+    /// The engine refused; its message is included.
+    #[error("{0}")]
+    EngineError(String),
+    /// No image-based host backend on this machine.
+    #[error("{0}")]
+    HostNotSupported(String),
+    /// Another host operation is running.
+    #[error("{0}")]
+    Busy(String),
+    /// The job was cancelled.
+    #[error("{0}")]
+    Cancelled(String),
+    /// Anything else, with its cause.
+    #[error("{0}")]
+    Failed(String),
+}
+
+/// Shorthand for results carrying [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// The documented D-Bus error name of this error (API.md, "Errors").
+    pub fn dbus_name(&self) -> &'static str {
+        match self {
+            Error::AccessDenied(_) => "org.freedesktop.DBus.Error.AccessDenied",
+            Error::InteractiveAuthorizationRequired(_) => {
+                "org.freedesktop.DBus.Error.InteractiveAuthorizationRequired"
+            }
+            Error::InvalidArgument(_) => "org.atomic.Error.InvalidArgument",
+            Error::ImageNotFound(_) => "org.atomic.Error.ImageNotFound",
+            Error::LabelMissing(_) => "org.atomic.Error.LabelMissing",
+            Error::UnsupportedLabel(_) => "org.atomic.Error.UnsupportedLabel",
+            Error::EngineUnavailable(_) => "org.atomic.Error.EngineUnavailable",
+            Error::EngineError(_) => "org.atomic.Error.EngineError",
+            Error::HostNotSupported(_) => "org.atomic.Error.HostNotSupported",
+            Error::Busy(_) => "org.atomic.Error.Busy",
+            Error::Cancelled(_) => "org.atomic.Error.Cancelled",
+            Error::Failed(_) => "org.atomic.Error.Failed",
+        }
+    }
+
+    /// The placeholder answer of a method whose issue has not landed yet.
+    pub fn not_implemented(method: &str) -> Self {
+        Error::Failed(format!("{method} is not implemented yet"))
+    }
+}
+
+impl zbus::DBusError for Error {
+    fn create_reply(&self, call: &Header<'_>) -> zbus::Result<Message> {
+        Message::error(call, self.name())?.build(&(self.to_string(),))
+    }
+
+    fn name(&self) -> ErrorName<'_> {
+        ErrorName::from_static_str_unchecked(self.dbus_name())
+    }
+
+    fn description(&self) -> Option<&str> {
+        match self {
+            Error::AccessDenied(s)
+            | Error::InteractiveAuthorizationRequired(s)
+            | Error::InvalidArgument(s)
+            | Error::ImageNotFound(s)
+            | Error::LabelMissing(s)
+            | Error::UnsupportedLabel(s)
+            | Error::EngineUnavailable(s)
+            | Error::EngineError(s)
+            | Error::HostNotSupported(s)
+            | Error::Busy(s)
+            | Error::Cancelled(s)
+            | Error::Failed(s) => Some(s),
+        }
+    }
+}
+
+impl From<zbus::Error> for Error {
+    fn from(e: zbus::Error) -> Self {
+        Error::Failed(format!("D-Bus: {e}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_variant_maps_to_a_documented_name() {
+        let table = [
+            (Error::AccessDenied(String::new()), "org.freedesktop.DBus.Error.AccessDenied"),
+            (
+                Error::InteractiveAuthorizationRequired(String::new()),
+                "org.freedesktop.DBus.Error.InteractiveAuthorizationRequired",
+            ),
+            (Error::InvalidArgument(String::new()), "org.atomic.Error.InvalidArgument"),
+            (Error::ImageNotFound(String::new()), "org.atomic.Error.ImageNotFound"),
+            (Error::LabelMissing(String::new()), "org.atomic.Error.LabelMissing"),
+            (Error::UnsupportedLabel(String::new()), "org.atomic.Error.UnsupportedLabel"),
+            (Error::EngineUnavailable(String::new()), "org.atomic.Error.EngineUnavailable"),
+            (Error::EngineError(String::new()), "org.atomic.Error.EngineError"),
+            (Error::HostNotSupported(String::new()), "org.atomic.Error.HostNotSupported"),
+            (Error::Busy(String::new()), "org.atomic.Error.Busy"),
+            (Error::Cancelled(String::new()), "org.atomic.Error.Cancelled"),
+            (Error::Failed(String::new()), "org.atomic.Error.Failed"),
+        ];
+        for (err, name) in table {
+            assert_eq!(err.dbus_name(), name);
+            assert!(ErrorName::try_from(name).is_ok(), "{name} is a valid error name");
+        }
+    }
+}

@@ -1,0 +1,115 @@
+//! Authorization through polkit: every guarded call asks polkitd about the calling bus name.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use zbus::zvariant::OwnedValue;
+use zbus_polkit::policykit1::{AuthorityProxy, CheckAuthorizationFlags, Subject};
+
+use crate::caller::Caller;
+use crate::error::{Error, Result};
+
+/// The polkit actions of API.md.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// Run of a confined container.
+    Run,
+    /// Run of a container that may touch the host.
+    RunPrivileged,
+    /// Install.
+    Install,
+    /// Uninstall.
+    Uninstall,
+    /// HostUpgrade.
+    HostUpgrade,
+    /// Rollback.
+    HostRollback,
+    /// Cancel of another caller's job.
+    CancelAny,
+}
+
+impl Action {
+    /// The action id in `polkit/org.atomic.policy`.
+    pub fn id(self) -> &'static str {
+        match self {
+            Action::Run => "org.atomic.run",
+            Action::RunPrivileged => "org.atomic.run-privileged",
+            Action::Install => "org.atomic.install",
+            Action::Uninstall => "org.atomic.uninstall",
+            Action::HostUpgrade => "org.atomic.host-upgrade",
+            Action::HostRollback => "org.atomic.host-rollback",
+            Action::CancelAny => "org.atomic.cancel-any",
+        }
+    }
+
+    /// Every action, for the policy file's test.
+    pub const ALL: [Action; 7] = [
+        Action::Run,
+        Action::RunPrivileged,
+        Action::Install,
+        Action::Uninstall,
+        Action::HostUpgrade,
+        Action::HostRollback,
+        Action::CancelAny,
+    ];
+}
+
+/// Decides whether a caller may perform an action.
+#[async_trait]
+pub trait Authority: Send + Sync {
+    /// `Ok` when allowed; AccessDenied or InteractiveAuthorizationRequired otherwise.
+    /// `details` (image, command) let an authentication dialog say what will run.
+    async fn check(&self, caller: &Caller, action: Action, details: &[(&str, &str)]) -> Result<()>;
+}
+
+/// polkitd on the system bus.
+#[derive(Debug, Clone)]
+pub struct Polkit {
+    conn: zbus::Connection,
+}
+
+impl Polkit {
+    /// Uses the daemon's own bus connection, so the subject is resolved on the caller's bus.
+    pub fn new(conn: zbus::Connection) -> Self {
+        Polkit { conn }
+    }
+}
+
+#[async_trait]
+impl Authority for Polkit {
+    async fn check(&self, caller: &Caller, action: Action, details: &[(&str, &str)]) -> Result<()> {
+        let name = OwnedValue::try_from(zbus::zvariant::Value::from(caller.bus_name.as_str()))
+            .map_err(|e| Error::Failed(format!("polkit subject: {e}")))?;
+        let subject = Subject {
+            subject_kind: "system-bus-name".to_owned(),
+            subject_details: HashMap::from([("name".to_owned(), name)]),
+        };
+        let details: HashMap<&str, &str> = details.iter().copied().collect();
+        let flags = if caller.allow_interactive {
+            CheckAuthorizationFlags::AllowUserInteraction.into()
+        } else {
+            Default::default()
+        };
+        let unreachable = |e: zbus::Error| {
+            Error::AccessDenied(format!(
+                "{} denied: polkit cannot be asked ({e}); no guarded call is allowed without it",
+                action.id()
+            ))
+        };
+        let authority = AuthorityProxy::new(&self.conn).await.map_err(unreachable)?;
+        let result = authority
+            .check_authorization(&subject, action.id(), &details, flags, "")
+            .await
+            .map_err(unreachable)?;
+        if result.is_authorized {
+            Ok(())
+        } else if result.is_challenge && !caller.allow_interactive {
+            Err(Error::InteractiveAuthorizationRequired(format!(
+                "{} needs authentication; call again with interactive authorization allowed",
+                action.id()
+            )))
+        } else {
+            Err(Error::AccessDenied(format!("{} is not allowed for uid {}", action.id(), caller.uid)))
+        }
+    }
+}
