@@ -4,6 +4,8 @@
 
 pub mod api;
 pub mod caller;
+pub mod cli;
+pub mod client;
 pub mod daemon;
 pub mod engine;
 pub mod error;
@@ -17,6 +19,7 @@ pub mod reference;
 pub mod runspec;
 pub mod service;
 pub mod state;
+pub mod text;
 
 /// atomicd's version, reported by Status and the `Version` property.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -56,7 +56,7 @@ impl Options {
                 let known: Vec<&str> = schema.iter().map(|(k, _)| *k).collect();
                 return Err(Error::InvalidArgument(format!(
                     "unknown option {:?} (known: {})",
-                    crate::reference::truncate_for_message(key),
+                    crate::text::truncate_for_message(key),
                     if known.is_empty() { "none".to_owned() } else { known.join(", ") }
                 )));
             };

@@ -151,7 +151,7 @@ impl RunSpec {
         if !is_engine_program(program) {
             return Err(unsupported(format!(
                 "the line must start with docker or podman, not {:?}",
-                crate::reference::truncate_for_message(program)
+                crate::text::truncate_for_message(program)
             )));
         }
         match argv.get(1).map(String::as_str) {

@@ -13,6 +13,7 @@ use super::locate::{socket_exists, EngineLocator};
 use super::{create_body, Engine, EngineInfo, ImageInfo, StreamSetup};
 use crate::error::{Error, Result};
 use crate::runspec::RunSpec;
+use crate::text::{dbus_safe, dbus_safe_bytes};
 
 /// How long a probe may take before the engine counts as down.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(3);
@@ -83,14 +84,14 @@ fn unavailable(socket: &str, e: &BollardError) -> Error {
 fn classify(socket: &str, what: &str, e: BollardError) -> Error {
     match e {
         BollardError::DockerResponseServerError { status_code, message } => {
-            Error::EngineError(format!("{what}: the engine refused ({status_code}): {message}"))
+            Error::EngineError(format!("{what}: the engine refused ({status_code}): {}", dbus_safe(&message)))
         }
         BollardError::SocketNotFoundError(_)
         | BollardError::HyperResponseError { .. }
         | BollardError::HttpClientError { .. }
         | BollardError::IOError { .. }
         | BollardError::RequestTimeoutError => unavailable(socket, &e),
-        other => Error::EngineError(format!("{what}: {other}")),
+        other => Error::EngineError(format!("{what}: {}", dbus_safe(&other.to_string()))),
     }
 }
 
@@ -114,7 +115,13 @@ impl Engine for DockerEngine {
         match docker.inspect_image(image).await {
             Ok(found) => Ok(ImageInfo {
                 id: found.id.unwrap_or_default(),
-                labels: found.config.and_then(|c| c.labels).unwrap_or_default(),
+                labels: found
+                    .config
+                    .and_then(|c| c.labels)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|(k, v)| (dbus_safe(&k).into_owned(), dbus_safe(&v).into_owned()))
+                    .collect(),
             }),
             Err(BollardError::DockerResponseServerError { status_code: 404, .. }) => {
                 Err(Error::ImageNotFound(format!("image {image:?} is not present on this host")))
@@ -174,7 +181,7 @@ impl Engine for DockerEngine {
         if buf.len() > limit {
             buf.drain(..buf.len() - limit);
         }
-        Ok(String::from_utf8_lossy(&buf).into_owned())
+        Ok(dbus_safe_bytes(&buf))
     }
 
     async fn remove(&self, id: &str, force: bool) -> Result<()> {

@@ -1,0 +1,109 @@
+//! The `atomic` command line.
+
+use clap::{Args, Parser, Subcommand};
+
+/// atomic: run container images as their labels say, and manage the image-based host, through atomicd.
+#[derive(Debug, Parser)]
+#[command(name = "atomic", version = crate::VERSION)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run an image as its RUN label says (or by default, or as a super-privileged container).
+    Run(RunArgs),
+    /// Pull an image, run its INSTALL label and record the installation.
+    Install(InstallArgs),
+    /// Run an image's UNINSTALL label and remove its containers and the image.
+    Uninstall(UninstallArgs),
+    /// The image-based host.
+    #[command(subcommand)]
+    Host(HostCommand),
+    /// atomicd's version, the engine, the host and installed images.
+    Status(JsonArg),
+}
+
+/// `atomic run`
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Run as a super-privileged container: the host's namespaces, / at /host, privileged.
+    #[arg(long)]
+    pub spc: bool,
+    /// Container name (default: the image's name).
+    #[arg(long, short = 'n')]
+    pub name: Option<String>,
+    /// Print the resolved command line; run nothing.
+    #[arg(long)]
+    pub display: bool,
+    /// Return at once, leaving the container running.
+    #[arg(long, short = 'd')]
+    pub detach: bool,
+    /// Do not print what the container may do to the host.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+    /// The image.
+    pub image: String,
+    /// Command and arguments (appended to the RUN label, or replacing the image's command).
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub command: Vec<String>,
+}
+
+/// `atomic install`
+#[derive(Debug, Args)]
+pub struct InstallArgs {
+    /// Container name (default: the image's name).
+    #[arg(long, short = 'n')]
+    pub name: Option<String>,
+    /// Print the resolved command line; run nothing.
+    #[arg(long)]
+    pub display: bool,
+    /// The image.
+    pub image: String,
+}
+
+/// `atomic uninstall`
+#[derive(Debug, Args)]
+pub struct UninstallArgs {
+    /// Container name (default: the image's name).
+    #[arg(long, short = 'n')]
+    pub name: Option<String>,
+    /// Remove running containers too.
+    #[arg(long, short = 'f')]
+    pub force: bool,
+    /// The image.
+    pub image: String,
+}
+
+/// `atomic host ...`
+#[derive(Debug, Subcommand)]
+pub enum HostCommand {
+    /// The deployments of the host.
+    Status(JsonArg),
+    /// Upgrade the host image.
+    Upgrade {
+        /// Only say whether an update is available.
+        #[arg(long)]
+        check: bool,
+        /// Reboot into the new deployment when done.
+        #[arg(long, short = 'r')]
+        reboot: bool,
+    },
+    /// Make the previous deployment the default.
+    Rollback {
+        /// Reboot into it when done.
+        #[arg(long, short = 'r')]
+        reboot: bool,
+    },
+}
+
+/// `--json`
+#[derive(Debug, Args)]
+pub struct JsonArg {
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}

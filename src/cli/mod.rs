@@ -1,0 +1,170 @@
+//! The `atomic` CLI: a thin D-Bus client of atomicd with no engine access of its own.
+
+pub mod args;
+pub mod render;
+
+use std::collections::HashMap;
+use std::process::ExitCode;
+
+use zbus::zvariant::{OwnedValue, Value};
+
+use crate::client::{dict_to_json, ManagerProxy};
+use args::{Cli, Command, HostCommand};
+
+/// Exit status when polkit refused (as a shell does for "cannot execute").
+pub const EXIT_DENIED: u8 = 126;
+
+/// A failed call, already in the words the user should read.
+#[derive(Debug)]
+pub struct Failure {
+    /// The sentence for stderr.
+    pub message: String,
+    /// The process exit status.
+    pub code: u8,
+}
+
+impl From<zbus::Error> for Failure {
+    fn from(e: zbus::Error) -> Self {
+        match &e {
+            zbus::Error::MethodError(name, detail, _) => {
+                let denied = matches!(
+                    name.as_str(),
+                    "org.freedesktop.DBus.Error.AccessDenied"
+                        | "org.freedesktop.DBus.Error.InteractiveAuthorizationRequired"
+                );
+                let message = detail.clone().unwrap_or_else(|| name.to_string());
+                Failure { message, code: if denied { EXIT_DENIED } else { 1 } }
+            }
+            _ => Failure { message: format!("cannot reach atomicd: {e}"), code: 1 },
+        }
+    }
+}
+
+type Answer = HashMap<String, OwnedValue>;
+
+fn opts<'a>(pairs: impl IntoIterator<Item = (&'a str, Option<Value<'a>>)>) -> HashMap<&'a str, Value<'a>> {
+    pairs.into_iter().filter_map(|(k, v)| v.map(|v| (k, v))).collect()
+}
+
+fn flag(on: bool) -> Option<Value<'static>> {
+    on.then_some(Value::Bool(true))
+}
+
+fn print_command(answer: &Answer) {
+    let argv: Vec<String> = answer
+        .get("command")
+        .and_then(|v| <Vec<String>>::try_from(v.clone()).ok())
+        .unwrap_or_default();
+    println!("{}", crate::label::display_line(&argv));
+}
+
+fn strings(answer: &Answer, key: &str) -> Vec<String> {
+    answer.get(key).and_then(|v| <Vec<String>>::try_from(v.clone()).ok()).unwrap_or_default()
+}
+
+fn print_warnings(answer: &Answer) {
+    for w in strings(answer, "warnings") {
+        eprintln!("atomic: warning: {w}");
+    }
+}
+
+/// Runs one CLI invocation and returns its exit status.
+pub async fn main(cli: Cli) -> ExitCode {
+    match dispatch(cli).await {
+        Ok(code) => ExitCode::from(code),
+        Err(f) => {
+            eprintln!("atomic: {}", f.message);
+            ExitCode::from(f.code)
+        }
+    }
+}
+
+async fn dispatch(cli: Cli) -> Result<u8, Failure> {
+    let conn = zbus::Connection::system().await.map_err(|e| Failure {
+        message: format!("cannot connect to the system bus: {e}"),
+        code: 1,
+    })?;
+    let proxy = ManagerProxy::new(&conn).await?;
+    match cli.command {
+        Command::Status(a) => {
+            let json = dict_to_json(&proxy.status().await?);
+            if a.json {
+                println!("{}", serde_json::to_string_pretty(&json).unwrap_or_default());
+            } else {
+                print!("{}", render::status(&json));
+            }
+            Ok(0)
+        }
+        Command::Host(HostCommand::Status(a)) => {
+            let json = dict_to_json(&proxy.status().await?);
+            if a.json {
+                println!("{}", serde_json::to_string_pretty(&json["host"]).unwrap_or_default());
+            } else {
+                print!("{}", render::host_status(&json["host"]));
+            }
+            Ok(0)
+        }
+        Command::Host(HostCommand::Upgrade { check, reboot }) => {
+            let answer = proxy.host_upgrade(opts([("check", flag(check)), ("reboot", flag(reboot))])).await?;
+            println!("{}", serde_json::to_string_pretty(&dict_to_json(&answer)).unwrap_or_default());
+            Ok(0)
+        }
+        Command::Host(HostCommand::Rollback { reboot }) => {
+            let answer = proxy.rollback(opts([("reboot", flag(reboot))])).await?;
+            println!("{}", serde_json::to_string_pretty(&dict_to_json(&answer)).unwrap_or_default());
+            Ok(0)
+        }
+        Command::Install(a) => {
+            let options = opts([("name", a.name.as_deref().map(Value::from)), ("display", flag(a.display))]);
+            let answer = proxy.install(&a.image, options).await?;
+            print_command(&answer);
+            Ok(0)
+        }
+        Command::Uninstall(a) => {
+            let options = opts([("name", a.name.as_deref().map(Value::from)), ("force", flag(a.force))]);
+            let answer = proxy.uninstall(&a.image, options).await?;
+            print_command(&answer);
+            Ok(0)
+        }
+        Command::Run(a) => run(&proxy, a).await,
+    }
+}
+
+async fn run(proxy: &ManagerProxy<'_>, a: args::RunArgs) -> Result<u8, Failure> {
+    let base = || {
+        opts([
+            ("spc", flag(a.spc)),
+            ("name", a.name.as_deref().map(Value::from)),
+            ("detach", flag(a.detach)),
+        ])
+    };
+    // Resolve first (needs no authorization) so the user sees what will run before it runs.
+    let mut display = base();
+    display.insert("display", Value::Bool(true));
+    let plan = proxy.run(&a.image, &a.command, display).await?;
+    if a.display {
+        print_command(&plan);
+        print_warnings(&plan);
+        return Ok(0);
+    }
+    let privileges = strings(&plan, "privileges");
+    if !a.quiet && !privileges.is_empty() {
+        eprintln!("atomic: this container may change the host:");
+        for p in &privileges {
+            eprintln!("  - {p}");
+        }
+    }
+    let answer = proxy.run(&a.image, &a.command, base()).await?;
+    print_warnings(&answer);
+    if let Some(out) = answer.get("output").and_then(|v| String::try_from(v.clone()).ok()) {
+        print!("{out}");
+    }
+    if a.detach {
+        if let Some(id) = answer.get("container-id").and_then(|v| String::try_from(v.clone()).ok()) {
+            println!("{id}");
+        }
+        return Ok(0);
+    }
+    let code = answer.get("exit-code").and_then(|v| i32::try_from(v.clone()).ok()).unwrap_or(0);
+    Ok(u8::try_from(code.clamp(0, 255)).unwrap_or(1))
+}

@@ -1,0 +1,110 @@
+//! How the CLI prints atomicd's answers for people.
+
+use std::fmt::Write;
+
+use serde_json::Value;
+
+fn s<'a>(v: &'a Value, key: &str) -> &'a str {
+    v.get(key).and_then(Value::as_str).unwrap_or("")
+}
+
+/// `atomic status`
+pub fn status(v: &Value) -> String {
+    let mut out = String::new();
+    let engine = &v["engine"];
+    let _ = writeln!(out, "atomicd:   {}", s(v, "version"));
+    if engine["available"].as_bool() == Some(true) {
+        let _ = writeln!(
+            out,
+            "engine:    {} {} (API {}) at {}",
+            s(engine, "name"),
+            s(engine, "version"),
+            s(engine, "api-version"),
+            s(engine, "socket")
+        );
+    } else {
+        let _ = writeln!(out, "engine:    unavailable (tried {})", s(engine, "socket"));
+    }
+    let host = &v["host"];
+    let count = host["deployments"].as_array().map_or(0, Vec::len);
+    let _ = writeln!(out, "host:      {} ({count} deployments)", s(host, "backend"));
+    let installed = v["installed"].as_array().cloned().unwrap_or_default();
+    if installed.is_empty() {
+        let _ = writeln!(out, "installed: none");
+    } else {
+        let _ = writeln!(out, "installed:");
+        for i in &installed {
+            let _ = writeln!(out, "  {} as {} ({})", s(i, "image"), s(i, "name"), short(s(i, "image-id")));
+        }
+    }
+    out
+}
+
+/// `atomic host status`: one block per deployment, the default marked, as rpm-ostree prints.
+pub fn host_status(host: &Value) -> String {
+    let mut out = String::new();
+    let backend = s(host, "backend");
+    let deployments = host["deployments"].as_array().cloned().unwrap_or_default();
+    if backend == "none" {
+        let _ = writeln!(out, "This machine is not an image-based host (backend: none).");
+        return out;
+    }
+    let _ = writeln!(out, "Backend: {backend}");
+    let _ = writeln!(out, "Deployments:");
+    for d in &deployments {
+        let mark = if d["default"].as_bool() == Some(true) { "●" } else { " " };
+        let mut flags = Vec::new();
+        for f in ["booted", "staged", "pinned"] {
+            if d[f].as_bool() == Some(true) {
+                flags.push(f);
+            }
+        }
+        let _ = writeln!(out, "{mark} {}:{}{}", s(d, "osname"), s(d, "origin"), if flags.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", flags.join(", "))
+        });
+        let _ = writeln!(out, "      Version: {} ({})", s(d, "version"), timestamp(d["timestamp"].as_u64().unwrap_or(0)));
+        let _ = writeln!(out, "       Commit: {}", short(s(d, "checksum")));
+    }
+    out
+}
+
+/// The first 12 hex digits of an id or checksum, without its algorithm prefix.
+pub fn short(id: &str) -> &str {
+    let hex = id.split_once(':').map_or(id, |(_, h)| h);
+    hex.get(..12).unwrap_or(hex)
+}
+
+/// UTC RFC 3339 time from seconds since the epoch.
+pub fn timestamp(secs: u64) -> String {
+    humantime::format_rfc3339_seconds(std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs)).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_and_short_ids() {
+        assert_eq!(timestamp(0), "1970-01-01T00:00:00Z");
+        assert_eq!(timestamp(1_795_882_228), "2026-11-28T14:50:28Z");
+        assert_eq!(timestamp(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(short("sha256:0bac6e16db064565888bcab9"), "0bac6e16db06");
+        assert_eq!(short("abc"), "abc");
+    }
+
+    #[test]
+    fn status_reads_every_block() {
+        let v = serde_json::json!({
+            "version": "0.1.0",
+            "engine": {"name": "podman", "version": "4.3.1", "api-version": "1.41", "socket": "/run/podman/podman.sock", "available": true},
+            "host": {"backend": "none", "deployments": []},
+            "installed": [{"image": "ntpd", "name": "ntpd", "image-id": "sha256:0123456789abcdef"}]
+        });
+        let text = status(&v);
+        assert!(text.contains("podman 4.3.1 (API 1.41) at /run/podman/podman.sock"), "{text}");
+        assert!(text.contains("none (0 deployments)"));
+        assert!(text.contains("ntpd as ntpd (0123456789ab)"));
+    }
+}

@@ -1,0 +1,169 @@
+#!/usr/bin/env bash
+# The test world of ../shared/TESTBED.md, brought up idempotently: only what is not already up
+# is started. Usage: tests/world.sh up | daemon | stop-daemon | status
+#   up           system bus with the project's bus policy, polkitd with the project's actions,
+#                podman's Docker API service, dockerd, a local registry, fixture images
+#   daemon       also start atomicd from the build (target/debug, or $ATOMICD_BIN)
+#   stop-daemon  stop that atomicd
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+WORLD=${ATOMIC_WORLD_DIR:-/var/tmp/atomicd-world}
+PODMAN_SOCK=/run/podman/podman.sock
+DOCKER_SOCK=/var/run/docker.sock
+REGISTRY=127.0.0.1:5000
+mkdir -p "$WORLD"
+
+say() { printf 'world: %s\n' "$*" >&2; }
+
+wait_for() { # wait_for SECONDS DESCRIPTION COMMAND...
+    local secs=$1 what=$2; shift 2
+    for _ in $(seq $((secs * 10))); do
+        if "$@" >/dev/null 2>&1; then return 0; fi
+        sleep 0.1
+    done
+    say "$what did not come up; see $WORLD/*.log"
+    return 1
+}
+
+engine_answers() { curl -sf --max-time 3 --unix-socket "$1" http://engine/_ping >/dev/null; }
+bus_has() { busctl --system --no-pager list 2>/dev/null | awk '{print $1}' | grep -qx "$1"; }
+
+install_if_changed() { # install_if_changed SRC DEST; true when the file changed
+    if ! cmp -s "$1" "$2"; then install -D -m 0644 "$1" "$2"; return 0; fi
+    return 1
+}
+
+system_bus() {
+    if busctl --system --no-pager status >/dev/null 2>&1; then
+        say "system bus already up"
+    else
+        mkdir -p /run/dbus
+        rm -f /run/dbus/pid
+        dbus-daemon --system --fork
+        wait_for 10 "system bus" busctl --system --no-pager status
+        say "system bus started"
+    fi
+    if install_if_changed "$ROOT/dbus/org.atomic.conf" /usr/share/dbus-1/system.d/org.atomic.conf; then
+        busctl --system call org.freedesktop.DBus / org.freedesktop.DBus ReloadConfig
+        say "bus policy installed"
+    fi
+}
+
+polkit() {
+    install_if_changed "$ROOT/polkit/org.atomic.policy" /usr/share/polkit-1/actions/org.atomic.policy || true
+    if bus_has org.freedesktop.PolicyKit1; then
+        say "polkitd already up"
+    else
+        nohup /usr/lib/polkit-1/polkitd --no-debug >"$WORLD/polkitd.log" 2>&1 &
+        wait_for 15 polkitd bus_has org.freedesktop.PolicyKit1
+        say "polkitd started"
+    fi
+}
+
+podman_service() {
+    mkdir -p /etc/containers /run/podman
+    # The VM lacks CAP_SYS_RESOURCE: podman's default rlimits would fail every container.
+    if ! grep -qs 'default_ulimits = \[\]' /etc/containers/containers.conf; then
+        printf '[containers]\ndefault_ulimits = []\n' >/etc/containers/containers.conf
+    fi
+    if [ ! -f /etc/containers/registries.conf.d/50-atomicd-test.conf ]; then
+        mkdir -p /etc/containers/registries.conf.d
+        printf '[[registry]]\nlocation = "%s"\ninsecure = true\n' "$REGISTRY" \
+            >/etc/containers/registries.conf.d/50-atomicd-test.conf
+    fi
+    if engine_answers $PODMAN_SOCK; then
+        say "podman service already up"
+    else
+        rm -f $PODMAN_SOCK
+        nohup podman system service --time=0 unix://$PODMAN_SOCK >"$WORLD/podman.log" 2>&1 &
+        wait_for 30 "podman service" engine_answers $PODMAN_SOCK
+        say "podman service started"
+    fi
+}
+
+docker_daemon() {
+    if engine_answers $DOCKER_SOCK; then
+        say "dockerd already up"
+    else
+        nohup dockerd >"$WORLD/dockerd.log" 2>&1 &
+        wait_for 60 dockerd engine_answers $DOCKER_SOCK
+        say "dockerd started"
+    fi
+}
+
+registry() {
+    if curl -sf --max-time 3 "http://$REGISTRY/v2/" >/dev/null; then
+        say "registry already up"
+    else
+        mkdir -p "$WORLD/regdata"
+        cat >"$WORLD/registry.yml" <<YML
+version: 0.1
+storage: {filesystem: {rootdirectory: $WORLD/regdata}, delete: {enabled: true}}
+http: {addr: $REGISTRY}
+YML
+        nohup docker-registry serve "$WORLD/registry.yml" >"$WORLD/registry.log" 2>&1 &
+        wait_for 20 registry curl -sf "http://$REGISTRY/v2/"
+        say "registry started"
+    fi
+}
+
+# Fixture images, built from busybox-static (no registry outside). Each engine gets the same set.
+#   atomic-test/plain   no labels at all
+#   atomic-test/tools   no labels; the SPC tools image
+#   atomic-test/hello   LABEL RUN with a quoted sh -c
+rootfs() {
+    local r="$WORLD/rootfs"
+    if [ ! -x "$r/bin/busybox" ]; then
+        mkdir -p "$r/bin" "$r/tmp" "$r/etc"
+        cp /bin/busybox "$r/bin/"
+        for a in sh ls cat echo id sleep env true false printf tty stty wc head; do ln -sf busybox "$r/bin/$a"; done
+        echo 'root:x:0:0:root:/root:/bin/sh' >"$r/etc/passwd"
+        echo 'nobody:x:65534:65534:nobody:/:/bin/sh' >>"$r/etc/passwd"
+    fi
+    tar -C "$r" -c .
+}
+
+fixture() { # fixture ENGINE NAME [LABEL LINE]...
+    local engine=$1 name=$2; shift 2
+    if $engine image inspect "$name" >/dev/null 2>&1; then return 0; fi
+    local changes=()
+    while [ $# -gt 0 ]; do changes+=(--change "LABEL $1=\"$2\""); shift 2; done
+    changes+=(--change 'CMD ["/bin/sh"]')
+    rootfs | $engine import "${changes[@]}" - "$name" >/dev/null
+    say "$engine: built $name"
+}
+
+fixtures() {
+    for engine in podman docker; do
+        fixture $engine atomic-test/plain:latest
+        fixture $engine atomic-test/tools:latest
+        fixture $engine atomic-test/hello:latest RUN "docker run --rm --name NAME -e NAME=NAME -e IMAGE=IMAGE IMAGE sh -c 'echo hello from NAME; exit 3'"
+    done
+}
+
+daemon() {
+    local bin=${ATOMICD_BIN:-$ROOT/target/debug/atomicd}
+    if bus_has org.atomic; then say "atomicd already owns org.atomic"; return 0; fi
+    [ -x "$bin" ] || (cd "$ROOT" && cargo build --quiet)
+    nohup "$bin" --log-target=stderr --state-dir "$WORLD/state" >"$WORLD/atomicd.log" 2>&1 &
+    echo $! >"$WORLD/atomicd.pid"
+    wait_for 15 atomicd bus_has org.atomic
+    say "atomicd started (log: $WORLD/atomicd.log)"
+}
+
+stop_daemon() {
+    if [ -f "$WORLD/atomicd.pid" ]; then
+        kill "$(cat "$WORLD/atomicd.pid")" 2>/dev/null || true
+        rm -f "$WORLD/atomicd.pid"
+    fi
+}
+
+case "${1:-up}" in
+    up) system_bus; polkit; podman_service; docker_daemon; registry; fixtures ;;
+    daemon) system_bus; polkit; podman_service; docker_daemon; registry; fixtures; daemon ;;
+    stop-daemon) stop_daemon ;;
+    status) busctl --system --no-pager list | grep -E 'org.atomic|PolicyKit' || true
+            engine_answers $PODMAN_SOCK && echo "podman: up"; engine_answers $DOCKER_SOCK && echo "docker: up" ;;
+    *) echo "usage: $0 up|daemon|stop-daemon|status" >&2; exit 2 ;;
+esac
