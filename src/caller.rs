@@ -32,7 +32,10 @@ impl Caller {
         Ok(Caller {
             bus_name: sender.to_string(),
             uid,
-            allow_interactive: header.primary().flags().contains(Flags::AllowInteractiveAuth),
+            allow_interactive: header
+                .primary()
+                .flags()
+                .contains(Flags::AllowInteractiveAuth),
         })
     }
 }

@@ -81,7 +81,12 @@ impl Manager {
         host: Arc<dyn HostBackend>,
         state: StateStore,
     ) -> Self {
-        Manager { engine, authority, host, state }
+        Manager {
+            engine,
+            authority,
+            host,
+            state,
+        }
     }
 
     /// The engine, for the availability monitor.
@@ -111,7 +116,13 @@ impl Manager {
     }
 
     /// Run: resolve the line, authorize it, run it.
-    pub async fn run(&self, caller: &Caller, image: &str, command: Vec<String>, options: Options) -> Result<RunResult> {
+    pub async fn run(
+        &self,
+        caller: &Caller,
+        image: &str,
+        command: Vec<String>,
+        options: Options,
+    ) -> Result<RunResult> {
         let image = ImageRef::parse(image)?;
         check_command(&command)?;
         let spc = options.flag("spc");
@@ -123,11 +134,20 @@ impl Manager {
             None if spc => format!("{}-spc", image.default_name()),
             None => image.default_name().to_owned(),
         };
-        let mode = LineMode { tty: options.flag("tty"), detach: options.flag("detach") };
+        let mode = LineMode {
+            tty: options.flag("tty"),
+            detach: options.flag("detach"),
+        };
 
         let info = self.engine.inspect_image(image.as_str()).await?;
         let argv = if spc {
-            label::spc_line(image.as_str(), &name, mode, label::host_has_selinux(), &command)
+            label::spc_line(
+                image.as_str(),
+                &name,
+                mode,
+                label::host_has_selinux(),
+                &command,
+            )
         } else if let Some(line) = label::find_label(&info.labels, LabelKind::Run) {
             return Err(Error::UnsupportedLabel(format!(
                 "image {:?} has a RUN label ({line:?}); running labels is not implemented yet",
@@ -148,10 +168,18 @@ impl Manager {
             return Ok(result);
         }
 
-        let action = if result.privileges.is_empty() { Action::Run } else { Action::RunPrivileged };
+        let action = if result.privileges.is_empty() {
+            Action::Run
+        } else {
+            Action::RunPrivileged
+        };
         let shown = label::display_line(&result.command);
         self.authority
-            .check(caller, action, &[("image", image.as_str()), ("command", &shown)])
+            .check(
+                caller,
+                action,
+                &[("image", image.as_str()), ("command", &shown)],
+            )
             .await?;
         tracing::info!(image = image.as_str(), uid = caller.uid, command = %shown, "run");
 
@@ -177,7 +205,12 @@ impl Manager {
     }
 
     /// A guarded method whose issue has not landed: authorized like the real one, then refused plainly.
-    pub async fn not_implemented<T>(&self, caller: &Caller, action: Action, method: &str) -> Result<T> {
+    pub async fn not_implemented<T>(
+        &self,
+        caller: &Caller,
+        action: Action,
+        method: &str,
+    ) -> Result<T> {
         self.authority.check(caller, action, &[]).await?;
         Err(Error::not_implemented(method))
     }

@@ -109,7 +109,11 @@ impl Authority for Polkit {
                 action.id()
             )))
         } else {
-            Err(Error::AccessDenied(format!("{} is not allowed for uid {}", action.id(), caller.uid)))
+            Err(Error::AccessDenied(format!(
+                "{} is not allowed for uid {}",
+                action.id(),
+                caller.uid
+            )))
         }
     }
 }

@@ -29,7 +29,10 @@ pub struct ManagerInterface {
 impl ManagerInterface {
     /// Serves `manager`; `engine_available` is the first probe's answer.
     pub fn new(manager: Arc<Manager>, engine_available: bool) -> Self {
-        ManagerInterface { manager, engine_available }
+        ManagerInterface {
+            manager,
+            engine_available,
+        }
     }
 
     /// Records a new engine availability; true when it changed.
@@ -69,7 +72,9 @@ impl ManagerInterface {
     ) -> Result<EmptyResult> {
         let _ = (image, Options::parse(options, manager::INSTALL_OPTIONS)?);
         let caller = Caller::from_header(conn, &header).await?;
-        self.manager.not_implemented(&caller, Action::Install, "Install").await
+        self.manager
+            .not_implemented(&caller, Action::Install, "Install")
+            .await
     }
 
     /// Runs an image's UNINSTALL label, removes its containers and image, and drops the record.
@@ -83,7 +88,9 @@ impl ManagerInterface {
     ) -> Result<EmptyResult> {
         let _ = (image, Options::parse(options, manager::UNINSTALL_OPTIONS)?);
         let caller = Caller::from_header(conn, &header).await?;
-        self.manager.not_implemented(&caller, Action::Uninstall, "Uninstall").await
+        self.manager
+            .not_implemented(&caller, Action::Uninstall, "Uninstall")
+            .await
     }
 
     /// Upgrades the image-based host.
@@ -96,7 +103,9 @@ impl ManagerInterface {
     ) -> Result<EmptyResult> {
         Options::parse(options, manager::UPGRADE_OPTIONS)?;
         let caller = Caller::from_header(conn, &header).await?;
-        self.manager.not_implemented(&caller, Action::HostUpgrade, "HostUpgrade").await
+        self.manager
+            .not_implemented(&caller, Action::HostUpgrade, "HostUpgrade")
+            .await
     }
 
     /// Makes the previous deployment the default.
@@ -109,7 +118,9 @@ impl ManagerInterface {
     ) -> Result<EmptyResult> {
         Options::parse(options, manager::ROLLBACK_OPTIONS)?;
         let caller = Caller::from_header(conn, &header).await?;
-        self.manager.not_implemented(&caller, Action::HostRollback, "Rollback").await
+        self.manager
+            .not_implemented(&caller, Action::HostRollback, "Rollback")
+            .await
     }
 
     /// Version, engine, host and installed images; open to every caller.

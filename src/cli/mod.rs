@@ -33,17 +33,28 @@ impl From<zbus::Error> for Failure {
                         | "org.freedesktop.DBus.Error.InteractiveAuthorizationRequired"
                 );
                 let message = detail.clone().unwrap_or_else(|| name.to_string());
-                Failure { message, code: if denied { EXIT_DENIED } else { 1 } }
+                Failure {
+                    message,
+                    code: if denied { EXIT_DENIED } else { 1 },
+                }
             }
-            _ => Failure { message: format!("cannot reach atomicd: {e}"), code: 1 },
+            _ => Failure {
+                message: format!("cannot reach atomicd: {e}"),
+                code: 1,
+            },
         }
     }
 }
 
 type Answer = HashMap<String, OwnedValue>;
 
-fn opts<'a>(pairs: impl IntoIterator<Item = (&'a str, Option<Value<'a>>)>) -> HashMap<&'a str, Value<'a>> {
-    pairs.into_iter().filter_map(|(k, v)| v.map(|v| (k, v))).collect()
+fn opts<'a>(
+    pairs: impl IntoIterator<Item = (&'a str, Option<Value<'a>>)>,
+) -> HashMap<&'a str, Value<'a>> {
+    pairs
+        .into_iter()
+        .filter_map(|(k, v)| v.map(|v| (k, v)))
+        .collect()
 }
 
 fn flag(on: bool) -> Option<Value<'static>> {
@@ -59,7 +70,10 @@ fn print_command(answer: &Answer) {
 }
 
 fn strings(answer: &Answer, key: &str) -> Vec<String> {
-    answer.get(key).and_then(|v| <Vec<String>>::try_from(v.clone()).ok()).unwrap_or_default()
+    answer
+        .get(key)
+        .and_then(|v| <Vec<String>>::try_from(v.clone()).ok())
+        .unwrap_or_default()
 }
 
 fn print_warnings(answer: &Answer) {
@@ -89,7 +103,10 @@ async fn dispatch(cli: Cli) -> Result<u8, Failure> {
         Command::Status(a) => {
             let json = dict_to_json(&proxy.status().await?);
             if a.json {
-                println!("{}", serde_json::to_string_pretty(&json).unwrap_or_default());
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&json).unwrap_or_default()
+                );
             } else {
                 print!("{}", render::status(&json));
             }
@@ -98,30 +115,47 @@ async fn dispatch(cli: Cli) -> Result<u8, Failure> {
         Command::Host(HostCommand::Status(a)) => {
             let json = dict_to_json(&proxy.status().await?);
             if a.json {
-                println!("{}", serde_json::to_string_pretty(&json["host"]).unwrap_or_default());
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&json["host"]).unwrap_or_default()
+                );
             } else {
                 print!("{}", render::host_status(&json["host"]));
             }
             Ok(0)
         }
         Command::Host(HostCommand::Upgrade { check, reboot }) => {
-            let answer = proxy.host_upgrade(opts([("check", flag(check)), ("reboot", flag(reboot))])).await?;
-            println!("{}", serde_json::to_string_pretty(&dict_to_json(&answer)).unwrap_or_default());
+            let answer = proxy
+                .host_upgrade(opts([("check", flag(check)), ("reboot", flag(reboot))]))
+                .await?;
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&dict_to_json(&answer)).unwrap_or_default()
+            );
             Ok(0)
         }
         Command::Host(HostCommand::Rollback { reboot }) => {
             let answer = proxy.rollback(opts([("reboot", flag(reboot))])).await?;
-            println!("{}", serde_json::to_string_pretty(&dict_to_json(&answer)).unwrap_or_default());
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&dict_to_json(&answer)).unwrap_or_default()
+            );
             Ok(0)
         }
         Command::Install(a) => {
-            let options = opts([("name", a.name.as_deref().map(Value::from)), ("display", flag(a.display))]);
+            let options = opts([
+                ("name", a.name.as_deref().map(Value::from)),
+                ("display", flag(a.display)),
+            ]);
             let answer = proxy.install(&a.image, options).await?;
             print_command(&answer);
             Ok(0)
         }
         Command::Uninstall(a) => {
-            let options = opts([("name", a.name.as_deref().map(Value::from)), ("force", flag(a.force))]);
+            let options = opts([
+                ("name", a.name.as_deref().map(Value::from)),
+                ("force", flag(a.force)),
+            ]);
             let answer = proxy.uninstall(&a.image, options).await?;
             print_command(&answer);
             Ok(0)
@@ -156,15 +190,24 @@ async fn run(proxy: &ManagerProxy<'_>, a: args::RunArgs) -> Result<u8, Failure> 
     }
     let answer = proxy.run(&a.image, &a.command, base()).await?;
     print_warnings(&answer);
-    if let Some(out) = answer.get("output").and_then(|v| String::try_from(v.clone()).ok()) {
+    if let Some(out) = answer
+        .get("output")
+        .and_then(|v| String::try_from(v.clone()).ok())
+    {
         print!("{out}");
     }
     if a.detach {
-        if let Some(id) = answer.get("container-id").and_then(|v| String::try_from(v.clone()).ok()) {
+        if let Some(id) = answer
+            .get("container-id")
+            .and_then(|v| String::try_from(v.clone()).ok())
+        {
             println!("{id}");
         }
         return Ok(0);
     }
-    let code = answer.get("exit-code").and_then(|v| i32::try_from(v.clone()).ok()).unwrap_or(0);
+    let code = answer
+        .get("exit-code")
+        .and_then(|v| i32::try_from(v.clone()).ok())
+        .unwrap_or(0);
     Ok(u8::try_from(code.clamp(0, 255)).unwrap_or(1))
 }

@@ -23,18 +23,32 @@ pub fn status(v: &Value) -> String {
             s(engine, "socket")
         );
     } else {
-        let _ = writeln!(out, "engine:    unavailable (tried {})", s(engine, "socket"));
+        let _ = writeln!(
+            out,
+            "engine:    unavailable (tried {})",
+            s(engine, "socket")
+        );
     }
     let host = &v["host"];
     let count = host["deployments"].as_array().map_or(0, Vec::len);
-    let _ = writeln!(out, "host:      {} ({count} deployments)", s(host, "backend"));
+    let _ = writeln!(
+        out,
+        "host:      {} ({count} deployments)",
+        s(host, "backend")
+    );
     let installed = v["installed"].as_array().cloned().unwrap_or_default();
     if installed.is_empty() {
         let _ = writeln!(out, "installed: none");
     } else {
         let _ = writeln!(out, "installed:");
         for i in &installed {
-            let _ = writeln!(out, "  {} as {} ({})", s(i, "image"), s(i, "name"), short(s(i, "image-id")));
+            let _ = writeln!(
+                out,
+                "  {} as {} ({})",
+                s(i, "image"),
+                s(i, "name"),
+                short(s(i, "image-id"))
+            );
         }
     }
     out
@@ -46,25 +60,43 @@ pub fn host_status(host: &Value) -> String {
     let backend = s(host, "backend");
     let deployments = host["deployments"].as_array().cloned().unwrap_or_default();
     if backend == "none" {
-        let _ = writeln!(out, "This machine is not an image-based host (backend: none).");
+        let _ = writeln!(
+            out,
+            "This machine is not an image-based host (backend: none)."
+        );
         return out;
     }
     let _ = writeln!(out, "Backend: {backend}");
     let _ = writeln!(out, "Deployments:");
     for d in &deployments {
-        let mark = if d["default"].as_bool() == Some(true) { "●" } else { " " };
+        let mark = if d["default"].as_bool() == Some(true) {
+            "●"
+        } else {
+            " "
+        };
         let mut flags = Vec::new();
         for f in ["booted", "staged", "pinned"] {
             if d[f].as_bool() == Some(true) {
                 flags.push(f);
             }
         }
-        let _ = writeln!(out, "{mark} {}:{}{}", s(d, "osname"), s(d, "origin"), if flags.is_empty() {
-            String::new()
-        } else {
-            format!(" ({})", flags.join(", "))
-        });
-        let _ = writeln!(out, "      Version: {} ({})", s(d, "version"), timestamp(d["timestamp"].as_u64().unwrap_or(0)));
+        let _ = writeln!(
+            out,
+            "{mark} {}:{}{}",
+            s(d, "osname"),
+            s(d, "origin"),
+            if flags.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", flags.join(", "))
+            }
+        );
+        let _ = writeln!(
+            out,
+            "      Version: {} ({})",
+            s(d, "version"),
+            timestamp(d["timestamp"].as_u64().unwrap_or(0))
+        );
         let _ = writeln!(out, "       Commit: {}", short(s(d, "checksum")));
     }
     out
@@ -78,7 +110,8 @@ pub fn short(id: &str) -> &str {
 
 /// UTC RFC 3339 time from seconds since the epoch.
 pub fn timestamp(secs: u64) -> String {
-    humantime::format_rfc3339_seconds(std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs)).to_string()
+    humantime::format_rfc3339_seconds(std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs))
+        .to_string()
 }
 
 #[cfg(test)]
@@ -103,7 +136,10 @@ mod tests {
             "installed": [{"image": "ntpd", "name": "ntpd", "image-id": "sha256:0123456789abcdef"}]
         });
         let text = status(&v);
-        assert!(text.contains("podman 4.3.1 (API 1.41) at /run/podman/podman.sock"), "{text}");
+        assert!(
+            text.contains("podman 4.3.1 (API 1.41) at /run/podman/podman.sock"),
+            "{text}"
+        );
         assert!(text.contains("none (0 deployments)"));
         assert!(text.contains("ntpd as ntpd (0123456789ab)"));
     }

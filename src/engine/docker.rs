@@ -31,7 +31,10 @@ impl DockerEngine {
     /// An engine found through `locator`; nothing is contacted until the first call.
     pub fn new(locator: EngineLocator) -> Self {
         let first = locator.candidates().last().cloned().unwrap_or_default();
-        DockerEngine { locator, selected: Mutex::new(first) }
+        DockerEngine {
+            locator,
+            selected: Mutex::new(first),
+        }
     }
 
     fn selected(&self) -> String {
@@ -45,7 +48,8 @@ impl DockerEngine {
     }
 
     fn connect(socket: &str) -> Result<Docker> {
-        Docker::connect_with_unix(socket, REQUEST_TIMEOUT_SECS, API_DEFAULT_VERSION).map_err(|e| unavailable(socket, &e))
+        Docker::connect_with_unix(socket, REQUEST_TIMEOUT_SECS, API_DEFAULT_VERSION)
+            .map_err(|e| unavailable(socket, &e))
     }
 
     /// A client for the selected socket; rediscovers when that socket has gone away.
@@ -59,7 +63,10 @@ impl DockerEngine {
 
     async fn probe(socket: &str) -> Option<EngineInfo> {
         let docker = Self::connect(socket).ok()?;
-        let version = tokio::time::timeout(PROBE_TIMEOUT, docker.version()).await.ok()?.ok()?;
+        let version = tokio::time::timeout(PROBE_TIMEOUT, docker.version())
+            .await
+            .ok()?
+            .ok()?;
         let podman = version
             .components
             .iter()
@@ -77,15 +84,21 @@ impl DockerEngine {
 
 /// The engine could not be reached at all.
 fn unavailable(socket: &str, e: &BollardError) -> Error {
-    Error::EngineUnavailable(format!("the container engine at {socket} does not answer: {e}"))
+    Error::EngineUnavailable(format!(
+        "the container engine at {socket} does not answer: {e}"
+    ))
 }
 
 /// Sorts a bollard error into the documented kinds; `what` says what was being done.
 fn classify(socket: &str, what: &str, e: BollardError) -> Error {
     match e {
-        BollardError::DockerResponseServerError { status_code, message } => {
-            Error::EngineError(format!("{what}: the engine refused ({status_code}): {}", dbus_safe(&message)))
-        }
+        BollardError::DockerResponseServerError {
+            status_code,
+            message,
+        } => Error::EngineError(format!(
+            "{what}: the engine refused ({status_code}): {}",
+            dbus_safe(&message)
+        )),
         BollardError::SocketNotFoundError(_)
         | BollardError::HyperResponseError { .. }
         | BollardError::HttpClientError { .. }
@@ -107,7 +120,10 @@ impl Engine for DockerEngine {
         }
         let fallback = candidates.last().cloned().unwrap_or_default();
         self.select(&fallback);
-        EngineInfo { socket: fallback, ..EngineInfo::default() }
+        EngineInfo {
+            socket: fallback,
+            ..EngineInfo::default()
+        }
     }
 
     async fn inspect_image(&self, image: &str) -> Result<ImageInfo> {
@@ -123,24 +139,38 @@ impl Engine for DockerEngine {
                     .map(|(k, v)| (dbus_safe(&k).into_owned(), dbus_safe(&v).into_owned()))
                     .collect(),
             }),
-            Err(BollardError::DockerResponseServerError { status_code: 404, .. }) => {
-                Err(Error::ImageNotFound(format!("image {image:?} is not present on this host")))
-            }
-            Err(e) => Err(classify(&self.selected(), &format!("inspecting image {image:?}"), e)),
+            Err(BollardError::DockerResponseServerError {
+                status_code: 404, ..
+            }) => Err(Error::ImageNotFound(format!(
+                "image {image:?} is not present on this host"
+            ))),
+            Err(e) => Err(classify(
+                &self.selected(),
+                &format!("inspecting image {image:?}"),
+                e,
+            )),
         }
     }
 
     async fn create(&self, spec: &RunSpec, streams: StreamSetup) -> Result<String> {
         let body = create_body(spec, streams)?;
         let options = spec.name.as_ref().map(|n| {
-            bollard::query_parameters::CreateContainerOptionsBuilder::default().name(n).build()
+            bollard::query_parameters::CreateContainerOptionsBuilder::default()
+                .name(n)
+                .build()
         });
         let docker = self.client().await?;
         docker
             .create_container(options, body)
             .await
             .map(|r| r.id)
-            .map_err(|e| classify(&self.selected(), &format!("creating a container from {:?}", spec.image), e))
+            .map_err(|e| {
+                classify(
+                    &self.selected(),
+                    &format!("creating a container from {:?}", spec.image),
+                    e,
+                )
+            })
     }
 
     async fn start(&self, id: &str) -> Result<()> {
@@ -160,7 +190,13 @@ impl Engine for DockerEngine {
                 Ok(response) => code = response.status_code,
                 // bollard reports a non-zero exit as an error; it is the container's status.
                 Err(BollardError::DockerContainerWaitError { code: c, .. }) => code = c,
-                Err(e) => return Err(classify(&self.selected(), &format!("waiting for container {id}"), e)),
+                Err(e) => {
+                    return Err(classify(
+                        &self.selected(),
+                        &format!("waiting for container {id}"),
+                        e,
+                    ))
+                }
             }
         }
         Ok(code)
@@ -168,11 +204,16 @@ impl Engine for DockerEngine {
 
     async fn output_tail(&self, id: &str, limit: usize) -> Result<String> {
         let docker = self.client().await?;
-        let options = LogsOptionsBuilder::default().stdout(true).stderr(true).follow(false).build();
+        let options = LogsOptionsBuilder::default()
+            .stdout(true)
+            .stderr(true)
+            .follow(false)
+            .build();
         let mut stream = docker.logs(id, Some(options));
         let mut buf: Vec<u8> = Vec::new();
         while let Some(item) = stream.next().await {
-            let chunk = item.map_err(|e| classify(&self.selected(), &format!("reading output of {id}"), e))?;
+            let chunk = item
+                .map_err(|e| classify(&self.selected(), &format!("reading output of {id}"), e))?;
             buf.extend_from_slice(&chunk.into_bytes());
             if buf.len() > 2 * limit {
                 buf.drain(..buf.len() - limit);
@@ -186,10 +227,19 @@ impl Engine for DockerEngine {
 
     async fn remove(&self, id: &str, force: bool) -> Result<()> {
         let docker = self.client().await?;
-        let options = RemoveContainerOptionsBuilder::default().force(force).build();
+        let options = RemoveContainerOptionsBuilder::default()
+            .force(force)
+            .build();
         match docker.remove_container(id, Some(options)).await {
-            Ok(()) | Err(BollardError::DockerResponseServerError { status_code: 404, .. }) => Ok(()),
-            Err(e) => Err(classify(&self.selected(), &format!("removing container {id}"), e)),
+            Ok(())
+            | Err(BollardError::DockerResponseServerError {
+                status_code: 404, ..
+            }) => Ok(()),
+            Err(e) => Err(classify(
+                &self.selected(),
+                &format!("removing container {id}"),
+                e,
+            )),
         }
     }
 }

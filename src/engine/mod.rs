@@ -10,7 +10,7 @@ use async_trait::async_trait;
 
 pub use create::create_body;
 pub use docker::DockerEngine;
-pub use locate::{EngineLocator, PODMAN_SOCKET, DOCKER_SOCKET};
+pub use locate::{EngineLocator, DOCKER_SOCKET, PODMAN_SOCKET};
 
 use crate::error::Result;
 use crate::runspec::RunSpec;

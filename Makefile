@@ -1,0 +1,43 @@
+# Build, install and test atomicd. `make install DESTDIR=... PREFIX=...` lays files out as a
+# distribution package would; the binary paths inside the unit and the bus activation file
+# follow PREFIX.
+PREFIX ?= /usr
+DESTDIR ?=
+LIBEXECDIR ?= $(PREFIX)/libexec
+BINDIR ?= $(PREFIX)/bin
+DATADIR ?= $(PREFIX)/share
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+CARGO ?= cargo
+PROFILE ?= release
+TARGET_DIR ?= target
+OUT := $(TARGET_DIR)/$(if $(filter dev test,$(PROFILE)),debug,$(PROFILE))
+
+.PHONY: all build install test clippy demo
+
+all: build
+
+build:
+	$(CARGO) build --profile $(PROFILE) --locked
+
+install:
+	@test -x $(OUT)/atomicd || { echo "run 'make build' first"; exit 1; }
+	install -D -m 0755 $(OUT)/atomicd $(DESTDIR)$(LIBEXECDIR)/atomicd
+	install -D -m 0755 $(OUT)/atomic $(DESTDIR)$(BINDIR)/atomic
+	install -D -m 0644 dbus/org.atomic.conf $(DESTDIR)$(DATADIR)/dbus-1/system.d/org.atomic.conf
+	install -D -m 0644 dbus/org.atomic.Manager.xml $(DESTDIR)$(DATADIR)/dbus-1/interfaces/org.atomic.Manager.xml
+	install -D -m 0644 polkit/org.atomic.policy $(DESTDIR)$(DATADIR)/polkit-1/actions/org.atomic.policy
+	install -d $(DESTDIR)$(DATADIR)/dbus-1/system-services $(DESTDIR)$(UNITDIR)
+	sed 's|/usr/libexec/atomicd|$(LIBEXECDIR)/atomicd|' dbus/org.atomic.service \
+		> $(DESTDIR)$(DATADIR)/dbus-1/system-services/org.atomic.service
+	sed 's|/usr/libexec/atomicd|$(LIBEXECDIR)/atomicd|' systemd/atomicd.service \
+		> $(DESTDIR)$(UNITDIR)/atomicd.service
+	chmod 0644 $(DESTDIR)$(DATADIR)/dbus-1/system-services/org.atomic.service $(DESTDIR)$(UNITDIR)/atomicd.service
+
+test:
+	tests/run.sh
+
+clippy:
+	$(CARGO) clippy --all-targets --locked -- -D warnings
+
+demo:
+	tests/demo.sh

@@ -1,0 +1,281 @@
+//! The integration tests' view of the test world (tests/world.sh): a daemon of their own on the
+//! real system bus, callers as root and as nobody, and the engines' own CLIs to check outcomes.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use atomicd::client::ManagerProxy;
+
+pub const PODMAN_SOCK: &str = "/run/podman/podman.sock";
+pub const DOCKER_SOCK: &str = "/var/run/docker.sock";
+pub const PLAIN: &str = "atomic-test/plain";
+pub const TOOLS: &str = "atomic-test/tools";
+pub const NOBODY: u32 = 65534;
+
+/// Only one atomicd can own org.atomic: tests that start one take this lock.
+static BUS_NAME: Mutex<()> = Mutex::new(());
+
+fn engine_answers(sock: &str) -> bool {
+    Command::new("curl")
+        .args([
+            "-sf",
+            "--max-time",
+            "3",
+            "--unix-socket",
+            sock,
+            "http://engine/_ping",
+        ])
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// Panics with the fix when the world is not up: these tests assert real outcomes only.
+pub fn require_world() {
+    let bus = Command::new("busctl")
+        .args(["--system", "--no-pager", "list"])
+        .output();
+    let listed = bus
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default();
+    assert!(
+        listed.contains("org.freedesktop.PolicyKit1")
+            && engine_answers(PODMAN_SOCK)
+            && engine_answers(DOCKER_SOCK),
+        "the test world is not up: run `tests/world.sh up` (as root) first"
+    );
+}
+
+pub fn bin(name: &str) -> PathBuf {
+    let daemon = PathBuf::from(env!("CARGO_BIN_EXE_atomicd"));
+    let dir = daemon.parent().map(Path::to_path_buf).unwrap_or_default();
+    match name {
+        "atomicd" => daemon,
+        "atomic" => PathBuf::from(env!("CARGO_BIN_EXE_atomic")),
+        example => dir.join("examples").join(example),
+    }
+}
+
+/// An atomicd of the test's own, owning org.atomic until dropped.
+pub struct Daemon {
+    child: Child,
+    pub state_dir: PathBuf,
+    pub log: PathBuf,
+    _lock: MutexGuard<'static, ()>,
+}
+
+fn name_owner_pid() -> Option<u32> {
+    let out = Command::new("busctl")
+        .args([
+            "--system",
+            "call",
+            "org.freedesktop.DBus",
+            "/org/freedesktop/DBus",
+            "org.freedesktop.DBus",
+            "GetConnectionUnixProcessID",
+            "s",
+            "org.atomic",
+        ])
+        .output()
+        .ok()?;
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+impl Daemon {
+    /// Starts atomicd with `args` (plus a fresh state directory) and waits for it to own the name.
+    pub fn start(args: &[&str]) -> Daemon {
+        Self::start_with_env(args, &[])
+    }
+
+    pub fn start_with_env(args: &[&str], env: &[(&str, &str)]) -> Daemon {
+        require_world();
+        let lock = BUS_NAME.lock().unwrap_or_else(|p| p.into_inner());
+        // A demo daemon (tests/world.sh daemon) may hold the name; the tests need their own.
+        if let Some(pid) = name_owner_pid() {
+            let _ = Command::new("kill").arg(pid.to_string()).status();
+            wait_until(Duration::from_secs(10), || name_owner_pid().is_none());
+        }
+        let base =
+            std::env::temp_dir().join(format!("atomicd-it-{}-{}", std::process::id(), unique()));
+        let state_dir = base.join("state");
+        std::fs::create_dir_all(&base).unwrap_or_else(|e| panic!("{e}"));
+        let log = base.join("atomicd.log");
+        let logfile = std::fs::File::create(&log).unwrap_or_else(|e| panic!("{e}"));
+        let mut cmd = Command::new(bin("atomicd"));
+        cmd.args(["--log-target", "stderr", "--state-dir"])
+            .arg(&state_dir)
+            .args(args);
+        cmd.env_remove("DOCKER_HOST");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let child = cmd
+            .stderr(logfile)
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("atomicd: {e}"));
+        let pid = child.id();
+        let owned = wait_until(Duration::from_secs(20), || name_owner_pid() == Some(pid));
+        let daemon = Daemon {
+            child,
+            state_dir,
+            log,
+            _lock: lock,
+        };
+        assert!(
+            owned,
+            "atomicd did not own org.atomic; log:\n{}",
+            daemon.log_text()
+        );
+        daemon
+    }
+
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Whether the process is still running.
+    pub fn alive(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .arg(self.child.id().to_string())
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn unique() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    u64::from(nanos) * 1000 + N.fetch_add(1, Ordering::Relaxed)
+}
+
+pub fn wait_until(limit: Duration, mut ok: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + limit;
+    loop {
+        if ok() {
+            return true;
+        }
+        if Instant::now() > deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// The outcome of a raw call made by `examples/call` as some uid.
+#[derive(Debug)]
+pub struct Reply {
+    pub json: serde_json::Value,
+    pub error: Option<(String, String)>,
+}
+
+/// `examples/call` run as `uid`: args as that program takes them.
+pub fn call_as(uid: u32, args: &[&str]) -> Reply {
+    let out = Command::new("setpriv")
+        .args([
+            format!("--reuid={uid}"),
+            format!("--regid={uid}"),
+            "--clear-groups".into(),
+        ])
+        .arg(bin("call"))
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("setpriv call: {e}"));
+    let text = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    match text.strip_prefix("ERROR ") {
+        Some(rest) => {
+            let (name, msg) = rest.split_once(": ").unwrap_or((rest, ""));
+            Reply {
+                json: serde_json::Value::Null,
+                error: Some((name.to_owned(), msg.to_owned())),
+            }
+        }
+        None => Reply {
+            json: serde_json::from_str(&text).unwrap_or_else(|e| {
+                panic!(
+                    "call printed {text:?} ({e}); stderr {}",
+                    String::from_utf8_lossy(&out.stderr)
+                )
+            }),
+            error: None,
+        },
+    }
+}
+
+/// The `atomic` CLI run as `uid`: (exit code, stdout, stderr).
+pub fn cli_as(uid: u32, args: &[&str]) -> (i32, String, String) {
+    let out = Command::new("setpriv")
+        .args([
+            format!("--reuid={uid}"),
+            format!("--regid={uid}"),
+            "--clear-groups".into(),
+        ])
+        .arg(bin("atomic"))
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("setpriv atomic: {e}"));
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Names of the containers `engine` (podman or docker) has, running or not.
+pub fn containers(engine: &str) -> Vec<String> {
+    let out = Command::new(engine)
+        .args(["ps", "-a", "--format", "{{.Names}}"])
+        .output()
+        .unwrap_or_else(|e| panic!("{engine} ps: {e}"));
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+/// A root connection's proxy to org.atomic.
+pub async fn proxy() -> ManagerProxy<'static> {
+    let conn = zbus::Connection::system()
+        .await
+        .unwrap_or_else(|e| panic!("system bus: {e}"));
+    ManagerProxy::new(&conn)
+        .await
+        .unwrap_or_else(|e| panic!("proxy: {e}"))
+}
+
+/// The D-Bus error name of a failed call.
+pub fn error_name<T: std::fmt::Debug>(r: &zbus::Result<T>) -> String {
+    match r {
+        Err(zbus::Error::MethodError(name, _, _)) => name.to_string(),
+        other => panic!("expected a D-Bus error, got {other:?}"),
+    }
+}

@@ -1,0 +1,302 @@
+//! The system files: each is checked the way the system that reads it would.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::*;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Parses XML that carries a DOCTYPE, as dbus-daemon and polkitd files do.
+fn parse_xml(text: &str) -> roxmltree::Document<'_> {
+    let opts = roxmltree::ParsingOptions {
+        allow_dtd: true,
+        ..Default::default()
+    };
+    roxmltree::Document::parse_with_options(text, opts)
+        .unwrap_or_else(|e| panic!("invalid XML: {e}"))
+}
+
+fn read(rel: &str) -> String {
+    std::fs::read_to_string(root().join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
+}
+
+/// name, type, direction (or access)
+type Arg = (String, String, String);
+
+#[derive(Debug, PartialEq, Eq)]
+struct Shape {
+    methods: Vec<(String, Vec<Arg>)>,
+    properties: Vec<Arg>,
+    signals: Vec<String>,
+}
+
+fn shape(xml: &str) -> Shape {
+    let node = zbus_xml::Node::from_reader(xml.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+    let iface = node
+        .interfaces()
+        .iter()
+        .find(|i| i.name() == "org.atomic.Manager")
+        .unwrap_or_else(|| panic!("no org.atomic.Manager in {xml}"));
+    let mut methods: Vec<_> = iface
+        .methods()
+        .iter()
+        .map(|m| {
+            let args = m
+                .args()
+                .iter()
+                .map(|a| {
+                    (
+                        a.name().unwrap_or("").to_owned(),
+                        a.ty().to_string(),
+                        format!("{:?}", a.direction()),
+                    )
+                })
+                .collect();
+            (m.name().to_string(), args)
+        })
+        .collect();
+    methods.sort();
+    let mut properties: Vec<_> = iface
+        .properties()
+        .iter()
+        .map(|p| {
+            (
+                p.name().to_string(),
+                p.ty().to_string(),
+                format!("{:?}", p.access()),
+            )
+        })
+        .collect();
+    properties.sort();
+    let mut signals: Vec<_> = iface
+        .signals()
+        .iter()
+        .map(|s| s.name().to_string())
+        .collect();
+    signals.sort();
+    Shape {
+        methods,
+        properties,
+        signals,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn introspection_xml_matches_the_running_daemon() {
+    let _d = Daemon::start(&["--engine-socket", PODMAN_SOCK]);
+    let conn = zbus::Connection::system()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let live = zbus::fdo::IntrospectableProxy::builder(&conn)
+        .destination("org.atomic")
+        .and_then(|b| b.path("/org/atomic/Manager"))
+        .unwrap_or_else(|e| panic!("{e}"))
+        .build()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .introspect()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let file = shape(&read("dbus/org.atomic.Manager.xml"));
+    assert_eq!(shape(&live), file);
+    let names: Vec<&str> = file.methods.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "HostUpgrade",
+            "Install",
+            "Rollback",
+            "Run",
+            "Status",
+            "Uninstall"
+        ]
+    );
+}
+
+/// API.md's polkit table: action, default for active local sessions.
+const ACTIONS: [(&str, &str); 7] = [
+    ("org.atomic.run", "auth_admin_keep"),
+    ("org.atomic.run-privileged", "auth_admin"),
+    ("org.atomic.install", "auth_admin"),
+    ("org.atomic.uninstall", "auth_admin"),
+    ("org.atomic.host-upgrade", "auth_admin_keep"),
+    ("org.atomic.host-rollback", "auth_admin"),
+    ("org.atomic.cancel-any", "auth_admin"),
+];
+
+#[test]
+fn polkit_policy_declares_every_action_with_its_defaults() {
+    let text = read("polkit/org.atomic.policy");
+    let doc = parse_xml(&text);
+    let actions: Vec<_> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("action"))
+        .collect();
+    assert_eq!(actions.len(), ACTIONS.len());
+    for (id, active) in ACTIONS {
+        let action = actions
+            .iter()
+            .find(|a| a.attribute("id") == Some(id))
+            .unwrap_or_else(|| panic!("{id} missing"));
+        let default = |tag: &str| {
+            action
+                .descendants()
+                .find(|n| n.has_tag_name(tag))
+                .and_then(|n| n.text())
+                .unwrap_or("")
+        };
+        assert_eq!(default("allow_active"), active, "{id}");
+        assert_eq!(default("allow_inactive"), "auth_admin", "{id}");
+        assert_eq!(default("allow_any"), "auth_admin", "{id}");
+        assert!(
+            !default("description").is_empty() && !default("message").is_empty(),
+            "{id}"
+        );
+    }
+    let code_ids: Vec<&str> = atomicd::polkit::Action::ALL
+        .iter()
+        .map(|a| a.id())
+        .collect();
+    assert_eq!(code_ids, ACTIONS.map(|(id, _)| id));
+}
+
+#[test]
+fn polkitd_knows_the_installed_actions() {
+    require_world();
+    let out = Command::new("pkaction")
+        .arg("--action-id")
+        .arg("org.atomic.run-privileged")
+        .arg("--verbose")
+        .output();
+    let out = out.unwrap_or_else(|e| panic!("pkaction: {e}"));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("implicit active:   auth_admin"), "{text}");
+}
+
+#[test]
+fn bus_policy_lets_only_root_own_the_name() {
+    let text = read("dbus/org.atomic.conf");
+    let doc = parse_xml(&text);
+    let owners: Vec<_> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("allow") && n.attribute("own") == Some("org.atomic"))
+        .map(|n| n.parent().and_then(|p| p.attribute("user")))
+        .collect();
+    assert_eq!(owners, [Some("root")], "only root may own org.atomic");
+    require_world();
+    // A real attempt by nobody to own org.atomic is refused by dbus-daemon.
+    let out = Command::new("setpriv")
+        .args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "busctl",
+            "--system",
+            "call",
+        ])
+        .args([
+            "org.freedesktop.DBus",
+            "/org/freedesktop/DBus",
+            "org.freedesktop.DBus",
+            "RequestName",
+            "su",
+            "org.atomic",
+            "4",
+        ])
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("Access denied"),
+        "{out:?}"
+    );
+}
+
+fn make_install(vars: &[String]) -> PathBuf {
+    let out = Command::new("make")
+        .arg("-C")
+        .arg(root())
+        .arg("install")
+        .arg("PROFILE=dev")
+        .arg(format!(
+            "TARGET_DIR={}",
+            Path::new(env!("CARGO_BIN_EXE_atomicd"))
+                .parent()
+                .and_then(Path::parent)
+                .map(|p| p.display().to_string())
+                .unwrap_or_default()
+        ))
+        .args(vars)
+        .output()
+        .unwrap_or_else(|e| panic!("make: {e}"));
+    assert!(
+        out.status.success(),
+        "make install: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    root()
+}
+
+#[test]
+fn make_install_lays_out_a_package_and_the_unit_verifies() {
+    let dest = std::env::temp_dir().join(format!("atomicd-destdir-{}", unique()));
+    make_install(&[format!("DESTDIR={}", dest.display()), "PREFIX=/usr".into()]);
+    for f in [
+        "usr/libexec/atomicd",
+        "usr/bin/atomic",
+        "usr/share/dbus-1/system.d/org.atomic.conf",
+        "usr/share/dbus-1/system-services/org.atomic.service",
+        "usr/share/dbus-1/interfaces/org.atomic.Manager.xml",
+        "usr/share/polkit-1/actions/org.atomic.policy",
+        "usr/lib/systemd/system/atomicd.service",
+    ] {
+        assert!(dest.join(f).is_file(), "{f} not installed");
+    }
+    let activation =
+        std::fs::read_to_string(dest.join("usr/share/dbus-1/system-services/org.atomic.service"))
+            .unwrap_or_default();
+    for line in [
+        "Name=org.atomic",
+        "Exec=/usr/libexec/atomicd",
+        "User=root",
+        "SystemdService=atomicd.service",
+    ] {
+        assert!(
+            activation.lines().any(|l| l == line),
+            "{line} missing from activation file"
+        );
+    }
+
+    // With a PREFIX that exists on this machine, systemd-analyze can check the unit for real.
+    let prefix = std::env::temp_dir().join(format!("atomicd-prefix-{}", unique()));
+    make_install(&[format!("PREFIX={}", prefix.display())]);
+    let unit = prefix.join("lib/systemd/system/atomicd.service");
+    let text = std::fs::read_to_string(&unit).unwrap_or_default();
+    assert!(
+        text.contains(&format!("ExecStart={}/libexec/atomicd", prefix.display())),
+        "{text}"
+    );
+    for line in ["Type=notify", "BusName=org.atomic", "StateDirectory=atomic"] {
+        assert!(
+            text.lines().any(|l| l == line),
+            "{line} missing from the unit"
+        );
+    }
+    let out = Command::new("systemd-analyze")
+        .arg("verify")
+        .arg(&unit)
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        out.status.success(),
+        "systemd-analyze verify: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let _ = std::fs::remove_dir_all(&dest);
+    let _ = std::fs::remove_dir_all(&prefix);
+}

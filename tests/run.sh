@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# The whole test suite: lints, unit tests, and integration tests against the real test world
+# (system bus, polkitd, podman and dockerd, a local registry), which this script brings up.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$HOME/.cargo/bin:$PATH"
+
+tests/setup.sh
+cargo build --locked --all-targets
+tests/world.sh up
+cargo clippy --locked --all-targets -- -D warnings
+cargo test --locked --all-targets

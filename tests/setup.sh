@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs what building and testing atomicd needs on Debian 12: the engines, registry, ostree,
+# busybox for fixture images, the bus and polkit, and a Rust toolchain when none is present.
+set -euo pipefail
+
+PACKAGES=(docker.io podman docker-registry ostree busybox-static dbus polkitd systemd curl jq
+          make gcc pkg-config tmux util-linux)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "setup: installing ${missing[*]}" >&2
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+if ! command -v cargo >/dev/null 2>&1 && [ ! -x "$HOME/.cargo/bin/cargo" ]; then
+    # Debian 12's own cargo is too old for the pinned crates: use rustup's stable toolchain.
+    echo "setup: installing Rust with rustup" >&2
+    curl -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal --component clippy
+fi
+echo "setup: done" >&2
