@@ -27,7 +27,11 @@ wait_for() { # wait_for SECONDS DESCRIPTION COMMAND...
 }
 
 engine_answers() { curl -sf --max-time 3 --unix-socket "$1" http://engine/_ping >/dev/null; }
-bus_has() { busctl --system --no-pager list 2>/dev/null | awk '{print $1}' | grep -qx "$1"; }
+# True when NAME has a running owner (an activatable name that nothing owns yet does not count).
+bus_has() {
+    busctl --system call org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus \
+        NameHasOwner s "$1" 2>/dev/null | grep -q true
+}
 
 install_if_changed() { # install_if_changed SRC DEST; true when the file changed
     if ! cmp -s "$1" "$2"; then install -D -m 0644 "$1" "$2"; return 0; fi

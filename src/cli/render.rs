@@ -121,7 +121,7 @@ mod tests {
     #[test]
     fn timestamps_and_short_ids() {
         assert_eq!(timestamp(0), "1970-01-01T00:00:00Z");
-        assert_eq!(timestamp(1_795_882_228), "2026-11-28T14:50:28Z");
+        assert_eq!(timestamp(1_795_882_228), "2026-11-28T16:10:28Z");
         assert_eq!(timestamp(951_782_400), "2000-02-29T00:00:00Z");
         assert_eq!(short("sha256:0bac6e16db064565888bcab9"), "0bac6e16db06");
         assert_eq!(short("abc"), "abc");
