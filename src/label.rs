@@ -106,6 +106,25 @@ pub fn spc_line(
     argv
 }
 
+/// Adds `-d` / `-t` after `run` when the caller asked for them and the label's line (already
+/// read into `spec`) lacks them, so a label never silently ignores `detach` as the original did.
+pub fn apply_mode(
+    mut argv: Vec<String>,
+    mode: LineMode,
+    spec: &crate::runspec::RunSpec,
+) -> Vec<String> {
+    let Some(run_at) = argv.iter().position(|w| w == "run") else {
+        return argv;
+    };
+    if mode.tty && !spec.tty {
+        argv.insert(run_at + 1, "-t".into());
+    }
+    if mode.detach && !spec.detach {
+        argv.insert(run_at + 1, "-d".into());
+    }
+    argv
+}
+
 /// The argv as one shell-quoted line for people and audit logs. Words made only of characters
 /// no POSIX shell treats specially are left bare (Python's `shlex.quote` rule), so `--net=host`
 /// reads as written; everything else is quoted by shell-words.

@@ -19,6 +19,7 @@ pub mod reference;
 pub mod runspec;
 pub mod service;
 pub mod state;
+pub mod substitute;
 pub mod text;
 
 /// atomicd's version, reported by Status and the `Version` property.

@@ -14,6 +14,7 @@ use crate::polkit::{Action, Authority};
 use crate::reference::{validate_container_name, ImageRef};
 use crate::runspec::RunSpec;
 use crate::state::StateStore;
+use crate::substitute::{self, Vars};
 
 /// How much output Run returns when no fds were passed.
 pub const OUTPUT_LIMIT: usize = 64 * 1024;
@@ -36,6 +37,9 @@ pub const RUN_OPTIONS: Schema = &[
     ("stderr", Kind::Fd),
     ("tty", Kind::Bool),
     ("tty-size", Kind::Size),
+    ("pwd", Kind::Str),
+    ("sudo-uid", Kind::U32),
+    ("sudo-gid", Kind::U32),
 ];
 /// Install's options.
 pub const INSTALL_OPTIONS: Schema = &[
@@ -115,6 +119,44 @@ impl Manager {
         })
     }
 
+    /// The variables a label of this call may use. `sudo-uid`/`sudo-gid` are the caller's own
+    /// ids unless a root caller passes those of its sudo session.
+    fn vars(
+        &self,
+        caller: &Caller,
+        image: &ImageRef,
+        name: &str,
+        options: &Options,
+    ) -> Result<Vars> {
+        let (gid, home) = crate::caller::account(caller.uid);
+        let sudo = |key: &str, own: Option<u32>| match options.u32(key) {
+            Some(_) if caller.uid != 0 => Err(Error::InvalidArgument(format!(
+                "option {key:?} may only be set by root (uid {} is not)",
+                caller.uid
+            ))),
+            Some(v) => Ok(Some(v)),
+            None => Ok(own),
+        };
+        Ok(Vars {
+            image: image.as_str().to_owned(),
+            name: name.to_owned(),
+            opts: ["opt1", "opt2", "opt3"].map(|k| options.string(k).map(str::to_owned)),
+            pwd: options.string("pwd").map(str::to_owned),
+            sudo_uid: sudo("sudo-uid", Some(caller.uid))?,
+            sudo_gid: sudo("sudo-gid", gid)?,
+            home,
+        })
+    }
+
+    /// Whether `image` (by name or id) has an installation record.
+    fn is_installed(&self, image: &ImageRef, image_id: &str) -> Result<bool> {
+        Ok(self
+            .state
+            .installed()?
+            .iter()
+            .any(|i| i.image == image.as_str() || i.image_id == image_id))
+    }
+
     /// Run: resolve the line, authorize it, run it.
     pub async fn run(
         &self,
@@ -138,8 +180,10 @@ impl Manager {
             tty: options.flag("tty"),
             detach: options.flag("detach"),
         };
+        let vars = self.vars(caller, &image, &name, &options)?;
 
         let info = self.engine.inspect_image(image.as_str()).await?;
+        let mut warnings = Vec::new();
         let argv = if spc {
             label::spc_line(
                 image.as_str(),
@@ -149,23 +193,33 @@ impl Manager {
                 &command,
             )
         } else if let Some(line) = label::find_label(&info.labels, LabelKind::Run) {
-            return Err(Error::UnsupportedLabel(format!(
-                "image {:?} has a RUN label ({line:?}); running labels is not implemented yet",
-                image.as_str()
-            )));
+            let resolved = substitute::resolve(line, &vars, &command)?;
+            warnings = resolved.warnings;
+            let as_written = RunSpec::from_argv(&resolved.argv)?;
+            label::apply_mode(resolved.argv, mode, &as_written)
         } else {
             label::default_line(image.as_str(), &name, mode, &command)
         };
         let spec = RunSpec::from_argv(&argv)?;
-        let privileges = spec.host_privileges();
         let mut result = RunResult {
             command: argv,
             name: spec.name.clone(),
-            privileges,
+            privileges: spec.host_privileges(),
+            warnings,
             ..RunResult::default()
         };
         if options.flag("display") {
             return Ok(result);
+        }
+        if !spc
+            && label::find_label(&info.labels, LabelKind::Install).is_some()
+            && !self.is_installed(&image, &info.id)?
+        {
+            return Err(Error::Failed(format!(
+                "image {:?} has an INSTALL label and is not installed: install it first (atomic install {})",
+                image.as_str(),
+                image.as_str()
+            )));
         }
 
         let action = if result.privileges.is_empty() {
@@ -183,13 +237,34 @@ impl Manager {
             .await?;
         tracing::info!(image = image.as_str(), uid = caller.uid, command = %shown, "run");
 
-        let id = self.engine.create(&spec, StreamSetup::default()).await?;
+        let existing = match &spec.name {
+            Some(n) => self.engine.find_container(n).await?,
+            None => None,
+        };
+        let id = match existing {
+            Some(old) if options.flag("replace") => {
+                self.engine.remove(&old.id, true).await?;
+                self.create_and_start(&spec).await?
+            }
+            Some(old) if old.running || old.image_id != info.id => {
+                let n = spec.name.as_deref().unwrap_or_default();
+                let why = if old.running {
+                    "is running"
+                } else {
+                    "was made from another image"
+                };
+                return Err(Error::Failed(format!(
+                    "container {n:?} already exists and {why}; pass replace to remove it first"
+                )));
+            }
+            Some(old) => {
+                // A stopped container of this image: start it again, as `atomic run` did.
+                self.engine.start(&old.id).await?;
+                old.id
+            }
+            None => self.create_and_start(&spec).await?,
+        };
         result.container_id = Some(id.clone());
-        if let Err(e) = self.engine.start(&id).await {
-            // A container that never started is of no use to anyone; do not leave it behind.
-            let _ = self.engine.remove(&id, true).await;
-            return Err(e);
-        }
         if spec.detach {
             return Ok(result);
         }
@@ -202,6 +277,16 @@ impl Manager {
         result.exit_code = Some(i32::try_from(code).unwrap_or(i32::MAX));
         result.output = Some(output?);
         Ok(result)
+    }
+
+    async fn create_and_start(&self, spec: &RunSpec) -> Result<String> {
+        let id = self.engine.create(spec, StreamSetup::default()).await?;
+        if let Err(e) = self.engine.start(&id).await {
+            // A container that never started is of no use to anyone; do not leave it behind.
+            let _ = self.engine.remove(&id, true).await;
+            return Err(e);
+        }
+        Ok(id)
     }
 
     /// A guarded method whose issue has not landed: authorized like the real one, then refused plainly.

@@ -115,7 +115,11 @@ YML
 # Fixture images, built from busybox-static (no registry outside). Each engine gets the same set.
 #   atomic-test/plain   no labels at all
 #   atomic-test/tools   no labels; the SPC tools image
-#   atomic-test/hello   LABEL RUN with a quoted sh -c
+#   atomic-test/hello   LABEL RUN with a quoted sh -c and an exit code
+#   atomic-test/vars    LABEL RUN echoing every substituted variable
+#   atomic-test/shell, notrun, unknownflag   labels atomicd must refuse
+#   atomic-test/hostnet LABEL RUN asking for the host network (run-privileged)
+#   atomic-test/installable   LABEL INSTALL: Run refuses until installed
 rootfs() {
     local r="$WORLD/rootfs"
     if [ ! -x "$r/bin/busybox" ]; then
@@ -130,9 +134,20 @@ rootfs() {
 
 fixture() { # fixture ENGINE NAME [LABEL LINE]...
     local engine=$1 name=$2; shift 2
-    if $engine image inspect "$name" >/dev/null 2>&1; then return 0; fi
-    local changes=()
-    while [ $# -gt 0 ]; do changes+=(--change "LABEL $1=\"$2\""); shift 2; done
+    # The fixture's recipe is stamped on it, so a changed recipe rebuilds the image.
+    local stamp
+    stamp=$(printf '%s\n' v2 "$name" "$@" | sha256sum | cut -c1-16)
+    if [ "$($engine image inspect --format '{{index .Config.Labels "atomic.test.fixture"}}' "$name" 2>/dev/null)" = "$stamp" ]; then
+        return 0
+    fi
+    local changes=(--change "LABEL atomic.test.fixture=$stamp")
+    while [ $# -gt 0 ]; do
+        local value=$2
+        # docker import reads --change as a Dockerfile line and expands $VARS; podman does not.
+        [ "$engine" = docker ] && value=${value//\$/\\\$}
+        changes+=(--change "LABEL $1=\"$value\"")
+        shift 2
+    done
     changes+=(--change 'CMD ["/bin/sh"]')
     rootfs | $engine import "${changes[@]}" - "$name" >/dev/null
     say "$engine: built $name"
@@ -142,7 +157,13 @@ fixtures() {
     for engine in podman docker; do
         fixture $engine atomic-test/plain:latest
         fixture $engine atomic-test/tools:latest
-        fixture $engine atomic-test/hello:latest RUN "docker run --rm --name NAME -e NAME=NAME -e IMAGE=IMAGE IMAGE sh -c 'echo hello from NAME; exit 3'"
+        fixture $engine atomic-test/hello:latest RUN "docker run --rm --name NAME -e NAME=NAME -e IMAGE=IMAGE IMAGE sh -c 'echo hello from \$NAME; exit 3'"
+        fixture $engine atomic-test/vars:latest RUN "docker run --rm -e IMAGE=IMAGE IMAGE sh -c 'echo opt1=\$OPT1 pwd=\${PWD} uid=\$SUDO_UID home=\$HOME undef=\$UNDEFINED_X image=\$IMAGE'"
+        fixture $engine atomic-test/shell:latest RUN "docker run --rm IMAGE echo a; reboot"
+        fixture $engine atomic-test/notrun:latest RUN "/bin/sh -c 'docker run IMAGE'"
+        fixture $engine atomic-test/unknownflag:latest RUN "docker run --rm --cpus 2 IMAGE true"
+        fixture $engine atomic-test/hostnet:latest RUN "docker run --rm --net=host IMAGE true"
+        fixture $engine atomic-test/installable:latest RUN "docker run --rm IMAGE true" INSTALL "docker run --rm IMAGE echo installing"
     done
 }
 

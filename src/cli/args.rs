@@ -45,6 +45,12 @@ pub struct RunArgs {
     /// Do not print what the container may do to the host.
     #[arg(long, short = 'q')]
     pub quiet: bool,
+    /// Remove an existing container of the same name first.
+    #[arg(long)]
+    pub replace: bool,
+    /// Values for $OPT1..$OPT3 in the label.
+    #[command(flatten)]
+    pub opts: OptArgs,
     /// The image.
     pub image: String,
     /// Command and arguments (appended to the RUN label, or replacing the image's command).
@@ -98,6 +104,20 @@ pub enum HostCommand {
         #[arg(long, short = 'r')]
         reboot: bool,
     },
+}
+
+/// `--opt1`..`--opt3`
+#[derive(Debug, Args, Default)]
+pub struct OptArgs {
+    /// Value for $OPT1 in the label.
+    #[arg(long)]
+    pub opt1: Option<String>,
+    /// Value for $OPT2 in the label.
+    #[arg(long)]
+    pub opt2: Option<String>,
+    /// Value for $OPT3 in the label.
+    #[arg(long)]
+    pub opt3: Option<String>,
 }
 
 /// `--json`

@@ -165,11 +165,29 @@ async fn dispatch(cli: Cli) -> Result<u8, Failure> {
 }
 
 async fn run(proxy: &ManagerProxy<'_>, a: args::RunArgs) -> Result<u8, Failure> {
+    let pwd = std::env::current_dir()
+        .ok()
+        .map(|p| p.to_string_lossy().into_owned());
+    // Under sudo, root passes the invoking user's ids for $SUDO_UID/$SUDO_GID; atomicd refuses
+    // them from anyone but root, so only root sends them.
+    let sudo = |var: &str| {
+        nix::unistd::Uid::effective()
+            .is_root()
+            .then(|| std::env::var(var).ok().and_then(|v| v.parse::<u32>().ok()))
+            .flatten()
+    };
     let base = || {
         opts([
             ("spc", flag(a.spc)),
             ("name", a.name.as_deref().map(Value::from)),
             ("detach", flag(a.detach)),
+            ("replace", flag(a.replace)),
+            ("opt1", a.opts.opt1.as_deref().map(Value::from)),
+            ("opt2", a.opts.opt2.as_deref().map(Value::from)),
+            ("opt3", a.opts.opt3.as_deref().map(Value::from)),
+            ("pwd", pwd.as_deref().map(Value::from)),
+            ("sudo-uid", sudo("SUDO_UID").map(Value::from)),
+            ("sudo-gid", sudo("SUDO_GID").map(Value::from)),
         ])
     };
     // Resolve first (needs no authorization) so the user sees what will run before it runs.

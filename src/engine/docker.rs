@@ -10,7 +10,7 @@ use bollard::{Docker, API_DEFAULT_VERSION};
 use futures_util::StreamExt;
 
 use super::locate::{socket_exists, EngineLocator};
-use super::{create_body, Engine, EngineInfo, ImageInfo, StreamSetup};
+use super::{create_body, ContainerInfo, Engine, EngineInfo, ImageInfo, StreamSetup};
 use crate::error::{Error, Result};
 use crate::runspec::RunSpec;
 use crate::text::{dbus_safe, dbus_safe_bytes};
@@ -147,6 +147,25 @@ impl Engine for DockerEngine {
             Err(e) => Err(classify(
                 &self.selected(),
                 &format!("inspecting image {image:?}"),
+                e,
+            )),
+        }
+    }
+
+    async fn find_container(&self, name: &str) -> Result<Option<ContainerInfo>> {
+        let docker = self.client().await?;
+        match docker.inspect_container(name, None).await {
+            Ok(c) => Ok(Some(ContainerInfo {
+                id: c.id.unwrap_or_default(),
+                image_id: c.image.unwrap_or_default(),
+                running: c.state.and_then(|s| s.running).unwrap_or(false),
+            })),
+            Err(BollardError::DockerResponseServerError {
+                status_code: 404, ..
+            }) => Ok(None),
+            Err(e) => Err(classify(
+                &self.selected(),
+                &format!("inspecting container {name:?}"),
                 e,
             )),
         }

@@ -39,6 +39,17 @@ pub struct ImageInfo {
     pub labels: HashMap<String, String>,
 }
 
+/// An existing container.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ContainerInfo {
+    /// Its id.
+    pub id: String,
+    /// The id of the image it was made from.
+    pub image_id: String,
+    /// Whether it runs now.
+    pub running: bool,
+}
+
 /// Where a created container's standard streams go.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct StreamSetup {
@@ -55,6 +66,8 @@ pub trait Engine: Send + Sync {
     async fn info(&self) -> EngineInfo;
     /// A local image, or `ImageNotFound`.
     async fn inspect_image(&self, image: &str) -> Result<ImageInfo>;
+    /// The container with this name or id, if there is one.
+    async fn find_container(&self, name: &str) -> Result<Option<ContainerInfo>>;
     /// Creates the container `spec` describes and returns its id.
     async fn create(&self, spec: &RunSpec, streams: StreamSetup) -> Result<String>;
     /// Starts a created container.

@@ -1,0 +1,315 @@
+//! A label's text into an argv: refuse shell syntax, split keeping the label's own quoting, and
+//! substitute `IMAGE`, `NAME` and `$VARIABLES` as the original `atomic` tool did. Pure.
+
+use crate::error::{Error, Result};
+use crate::text::truncate_for_message;
+
+/// The values a label may refer to. `None` means the caller did not give one.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Vars {
+    /// `IMAGE`: the image as the caller wrote it.
+    pub image: String,
+    /// `NAME`: the container name.
+    pub name: String,
+    /// `$OPT1`..`$OPT3`
+    pub opts: [Option<String>; 3],
+    /// `$PWD`: the caller's working directory.
+    pub pwd: Option<String>,
+    /// `$SUDO_UID`
+    pub sudo_uid: Option<u32>,
+    /// `$SUDO_GID`
+    pub sudo_gid: Option<u32>,
+    /// `$HOME`: the caller's home directory.
+    pub home: Option<String>,
+}
+
+impl Vars {
+    fn lookup(&self, var: &str) -> Option<String> {
+        match var {
+            "IMAGE" => Some(self.image.clone()),
+            "NAME" => Some(self.name.clone()),
+            "OPT1" => self.opts[0].clone(),
+            "OPT2" => self.opts[1].clone(),
+            "OPT3" => self.opts[2].clone(),
+            "PWD" => self.pwd.clone(),
+            "SUDO_UID" => self.sudo_uid.map(|n| n.to_string()),
+            "SUDO_GID" => self.sudo_gid.map(|n| n.to_string()),
+            "HOME" => self.home.clone(),
+            _ => None,
+        }
+    }
+}
+
+/// A label resolved to words, with what the caller should know about it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Resolved {
+    /// The argv.
+    pub argv: Vec<String>,
+    /// Variables that expanded to nothing, one sentence each.
+    pub warnings: Vec<String>,
+}
+
+fn refuse(label: &str, why: &str) -> Error {
+    Error::UnsupportedLabel(format!(
+        "the label {:?} {why}; atomicd runs one docker run line and never a shell",
+        truncate_for_message(label)
+    ))
+}
+
+/// Refuses what only a shell would give meaning to: command separators, pipes, redirections,
+/// background jobs outside quotes; command substitution (`$(`, backticks) anywhere a shell
+/// would perform it, i.e. outside single quotes.
+pub fn check_shell_syntax(label: &str) -> Result<()> {
+    #[derive(PartialEq)]
+    enum Q {
+        None,
+        Single,
+        Double,
+    }
+    let mut q = Q::None;
+    let mut chars = label.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (&q, c) {
+            (Q::Single, '\'') => q = Q::None,
+            (Q::Single, _) => {}
+            (_, '\\') => {
+                chars.next();
+            }
+            (Q::None, '\'') => q = Q::Single,
+            (Q::None, '"') => q = Q::Double,
+            (Q::Double, '"') => q = Q::None,
+            (_, '`') => return Err(refuse(label, "uses backtick command substitution")),
+            (_, '$') if chars.peek() == Some(&'(') => {
+                return Err(refuse(label, "uses $( command substitution"))
+            }
+            (Q::None, ';') => return Err(refuse(label, "contains ';'")),
+            (Q::None, '&') => return Err(refuse(label, "contains '&' or '&&'")),
+            (Q::None, '|') => return Err(refuse(label, "contains a pipe")),
+            (Q::None, '>' | '<') => return Err(refuse(label, "contains a redirection")),
+            (Q::None, '\n' | '\r') => return Err(refuse(label, "spans several lines")),
+            _ => {}
+        }
+    }
+    if q != Q::None {
+        return Err(refuse(label, "has an unbalanced quote"));
+    }
+    Ok(())
+}
+
+/// Expands `$VAR` and `${VAR}` in one word; unknown or unset variables become empty and are
+/// reported once each in `warnings`.
+fn expand(word: &str, vars: &Vars, warnings: &mut Vec<String>) -> String {
+    let mut out = String::with_capacity(word.len());
+    let mut rest = word;
+    while let Some(at) = rest.find('$') {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + 1..];
+        let (name, consumed) = if let Some(braced) = after.strip_prefix('{') {
+            match braced.find('}') {
+                Some(end) => (&braced[..end], end + 2),
+                None => ("", 0),
+            }
+        } else {
+            let end = after
+                .char_indices()
+                .find(|(i, c)| {
+                    !(c.is_ascii_alphanumeric() || *c == '_') || (*i == 0 && c.is_ascii_digit())
+                })
+                .map_or(after.len(), |(i, _)| i);
+            (&after[..end], end)
+        };
+        let valid = !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !valid {
+            // A lone `$`, `$1`, `$$`, `${}`: not a variable; kept as written.
+            out.push('$');
+            rest = after;
+            continue;
+        }
+        match vars.lookup(name) {
+            Some(value) => out.push_str(&value),
+            None => {
+                let warning = format!("${name} is not set and expanded to nothing");
+                if !warnings.contains(&warning) {
+                    warnings.push(warning);
+                }
+            }
+        }
+        rest = &after[consumed..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Resolves a label: check, split (quotes kept), substitute, then append `extra` words as given.
+pub fn resolve(label: &str, vars: &Vars, extra: &[String]) -> Result<Resolved> {
+    check_shell_syntax(label)?;
+    let words =
+        shell_words::split(label).map_err(|e| refuse(label, &format!("cannot be split: {e}")))?;
+    let mut warnings = Vec::new();
+    let mut argv: Vec<String> = words
+        .iter()
+        .filter_map(|w| {
+            let word = match w.as_str() {
+                "IMAGE" => vars.image.clone(),
+                "NAME" => vars.name.clone(),
+                "IMAGE=IMAGE" => format!("IMAGE={}", vars.image),
+                "NAME=NAME" => format!("NAME={}", vars.name),
+                other => expand(other, vars, &mut warnings),
+            };
+            // A word that was only variables and expanded to nothing disappears, as an
+            // unquoted expansion does in a shell (`$OPT2` unset must not become an empty image).
+            (!word.is_empty() || w.is_empty()).then_some(word)
+        })
+        .collect();
+    argv.extend(extra.iter().cloned());
+    Ok(Resolved { argv, warnings })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars() -> Vars {
+        Vars {
+            image: "atomic-test-1".into(),
+            name: "TEST1".into(),
+            opts: [Some("-d".into()), None, Some("--x=1".into())],
+            pwd: Some("/home/u/src".into()),
+            sudo_uid: Some(1000),
+            sudo_gid: Some(100),
+            home: Some("/home/u".into()),
+        }
+    }
+
+    fn line(label: &str, extra: &[&str]) -> Result<Resolved> {
+        let extra: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
+        resolve(label, &vars(), &extra)
+    }
+
+    #[test]
+    fn substitution_table() {
+        let table: &[(&str, &[&str], &str)] = &[
+            ("docker run IMAGE", &[], "docker run atomic-test-1"),
+            (
+                "docker run --name NAME -e NAME=NAME -e IMAGE=IMAGE IMAGE",
+                &[],
+                "docker run --name TEST1 -e NAME=TEST1 -e IMAGE=atomic-test-1 atomic-test-1",
+            ),
+            (
+                "docker run -v ${PWD}:/src -v $HOME/.cfg:/cfg IMAGE",
+                &[],
+                "docker run -v /home/u/src:/src -v /home/u/.cfg:/cfg atomic-test-1",
+            ),
+            (
+                "docker run -e U=$SUDO_UID -e G=${SUDO_GID} IMAGE",
+                &[],
+                "docker run -e U=1000 -e G=100 atomic-test-1",
+            ),
+            (
+                "docker run $OPT1 IMAGE $OPT3",
+                &[],
+                "docker run -d atomic-test-1 --x=1",
+            ),
+            (
+                "docker run IMAGE sh -c 'echo a b'",
+                &[],
+                "docker run atomic-test-1 sh -c 'echo a b'",
+            ),
+            (
+                "docker run IMAGE sh -c \"echo $NAME\"",
+                &[],
+                "docker run atomic-test-1 sh -c 'echo TEST1'",
+            ),
+            (
+                "docker run IMAGE sh -c 'echo $$ $1 $'",
+                &[],
+                "docker run atomic-test-1 sh -c 'echo $$ $1 $'",
+            ),
+            (
+                "docker run -v /var/lib/NAME:/data IMAGE",
+                &[],
+                "docker run -v /var/lib/NAME:/data atomic-test-1",
+            ),
+            (
+                "docker run IMAGE echo",
+                &["a b", "c"],
+                "docker run atomic-test-1 echo 'a b' c",
+            ),
+            (
+                "docker run IMAGE echo",
+                &["$NAME"],
+                "docker run atomic-test-1 echo '$NAME'",
+            ),
+        ];
+        for (label, extra, want) in table {
+            let got = line(label, extra).unwrap_or_else(|e| panic!("{label}: {e}"));
+            assert_eq!(crate::label::display_line(&got.argv), *want, "{label}");
+            assert!(got.warnings.is_empty(), "{label}: {:?}", got.warnings);
+        }
+    }
+
+    #[test]
+    fn unknown_variables_become_empty_with_one_warning_each() {
+        let got = line("docker run -e A=$UNDEF/x -e B=${UNDEF} $OPT2 IMAGE", &[])
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            got.argv,
+            ["docker", "run", "-e", "A=/x", "-e", "B=", "atomic-test-1"]
+        );
+        assert_eq!(
+            got.warnings,
+            [
+                "$UNDEF is not set and expanded to nothing",
+                "$OPT2 is not set and expanded to nothing"
+            ]
+        );
+    }
+
+    #[test]
+    fn shell_syntax_is_refused() {
+        let table = [
+            ("docker run IMAGE; rm -rf /", "';'"),
+            ("docker run IMAGE && reboot", "'&'"),
+            ("docker run IMAGE | tee x", "pipe"),
+            ("docker run IMAGE > /etc/passwd", "redirection"),
+            ("docker run `id` IMAGE", "backtick"),
+            ("docker run $(id) IMAGE", "$("),
+            ("docker run IMAGE sh -c \"$(id)\"", "$("),
+            ("docker run IMAGE\nreboot", "several lines"),
+            ("docker run IMAGE 'unbalanced", "unbalanced"),
+        ];
+        for (label, needle) in table {
+            match line(label, &[]) {
+                Err(Error::UnsupportedLabel(msg)) => {
+                    assert!(msg.contains(needle), "{label}: {msg}")
+                }
+                other => panic!("{label}: {other:?}"),
+            }
+        }
+        // Inside single quotes the same characters are the container's business.
+        let ok = line("docker run IMAGE sh -c 'a; b && c | d > e $(f) `g`'", &[])
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            ok.argv.last().map(String::as_str),
+            Some("a; b && c | d > e $(f) `g`")
+        );
+    }
+
+    /// The original tool's display test (tests/integration/test_display.sh, LABELS.md): same
+    /// line, except that undefined $OPT2 is reported instead of silently dropped.
+    #[test]
+    fn golden_original_atomic_display() {
+        let label = "/usr/bin/docker run -t ${OPT1} -v /var/log/${NAME}:/var/log -v /var/lib/${NAME}:/var/lib $OPT2 --name ${NAME} ${IMAGE} $OPT3 echo I am the run label.";
+        let v = Vars {
+            image: "atomic-test-1".into(),
+            name: "TEST1".into(),
+            ..Vars::default()
+        };
+        let got = resolve(label, &v, &[]).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            crate::label::display_line(&got.argv),
+            "/usr/bin/docker run -t -v /var/log/TEST1:/var/log -v /var/lib/TEST1:/var/lib --name TEST1 atomic-test-1 echo I am the run label."
+        );
+        assert_eq!(got.warnings.len(), 3);
+    }
+}
