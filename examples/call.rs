@@ -89,20 +89,7 @@ async fn call<B>(
 where
     B: serde::Serialize + DynamicType,
 {
-    let proxy = zbus::Proxy::new(
-        conn,
-        "org.atomic",
-        "/org/atomic/Manager",
-        "org.atomic.Manager",
-    )
-    .await?;
-    let flags = if interactive {
-        MethodFlags::AllowInteractiveAuth.into()
-    } else {
-        Default::default()
-    };
-    Ok(proxy
-        .call_with_flags(method, flags, body)
-        .await?
-        .unwrap_or_default())
+    let proxy = zbus::Proxy::new(conn, "org.atomic", "/org/atomic/Manager", "org.atomic.Manager").await?;
+    let flags = if interactive { MethodFlags::AllowInteractiveAuth.into() } else { Default::default() };
+    Ok(proxy.call_with_flags(method, flags, body).await?.unwrap_or_default())
 }

@@ -148,3 +148,39 @@ pub struct RunResult {
     /// e.g. variables that expanded to nothing
     pub warnings: Vec<String>,
 }
+
+/// The result of Install.
+#[derive(Debug, Default, SerializeDict, Type)]
+#[zvariant(signature = "a{sv}", rename_all = "kebab-case")]
+pub struct InstallResult {
+    /// the resolved INSTALL line
+    pub command: Vec<String>,
+    /// the container name
+    pub name: String,
+    /// the INSTALL container's exit code (absent with display)
+    pub exit_code: Option<i32>,
+    /// the installed image's id
+    pub image_id: String,
+    /// the last 64 KiB of the INSTALL container's output
+    pub output: Option<String>,
+    /// what the INSTALL container may do to the host
+    pub privileges: Vec<String>,
+    /// e.g. variables that expanded to nothing
+    pub warnings: Vec<String>,
+}
+
+/// The result of Uninstall.
+#[derive(Debug, Default, SerializeDict, Type)]
+#[zvariant(signature = "a{sv}", rename_all = "kebab-case")]
+pub struct UninstallResult {
+    /// the resolved UNINSTALL line; empty when the image has none
+    pub command: Vec<String>,
+    /// ids of the containers and the image removed
+    pub removed: Vec<String>,
+    /// the UNINSTALL container's exit code, when one ran
+    pub exit_code: Option<i32>,
+    /// the last 64 KiB of its output
+    pub output: Option<String>,
+    /// e.g. variables that expanded to nothing
+    pub warnings: Vec<String>,
+}

@@ -41,17 +41,11 @@ pub trait Manager {
 
     /// HostUpgrade
     #[zbus(allow_interactive_auth)]
-    fn host_upgrade(
-        &self,
-        options: HashMap<&str, Value<'_>>,
-    ) -> zbus::Result<HashMap<String, OwnedValue>>;
+    fn host_upgrade(&self, options: HashMap<&str, Value<'_>>) -> zbus::Result<HashMap<String, OwnedValue>>;
 
     /// Rollback
     #[zbus(allow_interactive_auth)]
-    fn rollback(
-        &self,
-        options: HashMap<&str, Value<'_>>,
-    ) -> zbus::Result<HashMap<String, OwnedValue>>;
+    fn rollback(&self, options: HashMap<&str, Value<'_>>) -> zbus::Result<HashMap<String, OwnedValue>>;
 
     /// Status
     fn status(&self) -> zbus::Result<HashMap<String, OwnedValue>>;
@@ -116,10 +110,8 @@ mod tests {
 
     #[test]
     fn nested_dictionaries_become_json_objects() {
-        let inner: HashMap<&str, Value<'_>> = HashMap::from([
-            ("name", Value::from("podman")),
-            ("available", Value::from(true)),
-        ]);
+        let inner: HashMap<&str, Value<'_>> =
+            HashMap::from([("name", Value::from("podman")), ("available", Value::from(true))]);
         let mut outer: HashMap<String, OwnedValue> = HashMap::new();
         let ov = |v: Value<'_>| OwnedValue::try_from(v).unwrap_or_else(|e| panic!("{e}"));
         outer.insert("engine".into(), ov(Value::from(inner)));

@@ -38,29 +38,23 @@ pub struct Args {
 }
 
 fn parse_backend(text: &str) -> Result<BackendKind, String> {
-    BackendKind::parse(text)
-        .ok_or_else(|| format!("{text:?} is not one of rpm-ostree, bootc, ostree, none"))
+    BackendKind::parse(text).ok_or_else(|| format!("{text:?} is not one of rpm-ostree, bootc, ostree, none"))
 }
 
 fn state_dir(flag: Option<PathBuf>) -> PathBuf {
     flag.or_else(|| {
         // systemd may pass several colon-separated directories; the first is ours.
-        std::env::var_os("STATE_DIRECTORY").and_then(|v| {
-            v.to_str()
-                .and_then(|s| s.split(':').next())
-                .map(PathBuf::from)
-        })
+        std::env::var_os("STATE_DIRECTORY")
+            .and_then(|v| v.to_str().and_then(|s| s.split(':').next()).map(PathBuf::from))
     })
     .unwrap_or_else(|| PathBuf::from("/var/lib/atomic"))
 }
 
 fn host_backend(flag: Option<BackendKind>) -> Arc<dyn HostBackend> {
-    let path_dirs: Vec<PathBuf> = std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).collect())
-        .unwrap_or_default();
-    let kind = flag.unwrap_or_else(|| {
-        BackendKind::detect(std::path::Path::new("/run/ostree-booted"), &path_dirs)
-    });
+    let path_dirs: Vec<PathBuf> =
+        std::env::var_os("PATH").map(|p| std::env::split_paths(&p).collect()).unwrap_or_default();
+    let kind =
+        flag.unwrap_or_else(|| BackendKind::detect(std::path::Path::new("/run/ostree-booted"), &path_dirs));
     match kind {
         BackendKind::None => Arc::new(NoHost),
         other => Arc::new(PendingBackend(other)),
@@ -84,9 +78,8 @@ pub async fn run(args: Args) -> Result<(), String> {
     )));
     let host = host_backend(args.host_backend);
 
-    let conn = zbus::Connection::system()
-        .await
-        .map_err(|e| format!("cannot connect to the system bus: {e}"))?;
+    let conn =
+        zbus::Connection::system().await.map_err(|e| format!("cannot connect to the system bus: {e}"))?;
     let authority = Arc::new(Polkit::new(conn.clone()));
     let manager = Arc::new(Manager::new(engine.clone(), authority, host, state.clone()));
     let first = engine.info().await;
@@ -101,21 +94,12 @@ pub async fn run(args: Args) -> Result<(), String> {
         crate::VERSION
     );
     let server = conn.object_server();
+    server.at(MANAGER_PATH, ObjectManager).await.map_err(|e| e.to_string())?;
     server
-        .at(MANAGER_PATH, ObjectManager)
+        .at(MANAGER_PATH, ManagerInterface::new(manager.clone(), first.available))
         .await
         .map_err(|e| e.to_string())?;
-    server
-        .at(
-            MANAGER_PATH,
-            ManagerInterface::new(manager.clone(), first.available),
-        )
-        .await
-        .map_err(|e| e.to_string())?;
-    match conn
-        .request_name_with_flags(BUS_NAME, RequestNameFlags::DoNotQueue.into())
-        .await
-    {
+    match conn.request_name_with_flags(BUS_NAME, RequestNameFlags::DoNotQueue.into()).await {
         Ok(RequestNameReply::PrimaryOwner) | Ok(RequestNameReply::AlreadyOwner) => {}
         Ok(other) => return Err(format!("{BUS_NAME} is already owned ({other:?})")),
         Err(e) => return Err(format!("cannot own {BUS_NAME}: {e}")),
@@ -148,11 +132,7 @@ async fn monitor_engine(conn: zbus::Connection, engine: Arc<dyn Engine>) {
     loop {
         tick.tick().await;
         let info = engine.info().await;
-        let Ok(iface) = conn
-            .object_server()
-            .interface::<_, ManagerInterface>(MANAGER_PATH)
-            .await
-        else {
+        let Ok(iface) = conn.object_server().interface::<_, ManagerInterface>(MANAGER_PATH).await else {
             return;
         };
         let changed = iface.get_mut().await.set_engine_available(info.available);
@@ -162,12 +142,7 @@ async fn monitor_engine(conn: zbus::Connection, engine: Arc<dyn Engine>) {
                 "serving {BUS_NAME}; engine {}",
                 describe(&info)
             ))]);
-            if let Err(e) = iface
-                .get()
-                .await
-                .engine_available_changed(iface.signal_emitter())
-                .await
-            {
+            if let Err(e) = iface.get().await.engine_available_changed(iface.signal_emitter()).await {
                 tracing::warn!("cannot signal EngineAvailable: {e}");
             }
         }
@@ -176,10 +151,7 @@ async fn monitor_engine(conn: zbus::Connection, engine: Arc<dyn Engine>) {
 
 async fn wait_for_stop() {
     use tokio::signal::unix::{signal, SignalKind};
-    match (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-    ) {
+    match (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) {
         (Ok(mut term), Ok(mut int)) => {
             tokio::select! {
                 _ = term.recv() => {}

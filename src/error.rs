@@ -115,55 +115,25 @@ mod tests {
     #[test]
     fn every_variant_maps_to_a_documented_name() {
         let table = [
-            (
-                Error::AccessDenied(String::new()),
-                "org.freedesktop.DBus.Error.AccessDenied",
-            ),
+            (Error::AccessDenied(String::new()), "org.freedesktop.DBus.Error.AccessDenied"),
             (
                 Error::InteractiveAuthorizationRequired(String::new()),
                 "org.freedesktop.DBus.Error.InteractiveAuthorizationRequired",
             ),
-            (
-                Error::InvalidArgument(String::new()),
-                "org.atomic.Error.InvalidArgument",
-            ),
-            (
-                Error::ImageNotFound(String::new()),
-                "org.atomic.Error.ImageNotFound",
-            ),
-            (
-                Error::LabelMissing(String::new()),
-                "org.atomic.Error.LabelMissing",
-            ),
-            (
-                Error::UnsupportedLabel(String::new()),
-                "org.atomic.Error.UnsupportedLabel",
-            ),
-            (
-                Error::EngineUnavailable(String::new()),
-                "org.atomic.Error.EngineUnavailable",
-            ),
-            (
-                Error::EngineError(String::new()),
-                "org.atomic.Error.EngineError",
-            ),
-            (
-                Error::HostNotSupported(String::new()),
-                "org.atomic.Error.HostNotSupported",
-            ),
+            (Error::InvalidArgument(String::new()), "org.atomic.Error.InvalidArgument"),
+            (Error::ImageNotFound(String::new()), "org.atomic.Error.ImageNotFound"),
+            (Error::LabelMissing(String::new()), "org.atomic.Error.LabelMissing"),
+            (Error::UnsupportedLabel(String::new()), "org.atomic.Error.UnsupportedLabel"),
+            (Error::EngineUnavailable(String::new()), "org.atomic.Error.EngineUnavailable"),
+            (Error::EngineError(String::new()), "org.atomic.Error.EngineError"),
+            (Error::HostNotSupported(String::new()), "org.atomic.Error.HostNotSupported"),
             (Error::Busy(String::new()), "org.atomic.Error.Busy"),
-            (
-                Error::Cancelled(String::new()),
-                "org.atomic.Error.Cancelled",
-            ),
+            (Error::Cancelled(String::new()), "org.atomic.Error.Cancelled"),
             (Error::Failed(String::new()), "org.atomic.Error.Failed"),
         ];
         for (err, name) in table {
             assert_eq!(err.dbus_name(), name);
-            assert!(
-                ErrorName::try_from(name).is_ok(),
-                "{name} is a valid error name"
-            );
+            assert!(ErrorName::try_from(name).is_ok(), "{name} is a valid error name");
         }
     }
 }

@@ -28,16 +28,11 @@ impl LabelKind {
 
 /// Finds a label by name, ignoring case; an empty or blank label counts as no label.
 pub fn find_label(labels: &HashMap<String, String>, kind: LabelKind) -> Option<&str> {
-    let mut matching: Vec<(&String, &String)> = labels
-        .iter()
-        .filter(|(k, _)| k.eq_ignore_ascii_case(kind.as_str()))
-        .collect();
+    let mut matching: Vec<(&String, &String)> =
+        labels.iter().filter(|(k, _)| k.eq_ignore_ascii_case(kind.as_str())).collect();
     // Several spellings on one image: prefer the exact upper-case one, then a stable order.
     matching.sort_by_key(|(k, _)| (k.as_str() != kind.as_str(), k.as_str().to_owned()));
-    matching
-        .into_iter()
-        .map(|(_, v)| v.as_str())
-        .find(|v| !v.trim().is_empty())
+    matching.into_iter().map(|(_, v)| v.as_str()).find(|v| !v.trim().is_empty())
 }
 
 /// How the caller runs a line: with a terminal, detached.
@@ -70,37 +65,17 @@ pub fn default_line(image: &str, name: &str, mode: LineMode, command: &[String])
 
 /// The super-privileged container line of the Atomic Host design (API.md, Run with `spc`).
 /// `selinux` adds the read-only SELinux mount on hosts that have `/sys/fs/selinux`.
-pub fn spc_line(
-    image: &str,
-    name: &str,
-    mode: LineMode,
-    selinux: bool,
-    command: &[String],
-) -> Vec<String> {
+pub fn spc_line(image: &str, name: &str, mode: LineMode, selinux: bool, command: &[String]) -> Vec<String> {
     let mut argv = line_start(mode);
     argv.extend(
-        [
-            "--rm",
-            "--privileged",
-            "-v",
-            "/:/host",
-            "-v",
-            "/run:/run",
-            "-v",
-            "/etc/localtime:/etc/localtime",
-        ]
-        .map(String::from),
+        ["--rm", "--privileged", "-v", "/:/host", "-v", "/run:/run", "-v", "/etc/localtime:/etc/localtime"]
+            .map(String::from),
     );
     if selinux {
         argv.extend(["-v", "/sys/fs/selinux:/sys/fs/selinux:ro"].map(String::from));
     }
     argv.extend(["--net=host", "--ipc=host", "--pid=host", "-e", "HOST=/host"].map(String::from));
-    argv.extend([
-        "-e".to_owned(),
-        format!("NAME={name}"),
-        "-e".to_owned(),
-        format!("IMAGE={image}"),
-    ]);
+    argv.extend(["-e".to_owned(), format!("NAME={name}"), "-e".to_owned(), format!("IMAGE={image}")]);
     argv.push(image.to_owned());
     argv.extend(command.iter().cloned());
     argv
@@ -108,11 +83,7 @@ pub fn spc_line(
 
 /// Adds `-d` / `-t` after `run` when the caller asked for them and the label's line (already
 /// read into `spec`) lacks them, so a label never silently ignores `detach` as the original did.
-pub fn apply_mode(
-    mut argv: Vec<String>,
-    mode: LineMode,
-    spec: &crate::runspec::RunSpec,
-) -> Vec<String> {
+pub fn apply_mode(mut argv: Vec<String>, mode: LineMode, spec: &crate::runspec::RunSpec) -> Vec<String> {
     let Some(run_at) = argv.iter().position(|w| w == "run") else {
         return argv;
     };
@@ -129,19 +100,10 @@ pub fn apply_mode(
 /// no POSIX shell treats specially are left bare (Python's `shlex.quote` rule), so `--net=host`
 /// reads as written; everything else is quoted by shell-words.
 pub fn display_line(argv: &[String]) -> String {
-    let bare = |w: &str| {
-        !w.is_empty()
-            && w.chars()
-                .all(|c| c.is_ascii_alphanumeric() || "@%+=:,./_-".contains(c))
-    };
+    let bare =
+        |w: &str| !w.is_empty() && w.chars().all(|c| c.is_ascii_alphanumeric() || "@%+=:,./_-".contains(c));
     argv.iter()
-        .map(|w| {
-            if bare(w) {
-                w.clone()
-            } else {
-                shell_words::quote(w).into_owned()
-            }
-        })
+        .map(|w| if bare(w) { w.clone() } else { shell_words::quote(w).into_owned() })
         .collect::<Vec<_>>()
         .join(" ")
 }
@@ -156,31 +118,16 @@ mod tests {
     use super::*;
 
     fn labels(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
     }
 
     #[test]
     fn labels_are_found_ignoring_case_and_blank_ones_are_absent() {
         type Case<'a> = (&'a [(&'a str, &'a str)], LabelKind, Option<&'a str>);
         let table: [Case<'_>; 6] = [
-            (
-                &[("RUN", "docker run a")],
-                LabelKind::Run,
-                Some("docker run a"),
-            ),
-            (
-                &[("run", "docker run b")],
-                LabelKind::Run,
-                Some("docker run b"),
-            ),
-            (
-                &[("Install", "docker run c")],
-                LabelKind::Install,
-                Some("docker run c"),
-            ),
+            (&[("RUN", "docker run a")], LabelKind::Run, Some("docker run a")),
+            (&[("run", "docker run b")], LabelKind::Run, Some("docker run b")),
+            (&[("Install", "docker run c")], LabelKind::Install, Some("docker run c")),
             (&[("RUN", "  ")], LabelKind::Run, None),
             (&[("RUN", "x")], LabelKind::Uninstall, None),
             (
@@ -196,46 +143,20 @@ mod tests {
 
     #[test]
     fn display_quotes_only_what_a_shell_would_read_differently() {
-        let argv: Vec<String> = [
-            "docker",
-            "run",
-            "--net=host",
-            "-e",
-            "A=b c",
-            "img",
-            "sh",
-            "-c",
-            "echo $X; exit 3",
-            "",
-            "x'y",
-        ]
-        .map(String::from)
-        .to_vec();
+        let argv: Vec<String> =
+            ["docker", "run", "--net=host", "-e", "A=b c", "img", "sh", "-c", "echo $X; exit 3", "", "x'y"]
+                .map(String::from)
+                .to_vec();
         let line = display_line(&argv);
-        assert_eq!(
-            line,
-            r#"docker run --net=host -e 'A=b c' img sh -c 'echo $X; exit 3' '' 'x'\''y'"#
-        );
-        assert_eq!(
-            shell_words::split(&line).unwrap_or_default(),
-            argv,
-            "the line splits back to the argv"
-        );
+        assert_eq!(line, r#"docker run --net=host -e 'A=b c' img sh -c 'echo $X; exit 3' '' 'x'\''y'"#);
+        assert_eq!(shell_words::split(&line).unwrap_or_default(), argv, "the line splits back to the argv");
     }
 
     #[test]
     fn default_and_spc_lines_are_the_documented_ones() {
         let cmd = vec!["ls".to_owned(), "-l".to_owned()];
         assert_eq!(
-            display_line(&default_line(
-                "tools",
-                "tools",
-                LineMode {
-                    tty: true,
-                    detach: false
-                },
-                &cmd
-            )),
+            display_line(&default_line("tools", "tools", LineMode { tty: true, detach: false }, &cmd)),
             "docker run -i -t --rm --name tools tools ls -l"
         );
         assert_eq!(
@@ -243,15 +164,7 @@ mod tests {
             "docker run -i --rm --name t tools"
         );
         assert_eq!(
-            display_line(&default_line(
-                "tools",
-                "t",
-                LineMode {
-                    tty: false,
-                    detach: true
-                },
-                &[]
-            )),
+            display_line(&default_line("tools", "t", LineMode { tty: false, detach: true }, &[])),
             "docker run -i -d --rm --name t tools"
         );
         assert_eq!(

@@ -28,10 +28,7 @@ pub fn init(target: LogTarget) -> Result<&'static str, String> {
     if use_journald {
         match tracing_journald::layer() {
             Ok(layer) => {
-                tracing_subscriber::registry()
-                    .with(filter)
-                    .with(layer)
-                    .init();
+                tracing_subscriber::registry().with(filter).with(layer).init();
                 return Ok("journald");
             }
             Err(e) if target == LogTarget::Journald => return Err(format!("journald: {e}")),
@@ -40,11 +37,7 @@ pub fn init(target: LogTarget) -> Result<&'static str, String> {
     }
     tracing_subscriber::registry()
         .with(filter)
-        .with(
-            tracing_subscriber::fmt::layer()
-                .with_writer(std::io::stderr)
-                .with_target(false),
-        )
+        .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_target(false))
         .init();
     Ok("stderr")
 }

@@ -3,9 +3,9 @@
 
 use std::sync::Arc;
 
-use crate::api::{HostBlock, RunResult, StatusReport};
+use crate::api::{HostBlock, InstallResult, RunResult, StatusReport, UninstallResult};
 use crate::caller::Caller;
-use crate::engine::{Engine, StreamSetup};
+use crate::engine::{same_image, Engine, StreamSetup};
 use crate::error::{Error, Result};
 use crate::host::HostBackend;
 use crate::label::{self, LabelKind, LineMode};
@@ -13,7 +13,7 @@ use crate::options::{Kind, Options, Schema};
 use crate::polkit::{Action, Authority};
 use crate::reference::{validate_container_name, ImageRef};
 use crate::runspec::RunSpec;
-use crate::state::StateStore;
+use crate::state::{Installation, StateStore};
 use crate::substitute::{self, Vars};
 
 /// How much output Run returns when no fds were passed.
@@ -75,6 +75,13 @@ pub struct Manager {
     authority: Arc<dyn Authority>,
     host: Arc<dyn HostBackend>,
     state: StateStore,
+    /// Serialises read-modify-write of the installation records.
+    state_lock: tokio::sync::Mutex<()>,
+}
+
+/// Seconds since the epoch, now.
+fn now() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
 impl Manager {
@@ -85,12 +92,7 @@ impl Manager {
         host: Arc<dyn HostBackend>,
         state: StateStore,
     ) -> Self {
-        Manager {
-            engine,
-            authority,
-            host,
-            state,
-        }
+        Manager { engine, authority, host, state, state_lock: tokio::sync::Mutex::new(()) }
     }
 
     /// The engine, for the availability monitor.
@@ -121,13 +123,7 @@ impl Manager {
 
     /// The variables a label of this call may use. `sudo-uid`/`sudo-gid` are the caller's own
     /// ids unless a root caller passes those of its sudo session.
-    fn vars(
-        &self,
-        caller: &Caller,
-        image: &ImageRef,
-        name: &str,
-        options: &Options,
-    ) -> Result<Vars> {
+    fn vars(&self, caller: &Caller, image: &ImageRef, name: &str, options: &Options) -> Result<Vars> {
         let (gid, home) = crate::caller::account(caller.uid);
         let sudo = |key: &str, own: Option<u32>| match options.u32(key) {
             Some(_) if caller.uid != 0 => Err(Error::InvalidArgument(format!(
@@ -150,11 +146,31 @@ impl Manager {
 
     /// Whether `image` (by name or id) has an installation record.
     fn is_installed(&self, image: &ImageRef, image_id: &str) -> Result<bool> {
-        Ok(self
-            .state
-            .installed()?
-            .iter()
-            .any(|i| i.image == image.as_str() || i.image_id == image_id))
+        Ok(self.state.installed()?.iter().any(|i| i.image == image.as_str() || i.image_id == image_id))
+    }
+
+    /// The container name a call uses: the `name` option, else the image's name (`-spc` added).
+    fn container_name(image: &ImageRef, options: &Options, spc: bool) -> Result<String> {
+        match options.string("name") {
+            Some(n) => {
+                validate_container_name(n)?;
+                Ok(n.to_owned())
+            }
+            None if spc => Ok(format!("{}-spc", image.default_name())),
+            None => Ok(image.default_name().to_owned()),
+        }
+    }
+
+    /// Runs a created-and-started container to its end: exit code and output tail; removes it
+    /// when `remove`.
+    async fn finish(&self, id: &str, remove: bool) -> Result<(i32, String)> {
+        let waited = self.engine.wait(id).await;
+        let output = self.engine.output_tail(id, OUTPUT_LIMIT).await;
+        if remove {
+            self.engine.remove(id, true).await?;
+        }
+        let code = i32::try_from(waited?).unwrap_or(i32::MAX);
+        Ok((code, output?))
     }
 
     /// Run: resolve the line, authorize it, run it.
@@ -168,30 +184,14 @@ impl Manager {
         let image = ImageRef::parse(image)?;
         check_command(&command)?;
         let spc = options.flag("spc");
-        let name = match options.string("name") {
-            Some(n) => {
-                validate_container_name(n)?;
-                n.to_owned()
-            }
-            None if spc => format!("{}-spc", image.default_name()),
-            None => image.default_name().to_owned(),
-        };
-        let mode = LineMode {
-            tty: options.flag("tty"),
-            detach: options.flag("detach"),
-        };
+        let name = Self::container_name(&image, &options, spc)?;
+        let mode = LineMode { tty: options.flag("tty"), detach: options.flag("detach") };
         let vars = self.vars(caller, &image, &name, &options)?;
 
         let info = self.engine.inspect_image(image.as_str()).await?;
         let mut warnings = Vec::new();
         let argv = if spc {
-            label::spc_line(
-                image.as_str(),
-                &name,
-                mode,
-                label::host_has_selinux(),
-                &command,
-            )
+            label::spc_line(image.as_str(), &name, mode, label::host_has_selinux(), &command)
         } else if let Some(line) = label::find_label(&info.labels, LabelKind::Run) {
             let resolved = substitute::resolve(line, &vars, &command)?;
             warnings = resolved.warnings;
@@ -222,19 +222,9 @@ impl Manager {
             )));
         }
 
-        let action = if result.privileges.is_empty() {
-            Action::Run
-        } else {
-            Action::RunPrivileged
-        };
+        let action = if result.privileges.is_empty() { Action::Run } else { Action::RunPrivileged };
         let shown = label::display_line(&result.command);
-        self.authority
-            .check(
-                caller,
-                action,
-                &[("image", image.as_str()), ("command", &shown)],
-            )
-            .await?;
+        self.authority.check(caller, action, &[("image", image.as_str()), ("command", &shown)]).await?;
         tracing::info!(image = image.as_str(), uid = caller.uid, command = %shown, "run");
 
         let existing = match &spec.name {
@@ -246,13 +236,9 @@ impl Manager {
                 self.engine.remove(&old.id, true).await?;
                 self.create_and_start(&spec).await?
             }
-            Some(old) if old.running || old.image_id != info.id => {
+            Some(old) if old.running || !same_image(&old.image_id, &info.id) => {
                 let n = spec.name.as_deref().unwrap_or_default();
-                let why = if old.running {
-                    "is running"
-                } else {
-                    "was made from another image"
-                };
+                let why = if old.running { "is running" } else { "was made from another image" };
                 return Err(Error::Failed(format!(
                     "container {n:?} already exists and {why}; pass replace to remove it first"
                 )));
@@ -268,14 +254,148 @@ impl Manager {
         if spec.detach {
             return Ok(result);
         }
-        let waited = self.engine.wait(&id).await;
-        let output = self.engine.output_tail(&id, OUTPUT_LIMIT).await;
-        if spec.remove {
-            self.engine.remove(&id, true).await?;
+        let (code, output) = self.finish(&id, spec.remove).await?;
+        result.exit_code = Some(code);
+        result.output = Some(output);
+        Ok(result)
+    }
+
+    /// Install: pull when missing, run the INSTALL label, record the installation.
+    pub async fn install(&self, caller: &Caller, image: &str, options: Options) -> Result<InstallResult> {
+        let image = ImageRef::parse(image)?;
+        let name = Self::container_name(&image, &options, false)?;
+        let vars = self.vars(caller, &image, &name, &options)?;
+        let display = options.flag("display");
+        let info = match self.engine.inspect_image(image.as_str()).await {
+            Err(Error::ImageNotFound(_)) if !display && options.flag_or("pull", true) => {
+                // The label is unknown until the image is here: authorize the pull by image alone.
+                self.authority.check(caller, Action::Install, &[("image", image.as_str())]).await?;
+                tracing::info!(image = image.as_str(), uid = caller.uid, "pulling");
+                self.engine.pull(image.as_str()).await?;
+                self.engine.inspect_image(image.as_str()).await?
+            }
+            other => other?,
+        };
+        let line = label::find_label(&info.labels, LabelKind::Install)
+            .ok_or_else(|| Error::LabelMissing(format!("image {:?} has no INSTALL label", image.as_str())))?;
+        let resolved = substitute::resolve(line, &vars, &[])?;
+        let spec = RunSpec::from_argv(&resolved.argv)?;
+        let mut result = InstallResult {
+            privileges: spec.host_privileges(),
+            command: resolved.argv,
+            name: name.clone(),
+            image_id: info.id.clone(),
+            warnings: resolved.warnings,
+            ..InstallResult::default()
+        };
+        if display {
+            return Ok(result);
         }
-        let code = waited?;
-        result.exit_code = Some(i32::try_from(code).unwrap_or(i32::MAX));
-        result.output = Some(output?);
+        let shown = label::display_line(&result.command);
+        self.authority
+            .check(caller, Action::Install, &[("image", image.as_str()), ("command", &shown)])
+            .await?;
+        tracing::info!(image = image.as_str(), uid = caller.uid, command = %shown, "install");
+        let id = self.create_and_start(&spec).await?;
+        let (code, output) =
+            if spec.detach { (0, String::new()) } else { self.finish(&id, spec.remove).await? };
+        if code != 0 {
+            let tail: String = output
+                .lines()
+                .rev()
+                .take(5)
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+                .collect::<Vec<_>>()
+                .join("\n");
+            return Err(Error::Failed(format!(
+                "the INSTALL label of {:?} exited with {code}; nothing was recorded. Its last output:\n{tail}",
+                image.as_str()
+            )));
+        }
+        let _guard = self.state_lock.lock().await;
+        let mut installed = self.state.installed()?;
+        installed.retain(|i| !(i.image == image.as_str() && i.name == name));
+        installed.push(Installation {
+            image: image.as_str().to_owned(),
+            image_id: info.id,
+            name,
+            installed_at: now(),
+            installed_by: caller.uid,
+        });
+        self.state.save_installed(&installed)?;
+        result.exit_code = Some(code);
+        result.output = Some(output);
+        Ok(result)
+    }
+
+    /// Uninstall: run the UNINSTALL label if any, remove the containers and the image, drop the record.
+    pub async fn uninstall(&self, caller: &Caller, image: &str, options: Options) -> Result<UninstallResult> {
+        let image = ImageRef::parse(image)?;
+        let name = Self::container_name(&image, &options, false)?;
+        let vars = self.vars(caller, &image, &name, &options)?;
+        let info = self.engine.inspect_image(image.as_str()).await?;
+        let mut result = UninstallResult::default();
+        let spec = match label::find_label(&info.labels, LabelKind::Uninstall) {
+            Some(line) => {
+                let resolved = substitute::resolve(line, &vars, &[])?;
+                let spec = RunSpec::from_argv(&resolved.argv)?;
+                result.command = resolved.argv;
+                result.warnings = resolved.warnings;
+                Some(spec)
+            }
+            None => None,
+        };
+        if options.flag("display") {
+            return Ok(result);
+        }
+        let shown = label::display_line(&result.command);
+        self.authority
+            .check(caller, Action::Uninstall, &[("image", image.as_str()), ("command", &shown)])
+            .await?;
+        let force = options.flag("force");
+        let containers = self.engine.containers_of(&info.id).await?;
+        let (named, others): (Vec<_>, Vec<_>) = containers.into_iter().partition(|c| c.name == name);
+        if !force {
+            let blocking: Vec<String> = others
+                .iter()
+                .map(|c| c.name.clone())
+                .chain(named.iter().filter(|c| c.running).map(|c| format!("{} (running)", c.name)))
+                .collect();
+            if !blocking.is_empty() {
+                return Err(Error::Failed(format!(
+                    "containers of {:?} are still present: {}; pass force to remove them",
+                    image.as_str(),
+                    blocking.join(", ")
+                )));
+            }
+        }
+        tracing::info!(image = image.as_str(), uid = caller.uid, command = %shown, "uninstall");
+        for c in &named {
+            self.engine.remove(&c.id, true).await?;
+            result.removed.push(c.id.clone());
+        }
+        if let Some(spec) = spec {
+            let id = self.create_and_start(&spec).await?;
+            // The UNINSTALL container is ours: remove it even without --rm, or it pins the image.
+            let (code, output) = self.finish(&id, true).await?;
+            result.exit_code = Some(code);
+            result.output = Some(output);
+        }
+        for c in &others {
+            self.engine.remove(&c.id, true).await?;
+            result.removed.push(c.id.clone());
+        }
+        if !options.flag("keep-image") {
+            // By the name the caller gave: other tags of the same image are not ours to drop.
+            self.engine.remove_image(image.as_str()).await?;
+            result.removed.push(info.id.clone());
+        }
+        let _guard = self.state_lock.lock().await;
+        let mut installed = self.state.installed()?;
+        installed.retain(|i| !((i.image == image.as_str() || i.image_id == info.id) && i.name == name));
+        self.state.save_installed(&installed)?;
         Ok(result)
     }
 
@@ -290,12 +410,7 @@ impl Manager {
     }
 
     /// A guarded method whose issue has not landed: authorized like the real one, then refused plainly.
-    pub async fn not_implemented<T>(
-        &self,
-        caller: &Caller,
-        action: Action,
-        method: &str,
-    ) -> Result<T> {
+    pub async fn not_implemented<T>(&self, caller: &Caller, action: Action, method: &str) -> Result<T> {
         self.authority.check(caller, action, &[]).await?;
         Err(Error::not_implemented(method))
     }

@@ -57,11 +57,7 @@ impl Options {
                 return Err(Error::InvalidArgument(format!(
                     "unknown option {:?} (known: {})",
                     crate::text::truncate_for_message(key),
-                    if known.is_empty() {
-                        "none".to_owned()
-                    } else {
-                        known.join(", ")
-                    }
+                    if known.is_empty() { "none".to_owned() } else { known.join(", ") }
                 )));
             };
             let found = values[key].value_signature().to_string();
@@ -120,18 +116,17 @@ impl Options {
 
     /// A `(qq)` option.
     pub fn size(&self, key: &str) -> Option<(u16, u16)> {
-        self.values
-            .get(key)
-            .and_then(|v| <(u16, u16)>::try_from(v.clone()).ok())
+        self.values.get(key).and_then(|v| <(u16, u16)>::try_from(v.clone()).ok())
     }
 
     /// A file descriptor option, duplicated so the caller's message can be dropped.
     pub fn fd(&self, key: &str) -> Result<Option<OwnedFd>> {
         match self.values.get(key).map(|v| &**v) {
             Some(Value::Fd(fd)) => {
-                let owned = fd.as_fd().try_clone_to_owned().map_err(|e| {
-                    Error::Failed(format!("cannot duplicate fd option {key:?}: {e}"))
-                })?;
+                let owned = fd
+                    .as_fd()
+                    .try_clone_to_owned()
+                    .map_err(|e| Error::Failed(format!("cannot duplicate fd option {key:?}: {e}")))?;
                 Ok(Some(owned))
             }
             _ => Ok(None),
@@ -143,21 +138,12 @@ impl Options {
 mod tests {
     use super::*;
 
-    const SCHEMA: Schema = &[
-        ("spc", Kind::Bool),
-        ("name", Kind::Str),
-        ("tty-size", Kind::Size),
-    ];
+    const SCHEMA: Schema = &[("spc", Kind::Bool), ("name", Kind::Str), ("tty-size", Kind::Size)];
 
     fn opts(pairs: Vec<(&str, Value<'static>)>) -> HashMap<String, OwnedValue> {
         pairs
             .into_iter()
-            .map(|(k, v)| {
-                (
-                    k.to_owned(),
-                    OwnedValue::try_from(v).unwrap_or_else(|e| panic!("{e}")),
-                )
-            })
+            .map(|(k, v)| (k.to_owned(), OwnedValue::try_from(v).unwrap_or_else(|e| panic!("{e}"))))
             .collect()
     }
 
@@ -183,15 +169,9 @@ mod tests {
     fn unknown_keys_and_wrong_types_name_the_key() {
         let table: Vec<(Vec<(&str, Value<'static>)>, &str)> = vec![
             (vec![("bogus", Value::Bool(true))], "\"bogus\""),
-            (
-                vec![("spc", Value::from("yes"))],
-                "\"spc\" must be of type b but is s",
-            ),
+            (vec![("spc", Value::from("yes"))], "\"spc\" must be of type b but is s"),
             (vec![("name", Value::U32(1))], "\"name\" must be of type s"),
-            (
-                vec![("tty-size", Value::from((1u32, 2u32)))],
-                "\"tty-size\" must be of type (qq)",
-            ),
+            (vec![("tty-size", Value::from((1u32, 2u32)))], "\"tty-size\" must be of type (qq)"),
         ];
         for (input, needle) in table {
             match Options::parse(opts(input), SCHEMA) {

@@ -109,11 +109,7 @@ impl Authority for Polkit {
                 action.id()
             )))
         } else {
-            Err(Error::AccessDenied(format!(
-                "{} is not allowed for uid {}",
-                action.id(),
-                caller.uid
-            )))
+            Err(Error::AccessDenied(format!("{} is not allowed for uid {}", action.id(), caller.uid)))
         }
     }
 }

@@ -25,10 +25,7 @@ impl ImageRef {
                 truncate_for_message(text)
             ))
         })?;
-        Ok(ImageRef {
-            text: text.to_owned(),
-            repository: parsed.repository().to_owned(),
-        })
+        Ok(ImageRef { text: text.to_owned(), repository: parsed.repository().to_owned() })
     }
 
     /// The reference exactly as the caller wrote it.
@@ -38,10 +35,7 @@ impl ImageRef {
 
     /// The default container name: the last path component, without tag or digest.
     pub fn default_name(&self) -> &str {
-        self.repository
-            .rsplit('/')
-            .next()
-            .unwrap_or(&self.repository)
+        self.repository.rsplit('/').next().unwrap_or(&self.repository)
     }
 }
 
@@ -92,17 +86,7 @@ mod tests {
     #[test]
     fn non_references_are_invalid_arguments() {
         let long_tag = format!("tools:{}", "a".repeat(300));
-        let table = [
-            "",
-            "../x",
-            "a b",
-            "UPPER",
-            "tools:",
-            ":tag",
-            "x@sha256:12",
-            long_tag.as_str(),
-            "a;rm",
-        ];
+        let table = ["", "../x", "a b", "UPPER", "tools:", ":tag", "x@sha256:12", long_tag.as_str(), "a;rm"];
         for text in table {
             match ImageRef::parse(text) {
                 Err(Error::InvalidArgument(msg)) => {
@@ -120,10 +104,7 @@ mod tests {
         }
         let long = "a".repeat(254);
         for bad in ["", "-x", "a b", "a/b", "é", long.as_str()] {
-            assert!(
-                matches!(validate_container_name(bad), Err(Error::InvalidArgument(_))),
-                "{bad:?}"
-            );
+            assert!(matches!(validate_container_name(bad), Err(Error::InvalidArgument(_))), "{bad:?}");
         }
     }
 }

@@ -126,17 +126,11 @@ const FLAGS: &[(&[&str], Option<char>, Arity)] = &[
 ];
 
 fn find_long(name: &str) -> Option<(&'static str, Arity)> {
-    FLAGS
-        .iter()
-        .find(|(names, _, _)| names.contains(&name))
-        .map(|(names, _, a)| (names[0], *a))
+    FLAGS.iter().find(|(names, _, _)| names.contains(&name)).map(|(names, _, a)| (names[0], *a))
 }
 
 fn find_short(letter: char) -> Option<(&'static str, Arity)> {
-    FLAGS
-        .iter()
-        .find(|(_, s, _)| *s == Some(letter))
-        .map(|(names, _, a)| (names[0], *a))
+    FLAGS.iter().find(|(_, s, _)| *s == Some(letter)).map(|(names, _, a)| (names[0], *a))
 }
 
 fn unsupported(what: String) -> Error {
@@ -153,9 +147,7 @@ pub fn is_engine_program(word: &str) -> bool {
 impl RunSpec {
     /// Reads a `docker run` / `podman run` argv.
     pub fn from_argv(argv: &[String]) -> Result<Self> {
-        let program = argv
-            .first()
-            .ok_or_else(|| unsupported("the line is empty".into()))?;
+        let program = argv.first().ok_or_else(|| unsupported("the line is empty".into()))?;
         if !is_engine_program(program) {
             return Err(unsupported(format!(
                 "the line must start with docker or podman, not {:?}",
@@ -178,10 +170,7 @@ impl RunSpec {
     }
 
     fn parse_run(program: &str, args: &[String]) -> Result<Self> {
-        let mut spec = RunSpec {
-            program: program.to_owned(),
-            ..RunSpec::default()
-        };
+        let mut spec = RunSpec { program: program.to_owned(), ..RunSpec::default() };
         let mut i = 0;
         while i < args.len() {
             let word = &args[i];
@@ -194,8 +183,8 @@ impl RunSpec {
                     Some((n, v)) => (n, Some(v.to_owned())),
                     None => (long, None),
                 };
-                let (canonical, arity) = find_long(name)
-                    .ok_or_else(|| unsupported(format!("unsupported flag --{name}")))?;
+                let (canonical, arity) =
+                    find_long(name).ok_or_else(|| unsupported(format!("unsupported flag --{name}")))?;
                 match arity {
                     Arity::Switch => spec.set_switch(canonical, inline.as_deref())?,
                     Arity::Value => {
@@ -244,11 +233,7 @@ impl RunSpec {
         let on = match inline {
             None | Some("true") => true,
             Some("false") => false,
-            Some(other) => {
-                return Err(unsupported(format!(
-                    "--{flag} takes true or false, not {other:?}"
-                )))
-            }
+            Some(other) => return Err(unsupported(format!("--{flag} takes true or false, not {other:?}"))),
         };
         match flag {
             "detach" => self.detach = on,
@@ -348,9 +333,7 @@ fn host_bind(volume: &str) -> Option<(&str, &str)> {
 }
 
 fn take_value(args: &[String], i: &mut usize, flag: &str) -> Result<String> {
-    let v = args
-        .get(*i)
-        .ok_or_else(|| unsupported(format!("{flag} needs a value")))?;
+    let v = args.get(*i).ok_or_else(|| unsupported(format!("{flag} needs a value")))?;
     *i += 1;
     Ok(v.clone())
 }
@@ -424,14 +407,8 @@ mod tests {
             ("docker run -v data:/data -v /anon img", 0),
             ("docker run --privileged img", 1),
             ("docker run --net=host --pid=host --ipc=host img", 3),
-            (
-                "docker run -v /:/host --mount type=bind,src=/etc,dst=/e --cap-add SYS_ADMIN img",
-                3,
-            ),
-            (
-                "docker run --security-opt label=disable --device /dev/fuse img",
-                2,
-            ),
+            ("docker run -v /:/host --mount type=bind,src=/etc,dst=/e --cap-add SYS_ADMIN img", 3),
+            ("docker run --security-opt label=disable --device /dev/fuse img", 2),
         ];
         for (line, count) in table {
             assert_eq!(spec(line).host_privileges().len(), count, "{line}");

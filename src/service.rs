@@ -8,7 +8,7 @@ use zbus::message::Header;
 use zbus::zvariant::OwnedValue;
 use zbus::{interface, Connection};
 
-use crate::api::{RunResult, StatusReport};
+use crate::api::{InstallResult, RunResult, StatusReport, UninstallResult};
 use crate::caller::Caller;
 use crate::error::Result;
 use crate::manager::{self, Manager};
@@ -29,10 +29,7 @@ pub struct ManagerInterface {
 impl ManagerInterface {
     /// Serves `manager`; `engine_available` is the first probe's answer.
     pub fn new(manager: Arc<Manager>, engine_available: bool) -> Self {
-        ManagerInterface {
-            manager,
-            engine_available,
-        }
+        ManagerInterface { manager, engine_available }
     }
 
     /// Records a new engine availability; true when it changed.
@@ -69,12 +66,10 @@ impl ManagerInterface {
         options: Dict,
         #[zbus(header)] header: Header<'_>,
         #[zbus(connection)] conn: &Connection,
-    ) -> Result<EmptyResult> {
-        let _ = (image, Options::parse(options, manager::INSTALL_OPTIONS)?);
+    ) -> Result<InstallResult> {
+        let options = Options::parse(options, manager::INSTALL_OPTIONS)?;
         let caller = Caller::from_header(conn, &header).await?;
-        self.manager
-            .not_implemented(&caller, Action::Install, "Install")
-            .await
+        self.manager.install(&caller, &image, options).await
     }
 
     /// Runs an image's UNINSTALL label, removes its containers and image, and drops the record.
@@ -85,12 +80,10 @@ impl ManagerInterface {
         options: Dict,
         #[zbus(header)] header: Header<'_>,
         #[zbus(connection)] conn: &Connection,
-    ) -> Result<EmptyResult> {
-        let _ = (image, Options::parse(options, manager::UNINSTALL_OPTIONS)?);
+    ) -> Result<UninstallResult> {
+        let options = Options::parse(options, manager::UNINSTALL_OPTIONS)?;
         let caller = Caller::from_header(conn, &header).await?;
-        self.manager
-            .not_implemented(&caller, Action::Uninstall, "Uninstall")
-            .await
+        self.manager.uninstall(&caller, &image, options).await
     }
 
     /// Upgrades the image-based host.
@@ -103,9 +96,7 @@ impl ManagerInterface {
     ) -> Result<EmptyResult> {
         Options::parse(options, manager::UPGRADE_OPTIONS)?;
         let caller = Caller::from_header(conn, &header).await?;
-        self.manager
-            .not_implemented(&caller, Action::HostUpgrade, "HostUpgrade")
-            .await
+        self.manager.not_implemented(&caller, Action::HostUpgrade, "HostUpgrade").await
     }
 
     /// Makes the previous deployment the default.
@@ -118,9 +109,7 @@ impl ManagerInterface {
     ) -> Result<EmptyResult> {
         Options::parse(options, manager::ROLLBACK_OPTIONS)?;
         let caller = Caller::from_header(conn, &header).await?;
-        self.manager
-            .not_implemented(&caller, Action::HostRollback, "Rollback")
-            .await
+        self.manager.not_implemented(&caller, Action::HostRollback, "Rollback").await
     }
 
     /// Version, engine, host and installed images; open to every caller.

@@ -40,26 +40,16 @@ const INSTALLED: &str = "installed.json";
 impl StateStore {
     /// A store in `dir`, created when missing; stale temporary files of a crashed write are removed.
     pub fn open(dir: &Path) -> Result<Self> {
-        fs::create_dir_all(dir).map_err(|e| {
-            Error::Failed(format!(
-                "cannot create state directory {}: {e}",
-                dir.display()
-            ))
-        })?;
+        fs::create_dir_all(dir)
+            .map_err(|e| Error::Failed(format!("cannot create state directory {}: {e}", dir.display())))?;
         if let Ok(entries) = fs::read_dir(dir) {
             for entry in entries.flatten() {
-                if entry
-                    .file_name()
-                    .to_string_lossy()
-                    .starts_with(&format!(".{INSTALLED}."))
-                {
+                if entry.file_name().to_string_lossy().starts_with(&format!(".{INSTALLED}.")) {
                     let _ = fs::remove_file(entry.path());
                 }
             }
         }
-        Ok(StateStore {
-            dir: dir.to_owned(),
-        })
+        Ok(StateStore { dir: dir.to_owned() })
     }
 
     /// The state directory.
@@ -75,23 +65,16 @@ impl StateStore {
                 .map(|s| s.installed)
                 .map_err(|e| Error::Failed(format!("{} is not valid: {e}", path.display()))),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
-            Err(e) => Err(Error::Failed(format!(
-                "cannot read {}: {e}",
-                path.display()
-            ))),
+            Err(e) => Err(Error::Failed(format!("cannot read {}: {e}", path.display()))),
         }
     }
 
     /// Replaces the installation list: temp file, fsync, rename, fsync of the directory.
     pub fn save_installed(&self, installed: &[Installation]) -> Result<()> {
-        let bytes = serde_json::to_vec_pretty(&StateFile {
-            installed: installed.to_vec(),
-        })
-        .map_err(|e| Error::Failed(format!("cannot encode state: {e}")))?;
+        let bytes = serde_json::to_vec_pretty(&StateFile { installed: installed.to_vec() })
+            .map_err(|e| Error::Failed(format!("cannot encode state: {e}")))?;
         let path = self.dir.join(INSTALLED);
-        let tmp = self
-            .dir
-            .join(format!(".{INSTALLED}.{}", std::process::id()));
+        let tmp = self.dir.join(format!(".{INSTALLED}.{}", std::process::id()));
         let fail = |what: &str, e: std::io::Error| {
             let _ = fs::remove_file(&tmp);
             Error::Failed(format!("cannot {what} {}: {e}", path.display()))
@@ -117,10 +100,7 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("atomicd-state-{}", std::process::id()));
         let _ = fs::remove_dir_all(&dir);
         let store = StateStore::open(&dir).unwrap_or_else(|e| panic!("{e}"));
-        assert!(store
-            .installed()
-            .unwrap_or_else(|e| panic!("{e}"))
-            .is_empty());
+        assert!(store.installed().unwrap_or_else(|e| panic!("{e}")).is_empty());
         let rec = Installation {
             image: "tools".into(),
             image_id: "sha256:1".into(),
@@ -128,16 +108,11 @@ mod tests {
             installed_at: 1,
             installed_by: 0,
         };
-        store
-            .save_installed(std::slice::from_ref(&rec))
-            .unwrap_or_else(|e| panic!("{e}"));
+        store.save_installed(std::slice::from_ref(&rec)).unwrap_or_else(|e| panic!("{e}"));
         let torn = dir.join(".installed.json.999");
         fs::write(&torn, b"{\"insta").unwrap_or_else(|e| panic!("{e}"));
         let reopened = StateStore::open(&dir).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(
-            reopened.installed().unwrap_or_else(|e| panic!("{e}")),
-            vec![rec]
-        );
+        assert_eq!(reopened.installed().unwrap_or_else(|e| panic!("{e}")), vec![rec]);
         assert!(!torn.exists());
         let _ = fs::remove_dir_all(&dir);
     }

@@ -112,9 +112,7 @@ fn expand(word: &str, vars: &Vars, warnings: &mut Vec<String>) -> String {
         } else {
             let end = after
                 .char_indices()
-                .find(|(i, c)| {
-                    !(c.is_ascii_alphanumeric() || *c == '_') || (*i == 0 && c.is_ascii_digit())
-                })
+                .find(|(i, c)| !(c.is_ascii_alphanumeric() || *c == '_') || (*i == 0 && c.is_ascii_digit()))
                 .map_or(after.len(), |(i, _)| i);
             (&after[..end], end)
         };
@@ -143,8 +141,7 @@ fn expand(word: &str, vars: &Vars, warnings: &mut Vec<String>) -> String {
 /// Resolves a label: check, split (quotes kept), substitute, then append `extra` words as given.
 pub fn resolve(label: &str, vars: &Vars, extra: &[String]) -> Result<Resolved> {
     check_shell_syntax(label)?;
-    let words =
-        shell_words::split(label).map_err(|e| refuse(label, &format!("cannot be split: {e}")))?;
+    let words = shell_words::split(label).map_err(|e| refuse(label, &format!("cannot be split: {e}")))?;
     let mut warnings = Vec::new();
     let mut argv: Vec<String> = words
         .iter()
@@ -205,41 +202,17 @@ mod tests {
                 &[],
                 "docker run -e U=1000 -e G=100 atomic-test-1",
             ),
-            (
-                "docker run $OPT1 IMAGE $OPT3",
-                &[],
-                "docker run -d atomic-test-1 --x=1",
-            ),
-            (
-                "docker run IMAGE sh -c 'echo a b'",
-                &[],
-                "docker run atomic-test-1 sh -c 'echo a b'",
-            ),
-            (
-                "docker run IMAGE sh -c \"echo $NAME\"",
-                &[],
-                "docker run atomic-test-1 sh -c 'echo TEST1'",
-            ),
-            (
-                "docker run IMAGE sh -c 'echo $$ $1 $'",
-                &[],
-                "docker run atomic-test-1 sh -c 'echo $$ $1 $'",
-            ),
+            ("docker run $OPT1 IMAGE $OPT3", &[], "docker run -d atomic-test-1 --x=1"),
+            ("docker run IMAGE sh -c 'echo a b'", &[], "docker run atomic-test-1 sh -c 'echo a b'"),
+            ("docker run IMAGE sh -c \"echo $NAME\"", &[], "docker run atomic-test-1 sh -c 'echo TEST1'"),
+            ("docker run IMAGE sh -c 'echo $$ $1 $'", &[], "docker run atomic-test-1 sh -c 'echo $$ $1 $'"),
             (
                 "docker run -v /var/lib/NAME:/data IMAGE",
                 &[],
                 "docker run -v /var/lib/NAME:/data atomic-test-1",
             ),
-            (
-                "docker run IMAGE echo",
-                &["a b", "c"],
-                "docker run atomic-test-1 echo 'a b' c",
-            ),
-            (
-                "docker run IMAGE echo",
-                &["$NAME"],
-                "docker run atomic-test-1 echo '$NAME'",
-            ),
+            ("docker run IMAGE echo", &["a b", "c"], "docker run atomic-test-1 echo 'a b' c"),
+            ("docker run IMAGE echo", &["$NAME"], "docker run atomic-test-1 echo '$NAME'"),
         ];
         for (label, extra, want) in table {
             let got = line(label, extra).unwrap_or_else(|e| panic!("{label}: {e}"));
@@ -250,18 +223,12 @@ mod tests {
 
     #[test]
     fn unknown_variables_become_empty_with_one_warning_each() {
-        let got = line("docker run -e A=$UNDEF/x -e B=${UNDEF} $OPT2 IMAGE", &[])
-            .unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(
-            got.argv,
-            ["docker", "run", "-e", "A=/x", "-e", "B=", "atomic-test-1"]
-        );
+        let got =
+            line("docker run -e A=$UNDEF/x -e B=${UNDEF} $OPT2 IMAGE", &[]).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(got.argv, ["docker", "run", "-e", "A=/x", "-e", "B=", "atomic-test-1"]);
         assert_eq!(
             got.warnings,
-            [
-                "$UNDEF is not set and expanded to nothing",
-                "$OPT2 is not set and expanded to nothing"
-            ]
+            ["$UNDEF is not set and expanded to nothing", "$OPT2 is not set and expanded to nothing"]
         );
     }
 
@@ -289,10 +256,7 @@ mod tests {
         // Inside single quotes the same characters are the container's business.
         let ok = line("docker run IMAGE sh -c 'a; b && c | d > e $(f) `g`'", &[])
             .unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(
-            ok.argv.last().map(String::as_str),
-            Some("a; b && c | d > e $(f) `g`")
-        );
+        assert_eq!(ok.argv.last().map(String::as_str), Some("a; b && c | d > e $(f) `g`"));
     }
 
     /// The original tool's display test (tests/integration/test_display.sh, LABELS.md): same
@@ -300,11 +264,7 @@ mod tests {
     #[test]
     fn golden_original_atomic_display() {
         let label = "/usr/bin/docker run -t ${OPT1} -v /var/log/${NAME}:/var/log -v /var/lib/${NAME}:/var/lib $OPT2 --name ${NAME} ${IMAGE} $OPT3 echo I am the run label.";
-        let v = Vars {
-            image: "atomic-test-1".into(),
-            name: "TEST1".into(),
-            ..Vars::default()
-        };
+        let v = Vars { image: "atomic-test-1".into(), name: "TEST1".into(), ..Vars::default() };
         let got = resolve(label, &v, &[]).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(
             crate::label::display_line(&got.argv),

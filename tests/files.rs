@@ -13,12 +13,8 @@ fn root() -> PathBuf {
 
 /// Parses XML that carries a DOCTYPE, as dbus-daemon and polkitd files do.
 fn parse_xml(text: &str) -> roxmltree::Document<'_> {
-    let opts = roxmltree::ParsingOptions {
-        allow_dtd: true,
-        ..Default::default()
-    };
-    roxmltree::Document::parse_with_options(text, opts)
-        .unwrap_or_else(|e| panic!("invalid XML: {e}"))
+    let opts = roxmltree::ParsingOptions { allow_dtd: true, ..Default::default() };
+    roxmltree::Document::parse_with_options(text, opts).unwrap_or_else(|e| panic!("invalid XML: {e}"))
 }
 
 fn read(rel: &str) -> String {
@@ -50,11 +46,7 @@ fn shape(xml: &str) -> Shape {
                 .args()
                 .iter()
                 .map(|a| {
-                    (
-                        a.name().unwrap_or("").to_owned(),
-                        a.ty().to_string(),
-                        format!("{:?}", a.direction()),
-                    )
+                    (a.name().unwrap_or("").to_owned(), a.ty().to_string(), format!("{:?}", a.direction()))
                 })
                 .collect();
             (m.name().to_string(), args)
@@ -64,34 +56,18 @@ fn shape(xml: &str) -> Shape {
     let mut properties: Vec<_> = iface
         .properties()
         .iter()
-        .map(|p| {
-            (
-                p.name().to_string(),
-                p.ty().to_string(),
-                format!("{:?}", p.access()),
-            )
-        })
+        .map(|p| (p.name().to_string(), p.ty().to_string(), format!("{:?}", p.access())))
         .collect();
     properties.sort();
-    let mut signals: Vec<_> = iface
-        .signals()
-        .iter()
-        .map(|s| s.name().to_string())
-        .collect();
+    let mut signals: Vec<_> = iface.signals().iter().map(|s| s.name().to_string()).collect();
     signals.sort();
-    Shape {
-        methods,
-        properties,
-        signals,
-    }
+    Shape { methods, properties, signals }
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn introspection_xml_matches_the_running_daemon() {
     let _d = Daemon::start(&["--engine-socket", PODMAN_SOCK]);
-    let conn = zbus::Connection::system()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let conn = zbus::Connection::system().await.unwrap_or_else(|e| panic!("{e}"));
     let live = zbus::fdo::IntrospectableProxy::builder(&conn)
         .destination("org.atomic")
         .and_then(|b| b.path("/org/atomic/Manager"))
@@ -105,17 +81,7 @@ async fn introspection_xml_matches_the_running_daemon() {
     let file = shape(&read("dbus/org.atomic.Manager.xml"));
     assert_eq!(shape(&live), file);
     let names: Vec<&str> = file.methods.iter().map(|(n, _)| n.as_str()).collect();
-    assert_eq!(
-        names,
-        [
-            "HostUpgrade",
-            "Install",
-            "Rollback",
-            "Run",
-            "Status",
-            "Uninstall"
-        ]
-    );
+    assert_eq!(names, ["HostUpgrade", "Install", "Rollback", "Run", "Status", "Uninstall"]);
 }
 
 /// API.md's polkit table: action, default for active local sessions.
@@ -133,35 +99,20 @@ const ACTIONS: [(&str, &str); 7] = [
 fn polkit_policy_declares_every_action_with_its_defaults() {
     let text = read("polkit/org.atomic.policy");
     let doc = parse_xml(&text);
-    let actions: Vec<_> = doc
-        .descendants()
-        .filter(|n| n.has_tag_name("action"))
-        .collect();
+    let actions: Vec<_> = doc.descendants().filter(|n| n.has_tag_name("action")).collect();
     assert_eq!(actions.len(), ACTIONS.len());
     for (id, active) in ACTIONS {
-        let action = actions
-            .iter()
-            .find(|a| a.attribute("id") == Some(id))
-            .unwrap_or_else(|| panic!("{id} missing"));
+        let action =
+            actions.iter().find(|a| a.attribute("id") == Some(id)).unwrap_or_else(|| panic!("{id} missing"));
         let default = |tag: &str| {
-            action
-                .descendants()
-                .find(|n| n.has_tag_name(tag))
-                .and_then(|n| n.text())
-                .unwrap_or("")
+            action.descendants().find(|n| n.has_tag_name(tag)).and_then(|n| n.text()).unwrap_or("")
         };
         assert_eq!(default("allow_active"), active, "{id}");
         assert_eq!(default("allow_inactive"), "auth_admin", "{id}");
         assert_eq!(default("allow_any"), "auth_admin", "{id}");
-        assert!(
-            !default("description").is_empty() && !default("message").is_empty(),
-            "{id}"
-        );
+        assert!(!default("description").is_empty() && !default("message").is_empty(), "{id}");
     }
-    let code_ids: Vec<&str> = atomicd::polkit::Action::ALL
-        .iter()
-        .map(|a| a.id())
-        .collect();
+    let code_ids: Vec<&str> = atomicd::polkit::Action::ALL.iter().map(|a| a.id()).collect();
     assert_eq!(code_ids, ACTIONS.map(|(id, _)| id));
 }
 
@@ -191,14 +142,7 @@ fn bus_policy_lets_only_root_own_the_name() {
     require_world();
     // A real attempt by nobody to own org.atomic is refused by dbus-daemon.
     let out = Command::new("setpriv")
-        .args([
-            "--reuid=65534",
-            "--regid=65534",
-            "--clear-groups",
-            "busctl",
-            "--system",
-            "call",
-        ])
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "busctl", "--system", "call"])
         .args([
             "org.freedesktop.DBus",
             "/org/freedesktop/DBus",
@@ -211,10 +155,7 @@ fn bus_policy_lets_only_root_own_the_name() {
         .output()
         .unwrap_or_else(|e| panic!("{e}"));
     assert!(!out.status.success());
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("Access denied"),
-        "{out:?}"
-    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Access denied"), "{out:?}");
 }
 
 fn make_install(vars: &[String]) -> PathBuf {
@@ -234,11 +175,7 @@ fn make_install(vars: &[String]) -> PathBuf {
         .args(vars)
         .output()
         .unwrap_or_else(|e| panic!("make: {e}"));
-    assert!(
-        out.status.success(),
-        "make install: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "make install: {}", String::from_utf8_lossy(&out.stderr));
     root()
 }
 
@@ -260,16 +197,10 @@ fn make_install_lays_out_a_package_and_the_unit_verifies() {
     let activation =
         std::fs::read_to_string(dest.join("usr/share/dbus-1/system-services/org.atomic.service"))
             .unwrap_or_default();
-    for line in [
-        "Name=org.atomic",
-        "Exec=/usr/libexec/atomicd",
-        "User=root",
-        "SystemdService=atomicd.service",
-    ] {
-        assert!(
-            activation.lines().any(|l| l == line),
-            "{line} missing from activation file"
-        );
+    for line in
+        ["Name=org.atomic", "Exec=/usr/libexec/atomicd", "User=root", "SystemdService=atomicd.service"]
+    {
+        assert!(activation.lines().any(|l| l == line), "{line} missing from activation file");
     }
 
     // With a PREFIX that exists on this machine, systemd-analyze can check the unit for real.
@@ -277,26 +208,13 @@ fn make_install_lays_out_a_package_and_the_unit_verifies() {
     make_install(&[format!("PREFIX={}", prefix.display())]);
     let unit = prefix.join("lib/systemd/system/atomicd.service");
     let text = std::fs::read_to_string(&unit).unwrap_or_default();
-    assert!(
-        text.contains(&format!("ExecStart={}/libexec/atomicd", prefix.display())),
-        "{text}"
-    );
+    assert!(text.contains(&format!("ExecStart={}/libexec/atomicd", prefix.display())), "{text}");
     for line in ["Type=notify", "BusName=org.atomic", "StateDirectory=atomic"] {
-        assert!(
-            text.lines().any(|l| l == line),
-            "{line} missing from the unit"
-        );
+        assert!(text.lines().any(|l| l == line), "{line} missing from the unit");
     }
-    let out = Command::new("systemd-analyze")
-        .arg("verify")
-        .arg(&unit)
-        .output()
-        .unwrap_or_else(|e| panic!("{e}"));
-    assert!(
-        out.status.success(),
-        "systemd-analyze verify: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out =
+        Command::new("systemd-analyze").arg("verify").arg(&unit).output().unwrap_or_else(|e| panic!("{e}"));
+    assert!(out.status.success(), "systemd-analyze verify: {}", String::from_utf8_lossy(&out.stderr));
     let _ = std::fs::remove_dir_all(&dest);
     let _ = std::fs::remove_dir_all(&prefix);
 }

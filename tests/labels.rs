@@ -10,20 +10,15 @@ use zbus::zvariant::{OwnedValue, Value};
 const ENGINES: [(&str, &str); 2] = [(PODMAN_SOCK, "podman"), (DOCKER_SOCK, "docker")];
 
 fn s(r: &HashMap<String, OwnedValue>, key: &str) -> String {
-    r.get(key)
-        .and_then(|v| String::try_from(v.clone()).ok())
-        .unwrap_or_default()
+    r.get(key).and_then(|v| String::try_from(v.clone()).ok()).unwrap_or_default()
 }
 
 fn code(r: &HashMap<String, OwnedValue>) -> Option<i32> {
-    r.get("exit-code")
-        .and_then(|v| i32::try_from(v.clone()).ok())
+    r.get("exit-code").and_then(|v| i32::try_from(v.clone()).ok())
 }
 
 fn strings(r: &HashMap<String, OwnedValue>, key: &str) -> Vec<String> {
-    r.get(key)
-        .and_then(|v| <Vec<String>>::try_from(v.clone()).ok())
-        .unwrap_or_default()
+    r.get(key).and_then(|v| <Vec<String>>::try_from(v.clone()).ok()).unwrap_or_default()
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -35,11 +30,7 @@ async fn run_label_keeps_quoting_and_propagates_the_exit_code() {
             .run("atomic-test/hello", &[], HashMap::new())
             .await
             .unwrap_or_else(|e| panic!("{engine}: {e}"));
-        assert_eq!(
-            code(&r),
-            Some(3),
-            "{engine}: sh -c 'echo ...; exit 3' must exit 3"
-        );
+        assert_eq!(code(&r), Some(3), "{engine}: sh -c 'echo ...; exit 3' must exit 3");
         assert_eq!(s(&r, "output"), "hello from hello\n", "{engine}");
         let argv = strings(&r, "command");
         assert_eq!(
@@ -48,13 +39,9 @@ async fn run_label_keeps_quoting_and_propagates_the_exit_code() {
             "{engine}: {argv:?}"
         );
         assert!(
-            argv.contains(&"NAME=hello".to_owned())
-                && argv.contains(&"IMAGE=atomic-test/hello".to_owned())
+            argv.contains(&"NAME=hello".to_owned()) && argv.contains(&"IMAGE=atomic-test/hello".to_owned())
         );
-        assert!(
-            !containers(engine).contains(&"hello".to_owned()),
-            "{engine}: --rm container left"
-        );
+        assert!(!containers(engine).contains(&"hello".to_owned()), "{engine}: --rm container left");
     }
     // The CLI exits with the container's code.
     let _d = Daemon::start(&["--engine-socket", PODMAN_SOCK]);
@@ -65,64 +52,28 @@ async fn run_label_keeps_quoting_and_propagates_the_exit_code() {
 #[tokio::test(flavor = "multi_thread")]
 async fn variables_are_substituted_and_unknown_ones_reported() {
     let _d = Daemon::start(&["--engine-socket", PODMAN_SOCK]);
-    let opts = HashMap::from([
-        ("opt1", Value::from("first")),
-        ("pwd", Value::from("/srv/work")),
-    ]);
-    let r = proxy()
-        .await
-        .run("atomic-test/vars", &[], opts)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let opts = HashMap::from([("opt1", Value::from("first")), ("pwd", Value::from("/srv/work"))]);
+    let r = proxy().await.run("atomic-test/vars", &[], opts).await.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(
         s(&r, "output").trim(),
         "opt1=first pwd=/srv/work uid=0 home=/root undef= image=atomic-test/vars"
     );
-    assert_eq!(
-        strings(&r, "warnings"),
-        ["$UNDEFINED_X is not set and expanded to nothing"]
-    );
+    assert_eq!(strings(&r, "warnings"), ["$UNDEFINED_X is not set and expanded to nothing"]);
 
     // nobody cannot claim another SUDO_UID; root can.
-    let reply = call_as(
-        NOBODY,
-        &[
-            "Run",
-            "atomic-test/vars",
-            "--opt",
-            "sudo-uid=0",
-            "--opt",
-            "display=true",
-        ],
-    );
+    let reply = call_as(NOBODY, &["Run", "atomic-test/vars", "--opt", "sudo-uid=0", "--opt", "display=true"]);
     let (name, msg) = reply.error.unwrap_or_else(|| panic!("nobody set sudo-uid"));
     assert_eq!(name, "org.atomic.Error.InvalidArgument");
     assert!(msg.contains("sudo-uid"), "{msg}");
-    let reply = call_as(
-        0,
-        &[
-            "Run",
-            "atomic-test/vars",
-            "--opt",
-            "sudo-uid=1000",
-            "--opt",
-            "display=true",
-        ],
-    );
+    let reply = call_as(0, &["Run", "atomic-test/vars", "--opt", "sudo-uid=1000", "--opt", "display=true"]);
     let line = reply.json["command"].to_string();
     assert!(line.contains("uid=1000"), "{line}");
     // The CLI sends its working directory and --opt1.
     let (c, out, err) = cli_as(0, &["run", "--opt1", "cli", "atomic-test/vars"]);
     assert_eq!(c, 0, "{err}");
     let cwd = std::env::current_dir().unwrap_or_default();
-    assert!(
-        out.contains(&format!("opt1=cli pwd={}", cwd.display())),
-        "{out}"
-    );
-    assert!(
-        err.contains("$UNDEFINED_X"),
-        "the warning reaches the user: {err}"
-    );
+    assert!(out.contains(&format!("opt1=cli pwd={}", cwd.display())), "{out}");
+    assert!(err.contains("$UNDEFINED_X"), "the warning reaches the user: {err}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -136,11 +87,7 @@ async fn labels_that_are_not_one_docker_run_line_are_refused() {
     ] {
         let before = containers("podman").len();
         let r = p.run(image, &[], HashMap::new()).await;
-        assert_eq!(
-            error_name(&r),
-            "org.atomic.Error.UnsupportedLabel",
-            "{image}"
-        );
+        assert_eq!(error_name(&r), "org.atomic.Error.UnsupportedLabel", "{image}");
         if let Err(zbus::Error::MethodError(_, Some(msg), _)) = &r {
             assert!(msg.contains(needle), "{image}: {msg}");
         }
@@ -151,28 +98,17 @@ async fn labels_that_are_not_one_docker_run_line_are_refused() {
 #[tokio::test(flavor = "multi_thread")]
 async fn host_access_in_a_label_needs_run_privileged() {
     let _d = Daemon::start(&["--engine-socket", PODMAN_SOCK]);
-    let r = call_as(
-        NOBODY,
-        &["Run", "atomic-test/hostnet", "--opt", "display=true"],
-    );
-    assert_eq!(
-        r.json["privileges"],
-        serde_json::json!(["shares the host's network namespace"])
-    );
+    let r = call_as(NOBODY, &["Run", "atomic-test/hostnet", "--opt", "display=true"]);
+    assert_eq!(r.json["privileges"], serde_json::json!(["shares the host's network namespace"]));
     let r = call_as(NOBODY, &["--interactive", "Run", "atomic-test/hostnet"]);
-    let (name, msg) = r
-        .error
-        .unwrap_or_else(|| panic!("nobody ran a host-network label"));
+    let (name, msg) = r.error.unwrap_or_else(|| panic!("nobody ran a host-network label"));
     assert_eq!(name, "org.freedesktop.DBus.Error.AccessDenied");
     assert!(msg.contains("org.atomic.run-privileged"), "{msg}");
     let r = call_as(0, &["Run", "atomic-test/hostnet"]);
     assert_eq!(r.json["exit-code"], 0, "{:?}", r.error);
     // The CLI shows the banner before running, and --quiet hides it.
     let (_, _, err) = cli_as(0, &["run", "atomic-test/hostnet"]);
-    assert!(
-        err.contains("may change the host") && err.contains("host's network"),
-        "{err}"
-    );
+    assert!(err.contains("may change the host") && err.contains("host's network"), "{err}");
     let (_, _, err) = cli_as(0, &["run", "--quiet", "atomic-test/hostnet"]);
     assert!(!err.contains("may change the host"), "{err}");
 }
@@ -180,21 +116,14 @@ async fn host_access_in_a_label_needs_run_privileged() {
 #[tokio::test(flavor = "multi_thread")]
 async fn an_install_label_means_install_first() {
     let _d = Daemon::start(&["--engine-socket", PODMAN_SOCK]);
-    let r = proxy()
-        .await
-        .run("atomic-test/installable", &[], HashMap::new())
-        .await;
+    let r = proxy().await.run("atomic-test/installable", &[], HashMap::new()).await;
     assert_eq!(error_name(&r), "org.atomic.Error.Failed");
     if let Err(zbus::Error::MethodError(_, Some(msg), _)) = r {
         assert!(msg.contains("install it first"), "{msg}");
     }
     // SPC runs whatever the labels say.
     let spc = HashMap::from([("spc", Value::from(true)), ("display", Value::from(true))]);
-    assert!(proxy()
-        .await
-        .run("atomic-test/installable", &[], spc)
-        .await
-        .is_ok());
+    assert!(proxy().await.run("atomic-test/installable", &[], spc).await.is_ok());
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -204,16 +133,10 @@ async fn existing_containers_follow_the_documented_rules() {
         let p = proxy().await;
         let name = format!("keep-{}", unique());
         let sleep: Vec<String> = ["sleep", "60"].map(String::from).to_vec();
-        let detached = || {
-            HashMap::from([
-                ("name", Value::from(name.as_str())),
-                ("detach", Value::from(true)),
-            ])
-        };
-        let first = p
-            .run(atomicd_plain(), &sleep, detached())
-            .await
-            .unwrap_or_else(|e| panic!("{engine}: {e}"));
+        let detached =
+            || HashMap::from([("name", Value::from(name.as_str())), ("detach", Value::from(true))]);
+        let first =
+            p.run(atomicd_plain(), &sleep, detached()).await.unwrap_or_else(|e| panic!("{engine}: {e}"));
         let first_id = s(&first, "container-id");
         assert!(containers(engine).contains(&name));
 
@@ -224,18 +147,10 @@ async fn existing_containers_follow_the_documented_rules() {
         }
         let mut replace = detached();
         replace.insert("replace", Value::from(true));
-        let replaced = p
-            .run(atomicd_plain(), &sleep, replace)
-            .await
-            .unwrap_or_else(|e| panic!("{engine}: {e}"));
-        assert_ne!(
-            s(&replaced, "container-id"),
-            first_id,
-            "{engine}: replace must make a new container"
-        );
-        let _ = std::process::Command::new(engine)
-            .args(["rm", "-f", &name])
-            .output();
+        let replaced =
+            p.run(atomicd_plain(), &sleep, replace).await.unwrap_or_else(|e| panic!("{engine}: {e}"));
+        assert_ne!(s(&replaced, "container-id"), first_id, "{engine}: replace must make a new container");
+        let _ = std::process::Command::new(engine).args(["rm", "-f", &name]).output();
     }
 }
 

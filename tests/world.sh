@@ -120,6 +120,8 @@ YML
 #   atomic-test/shell, notrun, unknownflag   labels atomicd must refuse
 #   atomic-test/hostnet LABEL RUN asking for the host network (run-privileged)
 #   atomic-test/installable   LABEL INSTALL: Run refuses until installed
+#   atomic-test/app     RUN, INSTALL and UNINSTALL labels writing to /var/tmp/atomicd-app;
+#                       also pushed to the local registry as 127.0.0.1:5000/atomic-test/app
 rootfs() {
     local r="$WORLD/rootfs"
     if [ ! -x "$r/bin/busybox" ]; then
@@ -163,8 +165,16 @@ fixtures() {
         fixture $engine atomic-test/notrun:latest RUN "/bin/sh -c 'docker run IMAGE'"
         fixture $engine atomic-test/unknownflag:latest RUN "docker run --rm --cpus 2 IMAGE true"
         fixture $engine atomic-test/hostnet:latest RUN "docker run --rm --net=host IMAGE true"
+        fixture $engine atomic-test/app:latest \
+            RUN "docker run --rm --name NAME IMAGE echo app running" \
+            INSTALL "docker run --rm -v /var/tmp/atomicd-app:/out IMAGE sh -c 'echo installed as \$NAME > /out/\$NAME.installed'" \
+            UNINSTALL "docker run --rm -v /var/tmp/atomicd-app:/out IMAGE sh -c 'rm /out/\$NAME.installed'"
         fixture $engine atomic-test/installable:latest RUN "docker run --rm IMAGE true" INSTALL "docker run --rm IMAGE echo installing"
     done
+    # The app image is also served by the local registry, for Install's pull.
+    mkdir -p /var/tmp/atomicd-app
+    docker tag atomic-test/app:latest $REGISTRY/atomic-test/app:latest
+    docker push -q $REGISTRY/atomic-test/app:latest >/dev/null
 }
 
 daemon() {

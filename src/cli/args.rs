@@ -67,6 +67,12 @@ pub struct InstallArgs {
     /// Print the resolved command line; run nothing.
     #[arg(long)]
     pub display: bool,
+    /// Do not pull the image when it is not local.
+    #[arg(long)]
+    pub no_pull: bool,
+    /// Values for $OPT1..$OPT3 in the label.
+    #[command(flatten)]
+    pub opts: OptArgs,
     /// The image.
     pub image: String,
 }
@@ -80,6 +86,15 @@ pub struct UninstallArgs {
     /// Remove running containers too.
     #[arg(long, short = 'f')]
     pub force: bool,
+    /// Print the resolved command line; run nothing.
+    #[arg(long)]
+    pub display: bool,
+    /// Keep the image.
+    #[arg(long)]
+    pub keep_image: bool,
+    /// Values for $OPT1..$OPT3 in the label.
+    #[command(flatten)]
+    pub opts: OptArgs,
     /// The image.
     pub image: String,
 }

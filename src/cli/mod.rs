@@ -33,28 +33,17 @@ impl From<zbus::Error> for Failure {
                         | "org.freedesktop.DBus.Error.InteractiveAuthorizationRequired"
                 );
                 let message = detail.clone().unwrap_or_else(|| name.to_string());
-                Failure {
-                    message,
-                    code: if denied { EXIT_DENIED } else { 1 },
-                }
+                Failure { message, code: if denied { EXIT_DENIED } else { 1 } }
             }
-            _ => Failure {
-                message: format!("cannot reach atomicd: {e}"),
-                code: 1,
-            },
+            _ => Failure { message: format!("cannot reach atomicd: {e}"), code: 1 },
         }
     }
 }
 
 type Answer = HashMap<String, OwnedValue>;
 
-fn opts<'a>(
-    pairs: impl IntoIterator<Item = (&'a str, Option<Value<'a>>)>,
-) -> HashMap<&'a str, Value<'a>> {
-    pairs
-        .into_iter()
-        .filter_map(|(k, v)| v.map(|v| (k, v)))
-        .collect()
+fn opts<'a>(pairs: impl IntoIterator<Item = (&'a str, Option<Value<'a>>)>) -> HashMap<&'a str, Value<'a>> {
+    pairs.into_iter().filter_map(|(k, v)| v.map(|v| (k, v))).collect()
 }
 
 fn flag(on: bool) -> Option<Value<'static>> {
@@ -62,24 +51,42 @@ fn flag(on: bool) -> Option<Value<'static>> {
 }
 
 fn print_command(answer: &Answer) {
-    let argv: Vec<String> = answer
-        .get("command")
-        .and_then(|v| <Vec<String>>::try_from(v.clone()).ok())
-        .unwrap_or_default();
+    let argv: Vec<String> =
+        answer.get("command").and_then(|v| <Vec<String>>::try_from(v.clone()).ok()).unwrap_or_default();
     println!("{}", crate::label::display_line(&argv));
 }
 
 fn strings(answer: &Answer, key: &str) -> Vec<String> {
-    answer
-        .get(key)
-        .and_then(|v| <Vec<String>>::try_from(v.clone()).ok())
-        .unwrap_or_default()
+    answer.get(key).and_then(|v| <Vec<String>>::try_from(v.clone()).ok()).unwrap_or_default()
 }
 
 fn print_warnings(answer: &Answer) {
     for w in strings(answer, "warnings") {
         eprintln!("atomic: warning: {w}");
     }
+}
+
+fn opt_values(o: &args::OptArgs) -> HashMap<&str, Value<'_>> {
+    opts([
+        ("opt1", o.opt1.as_deref().map(Value::from)),
+        ("opt2", o.opt2.as_deref().map(Value::from)),
+        ("opt3", o.opt3.as_deref().map(Value::from)),
+    ])
+}
+
+/// Prints an Install/Uninstall answer: the line with `display`, else the label's output;
+/// returns the label container's exit code.
+fn report(answer: &Answer, display: bool) -> u8 {
+    print_warnings(answer);
+    if display {
+        print_command(answer);
+        return 0;
+    }
+    if let Some(out) = answer.get("output").and_then(|v| String::try_from(v.clone()).ok()) {
+        print!("{out}");
+    }
+    let code = answer.get("exit-code").and_then(|v| i32::try_from(v.clone()).ok()).unwrap_or(0);
+    u8::try_from(code.clamp(0, 255)).unwrap_or(1)
 }
 
 /// Runs one CLI invocation and returns its exit status.
@@ -94,19 +101,15 @@ pub async fn main(cli: Cli) -> ExitCode {
 }
 
 async fn dispatch(cli: Cli) -> Result<u8, Failure> {
-    let conn = zbus::Connection::system().await.map_err(|e| Failure {
-        message: format!("cannot connect to the system bus: {e}"),
-        code: 1,
-    })?;
+    let conn = zbus::Connection::system()
+        .await
+        .map_err(|e| Failure { message: format!("cannot connect to the system bus: {e}"), code: 1 })?;
     let proxy = ManagerProxy::new(&conn).await?;
     match cli.command {
         Command::Status(a) => {
             let json = dict_to_json(&proxy.status().await?);
             if a.json {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&json).unwrap_or_default()
-                );
+                println!("{}", serde_json::to_string_pretty(&json).unwrap_or_default());
             } else {
                 print!("{}", render::status(&json));
             }
@@ -115,59 +118,54 @@ async fn dispatch(cli: Cli) -> Result<u8, Failure> {
         Command::Host(HostCommand::Status(a)) => {
             let json = dict_to_json(&proxy.status().await?);
             if a.json {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&json["host"]).unwrap_or_default()
-                );
+                println!("{}", serde_json::to_string_pretty(&json["host"]).unwrap_or_default());
             } else {
                 print!("{}", render::host_status(&json["host"]));
             }
             Ok(0)
         }
         Command::Host(HostCommand::Upgrade { check, reboot }) => {
-            let answer = proxy
-                .host_upgrade(opts([("check", flag(check)), ("reboot", flag(reboot))]))
-                .await?;
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&dict_to_json(&answer)).unwrap_or_default()
-            );
+            let answer = proxy.host_upgrade(opts([("check", flag(check)), ("reboot", flag(reboot))])).await?;
+            println!("{}", serde_json::to_string_pretty(&dict_to_json(&answer)).unwrap_or_default());
             Ok(0)
         }
         Command::Host(HostCommand::Rollback { reboot }) => {
             let answer = proxy.rollback(opts([("reboot", flag(reboot))])).await?;
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&dict_to_json(&answer)).unwrap_or_default()
-            );
+            println!("{}", serde_json::to_string_pretty(&dict_to_json(&answer)).unwrap_or_default());
             Ok(0)
         }
         Command::Install(a) => {
-            let options = opts([
+            let mut options = opts([
                 ("name", a.name.as_deref().map(Value::from)),
                 ("display", flag(a.display)),
+                ("pull", a.no_pull.then_some(Value::Bool(false))),
             ]);
+            options.extend(opt_values(&a.opts));
             let answer = proxy.install(&a.image, options).await?;
-            print_command(&answer);
-            Ok(0)
+            Ok(report(&answer, a.display))
         }
         Command::Uninstall(a) => {
-            let options = opts([
+            let mut options = opts([
                 ("name", a.name.as_deref().map(Value::from)),
                 ("force", flag(a.force)),
+                ("display", flag(a.display)),
+                ("keep-image", flag(a.keep_image)),
             ]);
+            options.extend(opt_values(&a.opts));
             let answer = proxy.uninstall(&a.image, options).await?;
-            print_command(&answer);
-            Ok(0)
+            if !a.display {
+                for id in strings(&answer, "removed") {
+                    eprintln!("atomic: removed {}", render::short(&id));
+                }
+            }
+            Ok(report(&answer, a.display))
         }
         Command::Run(a) => run(&proxy, a).await,
     }
 }
 
 async fn run(proxy: &ManagerProxy<'_>, a: args::RunArgs) -> Result<u8, Failure> {
-    let pwd = std::env::current_dir()
-        .ok()
-        .map(|p| p.to_string_lossy().into_owned());
+    let pwd = std::env::current_dir().ok().map(|p| p.to_string_lossy().into_owned());
     // Under sudo, root passes the invoking user's ids for $SUDO_UID/$SUDO_GID; atomicd refuses
     // them from anyone but root, so only root sends them.
     let sudo = |var: &str| {
@@ -208,24 +206,15 @@ async fn run(proxy: &ManagerProxy<'_>, a: args::RunArgs) -> Result<u8, Failure> 
     }
     let answer = proxy.run(&a.image, &a.command, base()).await?;
     print_warnings(&answer);
-    if let Some(out) = answer
-        .get("output")
-        .and_then(|v| String::try_from(v.clone()).ok())
-    {
+    if let Some(out) = answer.get("output").and_then(|v| String::try_from(v.clone()).ok()) {
         print!("{out}");
     }
     if a.detach {
-        if let Some(id) = answer
-            .get("container-id")
-            .and_then(|v| String::try_from(v.clone()).ok())
-        {
+        if let Some(id) = answer.get("container-id").and_then(|v| String::try_from(v.clone()).ok()) {
             println!("{id}");
         }
         return Ok(0);
     }
-    let code = answer
-        .get("exit-code")
-        .and_then(|v| i32::try_from(v.clone()).ok())
-        .unwrap_or(0);
+    let code = answer.get("exit-code").and_then(|v| i32::try_from(v.clone()).ok()).unwrap_or(0);
     Ok(u8::try_from(code.clamp(0, 255)).unwrap_or(1))
 }

@@ -23,32 +23,18 @@ pub fn status(v: &Value) -> String {
             s(engine, "socket")
         );
     } else {
-        let _ = writeln!(
-            out,
-            "engine:    unavailable (tried {})",
-            s(engine, "socket")
-        );
+        let _ = writeln!(out, "engine:    unavailable (tried {})", s(engine, "socket"));
     }
     let host = &v["host"];
     let count = host["deployments"].as_array().map_or(0, Vec::len);
-    let _ = writeln!(
-        out,
-        "host:      {} ({count} deployments)",
-        s(host, "backend")
-    );
+    let _ = writeln!(out, "host:      {} ({count} deployments)", s(host, "backend"));
     let installed = v["installed"].as_array().cloned().unwrap_or_default();
     if installed.is_empty() {
         let _ = writeln!(out, "installed: none");
     } else {
         let _ = writeln!(out, "installed:");
         for i in &installed {
-            let _ = writeln!(
-                out,
-                "  {} as {} ({})",
-                s(i, "image"),
-                s(i, "name"),
-                short(s(i, "image-id"))
-            );
+            let _ = writeln!(out, "  {} as {} ({})", s(i, "image"), s(i, "name"), short(s(i, "image-id")));
         }
     }
     out
@@ -60,20 +46,13 @@ pub fn host_status(host: &Value) -> String {
     let backend = s(host, "backend");
     let deployments = host["deployments"].as_array().cloned().unwrap_or_default();
     if backend == "none" {
-        let _ = writeln!(
-            out,
-            "This machine is not an image-based host (backend: none)."
-        );
+        let _ = writeln!(out, "This machine is not an image-based host (backend: none).");
         return out;
     }
     let _ = writeln!(out, "Backend: {backend}");
     let _ = writeln!(out, "Deployments:");
     for d in &deployments {
-        let mark = if d["default"].as_bool() == Some(true) {
-            "●"
-        } else {
-            " "
-        };
+        let mark = if d["default"].as_bool() == Some(true) { "●" } else { " " };
         let mut flags = Vec::new();
         for f in ["booted", "staged", "pinned"] {
             if d[f].as_bool() == Some(true) {
@@ -85,11 +64,7 @@ pub fn host_status(host: &Value) -> String {
             "{mark} {}:{}{}",
             s(d, "osname"),
             s(d, "origin"),
-            if flags.is_empty() {
-                String::new()
-            } else {
-                format!(" ({})", flags.join(", "))
-            }
+            if flags.is_empty() { String::new() } else { format!(" ({})", flags.join(", ")) }
         );
         let _ = writeln!(
             out,
@@ -136,10 +111,7 @@ mod tests {
             "installed": [{"image": "ntpd", "name": "ntpd", "image-id": "sha256:0123456789abcdef"}]
         });
         let text = status(&v);
-        assert!(
-            text.contains("podman 4.3.1 (API 1.41) at /run/podman/podman.sock"),
-            "{text}"
-        );
+        assert!(text.contains("podman 4.3.1 (API 1.41) at /run/podman/podman.sock"), "{text}");
         assert!(text.contains("none (0 deployments)"));
         assert!(text.contains("ntpd as ntpd (0123456789ab)"));
     }

@@ -3,8 +3,8 @@
 use std::collections::HashMap;
 
 use bollard::models::{
-    ContainerCreateBody, DeviceMapping, HostConfig, HostConfigLogConfig, Mount, MountType,
-    PortBinding, PortMap, RestartPolicy, RestartPolicyNameEnum,
+    ContainerCreateBody, DeviceMapping, HostConfig, HostConfigLogConfig, Mount, MountType, PortBinding,
+    PortMap, RestartPolicy, RestartPolicyNameEnum,
 };
 
 use super::StreamSetup;
@@ -24,16 +24,8 @@ fn some_vec(v: &[String]) -> Option<Vec<String>> {
 pub fn create_body(spec: &RunSpec, streams: StreamSetup) -> Result<ContainerCreateBody> {
     let (binds, anonymous): (Vec<String>, Vec<String>) =
         spec.volumes.iter().cloned().partition(|v| v.contains(':'));
-    let mounts = spec
-        .mounts
-        .iter()
-        .map(|m| parse_mount(m))
-        .collect::<Result<Vec<_>>>()?;
-    let devices = spec
-        .devices
-        .iter()
-        .map(|d| parse_device(d))
-        .collect::<Result<Vec<_>>>()?;
+    let mounts = spec.mounts.iter().map(|m| parse_mount(m)).collect::<Result<Vec<_>>>()?;
+    let devices = spec.devices.iter().map(|d| parse_device(d)).collect::<Result<Vec<_>>>()?;
     let (exposed, port_bindings) = parse_publish(&spec.publish)?;
     let labels = spec
         .labels
@@ -71,10 +63,10 @@ pub fn create_body(spec: &RunSpec, streams: StreamSetup) -> Result<ContainerCrea
         tmpfs: (!tmpfs.is_empty()).then_some(tmpfs),
         readonly_rootfs: spec.read_only.then_some(true),
         init: spec.init.then_some(true),
-        log_config: spec.log_driver.as_ref().map(|d| HostConfigLogConfig {
-            typ: Some(d.clone()),
-            config: None,
-        }),
+        log_config: spec
+            .log_driver
+            .as_ref()
+            .map(|d| HostConfigLogConfig { typ: Some(d.clone()), config: None }),
         group_add: some_vec(&spec.group_add),
         // A detached `--rm` container must clean itself up; a waited one is removed by atomicd
         // after its output has been read.
@@ -143,13 +135,7 @@ fn parse_device(text: &str) -> Result<DeviceMapping> {
         [h, c] if c.starts_with('/') => (*h, *c, "rwm"),
         [h, p] => (*h, *h, *p),
         [h, c, p] => (*h, *c, *p),
-        _ => {
-            return Err(bad(
-                "--device",
-                text,
-                "expected HOST[:CONTAINER[:PERMISSIONS]]",
-            ))
-        }
+        _ => return Err(bad("--device", text, "expected HOST[:CONTAINER[:PERMISSIONS]]")),
     };
     Ok(DeviceMapping {
         path_on_host: Some(host.to_owned()),
@@ -175,9 +161,7 @@ fn parse_publish(specs: &[String]) -> Result<(Vec<String>, PortMap)> {
             [c, h, ip] => (*c, *h, *ip),
             _ => return Err(bad("-p", text, "expected [IP:][HOSTPORT:]CONTAINERPORT")),
         };
-        if container.parse::<u16>().is_err()
-            || (!host_port.is_empty() && host_port.parse::<u16>().is_err())
-        {
+        if container.parse::<u16>().is_err() || (!host_port.is_empty() && host_port.parse::<u16>().is_err()) {
             return Err(bad("-p", text, "ports must be numbers from 0 to 65535"));
         }
         let key = format!("{container}/{proto}");
@@ -186,11 +170,7 @@ fn parse_publish(specs: &[String]) -> Result<(Vec<String>, PortMap)> {
             host_ip: (!host_ip.is_empty()).then(|| host_ip.trim_matches(['[', ']']).to_owned()),
             host_port: (!host_port.is_empty()).then(|| host_port.to_owned()),
         };
-        bindings
-            .entry(key)
-            .or_insert_with(|| Some(Vec::new()))
-            .get_or_insert_with(Vec::new)
-            .push(binding);
+        bindings.entry(key).or_insert_with(|| Some(Vec::new())).get_or_insert_with(Vec::new).push(binding);
     }
     Ok((exposed, bindings))
 }
@@ -200,10 +180,7 @@ fn parse_restart(text: &str) -> Result<RestartPolicy> {
     let (name, count) = match text.split_once(':') {
         Some(("on-failure", n)) => (
             RestartPolicyNameEnum::ON_FAILURE,
-            Some(
-                n.parse::<i64>()
-                    .map_err(|_| bad("--restart", text, "the retry count must be a number"))?,
-            ),
+            Some(n.parse::<i64>().map_err(|_| bad("--restart", text, "the retry count must be a number"))?),
         ),
         Some(_) => return Err(bad("--restart", text, "only on-failure takes a count")),
         None => (
@@ -223,10 +200,7 @@ fn parse_restart(text: &str) -> Result<RestartPolicy> {
             None,
         ),
     };
-    Ok(RestartPolicy {
-        name: Some(name),
-        maximum_retry_count: count,
-    })
+    Ok(RestartPolicy { name: Some(name), maximum_retry_count: count })
 }
 
 #[cfg(test)]
@@ -250,32 +224,19 @@ mod tests {
     fn the_spc_line_maps_to_a_privileged_host_namespace_container() {
         let h = host("docker run -i --rm --privileged -v /:/host -v /run:/run --net=host --ipc=host --pid=host -e HOST=/host img sh");
         assert_eq!(h.privileged, Some(true));
-        assert_eq!(
-            h.binds,
-            Some(vec!["/:/host".to_owned(), "/run:/run".to_owned()])
-        );
+        assert_eq!(h.binds, Some(vec!["/:/host".to_owned(), "/run:/run".to_owned()]));
         assert_eq!(h.network_mode.as_deref(), Some("host"));
         assert_eq!(h.ipc_mode.as_deref(), Some("host"));
         assert_eq!(h.pid_mode.as_deref(), Some("host"));
-        assert_eq!(
-            h.auto_remove, None,
-            "a waited --rm container is removed by atomicd"
-        );
+        assert_eq!(h.auto_remove, None, "a waited --rm container is removed by atomicd");
         let b = ok("docker run -i --rm img sh -c 'exit 3'");
         assert_eq!(b.cmd, Some(vec!["sh".into(), "-c".into(), "exit 3".into()]));
-        assert_eq!(
-            b.open_stdin,
-            Some(false),
-            "no client attached: no stdin kept open"
-        );
+        assert_eq!(b.open_stdin, Some(false), "no client attached: no stdin kept open");
     }
 
     #[test]
     fn streams_decide_stdin_and_tty() {
-        let attached = StreamSetup {
-            stdin: true,
-            tty: true,
-        };
+        let attached = StreamSetup { stdin: true, tty: true };
         let b = body("docker run -it img", attached).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!((b.open_stdin, b.tty), (Some(true), Some(true)));
         let b = body("docker run -t img", StreamSetup::default()).unwrap_or_else(|e| panic!("{e}"));
@@ -296,25 +257,16 @@ mod tests {
         assert_eq!(h.binds, Some(vec!["data:/d".to_owned()]));
         let mounts = h.mounts.unwrap_or_default();
         assert_eq!(mounts.len(), 2);
-        assert_eq!(
-            (mounts[0].typ, mounts[0].read_only),
-            (Some(MountType::BIND), Some(true))
-        );
+        assert_eq!((mounts[0].typ, mounts[0].read_only), (Some(MountType::BIND), Some(true)));
         assert_eq!(mounts[1].typ, Some(MountType::TMPFS));
         let devices = h.devices.unwrap_or_default();
         assert_eq!(devices[1].path_in_container.as_deref(), Some("/dev/b"));
         assert_eq!(devices[1].cgroup_permissions.as_deref(), Some("r"));
-        assert_eq!(
-            b.exposed_ports,
-            Some(vec!["80/tcp".to_owned(), "53/udp".to_owned()])
-        );
+        assert_eq!(b.exposed_ports, Some(vec!["80/tcp".to_owned(), "53/udp".to_owned()]));
         let ports = h.port_bindings.unwrap_or_default();
         let dns = ports["53/udp"].clone().unwrap_or_default();
         assert_eq!(dns[0].host_ip.as_deref(), Some("127.0.0.1"));
-        assert_eq!(
-            h.restart_policy.and_then(|r| r.maximum_retry_count),
-            Some(3)
-        );
+        assert_eq!(h.restart_policy.and_then(|r| r.maximum_retry_count), Some(3));
         assert_eq!(b.working_dir.as_deref(), Some("/srv"));
         assert_eq!(b.entrypoint, Some(vec!["/bin/sh".to_owned()]));
         assert_eq!(b.user.as_deref(), Some("1000"));
@@ -327,10 +279,7 @@ mod tests {
         assert_eq!(h.group_add, Some(vec!["wheel".to_owned()]));
         assert_eq!(h.cap_drop, Some(vec!["ALL".to_owned()]));
         assert_eq!(h.security_opt, Some(vec!["no-new-privileges".to_owned()]));
-        assert_eq!(
-            (h.uts_mode.as_deref(), h.userns_mode.as_deref()),
-            (Some("host"), Some("host"))
-        );
+        assert_eq!((h.uts_mode.as_deref(), h.userns_mode.as_deref()), (Some("host"), Some("host")));
     }
 
     #[test]

@@ -5,12 +5,17 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use bollard::errors::Error as BollardError;
-use bollard::query_parameters::{LogsOptionsBuilder, RemoveContainerOptionsBuilder};
+use bollard::query_parameters::{
+    CreateImageOptions, ListContainersOptions, LogsOptionsBuilder, RemoveContainerOptionsBuilder,
+    RemoveImageOptions,
+};
 use bollard::{Docker, API_DEFAULT_VERSION};
 use futures_util::StreamExt;
 
 use super::locate::{socket_exists, EngineLocator};
-use super::{create_body, ContainerInfo, Engine, EngineInfo, ImageInfo, StreamSetup};
+use super::{
+    create_body, same_image, ContainerInfo, ContainerSummary, Engine, EngineInfo, ImageInfo, StreamSetup,
+};
 use crate::error::{Error, Result};
 use crate::runspec::RunSpec;
 use crate::text::{dbus_safe, dbus_safe_bytes};
@@ -31,10 +36,7 @@ impl DockerEngine {
     /// An engine found through `locator`; nothing is contacted until the first call.
     pub fn new(locator: EngineLocator) -> Self {
         let first = locator.candidates().last().cloned().unwrap_or_default();
-        DockerEngine {
-            locator,
-            selected: Mutex::new(first),
-        }
+        DockerEngine { locator, selected: Mutex::new(first) }
     }
 
     fn selected(&self) -> String {
@@ -63,15 +65,9 @@ impl DockerEngine {
 
     async fn probe(socket: &str) -> Option<EngineInfo> {
         let docker = Self::connect(socket).ok()?;
-        let version = tokio::time::timeout(PROBE_TIMEOUT, docker.version())
-            .await
-            .ok()?
-            .ok()?;
-        let podman = version
-            .components
-            .iter()
-            .flatten()
-            .any(|c| c.name.to_ascii_lowercase().contains("podman"));
+        let version = tokio::time::timeout(PROBE_TIMEOUT, docker.version()).await.ok()?.ok()?;
+        let podman =
+            version.components.iter().flatten().any(|c| c.name.to_ascii_lowercase().contains("podman"));
         Some(EngineInfo {
             name: if podman { "podman" } else { "docker" }.to_owned(),
             version: version.version.unwrap_or_default(),
@@ -84,21 +80,15 @@ impl DockerEngine {
 
 /// The engine could not be reached at all.
 fn unavailable(socket: &str, e: &BollardError) -> Error {
-    Error::EngineUnavailable(format!(
-        "the container engine at {socket} does not answer: {e}"
-    ))
+    Error::EngineUnavailable(format!("the container engine at {socket} does not answer: {e}"))
 }
 
 /// Sorts a bollard error into the documented kinds; `what` says what was being done.
 fn classify(socket: &str, what: &str, e: BollardError) -> Error {
     match e {
-        BollardError::DockerResponseServerError {
-            status_code,
-            message,
-        } => Error::EngineError(format!(
-            "{what}: the engine refused ({status_code}): {}",
-            dbus_safe(&message)
-        )),
+        BollardError::DockerResponseServerError { status_code, message } => {
+            Error::EngineError(format!("{what}: the engine refused ({status_code}): {}", dbus_safe(&message)))
+        }
         BollardError::SocketNotFoundError(_)
         | BollardError::HyperResponseError { .. }
         | BollardError::HttpClientError { .. }
@@ -120,10 +110,7 @@ impl Engine for DockerEngine {
         }
         let fallback = candidates.last().cloned().unwrap_or_default();
         self.select(&fallback);
-        EngineInfo {
-            socket: fallback,
-            ..EngineInfo::default()
-        }
+        EngineInfo { socket: fallback, ..EngineInfo::default() }
     }
 
     async fn inspect_image(&self, image: &str) -> Result<ImageInfo> {
@@ -139,16 +126,10 @@ impl Engine for DockerEngine {
                     .map(|(k, v)| (dbus_safe(&k).into_owned(), dbus_safe(&v).into_owned()))
                     .collect(),
             }),
-            Err(BollardError::DockerResponseServerError {
-                status_code: 404, ..
-            }) => Err(Error::ImageNotFound(format!(
-                "image {image:?} is not present on this host"
-            ))),
-            Err(e) => Err(classify(
-                &self.selected(),
-                &format!("inspecting image {image:?}"),
-                e,
-            )),
+            Err(BollardError::DockerResponseServerError { status_code: 404, .. }) => {
+                Err(Error::ImageNotFound(format!("image {image:?} is not present on this host")))
+            }
+            Err(e) => Err(classify(&self.selected(), &format!("inspecting image {image:?}"), e)),
         }
     }
 
@@ -160,36 +141,83 @@ impl Engine for DockerEngine {
                 image_id: c.image.unwrap_or_default(),
                 running: c.state.and_then(|s| s.running).unwrap_or(false),
             })),
-            Err(BollardError::DockerResponseServerError {
-                status_code: 404, ..
-            }) => Ok(None),
-            Err(e) => Err(classify(
-                &self.selected(),
-                &format!("inspecting container {name:?}"),
-                e,
-            )),
+            Err(BollardError::DockerResponseServerError { status_code: 404, .. }) => Ok(None),
+            Err(e) => Err(classify(&self.selected(), &format!("inspecting container {name:?}"), e)),
+        }
+    }
+
+    async fn containers_of(&self, image_id: &str) -> Result<Vec<ContainerSummary>> {
+        let docker = self.client().await?;
+        // Every container, filtered here: podman 4.3's "ancestor" filter does not match
+        // `sha256:`-prefixed ids, so the engine's filter cannot be trusted with an id.
+        let options = ListContainersOptions { all: true, ..ListContainersOptions::default() };
+        let list = docker
+            .list_containers(Some(options))
+            .await
+            .map_err(|e| classify(&self.selected(), &format!("listing containers of {image_id}"), e))?;
+        Ok(list
+            .into_iter()
+            .filter(|c| c.image_id.as_deref().is_some_and(|id| same_image(id, image_id)))
+            .map(|c| ContainerSummary {
+                id: c.id.unwrap_or_default(),
+                name: c
+                    .names
+                    .and_then(|n| n.into_iter().next())
+                    .map(|n| n.trim_start_matches('/').to_owned())
+                    .unwrap_or_default(),
+                running: c.state.is_some_and(|st| st.to_string() == "running"),
+            })
+            .collect())
+    }
+
+    async fn pull(&self, image: &str) -> Result<()> {
+        let docker = self.client().await?;
+        let options =
+            CreateImageOptions { from_image: Some(image.to_owned()), ..CreateImageOptions::default() };
+        let mut stream = docker.create_image(Some(options), None, None);
+        while let Some(item) = stream.next().await {
+            match item {
+                Ok(progress) => {
+                    if let Some(detail) = progress.error_detail.and_then(|d| d.message) {
+                        return Err(Error::ImageNotFound(format!(
+                            "cannot pull {image:?}: {}",
+                            dbus_safe(&detail)
+                        )));
+                    }
+                }
+                // The registry's refusal (unknown manifest, no such repository) arrives either as
+                // an error status or inside the progress stream: the image is not pullable.
+                Err(BollardError::DockerStreamError { error: message })
+                | Err(BollardError::DockerResponseServerError { message, .. }) => {
+                    return Err(Error::ImageNotFound(format!(
+                        "cannot pull {image:?}: {}",
+                        dbus_safe(&message)
+                    )));
+                }
+                Err(e) => return Err(classify(&self.selected(), &format!("pulling {image:?}"), e)),
+            }
+        }
+        Ok(())
+    }
+
+    async fn remove_image(&self, image: &str) -> Result<()> {
+        let docker = self.client().await?;
+        match docker.remove_image(image, None::<RemoveImageOptions>, None).await {
+            Ok(_) | Err(BollardError::DockerResponseServerError { status_code: 404, .. }) => Ok(()),
+            Err(e) => Err(classify(&self.selected(), &format!("removing image {image:?}"), e)),
         }
     }
 
     async fn create(&self, spec: &RunSpec, streams: StreamSetup) -> Result<String> {
         let body = create_body(spec, streams)?;
-        let options = spec.name.as_ref().map(|n| {
-            bollard::query_parameters::CreateContainerOptionsBuilder::default()
-                .name(n)
-                .build()
-        });
+        let options = spec
+            .name
+            .as_ref()
+            .map(|n| bollard::query_parameters::CreateContainerOptionsBuilder::default().name(n).build());
         let docker = self.client().await?;
-        docker
-            .create_container(options, body)
-            .await
-            .map(|r| r.id)
-            .map_err(|e| {
-                classify(
-                    &self.selected(),
-                    &format!("creating a container from {:?}", spec.image),
-                    e,
-                )
-            })
+        docker.create_container(options, body).await.map(|r| r.id).map_err(|e| {
+            classify(&self.selected(), &format!("creating a container from {:?}", spec.image), e)
+        })
     }
 
     async fn start(&self, id: &str) -> Result<()> {
@@ -209,13 +237,7 @@ impl Engine for DockerEngine {
                 Ok(response) => code = response.status_code,
                 // bollard reports a non-zero exit as an error; it is the container's status.
                 Err(BollardError::DockerContainerWaitError { code: c, .. }) => code = c,
-                Err(e) => {
-                    return Err(classify(
-                        &self.selected(),
-                        &format!("waiting for container {id}"),
-                        e,
-                    ))
-                }
+                Err(e) => return Err(classify(&self.selected(), &format!("waiting for container {id}"), e)),
             }
         }
         Ok(code)
@@ -223,16 +245,12 @@ impl Engine for DockerEngine {
 
     async fn output_tail(&self, id: &str, limit: usize) -> Result<String> {
         let docker = self.client().await?;
-        let options = LogsOptionsBuilder::default()
-            .stdout(true)
-            .stderr(true)
-            .follow(false)
-            .build();
+        let options = LogsOptionsBuilder::default().stdout(true).stderr(true).follow(false).build();
         let mut stream = docker.logs(id, Some(options));
         let mut buf: Vec<u8> = Vec::new();
         while let Some(item) = stream.next().await {
-            let chunk = item
-                .map_err(|e| classify(&self.selected(), &format!("reading output of {id}"), e))?;
+            let chunk =
+                item.map_err(|e| classify(&self.selected(), &format!("reading output of {id}"), e))?;
             buf.extend_from_slice(&chunk.into_bytes());
             if buf.len() > 2 * limit {
                 buf.drain(..buf.len() - limit);
@@ -246,19 +264,10 @@ impl Engine for DockerEngine {
 
     async fn remove(&self, id: &str, force: bool) -> Result<()> {
         let docker = self.client().await?;
-        let options = RemoveContainerOptionsBuilder::default()
-            .force(force)
-            .build();
+        let options = RemoveContainerOptionsBuilder::default().force(force).build();
         match docker.remove_container(id, Some(options)).await {
-            Ok(())
-            | Err(BollardError::DockerResponseServerError {
-                status_code: 404, ..
-            }) => Ok(()),
-            Err(e) => Err(classify(
-                &self.selected(),
-                &format!("removing container {id}"),
-                e,
-            )),
+            Ok(()) | Err(BollardError::DockerResponseServerError { status_code: 404, .. }) => Ok(()),
+            Err(e) => Err(classify(&self.selected(), &format!("removing container {id}"), e)),
         }
     }
 }

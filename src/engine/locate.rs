@@ -20,11 +20,7 @@ pub enum EngineLocator {
 impl EngineLocator {
     /// The flag beats `DOCKER_HOST`, which beats discovery.
     pub fn from_config(flag: Option<&str>, docker_host: Option<&str>) -> Self {
-        match flag
-            .or(docker_host)
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-        {
+        match flag.or(docker_host).map(str::trim).filter(|s| !s.is_empty()) {
             Some(addr) => EngineLocator::Fixed(socket_path(addr).to_owned()),
             None => EngineLocator::Discover,
         }
@@ -56,25 +52,14 @@ mod tests {
     #[test]
     fn precedence_flag_then_docker_host_then_discovery() {
         let table = [
-            (
-                Some("/tmp/a.sock"),
-                Some("unix:///tmp/b.sock"),
-                EngineLocator::Fixed("/tmp/a.sock".into()),
-            ),
-            (
-                None,
-                Some("unix:///tmp/b.sock"),
-                EngineLocator::Fixed("/tmp/b.sock".into()),
-            ),
+            (Some("/tmp/a.sock"), Some("unix:///tmp/b.sock"), EngineLocator::Fixed("/tmp/a.sock".into())),
+            (None, Some("unix:///tmp/b.sock"), EngineLocator::Fixed("/tmp/b.sock".into())),
             (None, Some(""), EngineLocator::Discover),
             (None, None, EngineLocator::Discover),
         ];
         for (flag, env, want) in table {
             assert_eq!(EngineLocator::from_config(flag, env), want);
         }
-        assert_eq!(
-            EngineLocator::Discover.candidates(),
-            [PODMAN_SOCKET, DOCKER_SOCKET]
-        );
+        assert_eq!(EngineLocator::Discover.candidates(), [PODMAN_SOCKET, DOCKER_SOCKET]);
     }
 }

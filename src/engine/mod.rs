@@ -15,6 +15,13 @@ pub use locate::{EngineLocator, DOCKER_SOCKET, PODMAN_SOCKET};
 use crate::error::Result;
 use crate::runspec::RunSpec;
 
+/// Whether two image ids name the same image: podman leaves the `sha256:` prefix off in some
+/// answers where Docker keeps it.
+pub fn same_image(a: &str, b: &str) -> bool {
+    let bare = |id: &str| id.strip_prefix("sha256:").unwrap_or(id).to_owned();
+    bare(a) == bare(b)
+}
+
 /// What Status reports of the engine.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct EngineInfo {
@@ -50,6 +57,17 @@ pub struct ContainerInfo {
     pub running: bool,
 }
 
+/// A container made from some image.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ContainerSummary {
+    /// Its id.
+    pub id: String,
+    /// Its name, without the leading `/`.
+    pub name: String,
+    /// Whether it runs now.
+    pub running: bool,
+}
+
 /// Where a created container's standard streams go.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct StreamSetup {
@@ -68,6 +86,12 @@ pub trait Engine: Send + Sync {
     async fn inspect_image(&self, image: &str) -> Result<ImageInfo>;
     /// The container with this name or id, if there is one.
     async fn find_container(&self, name: &str) -> Result<Option<ContainerInfo>>;
+    /// Every container, running or not, made from the image with this id.
+    async fn containers_of(&self, image_id: &str) -> Result<Vec<ContainerSummary>>;
+    /// Pulls an image; `ImageNotFound` when no registry has it.
+    async fn pull(&self, image: &str) -> Result<()>;
+    /// Removes an image.
+    async fn remove_image(&self, image: &str) -> Result<()>;
     /// Creates the container `spec` describes and returns its id.
     async fn create(&self, spec: &RunSpec, streams: StreamSetup) -> Result<String>;
     /// Starts a created container.

@@ -66,14 +66,9 @@ impl BackendKind {
 
     /// Parses `--host-backend`.
     pub fn parse(text: &str) -> Option<Self> {
-        [
-            BackendKind::RpmOstree,
-            BackendKind::Bootc,
-            BackendKind::Ostree,
-            BackendKind::None,
-        ]
-        .into_iter()
-        .find(|k| k.as_str() == text)
+        [BackendKind::RpmOstree, BackendKind::Bootc, BackendKind::Ostree, BackendKind::None]
+            .into_iter()
+            .find(|k| k.as_str() == text)
     }
 
     /// Looks at the running system: an ostree-booted host with rpm-ostree or bootc installed
@@ -130,8 +125,7 @@ impl HostBackend for NoHost {
 
 fn not_supported() -> Error {
     Error::HostNotSupported(
-        "this machine is not an image-based host (no rpm-ostree, bootc or ostree deployment)"
-            .into(),
+        "this machine is not an image-based host (no rpm-ostree, bootc or ostree deployment)".into(),
     )
 }
 
@@ -151,17 +145,11 @@ impl HostBackend for PendingBackend {
     }
 
     async fn upgrade(&self, _check: bool) -> Result<UpgradeOutcome> {
-        Err(Error::not_implemented(&format!(
-            "HostUpgrade through {}",
-            self.0.as_str()
-        )))
+        Err(Error::not_implemented(&format!("HostUpgrade through {}", self.0.as_str())))
     }
 
     async fn rollback(&self) -> Result<Deployment> {
-        Err(Error::not_implemented(&format!(
-            "Rollback through {}",
-            self.0.as_str()
-        )))
+        Err(Error::not_implemented(&format!("Rollback through {}", self.0.as_str())))
     }
 }
 

@@ -20,14 +20,7 @@ static BUS_NAME: Mutex<()> = Mutex::new(());
 
 fn engine_answers(sock: &str) -> bool {
     Command::new("curl")
-        .args([
-            "-sf",
-            "--max-time",
-            "3",
-            "--unix-socket",
-            sock,
-            "http://engine/_ping",
-        ])
+        .args(["-sf", "--max-time", "3", "--unix-socket", sock, "http://engine/_ping"])
         .stdout(Stdio::null())
         .status()
         .is_ok_and(|s| s.success())
@@ -35,12 +28,8 @@ fn engine_answers(sock: &str) -> bool {
 
 /// Panics with the fix when the world is not up: these tests assert real outcomes only.
 pub fn require_world() {
-    let bus = Command::new("busctl")
-        .args(["--system", "--no-pager", "list"])
-        .output();
-    let listed = bus
-        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
-        .unwrap_or_default();
+    let bus = Command::new("busctl").args(["--system", "--no-pager", "list"]).output();
+    let listed = bus.map(|o| String::from_utf8_lossy(&o.stdout).into_owned()).unwrap_or_default();
     assert!(
         listed.contains("org.freedesktop.PolicyKit1")
             && engine_answers(PODMAN_SOCK)
@@ -81,11 +70,7 @@ fn name_owner_pid() -> Option<u32> {
         ])
         .output()
         .ok()?;
-    String::from_utf8_lossy(&out.stdout)
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()
+    String::from_utf8_lossy(&out.stdout).split_whitespace().nth(1)?.parse().ok()
 }
 
 impl Daemon {
@@ -95,6 +80,18 @@ impl Daemon {
     }
 
     pub fn start_with_env(args: &[&str], env: &[(&str, &str)]) -> Daemon {
+        let base = std::env::temp_dir().join(format!("atomicd-it-{}-{}", std::process::id(), unique()));
+        Self::start_in(&base.join("state"), args, env)
+    }
+
+    /// Stops this daemon and starts another on the same state directory.
+    pub fn restart(self, args: &[&str]) -> Daemon {
+        let state = self.state_dir.clone();
+        drop(self);
+        Self::start_in(&state, args, &[])
+    }
+
+    fn start_in(state_dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Daemon {
         require_world();
         let lock = BUS_NAME.lock().unwrap_or_else(|p| p.into_inner());
         // A demo daemon (tests/world.sh daemon) may hold the name; the tests need their own.
@@ -102,38 +99,23 @@ impl Daemon {
             let _ = Command::new("kill").arg(pid.to_string()).status();
             wait_until(Duration::from_secs(10), || name_owner_pid().is_none());
         }
-        let base =
-            std::env::temp_dir().join(format!("atomicd-it-{}-{}", std::process::id(), unique()));
-        let state_dir = base.join("state");
+        let state_dir = state_dir.to_path_buf();
+        let base = state_dir.parent().map(Path::to_path_buf).unwrap_or_default();
         std::fs::create_dir_all(&base).unwrap_or_else(|e| panic!("{e}"));
-        let log = base.join("atomicd.log");
+        let log = base.join(format!("atomicd-{}.log", unique()));
         let logfile = std::fs::File::create(&log).unwrap_or_else(|e| panic!("{e}"));
         let mut cmd = Command::new(bin("atomicd"));
-        cmd.args(["--log-target", "stderr", "--state-dir"])
-            .arg(&state_dir)
-            .args(args);
+        cmd.args(["--log-target", "stderr", "--state-dir"]).arg(&state_dir).args(args);
         cmd.env_remove("DOCKER_HOST");
         for (k, v) in env {
             cmd.env(k, v);
         }
-        let child = cmd
-            .stderr(logfile)
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("atomicd: {e}"));
+        let child =
+            cmd.stderr(logfile).stdout(Stdio::null()).spawn().unwrap_or_else(|e| panic!("atomicd: {e}"));
         let pid = child.id();
         let owned = wait_until(Duration::from_secs(20), || name_owner_pid() == Some(pid));
-        let daemon = Daemon {
-            child,
-            state_dir,
-            log,
-            _lock: lock,
-        };
-        assert!(
-            owned,
-            "atomicd did not own org.atomic; log:\n{}",
-            daemon.log_text()
-        );
+        let daemon = Daemon { child, state_dir, log, _lock: lock };
+        assert!(owned, "atomicd did not own org.atomic; log:\n{}", daemon.log_text());
         daemon
     }
 
@@ -153,9 +135,7 @@ impl Daemon {
 
 impl Drop for Daemon {
     fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .arg(self.child.id().to_string())
-            .status();
+        let _ = Command::new("kill").arg(self.child.id().to_string()).status();
         let deadline = Instant::now() + Duration::from_secs(5);
         while Instant::now() < deadline {
             if let Ok(Some(_)) = self.child.try_wait() {
@@ -201,11 +181,7 @@ pub struct Reply {
 /// `examples/call` run as `uid`: args as that program takes them.
 pub fn call_as(uid: u32, args: &[&str]) -> Reply {
     let out = Command::new("setpriv")
-        .args([
-            format!("--reuid={uid}"),
-            format!("--regid={uid}"),
-            "--clear-groups".into(),
-        ])
+        .args([format!("--reuid={uid}"), format!("--regid={uid}"), "--clear-groups".into()])
         .arg(bin("call"))
         .args(args)
         .output()
@@ -214,17 +190,11 @@ pub fn call_as(uid: u32, args: &[&str]) -> Reply {
     match text.strip_prefix("ERROR ") {
         Some(rest) => {
             let (name, msg) = rest.split_once(": ").unwrap_or((rest, ""));
-            Reply {
-                json: serde_json::Value::Null,
-                error: Some((name.to_owned(), msg.to_owned())),
-            }
+            Reply { json: serde_json::Value::Null, error: Some((name.to_owned(), msg.to_owned())) }
         }
         None => Reply {
             json: serde_json::from_str(&text).unwrap_or_else(|e| {
-                panic!(
-                    "call printed {text:?} ({e}); stderr {}",
-                    String::from_utf8_lossy(&out.stderr)
-                )
+                panic!("call printed {text:?} ({e}); stderr {}", String::from_utf8_lossy(&out.stderr))
             }),
             error: None,
         },
@@ -234,11 +204,7 @@ pub fn call_as(uid: u32, args: &[&str]) -> Reply {
 /// The `atomic` CLI run as `uid`: (exit code, stdout, stderr).
 pub fn cli_as(uid: u32, args: &[&str]) -> (i32, String, String) {
     let out = Command::new("setpriv")
-        .args([
-            format!("--reuid={uid}"),
-            format!("--regid={uid}"),
-            "--clear-groups".into(),
-        ])
+        .args([format!("--reuid={uid}"), format!("--regid={uid}"), "--clear-groups".into()])
         .arg(bin("atomic"))
         .args(args)
         .output()
@@ -256,20 +222,13 @@ pub fn containers(engine: &str) -> Vec<String> {
         .args(["ps", "-a", "--format", "{{.Names}}"])
         .output()
         .unwrap_or_else(|e| panic!("{engine} ps: {e}"));
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(str::to_owned)
-        .collect()
+    String::from_utf8_lossy(&out.stdout).lines().map(str::to_owned).collect()
 }
 
 /// A root connection's proxy to org.atomic.
 pub async fn proxy() -> ManagerProxy<'static> {
-    let conn = zbus::Connection::system()
-        .await
-        .unwrap_or_else(|e| panic!("system bus: {e}"));
-    ManagerProxy::new(&conn)
-        .await
-        .unwrap_or_else(|e| panic!("proxy: {e}"))
+    let conn = zbus::Connection::system().await.unwrap_or_else(|e| panic!("system bus: {e}"));
+    ManagerProxy::new(&conn).await.unwrap_or_else(|e| panic!("proxy: {e}"))
 }
 
 /// The D-Bus error name of a failed call.

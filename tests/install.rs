@@ -1,0 +1,112 @@
+//! Install and Uninstall end to end: pull from the local registry, INSTALL/UNINSTALL labels that
+//! leave marks on the host, the installation record across restarts, and refusals.
+
+mod common;
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::process::Command;
+
+use common::*;
+use zbus::zvariant::Value;
+
+const APP: &str = "127.0.0.1:5000/atomic-test/app:latest";
+const MARKS: &str = "/var/tmp/atomicd-app";
+
+fn image_present(engine: &str, image: &str) -> bool {
+    Command::new(engine).args(["image", "inspect", image]).output().is_ok_and(|o| o.status.success())
+}
+
+fn forget_image(engine: &str) {
+    let _ = Command::new(engine).args(["rmi", "-f", APP]).output();
+    assert!(!image_present(engine, APP));
+}
+
+async fn installed() -> serde_json::Value {
+    let status = proxy().await.status().await.unwrap_or_else(|e| panic!("{e}"));
+    atomicd::client::dict_to_json(&status)["installed"].clone()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn install_pulls_runs_the_label_records_and_uninstall_undoes_it() {
+    for (sock, engine) in [(PODMAN_SOCK, "podman"), (DOCKER_SOCK, "docker")] {
+        forget_image(engine);
+        let name = format!("app{}", unique());
+        let mark = Path::new(MARKS).join(format!("{name}.installed"));
+        let mut d = Daemon::start(&["--engine-socket", sock]);
+
+        // Refused before anything happens: no pull, no record.
+        let r = call_as(NOBODY, &["--interactive", "Install", APP]);
+        assert_eq!(r.error.map(|e| e.0).as_deref(), Some("org.freedesktop.DBus.Error.AccessDenied"));
+        assert!(!image_present(engine, APP), "{engine}: a refused Install pulled");
+        assert_eq!(installed().await, serde_json::json!([]));
+
+        let p = proxy().await;
+        let opts = || HashMap::from([("name", Value::from(name.as_str()))]);
+        let r = p.install(APP, opts()).await.unwrap_or_else(|e| panic!("{engine}: {e}\n{}", d.log_text()));
+        assert_eq!(i32::try_from(r["exit-code"].clone()).ok(), Some(0));
+        assert!(image_present(engine, APP), "{engine}: not pulled");
+        let image_id = String::try_from(r["image-id"].clone()).unwrap_or_default();
+        assert!(image_id.len() > 12);
+        assert_eq!(std::fs::read_to_string(&mark).unwrap_or_default(), format!("installed as {name}\n"));
+        let list = installed().await;
+        assert_eq!(list[0]["image"], APP);
+        assert_eq!(list[0]["name"], name.as_str());
+        assert_eq!(list[0]["installed-by"], 0);
+        assert_eq!(list[0]["image-id"], image_id.as_str());
+
+        // The record survives a restart of atomicd.
+        d = d.restart(&["--engine-socket", sock]);
+        assert_eq!(installed().await[0]["name"], name.as_str(), "{engine}: record lost on restart");
+
+        // Run works now that it is installed.
+        let r = proxy().await.run(APP, &[], opts()).await.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(String::try_from(r["output"].clone()).ok().as_deref(), Some("app running\n"));
+
+        // Another container of the image blocks Uninstall unless forced.
+        let other = format!("other{}", unique());
+        let made = Command::new(engine).args(["create", "--name", &other, APP, "sleep", "60"]).output();
+        assert!(made.is_ok_and(|o| o.status.success()), "{engine} create");
+        let p = proxy().await;
+        let r = p.uninstall(APP, opts()).await;
+        assert_eq!(error_name(&r), "org.atomic.Error.Failed", "{engine}: {r:?}");
+        if let Err(zbus::Error::MethodError(_, Some(msg), _)) = &r {
+            assert!(msg.contains(&other), "{msg}");
+        }
+        assert!(mark.exists() && image_present(engine, APP), "{engine}: a refused Uninstall changed things");
+
+        let mut forced = opts();
+        forced.insert("force", Value::from(true));
+        let r = p.uninstall(APP, forced).await.unwrap_or_else(|e| panic!("{engine}: {e}\n{}", d.log_text()));
+        assert_eq!(i32::try_from(r["exit-code"].clone()).ok(), Some(0));
+        let removed: Vec<String> = r["removed"].clone().try_into().unwrap_or_default();
+        assert!(removed.contains(&image_id), "{removed:?}");
+        assert!(!mark.exists(), "{engine}: UNINSTALL label did not run");
+        assert!(!image_present(engine, APP), "{engine}: image kept");
+        assert!(!containers(engine).contains(&other));
+        assert_eq!(installed().await, serde_json::json!([]));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn install_refusals() {
+    let _d = Daemon::start(&["--engine-socket", PODMAN_SOCK]);
+    let p = proxy().await;
+    let r = p.install(PLAIN, HashMap::new()).await;
+    assert_eq!(error_name(&r), "org.atomic.Error.LabelMissing");
+    let r = p.install("127.0.0.1:5000/atomic-test/nothing-here:1", HashMap::new()).await;
+    assert_eq!(error_name(&r), "org.atomic.Error.ImageNotFound");
+    let no_pull = HashMap::from([("pull", Value::from(false))]);
+    let r = p.install("127.0.0.1:5000/atomic-test/nothing-here:1", no_pull).await;
+    assert_eq!(error_name(&r), "org.atomic.Error.ImageNotFound");
+    let r = p.uninstall("atomic-test/not-there", HashMap::new()).await;
+    assert_eq!(error_name(&r), "org.atomic.Error.ImageNotFound");
+    // display resolves without running or recording, and needs no authorization.
+    let r = call_as(NOBODY, &["Install", "atomic-test/app", "--opt", "display=true"]);
+    let line = r.json["command"].to_string();
+    assert!(line.contains("echo installed as app"), "{line}");
+    assert_eq!(installed().await, serde_json::json!([]));
+    let (code, out, _) = cli_as(NOBODY, &["uninstall", "--display", "atomic-test/app"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("rm /out/app.installed"), "{out}");
+}
