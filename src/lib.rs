@@ -3,6 +3,7 @@
 //! deciding who may do what.
 
 pub mod api;
+pub mod bridge;
 pub mod caller;
 pub mod cli;
 pub mod client;

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use crate::api::{HostBlock, InstallResult, RunResult, StatusReport, UninstallResult};
+use crate::bridge::{Bridge, CallerFds};
 use crate::caller::Caller;
 use crate::engine::{same_image, Engine, StreamSetup};
 use crate::error::{Error, Result};
@@ -227,6 +228,14 @@ impl Manager {
         self.authority.check(caller, action, &[("image", image.as_str()), ("command", &shown)]).await?;
         tracing::info!(image = image.as_str(), uid = caller.uid, command = %shown, "run");
 
+        let fds = CallerFds {
+            stdin: options.fd("stdin")?,
+            stdout: options.fd("stdout")?,
+            stderr: options.fd("stderr")?,
+        };
+        let attach = !spec.detach && fds.any();
+        let streams = StreamSetup { stdin: attach && fds.stdin.is_some(), tty: attach && mode.tty };
+
         let existing = match &spec.name {
             Some(n) => self.engine.find_container(n).await?,
             None => None,
@@ -234,7 +243,7 @@ impl Manager {
         let id = match existing {
             Some(old) if options.flag("replace") => {
                 self.engine.remove(&old.id, true).await?;
-                self.create_and_start(&spec).await?
+                self.engine.create(&spec, streams).await?
             }
             Some(old) if old.running || !same_image(&old.image_id, &info.id) => {
                 let n = spec.name.as_deref().unwrap_or_default();
@@ -243,20 +252,45 @@ impl Manager {
                     "container {n:?} already exists and {why}; pass replace to remove it first"
                 )));
             }
-            Some(old) => {
-                // A stopped container of this image: start it again, as `atomic run` did.
-                self.engine.start(&old.id).await?;
-                old.id
-            }
-            None => self.create_and_start(&spec).await?,
+            // A stopped container of this image is started again, as `atomic run` did.
+            Some(old) => old.id,
+            None => self.engine.create(&spec, streams).await?,
         };
         result.container_id = Some(id.clone());
+        let bridge = if attach {
+            Some(Bridge::start(self.engine.attach(&id, streams.stdin).await?, fds))
+        } else {
+            None
+        };
+        if let Err(e) = self.engine.start(&id).await {
+            // A container that never started is of no use to anyone; do not leave it behind.
+            let _ = self.engine.remove(&id, true).await;
+            return Err(e);
+        }
+        if let (true, Some((rows, columns))) = (streams.tty, options.size("tty-size")) {
+            if let Err(e) = self.engine.resize_tty(&id, rows, columns).await {
+                tracing::debug!("initial terminal size: {e}");
+            }
+        }
         if spec.detach {
             return Ok(result);
         }
-        let (code, output) = self.finish(&id, spec.remove).await?;
-        result.exit_code = Some(code);
-        result.output = Some(output);
+        match bridge {
+            Some(bridge) => {
+                // Output went to the caller's fds; none comes back in the result.
+                let waited = self.engine.wait(&id).await;
+                bridge.finish().await;
+                if spec.remove {
+                    self.engine.remove(&id, true).await?;
+                }
+                result.exit_code = Some(i32::try_from(waited?).unwrap_or(i32::MAX));
+            }
+            None => {
+                let (code, output) = self.finish(&id, spec.remove).await?;
+                result.exit_code = Some(code);
+                result.output = Some(output);
+            }
+        }
         Ok(result)
     }
 

@@ -2,11 +2,14 @@
 
 pub mod args;
 pub mod render;
+pub mod terminal;
 
 use std::collections::HashMap;
 use std::process::ExitCode;
 
-use zbus::zvariant::{OwnedValue, Value};
+use std::os::fd::AsFd;
+
+use zbus::zvariant::{Fd, OwnedValue, Value};
 
 use crate::client::{dict_to_json, ManagerProxy};
 use args::{Cli, Command, HostCommand};
@@ -87,6 +90,20 @@ fn report(answer: &Answer, display: bool) -> u8 {
     }
     let code = answer.get("exit-code").and_then(|v| i32::try_from(v.clone()).ok()).unwrap_or(0);
     u8::try_from(code.clamp(0, 255)).unwrap_or(1)
+}
+
+/// Resolves on SIGTERM or SIGHUP, so the terminal is restored before the CLI dies.
+async fn terminated() {
+    use tokio::signal::unix::{signal, SignalKind};
+    match (signal(SignalKind::terminate()), signal(SignalKind::hangup())) {
+        (Ok(mut term), Ok(mut hup)) => {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = hup.recv() => {}
+            }
+        }
+        _ => std::future::pending::<()>().await,
+    }
 }
 
 /// Runs one CLI invocation and returns its exit status.
@@ -204,7 +221,31 @@ async fn run(proxy: &ManagerProxy<'_>, a: args::RunArgs) -> Result<u8, Failure> 
             eprintln!("  - {p}");
         }
     }
-    let answer = proxy.run(&a.image, &a.command, base()).await?;
+    let tty = terminal::interactive();
+    let mut options = base();
+    let (stdin, stdout, stderr) = (std::io::stdin(), std::io::stdout(), std::io::stderr());
+    if !a.detach {
+        // The container's streams are bridged straight to ours by atomicd.
+        options.insert("stdin", Value::from(Fd::from(stdin.as_fd())));
+        options.insert("stdout", Value::from(Fd::from(stdout.as_fd())));
+        options.insert("stderr", Value::from(Fd::from(stderr.as_fd())));
+        if tty {
+            options.insert("tty", Value::Bool(true));
+            if let Some(size) = terminal::size() {
+                options.insert("tty-size", Value::from(size));
+            }
+        }
+    }
+    let raw = (tty && !a.detach).then(terminal::RawMode::enter).flatten();
+    let answer = tokio::select! {
+        answer = proxy.run(&a.image, &a.command, options) => answer,
+        () = terminated() => {
+            drop(raw);
+            return Err(Failure { message: "interrupted".into(), code: 130 });
+        }
+    };
+    drop(raw);
+    let answer = answer?;
     print_warnings(&answer);
     if let Some(out) = answer.get("output").and_then(|v| String::try_from(v.clone()).ok()) {
         print!("{out}");

@@ -4,17 +4,19 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use bollard::container::LogOutput;
 use bollard::errors::Error as BollardError;
 use bollard::query_parameters::{
-    CreateImageOptions, ListContainersOptions, LogsOptionsBuilder, RemoveContainerOptionsBuilder,
-    RemoveImageOptions,
+    AttachContainerOptions, CreateImageOptions, ListContainersOptions, LogsOptionsBuilder,
+    RemoveContainerOptionsBuilder, RemoveImageOptions, ResizeContainerTTYOptions,
 };
 use bollard::{Docker, API_DEFAULT_VERSION};
 use futures_util::StreamExt;
 
 use super::locate::{socket_exists, EngineLocator};
 use super::{
-    create_body, same_image, ContainerInfo, ContainerSummary, Engine, EngineInfo, ImageInfo, StreamSetup,
+    create_body, same_image, Attached, Chunk, ContainerInfo, ContainerSummary, Engine, EngineInfo, ImageInfo,
+    StreamSetup,
 };
 use crate::error::{Error, Result};
 use crate::runspec::RunSpec;
@@ -218,6 +220,34 @@ impl Engine for DockerEngine {
         docker.create_container(options, body).await.map(|r| r.id).map_err(|e| {
             classify(&self.selected(), &format!("creating a container from {:?}", spec.image), e)
         })
+    }
+
+    async fn attach(&self, id: &str, stdin: bool) -> Result<Attached> {
+        let docker = self.client().await?;
+        let options =
+            AttachContainerOptions { stdin, stdout: true, stderr: true, stream: true, ..Default::default() };
+        let attached = docker
+            .attach_container(id, Some(options))
+            .await
+            .map_err(|e| classify(&self.selected(), &format!("attaching to {id}"), e))?;
+        let socket = self.selected();
+        let output = attached.output.map(move |item| match item {
+            Ok(LogOutput::StdErr { message }) => Ok(Chunk::Stderr(message.to_vec())),
+            Ok(
+                LogOutput::StdOut { message } | LogOutput::Console { message } | LogOutput::StdIn { message },
+            ) => Ok(Chunk::Stdout(message.to_vec())),
+            Err(e) => Err(classify(&socket, "reading the container's output", e)),
+        });
+        Ok(Attached { output: Box::pin(output), input: attached.input })
+    }
+
+    async fn resize_tty(&self, id: &str, rows: u16, columns: u16) -> Result<()> {
+        let docker = self.client().await?;
+        let options = ResizeContainerTTYOptions { h: i32::from(rows), w: i32::from(columns) };
+        docker
+            .resize_container_tty(id, options)
+            .await
+            .map_err(|e| classify(&self.selected(), &format!("resizing the terminal of {id}"), e))
     }
 
     async fn start(&self, id: &str) -> Result<()> {

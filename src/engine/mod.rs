@@ -68,6 +68,23 @@ pub struct ContainerSummary {
     pub running: bool,
 }
 
+/// A piece of a container's output.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Chunk {
+    /// Standard output, or the terminal when the container has one.
+    Stdout(Vec<u8>),
+    /// Standard error.
+    Stderr(Vec<u8>),
+}
+
+/// A live attachment to a container's standard streams.
+pub struct Attached {
+    /// What the container writes, until it exits.
+    pub output: std::pin::Pin<Box<dyn futures_util::Stream<Item = Result<Chunk>> + Send>>,
+    /// Its standard input.
+    pub input: std::pin::Pin<Box<dyn tokio::io::AsyncWrite + Send>>,
+}
+
 /// Where a created container's standard streams go.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct StreamSetup {
@@ -94,6 +111,10 @@ pub trait Engine: Send + Sync {
     async fn remove_image(&self, image: &str) -> Result<()>;
     /// Creates the container `spec` describes and returns its id.
     async fn create(&self, spec: &RunSpec, streams: StreamSetup) -> Result<String>;
+    /// Attaches to a created container's streams (before it starts, so nothing is missed).
+    async fn attach(&self, id: &str, stdin: bool) -> Result<Attached>;
+    /// Sets the size of the container's terminal.
+    async fn resize_tty(&self, id: &str, rows: u16, columns: u16) -> Result<()>;
     /// Starts a created container.
     async fn start(&self, id: &str) -> Result<()>;
     /// Waits for the container to stop and returns its exit code.
