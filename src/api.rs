@@ -179,6 +179,8 @@ pub struct UninstallResult {
     pub removed: Vec<String>,
     /// the UNINSTALL container's exit code, when one ran
     pub exit_code: Option<i32>,
+    /// what the UNINSTALL container may do to the host
+    pub privileges: Vec<String>,
     /// the last 64 KiB of its output
     pub output: Option<String>,
     /// e.g. variables that expanded to nothing

@@ -41,9 +41,11 @@ pub const RUN_OPTIONS: Schema = &[
     ("pwd", Kind::Str),
     ("sudo-uid", Kind::U32),
     ("sudo-gid", Kind::U32),
+    ("env-files", Kind::StrMap),
 ];
 /// Install's options.
 pub const INSTALL_OPTIONS: Schema = &[
+    ("env-files", Kind::StrMap),
     ("name", Kind::Str),
     ("display", Kind::Bool),
     ("opt1", Kind::Str),
@@ -55,6 +57,7 @@ pub const INSTALL_OPTIONS: Schema = &[
 ];
 /// Uninstall's options.
 pub const UNINSTALL_OPTIONS: Schema = &[
+    ("env-files", Kind::StrMap),
     ("name", Kind::Str),
     ("display", Kind::Bool),
     ("force", Kind::Bool),
@@ -201,7 +204,7 @@ impl Manager {
         } else {
             label::default_line(image.as_str(), &name, mode, &command)
         };
-        let spec = RunSpec::from_argv(&argv)?;
+        let mut spec = RunSpec::from_argv(&argv)?;
         let mut result = RunResult {
             command: argv,
             name: spec.name.clone(),
@@ -212,6 +215,7 @@ impl Manager {
         if options.flag("display") {
             return Ok(result);
         }
+        spec.resolve_env_files(&options.str_map("env-files"))?;
         if !spc
             && label::find_label(&info.labels, LabelKind::Install).is_some()
             && !self.is_installed(&image, &info.id)?
@@ -313,7 +317,7 @@ impl Manager {
         let line = label::find_label(&info.labels, LabelKind::Install)
             .ok_or_else(|| Error::LabelMissing(format!("image {:?} has no INSTALL label", image.as_str())))?;
         let resolved = substitute::resolve(line, &vars, &[])?;
-        let spec = RunSpec::from_argv(&resolved.argv)?;
+        let mut spec = RunSpec::from_argv(&resolved.argv)?;
         let mut result = InstallResult {
             privileges: spec.host_privileges(),
             command: resolved.argv,
@@ -325,6 +329,7 @@ impl Manager {
         if display {
             return Ok(result);
         }
+        spec.resolve_env_files(&options.str_map("env-files"))?;
         let shown = label::display_line(&result.command);
         self.authority
             .check(caller, Action::Install, &[("image", image.as_str()), ("command", &shown)])
@@ -371,10 +376,11 @@ impl Manager {
         let vars = self.vars(caller, &image, &name, &options)?;
         let info = self.engine.inspect_image(image.as_str()).await?;
         let mut result = UninstallResult::default();
-        let spec = match label::find_label(&info.labels, LabelKind::Uninstall) {
+        let mut spec = match label::find_label(&info.labels, LabelKind::Uninstall) {
             Some(line) => {
                 let resolved = substitute::resolve(line, &vars, &[])?;
                 let spec = RunSpec::from_argv(&resolved.argv)?;
+                result.privileges = spec.host_privileges();
                 result.command = resolved.argv;
                 result.warnings = resolved.warnings;
                 Some(spec)
@@ -383,6 +389,9 @@ impl Manager {
         };
         if options.flag("display") {
             return Ok(result);
+        }
+        if let Some(spec) = spec.as_mut() {
+            spec.resolve_env_files(&options.str_map("env-files"))?;
         }
         let shown = label::display_line(&result.command);
         self.authority

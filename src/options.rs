@@ -22,6 +22,8 @@ pub enum Kind {
     Size,
     /// `as`
     Strings,
+    /// `a{ss}`
+    StrMap,
 }
 
 impl Kind {
@@ -33,6 +35,7 @@ impl Kind {
             Kind::Fd => "h",
             Kind::Size => "(qq)",
             Kind::Strings => "as",
+            Kind::StrMap => "a{ss}",
         }
     }
 }
@@ -112,6 +115,14 @@ impl Options {
                 .collect(),
             _ => Vec::new(),
         }
+    }
+
+    /// An `a{ss}` option, empty when absent.
+    pub fn str_map(&self, key: &str) -> std::collections::HashMap<String, String> {
+        self.values
+            .get(key)
+            .and_then(|v| <std::collections::HashMap<String, String>>::try_from(v.clone()).ok())
+            .unwrap_or_default()
     }
 
     /// A `(qq)` option.

@@ -324,6 +324,36 @@ impl RunSpec {
     }
 }
 
+/// The `KEY=VALUE` entries of an env file's text, as `docker run --env-file` reads it: blank
+/// lines and `#` comments skipped, a bare `KEY` kept as it is (the engine leaves it unset).
+pub fn parse_env_file(text: &str) -> Vec<String> {
+    text.lines()
+        .map(|l| l.trim_start())
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(str::to_owned)
+        .collect()
+}
+
+impl RunSpec {
+    /// Replaces each `--env-file PATH` by the variables of its contents, which the caller read
+    /// (`env_files`, by the path as written on the line): atomicd never opens a file a label
+    /// names on behalf of a caller who might not be allowed to read it.
+    pub fn resolve_env_files(&mut self, env_files: &std::collections::HashMap<String, String>) -> Result<()> {
+        for path in std::mem::take(&mut self.env_files) {
+            let text = env_files.get(&path).ok_or_else(|| {
+                Error::InvalidArgument(format!(
+                    "the line reads --env-file {path:?}; the caller must send that file's contents in the \
+                     env-files option (atomicd does not read files for callers)"
+                ))
+            })?;
+            let mut vars = parse_env_file(text);
+            vars.append(&mut self.env);
+            self.env = vars;
+        }
+        Ok(())
+    }
+}
+
 /// The source and destination of a `-v` bind of a host path (`/src:/dst[:opts]`).
 fn host_bind(volume: &str) -> Option<(&str, &str)> {
     let mut parts = volume.splitn(3, ':');
@@ -398,6 +428,20 @@ mod tests {
                 other => panic!("{line}: {other:?}"),
             }
         }
+    }
+
+    #[test]
+    fn env_files_come_from_the_caller() {
+        let mut s = spec("docker run --env-file /etc/app.env -e LAST=1 img");
+        let missing = s.clone().resolve_env_files(&Default::default());
+        assert!(matches!(missing, Err(Error::InvalidArgument(m)) if m.contains("/etc/app.env")));
+        let files = std::collections::HashMap::from([(
+            "/etc/app.env".to_owned(),
+            "# comment\n\nA=1\n  B=two words\nBARE\n".to_owned(),
+        )]);
+        s.resolve_env_files(&files).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(s.env, ["A=1", "B=two words", "BARE", "LAST=1"]);
+        assert!(s.env_files.is_empty());
     }
 
     #[test]

@@ -272,4 +272,49 @@ mod tests {
         );
         assert_eq!(got.warnings.len(), 3);
     }
+
+    /// podman's runlabel system test (test/system/037-runlabel.bats): same lines, with our
+    /// documented differences: IMAGE is the caller's spelling (podman writes
+    /// `localhost/runlabel_image:latest`), the program word stays as written, and unset
+    /// $OPT1/$OPT2 are reported as warnings.
+    #[test]
+    fn golden_podman_runlabel_display() {
+        let label = "podman  run  -t  -i  --rm  ${OPT1}  --privileged  -v /:/host --net=host --ipc=host --pid=host -e HOST=/host -e HOMEDIR=$HOME -e NAME=${NAME} -e IMAGE=${IMAGE} -e CONFDIR=/etc/${NAME} -e LOGDIR=/var/log/${NAME} -e DATADIR=/var/lib/${NAME} ${IMAGE} ${OPT2} /bin/install.sh ${OPT3}";
+        let full = Vars {
+            image: "runlabel_image".into(),
+            name: "test1".into(),
+            opts: [Some("r1".into()), Some("r2".into()), Some("r3".into())],
+            home: Some("/root".into()),
+            ..Vars::default()
+        };
+        let got = resolve(label, &full, &[]).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            crate::label::display_line(&got.argv),
+            "podman run -t -i --rm r1 --privileged -v /:/host --net=host --ipc=host --pid=host -e HOST=/host -e HOMEDIR=/root -e NAME=test1 -e IMAGE=runlabel_image -e CONFDIR=/etc/test1 -e LOGDIR=/var/log/test1 -e DATADIR=/var/lib/test1 runlabel_image r2 /bin/install.sh r3"
+        );
+        assert!(got.warnings.is_empty());
+        // With a flag in OPT1 (the test's random words would stand where the image is read),
+        // the line translates: image, then the command.
+        let flagged =
+            Vars { opts: [Some("--init".into()), Some("r2".into()), Some("r3".into())], ..full.clone() };
+        let argv = resolve(label, &flagged, &[]).unwrap_or_else(|e| panic!("{e}")).argv;
+        let spec = crate::runspec::RunSpec::from_argv(&argv).unwrap_or_else(|e| panic!("{e}"));
+        assert!(spec.init && spec.privileged);
+        assert_eq!(spec.image, "runlabel_image");
+        assert_eq!(spec.command, ["r2", "/bin/install.sh", "r3"]);
+
+        let bare = Vars {
+            image: "runlabel_image".into(),
+            name: "runlabel_image".into(),
+            opts: [None, None, Some("r3".into())],
+            home: Some("/root".into()),
+            ..Vars::default()
+        };
+        let got = resolve(label, &bare, &[]).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            crate::label::display_line(&got.argv),
+            "podman run -t -i --rm --privileged -v /:/host --net=host --ipc=host --pid=host -e HOST=/host -e HOMEDIR=/root -e NAME=runlabel_image -e IMAGE=runlabel_image -e CONFDIR=/etc/runlabel_image -e LOGDIR=/var/log/runlabel_image -e DATADIR=/var/lib/runlabel_image runlabel_image /bin/install.sh r3"
+        );
+        assert_eq!(got.warnings.len(), 2);
+    }
 }

@@ -157,3 +157,27 @@ async fn existing_containers_follow_the_documented_rules() {
 fn atomicd_plain() -> &'static str {
     PLAIN
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn env_files_are_read_by_the_caller_not_the_daemon() {
+    let _d = Daemon::start(&["--engine-socket", PODMAN_SOCK]);
+    let path = "/var/tmp/atomicd-app/app.env";
+    std::fs::create_dir_all("/var/tmp/atomicd-app").unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(path, "# greeting\nGREETING=hi there\n").unwrap_or_else(|e| panic!("{e}"));
+    std::process::Command::new("chmod").args(["600", path]).status().unwrap_or_else(|e| panic!("{e}"));
+
+    let (c, out, err) = cli_as(0, &["run", "atomic-test/envfile"]);
+    assert_eq!(c, 0, "{err}");
+    assert!(out.lines().any(|l| l == "GREETING=hi there"), "{out}");
+
+    // Over D-Bus without the contents: atomicd does not open the file itself.
+    let r = proxy().await.run("atomic-test/envfile", &[], HashMap::new()).await;
+    assert_eq!(error_name(&r), "org.atomic.Error.InvalidArgument");
+    if let Err(zbus::Error::MethodError(_, Some(msg), _)) = &r {
+        assert!(msg.contains(path), "{msg}");
+    }
+    // A caller who cannot read the file gets a plain refusal and nothing runs.
+    let (c, _, err) = cli_as(NOBODY, &["run", "atomic-test/envfile"]);
+    assert_eq!(c, 1);
+    assert!(err.contains("cannot read env file /var/tmp/atomicd-app/app.env"), "{err}");
+}

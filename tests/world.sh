@@ -119,6 +119,7 @@ YML
 #   atomic-test/vars    LABEL RUN echoing every substituted variable
 #   atomic-test/shell, notrun, unknownflag   labels atomicd must refuse
 #   atomic-test/hostnet LABEL RUN asking for the host network (run-privileged)
+#   atomic-test/envfile LABEL RUN with --env-file /var/tmp/atomicd-app/app.env
 #   atomic-test/installable   LABEL INSTALL: Run refuses until installed
 #   atomic-test/app     RUN, INSTALL and UNINSTALL labels writing to /var/tmp/atomicd-app;
 #                       also pushed to the local registry as 127.0.0.1:5000/atomic-test/app
@@ -169,6 +170,7 @@ fixtures() {
             RUN "docker run --rm --name NAME IMAGE echo app running" \
             INSTALL "docker run --rm -v /var/tmp/atomicd-app:/out IMAGE sh -c 'echo installed as \$NAME > /out/\$NAME.installed'" \
             UNINSTALL "docker run --rm -v /var/tmp/atomicd-app:/out IMAGE sh -c 'rm /out/\$NAME.installed'"
+        fixture $engine atomic-test/envfile:latest RUN "docker run --rm --env-file /var/tmp/atomicd-app/app.env IMAGE env"
         fixture $engine atomic-test/installable:latest RUN "docker run --rm IMAGE true" INSTALL "docker run --rm IMAGE echo installing"
     done
     # The app image is also served by the local registry, for Install's pull.

@@ -70,6 +70,9 @@ pub struct InstallArgs {
     /// Do not pull the image when it is not local.
     #[arg(long)]
     pub no_pull: bool,
+    /// Do not print what the INSTALL container may do to the host.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
     /// Values for $OPT1..$OPT3 in the label.
     #[command(flatten)]
     pub opts: OptArgs,
@@ -92,6 +95,9 @@ pub struct UninstallArgs {
     /// Keep the image.
     #[arg(long)]
     pub keep_image: bool,
+    /// Do not print what the UNINSTALL container may do to the host.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
     /// Values for $OPT1..$OPT3 in the label.
     #[command(flatten)]
     pub opts: OptArgs,

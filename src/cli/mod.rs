@@ -69,6 +69,36 @@ fn print_warnings(answer: &Answer) {
     }
 }
 
+fn error_is(e: &zbus::Error, name: &str) -> bool {
+    matches!(e, zbus::Error::MethodError(n, _, _) if n.as_str() == name)
+}
+
+/// What the container may do to the host, before it runs (`--quiet` hides it).
+fn banner(plan: &Answer, quiet: bool) {
+    let privileges = strings(plan, "privileges");
+    if !quiet && !privileges.is_empty() {
+        eprintln!("atomic: this container may change the host:");
+        for p in &privileges {
+            eprintln!("  - {p}");
+        }
+    }
+}
+
+/// The contents of every `--env-file` the resolved line names, read here with the caller's
+/// own rights (atomicd reads no files for callers); relative paths are from the working dir.
+fn env_files(plan: &Answer) -> Result<Value<'static>, Failure> {
+    let argv = strings(plan, "command");
+    let mut files: HashMap<String, String> = HashMap::new();
+    if let Ok(spec) = crate::runspec::RunSpec::from_argv(&argv) {
+        for path in spec.env_files {
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| Failure { message: format!("cannot read env file {path}: {e}"), code: 1 })?;
+            files.insert(path, text);
+        }
+    }
+    Ok(Value::from(files))
+}
+
 fn opt_values(o: &args::OptArgs) -> HashMap<&str, Value<'_>> {
     opts([
         ("opt1", o.opt1.as_deref().map(Value::from)),
@@ -154,28 +184,47 @@ async fn dispatch(cli: Cli) -> Result<u8, Failure> {
         Command::Install(a) => {
             let mut options = opts([
                 ("name", a.name.as_deref().map(Value::from)),
-                ("display", flag(a.display)),
                 ("pull", a.no_pull.then_some(Value::Bool(false))),
             ]);
             options.extend(opt_values(&a.opts));
+            // A local image can be resolved first, to show what will run; a missing one cannot.
+            let mut display = options.clone();
+            display.insert("display", Value::Bool(true));
+            let plan = match proxy.install(&a.image, display).await {
+                Ok(plan) => Some(plan),
+                Err(e) if error_is(&e, "org.atomic.Error.ImageNotFound") && !a.display => None,
+                Err(e) => return Err(e.into()),
+            };
+            if a.display {
+                return Ok(report(&plan.unwrap_or_default(), true));
+            }
+            if let Some(plan) = &plan {
+                banner(plan, a.quiet);
+                options.insert("env-files", env_files(plan)?);
+            }
             let answer = proxy.install(&a.image, options).await?;
-            Ok(report(&answer, a.display))
+            Ok(report(&answer, false))
         }
         Command::Uninstall(a) => {
             let mut options = opts([
                 ("name", a.name.as_deref().map(Value::from)),
                 ("force", flag(a.force)),
-                ("display", flag(a.display)),
                 ("keep-image", flag(a.keep_image)),
             ]);
             options.extend(opt_values(&a.opts));
-            let answer = proxy.uninstall(&a.image, options).await?;
-            if !a.display {
-                for id in strings(&answer, "removed") {
-                    eprintln!("atomic: removed {}", render::short(&id));
-                }
+            let mut display = options.clone();
+            display.insert("display", Value::Bool(true));
+            let plan = proxy.uninstall(&a.image, display).await?;
+            if a.display {
+                return Ok(report(&plan, true));
             }
-            Ok(report(&answer, a.display))
+            banner(&plan, a.quiet);
+            options.insert("env-files", env_files(&plan)?);
+            let answer = proxy.uninstall(&a.image, options).await?;
+            for id in strings(&answer, "removed") {
+                eprintln!("atomic: removed {}", render::short(&id));
+            }
+            Ok(report(&answer, false))
         }
         Command::Run(a) => run(&proxy, a).await,
     }
@@ -214,15 +263,10 @@ async fn run(proxy: &ManagerProxy<'_>, a: args::RunArgs) -> Result<u8, Failure> 
         print_warnings(&plan);
         return Ok(0);
     }
-    let privileges = strings(&plan, "privileges");
-    if !a.quiet && !privileges.is_empty() {
-        eprintln!("atomic: this container may change the host:");
-        for p in &privileges {
-            eprintln!("  - {p}");
-        }
-    }
+    banner(&plan, a.quiet);
     let tty = terminal::interactive();
     let mut options = base();
+    options.insert("env-files", env_files(&plan)?);
     let (stdin, stdout, stderr) = (std::io::stdin(), std::io::stdout(), std::io::stderr());
     if !a.detach {
         // The container's streams are bridged straight to ours by atomicd.
