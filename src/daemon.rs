@@ -9,6 +9,7 @@ use zbus::fdo::{ObjectManager, RequestNameFlags, RequestNameReply};
 
 use crate::engine::{DockerEngine, Engine, EngineLocator};
 use crate::host::{BackendKind, HostBackend, NoHost, PendingBackend};
+use crate::jobs::Jobs;
 use crate::logging::{self, LogTarget};
 use crate::manager::Manager;
 use crate::polkit::Polkit;
@@ -80,8 +81,9 @@ pub async fn run(args: Args) -> Result<(), String> {
 
     let conn =
         zbus::Connection::system().await.map_err(|e| format!("cannot connect to the system bus: {e}"))?;
-    let authority = Arc::new(Polkit::new(conn.clone()));
-    let manager = Arc::new(Manager::new(engine.clone(), authority, host, state.clone()));
+    let authority: Arc<dyn crate::polkit::Authority> = Arc::new(Polkit::new(conn.clone()));
+    let jobs = Jobs::new(Some(conn.clone()), authority.clone());
+    let manager = Arc::new(Manager::new(engine.clone(), authority, host, state.clone(), jobs));
     let first = engine.info().await;
     tracing::info!(
         log = log_to,

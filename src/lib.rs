@@ -11,6 +11,7 @@ pub mod daemon;
 pub mod engine;
 pub mod error;
 pub mod host;
+pub mod jobs;
 pub mod label;
 pub mod logging;
 pub mod manager;

@@ -9,6 +9,7 @@ use crate::caller::Caller;
 use crate::engine::{same_image, Engine, StreamSetup};
 use crate::error::{Error, Result};
 use crate::host::HostBackend;
+use crate::jobs::{Job, Jobs};
 use crate::label::{self, LabelKind, LineMode};
 use crate::options::{Kind, Options, Schema};
 use crate::polkit::{Action, Authority};
@@ -81,6 +82,7 @@ pub struct Manager {
     state: StateStore,
     /// Serialises read-modify-write of the installation records.
     state_lock: tokio::sync::Mutex<()>,
+    jobs: Jobs,
 }
 
 /// Seconds since the epoch, now.
@@ -95,8 +97,9 @@ impl Manager {
         authority: Arc<dyn Authority>,
         host: Arc<dyn HostBackend>,
         state: StateStore,
+        jobs: Jobs,
     ) -> Self {
-        Manager { engine, authority, host, state, state_lock: tokio::sync::Mutex::new(()) }
+        Manager { engine, authority, host, state, state_lock: tokio::sync::Mutex::new(()), jobs }
     }
 
     /// The engine, for the availability monitor.
@@ -167,14 +170,26 @@ impl Manager {
 
     /// Runs a created-and-started container to its end: exit code and output tail; removes it
     /// when `remove`.
-    async fn finish(&self, id: &str, remove: bool) -> Result<(i32, String)> {
-        let waited = self.engine.wait(id).await;
+    async fn finish(&self, id: &str, remove: bool, job: &Job) -> Result<(i32, String)> {
+        let waited = self.wait_or_cancel(id, job).await?;
         let output = self.engine.output_tail(id, OUTPUT_LIMIT).await;
         if remove {
             self.engine.remove(id, true).await?;
         }
         let code = i32::try_from(waited?).unwrap_or(i32::MAX);
         Ok((code, output?))
+    }
+
+    /// Waits for a container, unless the job is cancelled first: then the container is removed
+    /// and the call ends with Cancelled.
+    async fn wait_or_cancel(&self, id: &str, job: &Job) -> Result<Result<i64>> {
+        tokio::select! {
+            waited = self.engine.wait(id) => Ok(waited),
+            () = job.cancelled() => {
+                let _ = self.engine.remove(id, true).await;
+                Err(job.cancelled_error("the container"))
+            }
+        }
     }
 
     /// Run: resolve the line, authorize it, run it.
@@ -231,6 +246,7 @@ impl Manager {
         let shown = label::display_line(&result.command);
         self.authority.check(caller, action, &[("image", image.as_str()), ("command", &shown)]).await?;
         tracing::info!(image = image.as_str(), uid = caller.uid, command = %shown, "run");
+        let mut job = self.jobs.start("Run", image.as_str(), caller).await;
 
         let fds = CallerFds {
             stdin: options.fd("stdin")?,
@@ -276,21 +292,32 @@ impl Manager {
                 tracing::debug!("initial terminal size: {e}");
             }
         }
+        if let (true, Some(mut resizes)) = (streams.tty, job.take_resizes()) {
+            // Ends when the job is unexported and its ResizeTty sender dropped.
+            let (engine, id) = (self.engine.clone(), id.clone());
+            tokio::spawn(async move {
+                while let Some((rows, columns)) = resizes.recv().await {
+                    let _ = engine.resize_tty(&id, rows, columns).await;
+                }
+            });
+        }
+        job.report(-1.0, "running").await;
         if spec.detach {
             return Ok(result);
         }
         match bridge {
             Some(bridge) => {
                 // Output went to the caller's fds; none comes back in the result.
-                let waited = self.engine.wait(&id).await;
+                let waited = self.wait_or_cancel(&id, &job).await;
                 bridge.finish().await;
+                let waited = waited?;
                 if spec.remove {
                     self.engine.remove(&id, true).await?;
                 }
                 result.exit_code = Some(i32::try_from(waited?).unwrap_or(i32::MAX));
             }
             None => {
-                let (code, output) = self.finish(&id, spec.remove).await?;
+                let (code, output) = self.finish(&id, spec.remove, &job).await?;
                 result.exit_code = Some(code);
                 result.output = Some(output);
             }
@@ -309,7 +336,8 @@ impl Manager {
                 // The label is unknown until the image is here: authorize the pull by image alone.
                 self.authority.check(caller, Action::Install, &[("image", image.as_str())]).await?;
                 tracing::info!(image = image.as_str(), uid = caller.uid, "pulling");
-                self.engine.pull(image.as_str()).await?;
+                let job = self.jobs.start("Install", image.as_str(), caller).await;
+                self.pull(&image, &job).await?;
                 self.engine.inspect_image(image.as_str()).await?
             }
             other => other?,
@@ -335,9 +363,11 @@ impl Manager {
             .check(caller, Action::Install, &[("image", image.as_str()), ("command", &shown)])
             .await?;
         tracing::info!(image = image.as_str(), uid = caller.uid, command = %shown, "install");
+        let job = self.jobs.start("Install", image.as_str(), caller).await;
+        job.report(-1.0, "running the INSTALL label").await;
         let id = self.create_and_start(&spec).await?;
         let (code, output) =
-            if spec.detach { (0, String::new()) } else { self.finish(&id, spec.remove).await? };
+            if spec.detach { (0, String::new()) } else { self.finish(&id, spec.remove, &job).await? };
         if code != 0 {
             let tail: String = output
                 .lines()
@@ -415,6 +445,7 @@ impl Manager {
             }
         }
         tracing::info!(image = image.as_str(), uid = caller.uid, command = %shown, "uninstall");
+        let job = self.jobs.start("Uninstall", image.as_str(), caller).await;
         for c in &named {
             self.engine.remove(&c.id, true).await?;
             result.removed.push(c.id.clone());
@@ -422,7 +453,8 @@ impl Manager {
         if let Some(spec) = spec {
             let id = self.create_and_start(&spec).await?;
             // The UNINSTALL container is ours: remove it even without --rm, or it pins the image.
-            let (code, output) = self.finish(&id, true).await?;
+            job.report(-1.0, "running the UNINSTALL label").await;
+            let (code, output) = self.finish(&id, true, &job).await?;
             result.exit_code = Some(code);
             result.output = Some(output);
         }
@@ -440,6 +472,21 @@ impl Manager {
         installed.retain(|i| !((i.image == image.as_str() || i.image_id == info.id) && i.name == name));
         self.state.save_installed(&installed)?;
         Ok(result)
+    }
+
+    /// Pulls with progress reported on `job`; Cancel stops the pull.
+    async fn pull(&self, image: &ImageRef, job: &Job) -> Result<()> {
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let pull = self.engine.pull(image.as_str(), tx);
+        tokio::pin!(pull);
+        job.report(-1.0, &format!("pulling {}", image.as_str())).await;
+        loop {
+            tokio::select! {
+                done = &mut pull => return done,
+                Some((progress, message)) = rx.recv() => job.report(progress, &message).await,
+                () = job.cancelled() => return Err(job.cancelled_error(&format!("pulling {}", image.as_str()))),
+            }
+        }
     }
 
     async fn create_and_start(&self, spec: &RunSpec) -> Result<String> {

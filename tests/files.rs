@@ -24,20 +24,26 @@ fn read(rel: &str) -> String {
 /// name, type, direction (or access)
 type Arg = (String, String, String);
 
+/// An interface's methods, properties and signals, sorted, for comparison.
 #[derive(Debug, PartialEq, Eq)]
-struct Shape {
+pub struct Shape {
     methods: Vec<(String, Vec<Arg>)>,
     properties: Vec<Arg>,
     signals: Vec<String>,
 }
 
 fn shape(xml: &str) -> Shape {
+    shape_of(xml, "org.atomic.Manager")
+}
+
+/// The shape of `interface` in an introspection document.
+pub fn shape_of(xml: &str, interface: &str) -> Shape {
     let node = zbus_xml::Node::from_reader(xml.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
     let iface = node
         .interfaces()
         .iter()
-        .find(|i| i.name() == "org.atomic.Manager")
-        .unwrap_or_else(|| panic!("no org.atomic.Manager in {xml}"));
+        .find(|i| i.name() == interface)
+        .unwrap_or_else(|| panic!("no {interface} in {xml}"));
     let mut methods: Vec<_> = iface
         .methods()
         .iter()
@@ -217,4 +223,51 @@ fn make_install_lays_out_a_package_and_the_unit_verifies() {
     assert!(out.status.success(), "systemd-analyze verify: {}", String::from_utf8_lossy(&out.stderr));
     let _ = std::fs::remove_dir_all(&dest);
     let _ = std::fs::remove_dir_all(&prefix);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_running_job_matches_the_job_interface_of_the_xml() {
+    let _d = Daemon::start(&["--engine-socket", PODMAN_SOCK]);
+    let p = proxy().await;
+    let conn = p.inner().connection().clone();
+    let sleeper = tokio::spawn(async move {
+        let p = atomicd::client::ManagerProxy::new(&conn).await.unwrap_or_else(|e| panic!("{e}"));
+        p.run(PLAIN, &["sleep".to_owned(), "3".to_owned()], Default::default()).await
+    });
+    let conn = zbus::Connection::system().await.unwrap_or_else(|e| panic!("{e}"));
+    let om = zbus::fdo::ObjectManagerProxy::builder(&conn)
+        .destination("org.atomic")
+        .and_then(|b| b.path("/org/atomic/Manager"))
+        .unwrap_or_else(|e| panic!("{e}"))
+        .build()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut path = None;
+    for _ in 0..50 {
+        let objects = om.get_managed_objects().await.unwrap_or_default();
+        path = objects.keys().find(|k| k.as_str().starts_with("/org/atomic/Manager/jobs/")).cloned();
+        if path.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let path = path.unwrap_or_else(|| panic!("no job exported while Run was running"));
+    let live = zbus::fdo::IntrospectableProxy::builder(&conn)
+        .destination("org.atomic")
+        .and_then(|b| b.path(path.as_str()))
+        .unwrap_or_else(|e| panic!("{e}"))
+        .build()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .introspect()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        shape_of(&live, "org.atomic.Job"),
+        shape_of(&read("dbus/org.atomic.Manager.xml"), "org.atomic.Job")
+    );
+    let done = sleeper.await.unwrap_or_else(|e| panic!("{e}")).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(i32::try_from(done["exit-code"].clone()).ok(), Some(0));
+    let objects = om.get_managed_objects().await.unwrap_or_default();
+    assert!(!objects.contains_key(&path), "the job stayed exported after the call ended");
 }

@@ -87,6 +87,11 @@ fn spc_shell_under_a_real_terminal() {
     assert!(screen_shows(&session, "host=/host"), "{}", tmux(&["capture-pane", "-t", &session, "-p"]));
     let screen = tmux(&["capture-pane", "-t", &session, "-p"]);
     assert!(screen.contains("30 100"), "the terminal size reached the container:\n{screen}");
+    // A resized terminal reaches the container (SIGWINCH → Job.ResizeTty).
+    tmux(&["resize-window", "-t", &session, "-x", "90", "-y", "20"]);
+    std::thread::sleep(Duration::from_millis(500));
+    tmux(&["send-keys", "-t", &session, "stty size", "Enter"]);
+    assert!(screen_shows(&session, "20 90"), "{}", tmux(&["capture-pane", "-t", &session, "-p"]));
     tmux(&["send-keys", "-t", &session, "exit 3", "Enter"]);
     assert!(screen_shows(&session, "EXIT=3"), "{}", tmux(&["capture-pane", "-t", &session, "-p"]));
     assert!(wait_until(Duration::from_secs(5), || std::path::Path::new(&format!("/tmp/{session}.after"))

@@ -1,6 +1,7 @@
 //! The `atomic` CLI: a thin D-Bus client of atomicd with no engine access of its own.
 
 pub mod args;
+pub mod job;
 pub mod render;
 pub mod terminal;
 
@@ -202,7 +203,15 @@ async fn dispatch(cli: Cli) -> Result<u8, Failure> {
                 banner(plan, a.quiet);
                 options.insert("env-files", env_files(plan)?);
             }
-            let answer = proxy.install(&a.image, options).await?;
+            let watch = job::JobWatch::start(proxy.inner().connection(), true).await?;
+            let call = proxy.install(&a.image, options);
+            tokio::pin!(call);
+            let answer = loop {
+                tokio::select! {
+                    answer = &mut call => break answer?,
+                    Ok(()) = tokio::signal::ctrl_c() => watch.cancel().await,
+                }
+            };
             Ok(report(&answer, false))
         }
         Command::Uninstall(a) => {
@@ -280,12 +289,27 @@ async fn run(proxy: &ManagerProxy<'_>, a: args::RunArgs) -> Result<u8, Failure> 
             }
         }
     }
+    let watch = job::JobWatch::start(proxy.inner().connection(), false).await?;
     let raw = (tty && !a.detach).then(terminal::RawMode::enter).flatten();
-    let answer = tokio::select! {
-        answer = proxy.run(&a.image, &a.command, options) => answer,
-        () = terminated() => {
-            drop(raw);
-            return Err(Failure { message: "interrupted".into(), code: 130 });
+    let answer = {
+        let call = proxy.run(&a.image, &a.command, options);
+        tokio::pin!(call);
+        let mut winch = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::window_change()).ok();
+        loop {
+            tokio::select! {
+                answer = &mut call => break answer,
+                Some(()) = async { match winch.as_mut() { Some(w) => w.recv().await, None => None } } => {
+                    if let Some((rows, columns)) = terminal::size() {
+                        watch.resize(rows, columns).await;
+                    }
+                }
+                // In raw mode Ctrl-C reaches the container as a byte; otherwise it cancels the job.
+                Ok(()) = tokio::signal::ctrl_c() => watch.cancel().await,
+                () = terminated() => {
+                    drop(raw);
+                    return Err(Failure { message: "interrupted".into(), code: 130 });
+                }
+            }
         }
     };
     drop(raw);

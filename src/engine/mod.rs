@@ -105,8 +105,13 @@ pub trait Engine: Send + Sync {
     async fn find_container(&self, name: &str) -> Result<Option<ContainerInfo>>;
     /// Every container, running or not, made from the image with this id.
     async fn containers_of(&self, image_id: &str) -> Result<Vec<ContainerSummary>>;
-    /// Pulls an image; `ImageNotFound` when no registry has it.
-    async fn pull(&self, image: &str) -> Result<()>;
+    /// Pulls an image, sending (progress 0..1 or -1, message) as it goes; `ImageNotFound` when
+    /// no registry has it.
+    async fn pull(
+        &self,
+        image: &str,
+        progress: tokio::sync::mpsc::UnboundedSender<(f64, String)>,
+    ) -> Result<()>;
     /// Removes an image.
     async fn remove_image(&self, image: &str) -> Result<()>;
     /// Creates the container `spec` describes and returns its id.

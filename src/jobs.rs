@@ -1,0 +1,194 @@
+//! Long work made visible: each running Run, Install, Uninstall, HostUpgrade and Rollback is an
+//! `org.atomic.Job` object under `/org/atomic/Manager/jobs/N`, announced by the ObjectManager on
+//! `/org/atomic/Manager`, with live Progress and Message, and Cancel / ResizeTty.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use tokio::sync::{mpsc, watch};
+use zbus::message::Header;
+use zbus::{interface, Connection};
+
+use crate::caller::Caller;
+use crate::error::{Error, Result};
+use crate::polkit::{Action, Authority};
+
+/// Where jobs live.
+pub const JOBS_PATH: &str = "/org/atomic/Manager/jobs";
+
+/// Creates and exports jobs.
+pub struct Jobs {
+    conn: Option<Connection>,
+    authority: Arc<dyn Authority>,
+    next: AtomicU64,
+}
+
+/// The D-Bus object of one job.
+pub struct JobInterface {
+    operation: String,
+    target: String,
+    caller: Caller,
+    progress: f64,
+    message: String,
+    cancel: watch::Sender<bool>,
+    resize: mpsc::UnboundedSender<(u16, u16)>,
+    authority: Arc<dyn Authority>,
+}
+
+/// The running side of a job: reports progress, hears Cancel and ResizeTty; unexported on drop.
+pub struct Job {
+    conn: Option<Connection>,
+    path: String,
+    cancel: watch::Receiver<bool>,
+    resize: Option<mpsc::UnboundedReceiver<(u16, u16)>>,
+}
+
+impl Jobs {
+    /// Jobs exported on `conn` (none exported when `None`, e.g. in unit tests).
+    pub fn new(conn: Option<Connection>, authority: Arc<dyn Authority>) -> Self {
+        Jobs { conn, authority, next: AtomicU64::new(1) }
+    }
+
+    /// Exports a new job for `caller`'s `operation` on `target`.
+    pub async fn start(&self, operation: &str, target: &str, caller: &Caller) -> Job {
+        let n = self.next.fetch_add(1, Ordering::Relaxed);
+        let path = format!("{JOBS_PATH}/{n}");
+        let (cancel_tx, cancel_rx) = watch::channel(false);
+        let (resize_tx, resize_rx) = mpsc::unbounded_channel();
+        let iface = JobInterface {
+            operation: operation.to_owned(),
+            target: target.to_owned(),
+            caller: caller.clone(),
+            progress: -1.0,
+            message: String::new(),
+            cancel: cancel_tx,
+            resize: resize_tx,
+            authority: self.authority.clone(),
+        };
+        if let Some(conn) = &self.conn {
+            if let Err(e) = conn.object_server().at(path.as_str(), iface).await {
+                tracing::warn!("cannot export job {path}: {e}");
+            }
+        }
+        Job { conn: self.conn.clone(), path, cancel: cancel_rx, resize: Some(resize_rx) }
+    }
+}
+
+impl Job {
+    /// The job's object path.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// Publishes what the job is doing: `progress` 0..1, or -1 when unknown.
+    pub async fn report(&self, progress: f64, message: &str) {
+        let Some(conn) = &self.conn else { return };
+        let Ok(iface) = conn.object_server().interface::<_, JobInterface>(self.path.as_str()).await else {
+            return;
+        };
+        let mut job = iface.get_mut().await;
+        job.progress = progress;
+        message.clone_into(&mut job.message);
+        let emitter = iface.signal_emitter();
+        let _ = job.progress_changed(emitter).await;
+        let _ = job.message_changed(emitter).await;
+    }
+
+    /// Resolves when someone allowed to has called Cancel.
+    pub async fn cancelled(&self) {
+        let mut rx = self.cancel.clone();
+        let _ = rx.wait_for(|c| *c).await;
+    }
+
+    /// The ResizeTty requests for this job, once.
+    pub fn take_resizes(&mut self) -> Option<mpsc::UnboundedReceiver<(u16, u16)>> {
+        self.resize.take()
+    }
+
+    /// The error a cancelled call returns.
+    pub fn cancelled_error(&self, what: &str) -> Error {
+        Error::Cancelled(format!("{what} was cancelled ({})", self.path))
+    }
+}
+
+impl Drop for Job {
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.clone() {
+            let path = std::mem::take(&mut self.path);
+            tokio::spawn(async move {
+                let _ = conn.object_server().remove::<JobInterface, _>(path.as_str()).await;
+            });
+        }
+    }
+}
+
+#[interface(name = "org.atomic.Job")]
+impl JobInterface {
+    /// Stops the job; its pending call then returns org.atomic.Error.Cancelled. The caller
+    /// itself may always cancel; anyone else needs org.atomic.cancel-any.
+    async fn cancel(
+        &self,
+        #[zbus(header)] header: Header<'_>,
+        #[zbus(connection)] conn: &Connection,
+    ) -> Result<()> {
+        let who = Caller::from_header(conn, &header).await?;
+        if who.bus_name != self.caller.bus_name {
+            let details = [("job-operation", self.operation.as_str()), ("image", self.target.as_str())];
+            self.authority.check(&who, Action::CancelAny, &details).await?;
+        }
+        tracing::info!(operation = %self.operation, target = %self.target, uid = who.uid, "cancel");
+        let _ = self.cancel.send(true);
+        Ok(())
+    }
+
+    /// Sets the size of an attached Run's terminal (the caller's only).
+    async fn resize_tty(
+        &self,
+        rows: u16,
+        columns: u16,
+        #[zbus(header)] header: Header<'_>,
+        #[zbus(connection)] conn: &Connection,
+    ) -> Result<()> {
+        let who = Caller::from_header(conn, &header).await?;
+        if who.bus_name != self.caller.bus_name {
+            return Err(Error::AccessDenied("only the job's caller may resize its terminal".into()));
+        }
+        self.resize.send((rows, columns)).map_err(|_| Error::Failed("the job has no terminal".into()))
+    }
+
+    /// Run, Install, Uninstall, HostUpgrade or Rollback.
+    #[zbus(property)]
+    fn operation(&self) -> String {
+        self.operation.clone()
+    }
+
+    /// The image, or the host.
+    #[zbus(property)]
+    fn target(&self) -> String {
+        self.target.clone()
+    }
+
+    /// The caller's unique bus name.
+    #[zbus(property)]
+    fn caller(&self) -> String {
+        self.caller.bus_name.clone()
+    }
+
+    /// The caller's uid.
+    #[zbus(property)]
+    fn caller_uid(&self) -> u32 {
+        self.caller.uid
+    }
+
+    /// 0..1, or -1 when unknown.
+    #[zbus(property)]
+    fn progress(&self) -> f64 {
+        self.progress
+    }
+
+    /// What the job does now.
+    #[zbus(property)]
+    fn message(&self) -> String {
+        self.message.clone()
+    }
+}
