@@ -186,3 +186,21 @@ pub struct UninstallResult {
     /// e.g. variables that expanded to nothing
     pub warnings: Vec<String>,
 }
+
+/// The result of HostUpgrade.
+#[derive(Debug, Default, SerializeDict, Type)]
+#[zvariant(signature = "a{sv}", rename_all = "kebab-case")]
+pub struct UpgradeResult {
+    /// whether a new deployment was written (or, with check, is available)
+    pub changed: bool,
+    /// the new default deployment (with check: the current one, with the available checksum)
+    pub deployment: Option<DeploymentBlock>,
+}
+
+/// The result of Rollback.
+#[derive(Debug, Default, SerializeDict, Type)]
+#[zvariant(signature = "a{sv}", rename_all = "kebab-case")]
+pub struct RollbackResult {
+    /// the new default deployment
+    pub deployment: DeploymentBlock,
+}

@@ -8,11 +8,12 @@ use clap::Parser;
 use zbus::fdo::{ObjectManager, RequestNameFlags, RequestNameReply};
 
 use crate::engine::{DockerEngine, Engine, EngineLocator};
-use crate::host::{BackendKind, HostBackend, NoHost, PendingBackend};
+use crate::host::{BackendKind, HostBackend, NoHost, OstreeHost, PendingBackend};
 use crate::jobs::Jobs;
 use crate::logging::{self, LogTarget};
 use crate::manager::Manager;
 use crate::polkit::Polkit;
+use crate::power::Logind;
 use crate::service::{ManagerInterface, BUS_NAME, MANAGER_PATH};
 use crate::state::StateStore;
 
@@ -36,6 +37,9 @@ pub struct Args {
     /// Host backend instead of the detected one.
     #[arg(long, value_name = "rpm-ostree|bootc|ostree|none", value_parser = parse_backend)]
     pub host_backend: Option<BackendKind>,
+    /// The ostree sysroot for the ostree backend.
+    #[arg(long, value_name = "PATH", default_value = "/")]
+    pub sysroot: PathBuf,
 }
 
 fn parse_backend(text: &str) -> Result<BackendKind, String> {
@@ -51,13 +55,14 @@ fn state_dir(flag: Option<PathBuf>) -> PathBuf {
     .unwrap_or_else(|| PathBuf::from("/var/lib/atomic"))
 }
 
-fn host_backend(flag: Option<BackendKind>) -> Arc<dyn HostBackend> {
+fn host_backend(flag: Option<BackendKind>, sysroot: PathBuf) -> Arc<dyn HostBackend> {
     let path_dirs: Vec<PathBuf> =
         std::env::var_os("PATH").map(|p| std::env::split_paths(&p).collect()).unwrap_or_default();
     let kind =
         flag.unwrap_or_else(|| BackendKind::detect(std::path::Path::new("/run/ostree-booted"), &path_dirs));
     match kind {
         BackendKind::None => Arc::new(NoHost),
+        BackendKind::Ostree => Arc::new(OstreeHost::new(sysroot)),
         other => Arc::new(PendingBackend(other)),
     }
 }
@@ -77,13 +82,14 @@ pub async fn run(args: Args) -> Result<(), String> {
         args.engine_socket.as_deref(),
         docker_host.as_deref(),
     )));
-    let host = host_backend(args.host_backend);
+    let host = host_backend(args.host_backend, args.sysroot);
 
     let conn =
         zbus::Connection::system().await.map_err(|e| format!("cannot connect to the system bus: {e}"))?;
     let authority: Arc<dyn crate::polkit::Authority> = Arc::new(Polkit::new(conn.clone()));
     let jobs = Jobs::new(Some(conn.clone()), authority.clone());
-    let manager = Arc::new(Manager::new(engine.clone(), authority, host, state.clone(), jobs));
+    let power = Arc::new(Logind::new(conn.clone()));
+    let manager = Arc::new(Manager::new(engine.clone(), authority, host, state.clone(), jobs, power));
     let first = engine.info().await;
     tracing::info!(
         log = log_to,
@@ -137,14 +143,14 @@ async fn monitor_engine(conn: zbus::Connection, engine: Arc<dyn Engine>) {
         let Ok(iface) = conn.object_server().interface::<_, ManagerInterface>(MANAGER_PATH).await else {
             return;
         };
-        let changed = iface.get_mut().await.set_engine_available(info.available);
-        if changed {
+        let manager = iface.get().await;
+        if manager.set_engine_available(info.available) {
             tracing::info!(available = info.available, socket = %info.socket, "engine availability changed");
             notify(&[sd_notify::NotifyState::Status(&format!(
                 "serving {BUS_NAME}; engine {}",
                 describe(&info)
             ))]);
-            if let Err(e) = iface.get().await.engine_available_changed(iface.signal_emitter()).await {
+            if let Err(e) = manager.engine_available_changed(iface.signal_emitter()).await {
                 tracing::warn!("cannot signal EngineAvailable: {e}");
             }
         }

@@ -28,8 +28,9 @@ pub struct JobInterface {
     operation: String,
     target: String,
     caller: Caller,
-    progress: f64,
-    message: String,
+    // Behind a mutex, not `get_mut`: a Cancel waiting on polkit holds the interface's read
+    // lock, and progress reports must not queue behind it.
+    now: std::sync::Mutex<(f64, String)>,
     cancel: watch::Sender<bool>,
     resize: mpsc::UnboundedSender<(u16, u16)>,
     authority: Arc<dyn Authority>,
@@ -59,8 +60,7 @@ impl Jobs {
             operation: operation.to_owned(),
             target: target.to_owned(),
             caller: caller.clone(),
-            progress: -1.0,
-            message: String::new(),
+            now: std::sync::Mutex::new((-1.0, String::new())),
             cancel: cancel_tx,
             resize: resize_tx,
             authority: self.authority.clone(),
@@ -86,9 +86,10 @@ impl Job {
         let Ok(iface) = conn.object_server().interface::<_, JobInterface>(self.path.as_str()).await else {
             return;
         };
-        let mut job = iface.get_mut().await;
-        job.progress = progress;
-        message.clone_into(&mut job.message);
+        let job = iface.get().await;
+        if let Ok(mut now) = job.now.lock() {
+            *now = (progress, message.to_owned());
+        }
         let emitter = iface.signal_emitter();
         let _ = job.progress_changed(emitter).await;
         let _ = job.message_changed(emitter).await;
@@ -183,12 +184,12 @@ impl JobInterface {
     /// 0..1, or -1 when unknown.
     #[zbus(property)]
     fn progress(&self) -> f64 {
-        self.progress
+        self.now.lock().map_or(-1.0, |n| n.0)
     }
 
     /// What the job does now.
     #[zbus(property)]
     fn message(&self) -> String {
-        self.message.clone()
+        self.now.lock().map(|n| n.1.clone()).unwrap_or_default()
     }
 }

@@ -17,6 +17,7 @@ pub mod logging;
 pub mod manager;
 pub mod options;
 pub mod polkit;
+pub mod power;
 pub mod reference;
 pub mod runspec;
 pub mod service;

@@ -3,7 +3,9 @@
 
 use std::sync::Arc;
 
-use crate::api::{HostBlock, InstallResult, RunResult, StatusReport, UninstallResult};
+use crate::api::{
+    HostBlock, InstallResult, RollbackResult, RunResult, StatusReport, UninstallResult, UpgradeResult,
+};
 use crate::bridge::{Bridge, CallerFds};
 use crate::caller::Caller;
 use crate::engine::{same_image, Engine, StreamSetup};
@@ -13,6 +15,7 @@ use crate::jobs::{Job, Jobs};
 use crate::label::{self, LabelKind, LineMode};
 use crate::options::{Kind, Options, Schema};
 use crate::polkit::{Action, Authority};
+use crate::power::Power;
 use crate::reference::{validate_container_name, ImageRef};
 use crate::runspec::RunSpec;
 use crate::state::{Installation, StateStore};
@@ -83,6 +86,9 @@ pub struct Manager {
     /// Serialises read-modify-write of the installation records.
     state_lock: tokio::sync::Mutex<()>,
     jobs: Jobs,
+    power: Arc<dyn Power>,
+    /// One host operation at a time; a second gets Busy.
+    host_lock: tokio::sync::Mutex<()>,
 }
 
 /// Seconds since the epoch, now.
@@ -98,8 +104,18 @@ impl Manager {
         host: Arc<dyn HostBackend>,
         state: StateStore,
         jobs: Jobs,
+        power: Arc<dyn Power>,
     ) -> Self {
-        Manager { engine, authority, host, state, state_lock: tokio::sync::Mutex::new(()), jobs }
+        Manager {
+            engine,
+            authority,
+            host,
+            state,
+            state_lock: tokio::sync::Mutex::new(()),
+            jobs,
+            power,
+            host_lock: tokio::sync::Mutex::new(()),
+        }
     }
 
     /// The engine, for the availability monitor.
@@ -499,10 +515,42 @@ impl Manager {
         Ok(id)
     }
 
-    /// A guarded method whose issue has not landed: authorized like the real one, then refused plainly.
-    pub async fn not_implemented<T>(&self, caller: &Caller, action: Action, method: &str) -> Result<T> {
-        self.authority.check(caller, action, &[]).await?;
-        Err(Error::not_implemented(method))
+    fn host_busy(&self) -> Result<tokio::sync::MutexGuard<'_, ()>> {
+        self.host_lock.try_lock().map_err(|_| {
+            Error::Busy("another host operation is running; try again when it has finished".into())
+        })
+    }
+
+    /// HostUpgrade: authorize, one at a time, upgrade (or only check), reboot when asked.
+    pub async fn host_upgrade(&self, caller: &Caller, options: Options) -> Result<UpgradeResult> {
+        let check = options.flag("check");
+        let details = [("operation", if check { "check" } else { "upgrade" })];
+        self.authority.check(caller, Action::HostUpgrade, &details).await?;
+        let _busy = self.host_busy()?;
+        let job = self.jobs.start("HostUpgrade", "host", caller).await;
+        job.report(-1.0, if check { "checking for an update" } else { "upgrading the host" }).await;
+        tracing::info!(uid = caller.uid, check, "host upgrade");
+        let outcome = tokio::select! {
+            outcome = self.host.upgrade(check) => outcome?,
+            () = job.cancelled() => return Err(job.cancelled_error("the host upgrade")),
+        };
+        if outcome.changed && !check && options.flag("reboot") {
+            self.power.reboot().await?;
+        }
+        Ok(UpgradeResult { changed: outcome.changed, deployment: outcome.deployment.map(Into::into) })
+    }
+
+    /// Rollback: the previous deployment becomes the default; nothing is deleted.
+    pub async fn rollback(&self, caller: &Caller, options: Options) -> Result<RollbackResult> {
+        self.authority.check(caller, Action::HostRollback, &[]).await?;
+        let _busy = self.host_busy()?;
+        let _job = self.jobs.start("Rollback", "host", caller).await;
+        tracing::info!(uid = caller.uid, "host rollback");
+        let deployment = self.host.rollback().await?;
+        if options.flag("reboot") {
+            self.power.reboot().await?;
+        }
+        Ok(RollbackResult { deployment: deployment.into() })
     }
 }
 

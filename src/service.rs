@@ -2,18 +2,18 @@
 //! its answer. No decisions are made here.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use zbus::message::Header;
 use zbus::zvariant::OwnedValue;
 use zbus::{interface, Connection};
 
-use crate::api::{InstallResult, RunResult, StatusReport, UninstallResult};
+use crate::api::{InstallResult, RollbackResult, RunResult, StatusReport, UninstallResult, UpgradeResult};
 use crate::caller::Caller;
 use crate::error::Result;
 use crate::manager::{self, Manager};
 use crate::options::Options;
-use crate::polkit::Action;
 
 /// The object path of the manager.
 pub const MANAGER_PATH: &str = "/org/atomic/Manager";
@@ -23,23 +23,25 @@ pub const BUS_NAME: &str = "org.atomic";
 /// The D-Bus face of [`Manager`].
 pub struct ManagerInterface {
     manager: Arc<Manager>,
-    engine_available: bool,
+    // An atomic, not a field behind `get_mut`: zbus holds the interface's read lock for the
+    // whole of every method call, so a writer waiting behind a long Run would hold up every
+    // other caller until that Run ended.
+    engine_available: AtomicBool,
 }
 
 impl ManagerInterface {
     /// Serves `manager`; `engine_available` is the first probe's answer.
     pub fn new(manager: Arc<Manager>, engine_available: bool) -> Self {
-        ManagerInterface { manager, engine_available }
+        ManagerInterface { manager, engine_available: AtomicBool::new(engine_available) }
     }
 
     /// Records a new engine availability; true when it changed.
-    pub fn set_engine_available(&mut self, available: bool) -> bool {
-        std::mem::replace(&mut self.engine_available, available) != available
+    pub fn set_engine_available(&self, available: bool) -> bool {
+        self.engine_available.swap(available, Ordering::Relaxed) != available
     }
 }
 
 type Dict = HashMap<String, OwnedValue>;
-type EmptyResult = HashMap<String, OwnedValue>;
 
 #[interface(name = "org.atomic.Manager")]
 impl ManagerInterface {
@@ -93,10 +95,10 @@ impl ManagerInterface {
         options: Dict,
         #[zbus(header)] header: Header<'_>,
         #[zbus(connection)] conn: &Connection,
-    ) -> Result<EmptyResult> {
-        Options::parse(options, manager::UPGRADE_OPTIONS)?;
+    ) -> Result<UpgradeResult> {
+        let options = Options::parse(options, manager::UPGRADE_OPTIONS)?;
         let caller = Caller::from_header(conn, &header).await?;
-        self.manager.not_implemented(&caller, Action::HostUpgrade, "HostUpgrade").await
+        self.manager.host_upgrade(&caller, options).await
     }
 
     /// Makes the previous deployment the default.
@@ -106,10 +108,10 @@ impl ManagerInterface {
         options: Dict,
         #[zbus(header)] header: Header<'_>,
         #[zbus(connection)] conn: &Connection,
-    ) -> Result<EmptyResult> {
-        Options::parse(options, manager::ROLLBACK_OPTIONS)?;
+    ) -> Result<RollbackResult> {
+        let options = Options::parse(options, manager::ROLLBACK_OPTIONS)?;
         let caller = Caller::from_header(conn, &header).await?;
-        self.manager.not_implemented(&caller, Action::HostRollback, "Rollback").await
+        self.manager.rollback(&caller, options).await
     }
 
     /// Version, engine, host and installed images; open to every caller.
@@ -127,7 +129,7 @@ impl ManagerInterface {
     /// Whether the container engine answers.
     #[zbus(property)]
     fn engine_available(&self) -> bool {
-        self.engine_available
+        self.engine_available.load(Ordering::Relaxed)
     }
 
     /// The host backend found at start.

@@ -2,6 +2,9 @@
 
 use std::path::{Path, PathBuf};
 
+mod ostree;
+pub use self::ostree::OstreeHost;
+
 use async_trait::async_trait;
 
 use crate::error::{Error, Result};

@@ -1,0 +1,169 @@
+//! The plain ostree backend, through libostree (Debian's 2022.7): status from the sysroot,
+//! upgrade from each deployment's origin, rollback by reordering deployments so the previous one
+//! boots next and nothing is deleted — what rpm-ostree does through the same library.
+//!
+//! libostree is synchronous and its objects stay on one thread, so every operation opens the
+//! sysroot afresh inside `spawn_blocking`.
+
+use std::path::PathBuf;
+
+use async_trait::async_trait;
+use ostree::gio;
+use ostree::glib;
+
+use super::{BackendKind, Deployment, HostBackend, UpgradeOutcome};
+use crate::error::{Error, Result};
+
+/// A sysroot managed through libostree.
+#[derive(Debug, Clone)]
+pub struct OstreeHost {
+    sysroot: PathBuf,
+}
+
+fn failed(what: &str, e: glib::Error) -> Error {
+    Error::Failed(format!("{what}: {e}"))
+}
+
+fn open(path: &std::path::Path) -> Result<ostree::Sysroot> {
+    let sysroot = ostree::Sysroot::new(Some(&gio::File::for_path(path)));
+    sysroot
+        .load(gio::Cancellable::NONE)
+        .map_err(|e| failed(&format!("cannot load sysroot {}", path.display()), e))?;
+    Ok(sysroot)
+}
+
+fn refspec_of(d: &ostree::Deployment) -> Option<String> {
+    d.origin().and_then(|o| o.string("origin", "refspec").ok()).map(|s| s.to_string())
+}
+
+fn describe(sysroot: &ostree::Sysroot, d: &ostree::Deployment, index: usize) -> Deployment {
+    let repo = sysroot.repo();
+    let csum = d.csum().to_string();
+    let (version, timestamp) = match repo.load_variant(ostree::ObjectType::Commit, &csum) {
+        Ok(commit) => {
+            let meta = glib::VariantDict::new(Some(&commit.child_value(0)));
+            let version = meta.lookup::<String>("version").ok().flatten().unwrap_or_default();
+            (version, ostree::commit_get_timestamp(&commit))
+        }
+        Err(_) => (String::new(), 0),
+    };
+    let booted = sysroot.booted_deployment().is_some_and(|b| b.equal(d));
+    Deployment {
+        id: format!("{}-{}.{}", d.osname(), csum, d.deployserial()),
+        osname: d.osname().to_string(),
+        checksum: csum,
+        version,
+        timestamp,
+        booted,
+        staged: d.is_staged(),
+        pinned: d.is_pinned(),
+        default: index == 0,
+        origin: refspec_of(d).unwrap_or_default(),
+    }
+}
+
+fn list(sysroot: &ostree::Sysroot) -> Vec<Deployment> {
+    sysroot.deployments().iter().enumerate().map(|(i, d)| describe(sysroot, d, i)).collect()
+}
+
+impl OstreeHost {
+    /// The sysroot at `path` (`/` on a booted host).
+    pub fn new(path: PathBuf) -> Self {
+        OstreeHost { sysroot: path }
+    }
+
+    async fn blocking<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&std::path::Path) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let path = self.sysroot.clone();
+        tokio::task::spawn_blocking(move || work(&path))
+            .await
+            .map_err(|e| Error::Failed(format!("host operation aborted: {e}")))?
+    }
+}
+
+fn upgrade(path: &std::path::Path, check: bool) -> Result<UpgradeOutcome> {
+    let sysroot = open(path)?;
+    let deployments = sysroot.deployments();
+    let current = deployments.first().ok_or_else(|| Error::Failed("the sysroot has no deployment".into()))?;
+    let osname = current.osname().to_string();
+    let merge = sysroot.merge_deployment(Some(&osname)).unwrap_or_else(|| current.clone());
+    let refspec = refspec_of(&merge)
+        .ok_or_else(|| Error::Failed(format!("deployment {} has no origin refspec", merge.csum())))?;
+    let repo = sysroot.repo();
+    let (remote, branch) = ostree::parse_refspec(&refspec).map_err(|e| failed("bad origin refspec", e))?;
+    if let Some(remote) = remote {
+        repo.pull(&remote, &[branch.as_str()], ostree::RepoPullFlags::NONE, None, gio::Cancellable::NONE)
+            .map_err(|e| failed(&format!("pulling {refspec}"), e))?;
+    }
+    let rev = repo
+        .resolve_rev(&refspec, false)
+        .map_err(|e| failed(&format!("resolving {refspec}"), e))?
+        .ok_or_else(|| Error::Failed(format!("{refspec} does not resolve")))?
+        .to_string();
+    if rev == current.csum().as_str() {
+        return Ok(UpgradeOutcome { changed: false, deployment: Some(describe(&sysroot, current, 0)) });
+    }
+    if check {
+        let mut next = describe(&sysroot, current, 0);
+        next.checksum = rev;
+        return Ok(UpgradeOutcome { changed: true, deployment: Some(next) });
+    }
+    sysroot.lock().map_err(|e| failed("cannot lock the sysroot", e))?;
+    let written = (|| {
+        let origin = merge.origin();
+        let new = sysroot
+            .deploy_tree(Some(&osname), &rev, origin.as_ref(), Some(&merge), &[], gio::Cancellable::NONE)
+            .map_err(|e| failed(&format!("deploying {rev}"), e))?;
+        sysroot
+            .simple_write_deployment(
+                Some(&osname),
+                &new,
+                Some(&merge),
+                ostree::SysrootSimpleWriteDeploymentFlags::NONE,
+                gio::Cancellable::NONE,
+            )
+            .map_err(|e| failed("writing the new deployment list", e))
+    })();
+    sysroot.unlock();
+    written?;
+    let sysroot = open(path)?;
+    Ok(UpgradeOutcome { changed: true, deployment: list(&sysroot).into_iter().next() })
+}
+
+fn rollback(path: &std::path::Path) -> Result<Deployment> {
+    let sysroot = open(path)?;
+    let mut deployments = sysroot.deployments();
+    if deployments.len() < 2 {
+        return Err(Error::Failed("there is no previous deployment to roll back to".into()));
+    }
+    deployments.swap(0, 1);
+    sysroot.lock().map_err(|e| failed("cannot lock the sysroot", e))?;
+    let written = sysroot
+        .write_deployments(&deployments, gio::Cancellable::NONE)
+        .map_err(|e| failed("writing the reordered deployment list", e));
+    sysroot.unlock();
+    written?;
+    let sysroot = open(path)?;
+    list(&sysroot).into_iter().next().ok_or_else(|| Error::Failed("no deployment after rollback".into()))
+}
+
+#[async_trait]
+impl HostBackend for OstreeHost {
+    fn kind(&self) -> BackendKind {
+        BackendKind::Ostree
+    }
+
+    async fn deployments(&self) -> Result<Vec<Deployment>> {
+        self.blocking(|path| open(path).map(|s| list(&s))).await
+    }
+
+    async fn upgrade(&self, check: bool) -> Result<UpgradeOutcome> {
+        self.blocking(move |path| upgrade(path, check)).await
+    }
+
+    async fn rollback(&self) -> Result<Deployment> {
+        self.blocking(rollback).await
+    }
+}

@@ -1,0 +1,177 @@
+//! The ostree backend end to end over the real bus, on a throwaway sysroot built here with
+//! Debian's ostree (TESTBED.md): upgrade, rollback, check, Busy, refusal.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::*;
+use zbus::zvariant::Value;
+
+fn sh(script: &str) {
+    let out = Command::new("bash").args(["-euc", script]).output().unwrap_or_else(|e| panic!("{e}"));
+    assert!(out.status.success(), "{script}\n{}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// A sysroot with `testos` deployed from commit 1.0 of testos/stable.
+fn sysroot() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("atomicd-sysroot-{}", unique()));
+    let s = dir.join("sysroot");
+    sh(&format!(
+        r#"D={d}; S={s}
+        mkdir -p $S $D/tree/usr/lib/modules/6.1.0 $D/tree/usr/etc $D/tree/usr/bin
+        echo kernel > $D/tree/usr/lib/modules/6.1.0/vmlinuz
+        echo initramfs > $D/tree/usr/lib/modules/6.1.0/initramfs.img
+        printf 'ID=testos\nPRETTY_NAME="Test OS"\n' > $D/tree/usr/lib/os-release
+        echo testhost > $D/tree/usr/etc/hostname
+        ostree admin init-fs $S
+        ostree admin os-init --sysroot=$S testos
+        ostree --repo=$S/ostree/repo commit -b testos/stable --add-metadata-string=version=1.0 --tree=dir=$D/tree
+        ostree admin deploy --sysroot=$S --os=testos testos/stable"#,
+        d = dir.display(),
+        s = s.display()
+    ));
+    s
+}
+
+fn commit(sysroot: &Path, version: &str) {
+    let tree = sysroot.parent().map(|p| p.join("tree")).unwrap_or_default();
+    sh(&format!(
+        "echo {version} > {t}/usr/etc/release && ostree --repo={s}/ostree/repo commit -b testos/stable \
+         --add-metadata-string=version={version} --tree=dir={t}",
+        t = tree.display(),
+        s = sysroot.display()
+    ));
+}
+
+async fn versions() -> Vec<(String, bool)> {
+    let status =
+        atomicd::client::dict_to_json(&proxy().await.status().await.unwrap_or_else(|e| panic!("{e}")));
+    assert_eq!(status["host"]["backend"], "ostree");
+    status["host"]["deployments"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .map(|d| (d["version"].as_str().unwrap_or("").to_owned(), d["default"].as_bool().unwrap_or(false)))
+        .collect()
+}
+
+fn v(list: &[(&str, bool)]) -> Vec<(String, bool)> {
+    list.iter().map(|(s, b)| (s.to_string(), *b)).collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ostree_upgrade_rollback_check_busy_and_refusal() {
+    let s = sysroot();
+    let sysroot_arg = s.display().to_string();
+    let _d = Daemon::start(&[
+        "--engine-socket",
+        PODMAN_SOCK,
+        "--host-backend",
+        "ostree",
+        "--sysroot",
+        &sysroot_arg,
+    ]);
+    assert_eq!(versions().await, v(&[("1.0", true)]));
+    let (code, table, _) = cli_as(NOBODY, &["host", "status"]);
+    assert_eq!(code, 0);
+    assert!(table.contains("● testos:testos/stable") && table.contains("Version: 1.0"), "{table}");
+
+    commit(&s, "2.0");
+    let p = proxy().await;
+    let check = p.host_upgrade([("check", Value::from(true))].into()).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(bool::try_from(check["changed"].clone()).ok(), Some(true));
+    assert_eq!(versions().await, v(&[("1.0", true)]), "check must not deploy");
+
+    // nobody: refused, nothing changed.
+    let r = call_as(NOBODY, &["--interactive", "HostUpgrade"]);
+    assert_eq!(r.error.map(|e| e.0).as_deref(), Some("org.freedesktop.DBus.Error.AccessDenied"));
+    assert_eq!(versions().await, v(&[("1.0", true)]));
+
+    let up = p.host_upgrade(Default::default()).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(bool::try_from(up["changed"].clone()).ok(), Some(true));
+    assert_eq!(versions().await, v(&[("2.0", true), ("1.0", false)]));
+    let again = p.host_upgrade(Default::default()).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(bool::try_from(again["changed"].clone()).ok(), Some(false), "already up to date");
+
+    let (_, before, _) = cli_as(0, &["host", "status"]);
+    let r = p.rollback(Default::default()).await.unwrap_or_else(|e| panic!("{e}"));
+    let json = atomicd::client::dict_to_json(&r);
+    assert_eq!(json["deployment"]["version"], "1.0");
+    assert_eq!(versions().await, v(&[("1.0", true), ("2.0", false)]), "rollback reorders, deletes nothing");
+    let (_, after, _) = cli_as(0, &["host", "status"]);
+    assert_ne!(before, after);
+    println!("atomic host status before rollback:\n{before}\nafter:\n{after}");
+
+    p.host_upgrade(Default::default()).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(versions().await[0], ("2.0".to_owned(), true));
+
+    // A second host operation while one runs is Busy. The first is held on the sysroot lock
+    // by a POSIX lock that conflicts with libostree's OFD lock.
+    commit(&s, "3.0");
+    let lock = s.join("ostree/lock");
+    let mut holder = Command::new("python3")
+        .args(["-c", "import fcntl,sys,time; f=open(sys.argv[1],'a'); fcntl.lockf(f, fcntl.LOCK_EX); print('held', flush=True); time.sleep(4)"])
+        .arg(&lock)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut held = String::new();
+    if let Some(out) = holder.stdout.as_mut() {
+        use std::io::Read;
+        let mut buf = [0u8; 5];
+        let _ = out.read_exact(&mut buf);
+        held = String::from_utf8_lossy(&buf).into_owned();
+    }
+    assert_eq!(held, "held\n");
+    let first = tokio::spawn(async { proxy().await.host_upgrade(Default::default()).await });
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let second = proxy().await.host_upgrade(Default::default()).await;
+    assert_eq!(error_name(&second), "org.atomic.Error.Busy");
+    let _ = holder.wait();
+    let first = first.await.unwrap_or_else(|e| panic!("{e}")).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(bool::try_from(first["changed"].clone()).ok(), Some(true));
+    assert_eq!(versions().await[0], ("3.0".to_owned(), true));
+    let _ = std::fs::remove_dir_all(s.parent().unwrap_or(&s));
+}
+
+#[test]
+fn host_status_json_is_the_host_block() {
+    let s = sysroot();
+    let sysroot_arg = s.display().to_string();
+    let _d = Daemon::start(&[
+        "--engine-socket",
+        PODMAN_SOCK,
+        "--host-backend",
+        "ostree",
+        "--sysroot",
+        &sysroot_arg,
+    ]);
+    let (code, out, err) = cli_as(NOBODY, &["host", "status", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}"));
+    let d = &v["deployments"][0];
+    assert_eq!(v["backend"], "ostree");
+    for key in [
+        "id",
+        "osname",
+        "checksum",
+        "version",
+        "timestamp",
+        "booted",
+        "staged",
+        "pinned",
+        "default",
+        "origin",
+    ] {
+        assert!(!d[key].is_null(), "{key} missing from {d}");
+    }
+    assert_eq!(d["osname"], "testos");
+    assert_eq!(d["origin"], "testos/stable");
+    assert_eq!(d["checksum"].as_str().map(str::len), Some(64));
+    assert!(d["timestamp"].as_u64().unwrap_or(0) > 1_600_000_000);
+    let _ = std::fs::remove_dir_all(s.parent().unwrap_or(&s));
+}
