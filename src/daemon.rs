@@ -8,7 +8,7 @@ use clap::Parser;
 use zbus::fdo::{ObjectManager, RequestNameFlags, RequestNameReply};
 
 use crate::engine::{DockerEngine, Engine, EngineLocator};
-use crate::host::{BackendKind, HostBackend, NoHost, OstreeHost, PendingBackend};
+use crate::host::{BackendKind, Bootc, HostBackend, NoHost, OstreeHost, RpmOstree};
 use crate::jobs::Jobs;
 use crate::logging::{self, LogTarget};
 use crate::manager::Manager;
@@ -63,7 +63,8 @@ fn host_backend(flag: Option<BackendKind>, sysroot: PathBuf) -> Arc<dyn HostBack
     match kind {
         BackendKind::None => Arc::new(NoHost),
         BackendKind::Ostree => Arc::new(OstreeHost::new(sysroot)),
-        other => Arc::new(PendingBackend(other)),
+        BackendKind::RpmOstree => Arc::new(RpmOstree::new("rpm-ostree")),
+        BackendKind::Bootc => Arc::new(Bootc::new("bootc")),
     }
 }
 

@@ -68,11 +68,6 @@ impl Error {
             Error::Failed(_) => "org.atomic.Error.Failed",
         }
     }
-
-    /// The placeholder answer of a method whose issue has not landed yet.
-    pub fn not_implemented(method: &str) -> Self {
-        Error::Failed(format!("{method} is not implemented yet"))
-    }
 }
 
 impl zbus::DBusError for Error {

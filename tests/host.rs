@@ -175,3 +175,49 @@ fn host_status_json_is_the_host_block() {
     assert!(d["timestamp"].as_u64().unwrap_or(0) > 1_600_000_000);
     let _ = std::fs::remove_dir_all(s.parent().unwrap_or(&s));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rpm_ostree_backend_through_its_cli_stand_in() {
+    // rpm-ostree cannot run on Debian: tests/fake/rpm-ostree speaks its recorded formats.
+    let dir = std::env::temp_dir().join(format!("atomicd-rpmostree-{}", unique()));
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+    let state = dir.join("state");
+    let a = "a".repeat(64);
+    let b = "b".repeat(64);
+    std::fs::write(&state, format!("31.1 {a}\navailable 31.2 {b}\n")).unwrap_or_else(|e| panic!("{e}"));
+    let fake = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fake");
+    let path = format!("{}:{}", fake.display(), std::env::var("PATH").unwrap_or_default());
+    let state_s = state.display().to_string();
+    let _d = Daemon::start_with_env(
+        &["--engine-socket", PODMAN_SOCK, "--host-backend", "rpm-ostree"],
+        &[("PATH", &path), ("FAKE_RPM_OSTREE_STATE", &state_s)],
+    );
+    let p = proxy().await;
+    let status = atomicd::client::dict_to_json(&p.status().await.unwrap_or_else(|e| panic!("{e}")));
+    assert_eq!(status["host"]["backend"], "rpm-ostree");
+    assert_eq!(status["host"]["deployments"][0]["version"], "31.1");
+    let check = p.host_upgrade([("check", Value::from(true))].into()).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(bool::try_from(check["changed"].clone()).ok(), Some(true));
+    let up = atomicd::client::dict_to_json(
+        &p.host_upgrade(Default::default()).await.unwrap_or_else(|e| panic!("{e}")),
+    );
+    assert_eq!(up["changed"], true);
+    assert_eq!(up["deployment"]["version"], "31.2");
+    std::fs::write(&state, format!("31.2 {b}\n31.1 {a}\n")).unwrap_or_else(|e| panic!("{e}"));
+    let check = p.host_upgrade([("check", Value::from(true))].into()).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(bool::try_from(check["changed"].clone()).ok(), Some(false), "exit 77 means nothing available");
+    let back = atomicd::client::dict_to_json(
+        &p.rollback(Default::default()).await.unwrap_or_else(|e| panic!("{e}")),
+    );
+    assert_eq!(back["deployment"]["version"], "31.1");
+    std::fs::write(&state, format!("31.1 {a}\n")).unwrap_or_else(|e| panic!("{e}"));
+    let r = p.rollback(Default::default()).await;
+    assert_eq!(error_name(&r), "org.atomic.Error.Failed");
+    if let Err(zbus::Error::MethodError(_, Some(msg), _)) = &r {
+        assert!(
+            msg.contains("No rollback deployment found"),
+            "the tool's stderr tail is in the error: {msg}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -2,8 +2,14 @@
 
 use std::path::{Path, PathBuf};
 
+mod bootc;
+mod command;
 mod ostree;
+mod rpm_ostree;
+
+pub use self::bootc::Bootc;
 pub use self::ostree::OstreeHost;
+pub use self::rpm_ostree::RpmOstree;
 
 use async_trait::async_trait;
 
@@ -130,30 +136,6 @@ fn not_supported() -> Error {
     Error::HostNotSupported(
         "this machine is not an image-based host (no rpm-ostree, bootc or ostree deployment)".into(),
     )
-}
-
-/// A backend that was detected but whose driver has not landed yet: it is reported in Status
-/// and its operations fail plainly.
-#[derive(Debug)]
-pub struct PendingBackend(pub BackendKind);
-
-#[async_trait]
-impl HostBackend for PendingBackend {
-    fn kind(&self) -> BackendKind {
-        self.0
-    }
-
-    async fn deployments(&self) -> Result<Vec<Deployment>> {
-        Ok(Vec::new())
-    }
-
-    async fn upgrade(&self, _check: bool) -> Result<UpgradeOutcome> {
-        Err(Error::not_implemented(&format!("HostUpgrade through {}", self.0.as_str())))
-    }
-
-    async fn rollback(&self) -> Result<Deployment> {
-        Err(Error::not_implemented(&format!("Rollback through {}", self.0.as_str())))
-    }
 }
 
 #[cfg(test)]
