@@ -37,6 +37,10 @@ pub struct Args {
     /// Host backend instead of the detected one.
     #[arg(long, value_name = "rpm-ostree|bootc|ostree|none", value_parser = parse_backend)]
     pub host_backend: Option<BackendKind>,
+    /// Exit after this many seconds without calls (0: never); bus activation starts atomicd
+    /// again on the next call.
+    #[arg(long, value_name = "SECONDS", default_value_t = 0)]
+    pub idle_exit: u64,
     /// The ostree sysroot for the ostree backend.
     #[arg(long, value_name = "PATH", default_value = "/")]
     pub sysroot: PathBuf,
@@ -68,11 +72,7 @@ fn host_backend(flag: Option<BackendKind>, sysroot: PathBuf) -> Arc<dyn HostBack
     }
 }
 
-fn notify(states: &[sd_notify::NotifyState<'_>]) {
-    if let Err(e) = sd_notify::notify(states) {
-        tracing::debug!("sd_notify: {e}");
-    }
-}
+use crate::lifecycle::{self, notify, Activity};
 
 /// Runs the service until SIGTERM or SIGINT.
 pub async fn run(args: Args) -> Result<(), String> {
@@ -102,10 +102,11 @@ pub async fn run(args: Args) -> Result<(), String> {
         "atomicd {} starting",
         crate::VERSION
     );
+    let activity = Arc::new(Activity::default());
     let server = conn.object_server();
     server.at(MANAGER_PATH, ObjectManager).await.map_err(|e| e.to_string())?;
     server
-        .at(MANAGER_PATH, ManagerInterface::new(manager.clone(), first.available))
+        .at(MANAGER_PATH, ManagerInterface::new(manager.clone(), activity.clone(), first.available))
         .await
         .map_err(|e| e.to_string())?;
     match conn.request_name_with_flags(BUS_NAME, RequestNameFlags::DoNotQueue.into()).await {
@@ -120,11 +121,57 @@ pub async fn run(args: Args) -> Result<(), String> {
     tracing::info!("serving {BUS_NAME} at {MANAGER_PATH}");
 
     let monitor = tokio::spawn(monitor_engine(conn.clone(), engine));
-    wait_for_stop().await;
-    notify(&[sd_notify::NotifyState::Stopping]);
+    let watchdog = tokio::spawn(lifecycle::watchdog());
+    let idle = Duration::from_secs(args.idle_exit);
+    tokio::select! {
+        () = wait_for_stop() => {
+            notify(&[sd_notify::NotifyState::Stopping, sd_notify::NotifyState::Status("stopping: cancelling running jobs")]);
+            tracing::info!("stopping: cancelling running jobs");
+            // New callers queue for the next instance; running jobs end as Cancelled, cleanly.
+            let _ = conn.release_name(BUS_NAME).await;
+            manager.cancel_all_jobs();
+            drain(&activity, Duration::ZERO).await;
+        }
+        () = idle_exit(&activity, idle) => {
+            notify(&[sd_notify::NotifyState::Stopping]);
+            tracing::info!("idle for {}s: exiting", idle.as_secs());
+            // Release the name first: a call sent from now on starts a new instance by bus
+            // activation; one that reached us before the release is still answered.
+            let _ = conn.release_name(BUS_NAME).await;
+            drain(&activity, Duration::from_secs(1)).await;
+        }
+    }
     monitor.abort();
-    tracing::info!("stopping");
+    watchdog.abort();
     Ok(())
+}
+
+/// How long SIGTERM waits for cancelled jobs to end (below the unit's TimeoutStopSec).
+const STOP_GRACE: Duration = Duration::from_secs(20);
+
+/// Resolves once no call has run for `idle` (never when `idle` is zero).
+async fn idle_exit(activity: &Activity, idle: Duration) {
+    if idle.is_zero() {
+        return std::future::pending().await;
+    }
+    let mut tick = tokio::time::interval(Duration::from_millis(250));
+    loop {
+        tick.tick().await;
+        if activity.idle_for().is_some_and(|d| d >= idle) {
+            return;
+        }
+    }
+}
+
+/// Waits until no call is in flight and none started for `quiet`, or `STOP_GRACE` at most.
+async fn drain(activity: &Activity, quiet: Duration) {
+    let deadline = tokio::time::Instant::now() + STOP_GRACE;
+    while tokio::time::Instant::now() < deadline {
+        if activity.idle_for().is_some_and(|d| d >= quiet.min(STOP_GRACE)) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 fn describe(info: &crate::engine::EngineInfo) -> String {

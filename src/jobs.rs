@@ -21,6 +21,24 @@ pub struct Jobs {
     conn: Option<Connection>,
     authority: Arc<dyn Authority>,
     next: AtomicU64,
+    running: Arc<Running>,
+}
+
+/// The jobs now running: what STATUS= says, and what SIGTERM cancels.
+#[derive(Default)]
+struct Running(std::sync::Mutex<std::collections::BTreeMap<u64, (String, watch::Sender<bool>)>>);
+
+impl Running {
+    fn changed(&self) {
+        let Ok(jobs) = self.0.lock() else { return };
+        let status = if jobs.is_empty() {
+            "serving org.atomic; idle".to_owned()
+        } else {
+            let what: Vec<&str> = jobs.values().map(|(w, _)| w.as_str()).collect();
+            format!("serving org.atomic; running: {}", what.join(", "))
+        };
+        crate::lifecycle::notify(&[sd_notify::NotifyState::Status(&status)]);
+    }
 }
 
 /// The D-Bus object of one job.
@@ -42,12 +60,23 @@ pub struct Job {
     path: String,
     cancel: watch::Receiver<bool>,
     resize: Option<mpsc::UnboundedReceiver<(u16, u16)>>,
+    n: u64,
+    running: Arc<Running>,
 }
 
 impl Jobs {
     /// Jobs exported on `conn` (none exported when `None`, e.g. in unit tests).
     pub fn new(conn: Option<Connection>, authority: Arc<dyn Authority>) -> Self {
-        Jobs { conn, authority, next: AtomicU64::new(1) }
+        Jobs { conn, authority, next: AtomicU64::new(1), running: Arc::default() }
+    }
+
+    /// Cancels every running job (SIGTERM): their calls end with Cancelled.
+    pub fn cancel_all(&self) {
+        if let Ok(jobs) = self.running.0.lock() {
+            for (_, cancel) in jobs.values() {
+                let _ = cancel.send(true);
+            }
+        }
     }
 
     /// Exports a new job for `caller`'s `operation` on `target`.
@@ -61,7 +90,7 @@ impl Jobs {
             target: target.to_owned(),
             caller: caller.clone(),
             now: std::sync::Mutex::new((-1.0, String::new())),
-            cancel: cancel_tx,
+            cancel: cancel_tx.clone(),
             resize: resize_tx,
             authority: self.authority.clone(),
         };
@@ -70,7 +99,18 @@ impl Jobs {
                 tracing::warn!("cannot export job {path}: {e}");
             }
         }
-        Job { conn: self.conn.clone(), path, cancel: cancel_rx, resize: Some(resize_rx) }
+        if let Ok(mut jobs) = self.running.0.lock() {
+            jobs.insert(n, (format!("{operation} {target}"), cancel_tx));
+        }
+        self.running.changed();
+        Job {
+            conn: self.conn.clone(),
+            path,
+            cancel: cancel_rx,
+            resize: Some(resize_rx),
+            n,
+            running: self.running.clone(),
+        }
     }
 }
 
@@ -114,6 +154,10 @@ impl Job {
 
 impl Drop for Job {
     fn drop(&mut self) {
+        if let Ok(mut jobs) = self.running.0.lock() {
+            jobs.remove(&self.n);
+        }
+        self.running.changed();
         if let Some(conn) = self.conn.clone() {
             let path = std::mem::take(&mut self.path);
             tokio::spawn(async move {

@@ -13,6 +13,7 @@ pub mod error;
 pub mod host;
 pub mod jobs;
 pub mod label;
+pub mod lifecycle;
 pub mod logging;
 pub mod manager;
 pub mod options;

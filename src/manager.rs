@@ -123,6 +123,11 @@ impl Manager {
         &self.engine
     }
 
+    /// Cancels every running job, for a clean stop.
+    pub fn cancel_all_jobs(&self) {
+        self.jobs.cancel_all();
+    }
+
     /// The host backend's name.
     pub fn host_backend(&self) -> &'static str {
         self.host.kind().as_str()

@@ -12,6 +12,7 @@ use zbus::{interface, Connection};
 use crate::api::{InstallResult, RollbackResult, RunResult, StatusReport, UninstallResult, UpgradeResult};
 use crate::caller::Caller;
 use crate::error::Result;
+use crate::lifecycle::Activity;
 use crate::manager::{self, Manager};
 use crate::options::Options;
 
@@ -23,6 +24,7 @@ pub const BUS_NAME: &str = "org.atomic";
 /// The D-Bus face of [`Manager`].
 pub struct ManagerInterface {
     manager: Arc<Manager>,
+    activity: Arc<Activity>,
     // An atomic, not a field behind `get_mut`: zbus holds the interface's read lock for the
     // whole of every method call, so a writer waiting behind a long Run would hold up every
     // other caller until that Run ended.
@@ -31,8 +33,8 @@ pub struct ManagerInterface {
 
 impl ManagerInterface {
     /// Serves `manager`; `engine_available` is the first probe's answer.
-    pub fn new(manager: Arc<Manager>, engine_available: bool) -> Self {
-        ManagerInterface { manager, engine_available: AtomicBool::new(engine_available) }
+    pub fn new(manager: Arc<Manager>, activity: Arc<Activity>, engine_available: bool) -> Self {
+        ManagerInterface { manager, activity, engine_available: AtomicBool::new(engine_available) }
     }
 
     /// Records a new engine availability; true when it changed.
@@ -55,6 +57,7 @@ impl ManagerInterface {
         #[zbus(header)] header: Header<'_>,
         #[zbus(connection)] conn: &Connection,
     ) -> Result<RunResult> {
+        let _busy = self.activity.enter();
         let options = Options::parse(options, manager::RUN_OPTIONS)?;
         let caller = Caller::from_header(conn, &header).await?;
         self.manager.run(&caller, &image, command, options).await
@@ -69,6 +72,7 @@ impl ManagerInterface {
         #[zbus(header)] header: Header<'_>,
         #[zbus(connection)] conn: &Connection,
     ) -> Result<InstallResult> {
+        let _busy = self.activity.enter();
         let options = Options::parse(options, manager::INSTALL_OPTIONS)?;
         let caller = Caller::from_header(conn, &header).await?;
         self.manager.install(&caller, &image, options).await
@@ -83,6 +87,7 @@ impl ManagerInterface {
         #[zbus(header)] header: Header<'_>,
         #[zbus(connection)] conn: &Connection,
     ) -> Result<UninstallResult> {
+        let _busy = self.activity.enter();
         let options = Options::parse(options, manager::UNINSTALL_OPTIONS)?;
         let caller = Caller::from_header(conn, &header).await?;
         self.manager.uninstall(&caller, &image, options).await
@@ -96,6 +101,7 @@ impl ManagerInterface {
         #[zbus(header)] header: Header<'_>,
         #[zbus(connection)] conn: &Connection,
     ) -> Result<UpgradeResult> {
+        let _busy = self.activity.enter();
         let options = Options::parse(options, manager::UPGRADE_OPTIONS)?;
         let caller = Caller::from_header(conn, &header).await?;
         self.manager.host_upgrade(&caller, options).await
@@ -109,6 +115,7 @@ impl ManagerInterface {
         #[zbus(header)] header: Header<'_>,
         #[zbus(connection)] conn: &Connection,
     ) -> Result<RollbackResult> {
+        let _busy = self.activity.enter();
         let options = Options::parse(options, manager::ROLLBACK_OPTIONS)?;
         let caller = Caller::from_header(conn, &header).await?;
         self.manager.rollback(&caller, options).await
@@ -117,6 +124,7 @@ impl ManagerInterface {
     /// Version, engine, host and installed images; open to every caller.
     #[zbus(out_args("status"))]
     async fn status(&self) -> Result<StatusReport> {
+        let _busy = self.activity.enter();
         self.manager.status().await
     }
 

@@ -221,6 +221,20 @@ fn make_install_lays_out_a_package_and_the_unit_verifies() {
     let out =
         Command::new("systemd-analyze").arg("verify").arg(&unit).output().unwrap_or_else(|e| panic!("{e}"));
     assert!(out.status.success(), "systemd-analyze verify: {}", String::from_utf8_lossy(&out.stderr));
+    // The sandboxing stays where it was measured (4.1 "OK"); a dropped directive shows here.
+    let out = Command::new("systemd-analyze")
+        .args(["security", "--offline=true"])
+        .arg(&unit)
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let exposure: f64 = text
+        .lines()
+        .find_map(|l| l.split("atomicd.service: ").nth(1))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no exposure level in:\n{text}"));
+    assert!(exposure <= 4.5, "exposure {exposure} > 4.5");
     let _ = std::fs::remove_dir_all(&dest);
     let _ = std::fs::remove_dir_all(&prefix);
 }

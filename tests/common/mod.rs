@@ -48,6 +48,23 @@ pub fn bin(name: &str) -> PathBuf {
     }
 }
 
+/// Takes the org.atomic lock for a test that starts atomicd some other way (bus activation),
+/// after stopping any atomicd that owns the name.
+pub fn take_bus_name() -> MutexGuard<'static, ()> {
+    require_world();
+    let lock = BUS_NAME.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(pid) = name_owner_pid() {
+        let _ = Command::new("kill").arg(pid.to_string()).status();
+        wait_until(Duration::from_secs(10), || name_owner_pid().is_none());
+    }
+    lock
+}
+
+/// The pid owning org.atomic, if any.
+pub fn owner_pid() -> Option<u32> {
+    name_owner_pid()
+}
+
 /// An atomicd of the test's own, owning org.atomic until dropped.
 pub struct Daemon {
     child: Child,
