@@ -117,7 +117,7 @@ YML
 #   atomic-test/tools   no labels; the SPC tools image
 #   atomic-test/hello   LABEL RUN with a quoted sh -c and an exit code
 #   atomic-test/vars    LABEL RUN echoing every substituted variable
-#   atomic-test/shell, notrun, unknownflag   labels atomicd must refuse
+#   atomic-test/shell, notrun, unknownflag, bad-*   labels atomicd must refuse
 #   atomic-test/hostnet LABEL RUN asking for the host network (run-privileged)
 #   atomic-test/envfile LABEL RUN with --env-file /var/tmp/atomicd-app/app.env
 #   atomic-test/installable   LABEL INSTALL: Run refuses until installed
@@ -163,6 +163,10 @@ fixtures() {
         fixture $engine atomic-test/hello:latest RUN "docker run --rm --name NAME -e NAME=NAME -e IMAGE=IMAGE IMAGE sh -c 'echo hello from \$NAME; exit 3'"
         fixture $engine atomic-test/vars:latest RUN "docker run --rm -e IMAGE=IMAGE IMAGE sh -c 'echo opt1=\$OPT1 pwd=\${PWD} uid=\$SUDO_UID home=\$HOME undef=\$UNDEFINED_X image=\$IMAGE'"
         fixture $engine atomic-test/shell:latest RUN "docker run --rm IMAGE echo a; reboot"
+        fixture $engine atomic-test/bad-and:latest RUN "docker run --rm IMAGE true && reboot"
+        fixture $engine atomic-test/bad-subst:latest RUN "docker run --rm IMAGE echo \$(id)"
+        fixture $engine atomic-test/bad-backtick:latest RUN "docker run --rm IMAGE echo \`id\`"
+        fixture $engine atomic-test/bad-quote:latest RUN "docker run --rm IMAGE echo 'unbalanced"
         fixture $engine atomic-test/notrun:latest RUN "/bin/sh -c 'docker run IMAGE'"
         fixture $engine atomic-test/unknownflag:latest RUN "docker run --rm --cpus 2 IMAGE true"
         fixture $engine atomic-test/hostnet:latest RUN "docker run --rm --net=host IMAGE true"

@@ -1,0 +1,125 @@
+//! Hostile input on every method over the real bus: each gets its documented error, atomicd
+//! stays up, nothing runs, nothing is recorded.
+
+mod common;
+
+use std::collections::HashMap;
+
+use common::*;
+use zbus::zvariant::Value;
+
+type Opts = HashMap<&'static str, Value<'static>>;
+
+fn opt(key: &'static str, v: Value<'static>) -> Opts {
+    HashMap::from([(key, v)])
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_method_refuses_bad_input_and_nothing_happens() {
+    let _d = Daemon::start(&["--engine-socket", PODMAN_SOCK]);
+    let p = proxy().await;
+    let before = containers("podman").len();
+    let huge = "a".repeat(1 << 20);
+    let long_tag = format!("tools:{}", "t".repeat(300));
+    let images: Vec<&str> = vec!["", &huge, "../x", "a b", "UPPER", &long_tag, "é", "x;reboot", "$(id)"];
+    let invalid = "org.atomic.Error.InvalidArgument";
+
+    for image in &images {
+        let shown = &image[..image.len().min(20)];
+        assert_eq!(error_name(&p.run(image, &[], Opts::new()).await), invalid, "Run {shown:?}");
+        assert_eq!(error_name(&p.install(image, Opts::new()).await), invalid, "Install {shown:?}");
+        assert_eq!(error_name(&p.uninstall(image, Opts::new()).await), invalid, "Uninstall {shown:?}");
+    }
+    let options: Vec<(Opts, &str)> = vec![
+        (opt("bogus", Value::from(true)), "unknown key"),
+        (opt("", Value::from(true)), "empty key"),
+        (opt("name", Value::from(1u32)), "wrong type"),
+        (opt("display", Value::from("true")), "bool as string"),
+        (opt("name", Value::from(huge.clone())), "1 MiB name"),
+        (opt("name", Value::from("../../etc")), "path as name"),
+        (opt("opt1", Value::from(vec!["a"])), "array for a string"),
+    ];
+    for (o, what) in &options {
+        let o = || o.iter().map(|(k, v)| (*k, v.try_clone().unwrap_or(Value::Bool(false)))).collect::<Opts>();
+        assert_eq!(error_name(&p.run(PLAIN, &[], o()).await), invalid, "Run: {what}");
+        assert_eq!(error_name(&p.install("atomic-test/app", o()).await), invalid, "Install: {what}");
+        assert_eq!(error_name(&p.uninstall("atomic-test/app", o()).await), invalid, "Uninstall: {what}");
+    }
+    for o in
+        [opt("bogus", Value::from(true)), opt("check", Value::from("yes")), opt("reboot", Value::from(1u32))]
+    {
+        let again =
+            || o.iter().map(|(k, v)| (*k, v.try_clone().unwrap_or(Value::Bool(false)))).collect::<Opts>();
+        assert_eq!(error_name(&p.host_upgrade(again()).await), invalid);
+        assert_eq!(error_name(&p.rollback(again()).await), invalid);
+    }
+    let many: Vec<String> = (0..10_000).map(|i| i.to_string()).collect();
+    assert_eq!(error_name(&p.run(PLAIN, &many, Opts::new()).await), invalid, "10,000 arguments");
+
+    // Labels that are not one docker run line.
+    for image in [
+        "atomic-test/shell",
+        "atomic-test/bad-and",
+        "atomic-test/bad-subst",
+        "atomic-test/bad-backtick",
+        "atomic-test/bad-quote",
+        "atomic-test/notrun",
+        "atomic-test/unknownflag",
+    ] {
+        assert_eq!(
+            error_name(&p.run(image, &[], Opts::new()).await),
+            "org.atomic.Error.UnsupportedLabel",
+            "{image}"
+        );
+    }
+
+    // A call whose D-Bus signature is wrong is refused before atomicd's code runs.
+    let conn = zbus::Connection::system().await.unwrap_or_else(|e| panic!("{e}"));
+    let wrong = conn
+        .call_method(
+            Some("org.atomic"),
+            "/org/atomic/Manager",
+            Some("org.atomic.Manager"),
+            "Run",
+            &("x", 5u32),
+        )
+        .await;
+    match wrong {
+        Err(zbus::Error::MethodError(name, Some(msg), _)) => {
+            assert_eq!(name.as_str(), "org.freedesktop.zbus.Error");
+            assert!(msg.contains("Signature"), "{msg}");
+        }
+        other => panic!("wrong signature accepted: {other:?}"),
+    }
+
+    // Still serving; nothing ran; nothing recorded.
+    let status = atomicd::client::dict_to_json(&p.status().await.unwrap_or_else(|e| panic!("{e}")));
+    assert_eq!(status["installed"], serde_json::json!([]));
+    assert_eq!(containers("podman").len(), before, "a refused call created a container");
+}
+
+#[test]
+fn state_directory_read_only_is_a_clear_error_and_the_record_survives() {
+    let mut d = Daemon::start(&["--engine-socket", PODMAN_SOCK]);
+    let state = d.state_dir.clone();
+    let name = format!("ro{}", unique());
+    let (code, _, err) = cli_as(0, &["install", "--name", &name, "atomic-test/app"]);
+    assert_eq!(code, 0, "{err}");
+    let record = std::fs::read_to_string(state.join("installed.json")).unwrap_or_default();
+    assert!(record.contains(&name));
+    let dir = state.display().to_string();
+    let mounted = std::process::Command::new("mount").args(["--bind", "-o", "ro", &dir, &dir]).status();
+    assert!(mounted.is_ok_and(|s| s.success()), "bind mount");
+    let second = format!("ro{}", unique());
+    let (code, _, err) = cli_as(0, &["install", "--name", &second, "atomic-test/app"]);
+    let _ = std::process::Command::new("umount").arg(&dir).status();
+    assert_eq!(code, 1);
+    assert!(err.contains("installed.json") && err.contains("Read-only"), "{err}");
+    assert_eq!(
+        std::fs::read_to_string(state.join("installed.json")).unwrap_or_default(),
+        record,
+        "old record damaged"
+    );
+    assert!(d.alive());
+    let _ = cli_as(0, &["uninstall", "--name", &name, "--keep-image", "atomic-test/app"]);
+}
