@@ -24,6 +24,8 @@ use crate::text::{dbus_safe, dbus_safe_bytes};
 
 /// How long a probe may take before the engine counts as down.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(3);
+/// How long an engine's name and version are trusted while it keeps answering.
+const VERSION_REFRESH: Duration = Duration::from_secs(60);
 /// bollard applies one timeout to every request, waits included; a container may run for days.
 const REQUEST_TIMEOUT_SECS: u64 = 60 * 60 * 24 * 365;
 
@@ -32,13 +34,23 @@ const REQUEST_TIMEOUT_SECS: u64 = 60 * 60 * 24 * 365;
 pub struct DockerEngine {
     locator: EngineLocator,
     selected: Mutex<String>,
+    /// The last probe and when it ended: callers that arrive while a probe runs share it
+    /// instead of each asking the engine (50 Status callers at once make one probe).
+    last_probe: tokio::sync::Mutex<Option<(std::time::Instant, EngineInfo)>>,
+    /// Name and version per socket, with when they were read.
+    versions: tokio::sync::Mutex<std::collections::HashMap<String, (std::time::Instant, EngineInfo)>>,
 }
 
 impl DockerEngine {
     /// An engine found through `locator`; nothing is contacted until the first call.
     pub fn new(locator: EngineLocator) -> Self {
         let first = locator.candidates().last().cloned().unwrap_or_default();
-        DockerEngine { locator, selected: Mutex::new(first) }
+        DockerEngine {
+            locator,
+            selected: Mutex::new(first),
+            last_probe: tokio::sync::Mutex::new(None),
+            versions: tokio::sync::Mutex::default(),
+        }
     }
 
     fn selected(&self) -> String {
@@ -65,18 +77,48 @@ impl DockerEngine {
         Self::connect(&self.selected())
     }
 
-    async fn probe(socket: &str) -> Option<EngineInfo> {
+    /// Probes the candidates in order and selects the first that answers.
+    async fn probe_all(&self) -> EngineInfo {
+        let candidates = self.locator.candidates();
+        for socket in &candidates {
+            if let Some(info) = self.probe(socket).await {
+                self.select(socket);
+                return info;
+            }
+        }
+        let fallback = candidates.last().cloned().unwrap_or_default();
+        self.select(&fallback);
+        EngineInfo { socket: fallback, ..EngineInfo::default() }
+    }
+
+    /// Whether `socket` answers, with its name and version. The answer to `_ping` is the
+    /// availability; the version (podman takes ~0.4 s to serve it) is asked again only after the
+    /// engine was away or once a minute, since an engine that restarts shows up as away.
+    async fn probe(&self, socket: &str) -> Option<EngineInfo> {
         let docker = Self::connect(socket).ok()?;
+        let alive = matches!(tokio::time::timeout(PROBE_TIMEOUT, docker.ping()).await, Ok(Ok(_)));
+        let mut known = self.versions.lock().await;
+        if !alive {
+            known.remove(socket);
+            return None;
+        }
+        if let Some((at, info)) = known.get(socket) {
+            if at.elapsed() < VERSION_REFRESH {
+                return Some(info.clone());
+            }
+        }
         let version = tokio::time::timeout(PROBE_TIMEOUT, docker.version()).await.ok()?.ok()?;
         let podman =
             version.components.iter().flatten().any(|c| c.name.to_ascii_lowercase().contains("podman"));
-        Some(EngineInfo {
+        let info = EngineInfo {
             name: if podman { "podman" } else { "docker" }.to_owned(),
             version: version.version.unwrap_or_default(),
             api_version: version.api_version.unwrap_or_default(),
             socket: socket.to_owned(),
             available: true,
-        })
+        };
+        known.insert(socket.to_owned(), (std::time::Instant::now(), info.clone()));
+        Some(info)
     }
 }
 
@@ -131,16 +173,16 @@ fn classify(socket: &str, what: &str, e: BollardError) -> Error {
 #[async_trait]
 impl Engine for DockerEngine {
     async fn info(&self) -> EngineInfo {
-        let candidates = self.locator.candidates();
-        for socket in &candidates {
-            if let Some(info) = Self::probe(socket).await {
-                self.select(socket);
-                return info;
+        let asked = std::time::Instant::now();
+        let mut last = self.last_probe.lock().await;
+        if let Some((ended, info)) = last.as_ref() {
+            if *ended >= asked {
+                return info.clone();
             }
         }
-        let fallback = candidates.last().cloned().unwrap_or_default();
-        self.select(&fallback);
-        EngineInfo { socket: fallback, ..EngineInfo::default() }
+        let info = self.probe_all().await;
+        *last = Some((std::time::Instant::now(), info.clone()));
+        info
     }
 
     async fn inspect_image(&self, image: &str) -> Result<ImageInfo> {
