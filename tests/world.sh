@@ -175,6 +175,7 @@ fixtures() {
             INSTALL "docker run --rm -v /var/tmp/atomicd-app:/out IMAGE sh -c 'echo installed as \$NAME > /out/\$NAME.installed'" \
             UNINSTALL "docker run --rm -v /var/tmp/atomicd-app:/out IMAGE sh -c 'rm /out/\$NAME.installed'"
         fixture $engine atomic-test/envfile:latest RUN "docker run --rm --env-file /var/tmp/atomicd-app/app.env IMAGE env"
+        fixture $engine atomic-test/slowinstall:latest INSTALL "docker run --rm IMAGE sleep 4"
         fixture $engine atomic-test/installable:latest RUN "docker run --rm IMAGE true" INSTALL "docker run --rm IMAGE echo installing"
     done
     # The app image is also served by the local registry, for Install's pull.
