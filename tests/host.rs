@@ -36,6 +36,14 @@ fn sysroot() -> PathBuf {
     s
 }
 
+/// Removes a test sysroot; ostree marks deployment roots immutable, so that goes first.
+fn remove(sysroot: &Path) {
+    let _ = Command::new("sh")
+        .args(["-c", &format!("chattr -i {}/ostree/deploy/*/deploy/* 2>/dev/null", sysroot.display())])
+        .status();
+    let _ = std::fs::remove_dir_all(sysroot.parent().unwrap_or(sysroot));
+}
+
 fn commit(sysroot: &Path, version: &str) {
     let tree = sysroot.parent().map(|p| p.join("tree")).unwrap_or_default();
     sh(&format!(
@@ -135,7 +143,17 @@ async fn ostree_upgrade_rollback_check_busy_and_refusal() {
     let first = first.await.unwrap_or_else(|e| panic!("{e}")).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(bool::try_from(first["changed"].clone()).ok(), Some(true));
     assert_eq!(versions().await[0], ("3.0".to_owned(), true));
-    let _ = std::fs::remove_dir_all(s.parent().unwrap_or(&s));
+
+    // A failed upgrade (the origin no longer resolves) leaves the deployment list as it was.
+    let listed = versions().await;
+    sh(&format!("ostree --repo={}/ostree/repo refs --delete testos/stable", s.display()));
+    let r = proxy().await.host_upgrade(Default::default()).await;
+    assert_eq!(error_name(&r), "org.atomic.Error.Failed");
+    if let Err(zbus::Error::MethodError(_, Some(msg), _)) = &r {
+        assert!(msg.contains("testos/stable"), "{msg}");
+    }
+    assert_eq!(versions().await, listed);
+    remove(&s);
 }
 
 #[test]
@@ -173,7 +191,7 @@ fn host_status_json_is_the_host_block() {
     assert_eq!(d["origin"], "testos/stable");
     assert_eq!(d["checksum"].as_str().map(str::len), Some(64));
     assert!(d["timestamp"].as_u64().unwrap_or(0) > 1_600_000_000);
-    let _ = std::fs::remove_dir_all(s.parent().unwrap_or(&s));
+    remove(&s);
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -51,7 +51,14 @@ async fn run_label_keeps_quoting_and_propagates_the_exit_code() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn variables_are_substituted_and_unknown_ones_reported() {
-    let _d = Daemon::start(&["--engine-socket", PODMAN_SOCK]);
+    for (sock, engine) in ENGINES {
+        variables_are_substituted_and_unknown_ones_reported_on(sock, engine).await;
+    }
+}
+
+async fn variables_are_substituted_and_unknown_ones_reported_on(sock: &str, engine: &str) {
+    let _d = Daemon::start(&["--engine-socket", sock]);
+    eprintln!("engine: {engine}");
     let opts = HashMap::from([("opt1", Value::from("first")), ("pwd", Value::from("/srv/work"))]);
     let r = proxy().await.run("atomic-test/vars", &[], opts).await.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(
@@ -78,26 +85,40 @@ async fn variables_are_substituted_and_unknown_ones_reported() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn labels_that_are_not_one_docker_run_line_are_refused() {
-    let _d = Daemon::start(&["--engine-socket", PODMAN_SOCK]);
+    for (sock, engine) in ENGINES {
+        labels_that_are_not_one_docker_run_line_are_refused_on(sock, engine).await;
+    }
+}
+
+async fn labels_that_are_not_one_docker_run_line_are_refused_on(sock: &str, engine: &str) {
+    let _d = Daemon::start(&["--engine-socket", sock]);
+    eprintln!("engine: {engine}");
     let p = proxy().await;
     for (image, needle) in [
         ("atomic-test/shell", "';'"),
         ("atomic-test/notrun", "must start with docker or podman"),
         ("atomic-test/unknownflag", "--cpus"),
     ] {
-        let before = containers("podman").len();
+        let before = containers(engine).len();
         let r = p.run(image, &[], HashMap::new()).await;
         assert_eq!(error_name(&r), "org.atomic.Error.UnsupportedLabel", "{image}");
         if let Err(zbus::Error::MethodError(_, Some(msg), _)) = &r {
             assert!(msg.contains(needle), "{image}: {msg}");
         }
-        assert_eq!(containers("podman").len(), before, "{image}: something ran");
+        assert_eq!(containers(engine).len(), before, "{image}: something ran");
     }
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn host_access_in_a_label_needs_run_privileged() {
-    let _d = Daemon::start(&["--engine-socket", PODMAN_SOCK]);
+    for (sock, engine) in ENGINES {
+        host_access_in_a_label_needs_run_privileged_on(sock, engine).await;
+    }
+}
+
+async fn host_access_in_a_label_needs_run_privileged_on(sock: &str, engine: &str) {
+    let _d = Daemon::start(&["--engine-socket", sock]);
+    eprintln!("engine: {engine}");
     let r = call_as(NOBODY, &["Run", "atomic-test/hostnet", "--opt", "display=true"]);
     assert_eq!(r.json["privileges"], serde_json::json!(["shares the host's network namespace"]));
     let r = call_as(NOBODY, &["--interactive", "Run", "atomic-test/hostnet"]);
@@ -115,7 +136,14 @@ async fn host_access_in_a_label_needs_run_privileged() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_install_label_means_install_first() {
-    let _d = Daemon::start(&["--engine-socket", PODMAN_SOCK]);
+    for (sock, engine) in ENGINES {
+        an_install_label_means_install_first_on(sock, engine).await;
+    }
+}
+
+async fn an_install_label_means_install_first_on(sock: &str, engine: &str) {
+    let _d = Daemon::start(&["--engine-socket", sock]);
+    eprintln!("engine: {engine}");
     let r = proxy().await.run("atomic-test/installable", &[], HashMap::new()).await;
     assert_eq!(error_name(&r), "org.atomic.Error.Failed");
     if let Err(zbus::Error::MethodError(_, Some(msg), _)) = r {
@@ -160,7 +188,14 @@ fn atomicd_plain() -> &'static str {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn env_files_are_read_by_the_caller_not_the_daemon() {
-    let _d = Daemon::start(&["--engine-socket", PODMAN_SOCK]);
+    for (sock, engine) in ENGINES {
+        env_files_are_read_by_the_caller_not_the_daemon_on(sock, engine).await;
+    }
+}
+
+async fn env_files_are_read_by_the_caller_not_the_daemon_on(sock: &str, engine: &str) {
+    let _d = Daemon::start(&["--engine-socket", sock]);
+    eprintln!("engine: {engine}");
     let path = "/var/tmp/atomicd-app/app.env";
     std::fs::create_dir_all("/var/tmp/atomicd-app").unwrap_or_else(|e| panic!("{e}"));
     std::fs::write(path, "# greeting\nGREETING=hi there\n").unwrap_or_else(|e| panic!("{e}"));
