@@ -249,13 +249,7 @@ async fn a_running_job_matches_the_job_interface_of_the_xml() {
         p.run(PLAIN, &["sleep".to_owned(), "3".to_owned()], Default::default()).await
     });
     let conn = zbus::Connection::system().await.unwrap_or_else(|e| panic!("{e}"));
-    let om = zbus::fdo::ObjectManagerProxy::builder(&conn)
-        .destination("org.atomic")
-        .and_then(|b| b.path("/org/atomic/Manager"))
-        .unwrap_or_else(|e| panic!("{e}"))
-        .build()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let om = object_manager(&conn).await;
     let mut path = None;
     for _ in 0..50 {
         let objects = om.get_managed_objects().await.unwrap_or_default();

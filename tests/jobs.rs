@@ -9,14 +9,7 @@ use std::time::Duration;
 use common::*;
 
 async fn find_job(conn: &zbus::Connection) -> Option<zbus::zvariant::OwnedObjectPath> {
-    let om = zbus::fdo::ObjectManagerProxy::builder(conn)
-        .destination("org.atomic")
-        .ok()?
-        .path("/org/atomic/Manager")
-        .ok()?
-        .build()
-        .await
-        .ok()?;
+    let om = object_manager(conn).await;
     for _ in 0..100 {
         let objects = om.get_managed_objects().await.unwrap_or_default();
         if let Some(p) = objects.keys().find(|k| k.as_str().starts_with("/org/atomic/Manager/jobs/")) {

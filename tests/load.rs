@@ -49,13 +49,7 @@ async fn fifty_status_clients_and_ten_runs() {
 
     // Jobs all gone, descriptors back where they were (a little slack for the engine probe).
     let conn = zbus::Connection::system().await.unwrap_or_else(|e| panic!("{e}"));
-    let om = zbus::fdo::ObjectManagerProxy::builder(&conn)
-        .destination("org.atomic")
-        .and_then(|b| b.path("/org/atomic/Manager"))
-        .unwrap_or_else(|e| panic!("{e}"))
-        .build()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let om = object_manager(&conn).await;
     assert!(
         wait_until(Duration::from_secs(5), || fds(d.pid()) <= before + 2),
         "fds: {before} before, {} after",

@@ -5,7 +5,7 @@
 use async_trait::async_trait;
 use serde::Deserialize;
 
-use super::{command, BackendKind, Deployment, HostBackend, UpgradeOutcome};
+use super::{command, default_after_rollback, BackendKind, Deployment, HostBackend, UpgradeOutcome};
 use crate::error::{Error, Result};
 
 #[derive(Debug, Deserialize)]
@@ -150,17 +150,12 @@ impl HostBackend for Bootc {
             });
         }
         command::run(&self.program, &["upgrade"]).await?;
-        let after = parse_status(&self.status_json().await?)?;
-        let changed = after.first().map(|d| &d.checksum) != before.first().map(|d| &d.checksum);
-        Ok(UpgradeOutcome { changed, deployment: after.into_iter().next() })
+        Ok(UpgradeOutcome::between(&before, parse_status(&self.status_json().await?)?))
     }
 
     async fn rollback(&self) -> Result<Deployment> {
         command::run(&self.program, &["rollback"]).await?;
-        parse_status(&self.status_json().await?)?
-            .into_iter()
-            .next()
-            .ok_or_else(|| Error::Failed("no deployment after rollback".into()))
+        default_after_rollback(parse_status(&self.status_json().await?)?)
     }
 }
 

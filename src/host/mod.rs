@@ -49,6 +49,20 @@ pub struct UpgradeOutcome {
     pub deployment: Option<Deployment>,
 }
 
+impl UpgradeOutcome {
+    /// What an upgrade by an external tool did, from the deployment lists before and after:
+    /// changed when the default deployment is another commit.
+    pub fn between(before: &[Deployment], after: Vec<Deployment>) -> Self {
+        let changed = after.first().map(|d| &d.checksum) != before.first().map(|d| &d.checksum);
+        UpgradeOutcome { changed, deployment: after.into_iter().next() }
+    }
+}
+
+/// The new default deployment after a rollback by an external tool.
+pub fn default_after_rollback(after: Vec<Deployment>) -> Result<Deployment> {
+    after.into_iter().next().ok_or_else(|| Error::Failed("no deployment after rollback".into()))
+}
+
 /// Which backend runs this host.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BackendKind {

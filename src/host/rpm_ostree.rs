@@ -11,7 +11,7 @@
 use async_trait::async_trait;
 use serde::Deserialize;
 
-use super::{command, BackendKind, Deployment, HostBackend, UpgradeOutcome};
+use super::{command, default_after_rollback, BackendKind, Deployment, HostBackend, UpgradeOutcome};
 use crate::error::{Error, Result};
 
 /// `rpm-ostree status --json`, the fields atomicd reports.
@@ -105,18 +105,12 @@ impl HostBackend for RpmOstree {
             };
         }
         command::run(&self.program, &["upgrade"]).await?;
-        let after = self.status().await?;
-        let changed = after.first().map(|d| &d.checksum) != before.first().map(|d| &d.checksum);
-        Ok(UpgradeOutcome { changed, deployment: after.into_iter().next() })
+        Ok(UpgradeOutcome::between(&before, self.status().await?))
     }
 
     async fn rollback(&self) -> Result<Deployment> {
         command::run(&self.program, &["rollback"]).await?;
-        self.status()
-            .await?
-            .into_iter()
-            .next()
-            .ok_or_else(|| Error::Failed("no deployment after rollback".into()))
+        default_after_rollback(self.status().await?)
     }
 }
 

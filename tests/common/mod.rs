@@ -255,3 +255,14 @@ pub fn error_name<T: std::fmt::Debug>(r: &zbus::Result<T>) -> String {
         other => panic!("expected a D-Bus error, got {other:?}"),
     }
 }
+
+/// The ObjectManager of /org/atomic/Manager on `conn`.
+pub async fn object_manager(conn: &zbus::Connection) -> zbus::fdo::ObjectManagerProxy<'static> {
+    zbus::fdo::ObjectManagerProxy::builder(conn)
+        .destination("org.atomic")
+        .and_then(|b| b.path("/org/atomic/Manager"))
+        .unwrap_or_else(|e| panic!("{e}"))
+        .build()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+}
