@@ -74,16 +74,7 @@ pub fn shape_of(xml: &str, interface: &str) -> Shape {
 async fn introspection_xml_matches_the_running_daemon() {
     let _d = Daemon::start(&["--engine-socket", PODMAN_SOCK]);
     let conn = zbus::Connection::system().await.unwrap_or_else(|e| panic!("{e}"));
-    let live = zbus::fdo::IntrospectableProxy::builder(&conn)
-        .destination("org.atomic")
-        .and_then(|b| b.path("/org/atomic/Manager"))
-        .unwrap_or_else(|e| panic!("{e}"))
-        .build()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
-        .introspect()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let live = introspect(&conn, "/org/atomic/Manager").await;
     let file = shape(&read("dbus/org.atomic.Manager.xml"));
     assert_eq!(shape(&live), file);
     let names: Vec<&str> = file.methods.iter().map(|(n, _)| n.as_str()).collect();
@@ -260,16 +251,7 @@ async fn a_running_job_matches_the_job_interface_of_the_xml() {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     let path = path.unwrap_or_else(|| panic!("no job exported while Run was running"));
-    let live = zbus::fdo::IntrospectableProxy::builder(&conn)
-        .destination("org.atomic")
-        .and_then(|b| b.path(path.as_str()))
-        .unwrap_or_else(|e| panic!("{e}"))
-        .build()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
-        .introspect()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let live = introspect(&conn, path.as_str()).await;
     assert_eq!(
         shape_of(&live, "org.atomic.Job"),
         shape_of(&read("dbus/org.atomic.Manager.xml"), "org.atomic.Job")

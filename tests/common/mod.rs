@@ -266,3 +266,17 @@ pub async fn object_manager(conn: &zbus::Connection) -> zbus::fdo::ObjectManager
         .await
         .unwrap_or_else(|e| panic!("{e}"))
 }
+
+/// The introspection XML of `path` on org.atomic.
+pub async fn introspect(conn: &zbus::Connection, path: &str) -> String {
+    zbus::fdo::IntrospectableProxy::builder(conn)
+        .destination("org.atomic")
+        .and_then(|b| b.path(path.to_owned()))
+        .unwrap_or_else(|e| panic!("{e}"))
+        .build()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .introspect()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+}
