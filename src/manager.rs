@@ -352,6 +352,8 @@ impl Manager {
         let name = Self::container_name(&image, &options, false)?;
         let vars = self.vars(caller, &image, &name, &options)?;
         let display = options.flag("display");
+        // One job for the whole call: started by the pull when there is one.
+        let mut pulled_by = None;
         let info = match self.engine.inspect_image(image.as_str()).await {
             Err(Error::ImageNotFound(_)) if !display && options.flag_or("pull", true) => {
                 // The label is unknown until the image is here: authorize the pull by image alone.
@@ -359,6 +361,7 @@ impl Manager {
                 tracing::info!(image = image.as_str(), uid = caller.uid, "pulling");
                 let job = self.jobs.start("Install", image.as_str(), caller).await;
                 self.pull(&image, &job).await?;
+                pulled_by = Some(job);
                 self.engine.inspect_image(image.as_str()).await?
             }
             other => other?,
@@ -384,7 +387,10 @@ impl Manager {
             .check(caller, Action::Install, &[("image", image.as_str()), ("command", &shown)])
             .await?;
         tracing::info!(image = image.as_str(), uid = caller.uid, command = %shown, "install");
-        let job = self.jobs.start("Install", image.as_str(), caller).await;
+        let job = match pulled_by {
+            Some(job) => job,
+            None => self.jobs.start("Install", image.as_str(), caller).await,
+        };
         job.report(-1.0, "running the INSTALL label").await;
         let id = self.create_and_start(&spec).await?;
         let (code, output) =

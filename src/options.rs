@@ -76,7 +76,7 @@ impl Options {
 
     /// A boolean option, false when absent.
     pub fn flag(&self, key: &str) -> bool {
-        matches!(self.values.get(key).map(|v| &**v), Some(Value::Bool(true)))
+        self.flag_or(key, false)
     }
 
     /// A boolean option with its own default.
