@@ -36,6 +36,12 @@ fn sysroot() -> PathBuf {
     s
 }
 
+/// An atomicd on the ostree backend over `sysroot`.
+fn ostree_daemon(sysroot: &Path) -> Daemon {
+    let arg = sysroot.display().to_string();
+    Daemon::start(&["--engine-socket", PODMAN_SOCK, "--host-backend", "ostree", "--sysroot", &arg])
+}
+
 /// Removes a test sysroot; ostree marks deployment roots immutable, so that goes first.
 fn remove(sysroot: &Path) {
     let _ = Command::new("sh")
@@ -74,15 +80,7 @@ fn v(list: &[(&str, bool)]) -> Vec<(String, bool)> {
 #[tokio::test(flavor = "multi_thread")]
 async fn ostree_upgrade_rollback_check_busy_and_refusal() {
     let s = sysroot();
-    let sysroot_arg = s.display().to_string();
-    let _d = Daemon::start(&[
-        "--engine-socket",
-        PODMAN_SOCK,
-        "--host-backend",
-        "ostree",
-        "--sysroot",
-        &sysroot_arg,
-    ]);
+    let _d = ostree_daemon(&s);
     assert_eq!(versions().await, v(&[("1.0", true)]));
     let (code, table, _) = cli_as(NOBODY, &["host", "status"]);
     assert_eq!(code, 0);
@@ -159,15 +157,7 @@ async fn ostree_upgrade_rollback_check_busy_and_refusal() {
 #[test]
 fn host_status_json_is_the_host_block() {
     let s = sysroot();
-    let sysroot_arg = s.display().to_string();
-    let _d = Daemon::start(&[
-        "--engine-socket",
-        PODMAN_SOCK,
-        "--host-backend",
-        "ostree",
-        "--sysroot",
-        &sysroot_arg,
-    ]);
+    let _d = ostree_daemon(&s);
     let (code, out, err) = cli_as(NOBODY, &["host", "status", "--json"]);
     assert_eq!(code, 0, "{err}");
     let v: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}"));

@@ -89,19 +89,7 @@ fn idle_exit_then_bus_activation_brings_it_back() {
         state.display()
     );
     std::fs::write(file, service).unwrap_or_else(|e| panic!("{e}"));
-    let reload = || {
-        Command::new("busctl")
-            .args([
-                "--system",
-                "call",
-                "org.freedesktop.DBus",
-                "/org/freedesktop/DBus",
-                "org.freedesktop.DBus",
-                "ReloadConfig",
-            ])
-            .status()
-            .unwrap_or_else(|e| panic!("{e}"))
-    };
+    let reload = || bus_daemon_call("ReloadConfig", &[]);
     reload();
     let status = |uid: u32| cli_as(uid, &["status", "--json"]);
 

@@ -73,21 +73,24 @@ pub struct Daemon {
     _lock: MutexGuard<'static, ()>,
 }
 
-fn name_owner_pid() -> Option<u32> {
+/// Calls `method` of the bus daemon itself with busctl's `args` (signature, then values) and
+/// returns what busctl printed.
+pub fn bus_daemon_call(method: &str, args: &[&str]) -> String {
     let out = Command::new("busctl")
-        .args([
-            "--system",
-            "call",
-            "org.freedesktop.DBus",
-            "/org/freedesktop/DBus",
-            "org.freedesktop.DBus",
-            "GetConnectionUnixProcessID",
-            "s",
-            "org.atomic",
-        ])
+        .args(["--system", "call", "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus"])
+        .arg(method)
+        .args(args)
         .output()
-        .ok()?;
-    String::from_utf8_lossy(&out.stdout).split_whitespace().nth(1)?.parse().ok()
+        .unwrap_or_else(|e| panic!("busctl: {e}"));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn name_owner_pid() -> Option<u32> {
+    bus_daemon_call("GetConnectionUnixProcessID", &["s", "org.atomic"])
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
 }
 
 impl Daemon {
