@@ -14,6 +14,7 @@ use bollard::{Docker, API_DEFAULT_VERSION};
 use futures_util::StreamExt;
 
 use super::locate::{socket_exists, EngineLocator};
+use super::pull::PullProgress;
 use super::{
     create_body, same_image, Attached, Chunk, ContainerInfo, ContainerSummary, Engine, EngineInfo, ImageInfo,
     StreamSetup,
@@ -122,34 +123,6 @@ impl DockerEngine {
     }
 }
 
-/// Layer bookkeeping of a pull, for "pulling layer 2/5" and a fraction.
-#[derive(Debug, Default)]
-struct PullLayers {
-    seen: Vec<String>,
-    done: Vec<String>,
-}
-
-impl PullLayers {
-    /// Takes one progress line of the engine; returns a report when something changed.
-    fn update(&mut self, id: &str, status: &str) -> Option<(f64, String)> {
-        let finished = matches!(status, "Pull complete" | "Already exists" | "Download complete");
-        let mut changed = false;
-        if !self.seen.iter().any(|s| s == id) && id.len() >= 12 && !status.starts_with("Pulling from") {
-            self.seen.push(id.to_owned());
-            changed = true;
-        }
-        if finished && !self.done.iter().any(|s| s == id) {
-            self.done.push(id.to_owned());
-            changed = true;
-        }
-        changed.then(|| {
-            let total = self.seen.len().max(1);
-            let current = (self.done.len() + 1).min(total);
-            (self.done.len() as f64 / total as f64, format!("pulling layer {current}/{total}"))
-        })
-    }
-}
-
 /// The engine could not be reached at all.
 fn unavailable(socket: &str, e: &BollardError) -> Error {
     Error::EngineUnavailable(format!("the container engine at {socket} does not answer: {e}"))
@@ -247,7 +220,7 @@ impl Engine for DockerEngine {
         image: &str,
         progress: tokio::sync::mpsc::UnboundedSender<(f64, String)>,
     ) -> Result<()> {
-        let mut layers = PullLayers::default();
+        let mut layers = PullProgress::default();
         let docker = self.client().await?;
         let options =
             CreateImageOptions { from_image: Some(image.to_owned()), ..CreateImageOptions::default() };
@@ -256,7 +229,9 @@ impl Engine for DockerEngine {
             match item {
                 Ok(info) => {
                     if let (Some(id), Some(status)) = (&info.id, &info.status) {
-                        if let Some(report) = layers.update(id, status) {
+                        let detail = info.progress_detail.as_ref();
+                        let (current, total) = (detail.and_then(|d| d.current), detail.and_then(|d| d.total));
+                        if let Some(report) = layers.update(id, status, current, total) {
                             let _ = progress.send(report);
                         }
                     }

@@ -3,6 +3,7 @@
 mod create;
 mod docker;
 mod locate;
+mod pull;
 
 use std::collections::HashMap;
 
