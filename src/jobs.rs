@@ -2,9 +2,11 @@
 //! `org.atomic.Job` object under `/org/atomic/Manager/jobs/N`, announced by the ObjectManager on
 //! `/org/atomic/Manager`, with live Progress and Message, and Cancel / ResizeTty.
 
+use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
+use futures_util::StreamExt;
 use tokio::sync::{mpsc, watch};
 use zbus::message::Header;
 use zbus::{interface, Connection};
@@ -58,10 +60,57 @@ pub struct JobInterface {
 pub struct Job {
     conn: Option<Connection>,
     path: String,
+    caller: String,
+    cancel_tx: watch::Sender<bool>,
     cancel: watch::Receiver<bool>,
     resize: Option<mpsc::UnboundedReceiver<(u16, u16)>>,
     n: u64,
     running: Arc<Running>,
+    caller_watch: Option<tokio::task::AbortHandle>,
+}
+
+/// What long work running in a job is handed: where to report progress, and how to hear
+/// Cancel when the work must stop itself (a host upgrade in a thread, a child process).
+#[derive(Clone)]
+pub struct Control {
+    progress: mpsc::UnboundedSender<(f64, String)>,
+    cancel: watch::Receiver<bool>,
+}
+
+/// The reports of a [`Control`], for [`Job::publish`].
+pub type Reports = mpsc::UnboundedReceiver<(f64, String)>;
+
+impl Control {
+    /// A control outside any job, with the ends a job would hold: the Cancel switch and the
+    /// reports (for tools and tests).
+    pub fn standalone() -> (Control, watch::Sender<bool>, Reports) {
+        let (progress, reports) = mpsc::unbounded_channel();
+        let (tx, cancel) = watch::channel(false);
+        (Control { progress, cancel }, tx, reports)
+    }
+
+    /// Reports progress (0..1, or -1 when unknown) and what is being done.
+    pub fn report(&self, progress: f64, message: impl Into<String>) {
+        let _ = self.progress.send((progress, message.into()));
+    }
+
+    /// A sender for APIs that take one (the engine's pull).
+    pub fn sender(&self) -> mpsc::UnboundedSender<(f64, String)> {
+        self.progress.clone()
+    }
+
+    /// Whether Cancel has been called.
+    pub fn is_cancelled(&self) -> bool {
+        *self.cancel.borrow()
+    }
+
+    /// Resolves when Cancel is called; never, once the job is gone.
+    pub async fn cancelled(&self) {
+        let mut rx = self.cancel.clone();
+        if rx.wait_for(|c| *c).await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    }
 }
 
 impl Jobs {
@@ -100,16 +149,19 @@ impl Jobs {
             }
         }
         if let Ok(mut jobs) = self.running.0.lock() {
-            jobs.insert(n, (format!("{operation} {target}"), cancel_tx));
+            jobs.insert(n, (format!("{operation} {target}"), cancel_tx.clone()));
         }
         self.running.changed();
         Job {
             conn: self.conn.clone(),
             path,
+            caller: caller.bus_name.clone(),
+            cancel_tx,
             cancel: cancel_rx,
             resize: Some(resize_rx),
             n,
             running: self.running.clone(),
+            caller_watch: None,
         }
     }
 }
@@ -141,6 +193,53 @@ impl Job {
         let _ = rx.wait_for(|c| *c).await;
     }
 
+    /// A control for work that reports progress and stops itself, with the receiving end of
+    /// its reports for [`Job::publish`].
+    pub fn control(&self) -> (Control, Reports) {
+        let (progress, reports) = mpsc::unbounded_channel();
+        (Control { progress, cancel: self.cancel.clone() }, reports)
+    }
+
+    /// Awaits `work`, publishing what it reports on the way.
+    pub async fn publish<T>(&self, work: impl Future<Output = T>, mut reports: Reports) -> T {
+        tokio::pin!(work);
+        loop {
+            tokio::select! {
+                done = &mut work => return done,
+                Some((progress, message)) = reports.recv() => self.report(progress, &message).await,
+            }
+        }
+    }
+
+    /// Cancels the job when its caller leaves the bus: work that streams to the caller (an
+    /// attached Run) has no one to serve once the caller is gone.
+    pub async fn cancel_if_caller_leaves(&mut self) {
+        let Some(conn) = &self.conn else { return };
+        let Ok(dbus) = zbus::fdo::DBusProxy::new(conn).await else { return };
+        let name = self.caller.clone();
+        let Ok(mut changes) = dbus.receive_name_owner_changed_with_args(&[(0, name.as_str())]).await else {
+            return;
+        };
+        // Asked after subscribing, so a caller that left in between is not missed.
+        let present = match zbus::names::BusName::try_from(name.as_str()) {
+            Ok(bus_name) => dbus.name_has_owner(bus_name).await.unwrap_or(false),
+            Err(_) => false,
+        };
+        let (cancel, path) = (self.cancel_tx.clone(), self.path.clone());
+        let task = tokio::spawn(async move {
+            if present {
+                while let Some(change) = changes.next().await {
+                    if change.args().is_ok_and(|a| a.new_owner().is_none()) {
+                        break;
+                    }
+                }
+            }
+            tracing::info!(job = %path, caller = %name, "the caller left the bus; cancelling its job");
+            let _ = cancel.send(true);
+        });
+        self.caller_watch = Some(task.abort_handle());
+    }
+
     /// The ResizeTty requests for this job, once.
     pub fn take_resizes(&mut self) -> Option<mpsc::UnboundedReceiver<(u16, u16)>> {
         self.resize.take()
@@ -154,6 +253,9 @@ impl Job {
 
 impl Drop for Job {
     fn drop(&mut self) {
+        if let Some(watch) = self.caller_watch.take() {
+            watch.abort();
+        }
         if let Ok(mut jobs) = self.running.0.lock() {
             jobs.remove(&self.n);
         }

@@ -298,6 +298,9 @@ impl Manager {
             None => self.engine.create(&spec, streams).await?,
         };
         result.container_id = Some(id.clone());
+        if attach {
+            job.cancel_if_caller_leaves().await;
+        }
         let bridge = if attach {
             Some(Bridge::start(self.engine.attach(&id, streams.stdin).await?, fds))
         } else {
@@ -503,16 +506,12 @@ impl Manager {
 
     /// Pulls with progress reported on `job`; Cancel stops the pull.
     async fn pull(&self, image: &ImageRef, job: &Job) -> Result<()> {
-        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-        let pull = self.engine.pull(image.as_str(), tx);
-        tokio::pin!(pull);
+        let (control, reports) = job.control();
         job.report(-1.0, &format!("pulling {}", image.as_str())).await;
-        loop {
-            tokio::select! {
-                done = &mut pull => return done,
-                Some((progress, message)) = rx.recv() => job.report(progress, &message).await,
-                () = job.cancelled() => return Err(job.cancelled_error(&format!("pulling {}", image.as_str()))),
-            }
+        // Dropping the pull closes its connection, which is how an engine is told to stop.
+        tokio::select! {
+            done = job.publish(self.engine.pull(image.as_str(), control.sender()), reports) => done,
+            () = job.cancelled() => Err(job.cancelled_error(&format!("pulling {}", image.as_str()))),
         }
     }
 
@@ -541,10 +540,9 @@ impl Manager {
         let job = self.jobs.start("HostUpgrade", "host", caller).await;
         job.report(-1.0, if check { "checking for an update" } else { "upgrading the host" }).await;
         tracing::info!(uid = caller.uid, check, "host upgrade");
-        let outcome = tokio::select! {
-            outcome = self.host.upgrade(check) => outcome?,
-            () = job.cancelled() => return Err(job.cancelled_error("the host upgrade")),
-        };
+        // The backend stops itself on Cancel, so the host lock is held until it really has.
+        let (control, reports) = job.control();
+        let outcome = job.publish(self.host.upgrade(check, control), reports).await?;
         if outcome.changed && !check && options.flag("reboot") {
             self.power.reboot().await?;
         }

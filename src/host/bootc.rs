@@ -7,6 +7,7 @@ use serde::Deserialize;
 
 use super::{command, default_after_rollback, BackendKind, Deployment, HostBackend, UpgradeOutcome};
 use crate::error::{Error, Result};
+use crate::jobs::Control;
 
 #[derive(Debug, Deserialize)]
 struct Host {
@@ -139,17 +140,17 @@ impl HostBackend for Bootc {
         parse_status(&self.status_json().await?)
     }
 
-    async fn upgrade(&self, check: bool) -> Result<UpgradeOutcome> {
+    async fn upgrade(&self, check: bool, control: Control) -> Result<UpgradeOutcome> {
         let before = parse_status(&self.status_json().await?)?;
         if check {
-            command::run(&self.program, &["upgrade", "--check"]).await?;
+            command::run_for_job(&self.program, &["upgrade", "--check"], &control).await?;
             let json = self.status_json().await?;
             return Ok(UpgradeOutcome {
                 changed: update_available(&json)?,
                 deployment: before.into_iter().next(),
             });
         }
-        command::run(&self.program, &["upgrade"]).await?;
+        command::run_for_job(&self.program, &["upgrade"], &control).await?;
         Ok(UpgradeOutcome::between(&before, parse_status(&self.status_json().await?)?))
     }
 

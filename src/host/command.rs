@@ -1,10 +1,18 @@
 //! Running a host tool (rpm-ostree, bootc) without a shell, with the tail of its stderr in the
-//! error when it fails.
+//! error when it fails; long runs report their output lines and stop on Cancel.
 
+use std::process::Stdio;
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 use tokio::process::Command;
 
 use crate::error::{Error, Result};
+use crate::jobs::Control;
 use crate::text::dbus_safe;
+
+/// How long a cancelled tool may take to wind down after SIGINT before it is killed.
+const CANCEL_GRACE: Duration = Duration::from_secs(30);
 
 /// How much of a failing tool's stderr an error carries.
 const STDERR_TAIL: usize = 2048;
@@ -20,14 +28,69 @@ pub async fn run(program: &str, args: &[&str]) -> Result<String> {
     if out.status.success() {
         return Ok(String::from_utf8_lossy(&out.stdout).into_owned());
     }
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    Err(failure(program, args, out.status, &out.stderr))
+}
+
+fn failure(program: &str, args: &[&str], status: std::process::ExitStatus, stderr: &[u8]) -> Error {
+    let stderr = String::from_utf8_lossy(stderr);
     let start = stderr.char_indices().rev().nth(STDERR_TAIL).map_or(0, |(i, _)| i);
-    Err(Error::Failed(format!(
-        "{program} {} failed ({}): {}",
+    Error::Failed(format!(
+        "{program} {} failed ({status}): {}",
         args.join(" "),
-        out.status,
         dbus_safe(stderr[start..].trim())
-    )))
+    ))
+}
+
+/// Runs `program args...` for a job: each line it prints becomes the job's message, and on
+/// Cancel it gets SIGINT — rpm-ostree's client then cancels its daemon's transaction, as on
+/// Ctrl-C — and is killed if it has not ended within a grace period.
+pub async fn run_for_job(program: &str, args: &[&str], control: &Control) -> Result<()> {
+    let mut child = Command::new(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| Error::Failed(format!("cannot run {program}: {e}")))?;
+    let (Some(stdout), Some(mut stderr)) = (child.stdout.take(), child.stderr.take()) else {
+        return Err(Error::Failed(format!("cannot read the output of {program}")));
+    };
+    let reporter = control.clone();
+    let lines = tokio::spawn(async move {
+        let mut lines = BufReader::new(stdout).lines();
+        while let Ok(Some(line)) = lines.next_line().await {
+            let line = dbus_safe(line.trim());
+            if !line.is_empty() {
+                reporter.report(-1.0, line);
+            }
+        }
+    });
+    let errors = tokio::spawn(async move {
+        let mut buf = Vec::new();
+        let _ = stderr.read_to_end(&mut buf).await;
+        buf
+    });
+    let status = tokio::select! {
+        status = child.wait() => status,
+        () = control.cancelled() => {
+            if let Some(pid) = child.id().and_then(|p| i32::try_from(p).ok()) {
+                let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGINT);
+            }
+            if tokio::time::timeout(CANCEL_GRACE, child.wait()).await.is_err() {
+                let _ = child.kill().await;
+            }
+            return Err(Error::Cancelled(format!("{program} {} was cancelled", args.join(" "))));
+        }
+    }
+    .map_err(|e| Error::Failed(format!("waiting for {program}: {e}")))?;
+    let _ = lines.await;
+    let stderr = errors.await.unwrap_or_default();
+    if status.success() {
+        Ok(())
+    } else {
+        Err(failure(program, args, status, &stderr))
+    }
 }
 
 #[cfg(test)]
@@ -46,5 +109,31 @@ mod tests {
         assert!(
             matches!(run("/nonexistent/tool", &[]).await, Err(Error::Failed(m)) if m.contains("cannot run"))
         );
+    }
+
+    #[tokio::test]
+    async fn a_job_tool_reports_its_lines_and_stops_on_cancel() {
+        let (control, cancel, mut reports) = Control::standalone();
+        let script = "echo step one; echo step two; trap 'echo interrupted >&2; exit 130' INT; \
+                      while :; do sleep 0.1; done";
+        let started = std::time::Instant::now();
+        let args = ["-c", script];
+        let run = run_for_job("sh", &args, &control);
+        let stop = async {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            let _ = cancel.send(true);
+        };
+        let (result, ()) = tokio::join!(run, stop);
+        assert!(matches!(result, Err(Error::Cancelled(_))), "{result:?}");
+        assert!(started.elapsed() < Duration::from_secs(10), "SIGINT did not stop the tool");
+        assert_eq!(reports.recv().await.map(|r| r.1).as_deref(), Some("step one"));
+        assert_eq!(reports.recv().await.map(|r| r.1).as_deref(), Some("step two"));
+
+        let (control, _cancel, _) = Control::standalone();
+        match run_for_job("sh", &["-c", "echo partial; echo broken >&2; exit 4"], &control).await {
+            Err(Error::Failed(msg)) => assert!(msg.contains("broken") && msg.contains("4"), "{msg}"),
+            other => panic!("{other:?}"),
+        }
+        assert!(run_for_job("true", &[], &control).await.is_ok());
     }
 }

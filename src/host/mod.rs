@@ -14,6 +14,7 @@ pub use self::rpm_ostree::RpmOstree;
 use async_trait::async_trait;
 
 use crate::error::{Error, Result};
+use crate::jobs::Control;
 
 /// One deployment of the host, with the keys of API.md's Status.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -117,8 +118,9 @@ pub trait HostBackend: Send + Sync {
     fn kind(&self) -> BackendKind;
     /// The deployments, default first.
     async fn deployments(&self) -> Result<Vec<Deployment>>;
-    /// Upgrades (or with `check` only looks).
-    async fn upgrade(&self, check: bool) -> Result<UpgradeOutcome>;
+    /// Upgrades (or with `check` only looks), reporting progress on `control`; on Cancel it
+    /// stops, leaves the deployments as they were and returns Cancelled.
+    async fn upgrade(&self, check: bool, control: Control) -> Result<UpgradeOutcome>;
     /// Makes the previous deployment the default.
     async fn rollback(&self) -> Result<Deployment>;
 }
@@ -137,7 +139,7 @@ impl HostBackend for NoHost {
         Ok(Vec::new())
     }
 
-    async fn upgrade(&self, _check: bool) -> Result<UpgradeOutcome> {
+    async fn upgrade(&self, _check: bool, _control: Control) -> Result<UpgradeOutcome> {
         Err(not_supported())
     }
 

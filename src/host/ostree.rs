@@ -9,10 +9,12 @@ use std::path::PathBuf;
 
 use async_trait::async_trait;
 use ostree::gio;
+use ostree::gio::prelude::CancellableExt;
 use ostree::glib;
 
 use super::{BackendKind, Deployment, HostBackend, UpgradeOutcome};
 use crate::error::{Error, Result};
+use crate::jobs::Control;
 
 /// A sysroot managed through libostree.
 #[derive(Debug, Clone)]
@@ -83,7 +85,38 @@ impl OstreeHost {
     }
 }
 
-fn upgrade(path: &std::path::Path, check: bool) -> Result<UpgradeOutcome> {
+/// Pull progress as the job's Progress and Message. libostree reports through a signal
+/// dispatched on the thread-default main context, which its pull loop iterates.
+fn pull_progress(refspec: &str, control: &Control) -> ostree::AsyncProgress {
+    let progress = ostree::AsyncProgress::new();
+    let (refspec, control) = (refspec.to_owned(), control.clone());
+    progress.connect_changed(move |p| {
+        let (fetched, requested) = (p.uint("fetched"), p.uint("requested"));
+        if requested > 0 {
+            let message = format!("pulling {refspec}: {fetched}/{requested} objects");
+            control.report(f64::from(fetched) / f64::from(requested), message);
+        }
+    });
+    progress
+}
+
+/// The error of a step, Cancelled when Cancel is why it stopped.
+fn step_error(cancellable: &gio::Cancellable, what: &str, e: glib::Error) -> Error {
+    if cancellable.is_cancelled() {
+        Error::Cancelled(format!(
+            "the host upgrade was cancelled while {what}; the deployments are as they were"
+        ))
+    } else {
+        failed(what, e)
+    }
+}
+
+fn upgrade(
+    path: &std::path::Path,
+    check: bool,
+    control: &Control,
+    cancellable: &gio::Cancellable,
+) -> Result<UpgradeOutcome> {
     let sysroot = open(path)?;
     let deployments = sysroot.deployments();
     let current = deployments.first().ok_or_else(|| Error::Failed("the sysroot has no deployment".into()))?;
@@ -94,8 +127,17 @@ fn upgrade(path: &std::path::Path, check: bool) -> Result<UpgradeOutcome> {
     let repo = sysroot.repo();
     let (remote, branch) = ostree::parse_refspec(&refspec).map_err(|e| failed("bad origin refspec", e))?;
     if let Some(remote) = remote {
-        repo.pull(&remote, &[branch.as_str()], ostree::RepoPullFlags::NONE, None, gio::Cancellable::NONE)
-            .map_err(|e| failed(&format!("pulling {refspec}"), e))?;
+        control.report(-1.0, format!("pulling {refspec}"));
+        let progress = pull_progress(&refspec, control);
+        let pulled = repo.pull(
+            &remote,
+            &[branch.as_str()],
+            ostree::RepoPullFlags::NONE,
+            Some(&progress),
+            Some(cancellable),
+        );
+        progress.finish();
+        pulled.map_err(|e| step_error(cancellable, &format!("pulling {refspec}"), e))?;
     }
     let rev = repo
         .resolve_rev(&refspec, false)
@@ -111,11 +153,17 @@ fn upgrade(path: &std::path::Path, check: bool) -> Result<UpgradeOutcome> {
         return Ok(UpgradeOutcome { changed: true, deployment: Some(next) });
     }
     sysroot.lock().map_err(|e| failed("cannot lock the sysroot", e))?;
+    control.report(-1.0, format!("deploying {rev}"));
     let written = (|| {
         let origin = merge.origin();
         let new = sysroot
-            .deploy_tree(Some(&osname), &rev, origin.as_ref(), Some(&merge), &[], gio::Cancellable::NONE)
-            .map_err(|e| failed(&format!("deploying {rev}"), e))?;
+            .deploy_tree(Some(&osname), &rev, origin.as_ref(), Some(&merge), &[], Some(cancellable))
+            .map_err(|e| {
+                // A checkout cut short is an undeployed directory; cleanup removes it.
+                let _ = sysroot.cleanup(gio::Cancellable::NONE);
+                step_error(cancellable, &format!("deploying {rev}"), e)
+            })?;
+        // Past this point the upgrade is one atomic swap of the deployment list: not cancellable.
         sysroot
             .simple_write_deployment(
                 Some(&osname),
@@ -159,8 +207,25 @@ impl HostBackend for OstreeHost {
         self.blocking(|path| open(path).map(|s| list(&s))).await
     }
 
-    async fn upgrade(&self, check: bool) -> Result<UpgradeOutcome> {
-        self.blocking(move |path| upgrade(path, check)).await
+    async fn upgrade(&self, check: bool, control: Control) -> Result<UpgradeOutcome> {
+        let cancellable = gio::Cancellable::new();
+        let on_cancel = {
+            let (cancellable, control) = (cancellable.clone(), control.clone());
+            tokio::spawn(async move {
+                control.cancelled().await;
+                cancellable.cancel();
+            })
+        };
+        let result = self
+            .blocking(move |path| {
+                // A main context of this thread's own for the pull loop and its progress signal.
+                glib::MainContext::new()
+                    .with_thread_default(|| upgrade(path, check, &control, &cancellable))
+                    .map_err(|e| Error::Failed(format!("cannot set up the upgrade's main context: {e}")))?
+            })
+            .await;
+        on_cancel.abort();
+        result
     }
 
     async fn rollback(&self) -> Result<Deployment> {

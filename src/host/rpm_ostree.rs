@@ -13,6 +13,7 @@ use serde::Deserialize;
 
 use super::{command, default_after_rollback, BackendKind, Deployment, HostBackend, UpgradeOutcome};
 use crate::error::{Error, Result};
+use crate::jobs::Control;
 
 /// `rpm-ostree status --json`, the fields atomicd reports.
 #[derive(Debug, Deserialize)]
@@ -92,7 +93,7 @@ impl HostBackend for RpmOstree {
         self.status().await
     }
 
-    async fn upgrade(&self, check: bool) -> Result<UpgradeOutcome> {
+    async fn upgrade(&self, check: bool, control: Control) -> Result<UpgradeOutcome> {
         let before = self.status().await?;
         if check {
             // `upgrade --check` exits 77 when nothing is available, 0 when an update is.
@@ -104,7 +105,7 @@ impl HostBackend for RpmOstree {
                 Err(e) => Err(e),
             };
         }
-        command::run(&self.program, &["upgrade"]).await?;
+        command::run_for_job(&self.program, &["upgrade"], &control).await?;
         Ok(UpgradeOutcome::between(&before, self.status().await?))
     }
 
