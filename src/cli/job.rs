@@ -2,19 +2,53 @@
 //! CLI can show its progress, forward terminal resizes and cancel it on Ctrl-C.
 
 use std::collections::HashMap;
+use std::io::IsTerminal;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use futures_util::StreamExt;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use zbus::message::Type;
 use zbus::zvariant::{OwnedObjectPath, OwnedValue};
 use zbus::{MatchRule, MessageStream};
 
 type Props = HashMap<String, OwnedValue>;
 
+/// How the job's progress is shown on stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Display {
+    /// A progress bar, redrawn in place: stderr is a terminal.
+    Bar,
+    /// One line per new message: stderr is a file or a pipe, whose reader wants lines.
+    Lines,
+    /// Nothing: the container's own output owns the terminal (attached Run).
+    Silent,
+}
+
+impl Display {
+    /// A bar on a terminal, plain lines otherwise.
+    pub fn for_stderr() -> Self {
+        if std::io::stderr().is_terminal() {
+            Display::Bar
+        } else {
+            Display::Lines
+        }
+    }
+}
+
+/// What the watch knows of our job.
+#[derive(Default)]
+struct Found {
+    path: Option<OwnedObjectPath>,
+    /// Ctrl-C came before the job was announced: cancel it as soon as it is.
+    cancel_pending: bool,
+}
+
 /// Follows this client's job while a call runs.
 pub struct JobWatch {
     conn: zbus::Connection,
-    path: Arc<Mutex<Option<OwnedObjectPath>>>,
+    found: Arc<Mutex<Found>>,
+    bar: Option<ProgressBar>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -22,10 +56,65 @@ fn prop_string(props: &Props, key: &str) -> Option<String> {
     props.get(key).and_then(|v| String::try_from(v.clone()).ok())
 }
 
+fn prop_f64(props: &Props, key: &str) -> Option<f64> {
+    props.get(key).and_then(|v| f64::try_from(v.clone()).ok())
+}
+
+/// The bar's resolution: Progress is a fraction, the bar counts thousandths.
+const BAR_STEPS: u64 = 1000;
+
+fn bar_style(known: bool) -> ProgressStyle {
+    let template =
+        if known { "{spinner} {wide_msg} [{bar:30}] {percent:>3}%" } else { "{spinner} {wide_msg}" };
+    ProgressStyle::with_template(template)
+        .unwrap_or_else(|_| ProgressStyle::default_spinner())
+        .progress_chars("=> ")
+}
+
+/// Shows the job's Progress and Message as the display asks.
+struct Shown {
+    display: Display,
+    bar: Option<ProgressBar>,
+    known: Option<bool>,
+    last: String,
+}
+
+impl Shown {
+    fn update(&mut self, progress: Option<f64>, message: Option<String>) {
+        match (self.display, &self.bar) {
+            (Display::Bar, Some(bar)) => {
+                if let Some(p) = progress {
+                    let known = p >= 0.0;
+                    if self.known != Some(known) {
+                        bar.set_style(bar_style(known));
+                        self.known = Some(known);
+                    }
+                    if known {
+                        // Truncation is the point: a fraction becomes whole thousandths.
+                        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+                        bar.set_position((p.clamp(0.0, 1.0) * BAR_STEPS as f64) as u64);
+                    }
+                }
+                if let Some(m) = message {
+                    bar.set_message(m);
+                }
+            }
+            (Display::Lines, _) => {
+                if let Some(m) = message {
+                    if !m.is_empty() && m != self.last {
+                        eprintln!("atomic: {m}");
+                        self.last = m;
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
 impl JobWatch {
     /// Subscribes before the call is made, so the job's announcement cannot be missed.
-    /// `progress` prints each new Message on stderr.
-    pub async fn start(conn: &zbus::Connection, progress: bool) -> zbus::Result<JobWatch> {
+    pub async fn start(conn: &zbus::Connection, display: Display) -> zbus::Result<JobWatch> {
         let me = conn.unique_name().map(|n| n.to_string()).unwrap_or_default();
         let rule = MatchRule::builder()
             .msg_type(Type::Signal)
@@ -33,10 +122,17 @@ impl JobWatch {
             .path_namespace("/org/atomic/Manager")?
             .build();
         let mut stream = MessageStream::for_match_rule(rule, conn, Some(64)).await?;
-        let path: Arc<Mutex<Option<OwnedObjectPath>>> = Arc::new(Mutex::new(None));
-        let mine = path.clone();
+        let bar = (display == Display::Bar).then(|| {
+            let bar = ProgressBar::with_draw_target(Some(BAR_STEPS), ProgressDrawTarget::stderr());
+            bar.set_style(bar_style(false));
+            bar.enable_steady_tick(Duration::from_millis(120));
+            bar
+        });
+        let mut shown = Shown { display, bar: bar.clone(), known: None, last: String::new() };
+        let found: Arc<Mutex<Found>> = Arc::default();
+        let mine = found.clone();
+        let canceller = conn.clone();
         let task = tokio::spawn(async move {
-            let mut last = String::new();
             while let Some(Ok(msg)) = stream.next().await {
                 let header = msg.header();
                 match header.member().map(|m| m.as_str()) {
@@ -46,63 +142,75 @@ impl JobWatch {
                         else {
                             continue;
                         };
-                        if ifaces.get("org.atomic.Job").and_then(|p| prop_string(p, "Caller"))
-                            == Some(me.clone())
-                        {
-                            if let Ok(mut p) = mine.lock() {
-                                *p = Some(object);
-                            }
+                        let Some(job) = ifaces.get("org.atomic.Job") else { continue };
+                        if prop_string(job, "Caller") != Some(me.clone()) {
+                            continue;
+                        }
+                        shown.update(prop_f64(job, "Progress"), prop_string(job, "Message"));
+                        let pending = mine.lock().is_ok_and(|mut f| {
+                            f.path = Some(object.clone());
+                            f.cancel_pending
+                        });
+                        if pending {
+                            call(&canceller, &object, "Cancel", &()).await;
                         }
                     }
                     Some("PropertiesChanged") => {
-                        let ours = mine.lock().ok().and_then(|p| p.clone());
+                        let ours = mine.lock().ok().and_then(|f| f.path.clone());
                         let here = header.path().map(|p| p.as_str().to_owned());
-                        if !progress || ours.as_ref().map(|p| p.as_str().to_owned()) != here {
+                        if ours.as_ref().map(|p| p.as_str().to_owned()) != here {
                             continue;
                         }
                         let Ok((_, changed, _)) = msg.body().deserialize::<(String, Props, Vec<String>)>()
                         else {
                             continue;
                         };
-                        if let Some(message) = prop_string(&changed, "Message") {
-                            if !message.is_empty() && message != last {
-                                eprintln!("atomic: {message}");
-                                last = message;
-                            }
-                        }
+                        shown.update(prop_f64(&changed, "Progress"), prop_string(&changed, "Message"));
                     }
                     _ => {}
                 }
             }
         });
-        Ok(JobWatch { conn: conn.clone(), path, task })
+        Ok(JobWatch { conn: conn.clone(), found, bar, task })
     }
 
     fn path(&self) -> Option<OwnedObjectPath> {
-        self.path.lock().ok().and_then(|p| p.clone())
-    }
-
-    async fn call(&self, method: &str, body: &(impl serde::Serialize + zbus::zvariant::DynamicType)) {
-        let Some(path) = self.path() else { return };
-        let _ = self
-            .conn
-            .call_method(Some("org.atomic"), path.as_str(), Some("org.atomic.Job"), method, body)
-            .await;
+        self.found.lock().ok().and_then(|f| f.path.clone())
     }
 
     /// Asks atomicd to resize our job's terminal.
     pub async fn resize(&self, rows: u16, columns: u16) {
-        self.call("ResizeTty", &(rows, columns)).await;
+        if let Some(path) = self.path() {
+            call(&self.conn, &path, "ResizeTty", &(rows, columns)).await;
+        }
     }
 
-    /// Cancels our job.
+    /// Cancels our job, now or as soon as atomicd announces it.
     pub async fn cancel(&self) {
-        self.call("Cancel", &()).await;
+        let path = self.found.lock().ok().and_then(|mut f| {
+            f.cancel_pending = true;
+            f.path.clone()
+        });
+        if let Some(path) = path {
+            call(&self.conn, &path, "Cancel", &()).await;
+        }
     }
+}
+
+async fn call(
+    conn: &zbus::Connection,
+    path: &OwnedObjectPath,
+    method: &str,
+    body: &(impl serde::Serialize + zbus::zvariant::DynamicType),
+) {
+    let _ = conn.call_method(Some("org.atomic"), path.as_str(), Some("org.atomic.Job"), method, body).await;
 }
 
 impl Drop for JobWatch {
     fn drop(&mut self) {
         self.task.abort();
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
     }
 }

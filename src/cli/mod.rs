@@ -17,6 +17,8 @@ use args::{Cli, Command, HostCommand};
 
 /// Exit status when polkit refused (as a shell does for "cannot execute").
 pub const EXIT_DENIED: u8 = 126;
+/// Exit status after Ctrl-C cancelled the job (as a shell reports death by SIGINT).
+pub const EXIT_INTERRUPTED: u8 = 130;
 
 /// A failed call, already in the words the user should read.
 #[derive(Debug)]
@@ -123,6 +125,37 @@ fn report(answer: &Answer, display: bool) -> u8 {
     u8::try_from(code.clamp(0, 255)).unwrap_or(1)
 }
 
+/// The failure of a call, told as the user's own cancellation when Ctrl-C caused it.
+fn failure(e: zbus::Error, interrupted: bool) -> Failure {
+    let mut f = Failure::from(e);
+    if interrupted {
+        f.code = EXIT_INTERRUPTED;
+    }
+    f
+}
+
+/// Awaits a call that runs as a job, showing the job's progress; Ctrl-C cancels the job, and
+/// the CLI leaves once atomicd has answered.
+async fn follow<T>(
+    proxy: &ManagerProxy<'_>,
+    call: impl std::future::Future<Output = zbus::Result<T>>,
+) -> Result<T, Failure> {
+    let watch = job::JobWatch::start(proxy.inner().connection(), job::Display::for_stderr()).await?;
+    tokio::pin!(call);
+    let mut interrupted = false;
+    let answer = loop {
+        tokio::select! {
+            answer = &mut call => break answer,
+            Ok(()) = tokio::signal::ctrl_c() => {
+                interrupted = true;
+                watch.cancel().await;
+            }
+        }
+    };
+    drop(watch);
+    answer.map_err(|e| failure(e, interrupted))
+}
+
 /// Resolves on SIGTERM or SIGHUP, so the terminal is restored before the CLI dies.
 async fn terminated() {
     use tokio::signal::unix::{signal, SignalKind};
@@ -173,12 +206,14 @@ async fn dispatch(cli: Cli) -> Result<u8, Failure> {
             Ok(0)
         }
         Command::Host(HostCommand::Upgrade { check, reboot }) => {
-            let answer = proxy.host_upgrade(opts([("check", flag(check)), ("reboot", flag(reboot))])).await?;
+            let answer =
+                follow(&proxy, proxy.host_upgrade(opts([("check", flag(check)), ("reboot", flag(reboot))])))
+                    .await?;
             println!("{}", serde_json::to_string_pretty(&dict_to_json(&answer)).unwrap_or_default());
             Ok(0)
         }
         Command::Host(HostCommand::Rollback { reboot }) => {
-            let answer = proxy.rollback(opts([("reboot", flag(reboot))])).await?;
+            let answer = follow(&proxy, proxy.rollback(opts([("reboot", flag(reboot))]))).await?;
             println!("{}", serde_json::to_string_pretty(&dict_to_json(&answer)).unwrap_or_default());
             Ok(0)
         }
@@ -203,15 +238,7 @@ async fn dispatch(cli: Cli) -> Result<u8, Failure> {
                 banner(plan, a.quiet);
                 options.insert("env-files", env_files(plan)?);
             }
-            let watch = job::JobWatch::start(proxy.inner().connection(), true).await?;
-            let call = proxy.install(&a.image, options);
-            tokio::pin!(call);
-            let answer = loop {
-                tokio::select! {
-                    answer = &mut call => break answer?,
-                    Ok(()) = tokio::signal::ctrl_c() => watch.cancel().await,
-                }
-            };
+            let answer = follow(&proxy, proxy.install(&a.image, options)).await?;
             Ok(report(&answer, false))
         }
         Command::Uninstall(a) => {
@@ -229,7 +256,7 @@ async fn dispatch(cli: Cli) -> Result<u8, Failure> {
             }
             banner(&plan, a.quiet);
             options.insert("env-files", env_files(&plan)?);
-            let answer = proxy.uninstall(&a.image, options).await?;
+            let answer = follow(&proxy, proxy.uninstall(&a.image, options)).await?;
             for id in strings(&answer, "removed") {
                 eprintln!("atomic: removed {}", render::short(&id));
             }
@@ -289,8 +316,10 @@ async fn run(proxy: &ManagerProxy<'_>, a: args::RunArgs) -> Result<u8, Failure> 
             }
         }
     }
-    let watch = job::JobWatch::start(proxy.inner().connection(), false).await?;
+    // The container's output owns the terminal: no bar over it.
+    let watch = job::JobWatch::start(proxy.inner().connection(), job::Display::Silent).await?;
     let raw = (tty && !a.detach).then(terminal::RawMode::enter).flatten();
+    let mut interrupted = false;
     let answer = {
         let call = proxy.run(&a.image, &a.command, options);
         tokio::pin!(call);
@@ -304,16 +333,19 @@ async fn run(proxy: &ManagerProxy<'_>, a: args::RunArgs) -> Result<u8, Failure> 
                     }
                 }
                 // In raw mode Ctrl-C reaches the container as a byte; otherwise it cancels the job.
-                Ok(()) = tokio::signal::ctrl_c() => watch.cancel().await,
+                Ok(()) = tokio::signal::ctrl_c() => {
+                    interrupted = true;
+                    watch.cancel().await;
+                }
                 () = terminated() => {
                     drop(raw);
-                    return Err(Failure { message: "interrupted".into(), code: 130 });
+                    return Err(Failure { message: "interrupted".into(), code: EXIT_INTERRUPTED });
                 }
             }
         }
     };
     drop(raw);
-    let answer = answer?;
+    let answer = answer.map_err(|e| failure(e, interrupted))?;
     print_warnings(&answer);
     if let Some(out) = answer.get("output").and_then(|v| String::try_from(v.clone()).ok()) {
         print!("{out}");
