@@ -76,3 +76,183 @@ fn install_shows_pull_progress_from_its_job() {
     let (code, _, err) = cli_as(0, &["uninstall", "--name", &name, app]);
     assert_eq!(code, 0, "{err}");
 }
+
+/// One 640 MiB layer in the local registry (tests/world.sh): its pull takes seconds.
+const BIG: &str = "127.0.0.1:5000/atomic-test/big:latest";
+
+fn installed_images(status: &std::collections::HashMap<String, zbus::zvariant::OwnedValue>) -> Vec<String> {
+    let json = atomicd::client::dict_to_json(status);
+    json["installed"].as_array().cloned().unwrap_or_default().iter().map(|i| i["image"].to_string()).collect()
+}
+
+async fn no_jobs_left(conn: &zbus::Connection) -> bool {
+    let om = object_manager(conn).await;
+    for _ in 0..50 {
+        let objects = om.get_managed_objects().await.unwrap_or_default();
+        if !objects.keys().any(|k| k.as_str().starts_with("/org/atomic/Manager/jobs/")) {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    false
+}
+
+/// Install of BIG: the job reports byte progress of the pull; Cancel stops it; Install
+/// returns Cancelled, nothing is recorded, the job is gone.
+async fn pull_progress_then_cancel(engine: &str, socket: &str) {
+    let _d = Daemon::start(&["--engine-socket", socket]);
+    let _ = Command::new(engine).args(["rmi", "-f", BIG]).output();
+    let conn = zbus::Connection::system().await.unwrap_or_else(|e| panic!("{e}"));
+    let p = atomicd::client::ManagerProxy::new(&conn).await.unwrap_or_else(|e| panic!("{e}"));
+    let name = format!("big{}", unique());
+    let call = p.install(
+        BIG,
+        std::collections::HashMap::from([("name", zbus::zvariant::Value::from(name.as_str()))]),
+    );
+    tokio::pin!(call);
+    let job = tokio::select! {
+        r = &mut call => panic!("Install ended before its job was seen: {r:?}"),
+        job = find_job(&conn) => job.unwrap_or_else(|| panic!("no job")),
+    };
+    let props = zbus::fdo::PropertiesProxy::builder(&conn)
+        .destination("org.atomic")
+        .and_then(|b| b.path(job.clone()))
+        .unwrap_or_else(|e| panic!("{e}"))
+        .build()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let iface = zbus::names::InterfaceName::from_static_str_unchecked("org.atomic.Job");
+    let watch_progress = async {
+        loop {
+            let all = props.get_all(iface.clone()).await.unwrap_or_default();
+            let progress = all.get("Progress").and_then(|v| f64::try_from(v.clone()).ok()).unwrap_or(-1.0);
+            let message =
+                all.get("Message").and_then(|v| String::try_from(v.clone()).ok()).unwrap_or_default();
+            if progress > 0.0 && progress < 1.0 && message.contains("MB of") {
+                return (progress, message);
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    let (progress, message) = tokio::select! {
+        r = &mut call => panic!("the pull ended before any byte progress was seen: {r:?}"),
+        seen = watch_progress => seen,
+    };
+    println!("{engine}: job {job} at Progress {progress:.3}: {message}");
+    conn.call_method(Some("org.atomic"), job.as_str(), Some("org.atomic.Job"), "Cancel", &())
+        .await
+        .unwrap_or_else(|e| panic!("Cancel: {e}"));
+    let r = tokio::time::timeout(Duration::from_secs(15), call)
+        .await
+        .unwrap_or_else(|_| panic!("Install did not end"));
+    assert_eq!(error_name(&r), "org.atomic.Error.Cancelled", "{r:?}");
+    let status = p.status().await.unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        !installed_images(&status).iter().any(|i| i.contains("atomic-test/big")),
+        "a cancelled Install was recorded"
+    );
+    assert!(no_jobs_left(&conn).await, "the cancelled job is still exported");
+    assert!(!containers(engine).contains(&name));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pull_progress_and_cancel_on_podman() {
+    pull_progress_then_cancel("podman", PODMAN_SOCK).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pull_progress_and_cancel_on_docker() {
+    pull_progress_then_cancel("docker", DOCKER_SOCK).await;
+}
+
+/// Ctrl-C in `atomic install`: the CLI cancels its job and exits 130 once atomicd answered.
+#[tokio::test(flavor = "multi_thread")]
+async fn ctrl_c_cancels_the_cli_job() {
+    use std::io::{BufRead, BufReader};
+    let _d = Daemon::start(&["--engine-socket", PODMAN_SOCK]);
+    let _ = Command::new("podman").args(["rmi", "-f", BIG]).output();
+    let mut cli = Command::new(bin("atomic"))
+        .args(["install", "--name", &format!("ctrlc{}", unique()), BIG])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let stderr = cli.stderr.take().unwrap_or_else(|| panic!("no stderr"));
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let mut lines = Vec::new();
+    while let Ok(line) = rx.recv_timeout(Duration::from_secs(30)) {
+        let pulling = line.contains("MB of");
+        lines.push(line);
+        if pulling {
+            break;
+        }
+    }
+    assert!(lines.iter().any(|l| l.contains("MB of")), "no pull progress on stderr: {lines:?}");
+    let _ = Command::new("kill").args(["-INT", &cli.id().to_string()]).status();
+    let code = wait_until(Duration::from_secs(15), || matches!(cli.try_wait(), Ok(Some(_))));
+    assert!(code, "the CLI did not leave after Ctrl-C");
+    let status = cli.wait().unwrap_or_else(|e| panic!("{e}"));
+    lines.extend(rx.try_iter());
+    println!("{}", lines.join("\n"));
+    assert_eq!(status.code(), Some(130), "{lines:?}");
+    assert!(lines.iter().any(|l| l.contains("was cancelled")), "{lines:?}");
+    let conn = zbus::Connection::system().await.unwrap_or_else(|e| panic!("{e}"));
+    assert!(no_jobs_left(&conn).await);
+    let status = proxy().await.status().await.unwrap_or_else(|e| panic!("{e}"));
+    assert!(!installed_images(&status).iter().any(|i| i.contains("atomic-test/big")));
+}
+
+/// On a terminal the CLI draws a bar (redrawn in place), not one line per message.
+#[test]
+fn the_cli_draws_a_progress_bar_on_a_terminal() {
+    let _d = Daemon::start(&["--engine-socket", PODMAN_SOCK]);
+    let _ = Command::new("podman").args(["rmi", "-f", BIG]).output();
+    let name = format!("bar{}", unique());
+    let cli = format!("{} install --name {name} {BIG}", bin("atomic").display());
+    // script(1) gives the CLI a pseudo-terminal and records what it drew.
+    let out = Command::new("script")
+        .args(["-qefc", &cli, "/dev/null"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let drawn = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "{drawn}");
+    assert!(drawn.contains("pulling layer 1/1 ("), "{drawn}");
+    assert!(drawn.contains('%') && drawn.contains("[="), "no bar drawn: {drawn}");
+    assert!(drawn.contains("\u{1b}[2K") || drawn.contains('\r'), "the bar is not redrawn in place: {drawn}");
+    assert!(!drawn.contains("atomic: pulling"), "plain lines on a terminal: {drawn}");
+    let (code, _, err) = cli_as(0, &["uninstall", "--name", &name, BIG]);
+    assert_eq!(code, 0, "{err}");
+}
+
+/// A client that vanishes during an attached Run: the job is cancelled, the container removed,
+/// the job unexported.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_attached_run_ends_when_its_client_disconnects() {
+    let _d = Daemon::start(&["--engine-socket", PODMAN_SOCK]);
+    let name = format!("gone{}", unique());
+    let mut cli = Command::new(bin("atomic"))
+        .args(["run", "--name", &name, PLAIN, "sleep", "120"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        wait_until(Duration::from_secs(30), || containers("podman").contains(&name)),
+        "the run never started"
+    );
+    let conn = zbus::Connection::system().await.unwrap_or_else(|e| panic!("{e}"));
+    assert!(find_job(&conn).await.is_some(), "no job for the attached run");
+    let _ = cli.kill();
+    let _ = cli.wait();
+    assert!(
+        wait_until(Duration::from_secs(20), || !containers("podman").contains(&name)),
+        "the container outlived its vanished client"
+    );
+    assert!(no_jobs_left(&conn).await, "the job of a vanished client is still exported");
+}

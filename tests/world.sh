@@ -123,6 +123,8 @@ YML
 #   atomic-test/installable   LABEL INSTALL: Run refuses until installed
 #   atomic-test/app     RUN, INSTALL and UNINSTALL labels writing to /var/tmp/atomicd-app;
 #                       also pushed to the local registry as 127.0.0.1:5000/atomic-test/app
+#   127.0.0.1:5000/atomic-test/big   registry only: one 640 MiB layer of random bytes, so a pull
+#                       takes seconds (progress, cancellation, faults during a pull)
 rootfs() {
     local r="$WORLD/rootfs"
     if [ ! -x "$r/bin/busybox" ]; then
@@ -182,6 +184,22 @@ fixtures() {
     mkdir -p /var/tmp/atomicd-app
     docker tag atomic-test/app:latest $REGISTRY/atomic-test/app:latest
     docker push -q $REGISTRY/atomic-test/app:latest >/dev/null
+    big_image
+}
+
+big_image() {
+    local ref=$REGISTRY/atomic-test/big:latest
+    if curl -sfI "http://$REGISTRY/v2/atomic-test/big/manifests/latest" >/dev/null; then return 0; fi
+    local r="$WORLD/bigroot"
+    rm -rf "$r" && mkdir -p "$r" && rootfs | tar -C "$r" -x
+    # Random bytes do not compress: the layer stays large on the wire.
+    head -c 640M /dev/urandom >"$r/big.bin"
+    tar -C "$r" -c . | docker import --change 'LABEL INSTALL="docker run --rm IMAGE true"' - "$ref" >/dev/null
+    docker push -q "$ref" >/dev/null
+    # Only the registry keeps it: every test pull starts from nothing.
+    docker rmi "$ref" >/dev/null
+    rm -rf "$r"
+    say "registry: pushed $ref"
 }
 
 daemon() {
