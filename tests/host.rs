@@ -229,3 +229,90 @@ async fn rpm_ostree_backend_through_its_cli_stand_in() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Serves `repo` over HTTP, each request delayed by `delay` seconds (tests/support/slow-http.py).
+fn serve(repo: &Path, delay: &str) -> (std::process::Child, String) {
+    let port_file = repo.with_extension(format!("port{}", unique()));
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/support/slow-http.py");
+    let child = Command::new("python3")
+        .arg(script)
+        .args([repo.as_os_str(), port_file.as_os_str()])
+        .arg(delay)
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(wait_until(Duration::from_secs(10), || port_file.exists()), "the HTTP server did not start");
+    let port = std::fs::read_to_string(&port_file).unwrap_or_else(|e| panic!("{e}"));
+    (child, format!("http://127.0.0.1:{port}"))
+}
+
+/// Points the deployment's origin at remote `slow` with `url`.
+fn set_remote(sysroot: &Path, url: &str) {
+    sh(&format!(
+        "S={s}; ostree remote delete --repo=$S/ostree/repo --if-exists slow
+         ostree remote add --repo=$S/ostree/repo --no-gpg-verify slow {url}
+         sed -i 's|^refspec=.*|refspec=slow:testos/stable|' $S/ostree/deploy/testos/deploy/*.origin",
+        s = sysroot.display()
+    ));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_cancelled_upgrade_pull_leaves_the_host_as_it_was() {
+    let s = sysroot();
+    let dir = s.parent().map(Path::to_path_buf).unwrap_or_default();
+    // Version 2.0 in a remote archive repository: 400 more files, one request each.
+    let remote = dir.join("remote");
+    sh(&format!(
+        "D={d}; ostree init --repo=$D/remote --mode=archive
+         cp -a $D/tree $D/tree2 && mkdir -p $D/tree2/usr/share/filler
+         for i in $(seq 400); do echo $i > $D/tree2/usr/share/filler/f$i; done
+         ostree --repo=$D/remote commit -b testos/stable --add-metadata-string=version=2.0 --tree=dir=$D/tree2",
+        d = dir.display()
+    ));
+    let (mut slow, url) = serve(&remote, "0.02");
+    set_remote(&s, &url);
+    let _d = ostree_daemon(&s);
+    let conn = zbus::Connection::system().await.unwrap_or_else(|e| panic!("{e}"));
+    let p = atomicd::client::ManagerProxy::new(&conn).await.unwrap_or_else(|e| panic!("{e}"));
+    let call = p.host_upgrade(Default::default());
+    tokio::pin!(call);
+    let om = object_manager(&conn).await;
+    let watch = async {
+        loop {
+            let objects = om.get_managed_objects().await.unwrap_or_default();
+            for (path, ifaces) in objects {
+                let job = ifaces.get("org.atomic.Job").cloned().unwrap_or_default();
+                let message =
+                    job.get("Message").and_then(|v| String::try_from(v.clone()).ok()).unwrap_or_default();
+                let progress =
+                    job.get("Progress").and_then(|v| f64::try_from(v.clone()).ok()).unwrap_or(-1.0);
+                if message.contains("objects") && progress > 0.0 && progress < 1.0 {
+                    return (path, progress, message);
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    };
+    let (job, progress, message) = tokio::select! {
+        r = &mut call => panic!("the upgrade ended before its pull progress was seen: {r:?}"),
+        seen = watch => seen,
+    };
+    println!("upgrade job {job} at Progress {progress:.2}: {message}");
+    conn.call_method(Some("org.atomic"), job.as_str(), Some("org.atomic.Job"), "Cancel", &())
+        .await
+        .unwrap_or_else(|e| panic!("Cancel: {e}"));
+    let r = tokio::time::timeout(Duration::from_secs(15), call).await.unwrap_or_else(|_| panic!("no end"));
+    assert_eq!(error_name(&r), "org.atomic.Error.Cancelled", "{r:?}");
+    assert_eq!(versions().await, v(&[("1.0", true)]), "a cancelled upgrade changed the deployments");
+    let _ = slow.kill();
+    let _ = slow.wait();
+
+    // The same upgrade from a prompt server: the half-done pull is no obstacle, the lock is free.
+    let (mut fast, url) = serve(&remote, "0");
+    set_remote(&s, &url);
+    let up = p.host_upgrade(Default::default()).await.unwrap_or_else(|e| panic!("after cancel: {e}"));
+    assert_eq!(bool::try_from(up["changed"].clone()).ok(), Some(true));
+    assert_eq!(versions().await, v(&[("2.0", true), ("1.0", false)]));
+    let _ = fast.kill();
+    let _ = fast.wait();
+    remove(&s);
+}
