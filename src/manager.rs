@@ -194,11 +194,22 @@ impl Manager {
     async fn finish(&self, id: &str, remove: bool, job: &Job) -> Result<(i32, String)> {
         let waited = self.wait_or_cancel(id, job).await?;
         let output = self.engine.output_tail(id, OUTPUT_LIMIT).await;
-        if remove {
-            self.engine.remove(id, true).await?;
-        }
+        self.remove_after(id, remove, &waited).await?;
         let code = i32::try_from(waited?).unwrap_or(i32::MAX);
         Ok((code, output?))
+    }
+
+    /// Removes a finished container when asked. When the wait itself failed (the engine went
+    /// away) that failure is the one to report, so a removal failing for the same cause is not.
+    async fn remove_after(&self, id: &str, remove: bool, waited: &Result<i64>) -> Result<()> {
+        match (remove, waited) {
+            (false, _) => Ok(()),
+            (true, Ok(_)) => self.engine.remove(id, true).await,
+            (true, Err(_)) => {
+                let _ = self.engine.remove(id, true).await;
+                Ok(())
+            }
+        }
     }
 
     /// Waits for a container, unless the job is cancelled first: then the container is removed
@@ -335,9 +346,7 @@ impl Manager {
                 let waited = self.wait_or_cancel(&id, &job).await;
                 bridge.finish().await;
                 let waited = waited?;
-                if spec.remove {
-                    self.engine.remove(&id, true).await?;
-                }
+                self.remove_after(&id, spec.remove, &waited).await?;
                 result.exit_code = Some(i32::try_from(waited?).unwrap_or(i32::MAX));
             }
             None => {
@@ -423,7 +432,13 @@ impl Manager {
             installed_at: now(),
             installed_by: caller.uid,
         });
-        self.state.save_installed(&installed)?;
+        self.state.save_installed(&installed).map_err(|e| {
+            Error::Failed(format!(
+                "the INSTALL label of {:?} ran, but its record was not saved ({e}); the earlier records \
+                 are intact. Free the state directory and install again",
+                image.as_str()
+            ))
+        })?;
         result.exit_code = Some(code);
         result.output = Some(output);
         Ok(result)

@@ -139,6 +139,8 @@ fn classify(socket: &str, what: &str, e: BollardError) -> Error {
         | BollardError::HttpClientError { .. }
         | BollardError::IOError { .. }
         | BollardError::RequestTimeoutError => unavailable(socket, &e),
+        // The engine's socket refused the connection: nothing is listening any more.
+        BollardError::HyperLegacyError { ref err } if err.is_connect() => unavailable(socket, &e),
         other => Error::EngineError(format!("{what}: {}", dbus_safe(&other.to_string()))),
     }
 }
