@@ -22,6 +22,7 @@ build:
 install:
 	@test -x $(OUT)/atomicd || { echo "run 'make build' first"; exit 1; }
 	install -D -m 0755 $(OUT)/atomicd $(DESTDIR)$(LIBEXECDIR)/atomicd
+	install -D -m 0755 $(OUT)/atomicd-ostree $(DESTDIR)$(LIBEXECDIR)/atomicd-ostree
 	install -D -m 0755 $(OUT)/atomic $(DESTDIR)$(BINDIR)/atomic
 	install -D -m 0644 dbus/org.atomic.conf $(DESTDIR)$(DATADIR)/dbus-1/system.d/org.atomic.conf
 	install -D -m 0644 dbus/org.atomic.Manager.xml $(DESTDIR)$(DATADIR)/dbus-1/interfaces/org.atomic.Manager.xml

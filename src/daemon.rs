@@ -66,7 +66,10 @@ fn host_backend(flag: Option<BackendKind>, sysroot: PathBuf) -> Arc<dyn HostBack
         flag.unwrap_or_else(|| BackendKind::detect(std::path::Path::new("/run/ostree-booted"), &path_dirs));
     match kind {
         BackendKind::None => Arc::new(NoHost),
-        BackendKind::Ostree => Arc::new(OstreeHost::new(sysroot)),
+        BackendKind::Ostree => {
+            let exe = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("/usr/libexec/atomicd"));
+            Arc::new(OstreeHost::new(sysroot, OstreeHost::helper_beside(&exe)))
+        }
         BackendKind::RpmOstree => Arc::new(RpmOstree::new("rpm-ostree")),
         BackendKind::Bootc => Arc::new(Bootc::new("bootc")),
     }

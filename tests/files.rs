@@ -182,6 +182,7 @@ fn make_install_lays_out_a_package_and_the_unit_verifies() {
     make_install(&[format!("DESTDIR={}", dest.display()), "PREFIX=/usr".into()]);
     for f in [
         "usr/libexec/atomicd",
+        "usr/libexec/atomicd-ostree",
         "usr/bin/atomic",
         "usr/share/dbus-1/system.d/org.atomic.conf",
         "usr/share/dbus-1/system-services/org.atomic.service",
@@ -260,4 +261,16 @@ async fn a_running_job_matches_the_job_interface_of_the_xml() {
     assert_eq!(i32::try_from(done["exit-code"].clone()).ok(), Some(0));
     let objects = om.get_managed_objects().await.unwrap_or_default();
     assert!(!objects.contains_key(&path), "the job stayed exported after the call ended");
+}
+
+/// libostree and its libraries stay out of the daemon (they live in atomicd-ostree).
+#[test]
+fn the_daemon_does_not_link_libostree_and_its_helper_does() {
+    let libs = |binary: &str| {
+        let out = Command::new("ldd").arg(bin(binary)).output().unwrap_or_else(|e| panic!("ldd: {e}"));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let daemon = libs("atomicd");
+    assert!(!daemon.contains("libostree") && !daemon.contains("libglib"), "{daemon}");
+    assert!(libs("atomicd-ostree").contains("libostree-1"));
 }

@@ -181,6 +181,15 @@ fn host_status_json_is_the_host_block() {
     assert_eq!(d["origin"], "testos/stable");
     assert_eq!(d["checksum"].as_str().map(str::len), Some(64));
     assert!(d["timestamp"].as_u64().unwrap_or(0) > 1_600_000_000);
+
+    // A deployment written by another tool shows in the next Status: the cached list is
+    // dropped when libostree bumps the sysroot's ostree/deploy.
+    commit(&s, "1.1");
+    sh(&format!("ostree admin deploy --sysroot={} --os=testos testos/stable", s.display()));
+    let (_, out, _) = cli_as(NOBODY, &["host", "status", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(v["deployments"][0]["version"], "1.1", "{v}");
+    assert_eq!(v["deployments"].as_array().map(Vec::len), Some(2));
     remove(&s);
 }
 

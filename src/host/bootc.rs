@@ -143,14 +143,15 @@ impl HostBackend for Bootc {
     async fn upgrade(&self, check: bool, control: Control) -> Result<UpgradeOutcome> {
         let before = parse_status(&self.status_json().await?)?;
         if check {
-            command::run_for_job(&self.program, &["upgrade", "--check"], &control).await?;
+            command::run_for_job(&self.program, &["upgrade", "--check"], &control, command::message_line)
+                .await?;
             let json = self.status_json().await?;
             return Ok(UpgradeOutcome {
                 changed: update_available(&json)?,
                 deployment: before.into_iter().next(),
             });
         }
-        command::run_for_job(&self.program, &["upgrade"], &control).await?;
+        command::run_for_job(&self.program, &["upgrade"], &control, command::message_line).await?;
         Ok(UpgradeOutcome::between(&before, parse_status(&self.status_json().await?)?))
     }
 

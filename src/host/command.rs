@@ -41,10 +41,31 @@ fn failure(program: &str, args: &[&str], status: std::process::ExitStatus, stder
     ))
 }
 
-/// Runs `program args...` for a job: each line it prints becomes the job's message, and on
-/// Cancel it gets SIGINT — rpm-ostree's client then cancels its daemon's transaction, as on
-/// Ctrl-C — and is killed if it has not ended within a grace period.
-pub async fn run_for_job(program: &str, args: &[&str], control: &Control) -> Result<()> {
+/// What one line a job's tool prints on stdout says.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Line {
+    /// Progress (0..1, or -1 when unknown) and what is being done.
+    Progress(f64, String),
+    /// Part of the tool's answer.
+    Output(String),
+}
+
+/// Every line is a progress message: rpm-ostree and bootc print what they do, one line at a time.
+pub fn message_line(line: &str) -> Line {
+    Line::Progress(-1.0, line.to_owned())
+}
+
+/// Runs `program args...` for a job: each stdout line is sorted by `classify` into progress
+/// (published on the job) or output (returned). On Cancel the tool gets SIGINT — rpm-ostree's
+/// client then cancels its daemon's transaction, as on Ctrl-C — and is killed if it has not
+/// ended within a grace period. A tool that still ends successfully finished before it could
+/// be stopped, and its answer stands.
+pub async fn run_for_job(
+    program: &str,
+    args: &[&str],
+    control: &Control,
+    classify: fn(&str) -> Line,
+) -> Result<String> {
     let mut child = Command::new(program)
         .args(args)
         .stdin(Stdio::null())
@@ -58,36 +79,50 @@ pub async fn run_for_job(program: &str, args: &[&str], control: &Control) -> Res
     };
     let reporter = control.clone();
     let lines = tokio::spawn(async move {
+        let mut output = String::new();
         let mut lines = BufReader::new(stdout).lines();
         while let Ok(Some(line)) = lines.next_line().await {
             let line = dbus_safe(line.trim());
-            if !line.is_empty() {
-                reporter.report(-1.0, line);
+            match classify(&line) {
+                Line::Progress(_, message) if message.is_empty() => {}
+                Line::Progress(progress, message) => reporter.report(progress, message),
+                Line::Output(text) => {
+                    output.push_str(&text);
+                    output.push('\n');
+                }
             }
         }
+        output
     });
     let errors = tokio::spawn(async move {
         let mut buf = Vec::new();
         let _ = stderr.read_to_end(&mut buf).await;
         buf
     });
+    let mut cancelled = false;
     let status = tokio::select! {
         status = child.wait() => status,
         () = control.cancelled() => {
+            cancelled = true;
             if let Some(pid) = child.id().and_then(|p| i32::try_from(p).ok()) {
                 let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGINT);
             }
-            if tokio::time::timeout(CANCEL_GRACE, child.wait()).await.is_err() {
-                let _ = child.kill().await;
+            match tokio::time::timeout(CANCEL_GRACE, child.wait()).await {
+                Ok(status) => status,
+                Err(_) => {
+                    let _ = child.kill().await;
+                    return Err(Error::Cancelled(format!("{program} {} was cancelled (killed)", args.join(" "))));
+                }
             }
-            return Err(Error::Cancelled(format!("{program} {} was cancelled", args.join(" "))));
         }
     }
     .map_err(|e| Error::Failed(format!("waiting for {program}: {e}")))?;
-    let _ = lines.await;
+    let output = lines.await.unwrap_or_default();
     let stderr = errors.await.unwrap_or_default();
     if status.success() {
-        Ok(())
+        Ok(output)
+    } else if cancelled {
+        Err(Error::Cancelled(format!("{program} {} was cancelled", args.join(" "))))
     } else {
         Err(failure(program, args, status, &stderr))
     }
@@ -118,7 +153,7 @@ mod tests {
                       while :; do sleep 0.1; done";
         let started = std::time::Instant::now();
         let args = ["-c", script];
-        let run = run_for_job("sh", &args, &control);
+        let run = run_for_job("sh", &args, &control, message_line);
         let stop = async {
             tokio::time::sleep(Duration::from_millis(500)).await;
             let _ = cancel.send(true);
@@ -130,10 +165,28 @@ mod tests {
         assert_eq!(reports.recv().await.map(|r| r.1).as_deref(), Some("step two"));
 
         let (control, _cancel, _) = Control::standalone();
-        match run_for_job("sh", &["-c", "echo partial; echo broken >&2; exit 4"], &control).await {
+        match run_for_job("sh", &["-c", "echo partial; echo broken >&2; exit 4"], &control, message_line)
+            .await
+        {
             Err(Error::Failed(msg)) => assert!(msg.contains("broken") && msg.contains("4"), "{msg}"),
             other => panic!("{other:?}"),
         }
-        assert!(run_for_job("true", &[], &control).await.is_ok());
+        let answer = |l: &str| match l.strip_prefix("answer: ") {
+            Some(a) => Line::Output(a.to_owned()),
+            None => Line::Progress(0.5, l.to_owned()),
+        };
+        let out = run_for_job("sh", &["-c", "echo working; echo 'answer: 42'"], &control, answer).await;
+        assert_eq!(out.ok().as_deref(), Some("42\n"));
+
+        // Cancel that comes too late to stop the tool: its answer stands.
+        let (control, cancel, mut reports) = Control::standalone();
+        let script = "trap '' INT; echo ignoring; sleep 0.3; echo 'answer: done'";
+        let args = ["-c", script];
+        let cancel_when_ignored = async {
+            let _ = reports.recv().await;
+            let _ = cancel.send(true);
+        };
+        let (out, ()) = tokio::join!(run_for_job("sh", &args, &control, answer), cancel_when_ignored);
+        assert_eq!(out.ok().as_deref(), Some("done\n"));
     }
 }

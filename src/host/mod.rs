@@ -8,7 +8,7 @@ mod ostree;
 mod rpm_ostree;
 
 pub use self::bootc::Bootc;
-pub use self::ostree::OstreeHost;
+pub use self::ostree::{HelperLine, OstreeHost};
 pub use self::rpm_ostree::RpmOstree;
 
 use async_trait::async_trait;
@@ -17,7 +17,7 @@ use crate::error::{Error, Result};
 use crate::jobs::Control;
 
 /// One deployment of the host, with the keys of API.md's Status.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Deployment {
     /// A stable identifier of the deployment.
     pub id: String,
@@ -42,7 +42,7 @@ pub struct Deployment {
 }
 
 /// What HostUpgrade did.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct UpgradeOutcome {
     /// Whether a new deployment was (or, with `check`, could be) written.
     pub changed: bool,

@@ -1,200 +1,101 @@
-//! The plain ostree backend, through libostree (Debian's 2022.7): status from the sysroot,
-//! upgrade from each deployment's origin, rollback by reordering deployments so the previous one
-//! boots next and nothing is deleted — what rpm-ostree does through the same library.
+//! The plain ostree backend. libostree itself runs in `atomicd-ostree`, a helper process per
+//! operation (src/bin/atomicd-ostree): linking libostree would keep its ~60 shared libraries
+//! (curl, gpgme, glib, ICU...) resident in the daemon all the time for work it does rarely, and
+//! libostree's synchronous calls are cancelled most simply by signalling a process.
 //!
-//! libostree is synchronous and its objects stay on one thread, so every operation opens the
-//! sysroot afresh inside `spawn_blocking`.
+//! The helper answers in JSON lines on stdout: progress lines while it works, then one answer.
+//! Status is answered from a cache while the sysroot's `ostree/deploy` keeps its mtime, which
+//! libostree bumps on every change of the deployment list (it is what `load_if_changed` reads).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::SystemTime;
 
 use async_trait::async_trait;
-use ostree::gio;
-use ostree::gio::prelude::CancellableExt;
-use ostree::glib;
+use serde::{Deserialize, Serialize};
 
+use super::command::{self, Line};
 use super::{BackendKind, Deployment, HostBackend, UpgradeOutcome};
 use crate::error::{Error, Result};
 use crate::jobs::Control;
 
-/// A sysroot managed through libostree.
-#[derive(Debug, Clone)]
+/// The helper's file name; it is installed beside atomicd.
+pub const HELPER_NAME: &str = "atomicd-ostree";
+
+/// One line of the helper's answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum HelperLine {
+    /// Progress of an upgrade: 0..1 or -1, and what is being done.
+    Progress(f64, String),
+    /// The deployments, default first.
+    Deployments(Vec<Deployment>),
+    /// What an upgrade did.
+    Upgraded(UpgradeOutcome),
+    /// The default deployment after a rollback.
+    RolledBack(Deployment),
+}
+
+/// A sysroot managed through the libostree helper.
+#[derive(Debug)]
 pub struct OstreeHost {
     sysroot: PathBuf,
+    helper: PathBuf,
+    /// The deployments, and the mtime of `ostree/deploy` they were read at.
+    cache: Mutex<Option<(SystemTime, Vec<Deployment>)>>,
 }
 
-fn failed(what: &str, e: glib::Error) -> Error {
-    Error::Failed(format!("{what}: {e}"))
-}
-
-fn open(path: &std::path::Path) -> Result<ostree::Sysroot> {
-    let sysroot = ostree::Sysroot::new(Some(&gio::File::for_path(path)));
-    sysroot
-        .load(gio::Cancellable::NONE)
-        .map_err(|e| failed(&format!("cannot load sysroot {}", path.display()), e))?;
-    Ok(sysroot)
-}
-
-fn refspec_of(d: &ostree::Deployment) -> Option<String> {
-    d.origin().and_then(|o| o.string("origin", "refspec").ok()).map(|s| s.to_string())
-}
-
-fn describe(sysroot: &ostree::Sysroot, d: &ostree::Deployment, index: usize) -> Deployment {
-    let repo = sysroot.repo();
-    let csum = d.csum().to_string();
-    let (version, timestamp) = match repo.load_variant(ostree::ObjectType::Commit, &csum) {
-        Ok(commit) => {
-            let meta = glib::VariantDict::new(Some(&commit.child_value(0)));
-            let version = meta.lookup::<String>("version").ok().flatten().unwrap_or_default();
-            (version, ostree::commit_get_timestamp(&commit))
-        }
-        Err(_) => (String::new(), 0),
-    };
-    let booted = sysroot.booted_deployment().is_some_and(|b| b.equal(d));
-    Deployment {
-        id: format!("{}-{}.{}", d.osname(), csum, d.deployserial()),
-        osname: d.osname().to_string(),
-        checksum: csum,
-        version,
-        timestamp,
-        booted,
-        staged: d.is_staged(),
-        pinned: d.is_pinned(),
-        default: index == 0,
-        origin: refspec_of(d).unwrap_or_default(),
+fn classify(line: &str) -> Line {
+    match serde_json::from_str::<HelperLine>(line) {
+        Ok(HelperLine::Progress(progress, message)) => Line::Progress(progress, message),
+        _ => Line::Output(line.to_owned()),
     }
-}
-
-fn list(sysroot: &ostree::Sysroot) -> Vec<Deployment> {
-    sysroot.deployments().iter().enumerate().map(|(i, d)| describe(sysroot, d, i)).collect()
 }
 
 impl OstreeHost {
-    /// The sysroot at `path` (`/` on a booted host).
-    pub fn new(path: PathBuf) -> Self {
-        OstreeHost { sysroot: path }
+    /// The sysroot at `sysroot` (`/` on a booted host), through the helper at `helper`.
+    pub fn new(sysroot: PathBuf, helper: PathBuf) -> Self {
+        OstreeHost { sysroot, helper, cache: Mutex::new(None) }
     }
 
-    async fn blocking<T: Send + 'static>(
-        &self,
-        work: impl FnOnce(&std::path::Path) -> Result<T> + Send + 'static,
-    ) -> Result<T> {
-        let path = self.sysroot.clone();
-        tokio::task::spawn_blocking(move || work(&path))
-            .await
-            .map_err(|e| Error::Failed(format!("host operation aborted: {e}")))?
+    /// The helper beside the running executable, where `make install` and cargo both put it.
+    pub fn helper_beside(exe: &Path) -> PathBuf {
+        exe.with_file_name(HELPER_NAME)
     }
-}
 
-/// Pull progress as the job's Progress and Message. libostree reports through a signal
-/// dispatched on the thread-default main context, which its pull loop iterates.
-fn pull_progress(refspec: &str, control: &Control) -> ostree::AsyncProgress {
-    let progress = ostree::AsyncProgress::new();
-    let (refspec, control) = (refspec.to_owned(), control.clone());
-    progress.connect_changed(move |p| {
-        let (fetched, requested) = (p.uint("fetched"), p.uint("requested"));
-        if requested > 0 {
-            let message = format!("pulling {refspec}: {fetched}/{requested} objects");
-            control.report(f64::from(fetched) / f64::from(requested), message);
+    fn args<'a>(&'a self, op: &[&'a str]) -> Vec<&'a str> {
+        let sysroot = self.sysroot.to_str().unwrap_or("/");
+        [&["--sysroot", sysroot], op].concat()
+    }
+
+    fn program(&self) -> Result<&str> {
+        self.helper
+            .to_str()
+            .ok_or_else(|| Error::Failed(format!("the helper path {} is not UTF-8", self.helper.display())))
+    }
+
+    fn deploy_mtime(&self) -> Option<SystemTime> {
+        std::fs::metadata(self.sysroot.join("ostree/deploy")).and_then(|m| m.modified()).ok()
+    }
+
+    fn forget(&self) {
+        if let Ok(mut cache) = self.cache.lock() {
+            *cache = None;
         }
-    });
-    progress
-}
-
-/// The error of a step, Cancelled when Cancel is why it stopped.
-fn step_error(cancellable: &gio::Cancellable, what: &str, e: glib::Error) -> Error {
-    if cancellable.is_cancelled() {
-        Error::Cancelled(format!(
-            "the host upgrade was cancelled while {what}; the deployments are as they were"
-        ))
-    } else {
-        failed(what, e)
     }
 }
 
-fn upgrade(
-    path: &std::path::Path,
-    check: bool,
-    control: &Control,
-    cancellable: &gio::Cancellable,
-) -> Result<UpgradeOutcome> {
-    let sysroot = open(path)?;
-    let deployments = sysroot.deployments();
-    let current = deployments.first().ok_or_else(|| Error::Failed("the sysroot has no deployment".into()))?;
-    let osname = current.osname().to_string();
-    let merge = sysroot.merge_deployment(Some(&osname)).unwrap_or_else(|| current.clone());
-    let refspec = refspec_of(&merge)
-        .ok_or_else(|| Error::Failed(format!("deployment {} has no origin refspec", merge.csum())))?;
-    let repo = sysroot.repo();
-    let (remote, branch) = ostree::parse_refspec(&refspec).map_err(|e| failed("bad origin refspec", e))?;
-    if let Some(remote) = remote {
-        control.report(-1.0, format!("pulling {refspec}"));
-        let progress = pull_progress(&refspec, control);
-        let pulled = repo.pull(
-            &remote,
-            &[branch.as_str()],
-            ostree::RepoPullFlags::NONE,
-            Some(&progress),
-            Some(cancellable),
-        );
-        progress.finish();
-        pulled.map_err(|e| step_error(cancellable, &format!("pulling {refspec}"), e))?;
-    }
-    let rev = repo
-        .resolve_rev(&refspec, false)
-        .map_err(|e| failed(&format!("resolving {refspec}"), e))?
-        .ok_or_else(|| Error::Failed(format!("{refspec} does not resolve")))?
-        .to_string();
-    if rev == current.csum().as_str() {
-        return Ok(UpgradeOutcome { changed: false, deployment: Some(describe(&sysroot, current, 0)) });
-    }
-    if check {
-        let mut next = describe(&sysroot, current, 0);
-        next.checksum = rev;
-        return Ok(UpgradeOutcome { changed: true, deployment: Some(next) });
-    }
-    sysroot.lock().map_err(|e| failed("cannot lock the sysroot", e))?;
-    control.report(-1.0, format!("deploying {rev}"));
-    let written = (|| {
-        let origin = merge.origin();
-        let new = sysroot
-            .deploy_tree(Some(&osname), &rev, origin.as_ref(), Some(&merge), &[], Some(cancellable))
-            .map_err(|e| {
-                // A checkout cut short is an undeployed directory; cleanup removes it.
-                let _ = sysroot.cleanup(gio::Cancellable::NONE);
-                step_error(cancellable, &format!("deploying {rev}"), e)
-            })?;
-        // Past this point the upgrade is one atomic swap of the deployment list: not cancellable.
-        sysroot
-            .simple_write_deployment(
-                Some(&osname),
-                &new,
-                Some(&merge),
-                ostree::SysrootSimpleWriteDeploymentFlags::NONE,
-                gio::Cancellable::NONE,
-            )
-            .map_err(|e| failed("writing the new deployment list", e))
-    })();
-    sysroot.unlock();
-    written?;
-    let sysroot = open(path)?;
-    Ok(UpgradeOutcome { changed: true, deployment: list(&sysroot).into_iter().next() })
+/// The answer among the helper's output lines.
+fn answer(output: &str) -> Result<HelperLine> {
+    output
+        .lines()
+        .rev()
+        .find_map(|l| serde_json::from_str::<HelperLine>(l).ok())
+        .ok_or_else(|| Error::Failed(format!("{HELPER_NAME} gave no answer: {}", output.trim())))
 }
 
-fn rollback(path: &std::path::Path) -> Result<Deployment> {
-    let sysroot = open(path)?;
-    let mut deployments = sysroot.deployments();
-    if deployments.len() < 2 {
-        return Err(Error::Failed("there is no previous deployment to roll back to".into()));
-    }
-    deployments.swap(0, 1);
-    sysroot.lock().map_err(|e| failed("cannot lock the sysroot", e))?;
-    let written = sysroot
-        .write_deployments(&deployments, gio::Cancellable::NONE)
-        .map_err(|e| failed("writing the reordered deployment list", e));
-    sysroot.unlock();
-    written?;
-    let sysroot = open(path)?;
-    list(&sysroot).into_iter().next().ok_or_else(|| Error::Failed("no deployment after rollback".into()))
+fn unexpected(what: &str, got: &HelperLine) -> Error {
+    Error::Failed(format!("{HELPER_NAME} answered {got:?} to {what}"))
 }
 
 #[async_trait]
@@ -204,31 +105,57 @@ impl HostBackend for OstreeHost {
     }
 
     async fn deployments(&self) -> Result<Vec<Deployment>> {
-        self.blocking(|path| open(path).map(|s| list(&s))).await
+        let mtime = self.deploy_mtime();
+        if let (Some(now), Ok(cache)) = (mtime, self.cache.lock()) {
+            if let Some((seen, list)) = cache.as_ref().filter(|(seen, _)| *seen == now) {
+                tracing::trace!(?seen, "deployments from the cache");
+                return Ok(list.clone());
+            }
+        }
+        let got = answer(&command::run(self.program()?, &self.args(&["status"])).await?)?;
+        let HelperLine::Deployments(list) = got else { return Err(unexpected("status", &got)) };
+        if let (Some(mtime), Ok(mut cache)) = (mtime, self.cache.lock()) {
+            *cache = Some((mtime, list.clone()));
+        }
+        Ok(list)
     }
 
     async fn upgrade(&self, check: bool, control: Control) -> Result<UpgradeOutcome> {
-        let cancellable = gio::Cancellable::new();
-        let on_cancel = {
-            let (cancellable, control) = (cancellable.clone(), control.clone());
-            tokio::spawn(async move {
-                control.cancelled().await;
-                cancellable.cancel();
-            })
-        };
-        let result = self
-            .blocking(move |path| {
-                // A main context of this thread's own for the pull loop and its progress signal.
-                glib::MainContext::new()
-                    .with_thread_default(|| upgrade(path, check, &control, &cancellable))
-                    .map_err(|e| Error::Failed(format!("cannot set up the upgrade's main context: {e}")))?
-            })
-            .await;
-        on_cancel.abort();
-        result
+        let op: &[&str] = if check { &["upgrade", "--check"] } else { &["upgrade"] };
+        let ran = command::run_for_job(self.program()?, &self.args(op), &control, classify).await;
+        self.forget();
+        match answer(&ran?)? {
+            HelperLine::Upgraded(outcome) => Ok(outcome),
+            other => Err(unexpected("upgrade", &other)),
+        }
     }
 
     async fn rollback(&self) -> Result<Deployment> {
-        self.blocking(rollback).await
+        let ran = command::run(self.program()?, &self.args(&["rollback"])).await;
+        self.forget();
+        match answer(&ran?)? {
+            HelperLine::RolledBack(deployment) => Ok(deployment),
+            other => Err(unexpected("rollback", &other)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn progress_lines_are_progress_and_the_rest_is_the_answer() {
+        let progress =
+            serde_json::to_string(&HelperLine::Progress(0.25, "pulling".into())).unwrap_or_default();
+        assert_eq!(classify(&progress), Line::Progress(0.25, "pulling".into()));
+        let done =
+            serde_json::to_string(&HelperLine::Upgraded(UpgradeOutcome::default())).unwrap_or_default();
+        assert_eq!(classify(&done), Line::Output(done.clone()));
+        assert_eq!(
+            answer(&format!("noise\n{done}\n")).ok(),
+            Some(HelperLine::Upgraded(UpgradeOutcome::default()))
+        );
+        assert!(matches!(answer("nothing useful"), Err(Error::Failed(m)) if m.contains("gave no answer")));
     }
 }

@@ -105,7 +105,7 @@ impl HostBackend for RpmOstree {
                 Err(e) => Err(e),
             };
         }
-        command::run_for_job(&self.program, &["upgrade"], &control).await?;
+        command::run_for_job(&self.program, &["upgrade"], &control, command::message_line).await?;
         Ok(UpgradeOutcome::between(&before, self.status().await?))
     }
 

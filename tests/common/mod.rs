@@ -44,6 +44,7 @@ pub fn bin(name: &str) -> PathBuf {
     match name {
         "atomicd" => daemon,
         "atomic" => PathBuf::from(env!("CARGO_BIN_EXE_atomic")),
+        "atomicd-ostree" => PathBuf::from(env!("CARGO_BIN_EXE_atomicd-ostree")),
         example => dir.join("examples").join(example),
     }
 }
