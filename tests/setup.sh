@@ -4,7 +4,7 @@
 set -euo pipefail
 
 PACKAGES=(docker.io podman docker-registry ostree libostree-dev busybox-static dbus polkitd systemd curl jq python3
-          make gcc pkg-config tmux util-linux)
+          make gcc pkg-config tmux util-linux time)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
