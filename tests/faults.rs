@@ -117,7 +117,11 @@ fn engine_killed_under_an_attached_run_ends_the_cli_with_an_engine_error() {
     assert!(d.alive(), "atomicd died with the engine");
     let conn_ok = Command::new(bin("atomic")).arg("status").output().is_ok_and(|o| o.status.success());
     assert!(conn_ok, "Status fails after the engine died");
-    let _ = Command::new("podman").args(["rm", "-f", &name]).output();
+    // podman may still hold the container's lock for a moment after its service died.
+    wait_until(Duration::from_secs(15), || {
+        let _ = Command::new("podman").args(["rm", "-f", &name]).output();
+        !containers("podman").contains(&name)
+    });
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -86,8 +86,13 @@ fn installed_images(status: &std::collections::HashMap<String, zbus::zvariant::O
 }
 
 async fn no_jobs_left(conn: &zbus::Connection) -> bool {
+    no_jobs_left_within(conn, Duration::from_secs(5)).await
+}
+
+async fn no_jobs_left_within(conn: &zbus::Connection, limit: Duration) -> bool {
     let om = object_manager(conn).await;
-    for _ in 0..50 {
+    let deadline = std::time::Instant::now() + limit;
+    while std::time::Instant::now() < deadline {
         let objects = om.get_managed_objects().await.unwrap_or_default();
         if !objects.keys().any(|k| k.as_str().starts_with("/org/atomic/Manager/jobs/")) {
             return true;
@@ -255,4 +260,35 @@ async fn an_attached_run_ends_when_its_client_disconnects() {
         "the container outlived its vanished client"
     );
     assert!(no_jobs_left(&conn).await, "the job of a vanished client is still exported");
+}
+
+/// A client that vanishes during an Install: the install goes on to its end and is recorded
+/// whole, and its job is unexported.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_install_outlives_its_client_and_ends_consistently() {
+    let _d = Daemon::start(&["--engine-socket", PODMAN_SOCK]);
+    let name = format!("orphaned{}", unique());
+    let mut cli = Command::new(bin("atomic"))
+        .args(["install", "--name", &name, "atomic-test/slowinstall"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let conn = zbus::Connection::system().await.unwrap_or_else(|e| panic!("{e}"));
+    assert!(find_job(&conn).await.is_some(), "no job for the install");
+    let _ = cli.kill();
+    let _ = cli.wait();
+    assert!(no_jobs_left_within(&conn, Duration::from_secs(20)).await, "the job was never unexported");
+    let status = proxy().await.status().await.unwrap_or_else(|e| panic!("{e}"));
+    let json = atomicd::client::dict_to_json(&status);
+    let record = json["installed"].as_array().cloned().unwrap_or_default();
+    assert!(
+        record
+            .iter()
+            .any(|i| i["name"] == name.as_str() && i["image-id"].as_str().is_some_and(|s| !s.is_empty())),
+        "the install of a vanished client was not recorded whole: {record:?}"
+    );
+    let (code, _, err) =
+        cli_as(0, &["uninstall", "--name", &name, "--force", "--keep-image", "atomic-test/slowinstall"]);
+    assert_eq!(code, 0, "{err}");
 }
