@@ -99,11 +99,6 @@ impl Control {
         self.progress.clone()
     }
 
-    /// Whether Cancel has been called.
-    pub fn is_cancelled(&self) -> bool {
-        *self.cancel.borrow()
-    }
-
     /// Resolves when Cancel is called; never, once the job is gone.
     pub async fn cancelled(&self) {
         let mut rx = self.cancel.clone();
@@ -148,6 +143,7 @@ impl Jobs {
                 tracing::warn!("cannot export job {path}: {e}");
             }
         }
+        tracing::info!(job = %path, operation, image = target, uid = caller.uid, caller = %caller.bus_name, "job started");
         if let Ok(mut jobs) = self.running.0.lock() {
             jobs.insert(n, (format!("{operation} {target}"), cancel_tx.clone()));
         }
@@ -253,6 +249,7 @@ impl Job {
 
 impl Drop for Job {
     fn drop(&mut self) {
+        tracing::info!(job = %self.path, cancelled = *self.cancel.borrow(), "job ended");
         if let Some(watch) = self.caller_watch.take() {
             watch.abort();
         }

@@ -22,7 +22,7 @@ async fn find_job(conn: &zbus::Connection) -> Option<zbus::zvariant::OwnedObject
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_caller_cancels_its_run_and_nobody_else_may() {
-    let _d = Daemon::start(&["--engine-socket", PODMAN_SOCK]);
+    let d = Daemon::start(&["--engine-socket", PODMAN_SOCK]);
     let name = format!("cancel-{}", unique());
     let conn = zbus::Connection::system().await.unwrap_or_else(|e| panic!("{e}"));
     let p = atomicd::client::ManagerProxy::new(&conn).await.unwrap_or_else(|e| panic!("{e}"));
@@ -60,6 +60,13 @@ async fn the_caller_cancels_its_run_and_nobody_else_may() {
         .unwrap_or_else(|_| panic!("Run did not end"));
     assert_eq!(error_name(&r), "org.atomic.Error.Cancelled");
     assert!(!containers("podman").contains(&name), "the cancelled container was left behind");
+    // The log tells the job's story with structured fields (journald keeps them as fields).
+    let log = d.log_text();
+    let started = log.lines().find(|l| l.contains("job started")).unwrap_or_default();
+    for field in [format!("job={job}"), "operation=\"Run\"".into(), "uid=0".into(), format!("image=\"{PLAIN}\"")] {
+        assert!(started.contains(&field), "{field} missing from {started:?}");
+    }
+    assert!(log.lines().any(|l| l.contains("job ended") && l.contains("cancelled=true")), "{log}");
 }
 
 #[test]

@@ -11,8 +11,9 @@ use crate::error::{Error, Result};
 use crate::jobs::Control;
 use crate::text::dbus_safe;
 
-/// How long a cancelled tool may take to wind down after SIGINT before it is killed.
-const CANCEL_GRACE: Duration = Duration::from_secs(30);
+/// How long a cancelled tool may take to wind down after SIGINT before it is killed: inside the
+/// unit's TimeoutStopSec (30 s), since a SIGTERM cancels every job on the way out.
+const CANCEL_GRACE: Duration = Duration::from_secs(20);
 
 /// How much of a failing tool's stderr an error carries.
 const STDERR_TAIL: usize = 2048;

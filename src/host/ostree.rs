@@ -63,15 +63,13 @@ impl OstreeHost {
         exe.with_file_name(HELPER_NAME)
     }
 
-    fn args<'a>(&'a self, op: &[&'a str]) -> Vec<&'a str> {
-        let sysroot = self.sysroot.to_str().unwrap_or("/");
-        [&["--sysroot", sysroot], op].concat()
+    fn args<'a>(&'a self, op: &[&'a str]) -> Result<Vec<&'a str>> {
+        let sysroot = utf8(&self.sysroot, "sysroot")?;
+        Ok([&["--sysroot", sysroot], op].concat())
     }
 
     fn program(&self) -> Result<&str> {
-        self.helper
-            .to_str()
-            .ok_or_else(|| Error::Failed(format!("the helper path {} is not UTF-8", self.helper.display())))
+        utf8(&self.helper, "helper")
     }
 
     fn deploy_mtime(&self) -> Option<SystemTime> {
@@ -83,6 +81,10 @@ impl OstreeHost {
             *cache = None;
         }
     }
+}
+
+fn utf8<'a>(path: &'a Path, what: &str) -> Result<&'a str> {
+    path.to_str().ok_or_else(|| Error::Failed(format!("the {what} path {} is not UTF-8", path.display())))
 }
 
 /// The answer among the helper's output lines.
@@ -112,7 +114,7 @@ impl HostBackend for OstreeHost {
                 return Ok(list.clone());
             }
         }
-        let got = answer(&command::run(self.program()?, &self.args(&["status"])).await?)?;
+        let got = answer(&command::run(self.program()?, &self.args(&["status"])?).await?)?;
         let HelperLine::Deployments(list) = got else { return Err(unexpected("status", &got)) };
         if let (Some(mtime), Ok(mut cache)) = (mtime, self.cache.lock()) {
             *cache = Some((mtime, list.clone()));
@@ -122,7 +124,7 @@ impl HostBackend for OstreeHost {
 
     async fn upgrade(&self, check: bool, control: Control) -> Result<UpgradeOutcome> {
         let op: &[&str] = if check { &["upgrade", "--check"] } else { &["upgrade"] };
-        let ran = command::run_for_job(self.program()?, &self.args(op), &control, classify).await;
+        let ran = command::run_for_job(self.program()?, &self.args(op)?, &control, classify).await;
         self.forget();
         match answer(&ran?)? {
             HelperLine::Upgraded(outcome) => Ok(outcome),
@@ -131,7 +133,7 @@ impl HostBackend for OstreeHost {
     }
 
     async fn rollback(&self) -> Result<Deployment> {
-        let ran = command::run(self.program()?, &self.args(&["rollback"])).await;
+        let ran = command::run(self.program()?, &self.args(&["rollback"])?).await;
         self.forget();
         match answer(&ran?)? {
             HelperLine::RolledBack(deployment) => Ok(deployment),
