@@ -1,5 +1,7 @@
 //! Tracing to journald when it is there, else to stderr.
 
+use std::io::IsTerminal;
+
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::EnvFilter;
@@ -37,7 +39,13 @@ pub fn init(target: LogTarget) -> Result<&'static str, String> {
     }
     tracing_subscriber::registry()
         .with(filter)
-        .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_target(false))
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_target(false)
+                // Colour codes only for a person at a terminal, not in a log file or pipe.
+                .with_ansi(std::io::stderr().is_terminal()),
+        )
         .init();
     Ok("stderr")
 }
