@@ -61,8 +61,9 @@ pub struct Job {
     conn: Option<Connection>,
     path: String,
     caller: String,
-    cancel_tx: watch::Sender<bool>,
-    cancel: watch::Receiver<bool>,
+    /// Set by Cancel (the interface holds a clone); every listener subscribes to it. Set with
+    /// `send_replace`, so a Cancel sticks even when nothing is waiting for it at that moment.
+    cancel: watch::Sender<bool>,
     resize: Option<mpsc::UnboundedReceiver<(u16, u16)>>,
     n: u64,
     running: Arc<Running>,
@@ -118,7 +119,7 @@ impl Jobs {
     pub fn cancel_all(&self) {
         if let Ok(jobs) = self.running.0.lock() {
             for (_, cancel) in jobs.values() {
-                let _ = cancel.send(true);
+                cancel.send_replace(true);
             }
         }
     }
@@ -127,7 +128,7 @@ impl Jobs {
     pub async fn start(&self, operation: &str, target: &str, caller: &Caller) -> Job {
         let n = self.next.fetch_add(1, Ordering::Relaxed);
         let path = format!("{JOBS_PATH}/{n}");
-        let (cancel_tx, cancel_rx) = watch::channel(false);
+        let (cancel_tx, _) = watch::channel(false);
         let (resize_tx, resize_rx) = mpsc::unbounded_channel();
         let iface = JobInterface {
             operation: operation.to_owned(),
@@ -152,8 +153,7 @@ impl Jobs {
             conn: self.conn.clone(),
             path,
             caller: caller.bus_name.clone(),
-            cancel_tx,
-            cancel: cancel_rx,
+            cancel: cancel_tx,
             resize: Some(resize_rx),
             n,
             running: self.running.clone(),
@@ -185,15 +185,15 @@ impl Job {
 
     /// Resolves when someone allowed to has called Cancel.
     pub async fn cancelled(&self) {
-        let mut rx = self.cancel.clone();
-        let _ = rx.wait_for(|c| *c).await;
+        // The job holds the sender, so the wait can only end by Cancel.
+        let _ = self.cancel.subscribe().wait_for(|c| *c).await;
     }
 
     /// A control for work that reports progress and stops itself, with the receiving end of
     /// its reports for [`Job::publish`].
     pub fn control(&self) -> (Control, Reports) {
         let (progress, reports) = mpsc::unbounded_channel();
-        (Control { progress, cancel: self.cancel.clone() }, reports)
+        (Control { progress, cancel: self.cancel.subscribe() }, reports)
     }
 
     /// Awaits `work`, publishing what it reports on the way.
@@ -221,7 +221,7 @@ impl Job {
             Ok(bus_name) => dbus.name_has_owner(bus_name).await.unwrap_or(false),
             Err(_) => false,
         };
-        let (cancel, path) = (self.cancel_tx.clone(), self.path.clone());
+        let (cancel, path) = (self.cancel.clone(), self.path.clone());
         let task = tokio::spawn(async move {
             if present {
                 while let Some(change) = changes.next().await {
@@ -231,7 +231,7 @@ impl Job {
                 }
             }
             tracing::info!(job = %path, caller = %name, "the caller left the bus; cancelling its job");
-            let _ = cancel.send(true);
+            cancel.send_replace(true);
         });
         self.caller_watch = Some(task.abort_handle());
     }
@@ -281,7 +281,7 @@ impl JobInterface {
             self.authority.check(&who, Action::CancelAny, &details).await?;
         }
         tracing::info!(operation = %self.operation, target = %self.target, uid = who.uid, "cancel");
-        let _ = self.cancel.send(true);
+        self.cancel.send_replace(true);
         Ok(())
     }
 
@@ -334,5 +334,33 @@ impl JobInterface {
     #[zbus(property)]
     fn message(&self) -> String {
         self.now.lock().map(|n| n.1.clone()).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    struct AllowAll;
+
+    #[async_trait::async_trait]
+    impl Authority for AllowAll {
+        async fn check(&self, _: &Caller, _: Action, _: &[(&str, &str)]) -> Result<()> {
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn a_cancel_sticks_when_nothing_is_waiting_for_it_yet() {
+        let jobs = Jobs::new(None, Arc::new(AllowAll));
+        let caller = Caller { bus_name: ":1.7".into(), uid: 0, allow_interactive: false };
+        let job = jobs.start("Run", "atomic-test/plain", &caller).await;
+        jobs.cancel_all();
+        let heard = tokio::time::timeout(Duration::from_secs(1), job.cancelled()).await;
+        assert!(heard.is_ok(), "a Cancel made before anyone listened was lost");
+        let (control, _) = job.control();
+        assert!(tokio::time::timeout(Duration::from_secs(1), control.cancelled()).await.is_ok());
     }
 }

@@ -63,7 +63,9 @@ async fn the_caller_cancels_its_run_and_nobody_else_may() {
     // The log tells the job's story with structured fields (journald keeps them as fields).
     let log = d.log_text();
     let started = log.lines().find(|l| l.contains("job started")).unwrap_or_default();
-    for field in [format!("job={job}"), "operation=\"Run\"".into(), "uid=0".into(), format!("image=\"{PLAIN}\"")] {
+    for field in
+        [format!("job={job}"), "operation=\"Run\"".into(), "uid=0".into(), format!("image=\"{PLAIN}\"")]
+    {
         assert!(started.contains(&field), "{field} missing from {started:?}");
     }
     assert!(log.lines().any(|l| l.contains("job ended") && l.contains("cancelled=true")), "{log}");
