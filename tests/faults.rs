@@ -41,20 +41,13 @@ async fn sigkill_during_install_leaves_no_record_or_a_whole_one() {
     let _ = Command::new("podman").args(["rm", "-f", "slowinstall"]).output();
 }
 
-/// A podman API service of the test's own, to be killed: (process, its directory, socket).
-fn private_podman() -> (std::process::Child, std::path::PathBuf, String) {
+/// A podman API service of the test's own in a fresh directory, to be killed:
+/// (process, its directory, socket).
+fn podman_to_kill() -> (std::process::Child, std::path::PathBuf, String) {
     let dir = std::env::temp_dir().join(format!("atomicd-kill-{}", unique()));
     std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
     let sock = dir.join("podman.sock").display().to_string();
-    let engine = Command::new("podman")
-        .args(["system", "service", "--time=0", &format!("unix://{sock}")])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| panic!("{e}"));
-    assert!(wait_until(Duration::from_secs(30), || std::path::Path::new(&sock).exists()));
-    std::thread::sleep(Duration::from_millis(500));
-    (engine, dir, sock)
+    (private_podman(&sock), dir, sock)
 }
 
 fn is_engine_error(name: &str) -> bool {
@@ -63,7 +56,7 @@ fn is_engine_error(name: &str) -> bool {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn engine_killed_under_a_run_is_an_engine_error_not_a_hang() {
-    let (mut engine, dir, sock) = private_podman();
+    let (mut engine, dir, sock) = podman_to_kill();
     let d = Daemon::start(&["--engine-socket", &sock]);
     let name = format!("orphan-{}", unique());
     let run = {
@@ -87,7 +80,7 @@ async fn engine_killed_under_a_run_is_an_engine_error_not_a_hang() {
 
 #[test]
 fn engine_killed_under_an_attached_run_ends_the_cli_with_an_engine_error() {
-    let (mut engine, dir, sock) = private_podman();
+    let (mut engine, dir, sock) = podman_to_kill();
     let mut d = Daemon::start(&["--engine-socket", &sock]);
     let name = format!("attached-{}", unique());
     let cli = Command::new(bin("atomic"))
@@ -129,7 +122,7 @@ fn engine_killed_under_an_attached_run_ends_the_cli_with_an_engine_error() {
 async fn engine_killed_during_a_pull_records_nothing_and_leaves_no_job() {
     const BIG: &str = "127.0.0.1:5000/atomic-test/big:latest";
     let _ = Command::new("podman").args(["rmi", "-f", BIG]).output();
-    let (mut engine, dir, sock) = private_podman();
+    let (mut engine, dir, sock) = podman_to_kill();
     let mut d = Daemon::start(&["--engine-socket", &sock]);
     let conn = zbus::Connection::system().await.unwrap_or_else(|e| panic!("{e}"));
     let p = atomicd::client::ManagerProxy::new(&conn).await.unwrap_or_else(|e| panic!("{e}"));
@@ -137,23 +130,9 @@ async fn engine_killed_during_a_pull_records_nothing_and_leaves_no_job() {
     let call = p.install(BIG, HashMap::from([("name", zbus::zvariant::Value::from(name.as_str()))]));
     tokio::pin!(call);
     let om = object_manager(&conn).await;
-    let pulling = async {
-        loop {
-            let objects = om.get_managed_objects().await.unwrap_or_default();
-            let message = objects
-                .values()
-                .filter_map(|i| i.get("org.atomic.Job"))
-                .filter_map(|j| j.get("Message").and_then(|v| String::try_from(v.clone()).ok()))
-                .find(|m| m.contains("pulling layer"));
-            if let Some(m) = message {
-                return m;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    };
     let seen = tokio::select! {
         r = &mut call => panic!("the pull ended before the engine could be killed: {r:?}"),
-        m = pulling => m,
+        (_, _, m) = job_where(&conn, |_, m| m.contains("pulling layer")) => m,
     };
     println!("killing the engine at: {seen}");
     let _ = engine.kill();

@@ -284,31 +284,14 @@ async fn a_cancelled_upgrade_pull_leaves_the_host_as_it_was() {
     let p = atomicd::client::ManagerProxy::new(&conn).await.unwrap_or_else(|e| panic!("{e}"));
     let call = p.host_upgrade(Default::default());
     tokio::pin!(call);
-    let om = object_manager(&conn).await;
-    let watch = async {
-        loop {
-            let objects = om.get_managed_objects().await.unwrap_or_default();
-            for (path, ifaces) in objects {
-                let job = ifaces.get("org.atomic.Job").cloned().unwrap_or_default();
-                let message =
-                    job.get("Message").and_then(|v| String::try_from(v.clone()).ok()).unwrap_or_default();
-                let progress =
-                    job.get("Progress").and_then(|v| f64::try_from(v.clone()).ok()).unwrap_or(-1.0);
-                if message.contains("objects") && progress > 0.0 && progress < 1.0 {
-                    return (path, progress, message);
-                }
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    };
+    let pulling =
+        |progress: f64, message: &str| message.contains("objects") && progress > 0.0 && progress < 1.0;
     let (job, progress, message) = tokio::select! {
         r = &mut call => panic!("the upgrade ended before its pull progress was seen: {r:?}"),
-        seen = watch => seen,
+        seen = job_where(&conn, pulling) => seen,
     };
     println!("upgrade job {job} at Progress {progress:.2}: {message}");
-    conn.call_method(Some("org.atomic"), job.as_str(), Some("org.atomic.Job"), "Cancel", &())
-        .await
-        .unwrap_or_else(|e| panic!("Cancel: {e}"));
+    cancel_job(&conn, &job).await;
     let r = tokio::time::timeout(Duration::from_secs(15), call).await.unwrap_or_else(|_| panic!("no end"));
     assert_eq!(error_name(&r), "org.atomic.Error.Cancelled", "{r:?}");
     assert_eq!(versions().await, v(&[("1.0", true)]), "a cancelled upgrade changed the deployments");

@@ -8,18 +8,6 @@ use std::time::Duration;
 
 use common::*;
 
-async fn find_job(conn: &zbus::Connection) -> Option<zbus::zvariant::OwnedObjectPath> {
-    let om = object_manager(conn).await;
-    for _ in 0..100 {
-        let objects = om.get_managed_objects().await.unwrap_or_default();
-        if let Some(p) = objects.keys().find(|k| k.as_str().starts_with("/org/atomic/Manager/jobs/")) {
-            return Some(p.clone());
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    None
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn the_caller_cancels_its_run_and_nobody_else_may() {
     let d = Daemon::start(&["--engine-socket", PODMAN_SOCK]);
@@ -52,9 +40,7 @@ async fn the_caller_cancels_its_run_and_nobody_else_may() {
         .unwrap_or_else(|e| panic!("{e}"));
     assert!(!out.status.success(), "nobody cancelled someone else's job");
 
-    conn.call_method(Some("org.atomic"), job.as_str(), Some("org.atomic.Job"), "Cancel", &())
-        .await
-        .unwrap_or_else(|e| panic!("Cancel: {e}"));
+    cancel_job(&conn, &job).await;
     let r = tokio::time::timeout(Duration::from_secs(20), call)
         .await
         .unwrap_or_else(|_| panic!("Run did not end"));
@@ -98,19 +84,6 @@ async fn no_jobs_left(conn: &zbus::Connection) -> bool {
     no_jobs_left_within(conn, Duration::from_secs(5)).await
 }
 
-async fn no_jobs_left_within(conn: &zbus::Connection, limit: Duration) -> bool {
-    let om = object_manager(conn).await;
-    let deadline = std::time::Instant::now() + limit;
-    while std::time::Instant::now() < deadline {
-        let objects = om.get_managed_objects().await.unwrap_or_default();
-        if !objects.keys().any(|k| k.as_str().starts_with("/org/atomic/Manager/jobs/")) {
-            return true;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    false
-}
-
 /// Install of BIG: the job reports byte progress of the pull; Cancel stops it; Install
 /// returns Cancelled, nothing is recorded, the job is gone.
 async fn pull_progress_then_cancel(engine: &str, socket: &str) {
@@ -128,34 +101,15 @@ async fn pull_progress_then_cancel(engine: &str, socket: &str) {
         r = &mut call => panic!("Install ended before its job was seen: {r:?}"),
         job = find_job(&conn) => job.unwrap_or_else(|| panic!("no job")),
     };
-    let props = zbus::fdo::PropertiesProxy::builder(&conn)
-        .destination("org.atomic")
-        .and_then(|b| b.path(job.clone()))
-        .unwrap_or_else(|e| panic!("{e}"))
-        .build()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let iface = zbus::names::InterfaceName::from_static_str_unchecked("org.atomic.Job");
-    let watch_progress = async {
-        loop {
-            let all = props.get_all(iface.clone()).await.unwrap_or_default();
-            let progress = all.get("Progress").and_then(|v| f64::try_from(v.clone()).ok()).unwrap_or(-1.0);
-            let message =
-                all.get("Message").and_then(|v| String::try_from(v.clone()).ok()).unwrap_or_default();
-            if progress > 0.0 && progress < 1.0 && message.contains("MB of") {
-                return (progress, message);
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    };
-    let (progress, message) = tokio::select! {
+    let bytes_flowing =
+        |progress: f64, message: &str| progress > 0.0 && progress < 1.0 && message.contains("MB of");
+    let (reporting, progress, message) = tokio::select! {
         r = &mut call => panic!("the pull ended before any byte progress was seen: {r:?}"),
-        seen = watch_progress => seen,
+        seen = job_where(&conn, bytes_flowing) => seen,
     };
+    assert_eq!(reporting, job, "the progress came from another job");
     println!("{engine}: job {job} at Progress {progress:.3}: {message}");
-    conn.call_method(Some("org.atomic"), job.as_str(), Some("org.atomic.Job"), "Cancel", &())
-        .await
-        .unwrap_or_else(|e| panic!("Cancel: {e}"));
+    cancel_job(&conn, &job).await;
     let r = tokio::time::timeout(Duration::from_secs(15), call)
         .await
         .unwrap_or_else(|_| panic!("Install did not end"));

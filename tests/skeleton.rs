@@ -3,7 +3,7 @@
 mod common;
 
 use std::collections::HashMap;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::Duration;
 
 use common::*;
@@ -183,27 +183,6 @@ async fn guarded_methods_refuse_nobody_and_a_plain_machine_has_no_host() {
         let (name, _) = reply.error.unwrap_or_else(|| panic!("{} succeeded for nobody", method[0]));
         assert_eq!(name, "org.freedesktop.DBus.Error.AccessDenied", "{}", method[0]);
     }
-}
-
-fn private_podman(sock: &str) -> Child {
-    let _ = std::fs::remove_file(sock);
-    let child = Command::new("podman")
-        .args(["system", "service", "--time=0", &format!("unix://{sock}")])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| panic!("podman service: {e}"));
-    assert!(
-        wait_until(Duration::from_secs(30), || {
-            Command::new("curl")
-                .args(["-sf", "--unix-socket", sock, "http://e/_ping"])
-                .stdout(Stdio::null())
-                .status()
-                .is_ok_and(|s| s.success())
-        }),
-        "private podman service did not answer"
-    );
-    child
 }
 
 fn stop(mut child: Child) {

@@ -284,3 +284,78 @@ pub async fn introspect(conn: &zbus::Connection, path: &str) -> String {
         .await
         .unwrap_or_else(|e| panic!("{e}"))
 }
+
+/// A podman API service of the test's own on `sock`, to be stopped or killed; returns once it
+/// answers a ping.
+pub fn private_podman(sock: &str) -> Child {
+    let _ = std::fs::remove_file(sock);
+    let child = Command::new("podman")
+        .args(["system", "service", "--time=0", &format!("unix://{sock}")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("podman service: {e}"));
+    assert!(
+        wait_until(Duration::from_secs(30), || {
+            Command::new("curl")
+                .args(["-sf", "--unix-socket", sock, "http://e/_ping"])
+                .stdout(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success())
+        }),
+        "private podman service did not answer"
+    );
+    child
+}
+
+const JOBS_PREFIX: &str = "/org/atomic/Manager/jobs/";
+
+/// Waits (without limit: race it against the call) for a job whose Progress and Message
+/// satisfy `wanted`; returns its path, Progress and Message.
+pub async fn job_where(
+    conn: &zbus::Connection,
+    wanted: impl Fn(f64, &str) -> bool,
+) -> (zbus::zvariant::OwnedObjectPath, f64, String) {
+    let om = object_manager(conn).await;
+    loop {
+        for (path, ifaces) in om.get_managed_objects().await.unwrap_or_default() {
+            let Some(job) = ifaces.get("org.atomic.Job").filter(|_| path.as_str().starts_with(JOBS_PREFIX))
+            else {
+                continue;
+            };
+            let progress = job.get("Progress").and_then(|v| f64::try_from(v.clone()).ok()).unwrap_or(-1.0);
+            let message =
+                job.get("Message").and_then(|v| String::try_from(v.clone()).ok()).unwrap_or_default();
+            if wanted(progress, &message) {
+                return (path, progress, message);
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// The first job exported within ten seconds.
+pub async fn find_job(conn: &zbus::Connection) -> Option<zbus::zvariant::OwnedObjectPath> {
+    tokio::time::timeout(Duration::from_secs(10), job_where(conn, |_, _| true)).await.ok().map(|j| j.0)
+}
+
+/// Whether every job is unexported within `limit`.
+pub async fn no_jobs_left_within(conn: &zbus::Connection, limit: Duration) -> bool {
+    let om = object_manager(conn).await;
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        let objects = om.get_managed_objects().await.unwrap_or_default();
+        if !objects.keys().any(|k| k.as_str().starts_with(JOBS_PREFIX)) {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    false
+}
+
+/// Calls Cancel on `job` as `conn`'s owner.
+pub async fn cancel_job(conn: &zbus::Connection, job: &zbus::zvariant::OwnedObjectPath) {
+    conn.call_method(Some("org.atomic"), job.as_str(), Some("org.atomic.Job"), "Cancel", &())
+        .await
+        .unwrap_or_else(|e| panic!("Cancel: {e}"));
+}
