@@ -7,15 +7,16 @@ use std::time::Duration;
 use clap::Parser;
 use zbus::fdo::{ObjectManager, RequestNameFlags, RequestNameReply};
 
+use crate::dbus::names::{BUS_NAME, MANAGER_PATH};
+use crate::dbus::ManagerInterface;
 use crate::engine::{DockerEngine, Engine, EngineLocator};
 use crate::host::{BackendKind, Bootc, HostBackend, NoHost, OstreeHost, RpmOstree};
-use crate::jobs::Jobs;
-use crate::logging::{self, LogTarget};
-use crate::manager::Manager;
-use crate::polkit::Polkit;
-use crate::power::Logind;
-use crate::service::{ManagerInterface, BUS_NAME, MANAGER_PATH};
-use crate::state::StateStore;
+use crate::manager::{Jobs, Manager, Parts};
+use crate::system::lifecycle::{self, notify, Activity};
+use crate::system::logging::{self, LogTarget};
+use crate::system::polkit::Polkit;
+use crate::system::power::Logind;
+use crate::system::state::StateStore;
 
 /// How often the engine is probed for EngineAvailable.
 const ENGINE_PROBE_INTERVAL: Duration = Duration::from_secs(2);
@@ -75,8 +76,6 @@ fn host_backend(flag: Option<BackendKind>, sysroot: PathBuf) -> Arc<dyn HostBack
     }
 }
 
-use crate::lifecycle::{self, notify, Activity};
-
 /// Runs the service until SIGTERM or SIGINT.
 pub async fn run(args: Args) -> Result<(), String> {
     let log_to = logging::init(args.log_target)?;
@@ -90,10 +89,11 @@ pub async fn run(args: Args) -> Result<(), String> {
 
     let conn =
         zbus::Connection::system().await.map_err(|e| format!("cannot connect to the system bus: {e}"))?;
-    let authority: Arc<dyn crate::polkit::Authority> = Arc::new(Polkit::new(conn.clone()));
+    let authority: Arc<dyn crate::system::polkit::Authority> = Arc::new(Polkit::new(conn.clone()));
     let jobs = Jobs::new(Some(conn.clone()), authority.clone());
     let power = Arc::new(Logind::new(conn.clone()));
-    let manager = Arc::new(Manager::new(engine.clone(), authority, host, state.clone(), jobs, power));
+    let parts = Parts { engine: engine.clone(), authority, host, state: state.clone(), jobs, power };
+    let manager = Arc::new(Manager::new(parts));
     let first = engine.info().await;
     tracing::info!(
         log = log_to,

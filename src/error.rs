@@ -40,6 +40,10 @@ pub enum Error {
     /// The job was cancelled.
     #[error("{0}")]
     Cancelled(String),
+    /// The line reads env files the caller did not send; the reply carries their paths as a
+    /// second argument, so a client can read them and call again.
+    #[error("{0}")]
+    EnvFilesNeeded(String, Vec<String>),
     /// Anything else, with its cause.
     #[error("{0}")]
     Failed(String),
@@ -65,6 +69,7 @@ impl Error {
             Error::HostNotSupported(_) => "org.atomic.Error.HostNotSupported",
             Error::Busy(_) => "org.atomic.Error.Busy",
             Error::Cancelled(_) => "org.atomic.Error.Cancelled",
+            Error::EnvFilesNeeded(..) => "org.atomic.Error.EnvFilesNeeded",
             Error::Failed(_) => "org.atomic.Error.Failed",
         }
     }
@@ -72,7 +77,10 @@ impl Error {
 
 impl zbus::DBusError for Error {
     fn create_reply(&self, call: &Header<'_>) -> zbus::Result<Message> {
-        Message::error(call, self.name())?.build(&(self.to_string(),))
+        match self {
+            Error::EnvFilesNeeded(message, paths) => Message::error(call, self.name())?.build(&(message, paths)),
+            _ => Message::error(call, self.name())?.build(&(self.to_string(),)),
+        }
     }
 
     fn name(&self) -> ErrorName<'_> {
@@ -92,6 +100,7 @@ impl zbus::DBusError for Error {
             | Error::HostNotSupported(s)
             | Error::Busy(s)
             | Error::Cancelled(s)
+            | Error::EnvFilesNeeded(s, _)
             | Error::Failed(s) => Some(s),
         }
     }
@@ -124,6 +133,7 @@ mod tests {
             (Error::HostNotSupported(String::new()), "org.atomic.Error.HostNotSupported"),
             (Error::Busy(String::new()), "org.atomic.Error.Busy"),
             (Error::Cancelled(String::new()), "org.atomic.Error.Cancelled"),
+            (Error::EnvFilesNeeded(String::new(), Vec::new()), "org.atomic.Error.EnvFilesNeeded"),
             (Error::Failed(String::new()), "org.atomic.Error.Failed"),
         ];
         for (err, name) in table {

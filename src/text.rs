@@ -1,5 +1,6 @@
-//! Strings that cross onto the bus: D-Bus strings may not hold NUL (the bus daemon drops the
-//! whole connection of a sender that tries), and error sentences stay short.
+//! Strings that cross onto the bus or reach a person: D-Bus strings may not hold NUL (the bus
+//! daemon drops the whole connection of a sender that tries), error sentences stay short, and an
+//! argv is shown as one line a shell would split back into the same words.
 
 use std::borrow::Cow;
 
@@ -29,9 +30,33 @@ pub fn truncate_for_message(text: &str) -> String {
     }
 }
 
+/// The argv as one shell-quoted line for people and audit logs. Words made only of characters
+/// no POSIX shell treats specially are left bare (Python's `shlex.quote` rule), so `--net=host`
+/// reads as written; everything else is quoted by shell-words.
+pub fn display_line(argv: &[String]) -> String {
+    let bare =
+        |w: &str| !w.is_empty() && w.chars().all(|c| c.is_ascii_alphanumeric() || "@%+=:,./_-".contains(c));
+    argv.iter()
+        .map(|w| if bare(w) { w.clone() } else { shell_words::quote(w).into_owned() })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn display_quotes_only_what_a_shell_would_read_differently() {
+        let argv: Vec<String> =
+            ["docker", "run", "--net=host", "-e", "A=b c", "img", "sh", "-c", "echo $X; exit 3", "", "x'y"]
+                .map(String::from)
+                .to_vec();
+        let line = display_line(&argv);
+        assert_eq!(line, r#"docker run --net=host -e 'A=b c' img sh -c 'echo $X; exit 3' '' 'x'\''y'"#);
+        assert_eq!(shell_words::split(&line).unwrap_or_default(), argv, "the line splits back to the argv");
+    }
+
 
     #[test]
     fn nul_and_invalid_utf8_never_reach_the_bus() {

@@ -12,6 +12,8 @@ use zbus::message::Type;
 use zbus::zvariant::{OwnedObjectPath, OwnedValue};
 use zbus::{MatchRule, MessageStream};
 
+use crate::dbus::names::{BUS_NAME, MANAGER_PATH};
+
 type Props = HashMap<String, OwnedValue>;
 
 /// How the job's progress is shown on stderr.
@@ -74,12 +76,37 @@ fn bar_style(known: bool) -> ProgressStyle {
 /// Shows the job's Progress and Message as the display asks.
 struct Shown {
     display: Display,
+    /// Print what the job may do to the host when it is announced (`--quiet` turns it off).
+    banner: bool,
     bar: Option<ProgressBar>,
     known: Option<bool>,
     last: String,
 }
 
+/// Control characters in text from a label or the engine are shown escaped, so no such text
+/// can move the cursor or erase what was printed before it.
+fn printable(text: &str) -> String {
+    text.chars().flat_map(|c| if c.is_control() { c.escape_default().collect::<Vec<_>>() } else { vec![c] }).collect()
+}
+
 impl Shown {
+    /// What the container may do to the host, before it runs.
+    fn privileges(&self, job: &Props) {
+        let list: Vec<String> =
+            job.get("Privileges").and_then(|v| <Vec<String>>::try_from(v.clone()).ok()).unwrap_or_default();
+        if !self.banner || list.is_empty() {
+            return;
+        }
+        let text: String = std::iter::once("atomic: this container may change the host:".to_owned())
+            .chain(list.iter().map(|p| format!("  - {}", printable(p))))
+            .collect::<Vec<_>>()
+            .join("\n");
+        match &self.bar {
+            Some(bar) => bar.suspend(|| eprintln!("{text}")),
+            None => eprintln!("{text}"),
+        }
+    }
+
     fn update(&mut self, progress: Option<f64>, message: Option<String>) {
         match (self.display, &self.bar) {
             (Display::Bar, Some(bar)) => {
@@ -102,7 +129,7 @@ impl Shown {
             (Display::Lines, _) => {
                 if let Some(m) = message {
                     if !m.is_empty() && m != self.last {
-                        eprintln!("atomic: {m}");
+                        eprintln!("atomic: {}", printable(&m));
                         self.last = m;
                     }
                 }
@@ -114,12 +141,12 @@ impl Shown {
 
 impl JobWatch {
     /// Subscribes before the call is made, so the job's announcement cannot be missed.
-    pub async fn start(conn: &zbus::Connection, display: Display) -> zbus::Result<JobWatch> {
+    pub async fn start(conn: &zbus::Connection, display: Display, banner: bool) -> zbus::Result<JobWatch> {
         let me = conn.unique_name().map(|n| n.to_string()).unwrap_or_default();
         let rule = MatchRule::builder()
             .msg_type(Type::Signal)
-            .sender("org.atomic")?
-            .path_namespace("/org/atomic/Manager")?
+            .sender(BUS_NAME)?
+            .path_namespace(MANAGER_PATH)?
             .build();
         let mut stream = MessageStream::for_match_rule(rule, conn, Some(64)).await?;
         let bar = (display == Display::Bar).then(|| {
@@ -128,7 +155,7 @@ impl JobWatch {
             bar.enable_steady_tick(Duration::from_millis(120));
             bar
         });
-        let mut shown = Shown { display, bar: bar.clone(), known: None, last: String::new() };
+        let mut shown = Shown { display, banner, bar: bar.clone(), known: None, last: String::new() };
         let found: Arc<Mutex<Found>> = Arc::default();
         let mine = found.clone();
         let canceller = conn.clone();
@@ -146,6 +173,7 @@ impl JobWatch {
                         if prop_string(job, "Caller") != Some(me.clone()) {
                             continue;
                         }
+                        shown.privileges(job);
                         shown.update(prop_f64(job, "Progress"), prop_string(job, "Message"));
                         let pending = mine.lock().is_ok_and(|mut f| {
                             f.path = Some(object.clone());
@@ -203,7 +231,7 @@ async fn call(
     method: &str,
     body: &(impl serde::Serialize + zbus::zvariant::DynamicType),
 ) {
-    let _ = conn.call_method(Some("org.atomic"), path.as_str(), Some("org.atomic.Job"), method, body).await;
+    let _ = conn.call_method(Some(BUS_NAME), path.as_str(), Some("org.atomic.Job"), method, body).await;
 }
 
 impl Drop for JobWatch {

@@ -12,7 +12,7 @@ use std::os::fd::AsFd;
 
 use zbus::zvariant::{Fd, OwnedValue, Value};
 
-use crate::client::{dict_to_json, ManagerProxy};
+use crate::dbus::proxy::{dict_to_json, ManagerProxy};
 use args::{Cli, Command, HostCommand};
 
 /// Exit status when polkit refused (as a shell does for "cannot execute").
@@ -27,6 +27,14 @@ pub struct Failure {
     pub message: String,
     /// The process exit status.
     pub code: u8,
+    /// The env files the line reads, when atomicd asked for them.
+    needs: Option<Vec<String>>,
+}
+
+impl Failure {
+    fn new(message: String, code: u8) -> Self {
+        Failure { message, code, needs: None }
+    }
 }
 
 impl From<zbus::Error> for Failure {
@@ -39,9 +47,15 @@ impl From<zbus::Error> for Failure {
                         | "org.freedesktop.DBus.Error.InteractiveAuthorizationRequired"
                 );
                 let message = detail.clone().unwrap_or_else(|| name.to_string());
-                Failure { message, code: if denied { EXIT_DENIED } else { 1 } }
+                let mut failure = Failure::new(message, if denied { EXIT_DENIED } else { 1 });
+                if let zbus::Error::MethodError(name, _, reply) = &e {
+                    if name.as_str() == "org.atomic.Error.EnvFilesNeeded" {
+                        failure.needs = reply.body().deserialize::<(String, Vec<String>)>().ok().map(|(_, p)| p);
+                    }
+                }
+                failure
             }
-            _ => Failure { message: format!("cannot reach atomicd: {e}"), code: 1 },
+            _ => Failure::new(format!("cannot reach atomicd: {e}"), 1),
         }
     }
 }
@@ -59,7 +73,7 @@ fn flag(on: bool) -> Option<Value<'static>> {
 fn print_command(answer: &Answer) {
     let argv: Vec<String> =
         answer.get("command").and_then(|v| <Vec<String>>::try_from(v.clone()).ok()).unwrap_or_default();
-    println!("{}", crate::label::display_line(&argv));
+    println!("{}", crate::text::display_line(&argv));
 }
 
 fn strings(answer: &Answer, key: &str) -> Vec<String> {
@@ -72,34 +86,27 @@ fn print_warnings(answer: &Answer) {
     }
 }
 
-fn error_is(e: &zbus::Error, name: &str) -> bool {
-    matches!(e, zbus::Error::MethodError(n, _, _) if n.as_str() == name)
-}
-
-/// What the container may do to the host, before it runs (`--quiet` hides it).
-fn banner(plan: &Answer, quiet: bool) {
-    let privileges = strings(plan, "privileges");
-    if !quiet && !privileges.is_empty() {
-        eprintln!("atomic: this container may change the host:");
-        for p in &privileges {
-            eprintln!("  - {p}");
-        }
-    }
-}
-
-/// The contents of every `--env-file` the resolved line names, read here with the caller's
-/// own rights (atomicd reads no files for callers); relative paths are from the working dir.
-fn env_files(plan: &Answer) -> Result<Value<'static>, Failure> {
-    let argv = strings(plan, "command");
+/// The contents of the env files a line reads, read here with the caller's own rights
+/// (atomicd reads no files for callers); relative paths are from the working directory.
+fn read_env_files(paths: &[String]) -> Result<Value<'static>, Failure> {
     let mut files: HashMap<String, String> = HashMap::new();
-    if let Ok(spec) = crate::runspec::RunSpec::from_argv(&argv) {
-        for path in spec.env_files {
-            let text = std::fs::read_to_string(&path)
-                .map_err(|e| Failure { message: format!("cannot read env file {path}: {e}"), code: 1 })?;
-            files.insert(path, text);
-        }
+    for path in paths {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Failure::new(format!("cannot read env file {path}: {e}"), 1))?;
+        files.insert(path.clone(), text);
     }
     Ok(Value::from(files))
+}
+
+/// Makes a call once; when atomicd answers that the line reads env files (before anything was
+/// authorized or run), reads them and makes it once more with their contents.
+async fn with_env_files(
+    mut call: impl AsyncFnMut(Option<Value<'static>>) -> Result<Answer, Failure>,
+) -> Result<Answer, Failure> {
+    match call(None).await {
+        Err(Failure { needs: Some(paths), .. }) => call(Some(read_env_files(&paths)?)).await,
+        other => other,
+    }
 }
 
 fn opt_values(o: &args::OptArgs) -> HashMap<&str, Value<'_>> {
@@ -138,9 +145,10 @@ fn failure(e: zbus::Error, interrupted: bool) -> Failure {
 /// the CLI leaves once atomicd has answered.
 async fn follow<T>(
     proxy: &ManagerProxy<'_>,
+    quiet: bool,
     call: impl std::future::Future<Output = zbus::Result<T>>,
 ) -> Result<T, Failure> {
-    let watch = job::JobWatch::start(proxy.inner().connection(), job::Display::for_stderr()).await?;
+    let watch = job::JobWatch::start(proxy.inner().connection(), job::Display::for_stderr(), !quiet).await?;
     tokio::pin!(call);
     let mut interrupted = false;
     let answer = loop {
@@ -184,7 +192,7 @@ pub async fn main(cli: Cli) -> ExitCode {
 async fn dispatch(cli: Cli) -> Result<u8, Failure> {
     let conn = zbus::Connection::system()
         .await
-        .map_err(|e| Failure { message: format!("cannot connect to the system bus: {e}"), code: 1 })?;
+        .map_err(|e| Failure::new(format!("cannot connect to the system bus: {e}"), 1))?;
     let proxy = ManagerProxy::new(&conn).await?;
     match cli.command {
         Command::Status(a) => {
@@ -207,13 +215,13 @@ async fn dispatch(cli: Cli) -> Result<u8, Failure> {
         }
         Command::Host(HostCommand::Upgrade { check, reboot }) => {
             let answer =
-                follow(&proxy, proxy.host_upgrade(opts([("check", flag(check)), ("reboot", flag(reboot))])))
+                follow(&proxy, true, proxy.host_upgrade(opts([("check", flag(check)), ("reboot", flag(reboot))])))
                     .await?;
             println!("{}", serde_json::to_string_pretty(&dict_to_json(&answer)).unwrap_or_default());
             Ok(0)
         }
         Command::Host(HostCommand::Rollback { reboot }) => {
-            let answer = follow(&proxy, proxy.rollback(opts([("reboot", flag(reboot))]))).await?;
+            let answer = follow(&proxy, true, proxy.rollback(opts([("reboot", flag(reboot))]))).await?;
             println!("{}", serde_json::to_string_pretty(&dict_to_json(&answer)).unwrap_or_default());
             Ok(0)
         }
@@ -221,46 +229,35 @@ async fn dispatch(cli: Cli) -> Result<u8, Failure> {
             let mut options = opts([
                 ("name", a.name.as_deref().map(Value::from)),
                 ("pull", a.no_pull.then_some(Value::Bool(false))),
+                ("display", flag(a.display)),
             ]);
             options.extend(opt_values(&a.opts));
-            // A local image can be resolved first, to show what will run; a missing one cannot.
-            let mut display = options.clone();
-            display.insert("display", Value::Bool(true));
-            let plan = match proxy.install(&a.image, display).await {
-                Ok(plan) => Some(plan),
-                Err(e) if error_is(&e, "org.atomic.Error.ImageNotFound") && !a.display => None,
-                Err(e) => return Err(e.into()),
-            };
-            if a.display {
-                return Ok(report(&plan.unwrap_or_default(), true));
-            }
-            if let Some(plan) = &plan {
-                banner(plan, a.quiet);
-                options.insert("env-files", env_files(plan)?);
-            }
-            let answer = follow(&proxy, proxy.install(&a.image, options)).await?;
-            Ok(report(&answer, false))
+            let answer = with_env_files(async |files| {
+                let mut options = options.clone();
+                options.extend(files.map(|f| ("env-files", f)));
+                follow(&proxy, a.quiet, proxy.install(&a.image, options)).await
+            })
+            .await?;
+            Ok(report(&answer, a.display))
         }
         Command::Uninstall(a) => {
             let mut options = opts([
                 ("name", a.name.as_deref().map(Value::from)),
                 ("force", flag(a.force)),
                 ("keep-image", flag(a.keep_image)),
+                ("display", flag(a.display)),
             ]);
             options.extend(opt_values(&a.opts));
-            let mut display = options.clone();
-            display.insert("display", Value::Bool(true));
-            let plan = proxy.uninstall(&a.image, display).await?;
-            if a.display {
-                return Ok(report(&plan, true));
-            }
-            banner(&plan, a.quiet);
-            options.insert("env-files", env_files(&plan)?);
-            let answer = follow(&proxy, proxy.uninstall(&a.image, options)).await?;
+            let answer = with_env_files(async |files| {
+                let mut options = options.clone();
+                options.extend(files.map(|f| ("env-files", f)));
+                follow(&proxy, a.quiet, proxy.uninstall(&a.image, options)).await
+            })
+            .await?;
             for id in strings(&answer, "removed") {
                 eprintln!("atomic: removed {}", render::short(&id));
             }
-            Ok(report(&answer, false))
+            Ok(report(&answer, a.display))
         }
         Command::Run(a) => run(&proxy, a).await,
     }
@@ -290,19 +287,16 @@ async fn run(proxy: &ManagerProxy<'_>, a: args::RunArgs) -> Result<u8, Failure> 
             ("sudo-gid", sudo("SUDO_GID").map(Value::from)),
         ])
     };
-    // Resolve first (needs no authorization) so the user sees what will run before it runs.
-    let mut display = base();
-    display.insert("display", Value::Bool(true));
-    let plan = proxy.run(&a.image, &a.command, display).await?;
     if a.display {
+        let mut display = base();
+        display.insert("display", Value::Bool(true));
+        let plan = proxy.run(&a.image, &a.command, display).await?;
         print_command(&plan);
         print_warnings(&plan);
         return Ok(0);
     }
-    banner(&plan, a.quiet);
     let tty = terminal::interactive();
     let mut options = base();
-    options.insert("env-files", env_files(&plan)?);
     let (stdin, stdout, stderr) = (std::io::stdin(), std::io::stdout(), std::io::stderr());
     if !a.detach {
         // The container's streams are bridged straight to ours by atomicd.
@@ -316,8 +310,25 @@ async fn run(proxy: &ManagerProxy<'_>, a: args::RunArgs) -> Result<u8, Failure> 
             }
         }
     }
+    // One call: the plan it runs is shown from its job (the banner) as atomicd announces it.
+    with_env_files(async |files| {
+        let mut options = options.clone();
+        options.extend(files.map(|f| ("env-files", f)));
+        attached(proxy, &a, options, tty).await
+    })
+    .await
+    .map(|answer| finish_run(&answer, a.detach))
+}
+
+/// One attached Run call: the terminal in raw mode, resizes forwarded, Ctrl-C cancels.
+async fn attached(
+    proxy: &ManagerProxy<'_>,
+    a: &args::RunArgs,
+    options: HashMap<&str, Value<'_>>,
+    tty: bool,
+) -> Result<Answer, Failure> {
     // The container's output owns the terminal: no bar over it.
-    let watch = job::JobWatch::start(proxy.inner().connection(), job::Display::Silent).await?;
+    let watch = job::JobWatch::start(proxy.inner().connection(), job::Display::Silent, !a.quiet).await?;
     let raw = (tty && !a.detach).then(terminal::RawMode::enter).flatten();
     let mut interrupted = false;
     let answer = {
@@ -339,23 +350,28 @@ async fn run(proxy: &ManagerProxy<'_>, a: args::RunArgs) -> Result<u8, Failure> 
                 }
                 () = terminated() => {
                     drop(raw);
-                    return Err(Failure { message: "interrupted".into(), code: EXIT_INTERRUPTED });
+                    return Err(Failure::new("interrupted".into(), EXIT_INTERRUPTED));
                 }
             }
         }
     };
     drop(raw);
-    let answer = answer.map_err(|e| failure(e, interrupted))?;
-    print_warnings(&answer);
+    answer.map_err(|e| failure(e, interrupted))
+}
+
+/// Prints a Run's answer and returns the exit status: the container's code.
+fn finish_run(answer: &Answer, detach: bool) -> u8 {
+
+    print_warnings(answer);
     if let Some(out) = answer.get("output").and_then(|v| String::try_from(v.clone()).ok()) {
         print!("{out}");
     }
-    if a.detach {
+    if detach {
         if let Some(id) = answer.get("container-id").and_then(|v| String::try_from(v.clone()).ok()) {
             println!("{id}");
         }
-        return Ok(0);
+        return 0;
     }
     let code = answer.get("exit-code").and_then(|v| i32::try_from(v.clone()).ok()).unwrap_or(0);
-    Ok(u8::try_from(code.clamp(0, 255)).unwrap_or(1))
+    u8::try_from(code.clamp(0, 255)).unwrap_or(1)
 }

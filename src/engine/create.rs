@@ -1,4 +1,5 @@
-//! The Docker API create body for a [`RunSpec`]: pure, so every flag's mapping is unit-tested.
+//! The Docker API create body for a [`RunSpec`], and the way back from a container's host
+//! configuration to the flags that ask for it: pure, so every mapping is unit-tested.
 
 use std::collections::HashMap;
 
@@ -7,9 +8,8 @@ use bollard::models::{
     PortMap, RestartPolicy, RestartPolicyNameEnum,
 };
 
-use super::StreamSetup;
+use super::CreateRequest;
 use crate::error::{Error, Result};
-use crate::runspec::RunSpec;
 
 fn bad(flag: &str, value: &str, why: &str) -> Error {
     Error::UnsupportedLabel(format!("{flag} {value:?}: {why}"))
@@ -21,13 +21,14 @@ fn some_vec(v: &[String]) -> Option<Vec<String>> {
 
 /// Builds the create request. `streams` says what the caller attached, so `-i` without a
 /// client keeps no stdin open and `-t` without a terminal allocates none.
-pub fn create_body(spec: &RunSpec, streams: StreamSetup) -> Result<ContainerCreateBody> {
+pub fn create_body(request: CreateRequest<'_>) -> Result<ContainerCreateBody> {
+    let CreateRequest { spec, image_id, owner, streams } = request;
     let (binds, anonymous): (Vec<String>, Vec<String>) =
         spec.volumes.iter().cloned().partition(|v| v.contains(':'));
     let mounts = spec.mounts.iter().map(|m| parse_mount(m)).collect::<Result<Vec<_>>>()?;
     let devices = spec.devices.iter().map(|d| parse_device(d)).collect::<Result<Vec<_>>>()?;
     let (exposed, port_bindings) = parse_publish(&spec.publish)?;
-    let labels = spec
+    let mut labels = spec
         .labels
         .iter()
         .map(|l| match l.split_once('=') {
@@ -35,6 +36,7 @@ pub fn create_body(spec: &RunSpec, streams: StreamSetup) -> Result<ContainerCrea
             None => (l.clone(), String::new()),
         })
         .collect::<HashMap<_, _>>();
+    labels.extend(owner.to_labels());
     let tmpfs = spec
         .tmpfs
         .iter()
@@ -76,11 +78,11 @@ pub fn create_body(spec: &RunSpec, streams: StreamSetup) -> Result<ContainerCrea
 
     let stdin = spec.interactive && streams.stdin;
     Ok(ContainerCreateBody {
-        image: Some(spec.image.clone()),
+        image: Some(image_id.to_owned()),
         cmd: some_vec(&spec.command),
         entrypoint: spec.entrypoint.as_ref().map(|e| vec![e.clone()]),
         env: some_vec(&spec.env),
-        labels: (!labels.is_empty()).then_some(labels),
+        labels: Some(labels),
         working_dir: spec.workdir.clone(),
         user: spec.user.clone(),
         hostname: spec.hostname.clone(),
@@ -203,13 +205,111 @@ fn parse_restart(text: &str) -> Result<RestartPolicy> {
     Ok(RestartPolicy { name: Some(name), maximum_retry_count: count })
 }
 
+/// The `docker run` flags that would ask for what `host` grants, for judging an existing
+/// container by the same table as a line. Defaults the engines report (`bridge`, `private`,
+/// empty lists) come out as flags the table reads as confined.
+pub fn host_flags(host: &HostConfig) -> Vec<String> {
+    let mut flags = Vec::new();
+    if host.privileged == Some(true) {
+        flags.push("--privileged".to_owned());
+    }
+    for (flag, mode) in [
+        ("--network", &host.network_mode),
+        ("--pid", &host.pid_mode),
+        ("--ipc", &host.ipc_mode),
+        ("--uts", &host.uts_mode),
+        ("--userns", &host.userns_mode),
+    ] {
+        if let Some(mode) = mode.as_deref().filter(|m| !m.is_empty()) {
+            flags.push(format!("{flag}={mode}"));
+        }
+    }
+    let list = |v: &Option<Vec<String>>| v.clone().unwrap_or_default();
+    flags.extend(list(&host.binds).into_iter().map(|b| format!("--volume={b}")));
+    flags.extend(list(&host.cap_add).into_iter().map(|c| format!("--cap-add={c}")));
+    flags.extend(list(&host.security_opt).into_iter().map(|s| format!("--security-opt={s}")));
+    for m in host.mounts.iter().flatten() {
+        let typ = m.typ.map(|t| t.to_string()).unwrap_or_else(|| "volume".to_owned());
+        let source = m.source.clone().unwrap_or_default();
+        let target = m.target.clone().unwrap_or_default();
+        flags.push(format!("--mount=type={typ},source={source},target={target}"));
+    }
+    for d in host.devices.iter().flatten() {
+        flags.push(format!("--device={}", d.path_on_host.clone().unwrap_or_default()));
+    }
+    for (port, bindings) in host.port_bindings.iter().flatten() {
+        for b in bindings.iter().flatten() {
+            if b.host_port.as_deref().is_some_and(|p| !p.is_empty()) {
+                flags.push(format!("--publish={}:{port}", b.host_port.clone().unwrap_or_default()));
+            }
+        }
+    }
+    flags
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::StreamSetup;
+    use crate::label::RunSpec;
 
     fn body(line: &str, streams: StreamSetup) -> Result<ContainerCreateBody> {
         let argv = shell_words::split(line).unwrap_or_else(|e| panic!("{e}"));
-        create_body(&RunSpec::from_argv(&argv)?, streams)
+        let owner = crate::label::Ownership { name: "n".into(), ..Default::default() };
+        create_body(CreateRequest { spec: &RunSpec::from_argv(&argv)?, image_id: "sha256:1d", owner: &owner, streams })
+    }
+
+    #[test]
+    fn the_container_is_made_from_the_resolved_id_and_marked_as_atomicd_s() {
+        let b = ok("docker run -l app=1 img");
+        assert_eq!(b.image.as_deref(), Some("sha256:1d"), "by id, not by the line's image word");
+        let labels = b.labels.unwrap_or_default();
+        assert_eq!(labels.get("app").map(String::as_str), Some("1"));
+        assert_eq!(labels.get("org.atomic.managed").map(String::as_str), Some("1"));
+        assert_eq!(labels.get("org.atomic.name").map(String::as_str), Some("n"));
+    }
+
+    #[test]
+    fn host_config_reads_back_as_flags_judged_by_the_same_table() {
+        let judged = |line: &str| {
+            let h = host(line);
+            let mut argv: Vec<String> = vec!["docker".into(), "run".into()];
+            argv.extend(host_flags(&h));
+            argv.push("img".into());
+            RunSpec::from_argv(&argv).unwrap_or_else(|e| panic!("{line}: {argv:?}: {e}")).privileges
+        };
+        assert!(judged("docker run -v data:/d img").is_empty());
+        for line in [
+            "docker run --privileged img",
+            "docker run -v /:/host img",
+            "docker run --net host img",
+            "docker run --pid host img",
+            "docker run --cap-add SYS_ADMIN img",
+            "docker run --device /dev/fuse img",
+            "docker run --security-opt label=disable img",
+            "docker run --mount type=bind,src=/etc,dst=/e img",
+            "docker run -p 8080:80 img",
+        ] {
+            assert!(!judged(line).is_empty(), "{line}");
+        }
+        // What podman and Docker report for a plain container.
+        let defaults = HostConfig {
+            network_mode: Some("bridge".into()),
+            pid_mode: Some("private".into()),
+            ipc_mode: Some("shareable".into()),
+            uts_mode: Some("private".into()),
+            userns_mode: Some(String::new()),
+            binds: Some(vec!["vol1:/v:rw,rprivate,nosuid,nodev,rbind".into()]),
+            cap_add: Some(vec![]),
+            security_opt: Some(vec![]),
+            port_bindings: Some(PortMap::new()),
+            ..HostConfig::default()
+        };
+        let mut argv: Vec<String> = vec!["docker".into(), "run".into()];
+        argv.extend(host_flags(&defaults));
+        argv.push("img".into());
+        let spec = RunSpec::from_argv(&argv).unwrap_or_else(|e| panic!("{e}"));
+        assert!(spec.privileges.is_empty(), "{:?}", spec.privileges);
     }
 
     fn ok(line: &str) -> ContainerCreateBody {

@@ -15,12 +15,13 @@ use futures_util::StreamExt;
 
 use super::locate::{socket_exists, EngineLocator};
 use super::pull::PullProgress;
+use super::create::{create_body, host_flags};
 use super::{
-    create_body, same_image, Attached, Chunk, ContainerInfo, ContainerSummary, Engine, EngineInfo, ImageInfo,
+    same_image, Attached, Chunk, ContainerInfo, ContainerSummary, CreateRequest, Engine, EngineInfo, ImageInfo,
     StreamSetup,
 };
 use crate::error::{Error, Result};
-use crate::runspec::RunSpec;
+use crate::label::Ownership;
 use crate::text::{dbus_safe, dbus_safe_bytes};
 
 /// How long a probe may take before the engine counts as down.
@@ -182,13 +183,20 @@ impl Engine for DockerEngine {
 
     async fn find_container(&self, name: &str) -> Result<Option<ContainerInfo>> {
         let docker = self.client().await?;
+        // The engines resolve a full ID, then a name, then an ID prefix: a caller's name of hex
+        // digits must never reach someone else's container through the last of those.
         match docker.inspect_container(name, None).await {
-            Ok(c) => Ok(Some(ContainerInfo {
-                id: c.id.unwrap_or_default(),
-                image_id: c.image.unwrap_or_default(),
-                running: c.state.and_then(|s| s.running).unwrap_or(false),
-            })),
-            Err(BollardError::DockerResponseServerError { status_code: 404, .. }) => Ok(None),
+            Ok(c) if c.name.as_deref().map(|n| n.trim_start_matches('/')) == Some(name) => {
+                Ok(Some(ContainerInfo {
+                    id: c.id.unwrap_or_default(),
+                    name: name.to_owned(),
+                    image_id: c.image.unwrap_or_default(),
+                    running: c.state.and_then(|s| s.running).unwrap_or(false),
+                    owner: c.config.and_then(|cfg| cfg.labels).as_ref().and_then(Ownership::from_labels),
+                    host_flags: c.host_config.as_ref().map(host_flags).unwrap_or_default(),
+                }))
+            }
+            Ok(_) | Err(BollardError::DockerResponseServerError { status_code: 404, .. }) => Ok(None),
             Err(e) => Err(classify(&self.selected(), &format!("inspecting container {name:?}"), e)),
         }
     }
@@ -213,6 +221,7 @@ impl Engine for DockerEngine {
                     .map(|n| n.trim_start_matches('/').to_owned())
                     .unwrap_or_default(),
                 running: c.state.is_some_and(|st| st.to_string() == "running"),
+                owner: c.labels.as_ref().and_then(Ownership::from_labels),
             })
             .collect())
     }
@@ -224,6 +233,7 @@ impl Engine for DockerEngine {
     ) -> Result<()> {
         let mut layers = PullProgress::default();
         let docker = self.client().await?;
+        // The reference carries its tag or digest: Docker pulls every tag when neither is given.
         let options =
             CreateImageOptions { from_image: Some(image.to_owned()), ..CreateImageOptions::default() };
         let mut stream = docker.create_image(Some(options), None, None);
@@ -267,15 +277,16 @@ impl Engine for DockerEngine {
         }
     }
 
-    async fn create(&self, spec: &RunSpec, streams: StreamSetup) -> Result<String> {
-        let body = create_body(spec, streams)?;
+    async fn create(&self, request: CreateRequest<'_>) -> Result<String> {
+        let body = create_body(request)?;
+        let spec = request.spec;
         let options = spec
             .name
             .as_ref()
             .map(|n| bollard::query_parameters::CreateContainerOptionsBuilder::default().name(n).build());
         let docker = self.client().await?;
         docker.create_container(options, body).await.map(|r| r.id).map_err(|e| {
-            classify(&self.selected(), &format!("creating a container from {:?}", spec.image), e)
+            classify(&self.selected(), &format!("creating a container from {}", request.image_id), e)
         })
     }
 
@@ -356,5 +367,52 @@ impl Engine for DockerEngine {
             Ok(()) | Err(BollardError::DockerResponseServerError { status_code: 404, .. }) => Ok(()),
             Err(e) => Err(classify(&self.selected(), &format!("removing container {id}"), e)),
         }
+    }
+
+    async fn exec(&self, id: &str, command: &[String], streams: StreamSetup) -> Result<(String, Attached)> {
+        let docker = self.client().await?;
+        let socket = self.selected();
+        let options = bollard::exec::CreateExecOptions {
+            cmd: Some(command.to_vec()),
+            attach_stdin: Some(streams.stdin),
+            attach_stdout: Some(true),
+            attach_stderr: Some(true),
+            tty: Some(streams.tty),
+            ..Default::default()
+        };
+        let created = docker
+            .create_exec(id, options)
+            .await
+            .map_err(|e| classify(&socket, &format!("creating an exec in {id}"), e))?;
+        let started = docker
+            .start_exec(&created.id, None)
+            .await
+            .map_err(|e| classify(&socket, &format!("starting an exec in {id}"), e))?;
+        match started {
+            bollard::exec::StartExecResults::Attached { output, input } => {
+                let output = output.map(move |item| match item {
+                    Ok(LogOutput::StdErr { message }) => Ok(Chunk::Stderr(message.to_vec())),
+                    Ok(
+                        LogOutput::StdOut { message }
+                        | LogOutput::Console { message }
+                        | LogOutput::StdIn { message },
+                    ) => Ok(Chunk::Stdout(message.to_vec())),
+                    Err(e) => Err(classify(&socket, "reading the exec's output", e)),
+                });
+                Ok((created.id, Attached { output: Box::pin(output), input }))
+            }
+            bollard::exec::StartExecResults::Detached => {
+                Err(Error::EngineError(format!("the engine started the exec in {id} detached")))
+            }
+        }
+    }
+
+    async fn exec_exit_code(&self, exec_id: &str) -> Result<i64> {
+        let docker = self.client().await?;
+        let inspected = docker
+            .inspect_exec(exec_id)
+            .await
+            .map_err(|e| classify(&self.selected(), &format!("inspecting exec {exec_id}"), e))?;
+        inspected.exit_code.ok_or_else(|| Error::EngineError(format!("exec {exec_id} reports no exit code")))
     }
 }

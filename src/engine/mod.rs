@@ -9,12 +9,13 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 
-pub use create::create_body;
+#[cfg(test)]
+pub(crate) use create::create_body;
 pub use docker::DockerEngine;
-pub use locate::{EngineLocator, DOCKER_SOCKET, PODMAN_SOCKET};
+pub use locate::EngineLocator;
 
 use crate::error::Result;
-use crate::runspec::RunSpec;
+use crate::label::{Ownership, RunSpec};
 
 /// Whether two image ids name the same image: podman leaves the `sha256:` prefix off in some
 /// answers where Docker keeps it.
@@ -47,15 +48,22 @@ pub struct ImageInfo {
     pub labels: HashMap<String, String>,
 }
 
-/// An existing container.
+/// An existing container, found by its exact name.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ContainerInfo {
     /// Its id.
     pub id: String,
+    /// Its name, without the leading `/`.
+    pub name: String,
     /// The id of the image it was made from.
     pub image_id: String,
     /// Whether it runs now.
     pub running: bool,
+    /// What atomicd recorded on it; `None` when atomicd did not make it.
+    pub owner: Option<Ownership>,
+    /// Its host configuration as the `docker run` flags that would ask for it, so that what it
+    /// may do to the host is judged by the same table as a label's line.
+    pub host_flags: Vec<String>,
 }
 
 /// A container made from some image.
@@ -67,6 +75,23 @@ pub struct ContainerSummary {
     pub name: String,
     /// Whether it runs now.
     pub running: bool,
+    /// What atomicd recorded on it; `None` when atomicd did not make it.
+    pub owner: Option<Ownership>,
+}
+
+/// What a create asks for: the line's container, from exactly the image ID that was inspected
+/// and authorized (never by name: a re-tag in between would run something else), marked as
+/// atomicd's own.
+#[derive(Debug, Clone, Copy)]
+pub struct CreateRequest<'a> {
+    /// The parsed line.
+    pub spec: &'a RunSpec,
+    /// The image ID the plan resolved.
+    pub image_id: &'a str,
+    /// The ownership labels.
+    pub owner: &'a Ownership,
+    /// What the caller attached.
+    pub streams: StreamSetup,
 }
 
 /// A piece of a container's output.
@@ -102,21 +127,21 @@ pub trait Engine: Send + Sync {
     async fn info(&self) -> EngineInfo;
     /// A local image, or `ImageNotFound`.
     async fn inspect_image(&self, image: &str) -> Result<ImageInfo>;
-    /// The container with this name or id, if there is one.
+    /// The container named exactly `name`, if there is one (never one whose ID starts so).
     async fn find_container(&self, name: &str) -> Result<Option<ContainerInfo>>;
     /// Every container, running or not, made from the image with this id.
     async fn containers_of(&self, image_id: &str) -> Result<Vec<ContainerSummary>>;
-    /// Pulls an image, sending (progress 0..1 or -1, message) as it goes; `ImageNotFound` when
+    /// Pulls exactly `reference` (see `ImageRef::pull_reference`), sending (progress 0..1 or -1, message) as it goes; `ImageNotFound` when
     /// no registry has it.
     async fn pull(
         &self,
-        image: &str,
+        reference: &str,
         progress: tokio::sync::mpsc::UnboundedSender<(f64, String)>,
     ) -> Result<()>;
     /// Removes an image.
     async fn remove_image(&self, image: &str) -> Result<()>;
-    /// Creates the container `spec` describes and returns its id.
-    async fn create(&self, spec: &RunSpec, streams: StreamSetup) -> Result<String>;
+    /// Creates the container a request describes and returns its id.
+    async fn create(&self, request: CreateRequest<'_>) -> Result<String>;
     /// Attaches to a created container's streams (before it starts, so nothing is missed).
     async fn attach(&self, id: &str, stdin: bool) -> Result<Attached>;
     /// Sets the size of the container's terminal.
@@ -129,4 +154,8 @@ pub trait Engine: Send + Sync {
     async fn output_tail(&self, id: &str, limit: usize) -> Result<String>;
     /// Removes a container, killing it first when `force`.
     async fn remove(&self, id: &str, force: bool) -> Result<()>;
+    /// Runs `command` in a running container, attached; returns the exec's id and its streams.
+    async fn exec(&self, id: &str, command: &[String], streams: StreamSetup) -> Result<(String, Attached)>;
+    /// The exit code of a finished exec.
+    async fn exec_exit_code(&self, exec_id: &str) -> Result<i64>;
 }

@@ -7,7 +7,7 @@ use serde::Deserialize;
 
 use super::{command, default_after_rollback, BackendKind, Deployment, HostBackend, UpgradeOutcome};
 use crate::error::{Error, Result};
-use crate::jobs::Control;
+use crate::manager::Control;
 
 #[derive(Debug, Deserialize)]
 struct Host {

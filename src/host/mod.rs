@@ -14,7 +14,7 @@ pub use self::rpm_ostree::RpmOstree;
 use async_trait::async_trait;
 
 use crate::error::{Error, Result};
-use crate::jobs::Control;
+use crate::manager::Control;
 
 /// One deployment of the host, with the keys of API.md's Status.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

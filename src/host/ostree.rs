@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use super::command::{self, Line};
 use super::{BackendKind, Deployment, HostBackend, UpgradeOutcome};
 use crate::error::{Error, Result};
-use crate::jobs::Control;
+use crate::manager::Control;
 
 /// The helper's file name; it is installed beside atomicd.
 pub const HELPER_NAME: &str = "atomicd-ostree";

@@ -13,7 +13,7 @@ use serde::Deserialize;
 
 use super::{command, default_after_rollback, BackendKind, Deployment, HostBackend, UpgradeOutcome};
 use crate::error::{Error, Result};
-use crate::jobs::Control;
+use crate::manager::Control;
 
 /// `rpm-ostree status --json`, the fields atomicd reports.
 #[derive(Debug, Deserialize)]

@@ -11,7 +11,7 @@ mod sysroot;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use atomicd::host::HelperLine;
+use atomicd::HelperLine;
 use clap::{Parser, Subcommand};
 use nix::sys::signal::{SigSet, Signal};
 use ostree::gio;

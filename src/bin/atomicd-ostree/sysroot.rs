@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use atomicd::host::{Deployment, UpgradeOutcome};
+use atomicd::{Deployment, UpgradeOutcome};
 use ostree::gio;
 use ostree::gio::prelude::CancellableExt;
 use ostree::glib;

@@ -9,17 +9,12 @@ use zbus::message::Header;
 use zbus::zvariant::OwnedValue;
 use zbus::{interface, Connection};
 
-use crate::api::{InstallResult, RollbackResult, RunResult, StatusReport, UninstallResult, UpgradeResult};
-use crate::caller::Caller;
+use super::options;
+use super::results::{InstallResult, RollbackResult, RunResult, StatusReport, UninstallResult, UpgradeResult};
 use crate::error::Result;
-use crate::lifecycle::Activity;
-use crate::manager::{self, Manager};
-use crate::options::Options;
-
-/// The object path of the manager.
-pub const MANAGER_PATH: &str = "/org/atomic/Manager";
-/// The well-known bus name.
-pub const BUS_NAME: &str = "org.atomic";
+use crate::manager::Manager;
+use crate::system::caller::Caller;
+use crate::system::lifecycle::Activity;
 
 /// The D-Bus face of [`Manager`].
 pub struct ManagerInterface {
@@ -58,9 +53,9 @@ impl ManagerInterface {
         #[zbus(connection)] conn: &Connection,
     ) -> Result<RunResult> {
         let _busy = self.activity.enter();
-        let options = Options::parse(options, manager::RUN_OPTIONS)?;
+        let request = options::run_request(image, command, options)?;
         let caller = Caller::from_header(conn, &header).await?;
-        self.manager.run(&caller, &image, command, options).await
+        self.manager.run(&caller, request).await
     }
 
     /// Pulls an image, runs its INSTALL label and records the installation.
@@ -73,9 +68,9 @@ impl ManagerInterface {
         #[zbus(connection)] conn: &Connection,
     ) -> Result<InstallResult> {
         let _busy = self.activity.enter();
-        let options = Options::parse(options, manager::INSTALL_OPTIONS)?;
+        let request = options::install_request(image, options)?;
         let caller = Caller::from_header(conn, &header).await?;
-        self.manager.install(&caller, &image, options).await
+        self.manager.install(&caller, request).await
     }
 
     /// Runs an image's UNINSTALL label, removes its containers and image, and drops the record.
@@ -88,9 +83,9 @@ impl ManagerInterface {
         #[zbus(connection)] conn: &Connection,
     ) -> Result<UninstallResult> {
         let _busy = self.activity.enter();
-        let options = Options::parse(options, manager::UNINSTALL_OPTIONS)?;
+        let request = options::uninstall_request(image, options)?;
         let caller = Caller::from_header(conn, &header).await?;
-        self.manager.uninstall(&caller, &image, options).await
+        self.manager.uninstall(&caller, request).await
     }
 
     /// Upgrades the image-based host.
@@ -102,9 +97,9 @@ impl ManagerInterface {
         #[zbus(connection)] conn: &Connection,
     ) -> Result<UpgradeResult> {
         let _busy = self.activity.enter();
-        let options = Options::parse(options, manager::UPGRADE_OPTIONS)?;
+        let (check, reboot) = options::upgrade_request(options)?;
         let caller = Caller::from_header(conn, &header).await?;
-        self.manager.host_upgrade(&caller, options).await
+        self.manager.host_upgrade(&caller, check, reboot).await
     }
 
     /// Makes the previous deployment the default.
@@ -116,9 +111,9 @@ impl ManagerInterface {
         #[zbus(connection)] conn: &Connection,
     ) -> Result<RollbackResult> {
         let _busy = self.activity.enter();
-        let options = Options::parse(options, manager::ROLLBACK_OPTIONS)?;
+        let reboot = options::rollback_request(options)?;
         let caller = Caller::from_header(conn, &header).await?;
-        self.manager.rollback(&caller, options).await
+        self.manager.rollback(&caller, reboot).await
     }
 
     /// Version, engine, host and installed images; open to every caller.

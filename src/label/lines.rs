@@ -2,7 +2,6 @@
 //! default and super-privileged lines of API.md. Pure functions, no I/O.
 
 use std::collections::HashMap;
-use std::path::Path;
 
 /// The labels atomicd acts on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,7 +82,7 @@ pub fn spc_line(image: &str, name: &str, mode: LineMode, selinux: bool, command:
 
 /// Adds `-d` / `-t` after `run` when the caller asked for them and the label's line (already
 /// read into `spec`) lacks them, so a label never silently ignores `detach` as the original did.
-pub fn apply_mode(mut argv: Vec<String>, mode: LineMode, spec: &crate::runspec::RunSpec) -> Vec<String> {
+pub fn apply_mode(mut argv: Vec<String>, mode: LineMode, spec: &super::RunSpec) -> Vec<String> {
     let Some(run_at) = argv.iter().position(|w| w == "run") else {
         return argv;
     };
@@ -94,23 +93,6 @@ pub fn apply_mode(mut argv: Vec<String>, mode: LineMode, spec: &crate::runspec::
         argv.insert(run_at + 1, "-d".into());
     }
     argv
-}
-
-/// The argv as one shell-quoted line for people and audit logs. Words made only of characters
-/// no POSIX shell treats specially are left bare (Python's `shlex.quote` rule), so `--net=host`
-/// reads as written; everything else is quoted by shell-words.
-pub fn display_line(argv: &[String]) -> String {
-    let bare =
-        |w: &str| !w.is_empty() && w.chars().all(|c| c.is_ascii_alphanumeric() || "@%+=:,./_-".contains(c));
-    argv.iter()
-        .map(|w| if bare(w) { w.clone() } else { shell_words::quote(w).into_owned() })
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-/// Whether this host has SELinux mounted, for [`spc_line`].
-pub fn host_has_selinux() -> bool {
-    Path::new("/sys/fs/selinux").is_dir()
 }
 
 #[cfg(test)]
@@ -142,33 +124,22 @@ mod tests {
     }
 
     #[test]
-    fn display_quotes_only_what_a_shell_would_read_differently() {
-        let argv: Vec<String> =
-            ["docker", "run", "--net=host", "-e", "A=b c", "img", "sh", "-c", "echo $X; exit 3", "", "x'y"]
-                .map(String::from)
-                .to_vec();
-        let line = display_line(&argv);
-        assert_eq!(line, r#"docker run --net=host -e 'A=b c' img sh -c 'echo $X; exit 3' '' 'x'\''y'"#);
-        assert_eq!(shell_words::split(&line).unwrap_or_default(), argv, "the line splits back to the argv");
-    }
-
-    #[test]
     fn default_and_spc_lines_are_the_documented_ones() {
         let cmd = vec!["ls".to_owned(), "-l".to_owned()];
         assert_eq!(
-            display_line(&default_line("tools", "tools", LineMode { tty: true, detach: false }, &cmd)),
+            crate::text::display_line(&default_line("tools", "tools", LineMode { tty: true, detach: false }, &cmd)),
             "docker run -i -t --rm --name tools tools ls -l"
         );
         assert_eq!(
-            display_line(&default_line("tools", "t", LineMode::default(), &[])),
+            crate::text::display_line(&default_line("tools", "t", LineMode::default(), &[])),
             "docker run -i --rm --name t tools"
         );
         assert_eq!(
-            display_line(&default_line("tools", "t", LineMode { tty: false, detach: true }, &[])),
+            crate::text::display_line(&default_line("tools", "t", LineMode { tty: false, detach: true }, &[])),
             "docker run -i -d --rm --name t tools"
         );
         assert_eq!(
-            display_line(&spc_line("tools", "tools-spc", LineMode::default(), true, &[])),
+            crate::text::display_line(&spc_line("tools", "tools-spc", LineMode::default(), true, &[])),
             "docker run -i --rm --privileged -v /:/host -v /run:/run -v /etc/localtime:/etc/localtime \
              -v /sys/fs/selinux:/sys/fs/selinux:ro --net=host --ipc=host --pid=host -e HOST=/host \
              -e NAME=tools-spc -e IMAGE=tools tools"

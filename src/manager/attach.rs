@@ -43,7 +43,7 @@ impl CallerFds {
 /// A running bridge; [`Bridge::finish`] ends it once the container has exited.
 pub struct Bridge {
     stop: Arc<AtomicBool>,
-    output: tokio::task::JoinHandle<()>,
+    output: Option<tokio::task::JoinHandle<()>>,
     input: Option<tokio::task::JoinHandle<()>>,
     writers: Vec<std::thread::JoinHandle<()>>,
 }
@@ -126,16 +126,24 @@ impl Bridge {
                 let _ = input.shutdown().await;
             })
         });
-        Bridge { stop, output, input, writers }
+        Bridge { stop, output: Some(output), input, writers }
+    }
+
+    /// Resolves when the attached stream has ended (an exec's process exited).
+    pub async fn output_ended(&mut self) {
+        if let Some(output) = self.output.take() {
+            let _ = output.await;
+        }
     }
 
     /// Called once the container has exited: lets the remaining output through (bounded), stops
     /// reading stdin and drops every descriptor of the caller's.
     pub async fn finish(self) {
         self.stop.store(true, Ordering::Relaxed);
-        let mut output = self.output;
-        if tokio::time::timeout(Duration::from_secs(5), &mut output).await.is_err() {
-            output.abort();
+        if let Some(mut output) = self.output {
+            if tokio::time::timeout(Duration::from_secs(5), &mut output).await.is_err() {
+                output.abort();
+            }
         }
         if let Some(input) = self.input {
             input.abort();

@@ -132,6 +132,17 @@ impl ImageRef {
         &self.text
     }
 
+    /// What a pull asks the engine for: exactly this image, with `latest` when the caller gave no
+    /// tag or digest (Docker pulls every tag of a bare repository name).
+    pub fn pull_reference(&self) -> String {
+        let last = self.text.rsplit('/').next().unwrap_or(&self.text);
+        if self.text.contains('@') || last.contains(':') {
+            self.text.clone()
+        } else {
+            format!("{}:latest", self.text)
+        }
+    }
+
     /// The default container name: the last path component, without tag or digest.
     pub fn default_name(&self) -> &str {
         self.repository.rsplit('/').next().unwrap_or(&self.repository)
@@ -179,6 +190,21 @@ mod tests {
             let r = ImageRef::parse(text).unwrap_or_else(|e| panic!("{text}: {e}"));
             assert_eq!(r.as_str(), text);
             assert_eq!(r.default_name(), name, "{text}");
+        }
+    }
+
+    #[test]
+    fn a_pull_asks_for_exactly_one_reference() {
+        let table = [
+            ("busybox", "busybox:latest"),
+            ("tools:1.2", "tools:1.2"),
+            ("127.0.0.1:5000/tools", "127.0.0.1:5000/tools:latest"),
+            ("127.0.0.1:5000/tools:v1", "127.0.0.1:5000/tools:v1"),
+            ("localhost/a@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", "localhost/a@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"),
+        ];
+        for (text, pulled) in table {
+            let r = ImageRef::parse(text).unwrap_or_else(|e| panic!("{text}: {e}"));
+            assert_eq!(r.pull_reference(), pulled, "{text}");
         }
     }
 

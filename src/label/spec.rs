@@ -1,8 +1,8 @@
-//! The container a `docker run` line asks for, and the translation of such a line into it.
-//!
-//! A label is never handed to a shell: its argv is read here flag by flag, and every flag that
-//! this table does not know is refused by name rather than dropped.
+//! The container a `docker run` line asks for, read flag by flag through one table that gives
+//! each flag its arity and its privilege class. A label is never handed to a shell, and a flag
+//! the table does not know is refused by name rather than dropped.
 
+use super::privilege::{self as p, Class, Verdict};
 use crate::error::{Error, Result};
 
 /// Everything atomicd understands of one `docker run` line.
@@ -80,57 +80,76 @@ pub struct RunSpec {
     pub group_add: Vec<String>,
     /// `--sig-proxy`
     pub sig_proxy: Option<bool>,
+    /// What the flags let the container do to the host, as judged by the table.
+    pub privileges: Vec<String>,
 }
 
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 enum Arity {
     Switch,
     Value,
 }
 
-/// Long names (first is canonical), the short letter, and whether a value follows.
-const FLAGS: &[(&[&str], Option<char>, Arity)] = &[
-    (&["detach"], Some('d'), Arity::Switch),
-    (&["interactive"], Some('i'), Arity::Switch),
-    (&["tty"], Some('t'), Arity::Switch),
-    (&["rm"], None, Arity::Switch),
-    (&["privileged"], None, Arity::Switch),
-    (&["read-only"], None, Arity::Switch),
-    (&["init"], None, Arity::Switch),
-    (&["sig-proxy"], None, Arity::Switch),
-    (&["name"], Some('n'), Arity::Value),
-    (&["network", "net"], None, Arity::Value),
-    (&["pid"], None, Arity::Value),
-    (&["ipc"], None, Arity::Value),
-    (&["uts"], None, Arity::Value),
-    (&["userns"], None, Arity::Value),
-    (&["volume"], Some('v'), Arity::Value),
-    (&["mount"], None, Arity::Value),
-    (&["env"], Some('e'), Arity::Value),
-    (&["env-file"], None, Arity::Value),
-    (&["cap-add", "cap_add"], None, Arity::Value),
-    (&["cap-drop", "cap_drop"], None, Arity::Value),
-    (&["security-opt"], None, Arity::Value),
-    (&["device"], None, Arity::Value),
-    (&["publish"], Some('p'), Arity::Value),
-    (&["restart"], None, Arity::Value),
-    (&["workdir"], Some('w'), Arity::Value),
-    (&["entrypoint"], None, Arity::Value),
-    (&["user"], Some('u'), Arity::Value),
-    (&["hostname"], Some('h'), Arity::Value),
-    (&["tmpfs"], None, Arity::Value),
-    (&["label"], Some('l'), Arity::Value),
-    (&["log-driver"], None, Arity::Value),
-    (&["stop-signal"], None, Arity::Value),
-    (&["group-add"], None, Arity::Value),
-];
-
-fn find_long(name: &str) -> Option<(&'static str, Arity)> {
-    FLAGS.iter().find(|(names, _, _)| names.contains(&name)).map(|(names, _, a)| (names[0], *a))
+/// One flag of the table: its long names (first is canonical), its short letter, whether a value
+/// follows, and what it may do to the host.
+struct Flag {
+    names: &'static [&'static str],
+    short: Option<char>,
+    arity: Arity,
+    class: Class,
 }
 
-fn find_short(letter: char) -> Option<(&'static str, Arity)> {
-    FLAGS.iter().find(|(_, s, _)| *s == Some(letter)).map(|(names, _, a)| (names[0], *a))
+const fn flag(names: &'static [&'static str], short: Option<char>, arity: Arity, class: Class) -> Flag {
+    Flag { names, short, arity, class }
+}
+
+use Arity::{Switch, Value};
+use Class::{ByValue, Confined, Host};
+
+/// Every flag atomicd translates. A flag cannot be added without its class.
+const FLAGS: &[Flag] = &[
+    flag(&["detach"], Some('d'), Switch, Confined),
+    flag(&["interactive"], Some('i'), Switch, Confined),
+    flag(&["tty"], Some('t'), Switch, Confined),
+    flag(&["rm"], None, Switch, Confined),
+    flag(&["privileged"], None, Switch, Host(p::privileged)),
+    flag(&["read-only"], None, Switch, Confined),
+    flag(&["init"], None, Switch, Confined),
+    flag(&["sig-proxy"], None, Switch, Confined),
+    flag(&["name"], Some('n'), Value, Confined),
+    flag(&["network", "net"], None, Value, ByValue(p::network)),
+    flag(&["pid"], None, Value, ByValue(p::pid)),
+    flag(&["ipc"], None, Value, ByValue(p::ipc)),
+    flag(&["uts"], None, Value, ByValue(p::uts)),
+    flag(&["userns"], None, Value, ByValue(p::userns)),
+    flag(&["volume"], Some('v'), Value, ByValue(p::volume)),
+    flag(&["mount"], None, Value, ByValue(p::mount)),
+    flag(&["env"], Some('e'), Value, Confined),
+    // The file is read by the caller with the caller's rights, never by atomicd.
+    flag(&["env-file"], None, Value, Confined),
+    flag(&["cap-add", "cap_add"], None, Value, Host(p::cap_add)),
+    flag(&["cap-drop", "cap_drop"], None, Value, Confined),
+    flag(&["security-opt"], None, Value, ByValue(p::security_opt)),
+    flag(&["device"], None, Value, Host(p::device)),
+    flag(&["publish"], Some('p'), Value, Host(p::publish)),
+    flag(&["restart"], None, Value, Confined),
+    flag(&["workdir"], Some('w'), Value, Confined),
+    flag(&["entrypoint"], None, Value, Confined),
+    flag(&["user"], Some('u'), Value, Confined),
+    flag(&["hostname"], Some('h'), Value, Confined),
+    flag(&["tmpfs"], None, Value, Confined),
+    flag(&["label"], Some('l'), Value, ByValue(p::label)),
+    flag(&["log-driver"], None, Value, ByValue(p::log_driver)),
+    flag(&["stop-signal"], None, Value, Confined),
+    flag(&["group-add"], None, Value, Confined),
+];
+
+fn find_long(name: &str) -> Option<&'static Flag> {
+    FLAGS.iter().find(|f| f.names.contains(&name))
+}
+
+fn find_short(letter: char) -> Option<&'static Flag> {
+    FLAGS.iter().find(|f| f.short == Some(letter))
 }
 
 fn unsupported(what: String) -> Error {
@@ -183,50 +202,72 @@ impl RunSpec {
                     Some((n, v)) => (n, Some(v.to_owned())),
                     None => (long, None),
                 };
-                let (canonical, arity) =
-                    find_long(name).ok_or_else(|| unsupported(format!("unsupported flag --{name}")))?;
-                match arity {
-                    Arity::Switch => spec.set_switch(canonical, inline.as_deref())?,
-                    Arity::Value => {
-                        let value = match inline {
-                            Some(v) => v,
-                            None => take_value(args, &mut i, &format!("--{name}"))?,
-                        };
-                        spec.set_value(canonical, value)?;
-                    }
-                }
+                let flag = find_long(name).ok_or_else(|| unsupported(format!("unsupported flag --{name}")))?;
+                let value = match (flag.arity, inline) {
+                    (Arity::Value, None) => Some(take_value(args, &mut i, &format!("--{name}"))?),
+                    (_, inline) => inline,
+                };
+                spec.take(flag, value)?;
             } else if let Some(cluster) = word.strip_prefix('-').filter(|c| !c.is_empty()) {
                 for (at, letter) in cluster.char_indices() {
-                    let (canonical, arity) = find_short(letter)
-                        .ok_or_else(|| unsupported(format!("unsupported flag -{letter}")))?;
-                    match arity {
-                        Arity::Switch => spec.set_switch(canonical, None)?,
-                        Arity::Value => {
-                            let rest = &cluster[at + letter.len_utf8()..];
-                            let value = if rest.is_empty() {
-                                take_value(args, &mut i, &format!("-{letter}"))?
-                            } else {
-                                rest.strip_prefix('=').unwrap_or(rest).to_owned()
-                            };
-                            spec.set_value(canonical, value)?;
-                            break;
-                        }
+                    let flag =
+                        find_short(letter).ok_or_else(|| unsupported(format!("unsupported flag -{letter}")))?;
+                    if flag.arity == Arity::Switch {
+                        spec.take(flag, None)?;
+                        continue;
                     }
+                    let rest = &cluster[at + letter.len_utf8()..];
+                    let value = if rest.is_empty() {
+                        take_value(args, &mut i, &format!("-{letter}"))?
+                    } else {
+                        rest.strip_prefix('=').unwrap_or(rest).to_owned()
+                    };
+                    spec.take(flag, Some(value))?;
+                    break;
                 }
             } else {
-                spec.image = word.clone();
-                spec.command = args[i..].to_vec();
-                return Ok(spec);
+                return spec.finish(word, &args[i..]);
             }
         }
         match args.get(i) {
-            Some(image) => {
-                spec.image = image.clone();
-                spec.command = args[i + 1..].to_vec();
-                Ok(spec)
-            }
+            Some(image) => spec.finish(image, &args[i + 1..]),
             None => Err(unsupported("the run line names no image".into())),
         }
+    }
+
+    /// Records one flag and judges what it may do to the host.
+    fn take(&mut self, flag: &Flag, value: Option<String>) -> Result<()> {
+        let canonical = flag.names[0];
+        if flag.arity == Arity::Switch {
+            return self.set_switch(canonical, value.as_deref());
+        }
+        let value = value.unwrap_or_default();
+        match flag.class.judge(&value, false) {
+            Verdict::Confined => {}
+            Verdict::Host(sentence) => self.privileges.push(sentence),
+            Verdict::Refused(why) => return Err(unsupported(why)),
+        }
+        self.set_value(canonical, value)
+    }
+
+    /// The image and command, and the verdicts of the switches as they ended up.
+    fn finish(mut self, image: &str, command: &[String]) -> Result<Self> {
+        self.image = image.to_owned();
+        self.command = command.to_vec();
+        let on = |name: &str| match name {
+            "privileged" => self.privileged,
+            _ => false,
+        };
+        let switches: Vec<String> = FLAGS
+            .iter()
+            .filter(|f| f.arity == Arity::Switch && on(f.names[0]))
+            .filter_map(|f| match f.class.judge("true", true) {
+                Verdict::Host(sentence) => Some(sentence),
+                _ => None,
+            })
+            .collect();
+        self.privileges.splice(0..0, switches);
+        Ok(self)
     }
 
     fn set_switch(&mut self, flag: &str, inline: Option<&str>) -> Result<()> {
@@ -282,51 +323,15 @@ impl RunSpec {
     }
 
     /// What this container may do to the host, one sentence each; empty for a confined container.
-    /// Any entry makes Run need `org.atomic.run-privileged`.
-    pub fn host_privileges(&self) -> Vec<String> {
-        let mut out = Vec::new();
-        if self.privileged {
-            out.push("runs privileged: all capabilities and every host device".to_owned());
-        }
-        for (what, ns) in [
-            ("network", &self.network),
-            ("process", &self.pid),
-            ("IPC", &self.ipc),
-            ("UTS", &self.uts),
-            ("user", &self.userns),
-        ] {
-            if ns.as_deref() == Some("host") {
-                out.push(format!("shares the host's {what} namespace"));
-            }
-        }
-        for v in &self.volumes {
-            if let Some((src, dst)) = host_bind(v) {
-                out.push(format!("mounts host path {src} at {dst}"));
-            }
-        }
-        for m in &self.mounts {
-            if m.split(',').any(|kv| kv == "type=bind") {
-                out.push(format!("bind-mounts a host path ({m})"));
-            }
-        }
-        for c in &self.cap_add {
-            out.push(format!("adds capability {c}"));
-        }
-        for d in &self.devices {
-            out.push(format!("gets host device {d}"));
-        }
-        for s in &self.security_opt {
-            if s.contains("disable") || s.contains("unconfined") {
-                out.push(format!("relaxes confinement: --security-opt {s}"));
-            }
-        }
-        out
+    /// Any entry makes a call need `org.atomic.run-privileged`.
+    pub fn host_privileges(&self) -> &[String] {
+        &self.privileges
     }
 }
 
 /// The `KEY=VALUE` entries of an env file's text, as `docker run --env-file` reads it: blank
 /// lines and `#` comments skipped, a bare `KEY` kept as it is (the engine leaves it unset).
-pub fn parse_env_file(text: &str) -> Vec<String> {
+fn parse_env_file(text: &str) -> Vec<String> {
     text.lines()
         .map(|l| l.trim_start())
         .filter(|l| !l.is_empty() && !l.starts_with('#'))
@@ -339,27 +344,25 @@ impl RunSpec {
     /// (`env_files`, by the path as written on the line): atomicd never opens a file a label
     /// names on behalf of a caller who might not be allowed to read it.
     pub fn resolve_env_files(&mut self, env_files: &std::collections::HashMap<String, String>) -> Result<()> {
+        let missing: Vec<String> = self.env_files.iter().filter(|p| !env_files.contains_key(*p)).cloned().collect();
+        if !missing.is_empty() {
+            return Err(Error::EnvFilesNeeded(
+                format!(
+                    "the line reads --env-file {}; the caller must send their contents in the env-files \
+                     option (atomicd does not read files for callers)",
+                    missing.join(", ")
+                ),
+                missing,
+            ));
+        }
         for path in std::mem::take(&mut self.env_files) {
-            let text = env_files.get(&path).ok_or_else(|| {
-                Error::InvalidArgument(format!(
-                    "the line reads --env-file {path:?}; the caller must send that file's contents in the \
-                     env-files option (atomicd does not read files for callers)"
-                ))
-            })?;
+            let text = env_files.get(&path).map(String::as_str).unwrap_or_default();
             let mut vars = parse_env_file(text);
             vars.append(&mut self.env);
             self.env = vars;
         }
         Ok(())
     }
-}
-
-/// The source and destination of a `-v` bind of a host path (`/src:/dst[:opts]`).
-fn host_bind(volume: &str) -> Option<(&str, &str)> {
-    let mut parts = volume.splitn(3, ':');
-    let src = parts.next()?;
-    let dst = parts.next()?;
-    src.starts_with('/').then_some((src, dst))
 }
 
 fn take_value(args: &[String], i: &mut usize, flag: &str) -> Result<String> {
@@ -434,7 +437,7 @@ mod tests {
     fn env_files_come_from_the_caller() {
         let mut s = spec("docker run --env-file /etc/app.env -e LAST=1 img");
         let missing = s.clone().resolve_env_files(&Default::default());
-        assert!(matches!(missing, Err(Error::InvalidArgument(m)) if m.contains("/etc/app.env")));
+        assert!(matches!(missing, Err(Error::EnvFilesNeeded(m, paths)) if m.contains("/etc/app.env") && paths == ["/etc/app.env"]));
         let files = std::collections::HashMap::from([(
             "/etc/app.env".to_owned(),
             "# comment\n\nA=1\n  B=two words\nBARE\n".to_owned(),
@@ -457,5 +460,83 @@ mod tests {
         for (line, count) in table {
             assert_eq!(spec(line).host_privileges().len(), count, "{line}");
         }
+    }
+
+    /// Every flag of the table with a value it is judged on: whether that value keeps the
+    /// container confined. A flag added to the table without a row here fails this test.
+    const CLASSIFIED: &[(&str, &str, bool)] = &[
+        ("detach", "", true),
+        ("interactive", "", true),
+        ("tty", "", true),
+        ("rm", "", true),
+        ("privileged", "", false),
+        ("read-only", "", true),
+        ("init", "", true),
+        ("sig-proxy", "", true),
+        ("name", "x", true),
+        ("network", "bridge", true),
+        ("network", "host", false),
+        ("pid", "container:other", false),
+        ("ipc", "host", false),
+        ("uts", "ns:/proc/self/ns/uts", false),
+        ("userns", "host", false),
+        ("volume", "data:/d", true),
+        ("volume", "/etc:/e", false),
+        ("mount", "type=bind,src=/etc,dst=/e", false),
+        ("env", "A=1", true),
+        ("env-file", "/etc/app.env", true),
+        ("cap-add", "NET_ADMIN", false),
+        ("cap-drop", "ALL", true),
+        ("security-opt", "unmask=ALL", false),
+        ("security-opt", "no-new-privileges", true),
+        ("device", "/dev/fuse", false),
+        ("publish", "8080:80", false),
+        ("restart", "always", true),
+        ("workdir", "/srv", true),
+        ("entrypoint", "/bin/sh", true),
+        ("user", "1000", true),
+        ("hostname", "box", true),
+        ("tmpfs", "/run", true),
+        ("label", "a=b", true),
+        ("log-driver", "syslog", false),
+        ("stop-signal", "SIGINT", true),
+        ("group-add", "wheel", true),
+    ];
+
+    #[test]
+    fn every_flag_of_the_table_is_classified_and_judged_as_its_class_says() {
+        for f in FLAGS {
+            assert!(
+                CLASSIFIED.iter().any(|(name, _, _)| *name == f.names[0]),
+                "--{} has no row in CLASSIFIED",
+                f.names[0]
+            );
+        }
+        for (name, value, confined) in CLASSIFIED {
+            let flag = find_long(name).unwrap_or_else(|| panic!("{name} is not in the table"));
+            let word = if flag.arity == Arity::Switch { format!("--{name}") } else { format!("--{name}={value}") };
+            let parsed = spec(&format!("docker run {word} img"));
+            assert_eq!(parsed.host_privileges().is_empty(), *confined, "--{name} {value}: {:?}", parsed.privileges);
+        }
+    }
+
+    #[test]
+    fn the_review_s_escapes_are_privileged_or_refused() {
+        let privileged = [
+            "docker run --security-opt unmask=ALL img",
+            "docker run --pid ns:/proc/self/ns/pid --ipc ns:/proc/self/ns/ipc img",
+            "docker run --uts=ns:/proc/self/ns/uts --net ns:/proc/self/ns/net img",
+            "docker run --network slirp4netns:allow_host_loopback=true img",
+            "docker run --security-opt label=type:spc_t img",
+            "docker run --pid=container:root-db img",
+            "docker run --privileged=true --privileged=false --privileged img",
+        ];
+        for line in privileged {
+            assert!(!spec(line).host_privileges().is_empty(), "{line}");
+        }
+        for line in ["docker run -v ../../..:/host img", "docker run --volume=.:/src img", "docker run -l org.atomic.managed=1 img"] {
+            assert!(matches!(RunSpec::from_argv(&argv(line)), Err(Error::UnsupportedLabel(_))), "{line}");
+        }
+        assert!(spec("docker run --privileged --privileged=false img").host_privileges().is_empty());
     }
 }

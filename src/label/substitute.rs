@@ -216,7 +216,7 @@ mod tests {
         ];
         for (label, extra, want) in table {
             let got = line(label, extra).unwrap_or_else(|e| panic!("{label}: {e}"));
-            assert_eq!(crate::label::display_line(&got.argv), *want, "{label}");
+            assert_eq!(crate::text::display_line(&got.argv), *want, "{label}");
             assert!(got.warnings.is_empty(), "{label}: {:?}", got.warnings);
         }
     }
@@ -267,7 +267,7 @@ mod tests {
         let v = Vars { image: "atomic-test-1".into(), name: "TEST1".into(), ..Vars::default() };
         let got = resolve(label, &v, &[]).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(
-            crate::label::display_line(&got.argv),
+            crate::text::display_line(&got.argv),
             "/usr/bin/docker run -t -v /var/log/TEST1:/var/log -v /var/lib/TEST1:/var/lib --name TEST1 atomic-test-1 echo I am the run label."
         );
         assert_eq!(got.warnings.len(), 3);
@@ -289,7 +289,7 @@ mod tests {
         };
         let got = resolve(label, &full, &[]).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(
-            crate::label::display_line(&got.argv),
+            crate::text::display_line(&got.argv),
             "podman run -t -i --rm r1 --privileged -v /:/host --net=host --ipc=host --pid=host -e HOST=/host -e HOMEDIR=/root -e NAME=test1 -e IMAGE=runlabel_image -e CONFDIR=/etc/test1 -e LOGDIR=/var/log/test1 -e DATADIR=/var/lib/test1 runlabel_image r2 /bin/install.sh r3"
         );
         assert!(got.warnings.is_empty());
@@ -298,7 +298,7 @@ mod tests {
         let flagged =
             Vars { opts: [Some("--init".into()), Some("r2".into()), Some("r3".into())], ..full.clone() };
         let argv = resolve(label, &flagged, &[]).unwrap_or_else(|e| panic!("{e}")).argv;
-        let spec = crate::runspec::RunSpec::from_argv(&argv).unwrap_or_else(|e| panic!("{e}"));
+        let spec = crate::label::RunSpec::from_argv(&argv).unwrap_or_else(|e| panic!("{e}"));
         assert!(spec.init && spec.privileged);
         assert_eq!(spec.image, "runlabel_image");
         assert_eq!(spec.command, ["r2", "/bin/install.sh", "r3"]);
@@ -312,7 +312,7 @@ mod tests {
         };
         let got = resolve(label, &bare, &[]).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(
-            crate::label::display_line(&got.argv),
+            crate::text::display_line(&got.argv),
             "podman run -t -i --rm --privileged -v /:/host --net=host --ipc=host --pid=host -e HOST=/host -e HOMEDIR=/root -e NAME=runlabel_image -e IMAGE=runlabel_image -e CONFDIR=/etc/runlabel_image -e LOGDIR=/var/log/runlabel_image -e DATADIR=/var/lib/runlabel_image runlabel_image /bin/install.sh r3"
         );
         assert_eq!(got.warnings.len(), 2);

@@ -11,12 +11,21 @@ use tokio::sync::{mpsc, watch};
 use zbus::message::Header;
 use zbus::{interface, Connection};
 
-use crate::caller::Caller;
+use crate::system::caller::Caller;
 use crate::error::{Error, Result};
-use crate::polkit::{Action, Authority};
+use crate::system::polkit::{Action, Authority};
 
-/// Where jobs live.
-pub const JOBS_PATH: &str = "/org/atomic/Manager/jobs";
+use crate::dbus::names::JOBS_PATH;
+
+/// What a job will run, as its plan says: shown on the job object so a client can tell its
+/// user before the container starts.
+#[derive(Debug, Clone, Default)]
+pub struct Shown {
+    /// The resolved command.
+    pub command: Vec<String>,
+    /// What it may do to the host.
+    pub privileges: Vec<String>,
+}
 
 /// Creates and exports jobs.
 pub struct Jobs {
@@ -39,7 +48,7 @@ impl Running {
             let what: Vec<&str> = jobs.values().map(|(w, _)| w.as_str()).collect();
             format!("serving org.atomic; running: {}", what.join(", "))
         };
-        crate::lifecycle::notify(&[sd_notify::NotifyState::Status(&status)]);
+        crate::system::lifecycle::notify(&[sd_notify::NotifyState::Status(&status)]);
     }
 }
 
@@ -48,6 +57,7 @@ pub struct JobInterface {
     operation: String,
     target: String,
     caller: Caller,
+    shown: Shown,
     // Behind a mutex, not `get_mut`: a Cancel waiting on polkit holds the interface's read
     // lock, and progress reports must not queue behind it.
     now: std::sync::Mutex<(f64, String)>,
@@ -124,8 +134,8 @@ impl Jobs {
         }
     }
 
-    /// Exports a new job for `caller`'s `operation` on `target`.
-    pub async fn start(&self, operation: &str, target: &str, caller: &Caller) -> Job {
+    /// Exports a new job for `caller`'s `operation` on `target`, showing what it will run.
+    pub async fn start(&self, operation: &str, target: &str, caller: &Caller, shown: Shown) -> Job {
         let n = self.next.fetch_add(1, Ordering::Relaxed);
         let path = format!("{JOBS_PATH}/{n}");
         let (cancel_tx, _) = watch::channel(false);
@@ -134,6 +144,7 @@ impl Jobs {
             operation: operation.to_owned(),
             target: target.to_owned(),
             caller: caller.clone(),
+            shown,
             now: std::sync::Mutex::new((-1.0, String::new())),
             cancel: cancel_tx.clone(),
             resize: resize_tx,
@@ -163,11 +174,6 @@ impl Jobs {
 }
 
 impl Job {
-    /// The job's object path.
-    pub fn path(&self) -> &str {
-        &self.path
-    }
-
     /// Publishes what the job is doing: `progress` 0..1, or -1 when unknown.
     pub async fn report(&self, progress: f64, message: &str) {
         let Some(conn) = &self.conn else { return };
@@ -324,6 +330,18 @@ impl JobInterface {
         self.caller.uid
     }
 
+    /// The command the job runs, as resolved by its plan (empty for host operations).
+    #[zbus(property)]
+    fn command(&self) -> Vec<String> {
+        self.shown.command.clone()
+    }
+
+    /// What that command may do to the host, one sentence each.
+    #[zbus(property)]
+    fn privileges(&self) -> Vec<String> {
+        self.shown.privileges.clone()
+    }
+
     /// 0..1, or -1 when unknown.
     #[zbus(property)]
     fn progress(&self) -> f64 {
@@ -356,7 +374,7 @@ mod tests {
     async fn a_cancel_sticks_when_nothing_is_waiting_for_it_yet() {
         let jobs = Jobs::new(None, Arc::new(AllowAll));
         let caller = Caller { bus_name: ":1.7".into(), uid: 0, allow_interactive: false };
-        let job = jobs.start("Run", "atomic-test/plain", &caller).await;
+        let job = jobs.start("Run", "atomic-test/plain", &caller, Shown::default()).await;
         jobs.cancel_all();
         let heard = tokio::time::timeout(Duration::from_secs(1), job.cancelled()).await;
         assert!(heard.is_ok(), "a Cancel made before anyone listened was lost");

@@ -2,7 +2,7 @@
 //! the same strings are accepted, with the same default container name. Generated from tokens
 //! that make up real references and their near misses; ASCII only, where both read `\w` alike.
 
-use atomicd::reference::ImageRef;
+use super::ImageRef;
 use oci_spec::distribution::Reference;
 use proptest::prelude::*;
 

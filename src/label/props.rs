@@ -1,11 +1,12 @@
 //! Property tests of the label pipeline (split + substitute + translate + create body), the
 //! stand-in for cargo fuzz, which needs a nightly toolchain these machines cannot fetch.
-//! `PROPTEST_CASES=200000 cargo test --release --test label_props` is the long local run.
+//! `PROPTEST_CASES=200000 cargo test --release --lib label::props` is the long local run.
 
-use atomicd::engine::{create_body, StreamSetup};
-use atomicd::runspec::RunSpec;
-use atomicd::substitute::{resolve, Vars};
 use proptest::prelude::*;
+
+use super::spec::is_engine_program;
+use super::{resolve, Ownership, RunSpec, Vars};
+use crate::engine::{create_body, CreateRequest, StreamSetup};
 
 /// 2,000 cases in the suite; `PROPTEST_CASES` for a long run.
 fn cases() -> u32 {
@@ -66,9 +67,11 @@ proptest! {
         if let Ok(resolved) = resolve(&label, &vars(), &["extra arg".to_owned()]) {
             prop_assert_eq!(resolved.argv.last().map(String::as_str), Some("extra arg"));
             if let Ok(spec) = RunSpec::from_argv(&resolved.argv) {
-                prop_assert!(atomicd::runspec::is_engine_program(&spec.program));
+                prop_assert!(is_engine_program(&spec.program));
                 prop_assert!(!spec.image.is_empty());
-                let _ = create_body(&spec, StreamSetup { stdin: true, tty: true });
+                let owner = Ownership::default();
+                let streams = StreamSetup { stdin: true, tty: true };
+                let _ = create_body(CreateRequest { spec: &spec, image_id: "sha256:1", owner: &owner, streams });
                 let _ = spec.host_privileges();
             }
         }
@@ -82,14 +85,14 @@ proptest! {
     ) {
         let clean: Vec<String> = before.into_iter().filter(|w| !w.contains(['\'', '"', '\\'])).collect();
         let label = format!("docker run {} {op} IMAGE", clean.join(" "));
-        let refused = matches!(resolve(&label, &vars(), &[]), Err(atomicd::error::Error::UnsupportedLabel(_)));
+        let refused = matches!(resolve(&label, &vars(), &[]), Err(crate::error::Error::UnsupportedLabel(_)));
         prop_assert!(refused, "accepted: {:?}", label);
     }
 
     /// Display lines split back into the same argv.
     #[test]
     fn display_lines_round_trip(argv in prop::collection::vec("\\PC{0,10}", 1..8)) {
-        let line = atomicd::label::display_line(&argv);
+        let line = crate::text::display_line(&argv);
         prop_assert_eq!(shell_words::split(&line).ok(), Some(argv));
     }
 }

@@ -1,4 +1,5 @@
-//! Checked access to the `a{sv}` options of every method: unknown keys and wrong types are refused.
+//! The `a{sv}` options of every method: unknown keys and wrong types are refused naming the key,
+//! and each method's options become the manager's typed request in one place.
 
 use std::collections::HashMap;
 use std::os::fd::{AsFd, OwnedFd};
@@ -6,10 +7,111 @@ use std::os::fd::{AsFd, OwnedFd};
 use zbus::zvariant::{OwnedValue, Value};
 
 use crate::error::{Error, Result};
+use crate::manager::{CallerFds, InstallRequest, LabelInputs, RunRequest, UninstallRequest};
+
+/// Run's options.
+const RUN_OPTIONS: Schema = &[
+    ("spc", Kind::Bool),
+    ("name", Kind::Str),
+    ("display", Kind::Bool),
+    ("detach", Kind::Bool),
+    ("replace", Kind::Bool),
+    ("opt1", Kind::Str),
+    ("opt2", Kind::Str),
+    ("opt3", Kind::Str),
+    ("stdin", Kind::Fd),
+    ("stdout", Kind::Fd),
+    ("stderr", Kind::Fd),
+    ("tty", Kind::Bool),
+    ("tty-size", Kind::Size),
+    ("pwd", Kind::Str),
+    ("sudo-uid", Kind::U32),
+    ("sudo-gid", Kind::U32),
+    ("env-files", Kind::StrMap),
+];
+/// Install's options.
+const INSTALL_OPTIONS: Schema = &[
+    ("env-files", Kind::StrMap),
+    ("name", Kind::Str),
+    ("display", Kind::Bool),
+    ("opt1", Kind::Str),
+    ("opt2", Kind::Str),
+    ("opt3", Kind::Str),
+    ("pwd", Kind::Str),
+    ("sudo-uid", Kind::U32),
+    ("sudo-gid", Kind::U32),
+    ("pull", Kind::Bool),
+];
+/// Uninstall's options.
+const UNINSTALL_OPTIONS: Schema = &[
+    ("env-files", Kind::StrMap),
+    ("name", Kind::Str),
+    ("display", Kind::Bool),
+    ("force", Kind::Bool),
+    ("keep-image", Kind::Bool),
+    ("opt1", Kind::Str),
+    ("opt2", Kind::Str),
+    ("opt3", Kind::Str),
+    ("pwd", Kind::Str),
+    ("sudo-uid", Kind::U32),
+    ("sudo-gid", Kind::U32),
+];
+/// HostUpgrade's options.
+const UPGRADE_OPTIONS: Schema = &[("check", Kind::Bool), ("reboot", Kind::Bool)];
+/// Rollback's options.
+const ROLLBACK_OPTIONS: Schema = &[("reboot", Kind::Bool)];
+
+type Dict = HashMap<String, OwnedValue>;
+
+/// Run's request from its arguments and options.
+pub fn run_request(image: String, command: Vec<String>, options: Dict) -> Result<RunRequest> {
+    let o = Options::parse(options, RUN_OPTIONS)?;
+    Ok(RunRequest {
+        image,
+        command,
+        spc: o.flag("spc"),
+        display: o.flag("display"),
+        detach: o.flag("detach"),
+        replace: o.flag("replace"),
+        tty: o.flag("tty"),
+        tty_size: o.size("tty-size"),
+        inputs: o.inputs(),
+        fds: CallerFds { stdin: o.fd("stdin")?, stdout: o.fd("stdout")?, stderr: o.fd("stderr")? },
+    })
+}
+
+/// Install's request.
+pub fn install_request(image: String, options: Dict) -> Result<InstallRequest> {
+    let o = Options::parse(options, INSTALL_OPTIONS)?;
+    Ok(InstallRequest { image, display: o.flag("display"), pull: o.flag_or("pull", true), inputs: o.inputs() })
+}
+
+/// Uninstall's request.
+pub fn uninstall_request(image: String, options: Dict) -> Result<UninstallRequest> {
+    let o = Options::parse(options, UNINSTALL_OPTIONS)?;
+    Ok(UninstallRequest {
+        image,
+        display: o.flag("display"),
+        force: o.flag("force"),
+        keep_image: o.flag("keep-image"),
+        inputs: o.inputs(),
+    })
+}
+
+/// HostUpgrade's `check` and `reboot`.
+pub fn upgrade_request(options: Dict) -> Result<(bool, bool)> {
+    let o = Options::parse(options, UPGRADE_OPTIONS)?;
+    Ok((o.flag("check"), o.flag("reboot")))
+}
+
+/// Rollback's `reboot`.
+pub fn rollback_request(options: Dict) -> Result<bool> {
+    Ok(Options::parse(options, ROLLBACK_OPTIONS)?.flag("reboot"))
+}
 
 /// The D-Bus type a known option key must carry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
+enum Kind {
     /// `b`
     Bool,
     /// `s`
@@ -20,8 +122,6 @@ pub enum Kind {
     Fd,
     /// `(qq)`, rows and columns
     Size,
-    /// `as`
-    Strings,
     /// `a{ss}`
     StrMap,
 }
@@ -34,24 +134,23 @@ impl Kind {
             Kind::U32 => "u",
             Kind::Fd => "h",
             Kind::Size => "(qq)",
-            Kind::Strings => "as",
             Kind::StrMap => "a{ss}",
         }
     }
 }
 
 /// The option keys a method accepts, with their types.
-pub type Schema = &'static [(&'static str, Kind)];
+type Schema = &'static [(&'static str, Kind)];
 
 /// Options that passed their method's schema.
 #[derive(Debug, Default)]
-pub struct Options {
+struct Options {
     values: HashMap<String, OwnedValue>,
 }
 
 impl Options {
     /// Checks every key against `schema`; the first unknown key or wrong type is an error naming it.
-    pub fn parse(values: HashMap<String, OwnedValue>, schema: Schema) -> Result<Self> {
+    fn parse(values: HashMap<String, OwnedValue>, schema: Schema) -> Result<Self> {
         let mut keys: Vec<&String> = values.keys().collect();
         keys.sort();
         for key in keys {
@@ -75,12 +174,12 @@ impl Options {
     }
 
     /// A boolean option, false when absent.
-    pub fn flag(&self, key: &str) -> bool {
+    fn flag(&self, key: &str) -> bool {
         self.flag_or(key, false)
     }
 
     /// A boolean option with its own default.
-    pub fn flag_or(&self, key: &str, default: bool) -> bool {
+    fn flag_or(&self, key: &str, default: bool) -> bool {
         match self.values.get(key).map(|v| &**v) {
             Some(Value::Bool(b)) => *b,
             _ => default,
@@ -88,7 +187,7 @@ impl Options {
     }
 
     /// A string option.
-    pub fn string(&self, key: &str) -> Option<&str> {
+    fn string(&self, key: &str) -> Option<&str> {
         match self.values.get(key).map(|v| &**v) {
             Some(Value::Str(s)) => Some(s.as_str()),
             _ => None,
@@ -96,29 +195,28 @@ impl Options {
     }
 
     /// A `u` option.
-    pub fn u32(&self, key: &str) -> Option<u32> {
+    fn u32(&self, key: &str) -> Option<u32> {
         match self.values.get(key).map(|v| &**v) {
             Some(Value::U32(n)) => Some(*n),
             _ => None,
         }
     }
 
-    /// An `as` option, empty when absent.
-    pub fn strings(&self, key: &str) -> Vec<String> {
-        match self.values.get(key).map(|v| &**v) {
-            Some(Value::Array(a)) => a
-                .iter()
-                .filter_map(|v| match v {
-                    Value::Str(s) => Some(s.to_string()),
-                    _ => None,
-                })
-                .collect(),
-            _ => Vec::new(),
+    /// The inputs a label's line may use.
+    fn inputs(&self) -> LabelInputs {
+        let owned = |k: &str| self.string(k).map(str::to_owned);
+        LabelInputs {
+            name: owned("name"),
+            opts: [owned("opt1"), owned("opt2"), owned("opt3")],
+            pwd: owned("pwd"),
+            sudo_uid: self.u32("sudo-uid"),
+            sudo_gid: self.u32("sudo-gid"),
+            env_files: self.str_map("env-files"),
         }
     }
 
     /// An `a{ss}` option, empty when absent.
-    pub fn str_map(&self, key: &str) -> std::collections::HashMap<String, String> {
+    fn str_map(&self, key: &str) -> std::collections::HashMap<String, String> {
         self.values
             .get(key)
             .and_then(|v| <std::collections::HashMap<String, String>>::try_from(v.clone()).ok())
@@ -126,12 +224,12 @@ impl Options {
     }
 
     /// A `(qq)` option.
-    pub fn size(&self, key: &str) -> Option<(u16, u16)> {
+    fn size(&self, key: &str) -> Option<(u16, u16)> {
         self.values.get(key).and_then(|v| <(u16, u16)>::try_from(v.clone()).ok())
     }
 
     /// A file descriptor option, duplicated so the caller's message can be dropped.
-    pub fn fd(&self, key: &str) -> Result<Option<OwnedFd>> {
+    fn fd(&self, key: &str) -> Result<Option<OwnedFd>> {
         match self.values.get(key).map(|v| &**v) {
             Some(Value::Fd(fd)) => {
                 let owned = fd

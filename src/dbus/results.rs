@@ -4,7 +4,7 @@ use zbus::zvariant::{SerializeDict, Type};
 
 use crate::engine::EngineInfo;
 use crate::host::Deployment;
-use crate::state::Installation;
+use crate::system::state::Installation;
 
 /// Status's `engine` block.
 #[derive(Debug, Default, SerializeDict, Type)]
@@ -137,6 +137,8 @@ pub struct RunResult {
     pub command: Vec<String>,
     /// the container name, when the line names one
     pub name: Option<String>,
+    /// the image ID that was authorized and run
+    pub image_id: String,
     /// the container's id, when one was created
     pub container_id: Option<String>,
     /// the exit code, when waited for
@@ -147,6 +149,8 @@ pub struct RunResult {
     pub privileges: Vec<String>,
     /// e.g. variables that expanded to nothing
     pub warnings: Vec<String>,
+    /// the env files the line reads: the caller sends their contents in `env-files`
+    pub env_files: Vec<String>,
 }
 
 /// The result of Install.
@@ -167,6 +171,8 @@ pub struct InstallResult {
     pub privileges: Vec<String>,
     /// e.g. variables that expanded to nothing
     pub warnings: Vec<String>,
+    /// the env files the line reads: the caller sends their contents in `env-files`
+    pub env_files: Vec<String>,
 }
 
 /// The result of Uninstall.
@@ -185,6 +191,8 @@ pub struct UninstallResult {
     pub output: Option<String>,
     /// e.g. variables that expanded to nothing
     pub warnings: Vec<String>,
+    /// the env files the line reads: the caller sends their contents in `env-files`
+    pub env_files: Vec<String>,
 }
 
 /// The result of HostUpgrade.

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use zbus::zvariant::OwnedValue;
 use zbus_polkit::policykit1::{AuthorityProxy, CheckAuthorizationFlags, Subject};
 
-use crate::caller::Caller;
+use crate::system::caller::Caller;
 use crate::error::{Error, Result};
 
 /// The polkit actions of API.md.

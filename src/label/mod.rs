@@ -1,0 +1,20 @@
+//! The label core, pure and without I/O: image references, the substitution of a label's text
+//! into words, the `docker run` flag table with each flag's privilege class, the default and
+//! super-privileged lines, and the engine labels that mark atomicd's own containers.
+
+mod lines;
+mod owner;
+mod privilege;
+#[cfg(test)]
+mod props;
+mod reference;
+#[cfg(test)]
+mod reference_parity;
+mod spec;
+mod substitute;
+
+pub use lines::{apply_mode, default_line, find_label, spc_line, LabelKind, LineMode};
+pub use owner::{Ownership, OWNER_LABEL_PREFIX};
+pub use reference::{validate_container_name, ImageRef};
+pub use spec::RunSpec;
+pub use substitute::{resolve, Vars};

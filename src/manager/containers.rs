@@ -1,0 +1,139 @@
+//! The engine steps of a plan: create (after removing what `replace` removes), start, wait,
+//! read the output, exec into an existing container, and clean up whatever never ran.
+
+use futures_util::StreamExt;
+
+use super::attach::{Bridge, CallerFds};
+use super::jobs::Job;
+use super::plan::Plan;
+use super::{Manager, OUTPUT_LIMIT};
+use crate::engine::{Chunk, CreateRequest, StreamSetup};
+use crate::error::Result;
+use crate::label::{Ownership, RunSpec};
+use crate::system::caller::Caller;
+
+/// How an exec ended: its exit code, and its output when no fds took it.
+pub struct ExecOutcome {
+    /// The exec's exit code.
+    pub code: i32,
+    /// The last 64 KiB of its output, when it was not bridged to the caller.
+    pub output: Option<String>,
+}
+
+fn exit_code(code: i64) -> i32 {
+    i32::try_from(code).unwrap_or(i32::MAX)
+}
+
+impl Manager {
+    /// Creates the plan's container from the plan's image ID, marked as atomicd's, after
+    /// removing the container it replaces.
+    pub(super) async fn create(
+        &self,
+        caller: &Caller,
+        plan: &Plan,
+        spec: &RunSpec,
+        replacing: Option<&str>,
+        streams: StreamSetup,
+    ) -> Result<String> {
+        if let Some(old) = replacing {
+            self.engine.remove(old, true).await?;
+        }
+        let owner = Ownership {
+            image: plan.image.as_str().to_owned(),
+            image_id: plan.image_id.clone(),
+            name: plan.name.clone().unwrap_or_default(),
+            operation: plan.operation.as_str().to_owned(),
+            caller_uid: caller.uid,
+        };
+        self.engine.create(CreateRequest { spec, image_id: &plan.image_id, owner: &owner, streams }).await
+    }
+
+    /// Starts a container; one that was just created and never started is removed again.
+    pub(super) async fn start_or_discard(&self, id: &str, created: bool) -> Result<()> {
+        if let Err(e) = self.engine.start(id).await {
+            if created {
+                let _ = self.engine.remove(id, true).await;
+            }
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    /// Runs a started container to its end: exit code and output tail; removes it when `remove`.
+    pub(super) async fn finish(&self, id: &str, remove: bool, job: &Job) -> Result<(i32, String)> {
+        let waited = self.wait_or_cancel(id, job).await?;
+        let output = self.engine.output_tail(id, OUTPUT_LIMIT).await;
+        self.remove_after(id, remove, &waited).await?;
+        Ok((exit_code(waited?), output?))
+    }
+
+    /// Removes a finished container when asked. When the wait itself failed (the engine went
+    /// away) that failure is the one to report, so a removal failing for the same cause is not.
+    pub(super) async fn remove_after(&self, id: &str, remove: bool, waited: &Result<i64>) -> Result<()> {
+        match (remove, waited) {
+            (false, _) => Ok(()),
+            (true, Ok(_)) => self.engine.remove(id, true).await,
+            (true, Err(_)) => {
+                let _ = self.engine.remove(id, true).await;
+                Ok(())
+            }
+        }
+    }
+
+    /// Waits for a container, unless the job is cancelled first: then the container is removed
+    /// and the call ends with Cancelled.
+    pub(super) async fn wait_or_cancel(&self, id: &str, job: &Job) -> Result<Result<i64>> {
+        tokio::select! {
+            waited = self.engine.wait(id) => Ok(waited),
+            () = job.cancelled() => {
+                let _ = self.engine.remove(id, true).await;
+                Err(job.cancelled_error("the container"))
+            }
+        }
+    }
+
+    /// Runs `command` in a running container, bridged to the caller's fds when given; the
+    /// exec's exit code is the call's.
+    pub(super) async fn exec_in(
+        &self,
+        id: &str,
+        command: &[String],
+        fds: CallerFds,
+        tty: bool,
+        job: &Job,
+    ) -> Result<ExecOutcome> {
+        let attach = fds.any();
+        let streams = StreamSetup { stdin: fds.stdin.is_some(), tty: attach && tty };
+        let (exec_id, attached) = self.engine.exec(id, command, streams).await?;
+        let output = if attach {
+            let mut bridge = Bridge::start(attached, fds);
+            tokio::select! {
+                () = bridge.output_ended() => {}
+                () = job.cancelled() => return Err(job.cancelled_error("the exec")),
+            }
+            bridge.finish().await;
+            None
+        } else {
+            let mut stream = attached.output;
+            let mut buf: Vec<u8> = Vec::new();
+            let collect = async {
+                while let Some(Ok(Chunk::Stdout(b) | Chunk::Stderr(b))) = stream.next().await {
+                    buf.extend_from_slice(&b);
+                    if buf.len() > 2 * OUTPUT_LIMIT {
+                        buf.drain(..buf.len() - OUTPUT_LIMIT);
+                    }
+                }
+            };
+            tokio::select! {
+                () = collect => {}
+                () = job.cancelled() => return Err(job.cancelled_error("the exec")),
+            }
+            if buf.len() > OUTPUT_LIMIT {
+                buf.drain(..buf.len() - OUTPUT_LIMIT);
+            }
+            Some(crate::text::dbus_safe_bytes(&buf))
+        };
+        let code = self.engine.exec_exit_code(&exec_id).await?;
+        Ok(ExecOutcome { code: exit_code(code), output })
+    }
+}

@@ -1,0 +1,238 @@
+//! Install and Uninstall: pull when missing, plan the INSTALL or UNINSTALL line, authorize it
+//! (with `run-privileged` when the line reaches the host), run it, and keep the records whole.
+
+use super::jobs::{Job, Shown};
+use super::plan::{self, Operation, Plan};
+use super::request::{InstallRequest, UninstallRequest};
+use super::{container_name, now, vars, Manager};
+use crate::dbus::results::{InstallResult, UninstallResult};
+use crate::engine::{ContainerSummary, StreamSetup};
+use crate::error::{Error, Result};
+use crate::label::{ImageRef, LabelKind};
+use crate::system::caller::Caller;
+use crate::system::polkit::Action;
+use crate::system::state::Installation;
+
+impl Manager {
+    /// Install: pull when missing, run the INSTALL label, record the installation.
+    pub async fn install(&self, caller: &Caller, request: InstallRequest) -> Result<InstallResult> {
+        let InstallRequest { image, display, pull, inputs } = request;
+        let image = ImageRef::parse(&image)?;
+        let name = container_name(&image, &inputs, false)?;
+        let vars = vars(caller, &image, &name, &inputs)?;
+        // One job for the whole call: started by the pull when there is one.
+        let mut pulled_by = None;
+        let info = match self.engine.inspect_image(image.as_str()).await {
+            Err(Error::ImageNotFound(_)) if !display && pull => {
+                // The label is unknown until the image is here: authorize the pull by image alone.
+                self.authority.check(caller, Action::Install, &[("image", image.as_str())]).await?;
+                let job = self.jobs.start("Install", image.as_str(), caller, Shown::default()).await;
+                self.pull(&image, &job).await?;
+                pulled_by = Some(job);
+                self.engine.inspect_image(image.as_str()).await?
+            }
+            other => other?,
+        };
+        let plan = plan::install_line(Operation::Install, LabelKind::Install, image, &info, &vars)?
+            .ok_or_else(|| Error::LabelMissing(format!("image {:?} has no INSTALL label", vars.image)))?;
+        let mut result = InstallResult::from(&plan);
+        result.name = name.clone();
+        if display {
+            return Ok(result);
+        }
+        let mut spec = plan.spec.clone().ok_or_else(|| Error::Failed("the plan has no line".into()))?;
+        spec.resolve_env_files(&inputs.env_files)?;
+        self.authorize(caller, &plan).await?;
+        log(caller, &plan);
+        let job = match pulled_by {
+            Some(job) => job,
+            None => self.jobs.start("Install", plan.image.as_str(), caller, plan.shown()).await,
+        };
+        job.report(-1.0, "running the INSTALL label").await;
+        let id = self.create(caller, &plan, &spec, None, StreamSetup::default()).await?;
+        self.start_or_discard(&id, true).await?;
+        let (code, output) = if spec.detach { (0, String::new()) } else { self.finish(&id, spec.remove, &job).await? };
+        if code != 0 {
+            return Err(Error::Failed(format!(
+                "the INSTALL label of {:?} exited with {code}; nothing was recorded. Its last output:\n{}",
+                plan.image.as_str(),
+                last_lines(&output, 5)
+            )));
+        }
+        self.record(caller, &plan, name).await?;
+        result.exit_code = Some(code);
+        result.output = Some(output);
+        Ok(result)
+    }
+
+    async fn record(&self, caller: &Caller, plan: &Plan, name: String) -> Result<()> {
+        let _guard = self.state_lock.lock().await;
+        let mut installed = self.state.installed()?;
+        installed.retain(|i| !(i.image == plan.image.as_str() && i.name == name));
+        installed.push(Installation {
+            image: plan.image.as_str().to_owned(),
+            image_id: plan.image_id.clone(),
+            name,
+            installed_at: now(),
+            installed_by: caller.uid,
+        });
+        self.state.save_installed(&installed).map_err(|e| {
+            Error::Failed(format!(
+                "the INSTALL label of {:?} ran, but its record was not saved ({e}); the earlier records \
+                 are intact. Free the state directory and install again",
+                plan.image.as_str()
+            ))
+        })
+    }
+
+    /// Uninstall: run the UNINSTALL label of an installed image, remove atomicd's containers of
+    /// it and the image, and drop the record. Containers atomicd did not make are left alone.
+    pub async fn uninstall(&self, caller: &Caller, request: UninstallRequest) -> Result<UninstallResult> {
+        let UninstallRequest { image, display, force, keep_image, inputs } = request;
+        let image = ImageRef::parse(&image)?;
+        let name = container_name(&image, &inputs, false)?;
+        let vars = vars(caller, &image, &name, &inputs)?;
+        let info = self.engine.inspect_image(image.as_str()).await?;
+        let installed = self.is_installed(&image, &info.id)?;
+        let line = plan::install_line(Operation::Uninstall, LabelKind::Uninstall, image.clone(), &info, &vars)?;
+        let mut warnings = Vec::new();
+        let plan = match line {
+            Some(plan) if installed || force => plan,
+            other => {
+                if other.is_some() {
+                    warnings.push(format!(
+                        "image {:?} has no installation record: its UNINSTALL label was not run (pass force to run it)",
+                        image.as_str()
+                    ));
+                }
+                Plan::nothing(Operation::Uninstall, image, &info.id)
+            }
+        };
+        let mut result = UninstallResult::from(&plan);
+        result.warnings.extend(warnings);
+        if display {
+            return Ok(result);
+        }
+        let mut spec = plan.spec.clone();
+        if let Some(spec) = spec.as_mut() {
+            spec.resolve_env_files(&inputs.env_files)?;
+        }
+        self.authorize(caller, &plan).await?;
+        let containers = self.engine.containers_of(&info.id).await?;
+        let (named, others) = blocking_containers(&plan, containers, &name, force, keep_image)?;
+        log(caller, &plan);
+        let job = self.jobs.start("Uninstall", plan.image.as_str(), caller, plan.shown()).await;
+        for c in &named {
+            self.engine.remove(&c.id, true).await?;
+            result.removed.push(c.id.clone());
+        }
+        if let Some(spec) = spec {
+            let id = self.create(caller, &plan, &spec, None, StreamSetup::default()).await?;
+            self.start_or_discard(&id, true).await?;
+            // The UNINSTALL container is ours: remove it even without --rm, or it pins the image.
+            job.report(-1.0, "running the UNINSTALL label").await;
+            let (code, output) = self.finish(&id, true, &job).await?;
+            result.exit_code = Some(code);
+            result.output = Some(output);
+        }
+        for c in &others {
+            self.engine.remove(&c.id, true).await?;
+            result.removed.push(c.id.clone());
+        }
+        if !keep_image {
+            // By the name the caller gave: other tags of the same image are not ours to drop.
+            self.engine.remove_image(plan.image.as_str()).await?;
+            result.removed.push(info.id.clone());
+        }
+        let _guard = self.state_lock.lock().await;
+        let mut records = self.state.installed()?;
+        records.retain(|i| !((i.image == plan.image.as_str() || i.image_id == info.id) && i.name == name));
+        self.state.save_installed(&records)?;
+        Ok(result)
+    }
+
+    /// Pulls with progress reported on `job`; Cancel stops the pull.
+    pub(super) async fn pull(&self, image: &ImageRef, job: &Job) -> Result<()> {
+        let (control, reports) = job.control();
+        let reference = image.pull_reference();
+        job.report(-1.0, &format!("pulling {reference}")).await;
+        tracing::info!(image = %reference, "pulling");
+        // Dropping the pull closes its connection, which is how an engine is told to stop.
+        tokio::select! {
+            done = job.publish(self.engine.pull(&reference, control.sender()), reports) => done,
+            () = job.cancelled() => Err(job.cancelled_error(&format!("pulling {reference}"))),
+        }
+    }
+}
+
+fn log(caller: &Caller, plan: &Plan) {
+    let shown = crate::text::display_line(&plan.argv);
+    tracing::info!(operation = plan.operation.as_str(), image = plan.image.as_str(), image_id = %plan.image_id, uid = caller.uid, command = %shown, "authorized");
+}
+
+fn last_lines(output: &str, n: usize) -> String {
+    let lines: Vec<&str> = output.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
+}
+
+/// Splits the image's containers into the one named NAME and the others, all atomicd's; an
+/// unmanaged one blocks the image's removal, and running or other ones need `force`.
+fn blocking_containers(
+    plan: &Plan,
+    containers: Vec<ContainerSummary>,
+    name: &str,
+    force: bool,
+    keep_image: bool,
+) -> Result<(Vec<ContainerSummary>, Vec<ContainerSummary>)> {
+    let (mine, foreign): (Vec<_>, Vec<_>) = containers.into_iter().partition(|c| c.owner.is_some());
+    if !foreign.is_empty() && !keep_image {
+        let names: Vec<&str> = foreign.iter().map(|c| c.name.as_str()).collect();
+        return Err(Error::Failed(format!(
+            "containers not made by atomicd use {:?}: {}; atomicd leaves them alone, so the image cannot be \
+             removed (remove them yourself, or pass keep-image)",
+            plan.image.as_str(),
+            names.join(", ")
+        )));
+    }
+    let (named, others): (Vec<_>, Vec<_>) = mine.into_iter().partition(|c| c.name == name);
+    if !force {
+        let blocking: Vec<String> = others
+            .iter()
+            .map(|c| c.name.clone())
+            .chain(named.iter().filter(|c| c.running).map(|c| format!("{} (running)", c.name)))
+            .collect();
+        if !blocking.is_empty() {
+            return Err(Error::Failed(format!(
+                "containers of {:?} are still present: {}; pass force to remove them",
+                plan.image.as_str(),
+                blocking.join(", ")
+            )));
+        }
+    }
+    Ok((named, others))
+}
+
+impl From<&Plan> for InstallResult {
+    fn from(plan: &Plan) -> Self {
+        InstallResult {
+            command: plan.argv.clone(),
+            image_id: plan.image_id.clone(),
+            privileges: plan.privileges.clone(),
+            warnings: plan.warnings.clone(),
+            env_files: plan.env_files.clone(),
+            ..InstallResult::default()
+        }
+    }
+}
+
+impl From<&Plan> for UninstallResult {
+    fn from(plan: &Plan) -> Self {
+        UninstallResult {
+            command: plan.argv.clone(),
+            privileges: plan.privileges.clone(),
+            warnings: plan.warnings.clone(),
+            env_files: plan.env_files.clone(),
+            ..UninstallResult::default()
+        }
+    }
+}

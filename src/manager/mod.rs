@@ -1,0 +1,158 @@
+//! What each method of `org.atomic.Manager` does, independent of D-Bus: resolve the call into
+//! one plan, authorize exactly that plan, and carry it out as a job.
+
+mod attach;
+mod authorize;
+mod containers;
+mod host_ops;
+mod install;
+mod jobs;
+mod plan;
+mod request;
+mod run;
+#[cfg(test)]
+mod tests;
+
+use std::sync::Arc;
+
+pub use attach::CallerFds;
+pub use jobs::{Control, Jobs};
+pub use request::{InstallRequest, LabelInputs, RunRequest, UninstallRequest};
+
+use crate::dbus::results::{HostBlock, StatusReport};
+use crate::engine::Engine;
+use crate::error::{Error, Result};
+use crate::host::HostBackend;
+use crate::label::{validate_container_name, ImageRef, Vars};
+use crate::system::caller::{account, Caller};
+use crate::system::polkit::Authority;
+use crate::system::power::Power;
+use crate::system::state::StateStore;
+
+/// How much output a call returns when no fds were passed.
+const OUTPUT_LIMIT: usize = 64 * 1024;
+
+/// The service's state and collaborators, each behind a trait so the rules can be tested alone.
+pub struct Manager {
+    engine: Arc<dyn Engine>,
+    authority: Arc<dyn Authority>,
+    host: Arc<dyn HostBackend>,
+    state: StateStore,
+    /// Serialises read-modify-write of the installation records.
+    state_lock: tokio::sync::Mutex<()>,
+    jobs: Jobs,
+    power: Arc<dyn Power>,
+    /// One host operation at a time; a second gets Busy.
+    host_lock: tokio::sync::Mutex<()>,
+}
+
+/// The outside world a manager acts on.
+pub struct Parts {
+    /// The container engine.
+    pub engine: Arc<dyn Engine>,
+    /// polkit.
+    pub authority: Arc<dyn Authority>,
+    /// The host backend.
+    pub host: Arc<dyn HostBackend>,
+    /// The installation records.
+    pub state: StateStore,
+    /// Where jobs are exported.
+    pub jobs: Jobs,
+    /// Reboots.
+    pub power: Arc<dyn Power>,
+}
+
+impl Manager {
+    /// A manager over the given parts.
+    pub fn new(parts: Parts) -> Self {
+        let Parts { engine, authority, host, state, jobs, power } = parts;
+        Manager {
+            engine,
+            authority,
+            host,
+            state,
+            state_lock: tokio::sync::Mutex::new(()),
+            jobs,
+            power,
+            host_lock: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    /// Cancels every running job, for a clean stop.
+    pub fn cancel_all_jobs(&self) {
+        self.jobs.cancel_all();
+    }
+
+    /// The host backend's name.
+    pub fn host_backend(&self) -> &'static str {
+        self.host.kind().as_str()
+    }
+
+    /// Status: open to everyone, changes nothing.
+    pub async fn status(&self) -> Result<StatusReport> {
+        let engine = self.engine.info().await;
+        let deployments = self.host.deployments().await?;
+        let installed = self.state.installed()?;
+        Ok(StatusReport {
+            version: crate::VERSION.to_owned(),
+            engine: engine.into(),
+            host: HostBlock {
+                backend: self.host.kind().as_str().to_owned(),
+                deployments: deployments.into_iter().map(Into::into).collect(),
+            },
+            installed: installed.into_iter().map(Into::into).collect(),
+        })
+    }
+
+    /// Whether `image` (by name or id) has an installation record.
+    fn is_installed(&self, image: &ImageRef, image_id: &str) -> Result<bool> {
+        Ok(self.state.installed()?.iter().any(|i| i.image == image.as_str() || i.image_id == image_id))
+    }
+}
+
+/// The container name a call uses: the `name` input, else the image's name (`-spc` added).
+fn container_name(image: &ImageRef, inputs: &LabelInputs, spc: bool) -> Result<String> {
+    match &inputs.name {
+        Some(n) => {
+            validate_container_name(n)?;
+            Ok(n.clone())
+        }
+        None if spc => Ok(format!("{}-spc", image.default_name())),
+        None => Ok(image.default_name().to_owned()),
+    }
+}
+
+/// The variables a label of this call may use. `sudo-uid`/`sudo-gid` are the caller's own
+/// ids unless a root caller passes those of its sudo session; `pwd` must be absolute, since the
+/// engine would read a relative host path against its own working directory.
+fn vars(caller: &Caller, image: &ImageRef, name: &str, inputs: &LabelInputs) -> Result<Vars> {
+    let (gid, home) = account(caller.uid);
+    let sudo = |key: &str, given: Option<u32>, own: Option<u32>| match given {
+        Some(_) if caller.uid != 0 => Err(Error::InvalidArgument(format!(
+            "option {key:?} may only be set by root (uid {} is not)",
+            caller.uid
+        ))),
+        Some(v) => Ok(Some(v)),
+        None => Ok(own),
+    };
+    if let Some(pwd) = inputs.pwd.as_deref().filter(|p| !p.starts_with('/')) {
+        return Err(Error::InvalidArgument(format!(
+            "option \"pwd\" must be an absolute path, not {:?}",
+            crate::text::truncate_for_message(pwd)
+        )));
+    }
+    Ok(Vars {
+        image: image.as_str().to_owned(),
+        name: name.to_owned(),
+        opts: inputs.opts.clone(),
+        pwd: inputs.pwd.clone(),
+        sudo_uid: sudo("sudo-uid", inputs.sudo_uid, Some(caller.uid))?,
+        sudo_gid: sudo("sudo-gid", inputs.sudo_gid, gid)?,
+        home,
+    })
+}
+
+/// Seconds since the epoch, now.
+fn now() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}

@@ -1,0 +1,336 @@
+//! One plan per call: the image (reference and ID), the line parsed once, what it may do to the
+//! host, and the container it creates, starts, execs into or replaces. Display, authorization,
+//! the job and the engine calls all read this plan; nothing re-resolves or edits the line.
+//!
+//! Planning is pure: the manager looks up the image and any container of the line's name, and
+//! hands them in.
+
+use crate::engine::{same_image, ContainerInfo, ImageInfo};
+use crate::error::{Error, Result};
+use crate::label::{self, ImageRef, LabelKind, LineMode, RunSpec, Vars};
+
+/// Which method the plan is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operation {
+    /// Run
+    Run,
+    /// Install
+    Install,
+    /// Uninstall
+    Uninstall,
+}
+
+impl Operation {
+    /// The method's name, as jobs and ownership labels record it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Operation::Run => "Run",
+            Operation::Install => "Install",
+            Operation::Uninstall => "Uninstall",
+        }
+    }
+}
+
+/// What the call does with containers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    /// Create the line's container and run it, after removing `replacing` (atomicd's own, from
+    /// the same image).
+    Create {
+        /// The container `replace` removes first.
+        replacing: Option<String>,
+    },
+    /// Start atomicd's stopped container again.
+    Start {
+        /// Its id.
+        id: String,
+    },
+    /// Run a command in atomicd's container, starting it first when it is stopped.
+    Exec {
+        /// Its id.
+        id: String,
+        /// Whether it must be started first.
+        start_first: bool,
+        /// The command.
+        command: Vec<String>,
+    },
+    /// The container already runs and no command was given: nothing to do.
+    AlreadyRunning {
+        /// Its id.
+        id: String,
+    },
+    /// No line to run (Uninstall of an image without UNINSTALL label, or not installed).
+    Nothing,
+}
+
+/// Everything one call will do, resolved once.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// The method.
+    pub operation: Operation,
+    /// The image as the caller wrote it.
+    pub image: ImageRef,
+    /// The image ID inspected now: the one that is authorized and created from.
+    pub image_id: String,
+    /// The parsed line (`None` when nothing is created).
+    pub spec: Option<RunSpec>,
+    /// The words shown to people and to polkit: the line, or the start/exec it comes down to.
+    pub argv: Vec<String>,
+    /// The container name, when there is one.
+    pub name: Option<String>,
+    /// What the container may do to the host; any entry needs `org.atomic.run-privileged`.
+    pub privileges: Vec<String>,
+    /// Things the caller should know (variables that expanded to nothing, ...).
+    pub warnings: Vec<String>,
+    /// The env files the line reads, which the caller must send.
+    pub env_files: Vec<String>,
+    /// What happens to containers.
+    pub step: Step,
+}
+
+/// Run's inputs to planning.
+#[derive(Debug, Clone, Copy)]
+pub struct RunShape<'a> {
+    /// `spc`
+    pub spc: bool,
+    /// A terminal is attached and the line is not detached.
+    pub mode: LineMode,
+    /// The caller's command words.
+    pub command: &'a [String],
+    /// `replace`
+    pub replace: bool,
+    /// Whether this host mounts SELinux (the SPC line then shares it read-only).
+    pub selinux: bool,
+}
+
+fn from_line(operation: Operation, image: ImageRef, info: &ImageInfo, argv: Vec<String>, warnings: Vec<String>, labelled: bool) -> Result<Plan> {
+    let spec = RunSpec::from_argv(&argv)?;
+    // The line's image word is where the caller's IMAGE was substituted; `$OPT1` or a hard-coded
+    // name must not move what runs away from what was inspected and authorized.
+    if labelled && spec.image != image.as_str() {
+        return Err(Error::UnsupportedLabel(format!(
+            "the line runs image {:?}, not the image it was resolved for ({:?}); write IMAGE in the label",
+            crate::text::truncate_for_message(&spec.image),
+            image.as_str()
+        )));
+    }
+    Ok(Plan {
+        operation,
+        image,
+        image_id: info.id.clone(),
+        name: spec.name.clone(),
+        privileges: spec.privileges.clone(),
+        env_files: spec.env_files.clone(),
+        spec: Some(spec),
+        argv,
+        warnings,
+        step: Step::Create { replacing: None },
+    })
+}
+
+/// Plans a Run before looking at any existing container of the line's name.
+pub fn run(image: ImageRef, info: &ImageInfo, vars: &Vars, shape: RunShape<'_>) -> Result<Plan> {
+    let name = vars.name.as_str();
+    if shape.spc {
+        let argv = label::spc_line(image.as_str(), name, shape.mode, shape.selinux, shape.command);
+        return from_line(Operation::Run, image, info, argv, Vec::new(), false);
+    }
+    match label::find_label(&info.labels, LabelKind::Run) {
+        Some(line) => {
+            let resolved = label::resolve(line, vars, shape.command)?;
+            let as_written = RunSpec::from_argv(&resolved.argv)?;
+            let argv = label::apply_mode(resolved.argv, shape.mode, &as_written);
+            from_line(Operation::Run, image, info, argv, resolved.warnings, true)
+        }
+        None => {
+            let argv = label::default_line(image.as_str(), name, shape.mode, shape.command);
+            from_line(Operation::Run, image, info, argv, Vec::new(), false)
+        }
+    }
+}
+
+/// Plans an Install or Uninstall line; `None` when the image has no such label.
+pub fn install_line(operation: Operation, kind: LabelKind, image: ImageRef, info: &ImageInfo, vars: &Vars) -> Result<Option<Plan>> {
+    let Some(line) = label::find_label(&info.labels, kind) else { return Ok(None) };
+    let resolved = label::resolve(line, vars, &[])?;
+    from_line(operation, image, info, resolved.argv, resolved.warnings, true).map(Some)
+}
+
+/// What a container's host configuration lets it do, judged by the line table; a configuration
+/// the table cannot read counts as reaching the host.
+pub fn judge_container(c: &ContainerInfo) -> Vec<String> {
+    let mut argv: Vec<String> = vec!["docker".into(), "run".into()];
+    argv.extend(c.host_flags.iter().cloned());
+    argv.push(c.image_id.clone());
+    match RunSpec::from_argv(&argv) {
+        Ok(spec) => spec.privileges,
+        Err(e) => vec![format!("has a host configuration atomicd cannot judge ({e})")],
+    }
+}
+
+impl Plan {
+    /// A plan that runs no line (Uninstall of an image without one, or not installed).
+    pub fn nothing(operation: Operation, image: ImageRef, image_id: &str) -> Plan {
+        Plan {
+            operation,
+            image,
+            image_id: image_id.to_owned(),
+            spec: None,
+            argv: Vec::new(),
+            name: None,
+            privileges: Vec::new(),
+            warnings: Vec::new(),
+            env_files: Vec::new(),
+            step: Step::Nothing,
+        }
+    }
+
+    /// What the job shows of this plan.
+    pub fn shown(&self) -> super::jobs::Shown {
+        super::jobs::Shown { command: self.argv.clone(), privileges: self.privileges.clone() }
+    }
+
+    /// Settles what happens to an existing container of the line's name. Only atomicd's own
+    /// containers are touched, and starting or exec'ing into one is judged by what that
+    /// container may do, not by the line.
+    pub fn against(mut self, existing: Option<ContainerInfo>, shape: RunShape<'_>) -> Result<Plan> {
+        let Some(c) = existing else { return Ok(self) };
+        let Some(owner) = &c.owner else {
+            return Err(Error::Failed(format!(
+                "container {:?} exists and was not made by atomicd, which does not touch it; remove or \
+                 rename it with the engine's own tools, or pass another name",
+                c.name
+            )));
+        };
+        let same = same_image(&c.image_id, &self.image_id) || owner.image == self.image.as_str();
+        if !same {
+            return Err(Error::Failed(format!(
+                "container {:?} was made by atomicd from image {:?}, not {:?}; uninstall that image or pass \
+                 another name (replace removes only a container of the same image)",
+                c.name,
+                owner.image,
+                self.image.as_str()
+            )));
+        }
+        if shape.replace {
+            self.step = Step::Create { replacing: Some(c.id) };
+            return Ok(self);
+        }
+        let tty = if shape.mode.tty { vec!["-t".to_owned()] } else { Vec::new() };
+        self.privileges = judge_container(&c);
+        self.spec = None;
+        self.env_files.clear();
+        (self.argv, self.step) = match (shape.command.is_empty(), c.running) {
+            (true, true) => {
+                self.warnings.push(format!("container {:?} is already running", c.name));
+                (Vec::new(), Step::AlreadyRunning { id: c.id })
+            }
+            (true, false) => (words(&["docker", "start", &c.name]), Step::Start { id: c.id }),
+            (false, running) => {
+                if !running {
+                    self.warnings.push(format!("container {:?} is stopped: it is started first", c.name));
+                }
+                let mut argv = words(&["docker", "exec", "-i"]);
+                argv.extend(tty);
+                argv.push(c.name.clone());
+                argv.extend(shape.command.iter().cloned());
+                (argv, Step::Exec { id: c.id, start_first: !running, command: shape.command.to_vec() })
+            }
+        };
+        Ok(self)
+    }
+}
+
+fn words(w: &[&str]) -> Vec<String> {
+    w.iter().map(|s| (*s).to_owned()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+    use crate::label::Ownership;
+
+    fn image(labels: &[(&str, &str)]) -> ImageInfo {
+        ImageInfo {
+            id: "sha256:aa".into(),
+            labels: labels.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect::<HashMap<_, _>>(),
+        }
+    }
+
+    fn vars() -> Vars {
+        Vars { image: "app".into(), name: "app".into(), ..Vars::default() }
+    }
+
+    fn shape<'a>(command: &'a [String], replace: bool) -> RunShape<'a> {
+        RunShape { spc: false, mode: LineMode::default(), command, replace, selinux: false }
+    }
+
+    fn plan(labels: &[(&str, &str)]) -> Result<Plan> {
+        run(ImageRef::parse("app").unwrap_or_else(|e| panic!("{e}")), &image(labels), &vars(), shape(&[], false))
+    }
+
+    fn mine(running: bool, flags: &[&str]) -> ContainerInfo {
+        ContainerInfo {
+            id: "c1".into(),
+            name: "app".into(),
+            image_id: "sha256:aa".into(),
+            running,
+            owner: Some(Ownership { image: "app".into(), image_id: "sha256:aa".into(), ..Default::default() }),
+            host_flags: flags.iter().map(|f| (*f).to_owned()).collect(),
+        }
+    }
+
+    #[test]
+    fn the_line_must_run_the_image_it_was_resolved_for() {
+        let moved = plan(&[("RUN", "docker run --rm $OPT1 other IMAGE")]);
+        assert!(matches!(moved, Err(Error::UnsupportedLabel(m)) if m.contains("other")));
+        let ok = plan(&[("RUN", "docker run --rm --name NAME IMAGE echo")]).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(ok.image_id, "sha256:aa");
+        assert_eq!(ok.name.as_deref(), Some("app"));
+        assert_eq!(ok.step, Step::Create { replacing: None });
+    }
+
+    #[test]
+    fn an_existing_container_is_judged_by_its_own_configuration() {
+        let line = plan(&[("RUN", "docker run --name NAME IMAGE")]).unwrap_or_else(|e| panic!("{e}"));
+        assert!(line.privileges.is_empty(), "the line itself is confined");
+        let started = line
+            .clone()
+            .against(Some(mine(false, &["--privileged", "--volume=/:/host"])), shape(&[], false))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(started.step, Step::Start { id: "c1".into() });
+        assert_eq!(started.privileges.len(), 2, "{:?}", started.privileges);
+        assert_eq!(started.argv, ["docker", "start", "app"]);
+
+        let cmd = vec!["date".to_owned()];
+        let exec = line.clone().against(Some(mine(false, &["--pid=host"])), shape(&cmd, false)).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(exec.step, Step::Exec { id: "c1".into(), start_first: true, command: cmd.clone() });
+        assert_eq!(exec.argv, ["docker", "exec", "-i", "app", "date"]);
+        assert_eq!(exec.privileges, ["shares the host's process namespace"]);
+
+        let running = line.clone().against(Some(mine(true, &[])), shape(&[], false)).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(running.step, Step::AlreadyRunning { id: "c1".into() });
+    }
+
+    #[test]
+    fn only_atomicd_s_containers_of_the_same_image_are_touched() {
+        let line = plan(&[("RUN", "docker run --name NAME IMAGE")]).unwrap_or_else(|e| panic!("{e}"));
+        let foreign = ContainerInfo { owner: None, ..mine(true, &[]) };
+        for replace in [false, true] {
+            let r = line.clone().against(Some(foreign.clone()), shape(&[], replace));
+            assert!(matches!(&r, Err(Error::Failed(m)) if m.contains("not made by atomicd")), "{r:?}");
+        }
+        let other = ContainerInfo {
+            image_id: "sha256:bb".into(),
+            owner: Some(Ownership { image: "db".into(), ..Default::default() }),
+            ..mine(false, &[])
+        };
+        let r = line.clone().against(Some(other), shape(&[], true));
+        assert!(matches!(&r, Err(Error::Failed(m)) if m.contains("\"db\"")), "{r:?}");
+        let replaced = line.against(Some(mine(true, &["--privileged"])), shape(&[], true)).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(replaced.step, Step::Create { replacing: Some("c1".into()) });
+        assert!(replaced.privileges.is_empty(), "the new container is the line's");
+    }
+}

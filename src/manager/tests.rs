@@ -1,0 +1,433 @@
+//! The manager's rules on fakes of the engine, polkit, the host and power: plain `cargo test`,
+//! no root, no bus, no engine. The fakes keep state the way the real parts do (containers have
+//! names, labels, a host configuration and a state), so each test asserts what really happened.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+
+use super::*;
+use crate::engine::{
+    Attached, ContainerInfo, ContainerSummary, CreateRequest, EngineInfo, ImageInfo, StreamSetup,
+};
+use crate::host::{BackendKind, Deployment, UpgradeOutcome};
+use crate::label::Ownership;
+use crate::system::polkit::Action;
+
+#[derive(Debug, Clone)]
+struct FakeContainer {
+    id: String,
+    name: String,
+    image_id: String,
+    running: bool,
+    labels: HashMap<String, String>,
+    host_flags: Vec<String>,
+}
+
+/// An engine in memory: images by reference, containers by id, and a log of what was done.
+#[derive(Default)]
+struct FakeEngine {
+    images: Mutex<HashMap<String, ImageInfo>>,
+    containers: Mutex<Vec<FakeContainer>>,
+    calls: Mutex<Vec<String>>,
+    next: Mutex<u32>,
+}
+
+impl FakeEngine {
+    fn image(&self, reference: &str, id: &str, labels: &[(&str, &str)]) {
+        let labels = labels.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        self.images.lock().unwrap_or_else(|p| p.into_inner()).insert(reference.to_owned(), ImageInfo { id: id.to_owned(), labels });
+    }
+
+    fn container(&self, c: FakeContainer) {
+        self.containers.lock().unwrap_or_else(|p| p.into_inner()).push(c);
+    }
+
+    fn log(&self, what: String) {
+        self.calls.lock().unwrap_or_else(|p| p.into_inner()).push(what);
+    }
+
+    fn calls(&self) -> Vec<String> {
+        self.calls.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    fn names(&self) -> Vec<String> {
+        self.containers.lock().unwrap_or_else(|p| p.into_inner()).iter().map(|c| c.name.clone()).collect()
+    }
+}
+
+fn no_streams() -> Attached {
+    Attached { output: Box::pin(futures_util::stream::empty()), input: Box::pin(tokio::io::sink()) }
+}
+
+#[async_trait]
+impl Engine for FakeEngine {
+    async fn info(&self) -> EngineInfo {
+        EngineInfo { name: "fake".into(), available: true, ..EngineInfo::default() }
+    }
+    async fn inspect_image(&self, image: &str) -> Result<ImageInfo> {
+        self.images.lock().unwrap_or_else(|p| p.into_inner()).get(image).cloned().ok_or_else(|| Error::ImageNotFound(image.into()))
+    }
+    async fn find_container(&self, name: &str) -> Result<Option<ContainerInfo>> {
+        let all = self.containers.lock().unwrap_or_else(|p| p.into_inner());
+        Ok(all.iter().find(|c| c.name == name).map(|c| ContainerInfo {
+            id: c.id.clone(),
+            name: c.name.clone(),
+            image_id: c.image_id.clone(),
+            running: c.running,
+            owner: Ownership::from_labels(&c.labels),
+            host_flags: c.host_flags.clone(),
+        }))
+    }
+    async fn containers_of(&self, image_id: &str) -> Result<Vec<ContainerSummary>> {
+        let all = self.containers.lock().unwrap_or_else(|p| p.into_inner());
+        Ok(all
+            .iter()
+            .filter(|c| c.image_id == image_id)
+            .map(|c| ContainerSummary { id: c.id.clone(), name: c.name.clone(), running: c.running, owner: Ownership::from_labels(&c.labels) })
+            .collect())
+    }
+    async fn pull(&self, reference: &str, _: tokio::sync::mpsc::UnboundedSender<(f64, String)>) -> Result<()> {
+        self.log(format!("pull {reference}"));
+        Ok(())
+    }
+    async fn remove_image(&self, image: &str) -> Result<()> {
+        self.log(format!("rmi {image}"));
+        Ok(())
+    }
+    async fn create(&self, r: CreateRequest<'_>) -> Result<String> {
+        let mut next = self.next.lock().unwrap_or_else(|p| p.into_inner());
+        *next += 1;
+        let id = format!("new{next}");
+        self.log(format!("create {id} from {}", r.image_id));
+        self.container(FakeContainer {
+            id: id.clone(),
+            name: r.spec.name.clone().unwrap_or_default(),
+            image_id: r.image_id.to_owned(),
+            running: false,
+            labels: r.owner.to_labels(),
+            host_flags: Vec::new(),
+        });
+        Ok(id)
+    }
+    async fn attach(&self, _: &str, _: bool) -> Result<Attached> {
+        Ok(no_streams())
+    }
+    async fn resize_tty(&self, _: &str, _: u16, _: u16) -> Result<()> {
+        Ok(())
+    }
+    async fn start(&self, id: &str) -> Result<()> {
+        self.log(format!("start {id}"));
+        Ok(())
+    }
+    async fn wait(&self, _: &str) -> Result<i64> {
+        Ok(0)
+    }
+    async fn output_tail(&self, _: &str, _: usize) -> Result<String> {
+        Ok(String::new())
+    }
+    async fn remove(&self, id: &str, _: bool) -> Result<()> {
+        self.log(format!("rm {id}"));
+        self.containers.lock().unwrap_or_else(|p| p.into_inner()).retain(|c| c.id != id);
+        Ok(())
+    }
+    async fn exec(&self, id: &str, command: &[String], _: StreamSetup) -> Result<(String, Attached)> {
+        self.log(format!("exec {id} {}", command.join(" ")));
+        Ok(("exec1".into(), no_streams()))
+    }
+    async fn exec_exit_code(&self, _: &str) -> Result<i64> {
+        Ok(7)
+    }
+}
+
+/// polkit that grants a set of actions and records every question with its details.
+#[derive(Default)]
+struct FakeAuthority {
+    granted: HashSet<&'static str>,
+    asked: Mutex<Vec<(String, HashMap<String, String>)>>,
+}
+
+#[async_trait]
+impl Authority for FakeAuthority {
+    async fn check(&self, _: &Caller, action: Action, details: &[(&str, &str)]) -> Result<()> {
+        let d = details.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        self.asked.lock().unwrap_or_else(|p| p.into_inner()).push((action.id().to_owned(), d));
+        if self.granted.contains(action.id()) {
+            Ok(())
+        } else {
+            Err(Error::AccessDenied(format!("{} is not allowed", action.id())))
+        }
+    }
+}
+
+/// A host whose upgrades block until released, so Busy can be seen.
+#[derive(Default)]
+struct FakeHost {
+    release: tokio::sync::Notify,
+}
+
+#[async_trait]
+impl HostBackend for FakeHost {
+    fn kind(&self) -> BackendKind {
+        BackendKind::Ostree
+    }
+    async fn deployments(&self) -> Result<Vec<Deployment>> {
+        Ok(vec![Deployment { id: "d1".into(), booted: true, default: true, ..Deployment::default() }])
+    }
+    async fn upgrade(&self, _: bool, _: Control) -> Result<UpgradeOutcome> {
+        self.release.notified().await;
+        Ok(UpgradeOutcome { changed: true, deployment: None })
+    }
+    async fn rollback(&self) -> Result<Deployment> {
+        Ok(Deployment::default())
+    }
+}
+
+#[derive(Default)]
+struct FakePower {
+    reboots: Mutex<u32>,
+}
+
+#[async_trait]
+impl Power for FakePower {
+    async fn reboot(&self) -> Result<()> {
+        *self.reboots.lock().unwrap_or_else(|p| p.into_inner()) += 1;
+        Ok(())
+    }
+}
+
+struct World {
+    manager: Arc<Manager>,
+    engine: Arc<FakeEngine>,
+    authority: Arc<FakeAuthority>,
+    host: Arc<FakeHost>,
+    power: Arc<FakePower>,
+    _dir: TempDir,
+}
+
+struct TempDir(std::path::PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn world(granted: &[&'static str]) -> World {
+    let engine = Arc::new(FakeEngine::default());
+    let authority = Arc::new(FakeAuthority { granted: granted.iter().copied().collect(), ..Default::default() });
+    let host = Arc::new(FakeHost::default());
+    let power = Arc::new(FakePower::default());
+    static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("atomicd-manager-{}-{n}", std::process::id()));
+    let state = StateStore::open(&dir).unwrap_or_else(|e| panic!("{e}"));
+    let manager = Arc::new(Manager::new(Parts {
+        engine: engine.clone(),
+        authority: authority.clone(),
+        host: host.clone(),
+        state,
+        jobs: Jobs::new(None, authority.clone()),
+        power: power.clone(),
+    }));
+    World { manager, engine, authority, host, power, _dir: TempDir(dir) }
+}
+
+fn caller(uid: u32) -> Caller {
+    Caller { bus_name: ":1.9".into(), uid, allow_interactive: false }
+}
+
+fn run_request(image: &str, command: &[&str]) -> RunRequest {
+    RunRequest { image: image.into(), command: command.iter().map(|s| (*s).to_owned()).collect(), ..RunRequest::default() }
+}
+
+fn mine(name: &str, image_id: &str, running: bool, flags: &[&str]) -> FakeContainer {
+    let owner = Ownership { image: "app".into(), image_id: image_id.into(), name: name.into(), operation: "Run".into(), caller_uid: 0 };
+    FakeContainer {
+        id: format!("{name}-id"),
+        name: name.into(),
+        image_id: image_id.into(),
+        running,
+        labels: owner.to_labels(),
+        host_flags: flags.iter().map(|f| (*f).to_owned()).collect(),
+    }
+}
+
+const NAMED_RUN: &str = "docker run --name NAME IMAGE";
+
+fn asked(w: &World) -> Vec<String> {
+    w.authority.asked.lock().unwrap_or_else(|p| p.into_inner()).iter().map(|(a, _)| a.clone()).collect()
+}
+
+#[tokio::test]
+async fn display_needs_no_authorization_and_changes_nothing() {
+    let w = world(&[]);
+    w.engine.image("app", "sha256:a1", &[("RUN", "docker run --privileged -v /:/host IMAGE")]);
+    let r = w.manager.run(&caller(1000), RunRequest { display: true, ..run_request("app", &[]) }).await;
+    let r = r.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.privileges.len(), 2);
+    assert_eq!(r.image_id, "sha256:a1");
+    assert!(asked(&w).is_empty() && w.engine.calls().is_empty());
+}
+
+#[tokio::test]
+async fn a_run_is_created_from_the_inspected_id_and_polkit_sees_it() {
+    let w = world(&["org.atomic.run"]);
+    w.engine.image("app", "sha256:a1", &[("RUN", "docker run --rm --name NAME IMAGE echo hi")]);
+    let r = w.manager.run(&caller(1000), run_request("app", &[])).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.exit_code, Some(0));
+    assert_eq!(w.engine.calls()[0], "create new1 from sha256:a1");
+    let asked = w.authority.asked.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    assert_eq!(asked.len(), 1);
+    assert_eq!(asked[0].0, "org.atomic.run");
+    assert_eq!(asked[0].1["image-id"], "sha256:a1");
+    assert_eq!(asked[0].1["command"], "docker run --rm --name app app echo hi");
+}
+
+#[tokio::test]
+async fn restarting_a_stopped_privileged_container_needs_run_privileged() {
+    let w = world(&["org.atomic.run"]);
+    w.engine.image("app", "sha256:a1", &[("RUN", NAMED_RUN)]);
+    w.engine.container(mine("app", "sha256:a1", false, &["--privileged", "--volume=/:/host"]));
+    let r = w.manager.run(&caller(1000), run_request("app", &[])).await;
+    assert!(matches!(r, Err(Error::AccessDenied(_))), "{r:?}");
+    assert_eq!(asked(&w), ["org.atomic.run-privileged"]);
+    assert!(w.engine.calls().is_empty(), "nothing started: {:?}", w.engine.calls());
+    // A confined one restarts with run alone.
+    let w = world(&["org.atomic.run"]);
+    w.engine.image("app", "sha256:a1", &[("RUN", NAMED_RUN)]);
+    w.engine.container(mine("app", "sha256:a1", false, &["--network=bridge"]));
+    w.manager.run(&caller(1000), run_request("app", &[])).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(w.engine.calls(), ["start app-id"]);
+}
+
+#[tokio::test]
+async fn a_command_for_an_existing_container_is_exec_d_with_its_exit_code() {
+    let w = world(&["org.atomic.run"]);
+    w.engine.image("app", "sha256:a1", &[("RUN", NAMED_RUN)]);
+    w.engine.container(mine("app", "sha256:a1", false, &[]));
+    let r = w.manager.run(&caller(1000), run_request("app", &["date"])).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.exit_code, Some(7));
+    assert_eq!(r.command, ["docker", "exec", "-i", "app", "date"]);
+    assert_eq!(w.engine.calls(), ["start app-id", "exec app-id date"]);
+    // Running and no command: already running, nothing done.
+    let w = world(&["org.atomic.run"]);
+    w.engine.image("app", "sha256:a1", &[("RUN", NAMED_RUN)]);
+    w.engine.container(mine("app", "sha256:a1", true, &[]));
+    let r = w.manager.run(&caller(1000), run_request("app", &[])).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.exit_code, Some(0));
+    assert!(r.warnings.iter().any(|m| m.contains("already running")));
+    assert!(w.engine.calls().is_empty());
+}
+
+#[tokio::test]
+async fn replace_removes_only_atomicd_s_container_of_the_same_image() {
+    let w = world(&["org.atomic.run"]);
+    w.engine.image("app", "sha256:a1", &[("RUN", NAMED_RUN)]);
+    let foreign = FakeContainer { labels: HashMap::new(), ..mine("app", "sha256:a1", true, &[]) };
+    w.engine.container(foreign);
+    let r = w.manager.run(&caller(1000), RunRequest { replace: true, ..run_request("app", &[]) }).await;
+    assert!(matches!(&r, Err(Error::Failed(m)) if m.contains("not made by atomicd")), "{r:?}");
+    assert!(w.engine.calls().is_empty() && w.engine.names() == ["app"]);
+
+    let w = world(&["org.atomic.run"]);
+    w.engine.image("app", "sha256:a1", &[("RUN", NAMED_RUN)]);
+    w.engine.container(mine("app", "sha256:old", true, &[]));
+    let r = w.manager.run(&caller(1000), RunRequest { replace: true, ..run_request("app", &[]) }).await;
+    r.unwrap_or_else(|e| panic!("same image reference, older id: {e}"));
+    assert_eq!(w.engine.calls()[0], "rm app-id");
+}
+
+#[tokio::test]
+async fn install_and_uninstall_lines_that_reach_the_host_need_run_privileged() {
+    let w = world(&["org.atomic.install", "org.atomic.uninstall"]);
+    let labels = [("INSTALL", "docker run --rm --privileged -v /:/host IMAGE"), ("UNINSTALL", "docker run --rm -v /:/host IMAGE")];
+    w.engine.image("app", "sha256:a1", &labels);
+    let r = w.manager.install(&caller(1000), InstallRequest { image: "app".into(), pull: true, ..Default::default() }).await;
+    assert!(matches!(r, Err(Error::AccessDenied(m)) if m.contains("run-privileged")));
+    assert_eq!(asked(&w), ["org.atomic.install", "org.atomic.run-privileged"]);
+    assert!(w.engine.calls().is_empty());
+    // Uninstall of an image that was never installed does not run its label.
+    let r = w.manager.uninstall(&caller(1000), UninstallRequest { image: "app".into(), ..Default::default() }).await;
+    let r = r.unwrap_or_else(|e| panic!("{e}"));
+    assert!(r.command.is_empty() && r.warnings.iter().any(|m| m.contains("not run")), "{r:?}");
+    assert_eq!(w.engine.calls(), ["rmi app"]);
+    // With force it does, and then needs run-privileged.
+    let r = w.manager.uninstall(&caller(1000), UninstallRequest { image: "app".into(), force: true, ..Default::default() }).await;
+    assert!(matches!(r, Err(Error::AccessDenied(_))), "{r:?}");
+}
+
+#[tokio::test]
+async fn install_pulls_exactly_the_reference_and_records_the_install() {
+    let w = world(&["org.atomic.install"]);
+    // The fake only has the image after the pull: a pull that asked for a bare name would miss it.
+    let r = w.manager.install(&caller(0), InstallRequest { image: "reg/app".into(), pull: true, ..Default::default() }).await;
+    assert!(matches!(r, Err(Error::ImageNotFound(_))));
+    assert_eq!(w.engine.calls(), ["pull reg/app:latest"]);
+    w.engine.image("reg/app", "sha256:a1", &[("INSTALL", "docker run --rm IMAGE true")]);
+    let r = w.manager.install(&caller(0), InstallRequest { image: "reg/app".into(), pull: true, ..Default::default() }).await;
+    r.unwrap_or_else(|e| panic!("{e}"));
+    let status = w.manager.status().await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(status.installed.len(), 1);
+    assert_eq!(status.installed[0].image_id, "sha256:a1");
+}
+
+#[tokio::test]
+async fn run_refuses_an_image_that_must_be_installed_first() {
+    let w = world(&["org.atomic.run"]);
+    w.engine.image("app", "sha256:a1", &[("RUN", "docker run --rm IMAGE"), ("INSTALL", "docker run --rm IMAGE")]);
+    let r = w.manager.run(&caller(0), run_request("app", &[])).await;
+    assert!(matches!(&r, Err(Error::Failed(m)) if m.contains("install it first")), "{r:?}");
+    assert!(w.engine.calls().is_empty());
+}
+
+#[tokio::test]
+async fn a_relative_pwd_is_refused_before_anything_runs() {
+    let w = world(&["org.atomic.run"]);
+    w.engine.image("app", "sha256:a1", &[("RUN", "docker run --rm -v ${PWD}:/src IMAGE")]);
+    let mut request = run_request("app", &[]);
+    request.inputs.pwd = Some("../../..".into());
+    let r = w.manager.run(&caller(1000), request).await;
+    assert!(matches!(&r, Err(Error::InvalidArgument(m)) if m.contains("absolute")), "{r:?}");
+    let mut request = run_request("app", &[]);
+    request.inputs.pwd = Some("/home/u".into());
+    request.display = true;
+    let r = w.manager.run(&caller(1000), request).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.privileges, ["mounts host path /home/u at /src"]);
+}
+
+#[tokio::test]
+async fn env_files_are_asked_for_before_authorization() {
+    let w = world(&["org.atomic.run"]);
+    w.engine.image("app", "sha256:a1", &[("RUN", "docker run --rm --env-file /etc/app.env IMAGE")]);
+    let r = w.manager.run(&caller(0), run_request("app", &[])).await;
+    assert!(matches!(&r, Err(Error::EnvFilesNeeded(_, p)) if p == &["/etc/app.env"]), "{r:?}");
+    assert!(asked(&w).is_empty());
+}
+
+#[tokio::test]
+async fn host_operations_are_one_at_a_time_and_reboot_when_asked() {
+    let w = world(&["org.atomic.host-upgrade", "org.atomic.host-rollback"]);
+    let m = w.manager.clone();
+    let first = tokio::spawn(async move { m.host_upgrade(&caller(0), false, true).await });
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    let second = w.manager.rollback(&caller(0), false).await;
+    assert!(matches!(second, Err(Error::Busy(_))), "{second:?}");
+    w.host.release.notify_one();
+    let done = first.await.unwrap_or_else(|e| panic!("{e}")).unwrap_or_else(|e| panic!("{e}"));
+    assert!(done.changed);
+    assert_eq!(*w.power.reboots.lock().unwrap_or_else(|p| p.into_inner()), 1);
+    w.manager.rollback(&caller(0), false).await.unwrap_or_else(|e| panic!("{e}"));
+}
+
+#[tokio::test]
+async fn a_refused_caller_changes_nothing() {
+    let w = world(&[]);
+    w.engine.image("app", "sha256:a1", &[("RUN", NAMED_RUN)]);
+    let r = w.manager.run(&caller(65534), run_request("app", &[])).await;
+    assert!(matches!(r, Err(Error::AccessDenied(_))));
+    let r = w.manager.host_upgrade(&caller(65534), false, false).await;
+    assert!(matches!(r, Err(Error::AccessDenied(_))));
+    assert!(w.engine.calls().is_empty());
+}

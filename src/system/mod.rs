@@ -1,0 +1,9 @@
+//! The system atomicd lives in, behind small traits where a fake stands in for tests: who is
+//! calling, polkit, logind's reboot, the state store, logging, and the service's life cycle.
+
+pub mod caller;
+pub mod lifecycle;
+pub mod logging;
+pub mod polkit;
+pub mod power;
+pub mod state;
