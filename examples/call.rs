@@ -66,7 +66,7 @@ async fn main() -> std::process::ExitCode {
     };
     match reply {
         Ok(body) => {
-            println!("{}", atomicd::client::dict_to_json(&body));
+            println!("{}", atomicd::dbus::proxy::dict_to_json(&body));
             std::process::ExitCode::SUCCESS
         }
         Err(zbus::Error::MethodError(name, text, _)) => {

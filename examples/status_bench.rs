@@ -11,7 +11,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     for _ in 0..clients {
         tasks.push(tokio::spawn(async move {
             let conn = zbus::Connection::system().await?;
-            let proxy = atomicd::client::ManagerProxy::new(&conn).await?;
+            let proxy = atomicd::dbus::proxy::ManagerProxy::new(&conn).await?;
             proxy.status().await?; // warm the connection
             let mut samples = Vec::with_capacity(calls);
             for _ in 0..calls {

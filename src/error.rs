@@ -5,6 +5,8 @@ use zbus::names::ErrorName;
 
 /// Everything a method of `org.atomic.Manager` can fail with. Each variant carries a sentence
 /// naming the offending input; [`Error::dbus_name`] is the only place that knows the wire names.
+// Variant names are the documented D-Bus error names (org.atomic.Error.EngineError).
+#[allow(clippy::enum_variant_names)]
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// polkit said no.

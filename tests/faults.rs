@@ -31,7 +31,7 @@ async fn sigkill_during_install_leaves_no_record_or_a_whole_one() {
 
     let _d = d.restart(&["--engine-socket", PODMAN_SOCK]);
     let status =
-        atomicd::client::dict_to_json(&proxy().await.status().await.unwrap_or_else(|e| panic!("{e}")));
+        atomicd::dbus::proxy::dict_to_json(&proxy().await.status().await.unwrap_or_else(|e| panic!("{e}")));
     let installed = status["installed"].as_array().cloned().unwrap_or_default();
     assert!(
         installed.is_empty() || installed.iter().all(|i| i["name"].is_string() && i["image-id"].is_string())
@@ -125,7 +125,7 @@ async fn engine_killed_during_a_pull_records_nothing_and_leaves_no_job() {
     let (mut engine, dir, sock) = podman_to_kill();
     let mut d = Daemon::start(&["--engine-socket", &sock]);
     let conn = zbus::Connection::system().await.unwrap_or_else(|e| panic!("{e}"));
-    let p = atomicd::client::ManagerProxy::new(&conn).await.unwrap_or_else(|e| panic!("{e}"));
+    let p = atomicd::dbus::proxy::ManagerProxy::new(&conn).await.unwrap_or_else(|e| panic!("{e}"));
     let name = format!("pullkill{}", unique());
     let call = p.install(BIG, HashMap::from([("name", zbus::zvariant::Value::from(name.as_str()))]));
     tokio::pin!(call);
@@ -142,7 +142,7 @@ async fn engine_killed_during_a_pull_records_nothing_and_leaves_no_job() {
     let name_of_error = error_name(&r);
     assert!(is_engine_error(&name_of_error), "{name_of_error}: {r:?}");
     assert!(d.alive(), "atomicd died with the engine");
-    let status = atomicd::client::dict_to_json(&p.status().await.unwrap_or_else(|e| panic!("{e}")));
+    let status = atomicd::dbus::proxy::dict_to_json(&p.status().await.unwrap_or_else(|e| panic!("{e}")));
     assert_eq!(status["installed"], serde_json::json!([]), "a failed pull was recorded");
     assert_eq!(status["engine"]["available"], false);
     let jobs = om.get_managed_objects().await.unwrap_or_default();

@@ -62,7 +62,7 @@ fn commit(sysroot: &Path, version: &str) {
 
 async fn versions() -> Vec<(String, bool)> {
     let status =
-        atomicd::client::dict_to_json(&proxy().await.status().await.unwrap_or_else(|e| panic!("{e}")));
+        atomicd::dbus::proxy::dict_to_json(&proxy().await.status().await.unwrap_or_else(|e| panic!("{e}")));
     assert_eq!(status["host"]["backend"], "ostree");
     status["host"]["deployments"]
         .as_array()
@@ -105,7 +105,7 @@ async fn ostree_upgrade_rollback_check_busy_and_refusal() {
 
     let (_, before, _) = cli_as(0, &["host", "status"]);
     let r = p.rollback(Default::default()).await.unwrap_or_else(|e| panic!("{e}"));
-    let json = atomicd::client::dict_to_json(&r);
+    let json = atomicd::dbus::proxy::dict_to_json(&r);
     assert_eq!(json["deployment"]["version"], "1.0");
     assert_eq!(versions().await, v(&[("1.0", true), ("2.0", false)]), "rollback reorders, deletes nothing");
     let (_, after, _) = cli_as(0, &["host", "status"]);
@@ -210,12 +210,12 @@ async fn rpm_ostree_backend_through_its_cli_stand_in() {
         &[("PATH", &path), ("FAKE_RPM_OSTREE_STATE", &state_s)],
     );
     let p = proxy().await;
-    let status = atomicd::client::dict_to_json(&p.status().await.unwrap_or_else(|e| panic!("{e}")));
+    let status = atomicd::dbus::proxy::dict_to_json(&p.status().await.unwrap_or_else(|e| panic!("{e}")));
     assert_eq!(status["host"]["backend"], "rpm-ostree");
     assert_eq!(status["host"]["deployments"][0]["version"], "31.1");
     let check = p.host_upgrade([("check", Value::from(true))].into()).await.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(bool::try_from(check["changed"].clone()).ok(), Some(true));
-    let up = atomicd::client::dict_to_json(
+    let up = atomicd::dbus::proxy::dict_to_json(
         &p.host_upgrade(Default::default()).await.unwrap_or_else(|e| panic!("{e}")),
     );
     assert_eq!(up["changed"], true);
@@ -223,7 +223,7 @@ async fn rpm_ostree_backend_through_its_cli_stand_in() {
     std::fs::write(&state, format!("31.2 {b}\n31.1 {a}\n")).unwrap_or_else(|e| panic!("{e}"));
     let check = p.host_upgrade([("check", Value::from(true))].into()).await.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(bool::try_from(check["changed"].clone()).ok(), Some(false), "exit 77 means nothing available");
-    let back = atomicd::client::dict_to_json(
+    let back = atomicd::dbus::proxy::dict_to_json(
         &p.rollback(Default::default()).await.unwrap_or_else(|e| panic!("{e}")),
     );
     assert_eq!(back["deployment"]["version"], "31.1");
@@ -281,7 +281,7 @@ async fn a_cancelled_upgrade_pull_leaves_the_host_as_it_was() {
     set_remote(&s, &url);
     let _d = ostree_daemon(&s);
     let conn = zbus::Connection::system().await.unwrap_or_else(|e| panic!("{e}"));
-    let p = atomicd::client::ManagerProxy::new(&conn).await.unwrap_or_else(|e| panic!("{e}"));
+    let p = atomicd::dbus::proxy::ManagerProxy::new(&conn).await.unwrap_or_else(|e| panic!("{e}"));
     let call = p.host_upgrade(Default::default());
     tokio::pin!(call);
     let pulling =

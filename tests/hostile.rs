@@ -93,7 +93,7 @@ async fn every_method_refuses_bad_input_and_nothing_happens() {
     }
 
     // Still serving; nothing ran; nothing recorded.
-    let status = atomicd::client::dict_to_json(&p.status().await.unwrap_or_else(|e| panic!("{e}")));
+    let status = atomicd::dbus::proxy::dict_to_json(&p.status().await.unwrap_or_else(|e| panic!("{e}")));
     assert_eq!(status["installed"], serde_json::json!([]));
     assert_eq!(containers("podman").len(), before, "a refused call created a container");
 }

@@ -24,7 +24,7 @@ fn forget_image(engine: &str) {
 
 async fn installed() -> serde_json::Value {
     let status = proxy().await.status().await.unwrap_or_else(|e| panic!("{e}"));
-    atomicd::client::dict_to_json(&status)["installed"].clone()
+    atomicd::dbus::proxy::dict_to_json(&status)["installed"].clone()
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -70,13 +70,20 @@ async fn install_pulls_runs_the_label_records_and_uninstall_undoes_it() {
         let p = proxy().await;
         let r = p.uninstall(APP, opts()).await;
         assert_eq!(error_name(&r), "org.atomic.Error.Failed", "{engine}: {r:?}");
-        if let Err(zbus::Error::MethodError(_, Some(msg), _)) = &r {
-            assert!(msg.contains(&other), "{msg}");
-        }
+        let Err(zbus::Error::MethodError(_, Some(msg), _)) = &r else { panic!("{engine}: {r:?}") };
+        assert!(msg.contains(&other), "{msg}");
         assert!(mark.exists() && image_present(engine, APP), "{engine}: a refused Uninstall changed things");
 
+        // force removes atomicd's containers only: one it did not make still blocks the image.
         let mut forced = opts();
         forced.insert("force", Value::from(true));
+        let r = p.uninstall(APP, forced.clone()).await;
+        assert_eq!(error_name(&r), "org.atomic.Error.Failed", "{engine}: {r:?}");
+        let Err(zbus::Error::MethodError(_, Some(msg), _)) = &r else { panic!("{engine}: {r:?}") };
+        assert!(msg.contains(&other) && msg.contains("not made by atomicd"), "{msg}");
+        assert!(mark.exists() && image_present(engine, APP), "{engine}: a refused Uninstall changed things");
+        let removed = Command::new(engine).args(["rm", "-f", &other]).output();
+        assert!(removed.is_ok_and(|o| o.status.success()), "{engine} rm");
         let r = p.uninstall(APP, forced).await.unwrap_or_else(|e| panic!("{engine}: {e}\n{}", d.log_text()));
         assert_eq!(i32::try_from(r["exit-code"].clone()).ok(), Some(0));
         let removed: Vec<String> = r["removed"].clone().try_into().unwrap_or_default();
@@ -106,7 +113,11 @@ async fn install_refusals() {
     let line = r.json["command"].to_string();
     assert!(line.contains("echo installed as app"), "{line}");
     assert_eq!(installed().await, serde_json::json!([]));
-    let (code, out, _) = cli_as(NOBODY, &["uninstall", "--display", "atomic-test/app"]);
+    // An image that was never installed does not get its UNINSTALL label run, unless forced.
+    let (code, out, err) = cli_as(NOBODY, &["uninstall", "--display", "atomic-test/app"]);
+    assert_eq!(code, 0);
+    assert!(!out.contains("rm /out/app.installed") && err.contains("was not run"), "{out}{err}");
+    let (code, out, _) = cli_as(NOBODY, &["uninstall", "--display", "--force", "atomic-test/app"]);
     assert_eq!(code, 0);
     assert!(out.contains("rm /out/app.installed"), "{out}");
 }

@@ -13,7 +13,7 @@ async fn the_caller_cancels_its_run_and_nobody_else_may() {
     let d = Daemon::start(&["--engine-socket", PODMAN_SOCK]);
     let name = format!("cancel-{}", unique());
     let conn = zbus::Connection::system().await.unwrap_or_else(|e| panic!("{e}"));
-    let p = atomicd::client::ManagerProxy::new(&conn).await.unwrap_or_else(|e| panic!("{e}"));
+    let p = atomicd::dbus::proxy::ManagerProxy::new(&conn).await.unwrap_or_else(|e| panic!("{e}"));
     let opts = std::collections::HashMap::from([("name", zbus::zvariant::Value::from(name.as_str()))]);
     let sleep = ["sleep".to_owned(), "60".to_owned()];
     let call = p.run(PLAIN, &sleep, opts);
@@ -76,7 +76,7 @@ fn install_shows_pull_progress_from_its_job() {
 const BIG: &str = "127.0.0.1:5000/atomic-test/big:latest";
 
 fn installed_images(status: &std::collections::HashMap<String, zbus::zvariant::OwnedValue>) -> Vec<String> {
-    let json = atomicd::client::dict_to_json(status);
+    let json = atomicd::dbus::proxy::dict_to_json(status);
     json["installed"].as_array().cloned().unwrap_or_default().iter().map(|i| i["image"].to_string()).collect()
 }
 
@@ -90,7 +90,7 @@ async fn pull_progress_then_cancel(engine: &str, socket: &str) {
     let _d = Daemon::start(&["--engine-socket", socket]);
     let _ = Command::new(engine).args(["rmi", "-f", BIG]).output();
     let conn = zbus::Connection::system().await.unwrap_or_else(|e| panic!("{e}"));
-    let p = atomicd::client::ManagerProxy::new(&conn).await.unwrap_or_else(|e| panic!("{e}"));
+    let p = atomicd::dbus::proxy::ManagerProxy::new(&conn).await.unwrap_or_else(|e| panic!("{e}"));
     let name = format!("big{}", unique());
     let call = p.install(
         BIG,
@@ -243,7 +243,7 @@ async fn an_install_outlives_its_client_and_ends_consistently() {
     let _ = cli.wait();
     assert!(no_jobs_left_within(&conn, Duration::from_secs(20)).await, "the job was never unexported");
     let status = proxy().await.status().await.unwrap_or_else(|e| panic!("{e}"));
-    let json = atomicd::client::dict_to_json(&status);
+    let json = atomicd::dbus::proxy::dict_to_json(&status);
     let record = json["installed"].as_array().cloned().unwrap_or_default();
     assert!(
         record

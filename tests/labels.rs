@@ -205,12 +205,14 @@ async fn env_files_are_read_by_the_caller_not_the_daemon_on(sock: &str, engine: 
     assert_eq!(c, 0, "{err}");
     assert!(out.lines().any(|l| l == "GREETING=hi there"), "{out}");
 
-    // Over D-Bus without the contents: atomicd does not open the file itself.
+    // Over D-Bus without the contents: atomicd does not open the file itself, and says which
+    // files the caller must send, as the error's second argument.
     let r = proxy().await.run("atomic-test/envfile", &[], HashMap::new()).await;
-    assert_eq!(error_name(&r), "org.atomic.Error.InvalidArgument");
-    if let Err(zbus::Error::MethodError(_, Some(msg), _)) = &r {
-        assert!(msg.contains(path), "{msg}");
-    }
+    assert_eq!(error_name(&r), "org.atomic.Error.EnvFilesNeeded");
+    let Err(zbus::Error::MethodError(_, Some(msg), reply)) = &r else { panic!("{r:?}") };
+    assert!(msg.contains(path), "{msg}");
+    let (_, paths): (String, Vec<String>) = reply.body().deserialize().unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(paths, [path]);
     // A caller who cannot read the file gets a plain refusal and nothing runs.
     let (c, _, err) = cli_as(NOBODY, &["run", "atomic-test/envfile"]);
     assert_eq!(c, 1);

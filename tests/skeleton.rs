@@ -109,7 +109,7 @@ async fn engine_block_reports_podman_and_docker() {
     for (sock, name) in [(PODMAN_SOCK, "podman"), (DOCKER_SOCK, "docker")] {
         let _d = Daemon::start(&["--engine-socket", sock]);
         let s =
-            atomicd::client::dict_to_json(&proxy().await.status().await.unwrap_or_else(|e| panic!("{e}")));
+            atomicd::dbus::proxy::dict_to_json(&proxy().await.status().await.unwrap_or_else(|e| panic!("{e}")));
         assert_eq!(s["engine"]["name"], name, "{s}");
         assert_eq!(s["engine"]["socket"], sock);
         assert_eq!(s["engine"]["available"], true);
@@ -120,11 +120,11 @@ async fn engine_block_reports_podman_and_docker() {
     {
         let _d = Daemon::start_with_env(&[], &[("DOCKER_HOST", &docker_host)]);
         let s =
-            atomicd::client::dict_to_json(&proxy().await.status().await.unwrap_or_else(|e| panic!("{e}")));
+            atomicd::dbus::proxy::dict_to_json(&proxy().await.status().await.unwrap_or_else(|e| panic!("{e}")));
         assert_eq!(s["engine"]["name"], "docker");
     }
     let _d = Daemon::start_with_env(&["--engine-socket", PODMAN_SOCK], &[("DOCKER_HOST", &docker_host)]);
-    let s = atomicd::client::dict_to_json(&proxy().await.status().await.unwrap_or_else(|e| panic!("{e}")));
+    let s = atomicd::dbus::proxy::dict_to_json(&proxy().await.status().await.unwrap_or_else(|e| panic!("{e}")));
     assert_eq!(s["engine"]["name"], "podman");
 }
 
@@ -202,14 +202,14 @@ async fn engine_down_then_back_without_restarting_atomicd() {
     let mut changes = p.receive_engine_available_changed().await;
 
     stop(engine);
-    let s = atomicd::client::dict_to_json(&p.status().await.unwrap_or_else(|e| panic!("{e}")));
+    let s = atomicd::dbus::proxy::dict_to_json(&p.status().await.unwrap_or_else(|e| panic!("{e}")));
     assert_eq!(s["engine"]["available"], false, "{s}");
     let r = p.run(PLAIN, &[], no_options()).await;
     assert_eq!(error_name(&r), "org.atomic.Error.EngineUnavailable");
     assert!(signalled(&mut changes, false).await, "no PropertiesChanged for the engine going away");
 
     let engine = private_podman(&sock);
-    let s = atomicd::client::dict_to_json(&p.status().await.unwrap_or_else(|e| panic!("{e}")));
+    let s = atomicd::dbus::proxy::dict_to_json(&p.status().await.unwrap_or_else(|e| panic!("{e}")));
     assert_eq!(s["engine"]["available"], true, "{s}");
     let r = p
         .run(PLAIN, &["sh".to_owned(), "-c".to_owned(), "exit 2".to_owned()], no_options())

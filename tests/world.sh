@@ -121,6 +121,8 @@ YML
 #   atomic-test/hostnet LABEL RUN asking for the host network (run-privileged)
 #   atomic-test/envfile LABEL RUN with --env-file /var/tmp/atomicd-app/app.env
 #   atomic-test/installable   LABEL INSTALL: Run refuses until installed
+#   atomic-test/opt     LABEL RUN taking a flag from $OPT1 (the review's escapes)
+#   atomic-test/svc     LABEL RUN of a named, detached, long-running container ($OPT1 flags)
 #   atomic-test/app     RUN, INSTALL and UNINSTALL labels writing to /var/tmp/atomicd-app;
 #                       also pushed to the local registry as 127.0.0.1:5000/atomic-test/app
 #   127.0.0.1:5000/atomic-test/big   registry only: one 640 MiB layer of random bytes, so a pull
@@ -179,11 +181,19 @@ fixtures() {
         fixture $engine atomic-test/envfile:latest RUN "docker run --rm --env-file /var/tmp/atomicd-app/app.env IMAGE env"
         fixture $engine atomic-test/slowinstall:latest INSTALL "docker run --rm IMAGE sleep 4"
         fixture $engine atomic-test/installable:latest RUN "docker run --rm IMAGE true" INSTALL "docker run --rm IMAGE echo installing"
+        fixture $engine atomic-test/opt:latest RUN "docker run --rm \$OPT1 IMAGE true"
+        fixture $engine atomic-test/svc:latest RUN "docker run -d --name NAME \$OPT1 IMAGE sleep 300"
     done
     # The app image is also served by the local registry, for Install's pull.
     mkdir -p /var/tmp/atomicd-app
     docker tag atomic-test/app:latest $REGISTRY/atomic-test/app:latest
     docker push -q $REGISTRY/atomic-test/app:latest >/dev/null
+    # Two tags of one repository: a pull without a tag must fetch only latest.
+    docker tag atomic-test/app:latest $REGISTRY/atomic-test/tags:latest
+    docker tag atomic-test/plain:latest $REGISTRY/atomic-test/tags:other
+    docker push -q $REGISTRY/atomic-test/tags:latest >/dev/null
+    docker push -q $REGISTRY/atomic-test/tags:other >/dev/null
+    docker rmi $REGISTRY/atomic-test/tags:latest $REGISTRY/atomic-test/tags:other >/dev/null
     big_image
 }
 

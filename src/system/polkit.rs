@@ -113,3 +113,18 @@ impl Authority for Polkit {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The code asks only for actions the policy file declares, and the file declares no other.
+    #[test]
+    fn every_action_is_declared_in_the_policy_file() {
+        let policy = include_str!("../../polkit/org.atomic.policy");
+        let declared: Vec<&str> =
+            policy.split("<action id=\"").skip(1).filter_map(|rest| rest.split('"').next()).collect();
+        let asked: Vec<&str> = Action::ALL.iter().map(|a| a.id()).collect();
+        assert_eq!(declared, asked);
+    }
+}

@@ -7,7 +7,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use atomicd::client::ManagerProxy;
+use atomicd::dbus::proxy::ManagerProxy;
 
 pub const PODMAN_SOCK: &str = "/run/podman/podman.sock";
 pub const DOCKER_SOCK: &str = "/var/run/docker.sock";
