@@ -12,8 +12,9 @@ use common::*;
 const USER: &str = "atomicrun";
 const RULE: &str = "/etc/polkit-1/rules.d/50-atomicd-holes.rules";
 
-/// The rule is removed when the test ends, however it ends.
-struct Grant(u32);
+/// The rule is removed when the test ends, however it ends; tests that grant run one at a time,
+/// so one test's cleanup never removes the rule under another.
+struct Grant(u32, #[allow(dead_code)] std::sync::MutexGuard<'static, ()>);
 
 impl Drop for Grant {
     fn drop(&mut self) {
@@ -21,7 +22,10 @@ impl Drop for Grant {
     }
 }
 
+static GRANTED: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 fn grant() -> Grant {
+    let held = GRANTED.lock().unwrap_or_else(|p| p.into_inner());
     if Command::new("id").arg(USER).output().is_ok_and(|o| !o.status.success()) {
         let made = Command::new("useradd").args(["--system", "--no-create-home", "--shell", "/usr/sbin/nologin", USER]).status();
         assert!(made.is_ok_and(|s| s.success()), "useradd {USER}");
@@ -33,7 +37,7 @@ fn grant() -> Grant {
     );
     std::fs::write(RULE, rule).unwrap_or_else(|e| panic!("{e}"));
     std::thread::sleep(Duration::from_secs(2)); // polkitd reloads rules on change
-    Grant(uid)
+    Grant(uid, held)
 }
 
 fn podman(args: &[&str]) -> String {

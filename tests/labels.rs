@@ -168,11 +168,12 @@ async fn existing_containers_follow_the_documented_rules() {
         let first_id = s(&first, "container-id");
         assert!(containers(engine).contains(&name));
 
-        let again = p.run(atomicd_plain(), &sleep, detached()).await;
-        assert_eq!(error_name(&again), "org.atomic.Error.Failed", "{engine}");
-        if let Err(zbus::Error::MethodError(_, Some(msg), _)) = &again {
-            assert!(msg.contains(&name) && msg.contains("is running"), "{msg}");
-        }
+        // A command for the running container is exec'd in it; its exit code is the call's.
+        let exit5: Vec<String> = ["sh", "-c", "exit 5"].map(String::from).to_vec();
+        let named = HashMap::from([("name", Value::from(name.as_str()))]);
+        let again = p.run(atomicd_plain(), &exit5, named).await.unwrap_or_else(|e| panic!("{engine}: {e}"));
+        assert_eq!(again.get("exit-code").and_then(|v| i32::try_from(v.clone()).ok()), Some(5), "{engine}");
+        assert_eq!(strings(&again, "command")[1], "exec", "{engine}");
         let mut replace = detached();
         replace.insert("replace", Value::from(true));
         let replaced =
