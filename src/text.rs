@@ -19,6 +19,36 @@ pub fn dbus_safe_bytes(bytes: &[u8]) -> String {
     dbus_safe(&String::from_utf8_lossy(bytes)).into_owned()
 }
 
+/// The last `limit` bytes of a stream of output, kept without ever holding more than twice that.
+#[derive(Debug)]
+pub struct Tail {
+    buf: Vec<u8>,
+    limit: usize,
+}
+
+impl Tail {
+    /// An empty tail of at most `limit` bytes.
+    pub fn new(limit: usize) -> Self {
+        Tail { buf: Vec::new(), limit }
+    }
+
+    /// Appends bytes; drops the oldest once twice the limit is held, so trimming stays cheap.
+    pub fn push(&mut self, bytes: &[u8]) {
+        self.buf.extend_from_slice(bytes);
+        if self.buf.len() > 2 * self.limit {
+            self.buf.drain(..self.buf.len() - self.limit);
+        }
+    }
+
+    /// The last `limit` bytes as a valid D-Bus string.
+    pub fn into_string(mut self) -> String {
+        if self.buf.len() > self.limit {
+            self.buf.drain(..self.buf.len() - self.limit);
+        }
+        dbus_safe_bytes(&self.buf)
+    }
+}
+
 /// Keeps error sentences short when a caller sends a huge string.
 pub fn truncate_for_message(text: &str) -> String {
     const LIMIT: usize = 80;
@@ -63,6 +93,19 @@ mod tests {
         assert_eq!(dbus_safe("plain"), "plain");
         assert_eq!(dbus_safe("a\0b"), "a\u{FFFD}b");
         assert_eq!(dbus_safe_bytes(b"init\0--x\xff"), "init\u{FFFD}--x\u{FFFD}");
+    }
+
+    #[test]
+    fn a_tail_keeps_the_last_bytes_only() {
+        let mut tail = Tail::new(4);
+        for chunk in [&b"abc"[..], b"defgh", b"ij", b"klmnopqrstu"] {
+            tail.push(chunk);
+            assert!(tail.buf.len() <= 8);
+        }
+        assert_eq!(tail.into_string(), "rstu");
+        let mut short = Tail::new(4);
+        short.push(b"ab");
+        assert_eq!(short.into_string(), "ab");
     }
 
     #[test]

@@ -22,7 +22,7 @@ use super::{
 };
 use crate::error::{Error, Result};
 use crate::label::Ownership;
-use crate::text::{dbus_safe, dbus_safe_bytes};
+use crate::text::{dbus_safe, Tail};
 
 /// How long a probe may take before the engine counts as down.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(3);
@@ -122,6 +122,21 @@ impl DockerEngine {
         known.insert(socket.to_owned(), (std::time::Instant::now(), info.clone()));
         Some(info)
     }
+}
+
+/// A container's or an exec's attach stream as [`Chunk`]s, its errors sorted like every other.
+fn chunks(
+    output: std::pin::Pin<Box<dyn futures_util::Stream<Item = Result<LogOutput, BollardError>> + Send>>,
+    socket: String,
+    what: &'static str,
+) -> std::pin::Pin<Box<dyn futures_util::Stream<Item = Result<Chunk>> + Send>> {
+    Box::pin(output.map(move |item| match item {
+        Ok(LogOutput::StdErr { message }) => Ok(Chunk::Stderr(message.to_vec())),
+        Ok(LogOutput::StdOut { message } | LogOutput::Console { message } | LogOutput::StdIn { message }) => {
+            Ok(Chunk::Stdout(message.to_vec()))
+        }
+        Err(e) => Err(classify(&socket, what, e)),
+    }))
 }
 
 /// The engine could not be reached at all.
@@ -298,15 +313,8 @@ impl Engine for DockerEngine {
             .attach_container(id, Some(options))
             .await
             .map_err(|e| classify(&self.selected(), &format!("attaching to {id}"), e))?;
-        let socket = self.selected();
-        let output = attached.output.map(move |item| match item {
-            Ok(LogOutput::StdErr { message }) => Ok(Chunk::Stderr(message.to_vec())),
-            Ok(
-                LogOutput::StdOut { message } | LogOutput::Console { message } | LogOutput::StdIn { message },
-            ) => Ok(Chunk::Stdout(message.to_vec())),
-            Err(e) => Err(classify(&socket, "reading the container's output", e)),
-        });
-        Ok(Attached { output: Box::pin(output), input: attached.input })
+        let output = chunks(attached.output, self.selected(), "reading the container's output");
+        Ok(Attached { output, input: attached.input })
     }
 
     async fn resize_tty(&self, id: &str, rows: u16, columns: u16) -> Result<()> {
@@ -345,19 +353,13 @@ impl Engine for DockerEngine {
         let docker = self.client().await?;
         let options = LogsOptionsBuilder::default().stdout(true).stderr(true).follow(false).build();
         let mut stream = docker.logs(id, Some(options));
-        let mut buf: Vec<u8> = Vec::new();
+        let mut tail = Tail::new(limit);
         while let Some(item) = stream.next().await {
             let chunk =
                 item.map_err(|e| classify(&self.selected(), &format!("reading output of {id}"), e))?;
-            buf.extend_from_slice(&chunk.into_bytes());
-            if buf.len() > 2 * limit {
-                buf.drain(..buf.len() - limit);
-            }
+            tail.push(&chunk.into_bytes());
         }
-        if buf.len() > limit {
-            buf.drain(..buf.len() - limit);
-        }
-        Ok(dbus_safe_bytes(&buf))
+        Ok(tail.into_string())
     }
 
     async fn remove(&self, id: &str, force: bool) -> Result<()> {
@@ -390,16 +392,7 @@ impl Engine for DockerEngine {
             .map_err(|e| classify(&socket, &format!("starting an exec in {id}"), e))?;
         match started {
             bollard::exec::StartExecResults::Attached { output, input } => {
-                let output = output.map(move |item| match item {
-                    Ok(LogOutput::StdErr { message }) => Ok(Chunk::Stderr(message.to_vec())),
-                    Ok(
-                        LogOutput::StdOut { message }
-                        | LogOutput::Console { message }
-                        | LogOutput::StdIn { message },
-                    ) => Ok(Chunk::Stdout(message.to_vec())),
-                    Err(e) => Err(classify(&socket, "reading the exec's output", e)),
-                });
-                Ok((created.id, Attached { output: Box::pin(output), input }))
+                Ok((created.id, Attached { output: chunks(output, socket, "reading the exec's output"), input }))
             }
             bollard::exec::StartExecResults::Detached => {
                 Err(Error::EngineError(format!("the engine started the exec in {id} detached")))

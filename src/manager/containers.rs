@@ -11,6 +11,7 @@ use crate::engine::{Chunk, CreateRequest, StreamSetup};
 use crate::error::Result;
 use crate::label::{Ownership, RunSpec};
 use crate::system::caller::Caller;
+use crate::text::Tail;
 
 /// How an exec ended: its exit code, and its output when no fds took it.
 pub struct ExecOutcome {
@@ -115,23 +116,17 @@ impl Manager {
             None
         } else {
             let mut stream = attached.output;
-            let mut buf: Vec<u8> = Vec::new();
+            let mut tail = Tail::new(OUTPUT_LIMIT);
             let collect = async {
                 while let Some(Ok(Chunk::Stdout(b) | Chunk::Stderr(b))) = stream.next().await {
-                    buf.extend_from_slice(&b);
-                    if buf.len() > 2 * OUTPUT_LIMIT {
-                        buf.drain(..buf.len() - OUTPUT_LIMIT);
-                    }
+                    tail.push(&b);
                 }
             };
             tokio::select! {
                 () = collect => {}
                 () = job.cancelled() => return Err(job.cancelled_error("the exec")),
             }
-            if buf.len() > OUTPUT_LIMIT {
-                buf.drain(..buf.len() - OUTPUT_LIMIT);
-            }
-            Some(crate::text::dbus_safe_bytes(&buf))
+            Some(tail.into_string())
         };
         let code = self.engine.exec_exit_code(&exec_id).await?;
         Ok(ExecOutcome { code: exit_code(code), output })
