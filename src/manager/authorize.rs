@@ -1,7 +1,8 @@
 //! Authorization of a plan: the actions it needs and the details polkit shows, both read from
 //! the plan that will run and from nothing else.
 
-use super::plan::{Operation, Plan};
+use super::plan::{Operation, Plan, Step};
+use super::jobs::Job;
 use super::Manager;
 use crate::error::Result;
 use crate::system::caller::Caller;
@@ -11,14 +12,14 @@ use crate::system::polkit::Action;
 /// `run-privileged` whatever the method.
 pub fn actions(plan: &Plan) -> Vec<Action> {
     let privileged = !plan.privileges.is_empty();
-    match (plan.operation, privileged) {
-        (Operation::Run, false) => vec![Action::Run],
-        (Operation::Run, true) => vec![Action::RunPrivileged],
-        (Operation::Install, p) => [Action::Install].into_iter().chain(p.then_some(Action::RunPrivileged)).collect(),
-        (Operation::Uninstall, p) => {
-            [Action::Uninstall].into_iter().chain(p.then_some(Action::RunPrivileged)).collect()
-        }
-    }
+    let method = match plan.operation {
+        // run-privileged covers a Run by itself.
+        Operation::Run if privileged => return vec![Action::RunPrivileged],
+        Operation::Run => Action::Run,
+        Operation::Install => Action::Install,
+        Operation::Uninstall => Action::Uninstall,
+    };
+    std::iter::once(method).chain(privileged.then_some(Action::RunPrivileged)).collect()
 }
 
 /// What polkit is told: the image and its ID, the whole resolved command, the container, and
@@ -35,17 +36,36 @@ pub fn details(plan: &Plan) -> Vec<(&'static str, String)> {
     if !plan.privileges.is_empty() {
         d.push(("privileges", plan.privileges.join("; ")));
     }
+    if let Step::Create { replacing: Some(old) } = &plan.step {
+        d.push(("replaces", old.clone()));
+    }
+    let removed: Vec<String> = plan
+        .removes
+        .iter()
+        .map(|c| format!("container {}", c.name))
+        .chain(plan.removes_image.then(|| format!("image {}", plan.image.as_str())))
+        .collect();
+    if !removed.is_empty() {
+        d.push(("removes", removed.join(", ")));
+    }
     d
 }
 
 impl Manager {
-    /// Asks polkit for every action the plan needs.
+    /// Asks polkit for every action the plan needs, and logs the plan it allowed.
     pub(super) async fn authorize(&self, caller: &Caller, plan: &Plan) -> Result<()> {
         let details = details(plan);
         let borrowed: Vec<(&str, &str)> = details.iter().map(|(k, v)| (*k, v.as_str())).collect();
         for action in actions(plan) {
             self.authority.check(caller, action, &borrowed).await?;
         }
+        let shown = crate::text::display_line(&plan.argv);
+        tracing::info!(operation = plan.operation.as_str(), image = plan.image.as_str(), image_id = %plan.image_id, uid = caller.uid, command = %shown, "authorized");
         Ok(())
+    }
+
+    /// Exports the job that carries out an authorized plan, showing what it runs.
+    pub(super) async fn start_job(&self, caller: &Caller, plan: &Plan) -> Job {
+        self.jobs.start(plan.operation.as_str(), plan.image.as_str(), caller, plan.shown()).await
     }
 }

@@ -33,23 +33,22 @@ impl Manager {
             }
             other => other?,
         };
-        let plan = plan::install_line(Operation::Install, LabelKind::Install, image, &info, &vars)?
+        let mut plan = plan::install_line(Operation::Install, LabelKind::Install, image, &info, &vars)?
             .ok_or_else(|| Error::LabelMissing(format!("image {:?} has no INSTALL label", vars.image)))?;
         let mut result = InstallResult::from(&plan);
         result.name = name.clone();
         if display {
             return Ok(result);
         }
-        let mut spec = plan.spec.clone().ok_or_else(|| Error::Failed("the plan has no line".into()))?;
-        spec.resolve_env_files(&inputs.env_files)?;
+        plan.resolve_env_files(&inputs.env_files)?;
         self.authorize(caller, &plan).await?;
-        log(caller, &plan);
+        let spec = plan.spec.as_ref().ok_or_else(|| Error::Failed("the plan has no line".into()))?;
         let job = match pulled_by {
             Some(job) => job,
-            None => self.jobs.start("Install", plan.image.as_str(), caller, plan.shown()).await,
+            None => self.start_job(caller, &plan).await,
         };
         job.report(-1.0, "running the INSTALL label").await;
-        let id = self.create(caller, &plan, &spec, None, StreamSetup::default()).await?;
+        let id = self.create(caller, &plan, spec, None, StreamSetup::default()).await?;
         self.start_or_discard(&id, true).await?;
         let (code, output) = if spec.detach { (0, String::new()) } else { self.finish(&id, spec.remove, &job).await? };
         if code != 0 {
@@ -96,7 +95,7 @@ impl Manager {
         let installed = self.is_installed(&image, &info.id)?;
         let line = plan::install_line(Operation::Uninstall, LabelKind::Uninstall, image.clone(), &info, &vars)?;
         let mut warnings = Vec::new();
-        let plan = match line {
+        let mut plan = match line {
             Some(plan) if installed || force => plan,
             other => {
                 if other.is_some() {
@@ -113,21 +112,31 @@ impl Manager {
         if display {
             return Ok(result);
         }
-        let mut spec = plan.spec.clone();
-        if let Some(spec) = spec.as_mut() {
-            spec.resolve_env_files(&inputs.env_files)?;
-        }
-        self.authorize(caller, &plan).await?;
+        plan.resolve_env_files(&inputs.env_files)?;
+        // What is removed is part of the plan, so polkit is told of it; a refusal to remove
+        // (containers still present) is still reported only to a caller polkit allowed.
         let containers = self.engine.containers_of(&info.id).await?;
-        let (named, others) = blocking_containers(&plan, containers, &name, force, keep_image)?;
-        log(caller, &plan);
-        let job = self.jobs.start("Uninstall", plan.image.as_str(), caller, plan.shown()).await;
-        for c in &named {
+        let refusal = match removable_containers(&plan, containers, &name, force, keep_image) {
+            Ok(mine) => {
+                plan.removes = mine;
+                None
+            }
+            Err(e) => Some(e),
+        };
+        plan.removes_image = !keep_image;
+        self.authorize(caller, &plan).await?;
+        if let Some(e) = refusal {
+            return Err(e);
+        }
+        let job = self.start_job(caller, &plan).await;
+        // The container named NAME goes before the UNINSTALL label runs, the others after it.
+        let (named, others): (Vec<_>, Vec<_>) = plan.removes.iter().partition(|c| c.name == name);
+        for c in named {
             self.engine.remove(&c.id, true).await?;
             result.removed.push(c.id.clone());
         }
-        if let Some(spec) = spec {
-            let id = self.create(caller, &plan, &spec, None, StreamSetup::default()).await?;
+        if let Some(spec) = &plan.spec {
+            let id = self.create(caller, &plan, spec, None, StreamSetup::default()).await?;
             self.start_or_discard(&id, true).await?;
             // The UNINSTALL container is ours: remove it even without --rm, or it pins the image.
             job.report(-1.0, "running the UNINSTALL label").await;
@@ -135,11 +144,11 @@ impl Manager {
             result.exit_code = Some(code);
             result.output = Some(output);
         }
-        for c in &others {
+        for c in others {
             self.engine.remove(&c.id, true).await?;
             result.removed.push(c.id.clone());
         }
-        if !keep_image {
+        if plan.removes_image {
             // By the name the caller gave: other tags of the same image are not ours to drop.
             self.engine.remove_image(plan.image.as_str()).await?;
             result.removed.push(info.id.clone());
@@ -165,25 +174,20 @@ impl Manager {
     }
 }
 
-fn log(caller: &Caller, plan: &Plan) {
-    let shown = crate::text::display_line(&plan.argv);
-    tracing::info!(operation = plan.operation.as_str(), image = plan.image.as_str(), image_id = %plan.image_id, uid = caller.uid, command = %shown, "authorized");
-}
-
 fn last_lines(output: &str, n: usize) -> String {
     let lines: Vec<&str> = output.lines().collect();
     lines[lines.len().saturating_sub(n)..].join("\n")
 }
 
-/// Splits the image's containers into the one named NAME and the others, all atomicd's; an
-/// unmanaged one blocks the image's removal, and running or other ones need `force`.
-fn blocking_containers(
+/// atomicd's containers of the image, all of which Uninstall removes; an unmanaged one blocks
+/// the image's removal, and a running NAME or any other container needs `force`.
+fn removable_containers(
     plan: &Plan,
     containers: Vec<ContainerSummary>,
     name: &str,
     force: bool,
     keep_image: bool,
-) -> Result<(Vec<ContainerSummary>, Vec<ContainerSummary>)> {
+) -> Result<Vec<ContainerSummary>> {
     let (mine, foreign): (Vec<_>, Vec<_>) = containers.into_iter().partition(|c| c.owner.is_some());
     if !foreign.is_empty() && !keep_image {
         let names: Vec<&str> = foreign.iter().map(|c| c.name.as_str()).collect();
@@ -194,13 +198,10 @@ fn blocking_containers(
             names.join(", ")
         )));
     }
-    let (named, others): (Vec<_>, Vec<_>) = mine.into_iter().partition(|c| c.name == name);
     if !force {
-        let blocking: Vec<String> = others
-            .iter()
-            .map(|c| c.name.clone())
-            .chain(named.iter().filter(|c| c.running).map(|c| format!("{} (running)", c.name)))
-            .collect();
+        let others = mine.iter().filter(|c| c.name != name).map(|c| c.name.clone());
+        let running = mine.iter().filter(|c| c.name == name && c.running).map(|c| format!("{} (running)", c.name));
+        let blocking: Vec<String> = others.chain(running).collect();
         if !blocking.is_empty() {
             return Err(Error::Failed(format!(
                 "containers of {:?} are still present: {}; pass force to remove them",
@@ -209,7 +210,7 @@ fn blocking_containers(
             )));
         }
     }
-    Ok((named, others))
+    Ok(mine)
 }
 
 impl From<&Plan> for InstallResult {

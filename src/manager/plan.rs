@@ -5,7 +5,7 @@
 //! Planning is pure: the manager looks up the image and any container of the line's name, and
 //! hands them in.
 
-use crate::engine::{same_image, ContainerInfo, ImageInfo};
+use crate::engine::{same_image, ContainerInfo, ContainerSummary, ImageInfo};
 use crate::error::{Error, Result};
 use crate::label::{self, ImageRef, LabelKind, LineMode, RunSpec, Vars};
 
@@ -86,6 +86,10 @@ pub struct Plan {
     pub env_files: Vec<String>,
     /// What happens to containers.
     pub step: Step,
+    /// atomicd's containers the call removes besides (Uninstall).
+    pub removes: Vec<ContainerSummary>,
+    /// Whether the call removes the image (Uninstall without keep-image).
+    pub removes_image: bool,
 }
 
 /// Run's inputs to planning.
@@ -125,6 +129,8 @@ fn from_line(operation: Operation, image: ImageRef, info: &ImageInfo, argv: Vec<
         argv,
         warnings,
         step: Step::Create { replacing: None },
+        removes: Vec::new(),
+        removes_image: false,
     })
 }
 
@@ -182,6 +188,17 @@ impl Plan {
             warnings: Vec::new(),
             env_files: Vec::new(),
             step: Step::Nothing,
+            removes: Vec::new(),
+            removes_image: false,
+        }
+    }
+
+    /// Puts the contents of the env files the caller sent into the line; the files a line reads
+    /// and the caller did not send are EnvFilesNeeded, before anything is authorized.
+    pub fn resolve_env_files(&mut self, sent: &std::collections::HashMap<String, String>) -> Result<()> {
+        match self.spec.as_mut() {
+            Some(spec) => spec.resolve_env_files(sent),
+            None => Ok(()),
         }
     }
 

@@ -39,7 +39,7 @@ impl Manager {
             Some(n) => self.engine.find_container(n).await?,
             None => None,
         };
-        let plan = planned.against(existing, shape)?;
+        let mut plan = planned.against(existing, shape)?;
         let result = RunResult::from(&plan);
         if display {
             return Ok(result);
@@ -52,33 +52,27 @@ impl Manager {
                 plan.image.as_str()
             )));
         }
-        if let Some(spec) = &plan.spec {
-            spec.clone().resolve_env_files(&inputs.env_files)?;
-        }
+        plan.resolve_env_files(&inputs.env_files)?;
         self.authorize(caller, &plan).await?;
-        let shown = crate::text::display_line(&plan.argv);
-        tracing::info!(image = plan.image.as_str(), image_id = %plan.image_id, uid = caller.uid, command = %shown, "run");
-        let job = self.jobs.start("Run", plan.image.as_str(), caller, plan.shown()).await;
+        let job = self.start_job(caller, &plan).await;
         let attachment = Attachment { fds, streams: StreamSetup { stdin: false, tty }, tty_size };
-        self.carry_out(caller, &plan, &inputs.env_files, attachment, job, result).await
+        self.carry_out(caller, &plan, attachment, job, result).await
     }
 
     async fn carry_out(
         &self,
         caller: &Caller,
         plan: &Plan,
-        env_files: &std::collections::HashMap<String, String>,
         mut at: Attachment,
         job: Job,
         mut result: RunResult,
     ) -> Result<RunResult> {
         match &plan.step {
             Step::Create { replacing } => {
-                let mut spec = plan.spec.clone().ok_or_else(|| Error::Failed("the plan has no line".into()))?;
-                spec.resolve_env_files(env_files)?;
+                let spec = plan.spec.as_ref().ok_or_else(|| Error::Failed("the plan has no line".into()))?;
                 let attach = !spec.detach && at.fds.any();
                 at.streams = StreamSetup { stdin: attach && at.fds.stdin.is_some(), tty: attach && at.streams.tty };
-                let id = self.create(caller, plan, &spec, replacing.as_deref(), at.streams).await?;
+                let id = self.create(caller, plan, spec, replacing.as_deref(), at.streams).await?;
                 result.container_id = Some(id.clone());
                 let (remove, detach) = (spec.remove, spec.detach);
                 self.drive(&id, true, remove, detach, at, job, &mut result).await?;

@@ -337,6 +337,34 @@ async fn replace_removes_only_atomicd_s_container_of_the_same_image() {
     let r = w.manager.run(&caller(1000), RunRequest { replace: true, ..run_request("app", &[]) }).await;
     r.unwrap_or_else(|e| panic!("same image reference, older id: {e}"));
     assert_eq!(w.engine.calls()[0], "rm app-id");
+    let asked = w.authority.asked.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    assert_eq!(asked[0].1.get("replaces").map(String::as_str), Some("app-id"), "polkit is told what is replaced");
+}
+
+#[tokio::test]
+async fn uninstall_removes_what_polkit_was_told_and_nothing_else() {
+    let w = world(&["org.atomic.uninstall"]);
+    w.engine.image("app", "sha256:a1", &[]);
+    w.engine.container(mine("app", "sha256:a1", false, &[]));
+    w.engine.container(mine("helper", "sha256:a1", true, &[]));
+    let request = || UninstallRequest { image: "app".into(), force: true, ..Default::default() };
+    let r = w.manager.uninstall(&caller(0), request()).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.removed, ["app-id", "helper-id", "sha256:a1"]);
+    let asked = w.authority.asked.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    assert_eq!(asked[0].1["removes"], "container app, container helper, image app");
+    assert_eq!(w.engine.calls(), ["rm app-id", "rm helper-id", "rmi app"]);
+    // A container atomicd did not make blocks the image's removal, and only after polkit's answer.
+    let w = world(&[]);
+    w.engine.image("app", "sha256:a1", &[]);
+    w.engine.container(FakeContainer { labels: HashMap::new(), ..mine("theirs", "sha256:a1", false, &[]) });
+    let r = w.manager.uninstall(&caller(0), request()).await;
+    assert!(matches!(r, Err(Error::AccessDenied(_))), "{r:?}");
+    let w = world(&["org.atomic.uninstall"]);
+    w.engine.image("app", "sha256:a1", &[]);
+    w.engine.container(FakeContainer { labels: HashMap::new(), ..mine("theirs", "sha256:a1", false, &[]) });
+    let r = w.manager.uninstall(&caller(0), request()).await;
+    assert!(matches!(&r, Err(Error::Failed(m)) if m.contains("theirs")), "{r:?}");
+    assert!(w.engine.calls().is_empty(), "{:?}", w.engine.calls());
 }
 
 #[tokio::test]
