@@ -4,23 +4,8 @@
 mod common;
 
 use std::process::Command;
-use std::time::Duration;
 
 use common::*;
-
-const USER: &str = "atomictest";
-const RULE: &str = "/etc/polkit-1/rules.d/50-atomicd-test.rules";
-
-fn uid_of(user: &str) -> u32 {
-    if Command::new("id").arg(user).output().is_ok_and(|o| !o.status.success()) {
-        let made = Command::new("useradd")
-            .args(["--system", "--no-create-home", "--shell", "/usr/sbin/nologin", user])
-            .status();
-        assert!(made.is_ok_and(|s| s.success()), "useradd {user}");
-    }
-    let out = Command::new("id").args(["-u", user]).output().unwrap_or_else(|e| panic!("{e}"));
-    String::from_utf8_lossy(&out.stdout).trim().parse().unwrap_or_else(|e| panic!("uid of {user}: {e}"))
-}
 
 fn denied(r: &Reply) -> bool {
     r.error.as_ref().is_some_and(|(n, _)| n == "org.freedesktop.DBus.Error.AccessDenied")
@@ -28,15 +13,8 @@ fn denied(r: &Reply) -> bool {
 
 #[test]
 fn root_nobody_and_a_rule_granted_user_against_every_action() {
-    let user = uid_of(USER);
-    std::fs::write(
-        RULE,
-        format!(
-            "polkit.addRule(function(action, subject) {{\n  if (action.id == \"org.atomic.run\" && subject.user == \"{USER}\") {{\n    return polkit.Result.YES;\n  }}\n}});\n"
-        ),
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
-    std::thread::sleep(Duration::from_secs(2)); // polkitd reloads rules on change
+    let grant = polkit_grant("atomictest", &["org.atomic.run"], "50-atomicd-test");
+    let user = grant.uid;
     let _d = Daemon::start(&["--engine-socket", PODMAN_SOCK]);
     let before = containers("podman").len();
     let app = "127.0.0.1:5000/atomic-test/app:latest";
@@ -78,5 +56,4 @@ fn root_nobody_and_a_rule_granted_user_against_every_action() {
     );
     let status = call_as(NOBODY, &["Status"]);
     assert_eq!(status.json["installed"], serde_json::json!([]));
-    let _ = std::fs::remove_file(RULE);
 }

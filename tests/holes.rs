@@ -5,39 +5,12 @@
 mod common;
 
 use std::process::Command;
-use std::time::Duration;
 
 use common::*;
 
-const USER: &str = "atomicrun";
-const RULE: &str = "/etc/polkit-1/rules.d/50-atomicd-holes.rules";
-
-/// The rule is removed when the test ends, however it ends; tests that grant run one at a time,
-/// so one test's cleanup never removes the rule under another.
-struct Grant(u32, #[allow(dead_code)] std::sync::MutexGuard<'static, ()>);
-
-impl Drop for Grant {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(RULE);
-    }
-}
-
-static GRANTED: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-fn grant() -> Grant {
-    let held = GRANTED.lock().unwrap_or_else(|p| p.into_inner());
-    if Command::new("id").arg(USER).output().is_ok_and(|o| !o.status.success()) {
-        let made = Command::new("useradd").args(["--system", "--no-create-home", "--shell", "/usr/sbin/nologin", USER]).status();
-        assert!(made.is_ok_and(|s| s.success()), "useradd {USER}");
-    }
-    let out = Command::new("id").args(["-u", USER]).output().unwrap_or_else(|e| panic!("{e}"));
-    let uid = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap_or_else(|e| panic!("uid: {e}"));
-    let rule = format!(
-        "polkit.addRule(function(action, subject) {{\n  if ((action.id == \"org.atomic.run\" || action.id == \"org.atomic.install\") && subject.user == \"{USER}\") {{\n    return polkit.Result.YES;\n  }}\n}});\n"
-    );
-    std::fs::write(RULE, rule).unwrap_or_else(|e| panic!("{e}"));
-    std::thread::sleep(Duration::from_secs(2)); // polkitd reloads rules on change
-    Grant(uid, held)
+/// A user whom polkit allows only `org.atomic.run` and `org.atomic.install`.
+fn grant() -> PolkitGrant {
+    polkit_grant("atomicrun", &["org.atomic.run", "org.atomic.install"], "50-atomicd-holes")
 }
 
 fn podman(args: &[&str]) -> String {
@@ -78,7 +51,7 @@ fn a_stopped_privileged_container_is_not_restarted_under_a_run_only_grant() {
     assert_eq!(podman(&["inspect", "--format", "{{index .Config.Labels \"org.atomic.managed\"}}", "svc"]), "1");
     let _ = podman(&["stop", "-t", "0", "svc"]);
     // The line without $OPT1 is confined, but what would start is the privileged container.
-    let r = call_as(g.0, &["--interactive", "Run", "atomic-test/svc"]);
+    let r = call_as(g.uid, &["--interactive", "Run", "atomic-test/svc"]);
     assert_eq!(error_of(&r), "org.freedesktop.DBus.Error.AccessDenied", "{:?}", r);
     assert!(message_of(&r).contains("run-privileged"), "{:?}", r);
     assert!(!running("svc"), "the privileged container was started");
@@ -94,15 +67,15 @@ fn a_command_for_an_existing_container_is_exec_d_in_it() {
     assert!(r.error.is_none(), "{:?}", r.error);
     assert!(running("svc"));
     // Running: the command runs in it, and its exit code is the call's.
-    let r = call_as(g.0, &["--interactive", "Run", "atomic-test/svc", "--cmd", "sh", "--cmd", "-c", "--cmd", "echo in $HOSTNAME; exit 4"]);
+    let r = call_as(g.uid, &["--interactive", "Run", "atomic-test/svc", "--cmd", "sh", "--cmd", "-c", "--cmd", "echo in $HOSTNAME; exit 4"]);
     assert_eq!(r.json["exit-code"], 4, "{:?}", r.error);
     assert_eq!(r.json["command"][1], "exec", "{}", r.json);
     // No command and running: already running, exit 0, nothing else started.
-    let (code, _, err) = cli_as(g.0, &["run", "atomic-test/svc"]);
+    let (code, _, err) = cli_as(g.uid, &["run", "atomic-test/svc"]);
     assert_eq!(code, 0, "{err}");
     assert!(err.contains("already running"), "{err}");
     // The CLI passes the exec's code through.
-    let (code, out, err) = cli_as(g.0, &["run", "atomic-test/svc", "sh", "-c", "echo hi; exit 3"]);
+    let (code, out, err) = cli_as(g.uid, &["run", "atomic-test/svc", "sh", "-c", "echo hi; exit 3"]);
     assert_eq!((code, out.as_str()), (3, "hi\n"), "{err}");
 }
 
@@ -114,12 +87,12 @@ fn replace_touches_only_atomicd_s_containers_and_names_are_exact() {
     let _ = podman(&["rm", "-f", "victim"]);
     let id = podman(&["run", "-d", "--name", "victim", PLAIN, "sleep", "300"]);
     assert!(running("victim"));
-    let r = call_as(g.0, &["--interactive", "Run", PLAIN, "--opt", "name=\"victim\"", "--opt", "replace=true", "--cmd", "true"]);
+    let r = call_as(g.uid, &["--interactive", "Run", PLAIN, "--opt", "name=\"victim\"", "--opt", "replace=true", "--cmd", "true"]);
     assert_eq!(error_of(&r), "org.atomic.Error.Failed", "{:?}", r);
     assert!(message_of(&r).contains("not made by atomicd"), "{:?}", r);
     // A name of hex digits is a name, never a prefix of someone else's container ID.
     let prefix = format!("name=\"{}\"", &id[..12]);
-    let r = call_as(g.0, &["--interactive", "Run", PLAIN, "--opt", &prefix, "--opt", "replace=true", "--cmd", "true"]);
+    let r = call_as(g.uid, &["--interactive", "Run", PLAIN, "--opt", &prefix, "--opt", "replace=true", "--cmd", "true"]);
     assert!(r.error.is_none(), "{:?}", r.error);
     assert!(running("victim"), "root's container was removed through its ID prefix");
 }
@@ -137,18 +110,18 @@ fn the_review_s_escapes_need_run_privileged_or_are_refused() {
     ];
     for flag in denied {
         let opt = format!("opt1=\"{flag}\"");
-        let r = call_as(g.0, &["--interactive", "Run", "atomic-test/opt", "--opt", &opt]);
+        let r = call_as(g.uid, &["--interactive", "Run", "atomic-test/opt", "--opt", &opt]);
         assert_eq!(error_of(&r), "org.freedesktop.DBus.Error.AccessDenied", "{flag}: {:?}", r);
     }
     for flag in ["--volume=../../..:/host", "-v=.:/src", "--label=org.atomic.managed=1"] {
         let opt = format!("opt1=\"{flag}\"");
-        let r = call_as(g.0, &["--interactive", "Run", "atomic-test/opt", "--opt", &opt]);
+        let r = call_as(g.uid, &["--interactive", "Run", "atomic-test/opt", "--opt", &opt]);
         assert_eq!(error_of(&r), "org.atomic.Error.UnsupportedLabel", "{flag}: {:?}", r);
     }
-    let r = call_as(g.0, &["--interactive", "Run", "atomic-test/vars", "--opt", "pwd=\"../../..\""]);
+    let r = call_as(g.uid, &["--interactive", "Run", "atomic-test/vars", "--opt", "pwd=\"../../..\""]);
     assert_eq!(error_of(&r), "org.atomic.Error.InvalidArgument", "{:?}", r);
     // A named volume stays confined.
-    let r = call_as(g.0, &["--interactive", "Run", "atomic-test/opt", "--opt", "opt1=\"--volume=atomicd-holes:/data\""]);
+    let r = call_as(g.uid, &["--interactive", "Run", "atomic-test/opt", "--opt", "opt1=\"--volume=atomicd-holes:/data\""]);
     assert!(r.error.is_none(), "{:?}", r.error);
 }
 
@@ -159,7 +132,7 @@ fn an_install_line_that_reaches_the_host_needs_run_privileged() {
     let marker = std::path::Path::new("/var/tmp/atomicd-app/app.installed");
     let _ = std::fs::remove_file(marker);
     // app's INSTALL label bind-mounts a host directory.
-    let r = call_as(g.0, &["--interactive", "Install", "atomic-test/app"]);
+    let r = call_as(g.uid, &["--interactive", "Install", "atomic-test/app"]);
     assert_eq!(error_of(&r), "org.freedesktop.DBus.Error.AccessDenied", "{:?}", r);
     assert!(message_of(&r).contains("run-privileged"), "{:?}", r);
     assert!(!marker.exists(), "the INSTALL label ran");

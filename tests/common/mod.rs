@@ -359,3 +359,42 @@ pub async fn cancel_job(conn: &zbus::Connection, job: &zbus::zvariant::OwnedObje
         .await
         .unwrap_or_else(|e| panic!("Cancel: {e}"));
 }
+
+/// A polkit JavaScript rule granting `actions` to a system user made for the test; removed when
+/// dropped, however the test ends. Grants are held one at a time, so one test's cleanup never
+/// removes the rule under another.
+pub struct PolkitGrant {
+    pub uid: u32,
+    path: PathBuf,
+    _held: MutexGuard<'static, ()>,
+}
+
+static GRANTING: Mutex<()> = Mutex::new(());
+
+impl Drop for PolkitGrant {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// Grants `actions` to `user` (created when missing) through `/etc/polkit-1/rules.d/NAME.rules`.
+pub fn polkit_grant(user: &str, actions: &[&str], name: &str) -> PolkitGrant {
+    let held = GRANTING.lock().unwrap_or_else(|p| p.into_inner());
+    if Command::new("id").arg(user).output().is_ok_and(|o| !o.status.success()) {
+        let made = Command::new("useradd")
+            .args(["--system", "--no-create-home", "--shell", "/usr/sbin/nologin", user])
+            .status();
+        assert!(made.is_ok_and(|s| s.success()), "useradd {user}");
+    }
+    let out = Command::new("id").args(["-u", user]).output().unwrap_or_else(|e| panic!("{e}"));
+    let uid = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap_or_else(|e| panic!("uid of {user}: {e}"));
+    let wanted: Vec<String> = actions.iter().map(|a| format!("action.id == \"{a}\"")).collect();
+    let rule = format!(
+        "polkit.addRule(function(action, subject) {{\n  if (({}) && subject.user == \"{user}\") {{\n    return polkit.Result.YES;\n  }}\n}});\n",
+        wanted.join(" || ")
+    );
+    let path = PathBuf::from(format!("/etc/polkit-1/rules.d/{name}.rules"));
+    std::fs::write(&path, rule).unwrap_or_else(|e| panic!("{e}"));
+    std::thread::sleep(Duration::from_secs(2)); // polkitd reloads rules on change
+    PolkitGrant { uid, path, _held: held }
+}
