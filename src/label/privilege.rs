@@ -25,11 +25,10 @@ pub enum Class {
 }
 
 impl Class {
-    /// The verdict on `value` (for a switch, "true" or "false").
-    pub fn judge(self, value: &str, is_switch: bool) -> Verdict {
+    /// The verdict on `value` (a switch is judged only while it is on).
+    pub fn judge(self, value: &str) -> Verdict {
         match self {
             Class::Confined => Verdict::Confined,
-            Class::Host(_) if is_switch && value == "false" => Verdict::Confined,
             Class::Host(say) => Verdict::Host(say(value)),
             Class::ByValue(judge) => judge(value),
         }

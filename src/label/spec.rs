@@ -82,6 +82,8 @@ pub struct RunSpec {
     pub sig_proxy: Option<bool>,
     /// What the flags let the container do to the host, as judged by the table.
     pub privileges: Vec<String>,
+    /// The verdicts of the switches that are on now: a later `--x=false` takes one back.
+    switched_on: Vec<(&'static str, String)>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -239,10 +241,15 @@ impl RunSpec {
     fn take(&mut self, flag: &Flag, value: Option<String>) -> Result<()> {
         let canonical = flag.names[0];
         if flag.arity == Arity::Switch {
-            return self.set_switch(canonical, value.as_deref());
+            let on = self.set_switch(canonical, value.as_deref())?;
+            self.switched_on.retain(|(name, _)| *name != canonical);
+            if let (true, Verdict::Host(sentence)) = (on, flag.class.judge("true")) {
+                self.switched_on.push((canonical, sentence));
+            }
+            return Ok(());
         }
         let value = value.unwrap_or_default();
-        match flag.class.judge(&value, false) {
+        match flag.class.judge(&value) {
             Verdict::Confined => {}
             Verdict::Host(sentence) => self.privileges.push(sentence),
             Verdict::Refused(why) => return Err(unsupported(why)),
@@ -254,23 +261,13 @@ impl RunSpec {
     fn finish(mut self, image: &str, command: &[String]) -> Result<Self> {
         self.image = image.to_owned();
         self.command = command.to_vec();
-        let on = |name: &str| match name {
-            "privileged" => self.privileged,
-            _ => false,
-        };
-        let switches: Vec<String> = FLAGS
-            .iter()
-            .filter(|f| f.arity == Arity::Switch && on(f.names[0]))
-            .filter_map(|f| match f.class.judge("true", true) {
-                Verdict::Host(sentence) => Some(sentence),
-                _ => None,
-            })
-            .collect();
+        let switches: Vec<String> = self.switched_on.drain(..).map(|(_, sentence)| sentence).collect();
         self.privileges.splice(0..0, switches);
         Ok(self)
     }
 
-    fn set_switch(&mut self, flag: &str, inline: Option<&str>) -> Result<()> {
+    /// Sets a switch; returns whether it is now on.
+    fn set_switch(&mut self, flag: &str, inline: Option<&str>) -> Result<bool> {
         let on = match inline {
             None | Some("true") => true,
             Some("false") => false,
@@ -287,7 +284,7 @@ impl RunSpec {
             "sig-proxy" => self.sig_proxy = Some(on),
             _ => return Err(unsupported(format!("unsupported flag --{flag}"))),
         }
-        Ok(())
+        Ok(on)
     }
 
     fn set_value(&mut self, flag: &str, value: String) -> Result<()> {

@@ -9,7 +9,7 @@ use super::{container_name, vars, Manager};
 use crate::dbus::results::RunResult;
 use crate::engine::StreamSetup;
 use crate::error::{Error, Result};
-use crate::label::{find_label, ImageRef, LabelKind, LineMode};
+use crate::label::{find_label, ImageRef, LabelKind, LineMode, RunSpec};
 use crate::system::caller::Caller;
 
 /// Bounds on the command argument list: generous for real use, small enough to refuse abuse.
@@ -74,15 +74,14 @@ impl Manager {
                 at.streams = StreamSetup { stdin: attach && at.fds.stdin.is_some(), tty: attach && at.streams.tty };
                 let id = self.create(caller, plan, spec, replacing.as_deref(), at.streams).await?;
                 result.container_id = Some(id.clone());
-                let (remove, detach) = (spec.remove, spec.detach);
-                self.drive(&id, true, remove, detach, at, job, &mut result).await?;
+                self.drive(&id, Some(spec), at, job, &mut result).await?;
             }
             Step::Start { id } => {
                 result.container_id = Some(id.clone());
                 let attach = at.fds.any();
                 // Its terminal and stdin were settled when it was created.
                 at.streams = StreamSetup { stdin: false, tty: attach && at.streams.tty };
-                self.drive(id, false, false, false, at, job, &mut result).await?;
+                self.drive(id, None, at, job, &mut result).await?;
             }
             Step::Exec { id, start_first, command } => {
                 result.container_id = Some(id.clone());
@@ -109,18 +108,18 @@ impl Manager {
     }
 
     /// Attaches (before the start, so nothing is missed), starts, and unless detached waits for
-    /// the container's end; `created` says whether a failed start should remove it.
-    #[allow(clippy::too_many_arguments)]
+    /// the container's end. `created` is the line the container was just created from: a failed
+    /// start removes it, and its `-d`/`--rm` apply; `None` is atomicd's existing container.
     async fn drive(
         &self,
         id: &str,
-        created: bool,
-        remove: bool,
-        detach: bool,
+        created: Option<&RunSpec>,
         at: Attachment,
         mut job: Job,
         result: &mut RunResult,
     ) -> Result<()> {
+        let (detach, remove) = created.map_or((false, false), |spec| (spec.detach, spec.remove));
+        let created = created.is_some();
         let attach = !detach && at.fds.any();
         if attach {
             job.cancel_if_caller_leaves().await;
