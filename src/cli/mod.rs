@@ -100,11 +100,16 @@ fn read_env_files(paths: &[String]) -> Result<Value<'static>, Failure> {
 
 /// Makes a call once; when atomicd answers that the line reads env files (before anything was
 /// authorized or run), reads them and makes it once more with their contents.
-async fn with_env_files(
-    mut call: impl AsyncFnMut(Option<Value<'static>>) -> Result<Answer, Failure>,
+async fn with_env_files<'a>(
+    options: &HashMap<&'a str, Value<'a>>,
+    mut call: impl AsyncFnMut(HashMap<&'a str, Value<'a>>) -> Result<Answer, Failure>,
 ) -> Result<Answer, Failure> {
-    match call(None).await {
-        Err(Failure { needs: Some(paths), .. }) => call(Some(read_env_files(&paths)?)).await,
+    match call(options.clone()).await {
+        Err(Failure { needs: Some(paths), .. }) => {
+            let mut options = options.clone();
+            options.insert("env-files", read_env_files(&paths)?);
+            call(options).await
+        }
         other => other,
     }
 }
@@ -232,12 +237,9 @@ async fn dispatch(cli: Cli) -> Result<u8, Failure> {
                 ("display", flag(a.display)),
             ]);
             options.extend(opt_values(&a.opts));
-            let answer = with_env_files(async |files| {
-                let mut options = options.clone();
-                options.extend(files.map(|f| ("env-files", f)));
-                follow(&proxy, a.quiet, proxy.install(&a.image, options)).await
-            })
-            .await?;
+            let answer =
+                with_env_files(&options, async |options| follow(&proxy, a.quiet, proxy.install(&a.image, options)).await)
+                    .await?;
             Ok(report(&answer, a.display))
         }
         Command::Uninstall(a) => {
@@ -248,12 +250,9 @@ async fn dispatch(cli: Cli) -> Result<u8, Failure> {
                 ("display", flag(a.display)),
             ]);
             options.extend(opt_values(&a.opts));
-            let answer = with_env_files(async |files| {
-                let mut options = options.clone();
-                options.extend(files.map(|f| ("env-files", f)));
-                follow(&proxy, a.quiet, proxy.uninstall(&a.image, options)).await
-            })
-            .await?;
+            let answer =
+                with_env_files(&options, async |options| follow(&proxy, a.quiet, proxy.uninstall(&a.image, options)).await)
+                    .await?;
             for id in strings(&answer, "removed") {
                 eprintln!("atomic: removed {}", render::short(&id));
             }
@@ -311,13 +310,9 @@ async fn run(proxy: &ManagerProxy<'_>, a: args::RunArgs) -> Result<u8, Failure> 
         }
     }
     // One call: the plan it runs is shown from its job (the banner) as atomicd announces it.
-    with_env_files(async |files| {
-        let mut options = options.clone();
-        options.extend(files.map(|f| ("env-files", f)));
-        attached(proxy, &a, options, tty).await
-    })
-    .await
-    .map(|answer| finish_run(&answer, a.detach))
+    with_env_files(&options, async |options| attached(proxy, &a, options, tty).await)
+        .await
+        .map(|answer| finish_run(&answer, a.detach))
 }
 
 /// One attached Run call: the terminal in raw mode, resizes forwarded, Ctrl-C cancels.
