@@ -37,9 +37,8 @@ const INSTALL_OPTIONS: Schema = &[
     ("opt1", Kind::Str),
     ("opt2", Kind::Str),
     ("opt3", Kind::Str),
-    ("pwd", Kind::Str),
-    ("sudo-uid", Kind::U32),
-    ("sudo-gid", Kind::U32),
+    ("stdout", Kind::Fd),
+    ("stderr", Kind::Fd),
     ("pull", Kind::Bool),
 ];
 /// Uninstall's options.
@@ -52,9 +51,8 @@ const UNINSTALL_OPTIONS: Schema = &[
     ("opt1", Kind::Str),
     ("opt2", Kind::Str),
     ("opt3", Kind::Str),
-    ("pwd", Kind::Str),
-    ("sudo-uid", Kind::U32),
-    ("sudo-gid", Kind::U32),
+    ("stdout", Kind::Fd),
+    ("stderr", Kind::Fd),
 ];
 /// HostUpgrade's options.
 const UPGRADE_OPTIONS: Schema = &[("check", Kind::Bool), ("reboot", Kind::Bool)];
@@ -272,6 +270,17 @@ mod tests {
         assert_eq!(o.size("tty-size"), Some((24, 80)));
         assert!(!o.flag("display"));
         assert!(o.flag_or("pull", true));
+    }
+
+    /// Install and Uninstall take the keys the introspection XML documents for them: fds for
+    /// the label's output, and none of Run's `pwd`/`sudo-*`.
+    #[test]
+    fn install_and_uninstall_keep_their_documented_keys() {
+        for schema in [INSTALL_OPTIONS, UNINSTALL_OPTIONS] {
+            let keys: Vec<&str> = schema.iter().map(|(k, _)| *k).collect();
+            assert!(keys.contains(&"stdout") && keys.contains(&"stderr"), "{keys:?}");
+            assert!(!keys.iter().any(|k| ["pwd", "sudo-uid", "sudo-gid"].contains(k)), "{keys:?}");
+        }
     }
 
     #[test]
