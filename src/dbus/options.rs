@@ -2,7 +2,7 @@
 //! and each method's options become the manager's typed request in one place.
 
 use std::collections::HashMap;
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::OwnedFd;
 
 use zbus::zvariant::{OwnedValue, Value};
 
@@ -63,7 +63,8 @@ type Dict = HashMap<String, OwnedValue>;
 
 /// Run's request from its arguments and options.
 pub fn run_request(image: String, command: Vec<String>, options: Dict) -> Result<RunRequest> {
-    let o = Options::parse(options, RUN_OPTIONS)?;
+    let mut o = Options::parse(options, RUN_OPTIONS)?;
+    let fds = CallerFds { stdin: o.take_fd("stdin")?, stdout: o.take_fd("stdout")?, stderr: o.take_fd("stderr")? };
     Ok(RunRequest {
         image,
         command,
@@ -74,7 +75,7 @@ pub fn run_request(image: String, command: Vec<String>, options: Dict) -> Result
         tty: o.flag("tty"),
         tty_size: o.size("tty-size"),
         inputs: o.inputs(),
-        fds: CallerFds { stdin: o.fd("stdin")?, stdout: o.fd("stdout")?, stderr: o.fd("stderr")? },
+        fds,
     })
 }
 
@@ -226,18 +227,15 @@ impl Options {
         self.values.get(key).and_then(|v| <(u16, u16)>::try_from(v.clone()).ok())
     }
 
-    /// A file descriptor option, duplicated so the caller's message can be dropped.
-    fn fd(&self, key: &str) -> Result<Option<OwnedFd>> {
-        match self.values.get(key).map(|v| &**v) {
-            Some(Value::Fd(fd)) => {
-                let owned = fd
-                    .as_fd()
-                    .try_clone_to_owned()
-                    .map_err(|e| Error::Failed(format!("cannot duplicate fd option {key:?}: {e}")))?;
-                Ok(Some(owned))
-            }
-            _ => Ok(None),
-        }
+    /// A file descriptor option, moved out of the options: the descriptor zbus received is the
+    /// one kept, so a call waiting on polkit holds no copy of it.
+    fn take_fd(&mut self, key: &str) -> Result<Option<OwnedFd>> {
+        let Some(value) = self.values.remove(key) else { return Ok(None) };
+        let fd = zbus::zvariant::Fd::try_from(value)
+            .map_err(|e| Error::InvalidArgument(format!("option {key:?} is not a file descriptor: {e}")))?;
+        OwnedFd::try_from(fd)
+            .map(Some)
+            .map_err(|e| Error::Failed(format!("cannot keep fd option {key:?}: {e}")))
     }
 }
 
