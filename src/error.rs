@@ -80,7 +80,9 @@ impl Error {
 impl zbus::DBusError for Error {
     fn create_reply(&self, call: &Header<'_>) -> zbus::Result<Message> {
         match self {
-            Error::EnvFilesNeeded(message, paths) => Message::error(call, self.name())?.build(&(message, paths)),
+            Error::EnvFilesNeeded(message, paths) => {
+                Message::error(call, self.name())?.build(&(message, paths))
+            }
             _ => Message::error(call, self.name())?.build(&(self.to_string(),)),
         }
     }

@@ -87,7 +87,6 @@ mod tests {
         assert_eq!(shell_words::split(&line).unwrap_or_default(), argv, "the line splits back to the argv");
     }
 
-
     #[test]
     fn nul_and_invalid_utf8_never_reach_the_bus() {
         assert_eq!(dbus_safe("plain"), "plain");

@@ -285,7 +285,11 @@ fn the_docs_name_every_method_property_and_error_of_the_xml() {
         for m in iface.children().filter(|n| n.has_tag_name("method")) {
             let name = m.attribute("name").unwrap_or_default();
             let heading = format!("### {name}(");
-            let named = if iface_name == "org.atomic.Manager" { docs.contains(&heading) } else { docs.contains(&format!("`{name}(")) };
+            let named = if iface_name == "org.atomic.Manager" {
+                docs.contains(&heading)
+            } else {
+                docs.contains(&format!("`{name}("))
+            };
             assert!(named, "docs/API.md does not document {iface_name}.{name}");
         }
         for p in iface.children().filter(|n| n.has_tag_name("property")) {
@@ -293,8 +297,19 @@ fn the_docs_name_every_method_property_and_error_of_the_xml() {
             assert!(docs.contains(&format!("`{name}`")), "docs/API.md does not document property {name}");
         }
     }
-    for error in ["InvalidArgument", "ImageNotFound", "LabelMissing", "UnsupportedLabel", "EngineUnavailable",
-        "EngineError", "HostNotSupported", "Busy", "Cancelled", "EnvFilesNeeded", "Failed"] {
+    for error in [
+        "InvalidArgument",
+        "ImageNotFound",
+        "LabelMissing",
+        "UnsupportedLabel",
+        "EngineUnavailable",
+        "EngineError",
+        "HostNotSupported",
+        "Busy",
+        "Cancelled",
+        "EnvFilesNeeded",
+        "Failed",
+    ] {
         assert!(docs.contains(&format!("`org.atomic.Error.{error}`")), "docs/API.md does not list {error}");
     }
 }

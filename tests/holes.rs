@@ -48,7 +48,10 @@ fn a_stopped_privileged_container_is_not_restarted_under_a_run_only_grant() {
     // Root makes a privileged container through the line's $OPT1; it is then stopped.
     let r = call_as(0, &["Run", "atomic-test/svc", "--opt", "opt1=\"--privileged\""]);
     assert!(r.error.is_none(), "{:?}", r.error);
-    assert_eq!(podman(&["inspect", "--format", "{{index .Config.Labels \"org.atomic.managed\"}}", "svc"]), "1");
+    assert_eq!(
+        podman(&["inspect", "--format", "{{index .Config.Labels \"org.atomic.managed\"}}", "svc"]),
+        "1"
+    );
     let _ = podman(&["stop", "-t", "0", "svc"]);
     // The line without $OPT1 is confined, but what would start is the privileged container.
     let r = call_as(g.uid, &["--interactive", "Run", "atomic-test/svc"]);
@@ -67,7 +70,20 @@ fn a_command_for_an_existing_container_is_exec_d_in_it() {
     assert!(r.error.is_none(), "{:?}", r.error);
     assert!(running("svc"));
     // Running: the command runs in it, and its exit code is the call's.
-    let r = call_as(g.uid, &["--interactive", "Run", "atomic-test/svc", "--cmd", "sh", "--cmd", "-c", "--cmd", "echo in $HOSTNAME; exit 4"]);
+    let r = call_as(
+        g.uid,
+        &[
+            "--interactive",
+            "Run",
+            "atomic-test/svc",
+            "--cmd",
+            "sh",
+            "--cmd",
+            "-c",
+            "--cmd",
+            "echo in $HOSTNAME; exit 4",
+        ],
+    );
     assert_eq!(r.json["exit-code"], 4, "{:?}", r.error);
     assert_eq!(r.json["command"][1], "exec", "{}", r.json);
     // No command and running: already running, exit 0, nothing else started.
@@ -87,12 +103,28 @@ fn replace_touches_only_atomicd_s_containers_and_names_are_exact() {
     let _ = podman(&["rm", "-f", "victim"]);
     let id = podman(&["run", "-d", "--name", "victim", PLAIN, "sleep", "300"]);
     assert!(running("victim"));
-    let r = call_as(g.uid, &["--interactive", "Run", PLAIN, "--opt", "name=\"victim\"", "--opt", "replace=true", "--cmd", "true"]);
+    let r = call_as(
+        g.uid,
+        &[
+            "--interactive",
+            "Run",
+            PLAIN,
+            "--opt",
+            "name=\"victim\"",
+            "--opt",
+            "replace=true",
+            "--cmd",
+            "true",
+        ],
+    );
     assert_eq!(error_of(&r), "org.atomic.Error.Failed", "{:?}", r);
     assert!(message_of(&r).contains("not made by atomicd"), "{:?}", r);
     // A name of hex digits is a name, never a prefix of someone else's container ID.
     let prefix = format!("name=\"{}\"", &id[..12]);
-    let r = call_as(g.uid, &["--interactive", "Run", PLAIN, "--opt", &prefix, "--opt", "replace=true", "--cmd", "true"]);
+    let r = call_as(
+        g.uid,
+        &["--interactive", "Run", PLAIN, "--opt", &prefix, "--opt", "replace=true", "--cmd", "true"],
+    );
     assert!(r.error.is_none(), "{:?}", r.error);
     assert!(running("victim"), "root's container was removed through its ID prefix");
 }
@@ -121,7 +153,10 @@ fn the_review_s_escapes_need_run_privileged_or_are_refused() {
     let r = call_as(g.uid, &["--interactive", "Run", "atomic-test/vars", "--opt", "pwd=\"../../..\""]);
     assert_eq!(error_of(&r), "org.atomic.Error.InvalidArgument", "{:?}", r);
     // A named volume stays confined.
-    let r = call_as(g.uid, &["--interactive", "Run", "atomic-test/opt", "--opt", "opt1=\"--volume=atomicd-holes:/data\""]);
+    let r = call_as(
+        g.uid,
+        &["--interactive", "Run", "atomic-test/opt", "--opt", "opt1=\"--volume=atomicd-holes:/data\""],
+    );
     assert!(r.error.is_none(), "{:?}", r.error);
 }
 
@@ -143,12 +178,19 @@ fn an_install_line_that_reaches_the_host_needs_run_privileged() {
 fn a_pull_without_a_tag_fetches_latest_only_on_docker() {
     let _d = Daemon::start(&["--engine-socket", DOCKER_SOCK]);
     let repo = "127.0.0.1:5000/atomic-test/tags";
-    let _ = Command::new("docker").args(["rmi", "-f", &format!("{repo}:latest"), &format!("{repo}:other")]).output();
+    let _ = Command::new("docker")
+        .args(["rmi", "-f", &format!("{repo}:latest"), &format!("{repo}:other")])
+        .output();
     let r = call_as(0, &["Install", repo, "--opt", "display=false"]);
     let _ = call_as(0, &["Uninstall", repo, "--opt", "keep-image=true"]);
     assert!(r.error.is_none(), "{:?}", r.error);
-    let out = Command::new("docker").args(["images", "--format", "{{.Tag}}", repo]).output().unwrap_or_else(|e| panic!("{e}"));
+    let out = Command::new("docker")
+        .args(["images", "--format", "{{.Tag}}", repo])
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
     let tags = String::from_utf8_lossy(&out.stdout).trim().to_owned();
-    let _ = Command::new("docker").args(["rmi", "-f", &format!("{repo}:latest"), &format!("{repo}:other")]).output();
+    let _ = Command::new("docker")
+        .args(["rmi", "-f", &format!("{repo}:latest"), &format!("{repo}:other")])
+        .output();
     assert_eq!(tags, "latest", "every tag of the repository was pulled");
 }

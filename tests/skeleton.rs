@@ -108,8 +108,9 @@ async fn display_resolves_the_line_and_runs_nothing() {
 async fn engine_block_reports_podman_and_docker() {
     for (sock, name) in [(PODMAN_SOCK, "podman"), (DOCKER_SOCK, "docker")] {
         let _d = Daemon::start(&["--engine-socket", sock]);
-        let s =
-            atomicd::dbus::proxy::dict_to_json(&proxy().await.status().await.unwrap_or_else(|e| panic!("{e}")));
+        let s = atomicd::dbus::proxy::dict_to_json(
+            &proxy().await.status().await.unwrap_or_else(|e| panic!("{e}")),
+        );
         assert_eq!(s["engine"]["name"], name, "{s}");
         assert_eq!(s["engine"]["socket"], sock);
         assert_eq!(s["engine"]["available"], true);
@@ -119,12 +120,14 @@ async fn engine_block_reports_podman_and_docker() {
     let docker_host = format!("unix://{DOCKER_SOCK}");
     {
         let _d = Daemon::start_with_env(&[], &[("DOCKER_HOST", &docker_host)]);
-        let s =
-            atomicd::dbus::proxy::dict_to_json(&proxy().await.status().await.unwrap_or_else(|e| panic!("{e}")));
+        let s = atomicd::dbus::proxy::dict_to_json(
+            &proxy().await.status().await.unwrap_or_else(|e| panic!("{e}")),
+        );
         assert_eq!(s["engine"]["name"], "docker");
     }
     let _d = Daemon::start_with_env(&["--engine-socket", PODMAN_SOCK], &[("DOCKER_HOST", &docker_host)]);
-    let s = atomicd::dbus::proxy::dict_to_json(&proxy().await.status().await.unwrap_or_else(|e| panic!("{e}")));
+    let s =
+        atomicd::dbus::proxy::dict_to_json(&proxy().await.status().await.unwrap_or_else(|e| panic!("{e}")));
     assert_eq!(s["engine"]["name"], "podman");
 }
 

@@ -86,7 +86,9 @@ struct Shown {
 /// Control characters in text from a label or the engine are shown escaped, so no such text
 /// can move the cursor or erase what was printed before it.
 fn printable(text: &str) -> String {
-    text.chars().flat_map(|c| if c.is_control() { c.escape_default().collect::<Vec<_>>() } else { vec![c] }).collect()
+    text.chars()
+        .flat_map(|c| if c.is_control() { c.escape_default().collect::<Vec<_>>() } else { vec![c] })
+        .collect()
 }
 
 impl Shown {

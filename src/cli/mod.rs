@@ -50,7 +50,8 @@ impl From<zbus::Error> for Failure {
                 let mut failure = Failure::new(message, if denied { EXIT_DENIED } else { 1 });
                 if let zbus::Error::MethodError(name, _, reply) = &e {
                     if name.as_str() == "org.atomic.Error.EnvFilesNeeded" {
-                        failure.needs = reply.body().deserialize::<(String, Vec<String>)>().ok().map(|(_, p)| p);
+                        failure.needs =
+                            reply.body().deserialize::<(String, Vec<String>)>().ok().map(|(_, p)| p);
                     }
                 }
                 failure
@@ -219,9 +220,12 @@ async fn dispatch(cli: Cli) -> Result<u8, Failure> {
             Ok(0)
         }
         Command::Host(HostCommand::Upgrade { check, reboot }) => {
-            let answer =
-                follow(&proxy, true, proxy.host_upgrade(opts([("check", flag(check)), ("reboot", flag(reboot))])))
-                    .await?;
+            let answer = follow(
+                &proxy,
+                true,
+                proxy.host_upgrade(opts([("check", flag(check)), ("reboot", flag(reboot))])),
+            )
+            .await?;
             println!("{}", serde_json::to_string_pretty(&dict_to_json(&answer)).unwrap_or_default());
             Ok(0)
         }
@@ -237,9 +241,10 @@ async fn dispatch(cli: Cli) -> Result<u8, Failure> {
                 ("display", flag(a.display)),
             ]);
             options.extend(opt_values(&a.opts));
-            let answer =
-                with_env_files(&options, async |options| follow(&proxy, a.quiet, proxy.install(&a.image, options)).await)
-                    .await?;
+            let answer = with_env_files(&options, async |options| {
+                follow(&proxy, a.quiet, proxy.install(&a.image, options)).await
+            })
+            .await?;
             Ok(report(&answer, a.display))
         }
         Command::Uninstall(a) => {
@@ -250,9 +255,10 @@ async fn dispatch(cli: Cli) -> Result<u8, Failure> {
                 ("display", flag(a.display)),
             ]);
             options.extend(opt_values(&a.opts));
-            let answer =
-                with_env_files(&options, async |options| follow(&proxy, a.quiet, proxy.uninstall(&a.image, options)).await)
-                    .await?;
+            let answer = with_env_files(&options, async |options| {
+                follow(&proxy, a.quiet, proxy.uninstall(&a.image, options)).await
+            })
+            .await?;
             for id in strings(&answer, "removed") {
                 eprintln!("atomic: removed {}", render::short(&id));
             }
@@ -356,7 +362,6 @@ async fn attached(
 
 /// Prints a Run's answer and returns the exit status: the container's code.
 fn finish_run(answer: &Answer, detach: bool) -> u8 {
-
     print_warnings(answer);
     if let Some(out) = answer.get("output").and_then(|v| String::try_from(v.clone()).ok()) {
         print!("{out}");

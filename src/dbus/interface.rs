@@ -10,7 +10,9 @@ use zbus::zvariant::OwnedValue;
 use zbus::{interface, Connection};
 
 use super::options;
-use super::results::{InstallResult, RollbackResult, RunResult, StatusReport, UninstallResult, UpgradeResult};
+use super::results::{
+    InstallResult, RollbackResult, RunResult, StatusReport, UninstallResult, UpgradeResult,
+};
 use crate::error::Result;
 use crate::manager::Manager;
 use crate::system::caller::Caller;

@@ -64,7 +64,8 @@ type Dict = HashMap<String, OwnedValue>;
 /// Run's request from its arguments and options.
 pub fn run_request(image: String, command: Vec<String>, options: Dict) -> Result<RunRequest> {
     let mut o = Options::parse(options, RUN_OPTIONS)?;
-    let fds = CallerFds { stdin: o.take_fd("stdin")?, stdout: o.take_fd("stdout")?, stderr: o.take_fd("stderr")? };
+    let fds =
+        CallerFds { stdin: o.take_fd("stdin")?, stdout: o.take_fd("stdout")?, stderr: o.take_fd("stderr")? };
     Ok(RunRequest {
         image,
         command,
@@ -82,7 +83,12 @@ pub fn run_request(image: String, command: Vec<String>, options: Dict) -> Result
 /// Install's request.
 pub fn install_request(image: String, options: Dict) -> Result<InstallRequest> {
     let o = Options::parse(options, INSTALL_OPTIONS)?;
-    Ok(InstallRequest { image, display: o.flag("display"), pull: o.flag_or("pull", true), inputs: o.inputs() })
+    Ok(InstallRequest {
+        image,
+        display: o.flag("display"),
+        pull: o.flag_or("pull", true),
+        inputs: o.inputs(),
+    })
 }
 
 /// Uninstall's request.

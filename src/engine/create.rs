@@ -256,7 +256,12 @@ mod tests {
     fn body(line: &str, streams: StreamSetup) -> Result<ContainerCreateBody> {
         let argv = shell_words::split(line).unwrap_or_else(|e| panic!("{e}"));
         let owner = crate::label::Ownership { name: "n".into(), ..Default::default() };
-        create_body(CreateRequest { spec: &RunSpec::from_argv(&argv)?, image_id: "sha256:1d", owner: &owner, streams })
+        create_body(CreateRequest {
+            spec: &RunSpec::from_argv(&argv)?,
+            image_id: "sha256:1d",
+            owner: &owner,
+            streams,
+        })
     }
 
     #[test]

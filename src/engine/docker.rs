@@ -13,12 +13,12 @@ use bollard::query_parameters::{
 use bollard::{Docker, API_DEFAULT_VERSION};
 use futures_util::StreamExt;
 
+use super::create::{create_body, host_flags};
 use super::locate::{socket_exists, EngineLocator};
 use super::pull::PullProgress;
-use super::create::{create_body, host_flags};
 use super::{
-    same_image, Attached, Chunk, ContainerInfo, ContainerSummary, CreateRequest, Engine, EngineInfo, ImageInfo,
-    StreamSetup,
+    same_image, Attached, Chunk, ContainerInfo, ContainerSummary, CreateRequest, Engine, EngineInfo,
+    ImageInfo, StreamSetup,
 };
 use crate::error::{Error, Result};
 use crate::label::Ownership;
@@ -391,9 +391,10 @@ impl Engine for DockerEngine {
             .await
             .map_err(|e| classify(&socket, &format!("starting an exec in {id}"), e))?;
         match started {
-            bollard::exec::StartExecResults::Attached { output, input } => {
-                Ok((created.id, Attached { output: chunks(output, socket, "reading the exec's output"), input }))
-            }
+            bollard::exec::StartExecResults::Attached { output, input } => Ok((
+                created.id,
+                Attached { output: chunks(output, socket, "reading the exec's output"), input },
+            )),
             bollard::exec::StartExecResults::Detached => {
                 Err(Error::EngineError(format!("the engine started the exec in {id} detached")))
             }

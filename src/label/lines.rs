@@ -127,7 +127,12 @@ mod tests {
     fn default_and_spc_lines_are_the_documented_ones() {
         let cmd = vec!["ls".to_owned(), "-l".to_owned()];
         assert_eq!(
-            crate::text::display_line(&default_line("tools", "tools", LineMode { tty: true, detach: false }, &cmd)),
+            crate::text::display_line(&default_line(
+                "tools",
+                "tools",
+                LineMode { tty: true, detach: false },
+                &cmd
+            )),
             "docker run -i -t --rm --name tools tools ls -l"
         );
         assert_eq!(
@@ -135,7 +140,12 @@ mod tests {
             "docker run -i --rm --name t tools"
         );
         assert_eq!(
-            crate::text::display_line(&default_line("tools", "t", LineMode { tty: false, detach: true }, &[])),
+            crate::text::display_line(&default_line(
+                "tools",
+                "t",
+                LineMode { tty: false, detach: true },
+                &[]
+            )),
             "docker run -i -d --rm --name t tools"
         );
         assert_eq!(

@@ -151,7 +151,10 @@ pub fn log_driver(value: &str) -> Verdict {
 /// `-l KEY=VALUE`: the engine labels atomicd marks its own containers with are atomicd's alone.
 pub fn label(value: &str) -> Verdict {
     if value.starts_with(crate::label::OWNER_LABEL_PREFIX) {
-        Verdict::Refused(format!("-l {value:?}: labels under {} are atomicd's own", crate::label::OWNER_LABEL_PREFIX))
+        Verdict::Refused(format!(
+            "-l {value:?}: labels under {} are atomicd's own",
+            crate::label::OWNER_LABEL_PREFIX
+        ))
     } else {
         Verdict::Confined
     }

@@ -200,7 +200,10 @@ mod tests {
             ("tools:1.2", "tools:1.2"),
             ("127.0.0.1:5000/tools", "127.0.0.1:5000/tools:latest"),
             ("127.0.0.1:5000/tools:v1", "127.0.0.1:5000/tools:v1"),
-            ("localhost/a@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", "localhost/a@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"),
+            (
+                "localhost/a@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+                "localhost/a@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+            ),
         ];
         for (text, pulled) in table {
             let r = ImageRef::parse(text).unwrap_or_else(|e| panic!("{text}: {e}"));

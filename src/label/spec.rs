@@ -204,7 +204,8 @@ impl RunSpec {
                     Some((n, v)) => (n, Some(v.to_owned())),
                     None => (long, None),
                 };
-                let flag = find_long(name).ok_or_else(|| unsupported(format!("unsupported flag --{name}")))?;
+                let flag =
+                    find_long(name).ok_or_else(|| unsupported(format!("unsupported flag --{name}")))?;
                 let value = match (flag.arity, inline) {
                     (Arity::Value, None) => Some(take_value(args, &mut i, &format!("--{name}"))?),
                     (_, inline) => inline,
@@ -212,8 +213,8 @@ impl RunSpec {
                 spec.take(flag, value)?;
             } else if let Some(cluster) = word.strip_prefix('-').filter(|c| !c.is_empty()) {
                 for (at, letter) in cluster.char_indices() {
-                    let flag =
-                        find_short(letter).ok_or_else(|| unsupported(format!("unsupported flag -{letter}")))?;
+                    let flag = find_short(letter)
+                        .ok_or_else(|| unsupported(format!("unsupported flag -{letter}")))?;
                     if flag.arity == Arity::Switch {
                         spec.take(flag, None)?;
                         continue;
@@ -341,7 +342,8 @@ impl RunSpec {
     /// (`env_files`, by the path as written on the line): atomicd never opens a file a label
     /// names on behalf of a caller who might not be allowed to read it.
     pub fn resolve_env_files(&mut self, env_files: &std::collections::HashMap<String, String>) -> Result<()> {
-        let missing: Vec<String> = self.env_files.iter().filter(|p| !env_files.contains_key(*p)).cloned().collect();
+        let missing: Vec<String> =
+            self.env_files.iter().filter(|p| !env_files.contains_key(*p)).cloned().collect();
         if !missing.is_empty() {
             return Err(Error::EnvFilesNeeded(
                 format!(
@@ -434,7 +436,9 @@ mod tests {
     fn env_files_come_from_the_caller() {
         let mut s = spec("docker run --env-file /etc/app.env -e LAST=1 img");
         let missing = s.clone().resolve_env_files(&Default::default());
-        assert!(matches!(missing, Err(Error::EnvFilesNeeded(m, paths)) if m.contains("/etc/app.env") && paths == ["/etc/app.env"]));
+        assert!(
+            matches!(missing, Err(Error::EnvFilesNeeded(m, paths)) if m.contains("/etc/app.env") && paths == ["/etc/app.env"])
+        );
         let files = std::collections::HashMap::from([(
             "/etc/app.env".to_owned(),
             "# comment\n\nA=1\n  B=two words\nBARE\n".to_owned(),
@@ -511,9 +515,15 @@ mod tests {
         }
         for (name, value, confined) in CLASSIFIED {
             let flag = find_long(name).unwrap_or_else(|| panic!("{name} is not in the table"));
-            let word = if flag.arity == Arity::Switch { format!("--{name}") } else { format!("--{name}={value}") };
+            let word =
+                if flag.arity == Arity::Switch { format!("--{name}") } else { format!("--{name}={value}") };
             let parsed = spec(&format!("docker run {word} img"));
-            assert_eq!(parsed.host_privileges().is_empty(), *confined, "--{name} {value}: {:?}", parsed.privileges);
+            assert_eq!(
+                parsed.host_privileges().is_empty(),
+                *confined,
+                "--{name} {value}: {:?}",
+                parsed.privileges
+            );
         }
     }
 
@@ -531,7 +541,11 @@ mod tests {
         for line in privileged {
             assert!(!spec(line).host_privileges().is_empty(), "{line}");
         }
-        for line in ["docker run -v ../../..:/host img", "docker run --volume=.:/src img", "docker run -l org.atomic.managed=1 img"] {
+        for line in [
+            "docker run -v ../../..:/host img",
+            "docker run --volume=.:/src img",
+            "docker run -l org.atomic.managed=1 img",
+        ] {
             assert!(matches!(RunSpec::from_argv(&argv(line)), Err(Error::UnsupportedLabel(_))), "{line}");
         }
         assert!(spec("docker run --privileged --privileged=false img").host_privileges().is_empty());

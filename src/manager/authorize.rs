@@ -1,8 +1,8 @@
 //! Authorization of a plan: the actions it needs and the details polkit shows, both read from
 //! the plan that will run and from nothing else.
 
-use super::plan::{Operation, Plan, Step};
 use super::jobs::Job;
+use super::plan::{Operation, Plan, Step};
 use super::Manager;
 use crate::error::Result;
 use crate::system::caller::Caller;

@@ -50,7 +50,8 @@ impl Manager {
         job.report(-1.0, "running the INSTALL label").await;
         let id = self.create(caller, &plan, spec, None, StreamSetup::default()).await?;
         self.start_or_discard(&id, true).await?;
-        let (code, output) = if spec.detach { (0, String::new()) } else { self.finish(&id, spec.remove, &job).await? };
+        let (code, output) =
+            if spec.detach { (0, String::new()) } else { self.finish(&id, spec.remove, &job).await? };
         if code != 0 {
             return Err(Error::Failed(format!(
                 "the INSTALL label of {:?} exited with {code}; nothing was recorded. Its last output:\n{}",
@@ -93,7 +94,8 @@ impl Manager {
         let vars = vars(caller, &image, &name, &inputs)?;
         let info = self.engine.inspect_image(image.as_str()).await?;
         let installed = self.is_installed(&image, &info.id)?;
-        let line = plan::install_line(Operation::Uninstall, LabelKind::Uninstall, image.clone(), &info, &vars)?;
+        let line =
+            plan::install_line(Operation::Uninstall, LabelKind::Uninstall, image.clone(), &info, &vars)?;
         let mut warnings = Vec::new();
         let mut plan = match line {
             Some(plan) if installed || force => plan,
@@ -200,7 +202,8 @@ fn removable_containers(
     }
     if !force {
         let others = mine.iter().filter(|c| c.name != name).map(|c| c.name.clone());
-        let running = mine.iter().filter(|c| c.name == name && c.running).map(|c| format!("{} (running)", c.name));
+        let running =
+            mine.iter().filter(|c| c.name == name && c.running).map(|c| format!("{} (running)", c.name));
         let blocking: Vec<String> = others.chain(running).collect();
         if !blocking.is_empty() {
             return Err(Error::Failed(format!(

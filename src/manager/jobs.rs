@@ -11,8 +11,8 @@ use tokio::sync::{mpsc, watch};
 use zbus::message::Header;
 use zbus::{interface, Connection};
 
-use crate::system::caller::Caller;
 use crate::error::{Error, Result};
+use crate::system::caller::Caller;
 use crate::system::polkit::{Action, Authority};
 
 use crate::dbus::names::JOBS_PATH;

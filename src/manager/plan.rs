@@ -107,7 +107,14 @@ pub struct RunShape<'a> {
     pub selinux: bool,
 }
 
-fn from_line(operation: Operation, image: ImageRef, info: &ImageInfo, argv: Vec<String>, warnings: Vec<String>, labelled: bool) -> Result<Plan> {
+fn from_line(
+    operation: Operation,
+    image: ImageRef,
+    info: &ImageInfo,
+    argv: Vec<String>,
+    warnings: Vec<String>,
+    labelled: bool,
+) -> Result<Plan> {
     let spec = RunSpec::from_argv(&argv)?;
     // The line's image word is where the caller's IMAGE was substituted; `$OPT1` or a hard-coded
     // name must not move what runs away from what was inspected and authorized.
@@ -156,7 +163,13 @@ pub fn run(image: ImageRef, info: &ImageInfo, vars: &Vars, shape: RunShape<'_>) 
 }
 
 /// Plans an Install or Uninstall line; `None` when the image has no such label.
-pub fn install_line(operation: Operation, kind: LabelKind, image: ImageRef, info: &ImageInfo, vars: &Vars) -> Result<Option<Plan>> {
+pub fn install_line(
+    operation: Operation,
+    kind: LabelKind,
+    image: ImageRef,
+    info: &ImageInfo,
+    vars: &Vars,
+) -> Result<Option<Plan>> {
     let Some(line) = label::find_label(&info.labels, kind) else { return Ok(None) };
     let resolved = label::resolve(line, vars, &[])?;
     from_line(operation, image, info, resolved.argv, resolved.warnings, true).map(Some)
@@ -285,7 +298,12 @@ mod tests {
     }
 
     fn plan(labels: &[(&str, &str)]) -> Result<Plan> {
-        run(ImageRef::parse("app").unwrap_or_else(|e| panic!("{e}")), &image(labels), &vars(), shape(&[], false))
+        run(
+            ImageRef::parse("app").unwrap_or_else(|e| panic!("{e}")),
+            &image(labels),
+            &vars(),
+            shape(&[], false),
+        )
     }
 
     fn mine(running: bool, flags: &[&str]) -> ContainerInfo {
@@ -294,7 +312,11 @@ mod tests {
             name: "app".into(),
             image_id: "sha256:aa".into(),
             running,
-            owner: Some(Ownership { image: "app".into(), image_id: "sha256:aa".into(), ..Default::default() }),
+            owner: Some(Ownership {
+                image: "app".into(),
+                image_id: "sha256:aa".into(),
+                ..Default::default()
+            }),
             host_flags: flags.iter().map(|f| (*f).to_owned()).collect(),
         }
     }
@@ -322,12 +344,16 @@ mod tests {
         assert_eq!(started.argv, ["docker", "start", "app"]);
 
         let cmd = vec!["date".to_owned()];
-        let exec = line.clone().against(Some(mine(false, &["--pid=host"])), shape(&cmd, false)).unwrap_or_else(|e| panic!("{e}"));
+        let exec = line
+            .clone()
+            .against(Some(mine(false, &["--pid=host"])), shape(&cmd, false))
+            .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(exec.step, Step::Exec { id: "c1".into(), start_first: true, command: cmd.clone() });
         assert_eq!(exec.argv, ["docker", "exec", "-i", "app", "date"]);
         assert_eq!(exec.privileges, ["shares the host's process namespace"]);
 
-        let running = line.clone().against(Some(mine(true, &[])), shape(&[], false)).unwrap_or_else(|e| panic!("{e}"));
+        let running =
+            line.clone().against(Some(mine(true, &[])), shape(&[], false)).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(running.step, Step::AlreadyRunning { id: "c1".into() });
     }
 
@@ -346,7 +372,9 @@ mod tests {
         };
         let r = line.clone().against(Some(other), shape(&[], true));
         assert!(matches!(&r, Err(Error::Failed(m)) if m.contains("\"db\"")), "{r:?}");
-        let replaced = line.against(Some(mine(true, &["--privileged"])), shape(&[], true)).unwrap_or_else(|e| panic!("{e}"));
+        let replaced = line
+            .against(Some(mine(true, &["--privileged"])), shape(&[], true))
+            .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(replaced.step, Step::Create { replacing: Some("c1".into()) });
         assert!(replaced.privileges.is_empty(), "the new container is the line's");
     }

@@ -26,7 +26,8 @@ struct Attachment {
 impl Manager {
     /// Run: one plan, authorized as it will run, then carried out.
     pub async fn run(&self, caller: &Caller, request: RunRequest) -> Result<RunResult> {
-        let RunRequest { image, command, spc, display, detach, replace, tty, tty_size, inputs, fds } = request;
+        let RunRequest { image, command, spc, display, detach, replace, tty, tty_size, inputs, fds } =
+            request;
         let image = ImageRef::parse(&image)?;
         check_command(&command)?;
         let name = container_name(&image, &inputs, spc)?;
@@ -71,7 +72,8 @@ impl Manager {
             Step::Create { replacing } => {
                 let spec = plan.spec.as_ref().ok_or_else(|| Error::Failed("the plan has no line".into()))?;
                 let attach = !spec.detach && at.fds.any();
-                at.streams = StreamSetup { stdin: attach && at.fds.stdin.is_some(), tty: attach && at.streams.tty };
+                at.streams =
+                    StreamSetup { stdin: attach && at.fds.stdin.is_some(), tty: attach && at.streams.tty };
                 let id = self.create(caller, plan, spec, replacing.as_deref(), at.streams).await?;
                 result.container_id = Some(id.clone());
                 self.drive(&id, Some(spec), at, job, &mut result).await?;
@@ -89,12 +91,13 @@ impl Manager {
                     self.engine.start(id).await?;
                 }
                 let name = plan.name.as_deref().unwrap_or_default();
-                let outcome = self.exec_in(id, command, at.fds, at.streams.tty, &job).await.map_err(|e| match e {
-                    Error::EngineError(m) => {
-                        Error::EngineError(format!("{m}; to run the line anew in a new {name:?}, pass replace"))
-                    }
-                    other => other,
-                })?;
+                let outcome =
+                    self.exec_in(id, command, at.fds, at.streams.tty, &job).await.map_err(|e| match e {
+                        Error::EngineError(m) => Error::EngineError(format!(
+                            "{m}; to run the line anew in a new {name:?}, pass replace"
+                        )),
+                        other => other,
+                    })?;
                 result.exit_code = Some(outcome.code);
                 result.output = outcome.output;
             }

@@ -37,7 +37,10 @@ struct FakeEngine {
 impl FakeEngine {
     fn image(&self, reference: &str, id: &str, labels: &[(&str, &str)]) {
         let labels = labels.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
-        self.images.lock().unwrap_or_else(|p| p.into_inner()).insert(reference.to_owned(), ImageInfo { id: id.to_owned(), labels });
+        self.images
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(reference.to_owned(), ImageInfo { id: id.to_owned(), labels });
     }
 
     fn container(&self, c: FakeContainer) {
@@ -67,7 +70,12 @@ impl Engine for FakeEngine {
         EngineInfo { name: "fake".into(), available: true, ..EngineInfo::default() }
     }
     async fn inspect_image(&self, image: &str) -> Result<ImageInfo> {
-        self.images.lock().unwrap_or_else(|p| p.into_inner()).get(image).cloned().ok_or_else(|| Error::ImageNotFound(image.into()))
+        self.images
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(image)
+            .cloned()
+            .ok_or_else(|| Error::ImageNotFound(image.into()))
     }
     async fn find_container(&self, name: &str) -> Result<Option<ContainerInfo>> {
         let all = self.containers.lock().unwrap_or_else(|p| p.into_inner());
@@ -85,10 +93,19 @@ impl Engine for FakeEngine {
         Ok(all
             .iter()
             .filter(|c| c.image_id == image_id)
-            .map(|c| ContainerSummary { id: c.id.clone(), name: c.name.clone(), running: c.running, owner: Ownership::from_labels(&c.labels) })
+            .map(|c| ContainerSummary {
+                id: c.id.clone(),
+                name: c.name.clone(),
+                running: c.running,
+                owner: Ownership::from_labels(&c.labels),
+            })
             .collect())
     }
-    async fn pull(&self, reference: &str, _: tokio::sync::mpsc::UnboundedSender<(f64, String)>) -> Result<()> {
+    async fn pull(
+        &self,
+        reference: &str,
+        _: tokio::sync::mpsc::UnboundedSender<(f64, String)>,
+    ) -> Result<()> {
         self.log(format!("pull {reference}"));
         Ok(())
     }
@@ -216,7 +233,8 @@ impl Drop for TempDir {
 
 fn world(granted: &[&'static str]) -> World {
     let engine = Arc::new(FakeEngine::default());
-    let authority = Arc::new(FakeAuthority { granted: granted.iter().copied().collect(), ..Default::default() });
+    let authority =
+        Arc::new(FakeAuthority { granted: granted.iter().copied().collect(), ..Default::default() });
     let host = Arc::new(FakeHost::default());
     let power = Arc::new(FakePower::default());
     static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
@@ -239,11 +257,21 @@ fn caller(uid: u32) -> Caller {
 }
 
 fn run_request(image: &str, command: &[&str]) -> RunRequest {
-    RunRequest { image: image.into(), command: command.iter().map(|s| (*s).to_owned()).collect(), ..RunRequest::default() }
+    RunRequest {
+        image: image.into(),
+        command: command.iter().map(|s| (*s).to_owned()).collect(),
+        ..RunRequest::default()
+    }
 }
 
 fn mine(name: &str, image_id: &str, running: bool, flags: &[&str]) -> FakeContainer {
-    let owner = Ownership { image: "app".into(), image_id: image_id.into(), name: name.into(), operation: "Run".into(), caller_uid: 0 };
+    let owner = Ownership {
+        image: "app".into(),
+        image_id: image_id.into(),
+        name: name.into(),
+        operation: "Run".into(),
+        caller_uid: 0,
+    };
     FakeContainer {
         id: format!("{name}-id"),
         name: name.into(),
@@ -307,7 +335,8 @@ async fn a_command_for_an_existing_container_is_exec_d_with_its_exit_code() {
     let w = world(&["org.atomic.run"]);
     w.engine.image("app", "sha256:a1", &[("RUN", NAMED_RUN)]);
     w.engine.container(mine("app", "sha256:a1", false, &[]));
-    let r = w.manager.run(&caller(1000), run_request("app", &["date"])).await.unwrap_or_else(|e| panic!("{e}"));
+    let r =
+        w.manager.run(&caller(1000), run_request("app", &["date"])).await.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(r.exit_code, Some(7));
     assert_eq!(r.command, ["docker", "exec", "-i", "app", "date"]);
     assert_eq!(w.engine.calls(), ["start app-id", "exec app-id date"]);
@@ -338,7 +367,11 @@ async fn replace_removes_only_atomicd_s_container_of_the_same_image() {
     r.unwrap_or_else(|e| panic!("same image reference, older id: {e}"));
     assert_eq!(w.engine.calls()[0], "rm app-id");
     let asked = w.authority.asked.lock().unwrap_or_else(|p| p.into_inner()).clone();
-    assert_eq!(asked[0].1.get("replaces").map(String::as_str), Some("app-id"), "polkit is told what is replaced");
+    assert_eq!(
+        asked[0].1.get("replaces").map(String::as_str),
+        Some("app-id"),
+        "polkit is told what is replaced"
+    );
 }
 
 #[tokio::test]
@@ -370,19 +403,31 @@ async fn uninstall_removes_what_polkit_was_told_and_nothing_else() {
 #[tokio::test]
 async fn install_and_uninstall_lines_that_reach_the_host_need_run_privileged() {
     let w = world(&["org.atomic.install", "org.atomic.uninstall"]);
-    let labels = [("INSTALL", "docker run --rm --privileged -v /:/host IMAGE"), ("UNINSTALL", "docker run --rm -v /:/host IMAGE")];
+    let labels = [
+        ("INSTALL", "docker run --rm --privileged -v /:/host IMAGE"),
+        ("UNINSTALL", "docker run --rm -v /:/host IMAGE"),
+    ];
     w.engine.image("app", "sha256:a1", &labels);
-    let r = w.manager.install(&caller(1000), InstallRequest { image: "app".into(), pull: true, ..Default::default() }).await;
+    let r = w
+        .manager
+        .install(&caller(1000), InstallRequest { image: "app".into(), pull: true, ..Default::default() })
+        .await;
     assert!(matches!(r, Err(Error::AccessDenied(m)) if m.contains("run-privileged")));
     assert_eq!(asked(&w), ["org.atomic.install", "org.atomic.run-privileged"]);
     assert!(w.engine.calls().is_empty());
     // Uninstall of an image that was never installed does not run its label.
-    let r = w.manager.uninstall(&caller(1000), UninstallRequest { image: "app".into(), ..Default::default() }).await;
+    let r = w
+        .manager
+        .uninstall(&caller(1000), UninstallRequest { image: "app".into(), ..Default::default() })
+        .await;
     let r = r.unwrap_or_else(|e| panic!("{e}"));
     assert!(r.command.is_empty() && r.warnings.iter().any(|m| m.contains("not run")), "{r:?}");
     assert_eq!(w.engine.calls(), ["rmi app"]);
     // With force it does, and then needs run-privileged.
-    let r = w.manager.uninstall(&caller(1000), UninstallRequest { image: "app".into(), force: true, ..Default::default() }).await;
+    let r = w
+        .manager
+        .uninstall(&caller(1000), UninstallRequest { image: "app".into(), force: true, ..Default::default() })
+        .await;
     assert!(matches!(r, Err(Error::AccessDenied(_))), "{r:?}");
 }
 
@@ -390,11 +435,17 @@ async fn install_and_uninstall_lines_that_reach_the_host_need_run_privileged() {
 async fn install_pulls_exactly_the_reference_and_records_the_install() {
     let w = world(&["org.atomic.install"]);
     // The fake only has the image after the pull: a pull that asked for a bare name would miss it.
-    let r = w.manager.install(&caller(0), InstallRequest { image: "reg/app".into(), pull: true, ..Default::default() }).await;
+    let r = w
+        .manager
+        .install(&caller(0), InstallRequest { image: "reg/app".into(), pull: true, ..Default::default() })
+        .await;
     assert!(matches!(r, Err(Error::ImageNotFound(_))));
     assert_eq!(w.engine.calls(), ["pull reg/app:latest"]);
     w.engine.image("reg/app", "sha256:a1", &[("INSTALL", "docker run --rm IMAGE true")]);
-    let r = w.manager.install(&caller(0), InstallRequest { image: "reg/app".into(), pull: true, ..Default::default() }).await;
+    let r = w
+        .manager
+        .install(&caller(0), InstallRequest { image: "reg/app".into(), pull: true, ..Default::default() })
+        .await;
     r.unwrap_or_else(|e| panic!("{e}"));
     let status = w.manager.status().await.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(status.installed.len(), 1);
@@ -404,7 +455,11 @@ async fn install_pulls_exactly_the_reference_and_records_the_install() {
 #[tokio::test]
 async fn run_refuses_an_image_that_must_be_installed_first() {
     let w = world(&["org.atomic.run"]);
-    w.engine.image("app", "sha256:a1", &[("RUN", "docker run --rm IMAGE"), ("INSTALL", "docker run --rm IMAGE")]);
+    w.engine.image(
+        "app",
+        "sha256:a1",
+        &[("RUN", "docker run --rm IMAGE"), ("INSTALL", "docker run --rm IMAGE")],
+    );
     let r = w.manager.run(&caller(0), run_request("app", &[])).await;
     assert!(matches!(&r, Err(Error::Failed(m)) if m.contains("install it first")), "{r:?}");
     assert!(w.engine.calls().is_empty());

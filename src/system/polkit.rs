@@ -6,8 +6,8 @@ use async_trait::async_trait;
 use zbus::zvariant::OwnedValue;
 use zbus_polkit::policykit1::{AuthorityProxy, CheckAuthorizationFlags, Subject};
 
-use crate::system::caller::Caller;
 use crate::error::{Error, Result};
+use crate::system::caller::Caller;
 
 /// The polkit actions of API.md.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -387,7 +387,8 @@ pub fn polkit_grant(user: &str, actions: &[&str], name: &str) -> PolkitGrant {
         assert!(made.is_ok_and(|s| s.success()), "useradd {user}");
     }
     let out = Command::new("id").args(["-u", user]).output().unwrap_or_else(|e| panic!("{e}"));
-    let uid = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap_or_else(|e| panic!("uid of {user}: {e}"));
+    let uid =
+        String::from_utf8_lossy(&out.stdout).trim().parse().unwrap_or_else(|e| panic!("uid of {user}: {e}"));
     let wanted: Vec<String> = actions.iter().map(|a| format!("action.id == \"{a}\"")).collect();
     let rule = format!(
         "polkit.addRule(function(action, subject) {{\n  if (({}) && subject.user == \"{user}\") {{\n    return polkit.Result.YES;\n  }}\n}});\n",
