@@ -8,7 +8,7 @@ use clap::Parser;
 use zbus::fdo::{ObjectManager, RequestNameFlags, RequestNameReply};
 
 use crate::dbus::names::{BUS_NAME, MANAGER_PATH};
-use crate::dbus::ManagerInterface;
+use crate::dbus::{Checked, ManagerInterface};
 use crate::engine::{DockerEngine, Engine, EngineLocator};
 use crate::host::{BackendKind, Bootc, HostBackend, NoHost, OstreeHost, RpmOstree};
 use crate::manager::{Jobs, Manager, Parts};
@@ -109,7 +109,10 @@ pub async fn run(args: Args) -> Result<(), String> {
     let server = conn.object_server();
     server.at(MANAGER_PATH, ObjectManager).await.map_err(|e| e.to_string())?;
     server
-        .at(MANAGER_PATH, ManagerInterface::new(manager.clone(), activity.clone(), first.available))
+        .at(
+            MANAGER_PATH,
+            Checked::new(ManagerInterface::new(manager.clone(), activity.clone(), first.available)),
+        )
         .await
         .map_err(|e| e.to_string())?;
     match conn.request_name_with_flags(BUS_NAME, RequestNameFlags::DoNotQueue.into()).await {
@@ -191,7 +194,8 @@ async fn monitor_engine(conn: zbus::Connection, engine: Arc<dyn Engine>) {
     loop {
         tick.tick().await;
         let info = engine.info().await;
-        let Ok(iface) = conn.object_server().interface::<_, ManagerInterface>(MANAGER_PATH).await else {
+        let Ok(iface) = conn.object_server().interface::<_, Checked<ManagerInterface>>(MANAGER_PATH).await
+        else {
             return;
         };
         let manager = iface.get().await;

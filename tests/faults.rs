@@ -3,7 +3,6 @@
 
 mod common;
 
-use std::collections::HashMap;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -17,8 +16,8 @@ async fn sigkill_during_install_leaves_no_record_or_a_whole_one() {
     let install = {
         let name = name.clone();
         tokio::spawn(async move {
-            let opts = HashMap::from([("name", zbus::zvariant::Value::from(name.as_str()))]);
-            proxy().await.install("atomic-test/slowinstall", opts).await
+            let opts = InstallOptions { name: Some(name.clone()), ..Default::default() };
+            proxy().await.install("atomic-test/slowinstall", &opts).await
         })
     };
     tokio::time::sleep(Duration::from_millis(1500)).await;
@@ -62,8 +61,8 @@ async fn engine_killed_under_a_run_is_an_engine_error_not_a_hang() {
     let run = {
         let name = name.clone();
         tokio::spawn(async move {
-            let opts = HashMap::from([("name", zbus::zvariant::Value::from(name.as_str()))]);
-            proxy().await.run(PLAIN, &["sleep".to_owned(), "30".to_owned()], opts).await
+            let opts = RunOptions { name: Some(name.clone()), ..Default::default() };
+            proxy().await.run(PLAIN, &["sleep".to_owned(), "30".to_owned()], &opts).await
         })
     };
     assert!(wait_until(Duration::from_secs(15), || containers("podman").contains(&name)));
@@ -127,7 +126,8 @@ async fn engine_killed_during_a_pull_records_nothing_and_leaves_no_job() {
     let conn = zbus::Connection::system().await.unwrap_or_else(|e| panic!("{e}"));
     let p = atomicd::dbus::proxy::ManagerProxy::new(&conn).await.unwrap_or_else(|e| panic!("{e}"));
     let name = format!("pullkill{}", unique());
-    let call = p.install(BIG, HashMap::from([("name", zbus::zvariant::Value::from(name.as_str()))]));
+    let options = InstallOptions { name: Some(name.clone()), ..Default::default() };
+    let call = p.install(BIG, &options);
     tokio::pin!(call);
     let om = object_manager(&conn).await;
     let seen = tokio::select! {
@@ -236,23 +236,44 @@ async fn without_polkitd_every_guarded_call_is_denied_and_status_works() {
     let p = proxy().await;
     let before = containers("podman").len();
     let name = format!("nopk{}", unique());
-    let opts = || HashMap::from([("name", zbus::zvariant::Value::from(name.as_str()))]);
     let answers = [
-        ("Run", p.run(PLAIN, &["true".to_owned()], opts()).await.map(|_| ())),
-        ("Install", p.install("atomic-test/app", opts()).await.map(|_| ())),
-        ("Uninstall", p.uninstall("atomic-test/app", opts()).await.map(|_| ())),
-        ("HostUpgrade", p.host_upgrade(HashMap::new()).await.map(|_| ())),
-        ("Rollback", p.rollback(HashMap::new()).await.map(|_| ())),
+        (
+            "Run",
+            p.run(
+                PLAIN,
+                &["true".to_owned()],
+                &RunOptions { name: Some(name.clone()), ..Default::default() },
+            )
+            .await
+            .map(|_| ()),
+        ),
+        (
+            "Install",
+            p.install("atomic-test/app", &InstallOptions { name: Some(name.clone()), ..Default::default() })
+                .await
+                .map(|_| ()),
+        ),
+        (
+            "Uninstall",
+            p.uninstall(
+                "atomic-test/app",
+                &UninstallOptions { name: Some(name.clone()), ..Default::default() },
+            )
+            .await
+            .map(|_| ()),
+        ),
+        ("HostUpgrade", p.host_upgrade(&Default::default()).await.map(|_| ())),
+        ("Rollback", p.rollback(&Default::default()).await.map(|_| ())),
     ];
     let status = p.status().await;
-    let display = p
-        .run(PLAIN, &["true".to_owned()], HashMap::from([("display", zbus::zvariant::Value::from(true))]))
-        .await;
+    let display =
+        p.run(PLAIN, &["true".to_owned()], &RunOptions { display: Some(true), ..Default::default() }).await;
     drop(away);
     for (method, answer) in &answers {
         // Authorization comes first, before the engine or the host is consulted.
         assert_eq!(error_name(answer), "org.freedesktop.DBus.Error.AccessDenied", "{method}: {answer:?}");
-        if let Err(zbus::Error::MethodError(_, Some(msg), _)) = answer {
+        {
+            let msg = error_text(answer);
             assert!(msg.contains("polkit cannot be asked"), "{method}: {msg}");
         }
     }

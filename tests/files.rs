@@ -236,7 +236,7 @@ async fn a_running_job_matches_the_job_interface_of_the_xml() {
     let conn = p.inner().connection().clone();
     let sleeper = tokio::spawn(async move {
         let p = atomicd::dbus::proxy::ManagerProxy::new(&conn).await.unwrap_or_else(|e| panic!("{e}"));
-        p.run(PLAIN, &["sleep".to_owned(), "3".to_owned()], Default::default()).await
+        p.run(PLAIN, &["sleep".to_owned(), "3".to_owned()], &Default::default()).await
     });
     let conn = zbus::Connection::system().await.unwrap_or_else(|e| panic!("{e}"));
     let om = object_manager(&conn).await;
@@ -256,7 +256,7 @@ async fn a_running_job_matches_the_job_interface_of_the_xml() {
         shape_of(&read("dbus/org.atomic.Manager.xml"), "org.atomic.Job")
     );
     let done = sleeper.await.unwrap_or_else(|e| panic!("{e}")).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(i32::try_from(done["exit-code"].clone()).ok(), Some(0));
+    assert_eq!(done.exit_code, Some(0));
     let objects = om.get_managed_objects().await.unwrap_or_default();
     assert!(!objects.contains_key(&path), "the job stayed exported after the call ended");
 }

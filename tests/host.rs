@@ -8,7 +8,6 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use common::*;
-use zbus::zvariant::Value;
 
 fn sh(script: &str) {
     let out = Command::new("bash").args(["-euc", script]).output().unwrap_or_else(|e| panic!("{e}"));
@@ -88,7 +87,10 @@ async fn ostree_upgrade_rollback_check_busy_and_refusal() {
 
     commit(&s, "2.0");
     let p = proxy().await;
-    let check = p.host_upgrade([("check", Value::from(true))].into()).await.unwrap_or_else(|e| panic!("{e}"));
+    let check = p
+        .host_upgrade(&UpgradeOptions { check: Some(true), ..Default::default() })
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(bool::try_from(check["changed"].clone()).ok(), Some(true));
     assert_eq!(versions().await, v(&[("1.0", true)]), "check must not deploy");
 
@@ -97,14 +99,14 @@ async fn ostree_upgrade_rollback_check_busy_and_refusal() {
     assert_eq!(r.error.map(|e| e.0).as_deref(), Some("org.freedesktop.DBus.Error.AccessDenied"));
     assert_eq!(versions().await, v(&[("1.0", true)]));
 
-    let up = p.host_upgrade(Default::default()).await.unwrap_or_else(|e| panic!("{e}"));
+    let up = p.host_upgrade(&Default::default()).await.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(bool::try_from(up["changed"].clone()).ok(), Some(true));
     assert_eq!(versions().await, v(&[("2.0", true), ("1.0", false)]));
-    let again = p.host_upgrade(Default::default()).await.unwrap_or_else(|e| panic!("{e}"));
+    let again = p.host_upgrade(&Default::default()).await.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(bool::try_from(again["changed"].clone()).ok(), Some(false), "already up to date");
 
     let (_, before, _) = cli_as(0, &["host", "status"]);
-    let r = p.rollback(Default::default()).await.unwrap_or_else(|e| panic!("{e}"));
+    let r = p.rollback(&Default::default()).await.unwrap_or_else(|e| panic!("{e}"));
     let json = atomicd::dbus::proxy::dict_to_json(&r);
     assert_eq!(json["deployment"]["version"], "1.0");
     assert_eq!(versions().await, v(&[("1.0", true), ("2.0", false)]), "rollback reorders, deletes nothing");
@@ -112,7 +114,7 @@ async fn ostree_upgrade_rollback_check_busy_and_refusal() {
     assert_ne!(before, after);
     println!("atomic host status before rollback:\n{before}\nafter:\n{after}");
 
-    p.host_upgrade(Default::default()).await.unwrap_or_else(|e| panic!("{e}"));
+    p.host_upgrade(&Default::default()).await.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(versions().await[0], ("2.0".to_owned(), true));
 
     // A second host operation while one runs is Busy. The first is held on the sysroot lock
@@ -133,9 +135,9 @@ async fn ostree_upgrade_rollback_check_busy_and_refusal() {
         held = String::from_utf8_lossy(&buf).into_owned();
     }
     assert_eq!(held, "held\n");
-    let first = tokio::spawn(async { proxy().await.host_upgrade(Default::default()).await });
+    let first = tokio::spawn(async { proxy().await.host_upgrade(&Default::default()).await });
     tokio::time::sleep(Duration::from_millis(700)).await;
-    let second = proxy().await.host_upgrade(Default::default()).await;
+    let second = proxy().await.host_upgrade(&Default::default()).await;
     assert_eq!(error_name(&second), "org.atomic.Error.Busy");
     let _ = holder.wait();
     let first = first.await.unwrap_or_else(|e| panic!("{e}")).unwrap_or_else(|e| panic!("{e}"));
@@ -145,9 +147,10 @@ async fn ostree_upgrade_rollback_check_busy_and_refusal() {
     // A failed upgrade (the origin no longer resolves) leaves the deployment list as it was.
     let listed = versions().await;
     sh(&format!("ostree --repo={}/ostree/repo refs --delete testos/stable", s.display()));
-    let r = proxy().await.host_upgrade(Default::default()).await;
+    let r = proxy().await.host_upgrade(&Default::default()).await;
     assert_eq!(error_name(&r), "org.atomic.Error.Failed");
-    if let Err(zbus::Error::MethodError(_, Some(msg), _)) = &r {
+    {
+        let msg = error_text(&r);
         assert!(msg.contains("testos/stable"), "{msg}");
     }
     assert_eq!(versions().await, listed);
@@ -213,24 +216,31 @@ async fn rpm_ostree_backend_through_its_cli_stand_in() {
     let status = atomicd::dbus::proxy::dict_to_json(&p.status().await.unwrap_or_else(|e| panic!("{e}")));
     assert_eq!(status["host"]["backend"], "rpm-ostree");
     assert_eq!(status["host"]["deployments"][0]["version"], "31.1");
-    let check = p.host_upgrade([("check", Value::from(true))].into()).await.unwrap_or_else(|e| panic!("{e}"));
+    let check = p
+        .host_upgrade(&UpgradeOptions { check: Some(true), ..Default::default() })
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(bool::try_from(check["changed"].clone()).ok(), Some(true));
     let up = atomicd::dbus::proxy::dict_to_json(
-        &p.host_upgrade(Default::default()).await.unwrap_or_else(|e| panic!("{e}")),
+        &p.host_upgrade(&Default::default()).await.unwrap_or_else(|e| panic!("{e}")),
     );
     assert_eq!(up["changed"], true);
     assert_eq!(up["deployment"]["version"], "31.2");
     std::fs::write(&state, format!("31.2 {b}\n31.1 {a}\n")).unwrap_or_else(|e| panic!("{e}"));
-    let check = p.host_upgrade([("check", Value::from(true))].into()).await.unwrap_or_else(|e| panic!("{e}"));
+    let check = p
+        .host_upgrade(&UpgradeOptions { check: Some(true), ..Default::default() })
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(bool::try_from(check["changed"].clone()).ok(), Some(false), "exit 77 means nothing available");
     let back = atomicd::dbus::proxy::dict_to_json(
-        &p.rollback(Default::default()).await.unwrap_or_else(|e| panic!("{e}")),
+        &p.rollback(&Default::default()).await.unwrap_or_else(|e| panic!("{e}")),
     );
     assert_eq!(back["deployment"]["version"], "31.1");
     std::fs::write(&state, format!("31.1 {a}\n")).unwrap_or_else(|e| panic!("{e}"));
-    let r = p.rollback(Default::default()).await;
+    let r = p.rollback(&Default::default()).await;
     assert_eq!(error_name(&r), "org.atomic.Error.Failed");
-    if let Err(zbus::Error::MethodError(_, Some(msg), _)) = &r {
+    {
+        let msg = error_text(&r);
         assert!(
             msg.contains("No rollback deployment found"),
             "the tool's stderr tail is in the error: {msg}"
@@ -282,7 +292,8 @@ async fn a_cancelled_upgrade_pull_leaves_the_host_as_it_was() {
     let _d = ostree_daemon(&s);
     let conn = zbus::Connection::system().await.unwrap_or_else(|e| panic!("{e}"));
     let p = atomicd::dbus::proxy::ManagerProxy::new(&conn).await.unwrap_or_else(|e| panic!("{e}"));
-    let call = p.host_upgrade(Default::default());
+    let options = UpgradeOptions::default();
+    let call = p.host_upgrade(&options);
     tokio::pin!(call);
     let pulling =
         |progress: f64, message: &str| message.contains("objects") && progress > 0.0 && progress < 1.0;
@@ -301,7 +312,7 @@ async fn a_cancelled_upgrade_pull_leaves_the_host_as_it_was() {
     // The same upgrade from a prompt server: the half-done pull is no obstacle, the lock is free.
     let (mut fast, url) = serve(&remote, "0");
     set_remote(&s, &url);
-    let up = p.host_upgrade(Default::default()).await.unwrap_or_else(|e| panic!("after cancel: {e}"));
+    let up = p.host_upgrade(&Default::default()).await.unwrap_or_else(|e| panic!("after cancel: {e}"));
     assert_eq!(bool::try_from(up["changed"].clone()).ok(), Some(true));
     assert_eq!(versions().await, v(&[("2.0", true), ("1.0", false)]));
     let _ = fast.kill();

@@ -17,7 +17,8 @@ fn opt(key: &'static str, v: Value<'static>) -> Opts {
 #[tokio::test(flavor = "multi_thread")]
 async fn every_method_refuses_bad_input_and_nothing_happens() {
     let _d = Daemon::start(&["--engine-socket", PODMAN_SOCK]);
-    let p = proxy().await;
+    // Raw dictionaries: what a hostile client can put on the wire, not what the typed options allow.
+    let p = raw_proxy().await;
     let before = containers("podman").len();
     let huge = "a".repeat(1 << 20);
     let long_tag = format!("tools:{}", "t".repeat(300));
@@ -41,7 +42,13 @@ async fn every_method_refuses_bad_input_and_nothing_happens() {
     ];
     for (o, what) in &options {
         let o = || o.iter().map(|(k, v)| (*k, v.try_clone().unwrap_or(Value::Bool(false)))).collect::<Opts>();
-        assert_eq!(error_name(&p.run(PLAIN, &[], o()).await), invalid, "Run: {what}");
+        let refused = p.run(PLAIN, &[], o()).await;
+        assert_eq!(error_name(&refused), invalid, "Run: {what}");
+        // The sentence names the key (a huge one shortened), so a script's author can find it.
+        if let Some(key) = o().keys().next().filter(|k| !k.is_empty()) {
+            let text = error_text(&refused);
+            assert!(text.contains(key) || what.contains("name"), "Run: {what}: {text}");
+        }
         assert_eq!(error_name(&p.install("atomic-test/app", o()).await), invalid, "Install: {what}");
         assert_eq!(error_name(&p.uninstall("atomic-test/app", o()).await), invalid, "Uninstall: {what}");
     }
@@ -86,14 +93,40 @@ async fn every_method_refuses_bad_input_and_nothing_happens() {
         .await;
     match wrong {
         Err(zbus::Error::MethodError(name, Some(msg), _)) => {
-            assert_eq!(name.as_str(), "org.freedesktop.zbus.Error");
-            assert!(msg.contains("Signature"), "{msg}");
+            assert_eq!(name.as_str(), "org.freedesktop.DBus.Error.InvalidArgs", "{msg}");
+            assert!(msg.contains("sasa{sv}") && msg.contains("\"su\""), "{msg}");
         }
         other => panic!("wrong signature accepted: {other:?}"),
     }
-
+    // The same for other methods, with arguments missing and with extra ones.
+    let call = |method: &'static str| {
+        let conn = conn.clone();
+        move |body: Value<'static>| {
+            let conn = conn.clone();
+            async move {
+                conn.call_method(
+                    Some("org.atomic"),
+                    "/org/atomic/Manager",
+                    Some("org.atomic.Manager"),
+                    method,
+                    &body,
+                )
+                .await
+            }
+        }
+    };
+    for (method, body) in [
+        ("Status", Value::from("x")),
+        ("HostUpgrade", Value::from(true)),
+        ("Rollback", Value::from(1u32)),
+        ("Install", Value::from("x")),
+    ] {
+        let r = call(method)(body).await;
+        assert_eq!(error_name(&r), "org.freedesktop.DBus.Error.InvalidArgs", "{method}");
+    }
     // Still serving; nothing ran; nothing recorded.
-    let status = atomicd::dbus::proxy::dict_to_json(&p.status().await.unwrap_or_else(|e| panic!("{e}")));
+    let status =
+        atomicd::dbus::proxy::dict_to_json(&proxy().await.status().await.unwrap_or_else(|e| panic!("{e}")));
     assert_eq!(status["installed"], serde_json::json!([]));
     assert_eq!(containers("podman").len(), before, "a refused call created a container");
 }

@@ -3,12 +3,10 @@
 
 mod common;
 
-use std::collections::HashMap;
 use std::path::Path;
 use std::process::Command;
 
 use common::*;
-use zbus::zvariant::Value;
 
 const APP: &str = "127.0.0.1:5000/atomic-test/app:latest";
 const MARKS: &str = "/var/tmp/atomicd-app";
@@ -42,11 +40,11 @@ async fn install_pulls_runs_the_label_records_and_uninstall_undoes_it() {
         assert_eq!(installed().await, serde_json::json!([]));
 
         let p = proxy().await;
-        let opts = || HashMap::from([("name", Value::from(name.as_str()))]);
-        let r = p.install(APP, opts()).await.unwrap_or_else(|e| panic!("{engine}: {e}\n{}", d.log_text()));
-        assert_eq!(i32::try_from(r["exit-code"].clone()).ok(), Some(0));
+        let install = InstallOptions { name: Some(name.clone()), ..Default::default() };
+        let r = p.install(APP, &install).await.unwrap_or_else(|e| panic!("{engine}: {e}\n{}", d.log_text()));
+        assert_eq!(r.exit_code, Some(0));
         assert!(image_present(engine, APP), "{engine}: not pulled");
-        let image_id = String::try_from(r["image-id"].clone()).unwrap_or_default();
+        let image_id = r.image_id;
         assert!(image_id.len() > 12);
         assert_eq!(std::fs::read_to_string(&mark).unwrap_or_default(), format!("installed as {name}\n"));
         let list = installed().await;
@@ -60,33 +58,34 @@ async fn install_pulls_runs_the_label_records_and_uninstall_undoes_it() {
         assert_eq!(installed().await[0]["name"], name.as_str(), "{engine}: record lost on restart");
 
         // Run works now that it is installed.
-        let r = proxy().await.run(APP, &[], opts()).await.unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(String::try_from(r["output"].clone()).ok().as_deref(), Some("app running\n"));
+        let run = RunOptions { name: Some(name.clone()), ..Default::default() };
+        let r = proxy().await.run(APP, &[], &run).await.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(r.output.as_deref(), Some("app running\n"));
 
         // Another container of the image blocks Uninstall unless forced.
         let other = format!("other{}", unique());
         let made = Command::new(engine).args(["create", "--name", &other, APP, "sleep", "60"]).output();
         assert!(made.is_ok_and(|o| o.status.success()), "{engine} create");
         let p = proxy().await;
-        let r = p.uninstall(APP, opts()).await;
+        let uninstall = UninstallOptions { name: Some(name.clone()), ..Default::default() };
+        let r = p.uninstall(APP, &uninstall).await;
         assert_eq!(error_name(&r), "org.atomic.Error.Failed", "{engine}: {r:?}");
         let Err(zbus::Error::MethodError(_, Some(msg), _)) = &r else { panic!("{engine}: {r:?}") };
         assert!(msg.contains(&other), "{msg}");
         assert!(mark.exists() && image_present(engine, APP), "{engine}: a refused Uninstall changed things");
 
         // force removes atomicd's containers only: one it did not make still blocks the image.
-        let mut forced = opts();
-        forced.insert("force", Value::from(true));
-        let r = p.uninstall(APP, forced.clone()).await;
+        let forced = UninstallOptions { force: Some(true), ..uninstall };
+        let r = p.uninstall(APP, &forced).await;
         assert_eq!(error_name(&r), "org.atomic.Error.Failed", "{engine}: {r:?}");
         let Err(zbus::Error::MethodError(_, Some(msg), _)) = &r else { panic!("{engine}: {r:?}") };
         assert!(msg.contains(&other) && msg.contains("not made by atomicd"), "{msg}");
         assert!(mark.exists() && image_present(engine, APP), "{engine}: a refused Uninstall changed things");
         let removed = Command::new(engine).args(["rm", "-f", &other]).output();
         assert!(removed.is_ok_and(|o| o.status.success()), "{engine} rm");
-        let r = p.uninstall(APP, forced).await.unwrap_or_else(|e| panic!("{engine}: {e}\n{}", d.log_text()));
-        assert_eq!(i32::try_from(r["exit-code"].clone()).ok(), Some(0));
-        let removed: Vec<String> = r["removed"].clone().try_into().unwrap_or_default();
+        let r = p.uninstall(APP, &forced).await.unwrap_or_else(|e| panic!("{engine}: {e}\n{}", d.log_text()));
+        assert_eq!(r.exit_code, Some(0));
+        let removed = r.removed;
         assert!(removed.contains(&image_id), "{removed:?}");
         assert!(!mark.exists(), "{engine}: UNINSTALL label did not run");
         assert!(!image_present(engine, APP), "{engine}: image kept");
@@ -99,14 +98,14 @@ async fn install_pulls_runs_the_label_records_and_uninstall_undoes_it() {
 async fn install_refusals() {
     let _d = Daemon::start(&["--engine-socket", PODMAN_SOCK]);
     let p = proxy().await;
-    let r = p.install(PLAIN, HashMap::new()).await;
+    let r = p.install(PLAIN, &Default::default()).await;
     assert_eq!(error_name(&r), "org.atomic.Error.LabelMissing");
-    let r = p.install("127.0.0.1:5000/atomic-test/nothing-here:1", HashMap::new()).await;
+    let r = p.install("127.0.0.1:5000/atomic-test/nothing-here:1", &Default::default()).await;
     assert_eq!(error_name(&r), "org.atomic.Error.ImageNotFound");
-    let no_pull = HashMap::from([("pull", Value::from(false))]);
-    let r = p.install("127.0.0.1:5000/atomic-test/nothing-here:1", no_pull).await;
+    let no_pull = InstallOptions { pull: Some(false), ..Default::default() };
+    let r = p.install("127.0.0.1:5000/atomic-test/nothing-here:1", &no_pull).await;
     assert_eq!(error_name(&r), "org.atomic.Error.ImageNotFound");
-    let r = p.uninstall("atomic-test/not-there", HashMap::new()).await;
+    let r = p.uninstall("atomic-test/not-there", &Default::default()).await;
     assert_eq!(error_name(&r), "org.atomic.Error.ImageNotFound");
     // display resolves without running or recording, and needs no authorization.
     let r = call_as(NOBODY, &["Install", "atomic-test/app", "--opt", "display=true"]);

@@ -2,13 +2,11 @@
 
 mod common;
 
-use std::collections::HashMap;
 use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use common::*;
-use zbus::zvariant::Value;
 
 #[test]
 fn the_cli_passes_its_pipes_and_gets_the_exit_code() {
@@ -53,10 +51,11 @@ async fn fds_passed_over_dbus_receive_the_output_instead_of_the_result() {
     let out_path = dir.join("out");
     let out = std::fs::File::create(&out_path).unwrap_or_else(|e| panic!("{e}"));
     let cmd: Vec<String> = ["sh", "-c", "echo via-fd; exit 6"].map(String::from).to_vec();
-    let opts = HashMap::from([("stdout", Value::from(zbus::zvariant::Fd::from(&out)))]);
-    let r = proxy().await.run(PLAIN, &cmd, opts).await.unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(i32::try_from(r["exit-code"].clone()).ok(), Some(6));
-    assert!(!r.contains_key("output"), "output must go to the fd, not the result");
+    let out = std::os::fd::OwnedFd::from(out);
+    let opts = RunOptions { stdout: Some(out.into()), ..Default::default() };
+    let r = proxy().await.run(PLAIN, &cmd, &opts).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.exit_code, Some(6));
+    assert!(r.output.is_none(), "output must go to the fd, not the result");
     assert_eq!(std::fs::read_to_string(&out_path).unwrap_or_default(), "via-fd\n");
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -108,10 +107,11 @@ async fn privileged_on_dockerd_here_comes_back_as_engine_error() {
     // TESTBED.md: Docker 20.10 cannot start --privileged on this VM (no CAP_SYS_RESOURCE).
     let _d = Daemon::start(&["--engine-socket", DOCKER_SOCK]);
     let before = containers("docker").len();
-    let opts = HashMap::from([("spc", Value::from(true))]);
-    let r = proxy().await.run(TOOLS, &["true".to_owned()], opts).await;
+    let opts = RunOptions { spc: Some(true), ..Default::default() };
+    let r = proxy().await.run(TOOLS, &["true".to_owned()], &opts).await;
     assert_eq!(error_name(&r), "org.atomic.Error.EngineError");
-    if let Err(zbus::Error::MethodError(_, Some(msg), _)) = &r {
+    {
+        let msg = error_text(&r);
         assert!(msg.contains("operation not permitted"), "the engine's message is included: {msg}");
     }
     assert_eq!(containers("docker").len(), before, "the failed container was left behind");

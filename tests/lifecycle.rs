@@ -3,7 +3,6 @@
 
 mod common;
 
-use std::collections::HashMap;
 use std::os::unix::net::UnixDatagram;
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -61,8 +60,8 @@ async fn notify_states_and_sigterm_during_a_job() {
     let run = {
         let name = name.clone();
         tokio::spawn(async move {
-            let opts = HashMap::from([("name", zbus::zvariant::Value::from(name.as_str()))]);
-            proxy().await.run(PLAIN, &["sleep".to_owned(), "60".to_owned()], opts).await
+            let opts = RunOptions { name: Some(name.clone()), ..Default::default() };
+            proxy().await.run(PLAIN, &["sleep".to_owned(), "60".to_owned()], &opts).await
         })
     };
     assert!(notify.expect("running: Run atomic-test/plain", Duration::from_secs(10)), "{:?}", notify.seen);
@@ -91,6 +90,8 @@ fn idle_exit_then_bus_activation_brings_it_back() {
     std::fs::write(file, service).unwrap_or_else(|e| panic!("{e}"));
     let reload = || bus_daemon_call("ReloadConfig", &[]);
     reload();
+    // Removed when the test ends, passed or failed, so no later test meets an activatable atomicd.
+    let _activation = RemoveOnDrop(file, reload);
     let status = |uid: u32| cli_as(uid, &["status", "--json"]);
 
     let (code, out, err) = status(NOBODY);
@@ -108,6 +109,14 @@ fn idle_exit_then_bus_activation_brings_it_back() {
     let second = owner_pid().unwrap_or_else(|| panic!("not re-activated"));
     assert_ne!(first, second);
     assert!(wait_until(Duration::from_secs(10), || owner_pid().is_none()));
-    let _ = std::fs::remove_file(file);
-    reload();
+}
+
+/// Removes a file, then runs the reload, when dropped.
+struct RemoveOnDrop<F: Fn() -> String>(&'static str, F);
+
+impl<F: Fn() -> String> Drop for RemoveOnDrop<F> {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(self.0);
+        (self.1)();
+    }
 }

@@ -3,13 +3,16 @@
 
 mod common;
 
-use std::collections::HashMap;
 use std::time::Duration;
 
 use common::*;
 
+/// atomicd's open descriptors; a daemon whose /proc entry cannot be read fails the test rather
+/// than counting as zero.
 fn fds(pid: u32) -> usize {
-    std::fs::read_dir(format!("/proc/{pid}/fd")).map(|d| d.count()).unwrap_or(0)
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .unwrap_or_else(|e| panic!("cannot count atomicd's descriptors: {e}"))
+        .count()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -31,10 +34,10 @@ async fn fifty_status_clients_and_ten_runs() {
     let runs = (0..10).map(|i| {
         tokio::spawn(async move {
             let name = format!("load-{}-{i}", unique());
-            let opts = HashMap::from([("name", zbus::zvariant::Value::from(name.as_str()))]);
+            let opts = RunOptions { name: Some(name.clone()), ..Default::default() };
             let cmd = vec!["sh".to_owned(), "-c".to_owned(), format!("exit {i}")];
-            let r = proxy().await.run(PLAIN, &cmd, opts).await?;
-            Ok::<_, zbus::Error>(i32::try_from(r["exit-code"].clone()).ok())
+            let r = proxy().await.run(PLAIN, &cmd, &opts).await?;
+            Ok::<_, zbus::Error>(r.exit_code)
         })
     });
     let runs: Vec<_> = runs.collect();

@@ -10,10 +10,6 @@ use common::*;
 use futures_util::StreamExt;
 use zbus::zvariant::Value;
 
-fn no_options() -> HashMap<&'static str, Value<'static>> {
-    HashMap::new()
-}
-
 #[test]
 fn status_as_nobody_reports_version_engine_host_and_installed() {
     let _d = Daemon::start(&["--engine-socket", PODMAN_SOCK]);
@@ -65,11 +61,11 @@ async fn run_as_root_returns_exit_code_and_output_and_removes_the_container() {
     let p = proxy().await;
     let cmd: Vec<String> = ["sh", "-c", "echo out; echo err >&2; exit 7"].map(String::from).to_vec();
     let r = p
-        .run(PLAIN, &cmd, HashMap::from([("name", Value::from(name.as_str()))]))
+        .run(PLAIN, &cmd, &RunOptions { name: Some(name.clone()), ..Default::default() })
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(i32::try_from(r["exit-code"].clone()).ok(), Some(7));
-    let output = String::try_from(r["output"].clone()).unwrap_or_default();
+    assert_eq!(r.exit_code, Some(7));
+    let output = r.output.unwrap_or_default();
     assert!(output.contains("out\n") && output.contains("err\n"), "{output:?}");
     assert!(!containers("podman").contains(&name), "--rm container {name} was left behind");
 
@@ -82,16 +78,19 @@ async fn display_resolves_the_line_and_runs_nothing() {
     let _d = Daemon::start(&["--engine-socket", PODMAN_SOCK]);
     let name = format!("display-{}", unique());
     let p = proxy().await;
-    let opts = HashMap::from([
-        ("name", Value::from(name.as_str())),
-        ("display", Value::from(true)),
-        ("detach", Value::from(true)),
-    ]);
+    let opts = RunOptions {
+        name: Some(name.clone()),
+        display: Some(true),
+        detach: Some(true),
+        ..Default::default()
+    };
     let r =
-        p.run(PLAIN, &["sleep".to_owned(), "30".to_owned()], opts).await.unwrap_or_else(|e| panic!("{e}"));
-    let argv: Vec<String> = r["command"].clone().try_into().unwrap_or_default();
-    assert_eq!(argv, ["docker", "run", "-i", "-d", "--rm", "--name", name.as_str(), PLAIN, "sleep", "30"]);
-    assert!(!r.contains_key("container-id") && !r.contains_key("exit-code"));
+        p.run(PLAIN, &["sleep".to_owned(), "30".to_owned()], &opts).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        r.command,
+        ["docker", "run", "-i", "-d", "--rm", "--name", name.as_str(), PLAIN, "sleep", "30"]
+    );
+    assert!(r.container_id.is_none() && r.exit_code.is_none());
     assert!(!containers("podman").contains(&name), "display created {name}");
 
     // display needs no authorization: nobody may resolve a line too.
@@ -138,11 +137,11 @@ async fn docker_runs_and_returns_exit_codes_too() {
     let cmd: Vec<String> = ["sh", "-c", "echo on-docker; exit 9"].map(String::from).to_vec();
     let r = proxy()
         .await
-        .run(PLAIN, &cmd, HashMap::from([("name", Value::from(name.as_str()))]))
+        .run(PLAIN, &cmd, &RunOptions { name: Some(name.clone()), ..Default::default() })
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(i32::try_from(r["exit-code"].clone()).ok(), Some(9));
-    assert_eq!(String::try_from(r["output"].clone()).ok().as_deref(), Some("on-docker\n"));
+    assert_eq!(r.exit_code, Some(9));
+    assert_eq!(r.output.as_deref(), Some("on-docker\n"));
     assert!(!containers("docker").contains(&name));
 }
 
@@ -152,21 +151,23 @@ async fn bad_input_is_invalid_argument_on_every_method() {
     let p = proxy().await;
     let long_tag = format!("tools:{}", "a".repeat(300));
     for image in ["", "../x", "a b", "UPPER", long_tag.as_str()] {
-        let r = p.run(image, &[], no_options()).await;
+        let r = p.run(image, &[], &Default::default()).await;
         assert_eq!(error_name(&r), "org.atomic.Error.InvalidArgument", "{image:?}");
     }
+    // Keys and types the typed options cannot express go out as a raw dictionary.
+    let raw = raw_proxy().await;
     let bogus = || HashMap::from([("bogus", Value::from(true))]);
-    assert_eq!(error_name(&p.run(PLAIN, &[], bogus()).await), "org.atomic.Error.InvalidArgument");
-    assert_eq!(error_name(&p.install(PLAIN, bogus()).await), "org.atomic.Error.InvalidArgument");
-    assert_eq!(error_name(&p.uninstall(PLAIN, bogus()).await), "org.atomic.Error.InvalidArgument");
-    assert_eq!(error_name(&p.host_upgrade(bogus()).await), "org.atomic.Error.InvalidArgument");
-    assert_eq!(error_name(&p.rollback(bogus()).await), "org.atomic.Error.InvalidArgument");
+    assert_eq!(error_name(&raw.run(PLAIN, &[], bogus()).await), "org.atomic.Error.InvalidArgument");
+    assert_eq!(error_name(&raw.install(PLAIN, bogus()).await), "org.atomic.Error.InvalidArgument");
+    assert_eq!(error_name(&raw.uninstall(PLAIN, bogus()).await), "org.atomic.Error.InvalidArgument");
+    assert_eq!(error_name(&raw.host_upgrade(bogus()).await), "org.atomic.Error.InvalidArgument");
+    assert_eq!(error_name(&raw.rollback(bogus()).await), "org.atomic.Error.InvalidArgument");
     let wrong_type = HashMap::from([("spc", Value::from("yes"))]);
-    let r = p.run(PLAIN, &[], wrong_type).await;
+    let r = raw.run(PLAIN, &[], wrong_type).await;
     assert_eq!(error_name(&r), "org.atomic.Error.InvalidArgument");
-    let bad_name = HashMap::from([("name", Value::from("a/b"))]);
-    assert_eq!(error_name(&p.run(PLAIN, &[], bad_name).await), "org.atomic.Error.InvalidArgument");
-    let missing = p.run("atomic-test/not-there", &[], no_options()).await;
+    let bad_name = RunOptions { name: Some("a/b".into()), ..Default::default() };
+    assert_eq!(error_name(&p.run(PLAIN, &[], &bad_name).await), "org.atomic.Error.InvalidArgument");
+    let missing = p.run("atomic-test/not-there", &[], &Default::default()).await;
     assert_eq!(error_name(&missing), "org.atomic.Error.ImageNotFound");
     // The daemon is still serving.
     assert!(p.status().await.is_ok());
@@ -176,7 +177,7 @@ async fn bad_input_is_invalid_argument_on_every_method() {
 async fn guarded_methods_refuse_nobody_and_a_plain_machine_has_no_host() {
     let _d = Daemon::start(&["--engine-socket", PODMAN_SOCK]);
     let p = proxy().await;
-    for r in [p.host_upgrade(no_options()).await, p.rollback(no_options()).await] {
+    for r in [p.host_upgrade(&Default::default()).await, p.rollback(&Default::default()).await] {
         assert_eq!(error_name(&r), "org.atomic.Error.HostNotSupported");
     }
     for method in
@@ -207,7 +208,7 @@ async fn engine_down_then_back_without_restarting_atomicd() {
     stop(engine);
     let s = atomicd::dbus::proxy::dict_to_json(&p.status().await.unwrap_or_else(|e| panic!("{e}")));
     assert_eq!(s["engine"]["available"], false, "{s}");
-    let r = p.run(PLAIN, &[], no_options()).await;
+    let r = p.run(PLAIN, &[], &Default::default()).await;
     assert_eq!(error_name(&r), "org.atomic.Error.EngineUnavailable");
     assert!(signalled(&mut changes, false).await, "no PropertiesChanged for the engine going away");
 
@@ -215,10 +216,10 @@ async fn engine_down_then_back_without_restarting_atomicd() {
     let s = atomicd::dbus::proxy::dict_to_json(&p.status().await.unwrap_or_else(|e| panic!("{e}")));
     assert_eq!(s["engine"]["available"], true, "{s}");
     let r = p
-        .run(PLAIN, &["sh".to_owned(), "-c".to_owned(), "exit 2".to_owned()], no_options())
+        .run(PLAIN, &["sh".to_owned(), "-c".to_owned(), "exit 2".to_owned()], &Default::default())
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(i32::try_from(r["exit-code"].clone()).ok(), Some(2));
+    assert_eq!(r.exit_code, Some(2));
     assert!(signalled(&mut changes, true).await, "no PropertiesChanged for the engine coming back");
     stop(engine);
     let _ = std::fs::remove_dir_all(&dir);
@@ -256,7 +257,7 @@ async fn a_long_run_does_not_hold_up_other_callers() {
     // behind a long Run's read lock it blocked every other call until that Run ended.
     let _d = Daemon::start(&["--engine-socket", PODMAN_SOCK]);
     let long = tokio::spawn(async {
-        proxy().await.run(PLAIN, &["sleep".to_owned(), "8".to_owned()], HashMap::new()).await
+        proxy().await.run(PLAIN, &["sleep".to_owned(), "8".to_owned()], &Default::default()).await
     });
     tokio::time::sleep(Duration::from_secs(3)).await;
     let p = proxy().await;
@@ -268,5 +269,5 @@ async fn a_long_run_does_not_hold_up_other_callers() {
         tokio::time::sleep(Duration::from_millis(700)).await;
     }
     let r = long.await.unwrap_or_else(|e| panic!("{e}")).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(i32::try_from(r["exit-code"].clone()).ok(), Some(0));
+    assert_eq!(r.exit_code, Some(0));
 }

@@ -9,12 +9,11 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use zbus::message::Type;
-use zbus::zvariant::{OwnedObjectPath, OwnedValue};
+use zbus::zvariant::OwnedObjectPath;
 use zbus::{MatchRule, MessageStream};
 
 use crate::dbus::names::{BUS_NAME, MANAGER_PATH};
-
-type Props = HashMap<String, OwnedValue>;
+use crate::dbus::proxy::{JobProperties, JobProxy};
 
 /// How the job's progress is shown on stderr.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,14 +53,6 @@ pub struct JobWatch {
     task: tokio::task::JoinHandle<()>,
 }
 
-fn prop_string(props: &Props, key: &str) -> Option<String> {
-    props.get(key).and_then(|v| String::try_from(v.clone()).ok())
-}
-
-fn prop_f64(props: &Props, key: &str) -> Option<f64> {
-    props.get(key).and_then(|v| f64::try_from(v.clone()).ok())
-}
-
 /// The bar's resolution: Progress is a fraction, the bar counts thousandths.
 const BAR_STEPS: u64 = 1000;
 
@@ -93,9 +84,7 @@ fn printable(text: &str) -> String {
 
 impl Shown {
     /// What the container may do to the host, before it runs.
-    fn privileges(&self, job: &Props) {
-        let list: Vec<String> =
-            job.get("Privileges").and_then(|v| <Vec<String>>::try_from(v.clone()).ok()).unwrap_or_default();
+    fn privileges(&self, list: &[String]) {
         if !self.banner || list.is_empty() {
             return;
         }
@@ -166,23 +155,23 @@ impl JobWatch {
                 let header = msg.header();
                 match header.member().map(|m| m.as_str()) {
                     Some("InterfacesAdded") => {
-                        let Ok((object, ifaces)) =
-                            msg.body().deserialize::<(OwnedObjectPath, HashMap<String, Props>)>()
+                        let Ok((object, mut ifaces)) =
+                            msg.body().deserialize::<(OwnedObjectPath, HashMap<String, JobProperties>)>()
                         else {
                             continue;
                         };
-                        let Some(job) = ifaces.get("org.atomic.Job") else { continue };
-                        if prop_string(job, "Caller") != Some(me.clone()) {
+                        let Some(job) = ifaces.remove("org.atomic.Job") else { continue };
+                        if job.caller.as_deref() != Some(me.as_str()) {
                             continue;
                         }
-                        shown.privileges(job);
-                        shown.update(prop_f64(job, "Progress"), prop_string(job, "Message"));
+                        shown.privileges(job.privileges.as_deref().unwrap_or_default());
+                        shown.update(job.progress, job.message);
                         let pending = mine.lock().is_ok_and(|mut f| {
                             f.path = Some(object.clone());
                             f.cancel_pending
                         });
                         if pending {
-                            call(&canceller, &object, "Cancel", &()).await;
+                            cancel(&canceller, &object).await;
                         }
                     }
                     Some("PropertiesChanged") => {
@@ -191,11 +180,12 @@ impl JobWatch {
                         if ours.as_ref().map(|p| p.as_str().to_owned()) != here {
                             continue;
                         }
-                        let Ok((_, changed, _)) = msg.body().deserialize::<(String, Props, Vec<String>)>()
+                        let Ok((_, changed, _)) =
+                            msg.body().deserialize::<(String, JobProperties, Vec<String>)>()
                         else {
                             continue;
                         };
-                        shown.update(prop_f64(&changed, "Progress"), prop_string(&changed, "Message"));
+                        shown.update(changed.progress, changed.message);
                     }
                     _ => {}
                 }
@@ -211,7 +201,9 @@ impl JobWatch {
     /// Asks atomicd to resize our job's terminal.
     pub async fn resize(&self, rows: u16, columns: u16) {
         if let Some(path) = self.path() {
-            call(&self.conn, &path, "ResizeTty", &(rows, columns)).await;
+            if let Ok(job) = job_proxy(&self.conn, &path).await {
+                let _ = job.resize_tty(rows, columns).await;
+            }
         }
     }
 
@@ -222,18 +214,24 @@ impl JobWatch {
             f.path.clone()
         });
         if let Some(path) = path {
-            call(&self.conn, &path, "Cancel", &()).await;
+            cancel(&self.conn, &path).await;
         }
     }
 }
 
-async fn call(
-    conn: &zbus::Connection,
-    path: &OwnedObjectPath,
-    method: &str,
-    body: &(impl serde::Serialize + zbus::zvariant::DynamicType),
-) {
-    let _ = conn.call_method(Some(BUS_NAME), path.as_str(), Some("org.atomic.Job"), method, body).await;
+async fn job_proxy(conn: &zbus::Connection, path: &OwnedObjectPath) -> zbus::Result<JobProxy<'static>> {
+    JobProxy::builder(conn)
+        .path(path.clone())?
+        .cache_properties(zbus::proxy::CacheProperties::No)
+        .build()
+        .await
+}
+
+/// Cancels the job at `path`; a job that already ended has nothing left to cancel.
+async fn cancel(conn: &zbus::Connection, path: &OwnedObjectPath) {
+    if let Ok(job) = job_proxy(conn, path).await {
+        let _ = job.cancel().await;
+    }
 }
 
 impl Drop for JobWatch {

@@ -10,9 +10,12 @@ use std::process::ExitCode;
 
 use std::os::fd::AsFd;
 
-use zbus::zvariant::{Fd, OwnedValue, Value};
+use zbus::zvariant::OwnedFd;
 
-use crate::dbus::proxy::{dict_to_json, ManagerProxy};
+use crate::dbus::proxy::{
+    dict_to_json, InstallOptions, ManagerProxy, RollbackOptions, RunOptions, RunResult, UninstallOptions,
+    UpgradeOptions,
+};
 use args::{Cli, Command, HostCommand};
 
 /// Exit status when polkit refused (as a shell does for "cannot execute").
@@ -61,81 +64,72 @@ impl From<zbus::Error> for Failure {
     }
 }
 
-type Answer = HashMap<String, OwnedValue>;
-
-fn opts<'a>(pairs: impl IntoIterator<Item = (&'a str, Option<Value<'a>>)>) -> HashMap<&'a str, Value<'a>> {
-    pairs.into_iter().filter_map(|(k, v)| v.map(|v| (k, v))).collect()
+/// `true` or absent, as D-Bus options are sent: a default is never spelled out.
+fn flag(on: bool) -> Option<bool> {
+    on.then_some(true)
 }
 
-fn flag(on: bool) -> Option<Value<'static>> {
-    on.then_some(Value::Bool(true))
+fn print_command(command: &[String]) {
+    println!("{}", crate::text::display_line(command));
 }
 
-fn print_command(answer: &Answer) {
-    let argv: Vec<String> =
-        answer.get("command").and_then(|v| <Vec<String>>::try_from(v.clone()).ok()).unwrap_or_default();
-    println!("{}", crate::text::display_line(&argv));
-}
-
-fn strings(answer: &Answer, key: &str) -> Vec<String> {
-    answer.get(key).and_then(|v| <Vec<String>>::try_from(v.clone()).ok()).unwrap_or_default()
-}
-
-fn print_warnings(answer: &Answer) {
-    for w in strings(answer, "warnings") {
+fn print_warnings(warnings: &[String]) {
+    for w in warnings {
         eprintln!("atomic: warning: {w}");
     }
 }
 
 /// The contents of the env files a line reads, read here with the caller's own rights
 /// (atomicd reads no files for callers); relative paths are from the working directory.
-fn read_env_files(paths: &[String]) -> Result<Value<'static>, Failure> {
+fn read_env_files(paths: &[String]) -> Result<HashMap<String, String>, Failure> {
     let mut files: HashMap<String, String> = HashMap::new();
     for path in paths {
         let text = std::fs::read_to_string(path)
             .map_err(|e| Failure::new(format!("cannot read env file {path}: {e}"), 1))?;
         files.insert(path.clone(), text);
     }
-    Ok(Value::from(files))
+    Ok(files)
 }
 
 /// Makes a call once; when atomicd answers that the line reads env files (before anything was
 /// authorized or run), reads them and makes it once more with their contents.
-async fn with_env_files<'a>(
-    options: &HashMap<&'a str, Value<'a>>,
-    mut call: impl AsyncFnMut(HashMap<&'a str, Value<'a>>) -> Result<Answer, Failure>,
-) -> Result<Answer, Failure> {
-    match call(options.clone()).await {
-        Err(Failure { needs: Some(paths), .. }) => {
-            let mut options = options.clone();
-            options.insert("env-files", read_env_files(&paths)?);
-            call(options).await
-        }
+async fn with_env_files<T>(
+    mut call: impl AsyncFnMut(Option<HashMap<String, String>>) -> Result<T, Failure>,
+) -> Result<T, Failure> {
+    match call(None).await {
+        Err(Failure { needs: Some(paths), .. }) => call(Some(read_env_files(&paths)?)).await,
         other => other,
     }
 }
 
-fn opt_values(o: &args::OptArgs) -> HashMap<&str, Value<'_>> {
-    opts([
-        ("opt1", o.opt1.as_deref().map(Value::from)),
-        ("opt2", o.opt2.as_deref().map(Value::from)),
-        ("opt3", o.opt3.as_deref().map(Value::from)),
-    ])
+/// The label's `$OPT1`..`$OPT3` as the CLI was given them.
+fn opt_values(o: &args::OptArgs) -> [Option<String>; 3] {
+    [o.opt1.clone(), o.opt2.clone(), o.opt3.clone()]
 }
 
 /// Prints an Install/Uninstall answer: the line with `display`, else the label's output;
 /// returns the label container's exit code.
-fn report(answer: &Answer, display: bool) -> u8 {
-    print_warnings(answer);
+fn report(
+    command: &[String],
+    warnings: &[String],
+    output: Option<&str>,
+    exit_code: Option<i32>,
+    display: bool,
+) -> u8 {
+    print_warnings(warnings);
     if display {
-        print_command(answer);
+        print_command(command);
         return 0;
     }
-    if let Some(out) = answer.get("output").and_then(|v| String::try_from(v.clone()).ok()) {
+    if let Some(out) = output {
         print!("{out}");
     }
-    let code = answer.get("exit-code").and_then(|v| i32::try_from(v.clone()).ok()).unwrap_or(0);
-    u8::try_from(code.clamp(0, 255)).unwrap_or(1)
+    exit_status(exit_code)
+}
+
+/// A container's exit code as this process's exit status.
+fn exit_status(code: Option<i32>) -> u8 {
+    u8::try_from(code.unwrap_or(0).clamp(0, 255)).unwrap_or(1)
 }
 
 /// The failure of a call, told as the user's own cancellation when Ctrl-C caused it.
@@ -223,46 +217,57 @@ async fn dispatch(cli: Cli) -> Result<u8, Failure> {
             let answer = follow(
                 &proxy,
                 true,
-                proxy.host_upgrade(opts([("check", flag(check)), ("reboot", flag(reboot))])),
+                proxy.host_upgrade(&UpgradeOptions { check: flag(check), reboot: flag(reboot) }),
             )
             .await?;
             println!("{}", serde_json::to_string_pretty(&dict_to_json(&answer)).unwrap_or_default());
             Ok(0)
         }
         Command::Host(HostCommand::Rollback { reboot }) => {
-            let answer = follow(&proxy, true, proxy.rollback(opts([("reboot", flag(reboot))]))).await?;
+            let answer =
+                follow(&proxy, true, proxy.rollback(&RollbackOptions { reboot: flag(reboot) })).await?;
             println!("{}", serde_json::to_string_pretty(&dict_to_json(&answer)).unwrap_or_default());
             Ok(0)
         }
         Command::Install(a) => {
-            let mut options = opts([
-                ("name", a.name.as_deref().map(Value::from)),
-                ("pull", a.no_pull.then_some(Value::Bool(false))),
-                ("display", flag(a.display)),
-            ]);
-            options.extend(opt_values(&a.opts));
-            let answer = with_env_files(&options, async |options| {
-                follow(&proxy, a.quiet, proxy.install(&a.image, options)).await
+            let [opt1, opt2, opt3] = opt_values(&a.opts);
+            let options = |env_files| InstallOptions {
+                name: a.name.clone(),
+                pull: a.no_pull.then_some(false),
+                display: flag(a.display),
+                opt1: opt1.clone(),
+                opt2: opt2.clone(),
+                opt3: opt3.clone(),
+                env_files,
+                ..InstallOptions::default()
+            };
+            let r = with_env_files(async |env_files| {
+                follow(&proxy, a.quiet, proxy.install(&a.image, &options(env_files))).await
             })
             .await?;
-            Ok(report(&answer, a.display))
+            Ok(report(&r.command, &r.warnings, r.output.as_deref(), r.exit_code, a.display))
         }
         Command::Uninstall(a) => {
-            let mut options = opts([
-                ("name", a.name.as_deref().map(Value::from)),
-                ("force", flag(a.force)),
-                ("keep-image", flag(a.keep_image)),
-                ("display", flag(a.display)),
-            ]);
-            options.extend(opt_values(&a.opts));
-            let answer = with_env_files(&options, async |options| {
-                follow(&proxy, a.quiet, proxy.uninstall(&a.image, options)).await
+            let [opt1, opt2, opt3] = opt_values(&a.opts);
+            let options = |env_files| UninstallOptions {
+                name: a.name.clone(),
+                force: flag(a.force),
+                keep_image: flag(a.keep_image),
+                display: flag(a.display),
+                opt1: opt1.clone(),
+                opt2: opt2.clone(),
+                opt3: opt3.clone(),
+                env_files,
+                ..UninstallOptions::default()
+            };
+            let r = with_env_files(async |env_files| {
+                follow(&proxy, a.quiet, proxy.uninstall(&a.image, &options(env_files))).await
             })
             .await?;
-            for id in strings(&answer, "removed") {
-                eprintln!("atomic: removed {}", render::short(&id));
+            for id in &r.removed {
+                eprintln!("atomic: removed {}", render::short(id));
             }
-            Ok(report(&answer, a.display))
+            Ok(report(&r.command, &r.warnings, r.output.as_deref(), r.exit_code, a.display))
         }
         Command::Run(a) => run(&proxy, a).await,
     }
@@ -278,45 +283,62 @@ async fn run(proxy: &ManagerProxy<'_>, a: args::RunArgs) -> Result<u8, Failure> 
             .then(|| std::env::var(var).ok().and_then(|v| v.parse::<u32>().ok()))
             .flatten()
     };
-    let base = || {
-        opts([
-            ("spc", flag(a.spc)),
-            ("name", a.name.as_deref().map(Value::from)),
-            ("detach", flag(a.detach)),
-            ("replace", flag(a.replace)),
-            ("opt1", a.opts.opt1.as_deref().map(Value::from)),
-            ("opt2", a.opts.opt2.as_deref().map(Value::from)),
-            ("opt3", a.opts.opt3.as_deref().map(Value::from)),
-            ("pwd", pwd.as_deref().map(Value::from)),
-            ("sudo-uid", sudo("SUDO_UID").map(Value::from)),
-            ("sudo-gid", sudo("SUDO_GID").map(Value::from)),
-        ])
+    let [opt1, opt2, opt3] = opt_values(&a.opts);
+    let base = RunOptions {
+        spc: flag(a.spc),
+        name: a.name.clone(),
+        detach: flag(a.detach),
+        replace: flag(a.replace),
+        opt1,
+        opt2,
+        opt3,
+        pwd,
+        sudo_uid: sudo("SUDO_UID"),
+        sudo_gid: sudo("SUDO_GID"),
+        ..RunOptions::default()
     };
     if a.display {
-        let mut display = base();
-        display.insert("display", Value::Bool(true));
-        let plan = proxy.run(&a.image, &a.command, display).await?;
-        print_command(&plan);
-        print_warnings(&plan);
+        let options = RunOptions { display: Some(true), ..base };
+        let plan = proxy.run(&a.image, &a.command, &options).await?;
+        print_command(&plan.command);
+        print_warnings(&plan.warnings);
         return Ok(0);
     }
-    let tty = terminal::interactive();
-    let mut options = base();
-    let (stdin, stdout, stderr) = (std::io::stdin(), std::io::stdout(), std::io::stderr());
-    if !a.detach {
-        // The container's streams are bridged straight to ours by atomicd.
-        options.insert("stdin", Value::from(Fd::from(stdin.as_fd())));
-        options.insert("stdout", Value::from(Fd::from(stdout.as_fd())));
-        options.insert("stderr", Value::from(Fd::from(stderr.as_fd())));
-        if tty {
-            options.insert("tty", Value::Bool(true));
-            if let Some(size) = terminal::size() {
-                options.insert("tty-size", Value::from(size));
-            }
+    let tty = !a.detach && terminal::interactive();
+    let size = if tty { terminal::size() } else { None };
+    // The container's streams are bridged straight to ours by atomicd.
+    let fd = |f: std::os::fd::BorrowedFd<'_>| -> Result<Option<OwnedFd>, Failure> {
+        if a.detach {
+            return Ok(None);
         }
-    }
+        f.try_clone_to_owned()
+            .map(|f| Some(OwnedFd::from(f)))
+            .map_err(|e| Failure::new(format!("cannot pass the terminal to atomicd: {e}"), 1))
+    };
+    let (stdin, stdout, stderr) = (std::io::stdin(), std::io::stdout(), std::io::stderr());
+    let options = |env_files| -> Result<RunOptions, Failure> {
+        Ok(RunOptions {
+            spc: base.spc,
+            name: base.name.clone(),
+            detach: base.detach,
+            replace: base.replace,
+            opt1: base.opt1.clone(),
+            opt2: base.opt2.clone(),
+            opt3: base.opt3.clone(),
+            pwd: base.pwd.clone(),
+            sudo_uid: base.sudo_uid,
+            sudo_gid: base.sudo_gid,
+            stdin: fd(stdin.as_fd())?,
+            stdout: fd(stdout.as_fd())?,
+            stderr: fd(stderr.as_fd())?,
+            tty: flag(tty),
+            tty_size: size,
+            env_files,
+            display: None,
+        })
+    };
     // One call: the plan it runs is shown from its job (the banner) as atomicd announces it.
-    with_env_files(&options, async |options| attached(proxy, &a, options, tty).await)
+    with_env_files(async |env_files| attached(proxy, &a, options(env_files)?, tty).await)
         .await
         .map(|answer| finish_run(&answer, a.detach))
 }
@@ -325,15 +347,15 @@ async fn run(proxy: &ManagerProxy<'_>, a: args::RunArgs) -> Result<u8, Failure> 
 async fn attached(
     proxy: &ManagerProxy<'_>,
     a: &args::RunArgs,
-    options: HashMap<&str, Value<'_>>,
+    options: RunOptions,
     tty: bool,
-) -> Result<Answer, Failure> {
+) -> Result<RunResult, Failure> {
     // The container's output owns the terminal: no bar over it.
     let watch = job::JobWatch::start(proxy.inner().connection(), job::Display::Silent, !a.quiet).await?;
     let raw = (tty && !a.detach).then(terminal::RawMode::enter).flatten();
     let mut interrupted = false;
     let answer = {
-        let call = proxy.run(&a.image, &a.command, options);
+        let call = proxy.run(&a.image, &a.command, &options);
         tokio::pin!(call);
         let mut winch = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::window_change()).ok();
         loop {
@@ -361,17 +383,16 @@ async fn attached(
 }
 
 /// Prints a Run's answer and returns the exit status: the container's code.
-fn finish_run(answer: &Answer, detach: bool) -> u8 {
-    print_warnings(answer);
-    if let Some(out) = answer.get("output").and_then(|v| String::try_from(v.clone()).ok()) {
+fn finish_run(answer: &RunResult, detach: bool) -> u8 {
+    print_warnings(&answer.warnings);
+    if let Some(out) = &answer.output {
         print!("{out}");
     }
     if detach {
-        if let Some(id) = answer.get("container-id").and_then(|v| String::try_from(v.clone()).ok()) {
+        if let Some(id) = &answer.container_id {
             println!("{id}");
         }
         return 0;
     }
-    let code = answer.get("exit-code").and_then(|v| i32::try_from(v.clone()).ok()).unwrap_or(0);
-    u8::try_from(code.clamp(0, 255)).unwrap_or(1)
+    exit_status(answer.exit_code)
 }

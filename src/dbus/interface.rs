@@ -1,15 +1,14 @@
 //! The `org.atomic.Manager` D-Bus object: reads the call, hands it to [`Manager`], and returns
 //! its answer. No decisions are made here.
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use zbus::message::Header;
-use zbus::zvariant::OwnedValue;
 use zbus::{interface, Connection};
 
-use super::options;
+use super::checked::OptionsSchema;
+use super::options::{self, InstallOptions, RollbackOptions, RunOptions, UninstallOptions, UpgradeOptions};
 use super::results::{
     InstallResult, RollbackResult, RunResult, StatusReport, UninstallResult, UpgradeResult,
 };
@@ -40,7 +39,18 @@ impl ManagerInterface {
     }
 }
 
-type Dict = HashMap<String, OwnedValue>;
+impl OptionsSchema for ManagerInterface {
+    fn check_options(method: &str, dict: &zbus::zvariant::Dict<'_, '_>) -> Result<()> {
+        match method {
+            "Run" => options::check::<RunOptions>(dict),
+            "Install" => options::check::<InstallOptions>(dict),
+            "Uninstall" => options::check::<UninstallOptions>(dict),
+            "HostUpgrade" => options::check::<UpgradeOptions>(dict),
+            "Rollback" => options::check::<RollbackOptions>(dict),
+            _ => Ok(()),
+        }
+    }
+}
 
 #[interface(name = "org.atomic.Manager")]
 impl ManagerInterface {
@@ -50,12 +60,12 @@ impl ManagerInterface {
         &self,
         image: String,
         command: Vec<String>,
-        options: Dict,
+        options: RunOptions,
         #[zbus(header)] header: Header<'_>,
         #[zbus(connection)] conn: &Connection,
     ) -> Result<RunResult> {
         let _busy = self.activity.enter();
-        let request = options::run_request(image, command, options)?;
+        let request = options.into_request(image, command);
         let caller = Caller::from_header(conn, &header).await?;
         self.manager.run(&caller, request).await
     }
@@ -65,12 +75,12 @@ impl ManagerInterface {
     async fn install(
         &self,
         image: String,
-        options: Dict,
+        options: InstallOptions,
         #[zbus(header)] header: Header<'_>,
         #[zbus(connection)] conn: &Connection,
     ) -> Result<InstallResult> {
         let _busy = self.activity.enter();
-        let request = options::install_request(image, options)?;
+        let request = options.into_request(image);
         let caller = Caller::from_header(conn, &header).await?;
         self.manager.install(&caller, request).await
     }
@@ -80,12 +90,12 @@ impl ManagerInterface {
     async fn uninstall(
         &self,
         image: String,
-        options: Dict,
+        options: UninstallOptions,
         #[zbus(header)] header: Header<'_>,
         #[zbus(connection)] conn: &Connection,
     ) -> Result<UninstallResult> {
         let _busy = self.activity.enter();
-        let request = options::uninstall_request(image, options)?;
+        let request = options.into_request(image);
         let caller = Caller::from_header(conn, &header).await?;
         self.manager.uninstall(&caller, request).await
     }
@@ -94,12 +104,12 @@ impl ManagerInterface {
     #[zbus(out_args("result"))]
     async fn host_upgrade(
         &self,
-        options: Dict,
+        options: UpgradeOptions,
         #[zbus(header)] header: Header<'_>,
         #[zbus(connection)] conn: &Connection,
     ) -> Result<UpgradeResult> {
         let _busy = self.activity.enter();
-        let (check, reboot) = options::upgrade_request(options)?;
+        let (check, reboot) = (options.check.unwrap_or(false), options.reboot.unwrap_or(false));
         let caller = Caller::from_header(conn, &header).await?;
         self.manager.host_upgrade(&caller, check, reboot).await
     }
@@ -108,12 +118,12 @@ impl ManagerInterface {
     #[zbus(out_args("result"))]
     async fn rollback(
         &self,
-        options: Dict,
+        options: RollbackOptions,
         #[zbus(header)] header: Header<'_>,
         #[zbus(connection)] conn: &Connection,
     ) -> Result<RollbackResult> {
         let _busy = self.activity.enter();
-        let reboot = options::rollback_request(options)?;
+        let reboot = options.reboot.unwrap_or(false);
         let caller = Caller::from_header(conn, &header).await?;
         self.manager.rollback(&caller, reboot).await
     }

@@ -2,10 +2,12 @@
 //! the checked options and the typed results, and the proxies that the CLI and the tests share.
 //! Every method only translates to and from the manager.
 
+mod checked;
 mod interface;
 pub mod names;
-mod options;
+pub mod options;
 pub mod proxy;
 pub mod results;
 
+pub use checked::{Checked, OptionsSchema};
 pub use interface::ManagerInterface;

@@ -1,305 +1,288 @@
-//! The `a{sv}` options of every method: unknown keys and wrong types are refused naming the key,
-//! and each method's options become the manager's typed request in one place.
+//! The `a{sv}` options of every method as typed structs, shared by the service, the proxy, the CLI
+//! and the tests; each becomes the manager's request in one place.
 
 use std::collections::HashMap;
-use std::os::fd::OwnedFd;
 
-use zbus::zvariant::{OwnedValue, Value};
+use zbus::zvariant::{self, DeserializeDict, OwnedFd, SerializeDict, Type, Value};
 
 use crate::error::{Error, Result};
 use crate::manager::{CallerFds, InstallRequest, LabelInputs, RunRequest, UninstallRequest};
 
 /// Run's options.
-const RUN_OPTIONS: Schema = &[
-    ("spc", Kind::Bool),
-    ("name", Kind::Str),
-    ("display", Kind::Bool),
-    ("detach", Kind::Bool),
-    ("replace", Kind::Bool),
-    ("opt1", Kind::Str),
-    ("opt2", Kind::Str),
-    ("opt3", Kind::Str),
-    ("stdin", Kind::Fd),
-    ("stdout", Kind::Fd),
-    ("stderr", Kind::Fd),
-    ("tty", Kind::Bool),
-    ("tty-size", Kind::Size),
-    ("pwd", Kind::Str),
-    ("sudo-uid", Kind::U32),
-    ("sudo-gid", Kind::U32),
-    ("env-files", Kind::StrMap),
-];
+#[derive(Debug, Default, SerializeDict, DeserializeDict, Type)]
+#[zvariant(signature = "a{sv}", rename_all = "kebab-case", deny_unknown_fields)]
+pub struct RunOptions {
+    /// Run as a super-privileged container.
+    pub spc: Option<bool>,
+    /// The container name instead of the image's.
+    pub name: Option<String>,
+    /// Resolve and answer; nothing runs.
+    pub display: Option<bool>,
+    /// Reply once the container is started.
+    pub detach: Option<bool>,
+    /// Remove atomicd's container of that name first.
+    pub replace: Option<bool>,
+    /// `$OPT1`
+    pub opt1: Option<String>,
+    /// `$OPT2`
+    pub opt2: Option<String>,
+    /// `$OPT3`
+    pub opt3: Option<String>,
+    /// Where the container's stdin comes from.
+    pub stdin: Option<OwnedFd>,
+    /// Where its stdout goes.
+    pub stdout: Option<OwnedFd>,
+    /// Where its stderr goes.
+    pub stderr: Option<OwnedFd>,
+    /// Give the container a terminal.
+    pub tty: Option<bool>,
+    /// The terminal's rows and columns.
+    pub tty_size: Option<(u16, u16)>,
+    /// The caller's working directory, absolute, for `$PWD`.
+    pub pwd: Option<String>,
+    /// `$SUDO_UID` (root callers only).
+    pub sudo_uid: Option<u32>,
+    /// `$SUDO_GID` (root callers only).
+    pub sudo_gid: Option<u32>,
+    /// Contents of the env files the line names, by path.
+    pub env_files: Option<HashMap<String, String>>,
+}
+
 /// Install's options.
-const INSTALL_OPTIONS: Schema = &[
-    ("env-files", Kind::StrMap),
-    ("name", Kind::Str),
-    ("display", Kind::Bool),
-    ("opt1", Kind::Str),
-    ("opt2", Kind::Str),
-    ("opt3", Kind::Str),
-    ("stdout", Kind::Fd),
-    ("stderr", Kind::Fd),
-    ("pull", Kind::Bool),
-];
+#[derive(Debug, Default, SerializeDict, DeserializeDict, Type)]
+#[zvariant(signature = "a{sv}", rename_all = "kebab-case", deny_unknown_fields)]
+pub struct InstallOptions {
+    /// The container name instead of the image's.
+    pub name: Option<String>,
+    /// Resolve and answer; nothing runs.
+    pub display: Option<bool>,
+    /// `$OPT1`
+    pub opt1: Option<String>,
+    /// `$OPT2`
+    pub opt2: Option<String>,
+    /// `$OPT3`
+    pub opt3: Option<String>,
+    /// Where the INSTALL container's stdout goes.
+    pub stdout: Option<OwnedFd>,
+    /// Where its stderr goes.
+    pub stderr: Option<OwnedFd>,
+    /// Pull first (default true).
+    pub pull: Option<bool>,
+    /// Contents of the env files the line names, by path.
+    pub env_files: Option<HashMap<String, String>>,
+}
+
 /// Uninstall's options.
-const UNINSTALL_OPTIONS: Schema = &[
-    ("env-files", Kind::StrMap),
-    ("name", Kind::Str),
-    ("display", Kind::Bool),
-    ("force", Kind::Bool),
-    ("keep-image", Kind::Bool),
-    ("opt1", Kind::Str),
-    ("opt2", Kind::Str),
-    ("opt3", Kind::Str),
-    ("stdout", Kind::Fd),
-    ("stderr", Kind::Fd),
-];
+#[derive(Debug, Default, SerializeDict, DeserializeDict, Type)]
+#[zvariant(signature = "a{sv}", rename_all = "kebab-case", deny_unknown_fields)]
+pub struct UninstallOptions {
+    /// The container name instead of the image's.
+    pub name: Option<String>,
+    /// Resolve and answer; nothing runs.
+    pub display: Option<bool>,
+    /// Remove running containers; run the UNINSTALL label without an installation record.
+    pub force: Option<bool>,
+    /// Keep the image.
+    pub keep_image: Option<bool>,
+    /// `$OPT1`
+    pub opt1: Option<String>,
+    /// `$OPT2`
+    pub opt2: Option<String>,
+    /// `$OPT3`
+    pub opt3: Option<String>,
+    /// Where the UNINSTALL container's stdout goes.
+    pub stdout: Option<OwnedFd>,
+    /// Where its stderr goes.
+    pub stderr: Option<OwnedFd>,
+    /// Contents of the env files the line names, by path.
+    pub env_files: Option<HashMap<String, String>>,
+}
+
 /// HostUpgrade's options.
-const UPGRADE_OPTIONS: Schema = &[("check", Kind::Bool), ("reboot", Kind::Bool)];
+#[derive(Debug, Default, SerializeDict, DeserializeDict, Type)]
+#[zvariant(signature = "a{sv}", rename_all = "kebab-case", deny_unknown_fields)]
+pub struct UpgradeOptions {
+    /// Only look for an update.
+    pub check: Option<bool>,
+    /// Reboot into the new deployment.
+    pub reboot: Option<bool>,
+}
+
 /// Rollback's options.
-const ROLLBACK_OPTIONS: Schema = &[("reboot", Kind::Bool)];
-
-type Dict = HashMap<String, OwnedValue>;
-
-/// Run's request from its arguments and options.
-pub fn run_request(image: String, command: Vec<String>, options: Dict) -> Result<RunRequest> {
-    let mut o = Options::parse(options, RUN_OPTIONS)?;
-    let fds =
-        CallerFds { stdin: o.take_fd("stdin")?, stdout: o.take_fd("stdout")?, stderr: o.take_fd("stderr")? };
-    Ok(RunRequest {
-        image,
-        command,
-        spc: o.flag("spc"),
-        display: o.flag("display"),
-        detach: o.flag("detach"),
-        replace: o.flag("replace"),
-        tty: o.flag("tty"),
-        tty_size: o.size("tty-size"),
-        inputs: o.inputs(),
-        fds,
-    })
+#[derive(Debug, Default, SerializeDict, DeserializeDict, Type)]
+#[zvariant(signature = "a{sv}", rename_all = "kebab-case", deny_unknown_fields)]
+pub struct RollbackOptions {
+    /// Reboot into the previous deployment.
+    pub reboot: Option<bool>,
 }
 
-/// Install's request.
-pub fn install_request(image: String, options: Dict) -> Result<InstallRequest> {
-    let o = Options::parse(options, INSTALL_OPTIONS)?;
-    Ok(InstallRequest {
-        image,
-        display: o.flag("display"),
-        pull: o.flag_or("pull", true),
-        inputs: o.inputs(),
-    })
-}
-
-/// Uninstall's request.
-pub fn uninstall_request(image: String, options: Dict) -> Result<UninstallRequest> {
-    let o = Options::parse(options, UNINSTALL_OPTIONS)?;
-    Ok(UninstallRequest {
-        image,
-        display: o.flag("display"),
-        force: o.flag("force"),
-        keep_image: o.flag("keep-image"),
-        inputs: o.inputs(),
-    })
-}
-
-/// HostUpgrade's `check` and `reboot`.
-pub fn upgrade_request(options: Dict) -> Result<(bool, bool)> {
-    let o = Options::parse(options, UPGRADE_OPTIONS)?;
-    Ok((o.flag("check"), o.flag("reboot")))
-}
-
-/// Rollback's `reboot`.
-pub fn rollback_request(options: Dict) -> Result<bool> {
-    Ok(Options::parse(options, ROLLBACK_OPTIONS)?.flag("reboot"))
-}
-
-/// The D-Bus type a known option key must carry.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    /// `b`
-    Bool,
-    /// `s`
-    Str,
-    /// `u`
-    U32,
-    /// `h`, a file descriptor
-    Fd,
-    /// `(qq)`, rows and columns
-    Size,
-    /// `a{ss}`
-    StrMap,
-}
-
-impl Kind {
-    fn signature(self) -> &'static str {
-        match self {
-            Kind::Bool => "b",
-            Kind::Str => "s",
-            Kind::U32 => "u",
-            Kind::Fd => "h",
-            Kind::Size => "(qq)",
-            Kind::StrMap => "a{ss}",
+impl RunOptions {
+    /// The manager's request.
+    pub fn into_request(self, image: String, command: Vec<String>) -> RunRequest {
+        let inputs = LabelInputs {
+            name: self.name,
+            opts: [self.opt1, self.opt2, self.opt3],
+            pwd: self.pwd,
+            sudo_uid: self.sudo_uid,
+            sudo_gid: self.sudo_gid,
+            env_files: self.env_files.unwrap_or_default(),
+        };
+        RunRequest {
+            image,
+            command,
+            spc: self.spc.unwrap_or(false),
+            display: self.display.unwrap_or(false),
+            detach: self.detach.unwrap_or(false),
+            replace: self.replace.unwrap_or(false),
+            tty: self.tty.unwrap_or(false),
+            tty_size: self.tty_size,
+            inputs,
+            fds: CallerFds {
+                stdin: self.stdin.map(Into::into),
+                stdout: self.stdout.map(Into::into),
+                stderr: self.stderr.map(Into::into),
+            },
         }
     }
 }
 
-/// The option keys a method accepts, with their types.
-type Schema = &'static [(&'static str, Kind)];
-
-/// Options that passed their method's schema.
-#[derive(Debug, Default)]
-struct Options {
-    values: HashMap<String, OwnedValue>,
+impl InstallOptions {
+    /// The manager's request.
+    pub fn into_request(self, image: String) -> InstallRequest {
+        InstallRequest {
+            image,
+            display: self.display.unwrap_or(false),
+            pull: self.pull.unwrap_or(true),
+            inputs: LabelInputs {
+                name: self.name,
+                opts: [self.opt1, self.opt2, self.opt3],
+                env_files: self.env_files.unwrap_or_default(),
+                ..LabelInputs::default()
+            },
+        }
+    }
 }
 
-impl Options {
-    /// Checks every key against `schema`; the first unknown key or wrong type is an error naming it.
-    fn parse(values: HashMap<String, OwnedValue>, schema: Schema) -> Result<Self> {
-        let mut keys: Vec<&String> = values.keys().collect();
-        keys.sort();
-        for key in keys {
-            let Some((_, kind)) = schema.iter().find(|(k, _)| k == key) else {
-                let known: Vec<&str> = schema.iter().map(|(k, _)| *k).collect();
-                return Err(Error::InvalidArgument(format!(
-                    "unknown option {:?} (known: {})",
-                    crate::text::truncate_for_message(key),
-                    if known.is_empty() { "none".to_owned() } else { known.join(", ") }
-                )));
-            };
-            let found = values[key].value_signature().to_string();
-            if found != kind.signature() {
-                return Err(Error::InvalidArgument(format!(
-                    "option {key:?} must be of type {} but is {found}",
-                    kind.signature()
-                )));
-            }
-        }
-        Ok(Options { values })
-    }
-
-    /// A boolean option, false when absent.
-    fn flag(&self, key: &str) -> bool {
-        self.flag_or(key, false)
-    }
-
-    /// A boolean option with its own default.
-    fn flag_or(&self, key: &str, default: bool) -> bool {
-        match self.values.get(key).map(|v| &**v) {
-            Some(Value::Bool(b)) => *b,
-            _ => default,
+impl UninstallOptions {
+    /// The manager's request.
+    pub fn into_request(self, image: String) -> UninstallRequest {
+        UninstallRequest {
+            image,
+            display: self.display.unwrap_or(false),
+            force: self.force.unwrap_or(false),
+            keep_image: self.keep_image.unwrap_or(false),
+            inputs: LabelInputs {
+                name: self.name,
+                opts: [self.opt1, self.opt2, self.opt3],
+                env_files: self.env_files.unwrap_or_default(),
+                ..LabelInputs::default()
+            },
         }
     }
+}
 
-    /// A string option.
-    fn string(&self, key: &str) -> Option<&str> {
-        match self.values.get(key).map(|v| &**v) {
-            Some(Value::Str(s)) => Some(s.as_str()),
-            _ => None,
-        }
+/// Checks an `a{sv}` against `T` one key at a time, so an unknown key or a value of the wrong
+/// type is refused with a sentence naming that key (serde's own errors name no key for a type
+/// mismatch).
+pub fn check<T>(options: &zvariant::Dict<'_, '_>) -> Result<()>
+where
+    T: for<'de> serde::Deserialize<'de> + Type,
+{
+    for (key, value) in options.iter() {
+        let key_text = match key {
+            Value::Str(s) => s.as_str().to_owned(),
+            other => other.to_string(),
+        };
+        // An `a{sv}` holds each value inside its variant.
+        let value = match value {
+            Value::Value(inner) => inner,
+            other => other,
+        };
+        let one = HashMap::from([(key_text.as_str(), value.try_clone().map_err(invalid)?)]);
+        decode::<T>(&one).map_err(|e| {
+            Error::InvalidArgument(format!("option {:?}: {e}", crate::text::truncate_for_message(&key_text)))
+        })?;
     }
+    Ok(())
+}
 
-    /// A `u` option.
-    fn u32(&self, key: &str) -> Option<u32> {
-        match self.values.get(key).map(|v| &**v) {
-            Some(Value::U32(n)) => Some(*n),
-            _ => None,
-        }
-    }
+/// `dict` read as `T`, through the wire format as zbus would read it.
+fn decode<T>(dict: &HashMap<&str, Value<'_>>) -> zvariant::Result<T>
+where
+    T: for<'de> serde::Deserialize<'de> + Type,
+{
+    let ctxt = zvariant::serialized::Context::new_dbus(zvariant::LE, 0);
+    zvariant::to_bytes(ctxt, dict)?.deserialize::<T>().map(|(value, _)| value)
+}
 
-    /// The inputs a label's line may use.
-    fn inputs(&self) -> LabelInputs {
-        let owned = |k: &str| self.string(k).map(str::to_owned);
-        LabelInputs {
-            name: owned("name"),
-            opts: [owned("opt1"), owned("opt2"), owned("opt3")],
-            pwd: owned("pwd"),
-            sudo_uid: self.u32("sudo-uid"),
-            sudo_gid: self.u32("sudo-gid"),
-            env_files: self.str_map("env-files"),
-        }
-    }
-
-    /// An `a{ss}` option, empty when absent.
-    fn str_map(&self, key: &str) -> std::collections::HashMap<String, String> {
-        self.values
-            .get(key)
-            .and_then(|v| <std::collections::HashMap<String, String>>::try_from(v.clone()).ok())
-            .unwrap_or_default()
-    }
-
-    /// A `(qq)` option.
-    fn size(&self, key: &str) -> Option<(u16, u16)> {
-        self.values.get(key).and_then(|v| <(u16, u16)>::try_from(v.clone()).ok())
-    }
-
-    /// A file descriptor option, moved out of the options: the descriptor zbus received is the
-    /// one kept, so a call waiting on polkit holds no copy of it.
-    fn take_fd(&mut self, key: &str) -> Result<Option<OwnedFd>> {
-        let Some(value) = self.values.remove(key) else { return Ok(None) };
-        let fd = zbus::zvariant::Fd::try_from(value)
-            .map_err(|e| Error::InvalidArgument(format!("option {key:?} is not a file descriptor: {e}")))?;
-        OwnedFd::try_from(fd)
-            .map(Some)
-            .map_err(|e| Error::Failed(format!("cannot keep fd option {key:?}: {e}")))
-    }
+fn invalid(e: zvariant::Error) -> Error {
+    Error::InvalidArgument(e.to_string())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    const SCHEMA: Schema = &[("spc", Kind::Bool), ("name", Kind::Str), ("tty-size", Kind::Size)];
-
-    fn opts(pairs: Vec<(&str, Value<'static>)>) -> HashMap<String, OwnedValue> {
-        pairs
-            .into_iter()
-            .map(|(k, v)| (k.to_owned(), OwnedValue::try_from(v).unwrap_or_else(|e| panic!("{e}"))))
-            .collect()
+    fn dict<'a>(pairs: Vec<(&'static str, Value<'a>)>) -> zvariant::Dict<'a, 'a> {
+        zvariant::Dict::from(pairs.into_iter().collect::<HashMap<_, _>>())
     }
 
     #[test]
     fn known_keys_of_the_right_type_pass() {
-        let o = Options::parse(
-            opts(vec![
-                ("spc", Value::Bool(true)),
-                ("name", Value::from("x")),
-                ("tty-size", Value::from((24u16, 80u16))),
-            ]),
-            SCHEMA,
-        )
-        .unwrap_or_else(|e| panic!("{e}"));
-        assert!(o.flag("spc"));
-        assert_eq!(o.string("name"), Some("x"));
-        assert_eq!(o.size("tty-size"), Some((24, 80)));
-        assert!(!o.flag("display"));
-        assert!(o.flag_or("pull", true));
+        let d = dict(vec![
+            ("spc", Value::Bool(true)),
+            ("name", Value::from("x")),
+            ("tty-size", Value::from((24u16, 80u16))),
+            ("env-files", Value::from(HashMap::from([("/a".to_owned(), "X=1".to_owned())]))),
+        ]);
+        check::<RunOptions>(&d).unwrap_or_else(|e| panic!("{e}"));
+    }
+
+    #[test]
+    fn unknown_keys_and_wrong_types_name_the_key() {
+        let table: Vec<(Vec<(&'static str, Value<'static>)>, &str)> = vec![
+            (vec![("bogus", Value::Bool(true))], "\"bogus\""),
+            (vec![("spc", Value::from("yes"))], "option \"spc\""),
+            (vec![("name", Value::U32(1))], "option \"name\""),
+            (vec![("tty-size", Value::from((1u32, 2u32)))], "option \"tty-size\""),
+            (vec![("pwd", Value::from("/")), ("sudo-uid", Value::from(-1i32))], "option \"sudo-uid\""),
+        ];
+        for (input, needle) in table {
+            match check::<RunOptions>(&dict(input)) {
+                Err(Error::InvalidArgument(msg)) => assert!(msg.contains(needle), "{msg}"),
+                other => panic!("expected InvalidArgument containing {needle}, got {other:?}"),
+            }
+        }
     }
 
     /// Install and Uninstall take the keys the introspection XML documents for them: fds for
     /// the label's output, and none of Run's `pwd`/`sudo-*`.
     #[test]
     fn install_and_uninstall_keep_their_documented_keys() {
-        for schema in [INSTALL_OPTIONS, UNINSTALL_OPTIONS] {
-            let keys: Vec<&str> = schema.iter().map(|(k, _)| *k).collect();
-            assert!(keys.contains(&"stdout") && keys.contains(&"stderr"), "{keys:?}");
-            assert!(!keys.iter().any(|k| ["pwd", "sudo-uid", "sudo-gid"].contains(k)), "{keys:?}");
+        let stderr = std::io::stderr();
+        let fd = || Value::from(zvariant::Fd::from(std::os::fd::AsFd::as_fd(&stderr)));
+        let stdout = dict(vec![("stdout", fd()), ("stderr", fd())]);
+        check::<InstallOptions>(&stdout).unwrap_or_else(|e| panic!("{e}"));
+        check::<UninstallOptions>(&stdout).unwrap_or_else(|e| panic!("{e}"));
+        for key in ["pwd", "sudo-uid", "stdin", "spc"] {
+            let d = dict(vec![(key, Value::from("x"))]);
+            assert!(check::<InstallOptions>(&d).is_err(), "{key}");
+            assert!(check::<UninstallOptions>(&d).is_err(), "{key}");
         }
     }
 
     #[test]
-    fn unknown_keys_and_wrong_types_name_the_key() {
-        let table: Vec<(Vec<(&str, Value<'static>)>, &str)> = vec![
-            (vec![("bogus", Value::Bool(true))], "\"bogus\""),
-            (vec![("spc", Value::from("yes"))], "\"spc\" must be of type b but is s"),
-            (vec![("name", Value::U32(1))], "\"name\" must be of type s"),
-            (vec![("tty-size", Value::from((1u32, 2u32)))], "\"tty-size\" must be of type (qq)"),
-        ];
-        for (input, needle) in table {
-            match Options::parse(opts(input), SCHEMA) {
-                Err(Error::InvalidArgument(msg)) => assert!(msg.contains(needle), "{msg}"),
-                other => panic!("expected InvalidArgument containing {needle}, got {other:?}"),
-            }
-        }
+    fn a_typed_run_options_becomes_the_request_it_says() {
+        let options = RunOptions {
+            spc: Some(true),
+            opt2: Some("b".into()),
+            pwd: Some("/srv".into()),
+            ..RunOptions::default()
+        };
+        let request = options.into_request("img".into(), vec!["true".into()]);
+        assert!(request.spc && !request.detach);
+        assert_eq!(request.inputs.opts, [None, Some("b".to_owned()), None]);
+        assert_eq!(request.inputs.pwd.as_deref(), Some("/srv"));
+        assert_eq!(request.command, ["true"]);
     }
 }

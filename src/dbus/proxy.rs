@@ -1,9 +1,12 @@
-//! The client side of `org.atomic.Manager`: the generated proxy, and the reading of its `a{sv}`
-//! answers as JSON for printing.
+//! The client side of `org.atomic.Manager` and `org.atomic.Job`: the generated proxies with the
+//! typed options and results, and the reading of the dictionaries printed whole as JSON.
 
 use std::collections::HashMap;
 
-use zbus::zvariant::{OwnedValue, Value};
+use zbus::zvariant::{DeserializeDict, OwnedValue, Type, Value};
+
+pub use super::options::{InstallOptions, RollbackOptions, RunOptions, UninstallOptions, UpgradeOptions};
+pub use super::results::{InstallResult, RunResult, UninstallResult};
 
 /// `org.atomic.Manager` as seen by clients. Every guarded method allows interactive
 /// authorization, so polkit can ask for a password when an agent runs.
@@ -16,36 +19,23 @@ use zbus::zvariant::{OwnedValue, Value};
 pub trait Manager {
     /// Run
     #[zbus(allow_interactive_auth)]
-    fn run(
-        &self,
-        image: &str,
-        command: &[String],
-        options: HashMap<&str, Value<'_>>,
-    ) -> zbus::Result<HashMap<String, OwnedValue>>;
+    fn run(&self, image: &str, command: &[String], options: &RunOptions) -> zbus::Result<RunResult>;
 
     /// Install
     #[zbus(allow_interactive_auth)]
-    fn install(
-        &self,
-        image: &str,
-        options: HashMap<&str, Value<'_>>,
-    ) -> zbus::Result<HashMap<String, OwnedValue>>;
+    fn install(&self, image: &str, options: &InstallOptions) -> zbus::Result<InstallResult>;
 
     /// Uninstall
     #[zbus(allow_interactive_auth)]
-    fn uninstall(
-        &self,
-        image: &str,
-        options: HashMap<&str, Value<'_>>,
-    ) -> zbus::Result<HashMap<String, OwnedValue>>;
+    fn uninstall(&self, image: &str, options: &UninstallOptions) -> zbus::Result<UninstallResult>;
 
-    /// HostUpgrade
+    /// HostUpgrade: the answer is printed whole, so it stays a dictionary.
     #[zbus(allow_interactive_auth)]
-    fn host_upgrade(&self, options: HashMap<&str, Value<'_>>) -> zbus::Result<HashMap<String, OwnedValue>>;
+    fn host_upgrade(&self, options: &UpgradeOptions) -> zbus::Result<HashMap<String, OwnedValue>>;
 
     /// Rollback
     #[zbus(allow_interactive_auth)]
-    fn rollback(&self, options: HashMap<&str, Value<'_>>) -> zbus::Result<HashMap<String, OwnedValue>>;
+    fn rollback(&self, options: &RollbackOptions) -> zbus::Result<HashMap<String, OwnedValue>>;
 
     /// Status
     fn status(&self) -> zbus::Result<HashMap<String, OwnedValue>>;
@@ -61,6 +51,65 @@ pub trait Manager {
     /// HostBackend
     #[zbus(property)]
     fn host_backend(&self) -> zbus::Result<String>;
+}
+
+/// `org.atomic.Job`: one running call, at `/org/atomic/Manager/jobs/N`.
+#[zbus::proxy(interface = "org.atomic.Job", default_service = "org.atomic", gen_blocking = false)]
+pub trait Job {
+    /// Cancel
+    fn cancel(&self) -> zbus::Result<()>;
+
+    /// ResizeTty
+    fn resize_tty(&self, rows: u16, columns: u16) -> zbus::Result<()>;
+
+    /// Operation
+    #[zbus(property)]
+    fn operation(&self) -> zbus::Result<String>;
+
+    /// Target
+    #[zbus(property)]
+    fn target(&self) -> zbus::Result<String>;
+
+    /// Caller
+    #[zbus(property)]
+    fn caller(&self) -> zbus::Result<String>;
+
+    /// CallerUid
+    #[zbus(property)]
+    fn caller_uid(&self) -> zbus::Result<u32>;
+
+    /// Command
+    #[zbus(property)]
+    fn command(&self) -> zbus::Result<Vec<String>>;
+
+    /// Privileges
+    #[zbus(property)]
+    fn privileges(&self) -> zbus::Result<Vec<String>>;
+
+    /// Progress
+    #[zbus(property)]
+    fn progress(&self) -> zbus::Result<f64>;
+
+    /// Message
+    #[zbus(property)]
+    fn message(&self) -> zbus::Result<String>;
+}
+
+/// A job's properties as they arrive whole in `InterfacesAdded` or in part in
+/// `PropertiesChanged`: every key may be absent.
+#[derive(Debug, Default, DeserializeDict, Type)]
+#[zvariant(signature = "a{sv}", rename_all = "PascalCase")]
+pub struct JobProperties {
+    /// The caller's unique bus name.
+    pub caller: Option<String>,
+    /// What the job runs.
+    pub command: Option<Vec<String>>,
+    /// What it may do to the host.
+    pub privileges: Option<Vec<String>>,
+    /// 0..1, or -1 when unknown.
+    pub progress: Option<f64>,
+    /// What it is doing.
+    pub message: Option<String>,
 }
 
 /// A D-Bus value as JSON: dictionaries become objects, arrays arrays, variants their content.

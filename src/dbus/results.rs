@@ -1,6 +1,6 @@
 //! The `a{sv}` results of `org.atomic.Manager`, typed so each key and its D-Bus type is stated once.
 
-use zbus::zvariant::{SerializeDict, Type};
+use zbus::zvariant::{DeserializeDict, SerializeDict, Type};
 
 use crate::engine::EngineInfo;
 use crate::host::Deployment;
@@ -130,7 +130,7 @@ pub struct StatusReport {
 }
 
 /// The result of Run.
-#[derive(Debug, Default, SerializeDict, Type)]
+#[derive(Debug, Default, SerializeDict, DeserializeDict, Type)]
 #[zvariant(signature = "a{sv}", rename_all = "kebab-case")]
 pub struct RunResult {
     /// the resolved argv, an equivalent `docker run` line
@@ -154,7 +154,7 @@ pub struct RunResult {
 }
 
 /// The result of Install.
-#[derive(Debug, Default, SerializeDict, Type)]
+#[derive(Debug, Default, SerializeDict, DeserializeDict, Type)]
 #[zvariant(signature = "a{sv}", rename_all = "kebab-case")]
 pub struct InstallResult {
     /// the resolved INSTALL line
@@ -176,7 +176,7 @@ pub struct InstallResult {
 }
 
 /// The result of Uninstall.
-#[derive(Debug, Default, SerializeDict, Type)]
+#[derive(Debug, Default, SerializeDict, DeserializeDict, Type)]
 #[zvariant(signature = "a{sv}", rename_all = "kebab-case")]
 pub struct UninstallResult {
     /// the resolved UNINSTALL line; empty when the image has none

@@ -16,6 +16,7 @@ use crate::system::caller::Caller;
 use crate::system::polkit::{Action, Authority};
 
 use crate::dbus::names::JOBS_PATH;
+use crate::dbus::{Checked, OptionsSchema};
 
 /// What a job will run, as its plan says: shown on the job object so a client can tell its
 /// user before the container starts.
@@ -151,7 +152,7 @@ impl Jobs {
             authority: self.authority.clone(),
         };
         if let Some(conn) = &self.conn {
-            if let Err(e) = conn.object_server().at(path.as_str(), iface).await {
+            if let Err(e) = conn.object_server().at(path.as_str(), Checked::new(iface)).await {
                 tracing::warn!("cannot export job {path}: {e}");
             }
         }
@@ -177,7 +178,8 @@ impl Job {
     /// Publishes what the job is doing: `progress` 0..1, or -1 when unknown.
     pub async fn report(&self, progress: f64, message: &str) {
         let Some(conn) = &self.conn else { return };
-        let Ok(iface) = conn.object_server().interface::<_, JobInterface>(self.path.as_str()).await else {
+        let Ok(iface) = conn.object_server().interface::<_, Checked<JobInterface>>(self.path.as_str()).await
+        else {
             return;
         };
         let job = iface.get().await;
@@ -266,9 +268,15 @@ impl Drop for Job {
         if let Some(conn) = self.conn.clone() {
             let path = std::mem::take(&mut self.path);
             tokio::spawn(async move {
-                let _ = conn.object_server().remove::<JobInterface, _>(path.as_str()).await;
+                let _ = conn.object_server().remove::<Checked<JobInterface>, _>(path.as_str()).await;
             });
         }
+    }
+}
+
+impl OptionsSchema for JobInterface {
+    fn check_options(_: &str, _: &zbus::zvariant::Dict<'_, '_>) -> Result<()> {
+        Ok(())
     }
 }
 

@@ -7,7 +7,14 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use std::collections::HashMap;
+
 use atomicd::dbus::proxy::ManagerProxy;
+#[allow(unused_imports)]
+pub use atomicd::dbus::proxy::{
+    InstallOptions, RollbackOptions, RunOptions, UninstallOptions, UpgradeOptions,
+};
+use zbus::zvariant::{OwnedValue, Value};
 
 pub const PODMAN_SOCK: &str = "/run/podman/podman.sock";
 pub const DOCKER_SOCK: &str = "/var/run/docker.sock";
@@ -247,6 +254,47 @@ pub fn containers(engine: &str) -> Vec<String> {
 }
 
 /// A root connection's proxy to org.atomic.
+/// `org.atomic.Manager` as a hostile or careless client sees it: any dictionary goes out as
+/// it is, and answers come back as dictionaries.
+#[zbus::proxy(
+    interface = "org.atomic.Manager",
+    default_service = "org.atomic",
+    default_path = "/org/atomic/Manager",
+    gen_blocking = false
+)]
+pub trait RawManager {
+    #[zbus(allow_interactive_auth)]
+    fn run(
+        &self,
+        image: &str,
+        command: &[String],
+        options: HashMap<&str, Value<'_>>,
+    ) -> zbus::Result<HashMap<String, OwnedValue>>;
+    #[zbus(allow_interactive_auth)]
+    fn install(
+        &self,
+        image: &str,
+        options: HashMap<&str, Value<'_>>,
+    ) -> zbus::Result<HashMap<String, OwnedValue>>;
+    #[zbus(allow_interactive_auth)]
+    fn uninstall(
+        &self,
+        image: &str,
+        options: HashMap<&str, Value<'_>>,
+    ) -> zbus::Result<HashMap<String, OwnedValue>>;
+    #[zbus(allow_interactive_auth)]
+    fn host_upgrade(&self, options: HashMap<&str, Value<'_>>) -> zbus::Result<HashMap<String, OwnedValue>>;
+    #[zbus(allow_interactive_auth)]
+    fn rollback(&self, options: HashMap<&str, Value<'_>>) -> zbus::Result<HashMap<String, OwnedValue>>;
+}
+
+/// The raw proxy, for dictionaries the typed options cannot express.
+#[allow(dead_code)]
+pub async fn raw_proxy() -> RawManagerProxy<'static> {
+    let conn = zbus::Connection::system().await.unwrap_or_else(|e| panic!("system bus: {e}"));
+    RawManagerProxy::new(&conn).await.unwrap_or_else(|e| panic!("proxy: {e}"))
+}
+
 pub async fn proxy() -> ManagerProxy<'static> {
     let conn = zbus::Connection::system().await.unwrap_or_else(|e| panic!("system bus: {e}"));
     ManagerProxy::new(&conn).await.unwrap_or_else(|e| panic!("proxy: {e}"))
@@ -256,6 +304,14 @@ pub async fn proxy() -> ManagerProxy<'static> {
 pub fn error_name<T: std::fmt::Debug>(r: &zbus::Result<T>) -> String {
     match r {
         Err(zbus::Error::MethodError(name, _, _)) => name.to_string(),
+        other => panic!("expected a D-Bus error, got {other:?}"),
+    }
+}
+
+/// The sentence of a failed call.
+pub fn error_text<T: std::fmt::Debug>(r: &zbus::Result<T>) -> String {
+    match r {
+        Err(zbus::Error::MethodError(_, text, _)) => text.clone().unwrap_or_default(),
         other => panic!("expected a D-Bus error, got {other:?}"),
     }
 }
