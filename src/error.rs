@@ -46,9 +46,43 @@ pub enum Error {
     /// second argument, so a client can read them and call again.
     #[error("{0}")]
     EnvFilesNeeded(String, Vec<String>),
+    /// A file or process operation failed; the I/O error is the cause.
+    #[error("{what}: {source}")]
+    Io {
+        /// What atomicd was doing, naming the file or program.
+        what: String,
+        /// The operating system's error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A host tool (rpm-ostree, bootc) ran and failed; its exit status is kept, not parsed back
+    /// out of a sentence.
+    #[error(transparent)]
+    Tool(#[from] ToolFailure),
     /// Anything else, with its cause.
     #[error("{0}")]
     Failed(String),
+}
+
+/// A host tool that ran and exited unsuccessfully.
+#[derive(Debug, thiserror::Error)]
+#[error("{program} {args} failed ({status}): {stderr_tail}")]
+pub struct ToolFailure {
+    /// The program.
+    pub program: String,
+    /// Its arguments, joined.
+    pub args: String,
+    /// How it ended.
+    pub status: std::process::ExitStatus,
+    /// The end of its stderr, safe for D-Bus.
+    pub stderr_tail: String,
+}
+
+impl Error {
+    /// An I/O failure while doing `what`.
+    pub fn io(what: impl Into<String>, source: std::io::Error) -> Self {
+        Error::Io { what: what.into(), source }
+    }
 }
 
 /// Shorthand for results carrying [`Error`].
@@ -72,7 +106,7 @@ impl Error {
             Error::Busy(_) => "org.atomic.Error.Busy",
             Error::Cancelled(_) => "org.atomic.Error.Cancelled",
             Error::EnvFilesNeeded(..) => "org.atomic.Error.EnvFilesNeeded",
-            Error::Failed(_) => "org.atomic.Error.Failed",
+            Error::Failed(_) | Error::Io { .. } | Error::Tool(_) => "org.atomic.Error.Failed",
         }
     }
 }
@@ -106,6 +140,8 @@ impl zbus::DBusError for Error {
             | Error::Cancelled(s)
             | Error::EnvFilesNeeded(s, _)
             | Error::Failed(s) => Some(s),
+            // Their sentence is built from the cause; the reply carries it (create_reply).
+            Error::Io { .. } | Error::Tool(_) => None,
         }
     }
 }
@@ -139,6 +175,7 @@ mod tests {
             (Error::Cancelled(String::new()), "org.atomic.Error.Cancelled"),
             (Error::EnvFilesNeeded(String::new(), Vec::new()), "org.atomic.Error.EnvFilesNeeded"),
             (Error::Failed(String::new()), "org.atomic.Error.Failed"),
+            (Error::io("x", std::io::Error::other("y")), "org.atomic.Error.Failed"),
         ];
         for (err, name) in table {
             assert_eq!(err.dbus_name(), name);

@@ -7,7 +7,7 @@ use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 use tokio::process::Command;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, ToolFailure};
 use crate::manager::Control;
 use crate::text::dbus_safe;
 
@@ -20,26 +20,34 @@ const STDERR_TAIL: usize = 2048;
 
 /// Runs `program args...` and returns its stdout.
 pub async fn run(program: &str, args: &[&str]) -> Result<String> {
-    let out = Command::new(program)
-        .args(args)
-        .stdin(std::process::Stdio::null())
-        .output()
-        .await
-        .map_err(|e| Error::Failed(format!("cannot run {program}: {e}")))?;
+    let out = output(program, args).await?;
     if out.status.success() {
         return Ok(String::from_utf8_lossy(&out.stdout).into_owned());
     }
     Err(failure(program, args, out.status, &out.stderr))
 }
 
-fn failure(program: &str, args: &[&str], status: std::process::ExitStatus, stderr: &[u8]) -> Error {
+/// Runs `program args...` to its end; only a program that cannot be run is an error, so the
+/// caller reads the exit status itself.
+pub async fn output(program: &str, args: &[&str]) -> Result<std::process::Output> {
+    Command::new(program)
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .await
+        .map_err(|e| Error::io(format!("cannot run {program}"), e))
+}
+
+/// A tool's unsuccessful end, with the tail of its stderr.
+pub fn failure(program: &str, args: &[&str], status: std::process::ExitStatus, stderr: &[u8]) -> Error {
     let stderr = String::from_utf8_lossy(stderr);
     let start = stderr.char_indices().rev().nth(STDERR_TAIL).map_or(0, |(i, _)| i);
-    Error::Failed(format!(
-        "{program} {} failed ({status}): {}",
-        args.join(" "),
-        dbus_safe(stderr[start..].trim())
-    ))
+    Error::Tool(ToolFailure {
+        program: program.to_owned(),
+        args: args.join(" "),
+        status,
+        stderr_tail: dbus_safe(stderr[start..].trim()).into_owned(),
+    })
 }
 
 /// What one line a job's tool prints on stdout says.
@@ -74,7 +82,7 @@ pub async fn run_for_job(
         .stderr(Stdio::piped())
         .kill_on_drop(true)
         .spawn()
-        .map_err(|e| Error::Failed(format!("cannot run {program}: {e}")))?;
+        .map_err(|e| Error::io(format!("cannot run {program}"), e))?;
     let (Some(stdout), Some(mut stderr)) = (child.stdout.take(), child.stderr.take()) else {
         return Err(Error::Failed(format!("cannot read the output of {program}")));
     };
@@ -117,7 +125,7 @@ pub async fn run_for_job(
             }
         }
     }
-    .map_err(|e| Error::Failed(format!("waiting for {program}: {e}")))?;
+    .map_err(|e| Error::io(format!("waiting for {program}"), e))?;
     let output = lines.await.unwrap_or_default();
     let stderr = errors.await.unwrap_or_default();
     if status.success() {
@@ -137,14 +145,20 @@ mod tests {
     async fn stdout_on_success_and_stderr_tail_on_failure() {
         assert_eq!(run("echo", &["hi"]).await.unwrap_or_default(), "hi\n");
         match run("sh", &["-c", "echo out; echo broken >&2; exit 3"]).await {
-            Err(Error::Failed(msg)) => {
-                assert!(msg.contains("broken") && msg.contains("exit status: 3"), "{msg}")
+            Err(Error::Tool(f)) => {
+                assert_eq!((f.status.code(), f.stderr_tail.as_str()), (Some(3), "broken"));
+                assert!(f.to_string().contains("exit status: 3"), "{f}");
             }
             other => panic!("{other:?}"),
         }
-        assert!(
-            matches!(run("/nonexistent/tool", &[]).await, Err(Error::Failed(m)) if m.contains("cannot run"))
-        );
+        match run("/nonexistent/tool", &[]).await {
+            Err(e @ Error::Io { .. }) => {
+                assert!(e.to_string().starts_with("cannot run /nonexistent/tool: "), "{e}");
+                let cause = std::error::Error::source(&e).map(ToString::to_string).unwrap_or_default();
+                assert!(cause.contains("No such file"), "the OS error is the cause: {cause}");
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[tokio::test]
@@ -169,7 +183,7 @@ mod tests {
         match run_for_job("sh", &["-c", "echo partial; echo broken >&2; exit 4"], &control, message_line)
             .await
         {
-            Err(Error::Failed(msg)) => assert!(msg.contains("broken") && msg.contains("4"), "{msg}"),
+            Err(Error::Tool(f)) => assert_eq!((f.status.code(), f.stderr_tail.as_str()), (Some(4), "broken")),
             other => panic!("{other:?}"),
         }
         let answer = |l: &str| match l.strip_prefix("answer: ") {

@@ -83,6 +83,10 @@ impl RpmOstree {
     }
 }
 
+/// rpm-ostree's exit status for `upgrade --check` when no update is available
+/// (`RPM_OSTREE_EXIT_UNCHANGED`).
+const CHECK_NOTHING_AVAILABLE: i32 = 77;
+
 #[async_trait]
 impl HostBackend for RpmOstree {
     fn kind(&self) -> BackendKind {
@@ -97,13 +101,14 @@ impl HostBackend for RpmOstree {
         let before = self.status().await?;
         if check {
             // `upgrade --check` exits 77 when nothing is available, 0 when an update is.
-            return match command::run(&self.program, &["upgrade", "--check"]).await {
-                Ok(_) => Ok(UpgradeOutcome { changed: true, deployment: before.into_iter().next() }),
-                Err(Error::Failed(msg)) if msg.contains("exit status: 77") => {
-                    Ok(UpgradeOutcome { changed: false, deployment: before.into_iter().next() })
-                }
-                Err(e) => Err(e),
+            let args = ["upgrade", "--check"];
+            let out = command::output(&self.program, &args).await?;
+            let changed = match out.status.code() {
+                Some(0) => true,
+                Some(CHECK_NOTHING_AVAILABLE) => false,
+                _ => return Err(command::failure(&self.program, &args, out.status, &out.stderr)),
             };
+            return Ok(UpgradeOutcome { changed, deployment: before.into_iter().next() });
         }
         command::run_for_job(&self.program, &["upgrade"], &control, command::message_line).await?;
         Ok(UpgradeOutcome::between(&before, self.status().await?))

@@ -41,7 +41,7 @@ impl StateStore {
     /// A store in `dir`, created when missing; stale temporary files of a crashed write are removed.
     pub fn open(dir: &Path) -> Result<Self> {
         fs::create_dir_all(dir)
-            .map_err(|e| Error::Failed(format!("cannot create state directory {}: {e}", dir.display())))?;
+            .map_err(|e| Error::io(format!("cannot create state directory {}", dir.display()), e))?;
         if let Ok(entries) = fs::read_dir(dir) {
             for entry in entries.flatten() {
                 if entry.file_name().to_string_lossy().starts_with(&format!(".{INSTALLED}.")) {
@@ -65,7 +65,7 @@ impl StateStore {
                 .map(|s| s.installed)
                 .map_err(|e| Error::Failed(format!("{} is not valid: {e}", path.display()))),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
-            Err(e) => Err(Error::Failed(format!("cannot read {}: {e}", path.display()))),
+            Err(e) => Err(Error::io(format!("cannot read {}", path.display()), e)),
         }
     }
 
@@ -77,7 +77,7 @@ impl StateStore {
         let tmp = self.dir.join(format!(".{INSTALLED}.{}", std::process::id()));
         let fail = |what: &str, e: std::io::Error| {
             let _ = fs::remove_file(&tmp);
-            Error::Failed(format!("cannot {what} {}: {e}", path.display()))
+            Error::io(format!("cannot {what} {}", path.display()), e)
         };
         let mut file = File::create(&tmp).map_err(|e| fail("write", e))?;
         file.write_all(&bytes).map_err(|e| fail("write", e))?;
