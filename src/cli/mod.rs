@@ -229,48 +229,54 @@ async fn dispatch(cli: Cli) -> Result<u8, Failure> {
             println!("{}", serde_json::to_string_pretty(&dict_to_json(&answer)).unwrap_or_default());
             Ok(0)
         }
-        Command::Install(a) => {
-            let [opt1, opt2, opt3] = opt_values(&a.opts);
-            let options = |env_files| InstallOptions {
-                name: a.name.clone(),
-                pull: a.no_pull.then_some(false),
-                display: flag(a.display),
-                opt1: opt1.clone(),
-                opt2: opt2.clone(),
-                opt3: opt3.clone(),
-                env_files,
-                ..InstallOptions::default()
-            };
-            let r = with_env_files(async |env_files| {
-                follow(&proxy, a.quiet, proxy.install(&a.image, &options(env_files))).await
-            })
-            .await?;
-            Ok(report(&r.command, &r.warnings, r.output.as_deref(), r.exit_code, a.display))
-        }
-        Command::Uninstall(a) => {
-            let [opt1, opt2, opt3] = opt_values(&a.opts);
-            let options = |env_files| UninstallOptions {
-                name: a.name.clone(),
-                force: flag(a.force),
-                keep_image: flag(a.keep_image),
-                display: flag(a.display),
-                opt1: opt1.clone(),
-                opt2: opt2.clone(),
-                opt3: opt3.clone(),
-                env_files,
-                ..UninstallOptions::default()
-            };
-            let r = with_env_files(async |env_files| {
-                follow(&proxy, a.quiet, proxy.uninstall(&a.image, &options(env_files))).await
-            })
-            .await?;
-            for id in &r.removed {
-                eprintln!("atomic: removed {}", render::short(id));
-            }
-            Ok(report(&r.command, &r.warnings, r.output.as_deref(), r.exit_code, a.display))
-        }
+        Command::Install(a) => install(&proxy, a).await,
+        Command::Uninstall(a) => uninstall(&proxy, a).await,
         Command::Run(a) => run(&proxy, a).await,
     }
+}
+
+/// `atomic install`: one Install call (two when the line reads env files).
+async fn install(proxy: &ManagerProxy<'_>, a: args::InstallArgs) -> Result<u8, Failure> {
+    let [opt1, opt2, opt3] = opt_values(&a.opts);
+    let options = |env_files| InstallOptions {
+        name: a.name.clone(),
+        pull: a.no_pull.then_some(false),
+        display: flag(a.display),
+        opt1: opt1.clone(),
+        opt2: opt2.clone(),
+        opt3: opt3.clone(),
+        env_files,
+        ..InstallOptions::default()
+    };
+    let r = with_env_files(async |env_files| {
+        follow(proxy, a.quiet, proxy.install(&a.image, &options(env_files))).await
+    })
+    .await?;
+    Ok(report(&r.command, &r.warnings, r.output.as_deref(), r.exit_code, a.display))
+}
+
+/// `atomic uninstall`
+async fn uninstall(proxy: &ManagerProxy<'_>, a: args::UninstallArgs) -> Result<u8, Failure> {
+    let [opt1, opt2, opt3] = opt_values(&a.opts);
+    let options = |env_files| UninstallOptions {
+        name: a.name.clone(),
+        force: flag(a.force),
+        keep_image: flag(a.keep_image),
+        display: flag(a.display),
+        opt1: opt1.clone(),
+        opt2: opt2.clone(),
+        opt3: opt3.clone(),
+        env_files,
+        ..UninstallOptions::default()
+    };
+    let r = with_env_files(async |env_files| {
+        follow(proxy, a.quiet, proxy.uninstall(&a.image, &options(env_files))).await
+    })
+    .await?;
+    for id in &r.removed {
+        eprintln!("atomic: removed {}", render::short(id));
+    }
+    Ok(report(&r.command, &r.warnings, r.output.as_deref(), r.exit_code, a.display))
 }
 
 async fn run(proxy: &ManagerProxy<'_>, a: args::RunArgs) -> Result<u8, Failure> {
