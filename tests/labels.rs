@@ -176,6 +176,76 @@ async fn existing_containers_follow_the_documented_rules() {
     }
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn a_detached_command_is_exec_d_detached_and_a_restart_takes_the_caller_s_stdin() {
+    for (sock, engine) in ENGINES {
+        let _d = Daemon::start(&["--engine-socket", sock]);
+        let p = proxy().await;
+
+        // detach with a command for a running container: `docker exec -d`, no exit code to wait for.
+        let svc = format!("svc{}", unique());
+        let named = RunOptions { name: Some(svc.clone()), ..Default::default() };
+        p.run("atomic-test/svc", &[], &named).await.unwrap_or_else(|e| panic!("{engine}: {e}"));
+        let touch: Vec<String> =
+            ["sh", "-c", "sleep 1; echo late > /tmp/detached"].map(String::from).to_vec();
+        let detached = RunOptions { detach: Some(true), ..named };
+        let started = std::time::Instant::now();
+        let r = p.run("atomic-test/svc", &touch, &detached).await.unwrap_or_else(|e| panic!("{engine}: {e}"));
+        assert!(started.elapsed() < std::time::Duration::from_secs(1), "{engine}: the exec was waited for");
+        assert_eq!(r.exit_code, None, "{engine}");
+        assert_eq!(r.command[..4], ["docker", "exec", "-d", svc.as_str()], "{engine}");
+        let wrote = wait_until(std::time::Duration::from_secs(10), || {
+            let out =
+                std::process::Command::new(engine).args(["exec", &svc, "cat", "/tmp/detached"]).output();
+            out.is_ok_and(|o| String::from_utf8_lossy(&o.stdout) == "late\n")
+        });
+        assert!(wrote, "{engine}: the detached exec did not run");
+        let _ = std::process::Command::new(engine).args(["rm", "-f", &svc]).output();
+
+        // A stopped container made with -i is started again with the caller's stdin attached.
+        let keep = format!("keep{}", unique());
+        let null = std::fs::File::open("/dev/null").unwrap_or_else(|e| panic!("{e}"));
+        let first = RunOptions {
+            name: Some(keep.clone()),
+            stdin: Some(std::os::fd::OwnedFd::from(null).into()),
+            ..Default::default()
+        };
+        let (out_path, out) = temp_file(&format!("keep-first-{engine}"));
+        let first = RunOptions { stdout: Some(out.into()), ..first };
+        let r = p.run("atomic-test/keep", &[], &first).await.unwrap_or_else(|e| panic!("{engine}: {e}"));
+        assert_eq!(r.exit_code, Some(0), "{engine}");
+        assert_eq!(
+            std::fs::read_to_string(&out_path).unwrap_or_default(),
+            "",
+            "{engine}: /dev/null gives head nothing"
+        );
+        assert!(containers(engine).contains(&keep), "{engine}: the container is kept, stopped");
+
+        let mut cli = std::process::Command::new(bin("atomic"))
+            .args(["run", "--name", &keep, "atomic-test/keep"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{e}"));
+        if let Some(mut stdin) = cli.stdin.take() {
+            use std::io::Write;
+            stdin.write_all(b"hello\n").unwrap_or_else(|e| panic!("{e}"));
+        }
+        let out = cli.wait_with_output().unwrap_or_else(|e| panic!("{e}"));
+        let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert_eq!((out.status.code(), stdout.as_ref()), (Some(0), "hello\n"), "{engine}: {stderr}");
+        let _ = std::process::Command::new(engine).args(["rm", "-f", &keep]).output();
+    }
+}
+
+/// A new file under the temp directory, and an open descriptor on it for writing.
+fn temp_file(tag: &str) -> (std::path::PathBuf, std::os::fd::OwnedFd) {
+    let path = std::env::temp_dir().join(format!("atomicd-{tag}-{}", unique()));
+    let file = std::fs::File::create(&path).unwrap_or_else(|e| panic!("{e}"));
+    (path, file.into())
+}
+
 fn atomicd_plain() -> &'static str {
     PLAIN
 }

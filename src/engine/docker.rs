@@ -207,6 +207,8 @@ impl Engine for DockerEngine {
                     name: name.to_owned(),
                     image_id: c.image.unwrap_or_default(),
                     running: c.state.and_then(|s| s.running).unwrap_or(false),
+                    open_stdin: c.config.as_ref().and_then(|cfg| cfg.open_stdin).unwrap_or(false),
+                    tty: c.config.as_ref().and_then(|cfg| cfg.tty).unwrap_or(false),
                     owner: c.config.and_then(|cfg| cfg.labels).as_ref().and_then(Ownership::from_labels),
                     host_flags: c.host_config.as_ref().map(host_flags).unwrap_or_default(),
                 }))
@@ -399,6 +401,27 @@ impl Engine for DockerEngine {
                 Err(Error::EngineError(format!("the engine started the exec in {id} detached")))
             }
         }
+    }
+
+    async fn exec_detached(&self, id: &str, command: &[String]) -> Result<String> {
+        let docker = self.client().await?;
+        let socket = self.selected();
+        let options = bollard::exec::CreateExecOptions::<String> {
+            cmd: Some(command.to_vec()),
+            attach_stdout: Some(false),
+            attach_stderr: Some(false),
+            ..Default::default()
+        };
+        let created = docker
+            .create_exec(id, options)
+            .await
+            .map_err(|e| classify(&socket, &format!("creating an exec in {id}"), e))?;
+        let detached = bollard::exec::StartExecOptions { detach: true, ..Default::default() };
+        docker
+            .start_exec(&created.id, Some(detached))
+            .await
+            .map_err(|e| classify(&socket, &format!("starting an exec in {id}"), e))?;
+        Ok(created.id)
     }
 
     async fn exec_exit_code(&self, exec_id: &str) -> Result<i64> {

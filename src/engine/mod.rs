@@ -64,6 +64,10 @@ pub struct ContainerInfo {
     /// Its host configuration as the `docker run` flags that would ask for it, so that what it
     /// may do to the host is judged by the same table as a label's line.
     pub host_flags: Vec<String>,
+    /// It was created with its stdin open (`-i`): a restart can take the caller's stdin.
+    pub open_stdin: bool,
+    /// It was created with a terminal (`-t`).
+    pub tty: bool,
 }
 
 /// A container made from some image.
@@ -156,6 +160,8 @@ pub trait Engine: Send + Sync {
     async fn remove(&self, id: &str, force: bool) -> Result<()>;
     /// Runs `command` in a running container, attached; returns the exec's id and its streams.
     async fn exec(&self, id: &str, command: &[String], streams: StreamSetup) -> Result<(String, Attached)>;
+    /// Starts `command` in a running container and returns at once, as `docker exec -d`.
+    async fn exec_detached(&self, id: &str, command: &[String]) -> Result<String>;
     /// The exit code of a finished exec.
     async fn exec_exit_code(&self, exec_id: &str) -> Result<i64>;
 }

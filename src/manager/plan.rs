@@ -44,6 +44,10 @@ pub enum Step {
     Start {
         /// Its id.
         id: String,
+        /// It keeps its stdin open, so the caller's stdin can be attached.
+        stdin: bool,
+        /// It has a terminal.
+        tty: bool,
     },
     /// Run a command in atomicd's container, starting it first when it is stopped.
     Exec {
@@ -53,6 +57,8 @@ pub enum Step {
         start_first: bool,
         /// The command.
         command: Vec<String>,
+        /// Start it and return, as `docker exec -d`.
+        detach: bool,
     },
     /// The container already runs and no command was given: nothing to do.
     AlreadyRunning {
@@ -255,16 +261,24 @@ impl Plan {
                 self.warnings.push(format!("container {:?} is already running", c.name));
                 (Vec::new(), Step::AlreadyRunning { id: c.id })
             }
-            (true, false) => (words(&["docker", "start", &c.name]), Step::Start { id: c.id }),
+            (true, false) => (
+                words(&["docker", "start", &c.name]),
+                Step::Start { id: c.id, stdin: c.open_stdin, tty: c.tty },
+            ),
             (false, running) => {
                 if !running {
                     self.warnings.push(format!("container {:?} is stopped: it is started first", c.name));
                 }
-                let mut argv = words(&["docker", "exec", "-i"]);
-                argv.extend(tty);
+                let detach = shape.mode.detach;
+                let mut argv =
+                    if detach { words(&["docker", "exec", "-d"]) } else { words(&["docker", "exec", "-i"]) };
+                if !detach {
+                    argv.extend(tty);
+                }
                 argv.push(c.name.clone());
                 argv.extend(shape.command.iter().cloned());
-                (argv, Step::Exec { id: c.id, start_first: !running, command: shape.command.to_vec() })
+                let command = shape.command.to_vec();
+                (argv, Step::Exec { id: c.id, start_first: !running, command, detach })
             }
         };
         Ok(self)
@@ -318,6 +332,8 @@ mod tests {
                 ..Default::default()
             }),
             host_flags: flags.iter().map(|f| (*f).to_owned()).collect(),
+            open_stdin: true,
+            tty: false,
         }
     }
 
@@ -339,7 +355,7 @@ mod tests {
             .clone()
             .against(Some(mine(false, &["--privileged", "--volume=/:/host"])), shape(&[], false))
             .unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(started.step, Step::Start { id: "c1".into() });
+        assert_eq!(started.step, Step::Start { id: "c1".into(), stdin: true, tty: false });
         assert_eq!(started.privileges.len(), 2, "{:?}", started.privileges);
         assert_eq!(started.argv, ["docker", "start", "app"]);
 
@@ -348,13 +364,22 @@ mod tests {
             .clone()
             .against(Some(mine(false, &["--pid=host"])), shape(&cmd, false))
             .unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(exec.step, Step::Exec { id: "c1".into(), start_first: true, command: cmd.clone() });
+        assert_eq!(
+            exec.step,
+            Step::Exec { id: "c1".into(), start_first: true, command: cmd.clone(), detach: false }
+        );
         assert_eq!(exec.argv, ["docker", "exec", "-i", "app", "date"]);
         assert_eq!(exec.privileges, ["shares the host's process namespace"]);
 
         let running =
             line.clone().against(Some(mine(true, &[])), shape(&[], false)).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(running.step, Step::AlreadyRunning { id: "c1".into() });
+
+        // detach execs as `docker exec -d`: no stdin, no terminal, no exit code to wait for.
+        let detached = RunShape { mode: LineMode { tty: true, detach: true }, ..shape(&cmd, false) };
+        let exec = line.clone().against(Some(mine(true, &[])), detached).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(exec.argv, ["docker", "exec", "-d", "app", "date"]);
+        assert!(matches!(exec.step, Step::Exec { detach: true, start_first: false, .. }), "{:?}", exec.step);
     }
 
     #[test]

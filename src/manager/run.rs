@@ -78,17 +78,22 @@ impl Manager {
                 result.container_id = Some(id.clone());
                 self.drive(&id, Some(spec), at, job, &mut result).await?;
             }
-            Step::Start { id } => {
+            Step::Start { id, stdin, tty } => {
                 result.container_id = Some(id.clone());
                 let attach = at.fds.any();
-                // Its terminal and stdin were settled when it was created.
-                at.streams = StreamSetup { stdin: false, tty: attach && at.streams.tty };
+                // Its terminal and stdin were settled when it was created: attach what it has.
+                at.streams =
+                    StreamSetup { stdin: attach && *stdin && at.fds.stdin.is_some(), tty: attach && *tty };
                 self.drive(id, None, at, job, &mut result).await?;
             }
-            Step::Exec { id, start_first, command } => {
+            Step::Exec { id, start_first, command, detach } => {
                 result.container_id = Some(id.clone());
                 if *start_first {
                     self.engine.start(id).await?;
+                }
+                if *detach {
+                    self.engine.exec_detached(id, command).await?;
+                    return Ok(result);
                 }
                 let name = plan.name.as_deref().unwrap_or_default();
                 let outcome =

@@ -86,6 +86,8 @@ impl Engine for FakeEngine {
             running: c.running,
             owner: Ownership::from_labels(&c.labels),
             host_flags: c.host_flags.clone(),
+            open_stdin: true,
+            tty: false,
         }))
     }
     async fn containers_of(&self, image_id: &str) -> Result<Vec<ContainerSummary>> {
@@ -152,6 +154,10 @@ impl Engine for FakeEngine {
     async fn exec(&self, id: &str, command: &[String], _: StreamSetup) -> Result<(String, Attached)> {
         self.log(format!("exec {id} {}", command.join(" ")));
         Ok(("exec1".into(), no_streams()))
+    }
+    async fn exec_detached(&self, id: &str, command: &[String]) -> Result<String> {
+        self.log(format!("exec -d {id} {}", command.join(" ")));
+        Ok("exec2".into())
     }
     async fn exec_exit_code(&self, _: &str) -> Result<i64> {
         Ok(7)

@@ -253,7 +253,6 @@ pub fn containers(engine: &str) -> Vec<String> {
     String::from_utf8_lossy(&out.stdout).lines().map(str::to_owned).collect()
 }
 
-/// A root connection's proxy to org.atomic.
 /// `org.atomic.Manager` as a hostile or careless client sees it: any dictionary goes out as
 /// it is, and answers come back as dictionaries.
 #[zbus::proxy(
@@ -295,6 +294,7 @@ pub async fn raw_proxy() -> RawManagerProxy<'static> {
     RawManagerProxy::new(&conn).await.unwrap_or_else(|e| panic!("proxy: {e}"))
 }
 
+/// A root connection's proxy to org.atomic.
 pub async fn proxy() -> ManagerProxy<'static> {
     let conn = zbus::Connection::system().await.unwrap_or_else(|e| panic!("system bus: {e}"));
     ManagerProxy::new(&conn).await.unwrap_or_else(|e| panic!("proxy: {e}"))
