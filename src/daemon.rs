@@ -14,6 +14,7 @@ use crate::host::{BackendKind, Bootc, HostBackend, NoHost, OstreeHost, RpmOstree
 use crate::manager::{Jobs, Manager, Parts};
 use crate::system::lifecycle::{self, notify, Activity};
 use crate::system::logging::{self, LogTarget};
+use crate::system::pending::{Bounded, Limits};
 use crate::system::polkit::Polkit;
 use crate::system::power::Logind;
 use crate::system::state::StateStore;
@@ -42,6 +43,10 @@ pub struct Args {
     /// again on the next call.
     #[arg(long, value_name = "SECONDS", default_value_t = 0)]
     pub idle_exit: u64,
+    /// How long a polkit check (an authentication prompt) may take before it is cancelled and
+    /// the call denied.
+    #[arg(long, value_name = "SECONDS", default_value_t = 120)]
+    pub polkit_timeout: u64,
     /// The ostree sysroot for the ostree backend.
     #[arg(long, value_name = "PATH", default_value = "/")]
     pub sysroot: PathBuf,
@@ -89,7 +94,9 @@ pub async fn run(args: Args) -> Result<(), String> {
 
     let conn =
         zbus::Connection::system().await.map_err(|e| format!("cannot connect to the system bus: {e}"))?;
-    let authority: Arc<dyn crate::system::polkit::Authority> = Arc::new(Polkit::new(conn.clone()));
+    let polkit = Arc::new(Polkit::new(conn.clone(), Duration::from_secs(args.polkit_timeout.max(1))));
+    let authority: Arc<dyn crate::system::polkit::Authority> =
+        Arc::new(Bounded::new(polkit, Limits::default()));
     let jobs = Jobs::new(Some(conn.clone()), authority.clone());
     let power = Arc::new(Logind::new(conn.clone()));
     let parts = Parts { engine: engine.clone(), authority, host, state: state.clone(), jobs, power };

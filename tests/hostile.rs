@@ -124,6 +124,19 @@ async fn every_method_refuses_bad_input_and_nothing_happens() {
         let r = call(method)(body).await;
         assert_eq!(error_name(&r), "org.freedesktop.DBus.Error.InvalidArgs", "{method}");
     }
+    // More descriptors than a method can use are refused before atomicd holds them (while
+    // polkit is asked, a call keeps whatever its message carried).
+    let null = std::fs::File::open("/dev/null").unwrap_or_else(|e| panic!("{e}"));
+    let fd = || Value::from(zbus::zvariant::Fd::from(std::os::fd::AsFd::as_fd(&null)));
+    let four: HashMap<&str, Value<'_>> =
+        HashMap::from([("stdin", fd()), ("stdout", fd()), ("stderr", fd()), ("extra", fd())]);
+    let r = p.run(PLAIN, &[], four).await;
+    assert_eq!(error_name(&r), "org.freedesktop.DBus.Error.InvalidArgs", "{r:?}");
+    assert!(error_text(&r).contains("at most 3 file descriptors"), "{r:?}");
+    let three: HashMap<&str, Value<'_>> = HashMap::from([("stdout", fd()), ("stderr", fd()), ("x", fd())]);
+    let r = p.install("atomic-test/app", three).await;
+    assert_eq!(error_name(&r), "org.freedesktop.DBus.Error.InvalidArgs", "{r:?}");
+
     // Still serving; nothing ran; nothing recorded.
     let status =
         atomicd::dbus::proxy::dict_to_json(&proxy().await.status().await.unwrap_or_else(|e| panic!("{e}")));

@@ -17,6 +17,14 @@ use crate::error::Error;
 pub trait OptionsSchema {
     /// Checks `options`, the last argument of `method`; an error names the key.
     fn check_options(method: &str, options: &zbus::zvariant::Dict<'_, '_>) -> crate::error::Result<()>;
+
+    /// How many file descriptors a call of `method` can use. A message may carry more (16 with
+    /// dbus-daemon's defaults) that atomicd would hold until the call ends, for as long as polkit
+    /// waits; such a call is refused before it is dispatched.
+    fn max_fds(method: &str) -> u32 {
+        let _ = method;
+        0
+    }
 }
 
 /// A generated interface behind a check of each call's argument types.
@@ -75,6 +83,13 @@ impl<I: Interface + OptionsSchema> Checked<I> {
     fn refusal(&self, msg: &Message, name: &str) -> Option<Refusal> {
         let expected = self.inputs.get(name)?;
         let header = msg.header();
+        let fds = header.unix_fds().unwrap_or(0);
+        if fds > I::max_fds(name) {
+            return Some(Refusal::Types(fdo::Error::InvalidArgs(format!(
+                "{name} takes at most {} file descriptors; the call carried {fds}",
+                I::max_fds(name)
+            ))));
+        }
         let found = header.signature().to_string_no_parens();
         if &found != expected {
             return Some(Refusal::Types(fdo::Error::InvalidArgs(format!(

@@ -50,6 +50,14 @@ impl OptionsSchema for ManagerInterface {
             _ => Ok(()),
         }
     }
+
+    fn max_fds(method: &str) -> u32 {
+        match method {
+            "Run" => 3,
+            "Install" | "Uninstall" => 2,
+            _ => 0,
+        }
+    }
 }
 
 #[interface(name = "org.atomic.Manager")]

@@ -1,9 +1,10 @@
 //! The system atomicd lives in, behind small traits where a fake stands in for tests: who is
-//! calling, polkit, logind's reboot, the state store, logging, and the service's life cycle.
+//! calling, polkit (with a bound on checks left waiting), logind's reboot, the state store, logging, and the service's life cycle.
 
 pub mod caller;
 pub mod lifecycle;
 pub mod logging;
+pub mod pending;
 pub mod polkit;
 pub mod power;
 pub mod state;

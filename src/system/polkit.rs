@@ -63,15 +63,20 @@ pub trait Authority: Send + Sync {
 }
 
 /// polkitd on the system bus.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Polkit {
     conn: zbus::Connection,
+    /// How long a check may wait for polkit (an authentication prompt) before it is cancelled.
+    timeout: std::time::Duration,
+    /// Numbers the checks, for CancelCheckAuthorization.
+    checks: std::sync::atomic::AtomicU64,
 }
 
 impl Polkit {
     /// Uses the daemon's own bus connection, so the subject is resolved on the caller's bus.
-    pub fn new(conn: zbus::Connection) -> Self {
-        Polkit { conn }
+    /// `timeout` bounds each check, the time a user has to answer a password prompt.
+    pub fn new(conn: zbus::Connection, timeout: std::time::Duration) -> Self {
+        Polkit { conn, timeout, checks: std::sync::atomic::AtomicU64::new(0) }
     }
 }
 
@@ -97,10 +102,23 @@ impl Authority for Polkit {
             ))
         };
         let authority = AuthorityProxy::new(&self.conn).await.map_err(unreachable)?;
-        let result = authority
-            .check_authorization(&subject, action.id(), &details, flags, "")
-            .await
-            .map_err(unreachable)?;
+        let n = self.checks.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let cancellation = format!("atomicd-{}-{n}", std::process::id());
+        let asked = authority.check_authorization(&subject, action.id(), &details, flags, &cancellation);
+        let result = match tokio::time::timeout(self.timeout, asked).await {
+            Ok(answer) => answer.map_err(unreachable)?,
+            Err(_) => {
+                // polkit would keep the prompt (and its agent's dialog) open for ever otherwise.
+                if let Err(e) = authority.cancel_check_authorization(&cancellation).await {
+                    tracing::debug!("cancelling polkit check {cancellation}: {e}");
+                }
+                return Err(Error::AccessDenied(format!(
+                    "{} denied: polkit gave no answer within {} s (an authentication prompt left open?)",
+                    action.id(),
+                    self.timeout.as_secs()
+                )));
+            }
+        };
         if result.is_authorized {
             Ok(())
         } else if result.is_challenge && !caller.allow_interactive {
