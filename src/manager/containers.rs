@@ -3,7 +3,7 @@
 
 use futures_util::StreamExt;
 
-use super::attach::{Bridge, CallerFds};
+use super::attach::{Bridge, CallerFds, EXIT_SIGPIPE};
 use super::jobs::Job;
 use super::plan::Plan;
 use super::{Manager, OUTPUT_LIMIT};
@@ -108,11 +108,17 @@ impl Manager {
         let (exec_id, attached) = self.engine.exec(id, command, streams).await?;
         let output = if attach {
             let mut bridge = Bridge::start(attached, fds);
-            tokio::select! {
-                () = bridge.output_ended() => {}
+            let reader_gone = bridge.reader_gone();
+            let gone = tokio::select! {
+                () = bridge.output_ended() => false,
+                () = reader_gone => true,
                 () = job.cancelled() => return Err(job.cancelled_error("the exec")),
-            }
+            };
             bridge.finish().await;
+            if gone {
+                // The exec's process cannot be killed through the API; its output has nowhere to go.
+                return Ok(ExecOutcome { code: EXIT_SIGPIPE, output: None });
+            }
             None
         } else {
             let mut stream = attached.output;

@@ -1,7 +1,7 @@
 //! Run: plan the call, authorize the plan, then create and run its container, start atomicd's
 //! stopped one again, or exec the command in it.
 
-use super::attach::{Bridge, CallerFds};
+use super::attach::{Bridge, CallerFds, EXIT_SIGPIPE};
 use super::jobs::Job;
 use super::plan::{self, Plan, RunShape, Step};
 use super::request::RunRequest;
@@ -156,7 +156,16 @@ impl Manager {
         match bridge {
             Some(bridge) => {
                 // Output went to the caller's fds; none comes back in the result.
-                let waited = self.wait_or_cancel(id, &job).await;
+                let waited = tokio::select! {
+                    waited = self.wait_or_cancel(id, &job) => waited,
+                    () = bridge.reader_gone() => {
+                        // As SIGPIPE ends a pipeline's writer: the container is stopped and removed.
+                        let _ = self.engine.remove(id, true).await;
+                        bridge.finish().await;
+                        result.exit_code = Some(EXIT_SIGPIPE);
+                        return Ok(());
+                    }
+                };
                 bridge.finish().await;
                 let waited = waited?;
                 self.remove_after(id, remove, &waited).await?;
