@@ -49,6 +49,19 @@ impl Tail {
     }
 }
 
+/// Text with every control character written as an escape (`\n`, `\u{1b}`), so a label's or a
+/// caller's text can neither move a terminal's cursor nor start a new record in a log.
+pub fn visible(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return Cow::Borrowed(text);
+    }
+    Cow::Owned(
+        text.chars()
+            .flat_map(|c| if c.is_control() { c.escape_default().collect() } else { vec![c] })
+            .collect(),
+    )
+}
+
 /// Keeps error sentences short when a caller sends a huge string.
 pub fn truncate_for_message(text: &str) -> String {
     const LIMIT: usize = 80;
@@ -62,19 +75,76 @@ pub fn truncate_for_message(text: &str) -> String {
 
 /// The argv as one shell-quoted line for people and audit logs. Words made only of characters
 /// no POSIX shell treats specially are left bare (Python's `shlex.quote` rule), so `--net=host`
-/// reads as written; everything else is quoted by shell-words.
+/// reads as written; everything else is quoted by shell-words. A word holding a control
+/// character is written in bash's `$'...'` form with that character escaped, so the line stays
+/// one line and cannot drive a terminal.
 pub fn display_line(argv: &[String]) -> String {
     let bare =
         |w: &str| !w.is_empty() && w.chars().all(|c| c.is_ascii_alphanumeric() || "@%+=:,./_-".contains(c));
     argv.iter()
-        .map(|w| if bare(w) { w.clone() } else { shell_words::quote(w).into_owned() })
+        .map(|w| {
+            if bare(w) {
+                w.clone()
+            } else if w.chars().any(char::is_control) {
+                ansi_c_quote(w)
+            } else {
+                shell_words::quote(w).into_owned()
+            }
+        })
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// `$'...'` quoting: bash reads it back as the same word.
+fn ansi_c_quote(word: &str) -> String {
+    let mut out = String::from("$'");
+    for c in word.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\'' => out.push_str("\\'"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c if c.is_control() => {
+                let mut buf = [0u8; 4];
+                for b in c.encode_utf8(&mut buf).bytes() {
+                    out.push_str(&format!("\\x{b:02x}"));
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('\'');
+    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn control_characters_never_reach_a_terminal_or_a_log_raw() {
+        let argv: Vec<String> =
+            ["echo", "ok\u{1b}[2K\r", "a\nINFO uid=0", "it's\t"].map(String::from).to_vec();
+        let line = display_line(&argv);
+        assert_eq!(line, r"echo $'ok\x1b[2K\r' $'a\nINFO uid=0' $'it\'s\t'");
+        assert!(!line.chars().any(char::is_control), "{line:?}");
+        assert_eq!(visible("a\u{1b}[2Kb\n"), "a\\u{1b}[2Kb\\n");
+        assert!(matches!(visible("plain words"), Cow::Borrowed(_)));
+        // bash reads the line back into the same words.
+        let script = format!("for w in {line}; do printf '%s\\0' \"$w\"; done");
+        let out = std::process::Command::new("bash").args(["-c", &script]).output();
+        let words: Vec<String> = out
+            .map(|o| {
+                String::from_utf8_lossy(&o.stdout)
+                    .split('\0')
+                    .filter(|w| !w.is_empty())
+                    .map(String::from)
+                    .collect()
+            })
+            .unwrap_or_default();
+        assert_eq!(words, argv);
+    }
 
     #[test]
     fn display_quotes_only_what_a_shell_would_read_differently() {

@@ -265,9 +265,24 @@ async fn env_files_are_read_by_the_caller_not_the_daemon_on(sock: &str, engine: 
     std::fs::write(path, "# greeting\nGREETING=hi there\n").unwrap_or_else(|e| panic!("{e}"));
     std::process::Command::new("chmod").args(["600", path]).status().unwrap_or_else(|e| panic!("{e}"));
 
+    // The label names a file outside the working directory: the CLI does not read it unless
+    // the user allows that path, and says what it sends.
     let (c, out, err) = cli_as(0, &["run", "atomic-test/envfile"]);
+    assert_eq!(c, 1, "{out}");
+    assert!(err.contains(&format!("pass --allow-env-file {path}")), "{err}");
+    assert!(!out.contains("GREETING"), "{out}");
+    let (c, out, err) = cli_as(0, &["run", "--allow-env-file", path, "atomic-test/envfile"]);
     assert_eq!(c, 0, "{err}");
     assert!(out.lines().any(|l| l == "GREETING=hi there"), "{out}");
+    assert!(err.contains(&format!("atomic: sending env file {path} into the container")), "{err}");
+    // A file under the working directory is the user's to send.
+    let here = std::process::Command::new(bin("atomic"))
+        .args(["run", "atomic-test/envfile"])
+        .current_dir("/var/tmp/atomicd-app")
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let said = String::from_utf8_lossy(&here.stdout);
+    assert!(said.lines().any(|l| l == "GREETING=hi there"), "{said}");
 
     // Over D-Bus without the contents: atomicd does not open the file itself, and says which
     // files the caller must send, as the error's second argument.
@@ -278,7 +293,7 @@ async fn env_files_are_read_by_the_caller_not_the_daemon_on(sock: &str, engine: 
     let (_, paths): (String, Vec<String>) = reply.body().deserialize().unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(paths, [path]);
     // A caller who cannot read the file gets a plain refusal and nothing runs.
-    let (c, _, err) = cli_as(NOBODY, &["run", "atomic-test/envfile"]);
+    let (c, _, err) = cli_as(NOBODY, &["run", "--allow-env-file", path, "atomic-test/envfile"]);
     assert_eq!(c, 1);
     assert!(err.contains("cannot read env file /var/tmp/atomicd-app/app.env"), "{err}");
 }

@@ -76,10 +76,8 @@ struct Shown {
 
 /// Control characters in text from a label or the engine are shown escaped, so no such text
 /// can move the cursor or erase what was printed before it.
-fn printable(text: &str) -> String {
-    text.chars()
-        .flat_map(|c| if c.is_control() { c.escape_default().collect::<Vec<_>>() } else { vec![c] })
-        .collect()
+pub fn printable(text: &str) -> String {
+    crate::text::visible(text).into_owned()
 }
 
 impl Shown {
@@ -114,7 +112,7 @@ impl Shown {
                     }
                 }
                 if let Some(m) = message {
-                    bar.set_message(m);
+                    bar.set_message(printable(&m));
                 }
             }
             (Display::Lines, _) => {

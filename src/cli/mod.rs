@@ -75,29 +75,52 @@ fn print_command(command: &[String]) {
 
 fn print_warnings(warnings: &[String]) {
     for w in warnings {
-        eprintln!("atomic: warning: {w}");
+        eprintln!("atomic: warning: {}", job::printable(w));
     }
 }
 
 /// The contents of the env files a line reads, read here with the caller's own rights
-/// (atomicd reads no files for callers); relative paths are from the working directory.
-fn read_env_files(paths: &[String]) -> Result<HashMap<String, String>, Failure> {
+/// (atomicd reads no files for callers); relative paths are from the working directory. Only
+/// files under the working directory, or allowed by name, are read: a label may not pick a
+/// secret of the user's and send it into the container. Each file sent is said on stderr.
+fn read_env_files(
+    paths: &[String],
+    allowed: &[std::path::PathBuf],
+) -> Result<HashMap<String, String>, Failure> {
+    let cwd = std::env::current_dir().and_then(std::fs::canonicalize).ok();
+    let real = |p: &std::path::Path| std::fs::canonicalize(p).ok();
+    let allowed: Vec<std::path::PathBuf> = allowed.iter().filter_map(|p| real(p)).collect();
     let mut files: HashMap<String, String> = HashMap::new();
     for path in paths {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| Failure::new(format!("cannot read env file {path}: {e}"), 1))?;
+        let shown = job::printable(path);
+        let resolved = real(std::path::Path::new(path))
+            .ok_or_else(|| Failure::new(format!("cannot read env file {shown}: it does not exist"), 1))?;
+        let inside = cwd.as_ref().is_some_and(|cwd| resolved.starts_with(cwd));
+        if !inside && !allowed.contains(&resolved) {
+            return Err(Failure::new(
+                format!(
+                    "the label reads env file {shown}, outside the working directory; pass \
+                     --allow-env-file {shown} to send its contents into the container"
+                ),
+                1,
+            ));
+        }
+        let text = std::fs::read_to_string(&resolved)
+            .map_err(|e| Failure::new(format!("cannot read env file {shown}: {e}"), 1))?;
+        eprintln!("atomic: sending env file {shown} into the container");
         files.insert(path.clone(), text);
     }
     Ok(files)
 }
 
 /// Makes a call once; when atomicd answers that the line reads env files (before anything was
-/// authorized or run), reads them and makes it once more with their contents.
+/// authorized or run), reads those it may and makes it once more with their contents.
 async fn with_env_files<T>(
+    allowed: &[std::path::PathBuf],
     mut call: impl AsyncFnMut(Option<HashMap<String, String>>) -> Result<T, Failure>,
 ) -> Result<T, Failure> {
     match call(None).await {
-        Err(Failure { needs: Some(paths), .. }) => call(Some(read_env_files(&paths)?)).await,
+        Err(Failure { needs: Some(paths), .. }) => call(Some(read_env_files(&paths, allowed)?)).await,
         other => other,
     }
 }
@@ -183,7 +206,7 @@ pub async fn main(cli: Cli) -> ExitCode {
     match dispatch(cli).await {
         Ok(code) => ExitCode::from(code),
         Err(f) => {
-            eprintln!("atomic: {}", f.message);
+            eprintln!("atomic: {}", job::printable(&f.message));
             ExitCode::from(f.code)
         }
     }
@@ -248,7 +271,7 @@ async fn install(proxy: &ManagerProxy<'_>, a: args::InstallArgs) -> Result<u8, F
         env_files,
         ..InstallOptions::default()
     };
-    let r = with_env_files(async |env_files| {
+    let r = with_env_files(&a.opts.allow_env_file, async |env_files| {
         follow(proxy, a.quiet, proxy.install(&a.image, &options(env_files))).await
     })
     .await?;
@@ -269,7 +292,7 @@ async fn uninstall(proxy: &ManagerProxy<'_>, a: args::UninstallArgs) -> Result<u
         env_files,
         ..UninstallOptions::default()
     };
-    let r = with_env_files(async |env_files| {
+    let r = with_env_files(&a.opts.allow_env_file, async |env_files| {
         follow(proxy, a.quiet, proxy.uninstall(&a.image, &options(env_files))).await
     })
     .await?;
@@ -344,9 +367,11 @@ async fn run(proxy: &ManagerProxy<'_>, a: args::RunArgs) -> Result<u8, Failure> 
         })
     };
     // One call: the plan it runs is shown from its job (the banner) as atomicd announces it.
-    with_env_files(async |env_files| attached(proxy, &a, options(env_files)?, tty).await)
-        .await
-        .map(|answer| finish_run(&answer, a.detach))
+    with_env_files(&a.opts.allow_env_file, async |env_files| {
+        attached(proxy, &a, options(env_files)?, tty).await
+    })
+    .await
+    .map(|answer| finish_run(&answer, a.detach))
 }
 
 /// One attached Run call: the terminal in raw mode, resizes forwarded, Ctrl-C cancels.

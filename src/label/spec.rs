@@ -245,15 +245,16 @@ impl RunSpec {
             let on = self.set_switch(canonical, value.as_deref())?;
             self.switched_on.retain(|(name, _)| *name != canonical);
             if let (true, Verdict::Host(sentence)) = (on, flag.class.judge("true")) {
-                self.switched_on.push((canonical, sentence));
+                self.switched_on.push((canonical, crate::text::visible(&sentence).into_owned()));
             }
             return Ok(());
         }
         let value = value.unwrap_or_default();
         match flag.class.judge(&value) {
             Verdict::Confined => {}
-            Verdict::Host(sentence) => self.privileges.push(sentence),
-            Verdict::Refused(why) => return Err(unsupported(why)),
+            // A sentence quotes the label's value, which may hold escapes meant for a terminal.
+            Verdict::Host(sentence) => self.privileges.push(crate::text::visible(&sentence).into_owned()),
+            Verdict::Refused(why) => return Err(unsupported(crate::text::visible(&why).into_owned())),
         }
         self.set_value(canonical, value)
     }
