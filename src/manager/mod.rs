@@ -4,6 +4,7 @@
 mod attach;
 mod authorize;
 mod containers;
+mod flight;
 mod host_ops;
 mod install;
 mod jobs;
@@ -44,6 +45,9 @@ pub struct Manager {
     power: Arc<dyn Power>,
     /// One host operation at a time; a second gets Busy.
     host_lock: tokio::sync::Mutex<()>,
+    /// Status callers share one read of the deployments (a root process for rpm-ostree and
+    /// bootc), whoever they are and however many.
+    deployments: flight::SingleFlight<std::result::Result<Vec<crate::host::Deployment>, String>>,
 }
 
 /// The outside world a manager acts on.
@@ -75,6 +79,7 @@ impl Manager {
             jobs,
             power,
             host_lock: tokio::sync::Mutex::new(()),
+            deployments: flight::SingleFlight::default(),
         }
     }
 
@@ -91,7 +96,12 @@ impl Manager {
     /// Status: open to everyone, changes nothing.
     pub async fn status(&self) -> Result<StatusReport> {
         let engine = self.engine.info().await;
-        let deployments = self.host.deployments().await?;
+        let host = self.host.clone();
+        let deployments = self
+            .deployments
+            .run(move || async move { host.deployments().await.map_err(|e| e.to_string()) })
+            .await
+            .map_err(Error::Failed)?;
         let installed = self.state.installed()?;
         Ok(StatusReport {
             version: crate::VERSION.to_owned(),

@@ -188,6 +188,8 @@ impl Authority for FakeAuthority {
 #[derive(Default)]
 struct FakeHost {
     release: tokio::sync::Notify,
+    /// How many times the deployments were read.
+    reads: std::sync::atomic::AtomicUsize,
 }
 
 #[async_trait]
@@ -196,6 +198,9 @@ impl HostBackend for FakeHost {
         BackendKind::Ostree
     }
     async fn deployments(&self) -> Result<Vec<Deployment>> {
+        self.reads.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        // As slow as a process start, so concurrent callers overlap.
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         Ok(vec![Deployment { id: "d1".into(), booted: true, default: true, ..Deployment::default() }])
     }
     async fn upgrade(&self, _: bool, _: Control) -> Result<UpgradeOutcome> {
@@ -256,6 +261,22 @@ fn world(granted: &[&'static str]) -> World {
         power: power.clone(),
     }));
     World { manager, engine, authority, host, power, _dir: TempDir(dir) }
+}
+
+#[tokio::test]
+async fn concurrent_status_calls_share_one_read_of_the_host() {
+    let w = world(&[]);
+    let calls: Vec<_> = (0..100)
+        .map(|_| {
+            let m = w.manager.clone();
+            tokio::spawn(async move { m.status().await.map(|s| s.host.deployments.len()) })
+        })
+        .collect();
+    for c in calls {
+        assert!(matches!(c.await, Ok(Ok(1))));
+    }
+    let reads = w.host.reads.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(reads <= 2, "100 concurrent Status calls read the host {reads} times");
 }
 
 fn caller(uid: u32) -> Caller {
