@@ -84,6 +84,61 @@ def owner_pid():
     return int(out[1]) if len(out) > 1 else None
 
 
+def fds(pid):
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+def threads(pid):
+    with open(f"/proc/{pid}/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("Threads:"))
+
+
+def stalled_caller():
+    """nobody, with a polkit text agent registered for itself, running an image through the CLI:
+    polkit's password prompt is left open (script gives the agent its terminal, sleep keeps it)."""
+    inner = f"pkttyagent --process \\$\\$ >/dev/null 2>&1 & sleep 2; exec {ATOMIC} run {IMG} true"
+    outer = f'sleep 30 | setpriv --reuid=65534 --regid=65534 --clear-groups script -qc "{inner}" /dev/null'
+    return subprocess.Popen(["bash", "-c", outer], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, text=True)
+
+
+def hostile():
+    pid = owner_pid()
+    base_fds, base_rss = fds(pid), rss_kib(pid)
+    callers = []
+    for _ in range(60):
+        callers.append(stalled_caller())
+        time.sleep(0.05)
+    time.sleep(4)
+    held_fds, held_rss = fds(pid), rss_kib(pid)
+    t = time.perf_counter()
+    subprocess.run([ATOMIC, "run", "--quiet", IMG, "true"], check=True, stdout=subprocess.DEVNULL)
+    root_ms = (time.perf_counter() - t) * 1000
+    outs = [c.communicate()[0] for c in callers]
+    busy = sum("already has 4 authorization checks" in o for o in outs)
+    row("60 stalled polkit callers: atomicd descriptors", held_fds, "", f"(idle {base_fds}; {busy} refused as Busy)")
+    row("60 stalled polkit callers: atomicd RSS", held_rss / 1024, "MiB", f"(idle {base_rss / 1024:.2f} MiB)")
+    row("root's attached run meanwhile", root_ms, "ms")
+    row("after they ended: descriptors", fds(pid), "")
+    # A container writing as fast as it can to a reader that reads nothing for 8 s, then leaves.
+    base_threads = threads(pid)
+    script = (f"{ATOMIC} run --quiet {IMG} sh -c 'while :; do cat /bin/busybox; done' | sleep 8; "
+              "echo ${PIPESTATUS[0]}")
+    proc = subprocess.Popen(["bash", "-c", script], stdout=subprocess.PIPE, text=True)
+    peak_rss = peak_fds = peak_threads = 0
+    while proc.poll() is None:
+        peak_rss, peak_fds = max(peak_rss, rss_kib(pid)), max(peak_fds, fds(pid))
+        peak_threads = max(peak_threads, threads(pid))
+        time.sleep(0.1)
+    code = proc.stdout.read().strip()
+    time.sleep(1)
+    row("slow reader: atomicd peak RSS", peak_rss / 1024, "MiB", "(target < 64 MiB)")
+    row("slow reader: atomicd peak descriptors", peak_fds, "", f"(idle {base_fds})")
+    row("slow reader: atomicd peak threads", peak_threads, "", f"(idle {base_threads})")
+    row("after the reader left: RSS", rss_kib(pid) / 1024, "MiB", f"(atomic exited {code}, 141 = SIGPIPE)")
+    row("after the reader left: descriptors, threads", fds(pid), "", f"threads {threads(pid)}")
+
+
 def row(what, value, unit, note=""):
     print(f"  {what:<46} {value:>10.2f} {unit:<4} {note}")
 
@@ -126,6 +181,8 @@ def main():
         row("atomicd idle RSS", idle / 1024, "MiB", "(target <= 10 MiB)")
         row("atomicd RSS after 1,000 Status calls", after / 1024, "MiB")
         row("atomic (CLI) peak RSS, atomic status", cli_peak / 1024, "MiB")
+    elif mode == "hostile":
+        hostile()
     elif mode == "sizes":
         d = os.path.getsize(os.path.join(REL, "atomicd"))
         a = os.path.getsize(os.path.join(REL, "atomic"))

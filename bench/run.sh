@@ -36,6 +36,9 @@ python3 bench/bench.py status
 echo "memory and size:"
 python3 bench/bench.py memory
 python3 bench/bench.py sizes
+echo "hostile callers (issue 11):"
+start --engine-socket /run/podman/podman.sock --polkit-timeout 10
+python3 bench/bench.py hostile
 
 # ostree host status on a throwaway sysroot
 S=$STATE/sysroot T=$STATE/tree
