@@ -219,3 +219,39 @@ fn concurrent_status_calls_from_nobody_start_one_backend_process() {
     assert!(started <= 10, "100 concurrent Status calls started {started} rpm-ostree processes");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn every_local_user_sees_jobs_and_status_but_never_env_file_contents() {
+    let d = Daemon::start(&["--engine-socket", PODMAN_SOCK]);
+    // A secret in the env file atomic-test/envfile's label reads, sent by root's CLI into a
+    // container that lives a few seconds (the label runs `env`, which runs the words appended).
+    let path = "/var/tmp/atomicd-app/app.env";
+    std::fs::create_dir_all("/var/tmp/atomicd-app").unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(path, "GREETING=the secret value\n").unwrap_or_else(|e| panic!("{e}"));
+    let mut root = Command::new(bin("atomic"))
+        .args(["run", "--allow-env-file", path, "atomic-test/envfile", "sleep", "4"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"));
+    std::thread::sleep(Duration::from_secs(2));
+    // As documented (API.md, "Who sees what"): nobody sees the job, whose it is and what it runs.
+    let objects = Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "busctl", "--system", "--json=short"])
+        .args(["call", "org.atomic", "/org/atomic/Manager", "org.freedesktop.DBus.ObjectManager"])
+        .arg("GetManagedObjects")
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let seen = String::from_utf8_lossy(&objects.stdout);
+    assert!(objects.status.success(), "{}", String::from_utf8_lossy(&objects.stderr));
+    assert!(seen.contains("\"CallerUid\":{\"type\":\"u\",\"data\":0}"), "{seen}");
+    assert!(seen.contains("\"sleep\""), "{seen}");
+    let root = root.wait_with_output().unwrap_or_else(|e| panic!("{e}"));
+    assert!(root.status.success(), "{}", String::from_utf8_lossy(&root.stderr));
+    assert!(seen.contains("--env-file"), "the job shows the env file's path: {seen}");
+    assert!(!seen.contains("secret value"), "an env file's contents in a job: {seen}");
+    assert!(!d.log_text().contains("secret value"), "an env file's contents in the log");
+    let (code, status, _) = cli_as(NOBODY, &["status", "--json"]);
+    assert_eq!(code, 0);
+    assert!(!status.contains("secret value"));
+}
