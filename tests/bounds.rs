@@ -228,7 +228,7 @@ fn every_local_user_sees_jobs_and_status_but_never_env_file_contents() {
     let path = "/var/tmp/atomicd-app/app.env";
     std::fs::create_dir_all("/var/tmp/atomicd-app").unwrap_or_else(|e| panic!("{e}"));
     std::fs::write(path, "GREETING=the secret value\n").unwrap_or_else(|e| panic!("{e}"));
-    let mut root = Command::new(bin("atomic"))
+    let root = Command::new(bin("atomic"))
         .args(["run", "--allow-env-file", path, "atomic-test/envfile", "sleep", "4"])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
