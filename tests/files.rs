@@ -78,11 +78,25 @@ async fn introspection_xml_matches_the_running_daemon() {
     let file = shape(&read("dbus/org.atomic.Manager.xml"));
     assert_eq!(shape(&live), file);
     let names: Vec<&str> = file.methods.iter().map(|(n, _)| n.as_str()).collect();
-    assert_eq!(names, ["HostUpgrade", "Install", "Rollback", "Run", "Status", "Uninstall"]);
+    assert_eq!(
+        names,
+        [
+            "HostUpgrade",
+            "Info",
+            "Install",
+            "ListContainers",
+            "ListImages",
+            "Pull",
+            "Rollback",
+            "Run",
+            "Status",
+            "Uninstall"
+        ]
+    );
 }
 
 /// API.md's polkit table: action, default for active local sessions.
-const ACTIONS: [(&str, &str); 7] = [
+const ACTIONS: [(&str, &str); 9] = [
     ("org.atomic.run", "auth_admin_keep"),
     ("org.atomic.run-privileged", "auth_admin"),
     ("org.atomic.install", "auth_admin"),
@@ -90,6 +104,8 @@ const ACTIONS: [(&str, &str); 7] = [
     ("org.atomic.host-upgrade", "auth_admin_keep"),
     ("org.atomic.host-rollback", "auth_admin"),
     ("org.atomic.cancel-any", "auth_admin"),
+    ("org.atomic.pull", "auth_admin_keep"),
+    ("org.atomic.stop", "auth_admin_keep"),
 ];
 
 #[test]

@@ -8,9 +8,13 @@ use zbus::message::Header;
 use zbus::{interface, Connection};
 
 use super::checked::OptionsSchema;
-use super::options::{self, InstallOptions, RollbackOptions, RunOptions, UninstallOptions, UpgradeOptions};
+use super::options::{
+    self, InfoOptions, InstallOptions, ListOptions, PullOptions, RollbackOptions, RunOptions,
+    UninstallOptions, UpgradeOptions,
+};
 use super::results::{
-    InstallResult, RollbackResult, RunResult, StatusReport, UninstallResult, UpgradeResult,
+    ContainerEntry, ImageEntry, InfoResult, InstallResult, PullResult, RollbackResult, RunResult,
+    StatusReport, UninstallResult, UpgradeResult,
 };
 use crate::error::Result;
 use crate::manager::Manager;
@@ -47,6 +51,9 @@ impl OptionsSchema for ManagerInterface {
             "Uninstall" => options::check::<UninstallOptions>(dict),
             "HostUpgrade" => options::check::<UpgradeOptions>(dict),
             "Rollback" => options::check::<RollbackOptions>(dict),
+            "Pull" => options::check::<PullOptions>(dict),
+            "Info" => options::check::<InfoOptions>(dict),
+            "ListImages" | "ListContainers" => options::check::<ListOptions>(dict),
             _ => Ok(()),
         }
     }
@@ -134,6 +141,49 @@ impl ManagerInterface {
         let reboot = options.reboot.unwrap_or(false);
         let caller = Caller::from_header(conn, &header).await?;
         self.manager.rollback(&caller, reboot).await
+    }
+
+    /// Pulls exactly the reference (`latest` when it names no tag), with progress on its job.
+    #[zbus(out_args("result"))]
+    async fn pull(
+        &self,
+        image: String,
+        options: PullOptions,
+        #[zbus(header)] header: Header<'_>,
+        #[zbus(connection)] conn: &Connection,
+    ) -> Result<PullResult> {
+        let _busy = self.activity.enter();
+        let PullOptions {} = options;
+        let caller = Caller::from_header(conn, &header).await?;
+        self.manager.pull_image(&caller, &image).await
+    }
+
+    /// What an image is and what each of its labels would do for this caller; open to every caller.
+    #[zbus(out_args("info"))]
+    async fn info(
+        &self,
+        image: String,
+        options: InfoOptions,
+        #[zbus(header)] header: Header<'_>,
+        #[zbus(connection)] conn: &Connection,
+    ) -> Result<InfoResult> {
+        let _busy = self.activity.enter();
+        let caller = Caller::from_header(conn, &header).await?;
+        self.manager.info(&caller, &image, options.into_inputs()).await
+    }
+
+    /// The local images, with the labels atomic acts on; open to every caller.
+    #[zbus(out_args("images"))]
+    async fn list_images(&self, options: ListOptions) -> Result<Vec<ImageEntry>> {
+        let _busy = self.activity.enter();
+        self.manager.list_images(options.all.unwrap_or(false)).await
+    }
+
+    /// The containers atomicd made (with `all`, every container); open to every caller.
+    #[zbus(out_args("containers"))]
+    async fn list_containers(&self, options: ListOptions) -> Result<Vec<ContainerEntry>> {
+        let _busy = self.activity.enter();
+        self.manager.list_containers(options.all.unwrap_or(false)).await
     }
 
     /// Version, engine, host and installed images; open to every caller.

@@ -46,6 +46,35 @@ pub struct RunOptions {
     pub sudo_gid: Option<u32>,
     /// Contents of the env files the line names, by path.
     pub env_files: Option<HashMap<String, String>>,
+    /// Pull the image when it is not here (default true).
+    pub pull: Option<bool>,
+}
+
+/// Pull's options: none yet; an unknown key is still refused.
+#[derive(Debug, Default, SerializeDict, DeserializeDict, Type)]
+#[zvariant(signature = "a{sv}", rename_all = "kebab-case", deny_unknown_fields)]
+pub struct PullOptions {}
+
+/// Info's options: what the labels are resolved with.
+#[derive(Debug, Default, SerializeDict, DeserializeDict, Type)]
+#[zvariant(signature = "a{sv}", rename_all = "kebab-case", deny_unknown_fields)]
+pub struct InfoOptions {
+    /// The container name instead of the image's.
+    pub name: Option<String>,
+    /// `$OPT1`
+    pub opt1: Option<String>,
+    /// `$OPT2`
+    pub opt2: Option<String>,
+    /// `$OPT3`
+    pub opt3: Option<String>,
+}
+
+/// ListImages' and ListContainers' options.
+#[derive(Debug, Default, SerializeDict, DeserializeDict, Type)]
+#[zvariant(signature = "a{sv}", rename_all = "kebab-case", deny_unknown_fields)]
+pub struct ListOptions {
+    /// Images: intermediate ones too. Containers: those atomicd did not make too.
+    pub all: Option<bool>,
 }
 
 /// Install's options.
@@ -134,6 +163,7 @@ impl RunOptions {
             display: self.display.unwrap_or(false),
             detach: self.detach.unwrap_or(false),
             replace: self.replace.unwrap_or(false),
+            pull: self.pull.unwrap_or(true),
             tty: self.tty.unwrap_or(false),
             tty_size: self.tty_size,
             inputs,
@@ -143,6 +173,13 @@ impl RunOptions {
                 stderr: self.stderr.map(Into::into),
             },
         }
+    }
+}
+
+impl InfoOptions {
+    /// The label inputs Info resolves with.
+    pub fn into_inputs(self) -> LabelInputs {
+        LabelInputs { name: self.name, opts: [self.opt1, self.opt2, self.opt3], ..LabelInputs::default() }
     }
 }
 

@@ -5,8 +5,13 @@ use std::collections::HashMap;
 
 use zbus::zvariant::{DeserializeDict, OwnedValue, Type, Value};
 
-pub use super::options::{InstallOptions, RollbackOptions, RunOptions, UninstallOptions, UpgradeOptions};
-pub use super::results::{InstallResult, RunResult, UninstallResult};
+pub use super::options::{
+    InfoOptions, InstallOptions, ListOptions, PullOptions, RollbackOptions, RunOptions, UninstallOptions,
+    UpgradeOptions,
+};
+pub use super::results::{
+    ContainerEntry, ImageEntry, InfoResult, InstallResult, LabelInfo, PullResult, RunResult, UninstallResult,
+};
 
 /// `org.atomic.Manager` as seen by clients. Every guarded method allows interactive
 /// authorization, so polkit can ask for a password when an agent runs.
@@ -39,6 +44,31 @@ pub trait Manager {
 
     /// Status
     fn status(&self) -> zbus::Result<HashMap<String, OwnedValue>>;
+
+    /// Pull
+    #[zbus(allow_interactive_auth)]
+    fn pull(&self, image: &str, options: &PullOptions) -> zbus::Result<PullResult>;
+
+    /// Info
+    fn info(&self, image: &str, options: &InfoOptions) -> zbus::Result<InfoResult>;
+
+    /// Info, as the dictionary `--json` prints whole.
+    #[zbus(name = "Info")]
+    fn info_dict(&self, image: &str, options: &InfoOptions) -> zbus::Result<HashMap<String, OwnedValue>>;
+
+    /// ListImages
+    fn list_images(&self, options: &ListOptions) -> zbus::Result<Vec<ImageEntry>>;
+
+    /// ListImages, as the dictionaries `--json` prints whole.
+    #[zbus(name = "ListImages")]
+    fn list_images_dicts(&self, options: &ListOptions) -> zbus::Result<Vec<HashMap<String, OwnedValue>>>;
+
+    /// ListContainers
+    fn list_containers(&self, options: &ListOptions) -> zbus::Result<Vec<ContainerEntry>>;
+
+    /// ListContainers, as the dictionaries `--json` prints whole.
+    #[zbus(name = "ListContainers")]
+    fn list_containers_dicts(&self, options: &ListOptions) -> zbus::Result<Vec<HashMap<String, OwnedValue>>>;
 
     /// Version
     #[zbus(property)]
@@ -100,6 +130,8 @@ pub trait Job {
 #[derive(Debug, Default, DeserializeDict, Type)]
 #[zvariant(signature = "a{sv}", rename_all = "PascalCase")]
 pub struct JobProperties {
+    /// The call it belongs to (Run, Install, Pull, ...).
+    pub operation: Option<String>,
     /// The caller's unique bus name.
     pub caller: Option<String>,
     /// What the job runs.

@@ -88,7 +88,7 @@ pub struct HostBlock {
 }
 
 /// One entry of Status's `installed` list.
-#[derive(Debug, Default, SerializeDict, Type)]
+#[derive(Debug, Default, SerializeDict, DeserializeDict, Type)]
 #[zvariant(signature = "a{sv}", rename_all = "kebab-case")]
 pub struct InstalledBlock {
     /// the image as named at install
@@ -211,4 +211,108 @@ pub struct UpgradeResult {
 pub struct RollbackResult {
     /// the new default deployment
     pub deployment: DeploymentBlock,
+}
+
+/// The result of Pull.
+#[derive(Debug, Default, SerializeDict, DeserializeDict, Type)]
+#[zvariant(signature = "a{sv}", rename_all = "kebab-case")]
+pub struct PullResult {
+    /// The local image's id after the pull.
+    pub image_id: String,
+    /// Whether the local id changed (or the image is new here).
+    pub changed: bool,
+}
+
+/// What one label of an image would do, for this caller.
+#[derive(Debug, Default, SerializeDict, DeserializeDict, Type)]
+#[zvariant(signature = "a{sv}", rename_all = "kebab-case")]
+pub struct LabelInfo {
+    /// The label as written (for RUN without one: empty).
+    pub label: String,
+    /// The line it resolves to.
+    pub command: Vec<String>,
+    /// What that line may do to the host.
+    pub privileges: Vec<String>,
+    /// Whether atomicd runs it.
+    pub supported: bool,
+    /// Why not, when not.
+    pub error: Option<String>,
+}
+
+/// The result of Info.
+#[derive(Debug, Default, SerializeDict, DeserializeDict, Type)]
+#[zvariant(signature = "a{sv}", rename_all = "kebab-case")]
+pub struct InfoResult {
+    /// The image as asked for.
+    pub image: String,
+    /// Its id.
+    pub image_id: String,
+    /// When it was built, seconds since the epoch.
+    pub created: u64,
+    /// Its size in bytes.
+    pub size: u64,
+    /// Its `version` label (or `VERSION`), empty when none.
+    pub version: String,
+    /// All its labels.
+    pub labels: std::collections::HashMap<String, String>,
+    /// Its `HELP` label, empty when none.
+    pub help: String,
+    /// The installation record, when installed.
+    pub installed: Option<InstalledBlock>,
+    /// Names of the containers made from it.
+    pub containers: Vec<String>,
+    /// RUN (or the default line).
+    pub run: Option<LabelInfo>,
+    /// INSTALL
+    pub install: Option<LabelInfo>,
+    /// UNINSTALL
+    pub uninstall: Option<LabelInfo>,
+    /// STOP
+    pub stop: Option<LabelInfo>,
+}
+
+/// One image of ListImages.
+#[derive(Debug, Default, SerializeDict, DeserializeDict, Type)]
+#[zvariant(signature = "a{sv}", rename_all = "kebab-case")]
+pub struct ImageEntry {
+    /// Its first tag, or its id when it has none.
+    pub image: String,
+    /// All its tags.
+    pub tags: Vec<String>,
+    /// Its id.
+    pub image_id: String,
+    /// When it was built, seconds since the epoch.
+    pub created: u64,
+    /// Its size in bytes.
+    pub size: u64,
+    /// Which of RUN, INSTALL, UNINSTALL, STOP and HELP it carries.
+    pub labels: Vec<String>,
+    /// Whether atomicd has an installation record of it.
+    pub installed: bool,
+}
+
+/// One container of ListContainers.
+#[derive(Debug, Default, SerializeDict, DeserializeDict, Type)]
+#[zvariant(signature = "a{sv}", rename_all = "kebab-case")]
+pub struct ContainerEntry {
+    /// Its name.
+    pub name: String,
+    /// Its id.
+    pub container_id: String,
+    /// The image as the engine names it.
+    pub image: String,
+    /// The image's id.
+    pub image_id: String,
+    /// `created`, `running`, `exited`, ...
+    pub state: String,
+    /// How it ended, when it has.
+    pub exit_code: Option<i32>,
+    /// When it was created, seconds since the epoch.
+    pub created: u64,
+    /// The call that made it (Run, Install, Uninstall), for atomicd's containers.
+    pub operation: Option<String>,
+    /// The uid of that call's caller, for atomicd's containers.
+    pub started_by: Option<u32>,
+    /// Whether atomicd made it.
+    pub managed: bool,
 }

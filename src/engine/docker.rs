@@ -7,18 +7,19 @@ use async_trait::async_trait;
 use bollard::container::LogOutput;
 use bollard::errors::Error as BollardError;
 use bollard::query_parameters::{
-    AttachContainerOptions, CreateImageOptions, ListContainersOptions, LogsOptionsBuilder,
+    AttachContainerOptions, CreateImageOptions, ListContainersOptions, ListImagesOptions, LogsOptionsBuilder,
     RemoveContainerOptionsBuilder, RemoveImageOptions, ResizeContainerTTYOptions,
 };
 use bollard::{Docker, API_DEFAULT_VERSION};
 use futures_util::StreamExt;
 
 use super::create::{create_body, host_flags};
+use super::lists;
 use super::locate::{socket_exists, EngineLocator};
 use super::pull::PullProgress;
 use super::{
-    same_image, Attached, Chunk, ContainerInfo, ContainerSummary, CreateRequest, Engine, EngineInfo,
-    ImageInfo, StreamSetup,
+    Attached, Chunk, ContainerInfo, ContainerSummary, CreateRequest, Engine, EngineInfo, ImageInfo,
+    ImageSummary, StreamSetup,
 };
 use crate::error::{Error, Result};
 use crate::label::Ownership;
@@ -181,6 +182,8 @@ impl Engine for DockerEngine {
         match docker.inspect_image(image).await {
             Ok(found) => Ok(ImageInfo {
                 id: found.id.unwrap_or_default(),
+                created: found.created.as_deref().map(lists::epoch).unwrap_or(0),
+                size: found.size.and_then(|s| u64::try_from(s).ok()).unwrap_or(0),
                 labels: found
                     .config
                     .and_then(|c| c.labels)
@@ -218,29 +221,24 @@ impl Engine for DockerEngine {
         }
     }
 
-    async fn containers_of(&self, image_id: &str) -> Result<Vec<ContainerSummary>> {
+    async fn list_containers(&self) -> Result<Vec<ContainerSummary>> {
         let docker = self.client().await?;
-        // Every container, filtered here: podman 4.3's "ancestor" filter does not match
-        // `sha256:`-prefixed ids, so the engine's filter cannot be trusted with an id.
         let options = ListContainersOptions { all: true, ..ListContainersOptions::default() };
         let list = docker
             .list_containers(Some(options))
             .await
-            .map_err(|e| classify(&self.selected(), &format!("listing containers of {image_id}"), e))?;
-        Ok(list
-            .into_iter()
-            .filter(|c| c.image_id.as_deref().is_some_and(|id| same_image(id, image_id)))
-            .map(|c| ContainerSummary {
-                id: c.id.unwrap_or_default(),
-                name: c
-                    .names
-                    .and_then(|n| n.into_iter().next())
-                    .map(|n| n.trim_start_matches('/').to_owned())
-                    .unwrap_or_default(),
-                running: c.state.is_some_and(|st| st.to_string() == "running"),
-                owner: c.labels.as_ref().and_then(Ownership::from_labels),
-            })
-            .collect())
+            .map_err(|e| classify(&self.selected(), "listing containers", e))?;
+        Ok(list.into_iter().map(lists::container).collect())
+    }
+
+    async fn list_images(&self, all: bool) -> Result<Vec<ImageSummary>> {
+        let docker = self.client().await?;
+        let options = ListImagesOptions { all, ..ListImagesOptions::default() };
+        let list = docker
+            .list_images(Some(options))
+            .await
+            .map_err(|e| classify(&self.selected(), "listing images", e))?;
+        Ok(list.into_iter().map(lists::image).collect())
     }
 
     async fn pull(

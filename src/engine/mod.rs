@@ -2,6 +2,7 @@
 
 mod create;
 mod docker;
+mod lists;
 mod locate;
 mod pull;
 
@@ -46,6 +47,25 @@ pub struct ImageInfo {
     pub id: String,
     /// The image's labels.
     pub labels: HashMap<String, String>,
+    /// When it was built, in seconds since the epoch (0 when the engine does not say).
+    pub created: u64,
+    /// Its size in bytes.
+    pub size: u64,
+}
+
+/// A local image as the engine lists it.
+#[derive(Debug, Clone, Default)]
+pub struct ImageSummary {
+    /// `sha256:...`
+    pub id: String,
+    /// Its `repository:tag` names; none for a dangling image.
+    pub tags: Vec<String>,
+    /// When it was built, in seconds since the epoch.
+    pub created: u64,
+    /// Its size in bytes.
+    pub size: u64,
+    /// The image's labels.
+    pub labels: HashMap<String, String>,
 }
 
 /// An existing container, found by its exact name.
@@ -81,6 +101,16 @@ pub struct ContainerSummary {
     pub running: bool,
     /// What atomicd recorded on it; `None` when atomicd did not make it.
     pub owner: Option<Ownership>,
+    /// The image as the engine names it.
+    pub image: String,
+    /// The id of the image it was made from.
+    pub image_id: String,
+    /// `created`, `running`, `exited`, ...
+    pub state: String,
+    /// How it ended, when it has (read from the engine's status line, "Exited (3) ...").
+    pub exit_code: Option<i32>,
+    /// When it was created, in seconds since the epoch.
+    pub created: u64,
 }
 
 /// What a create asks for: the line's container, from exactly the image ID that was inspected
@@ -134,7 +164,15 @@ pub trait Engine: Send + Sync {
     /// The container named exactly `name`, if there is one (never one whose ID starts so).
     async fn find_container(&self, name: &str) -> Result<Option<ContainerInfo>>;
     /// Every container, running or not, made from the image with this id.
-    async fn containers_of(&self, image_id: &str) -> Result<Vec<ContainerSummary>>;
+    async fn containers_of(&self, image_id: &str) -> Result<Vec<ContainerSummary>> {
+        // Filtered here: podman 4.3's "ancestor" filter does not match `sha256:`-prefixed ids.
+        let all = self.list_containers().await?;
+        Ok(all.into_iter().filter(|c| same_image(&c.image_id, image_id)).collect())
+    }
+    /// Every container of the engine, running or not: one round trip.
+    async fn list_containers(&self) -> Result<Vec<ContainerSummary>>;
+    /// Every local image (`all`: intermediate layers too): one round trip.
+    async fn list_images(&self, all: bool) -> Result<Vec<ImageSummary>>;
     /// Pulls exactly `reference` (see `ImageRef::pull_reference`), sending (progress 0..1 or -1, message) as it goes; `ImageNotFound` when
     /// no registry has it.
     async fn pull(

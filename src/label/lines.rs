@@ -12,6 +12,8 @@ pub enum LabelKind {
     Install,
     /// `UNINSTALL`
     Uninstall,
+    /// `STOP`
+    Stop,
 }
 
 impl LabelKind {
@@ -21,6 +23,7 @@ impl LabelKind {
             LabelKind::Run => "RUN",
             LabelKind::Install => "INSTALL",
             LabelKind::Uninstall => "UNINSTALL",
+            LabelKind::Stop => "STOP",
         }
     }
 }

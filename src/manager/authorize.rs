@@ -18,6 +18,7 @@ pub fn actions(plan: &Plan) -> Vec<Action> {
         Operation::Run => Action::Run,
         Operation::Install => Action::Install,
         Operation::Uninstall => Action::Uninstall,
+        Operation::Stop => Action::Stop,
     };
     std::iter::once(method).chain(privileged.then_some(Action::RunPrivileged)).collect()
 }

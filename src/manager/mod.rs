@@ -6,6 +6,7 @@ mod authorize;
 mod containers;
 mod flight;
 mod host_ops;
+mod images;
 mod install;
 mod jobs;
 mod plan;

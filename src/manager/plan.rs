@@ -18,6 +18,8 @@ pub enum Operation {
     Install,
     /// Uninstall
     Uninstall,
+    /// Stop (shown by Info; not run yet)
+    Stop,
 }
 
 impl Operation {
@@ -27,6 +29,7 @@ impl Operation {
             Operation::Run => "Run",
             Operation::Install => "Install",
             Operation::Uninstall => "Uninstall",
+            Operation::Stop => "Stop",
         }
     }
 }
@@ -300,6 +303,7 @@ mod tests {
         ImageInfo {
             id: "sha256:aa".into(),
             labels: labels.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect::<HashMap<_, _>>(),
+            ..ImageInfo::default()
         }
     }
 

@@ -37,6 +37,8 @@ pub struct RunRequest {
     pub detach: bool,
     /// `replace`
     pub replace: bool,
+    /// `pull`: pull a missing image first.
+    pub pull: bool,
     /// `tty`
     pub tty: bool,
     /// `tty-size`

@@ -26,13 +26,15 @@ struct Attachment {
 impl Manager {
     /// Run: one plan, authorized as it will run, then carried out.
     pub async fn run(&self, caller: &Caller, request: RunRequest) -> Result<RunResult> {
-        let RunRequest { image, command, spc, display, detach, replace, tty, tty_size, inputs, fds } =
+        let RunRequest { image, command, spc, display, detach, replace, pull, tty, tty_size, inputs, fds } =
             request;
         let image = ImageRef::parse(&image)?;
         check_command(&command)?;
         let name = container_name(&image, &inputs, spc)?;
         let vars = vars(caller, &image, &name, &inputs)?;
-        let info = self.engine.inspect_image(image.as_str()).await?;
+        // A missing image is pulled first (its labels are unknown until it is here), as a job
+        // of its own; display pulls nothing.
+        let info = self.image_for(caller, &image, pull && !display).await?;
         let selinux = std::path::Path::new("/sys/fs/selinux").is_dir();
         let shape = RunShape { spc, mode: LineMode { tty, detach }, command: &command, replace, selinux };
         let planned = plan::run(image, &info, &vars, shape)?;

@@ -9,7 +9,8 @@ use async_trait::async_trait;
 
 use super::*;
 use crate::engine::{
-    Attached, ContainerInfo, ContainerSummary, CreateRequest, EngineInfo, ImageInfo, StreamSetup,
+    Attached, ContainerInfo, ContainerSummary, CreateRequest, EngineInfo, ImageInfo, ImageSummary,
+    StreamSetup,
 };
 use crate::host::{BackendKind, Deployment, UpgradeOutcome};
 use crate::label::Ownership;
@@ -40,7 +41,7 @@ impl FakeEngine {
         self.images
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .insert(reference.to_owned(), ImageInfo { id: id.to_owned(), labels });
+            .insert(reference.to_owned(), ImageInfo { id: id.to_owned(), labels, ..ImageInfo::default() });
     }
 
     fn container(&self, c: FakeContainer) {
@@ -90,16 +91,30 @@ impl Engine for FakeEngine {
             tty: false,
         }))
     }
-    async fn containers_of(&self, image_id: &str) -> Result<Vec<ContainerSummary>> {
+    async fn list_containers(&self) -> Result<Vec<ContainerSummary>> {
         let all = self.containers.lock().unwrap_or_else(|p| p.into_inner());
         Ok(all
             .iter()
-            .filter(|c| c.image_id == image_id)
             .map(|c| ContainerSummary {
                 id: c.id.clone(),
                 name: c.name.clone(),
                 running: c.running,
                 owner: Ownership::from_labels(&c.labels),
+                image_id: c.image_id.clone(),
+                state: if c.running { "running" } else { "exited" }.into(),
+                ..ContainerSummary::default()
+            })
+            .collect())
+    }
+    async fn list_images(&self, _: bool) -> Result<Vec<ImageSummary>> {
+        let images = self.images.lock().unwrap_or_else(|p| p.into_inner());
+        Ok(images
+            .iter()
+            .map(|(tag, i)| ImageSummary {
+                id: i.id.clone(),
+                tags: vec![tag.clone()],
+                labels: i.labels.clone(),
+                ..ImageSummary::default()
             })
             .collect())
     }

@@ -26,6 +26,10 @@ pub enum Action {
     HostRollback,
     /// Cancel of another caller's job.
     CancelAny,
+    /// Pull an image (Pull, and Run of an image that is not here yet).
+    Pull,
+    /// Stop a container atomicd made (its STOP label, or a stop).
+    Stop,
 }
 
 impl Action {
@@ -39,11 +43,13 @@ impl Action {
             Action::HostUpgrade => "org.atomic.host-upgrade",
             Action::HostRollback => "org.atomic.host-rollback",
             Action::CancelAny => "org.atomic.cancel-any",
+            Action::Pull => "org.atomic.pull",
+            Action::Stop => "org.atomic.stop",
         }
     }
 
     /// Every action, for the policy file's test.
-    pub const ALL: [Action; 7] = [
+    pub const ALL: [Action; 9] = [
         Action::Run,
         Action::RunPrivileged,
         Action::Install,
@@ -51,6 +57,8 @@ impl Action {
         Action::HostUpgrade,
         Action::HostRollback,
         Action::CancelAny,
+        Action::Pull,
+        Action::Stop,
     ];
 }
 

@@ -1,0 +1,144 @@
+//! Images and containers as a UI and a script ask for them: Pull (also for a Run of an image
+//! that is not here yet), Info (what each label would do, for this caller), and the lists.
+
+use super::jobs::{Job, Shown};
+use super::plan::{self, Operation, RunShape};
+use super::request::LabelInputs;
+use super::{container_name, vars, Manager};
+use crate::dbus::results::{ContainerEntry, ImageEntry, InfoResult, InstalledBlock, LabelInfo, PullResult};
+use crate::engine::{same_image, ImageInfo};
+use crate::error::{Error, Result};
+use crate::label::{find_label, ImageRef, LabelKind, LineMode};
+use crate::system::caller::Caller;
+use crate::system::polkit::Action;
+
+/// The labels ListImages reports an image to carry.
+const LISTED_LABELS: [&str; 5] = ["RUN", "INSTALL", "UNINSTALL", "STOP", "HELP"];
+
+impl Manager {
+    /// Pull: exactly the reference (`latest` when it names no tag), as a job with progress.
+    pub async fn pull_image(&self, caller: &Caller, image: &str) -> Result<PullResult> {
+        let image = ImageRef::parse(image)?;
+        let before = self.engine.inspect_image(image.as_str()).await.ok().map(|i| i.id);
+        let (info, _job) = self.fetch(caller, &image).await?;
+        let changed = before.as_deref().is_none_or(|old| !same_image(old, &info.id));
+        Ok(PullResult { image_id: info.id, changed })
+    }
+
+    /// Pulls `image` once polkit allows `org.atomic.pull`, as a Pull job of its own (also for a
+    /// Run), and inspects what arrived. The job ends when the caller drops it.
+    pub(super) async fn fetch(&self, caller: &Caller, image: &ImageRef) -> Result<(ImageInfo, Job)> {
+        self.authority.check(caller, Action::Pull, &[("image", image.as_str())]).await?;
+        let job = self.jobs.start("Pull", image.as_str(), caller, Shown::default()).await;
+        self.pull(image, &job).await?;
+        let info = self.engine.inspect_image(image.as_str()).await?;
+        Ok((info, job))
+    }
+
+    /// The image as it is here, or pulled first when `pull` allows (never for `display`).
+    pub(super) async fn image_for(&self, caller: &Caller, image: &ImageRef, pull: bool) -> Result<ImageInfo> {
+        match self.engine.inspect_image(image.as_str()).await {
+            Err(Error::ImageNotFound(_)) if pull => Ok(self.fetch(caller, image).await?.0),
+            other => other,
+        }
+    }
+
+    /// Info: open to every caller, pulls nothing, changes nothing.
+    pub async fn info(&self, caller: &Caller, image: &str, inputs: LabelInputs) -> Result<InfoResult> {
+        let image = ImageRef::parse(image)?;
+        let info = self.engine.inspect_image(image.as_str()).await?;
+        let name = container_name(&image, &inputs, false)?;
+        let vars = vars(caller, &image, &name, &inputs)?;
+        let label = |kind: LabelKind| find_label(&info.labels, kind).map(str::to_owned);
+        let shape =
+            RunShape { spc: false, mode: LineMode::default(), command: &[], replace: false, selinux: false };
+        let run = Some(described(label(LabelKind::Run), plan::run(image.clone(), &info, &vars, shape)));
+        let line = |kind, operation| {
+            let planned = plan::install_line(operation, kind, image.clone(), &info, &vars);
+            label(kind).map(|raw| {
+                described(Some(raw), planned.and_then(|p| p.ok_or_else(|| Error::Failed(String::new()))))
+            })
+        };
+        let record = self
+            .state
+            .installed()?
+            .into_iter()
+            .find(|i| i.image == image.as_str() || same_image(&i.image_id, &info.id));
+        let containers = self.engine.containers_of(&info.id).await?.into_iter().map(|c| c.name).collect();
+        let labelled = |key: &str| {
+            info.labels
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(key))
+                .map(|(_, v)| v.clone())
+                .unwrap_or_default()
+        };
+        Ok(InfoResult {
+            image: image.as_str().to_owned(),
+            image_id: info.id.clone(),
+            created: info.created,
+            size: info.size,
+            version: labelled("version"),
+            help: labelled("help"),
+            labels: info.labels.clone(),
+            installed: record.map(InstalledBlock::from),
+            containers,
+            run,
+            install: line(LabelKind::Install, Operation::Install),
+            uninstall: line(LabelKind::Uninstall, Operation::Uninstall),
+            stop: line(LabelKind::Stop, Operation::Stop),
+        })
+    }
+
+    /// ListImages: every local image with which atomic labels it carries.
+    pub async fn list_images(&self, all: bool) -> Result<Vec<ImageEntry>> {
+        let records = self.state.installed()?;
+        let images = self.engine.list_images(all).await?;
+        Ok(images
+            .into_iter()
+            .map(|i| {
+                let carries = |name: &&&str| i.labels.keys().any(|k| k.eq_ignore_ascii_case(name));
+                let installed =
+                    records.iter().any(|r| same_image(&r.image_id, &i.id) || i.tags.contains(&r.image));
+                ImageEntry {
+                    image: i.tags.first().cloned().unwrap_or_else(|| i.id.clone()),
+                    labels: LISTED_LABELS.iter().filter(carries).map(|l| (*l).to_owned()).collect(),
+                    installed,
+                    image_id: i.id,
+                    created: i.created,
+                    size: i.size,
+                    tags: i.tags,
+                }
+            })
+            .collect())
+    }
+
+    /// ListContainers: atomicd's containers, or with `all` every container of the engine.
+    pub async fn list_containers(&self, all: bool) -> Result<Vec<ContainerEntry>> {
+        let containers = self.engine.list_containers().await?;
+        Ok(containers
+            .into_iter()
+            .filter(|c| all || c.owner.is_some())
+            .map(|c| ContainerEntry {
+                managed: c.owner.is_some(),
+                operation: c.owner.as_ref().map(|o| o.operation.clone()),
+                started_by: c.owner.as_ref().map(|o| o.caller_uid),
+                name: c.name,
+                container_id: c.id,
+                image: c.image,
+                image_id: c.image_id,
+                state: c.state,
+                exit_code: c.exit_code,
+                created: c.created,
+            })
+            .collect())
+    }
+}
+
+/// A label's resolution as Info reports it: its line and privileges, or why atomicd does not run it.
+fn described(raw: Option<String>, planned: Result<plan::Plan>) -> LabelInfo {
+    let label = raw.unwrap_or_default();
+    match planned {
+        Ok(p) => LabelInfo { label, command: p.argv, privileges: p.privileges, supported: true, error: None },
+        Err(e) => LabelInfo { label, supported: false, error: Some(e.to_string()), ..LabelInfo::default() },
+    }
+}
