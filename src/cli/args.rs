@@ -25,6 +25,49 @@ pub enum Command {
     Host(HostCommand),
     /// atomicd's version, the engine, the host and installed images.
     Status(JsonArg),
+    /// Pull an image (exactly the tag named; latest when none).
+    Pull(PullArgs),
+    /// What an image is and what each of its labels would do.
+    Info(InfoArgs),
+    /// The local images and the labels atomic acts on.
+    Images(ListArgs),
+    /// The containers atomicd made.
+    #[command(alias = "ps")]
+    Containers(ListArgs),
+}
+
+/// `atomic pull`
+#[derive(Debug, Args)]
+pub struct PullArgs {
+    /// The image.
+    pub image: String,
+}
+
+/// `atomic info`
+#[derive(Debug, Args)]
+pub struct InfoArgs {
+    /// Container name the labels are resolved with (default: the image's name).
+    #[arg(long, short = 'n')]
+    pub name: Option<String>,
+    /// Values for $OPT1..$OPT3 in the labels.
+    #[command(flatten)]
+    pub opts: OptArgs,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// The image.
+    pub image: String,
+}
+
+/// `atomic images` and `atomic containers`
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Images: intermediate ones too. Containers: also those atomicd did not make.
+    #[arg(long, short = 'a')]
+    pub all: bool,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `atomic run`

@@ -67,11 +67,20 @@ fn bar_style(known: bool) -> ProgressStyle {
 /// Shows the job's Progress and Message as the display asks.
 struct Shown {
     display: Display,
+    /// The container's output owns the terminal, but a pull before it shows its progress.
+    silent_but_pulls: bool,
     /// Print what the job may do to the host when it is announced (`--quiet` turns it off).
     banner: bool,
     bar: Option<ProgressBar>,
     known: Option<bool>,
     last: String,
+}
+
+fn new_bar() -> ProgressBar {
+    let bar = ProgressBar::with_draw_target(Some(BAR_STEPS), ProgressDrawTarget::stderr());
+    bar.set_style(bar_style(false));
+    bar.enable_steady_tick(Duration::from_millis(120));
+    bar
 }
 
 /// Control characters in text from a label or the engine are shown escaped, so no such text
@@ -81,6 +90,26 @@ pub fn printable(text: &str) -> String {
 }
 
 impl Shown {
+    /// A new job of ours was announced: a pull shows its progress even before an attached
+    /// run; the run after it leaves the terminal to the container.
+    fn announced(&mut self, operation: Option<&str>) {
+        if !self.silent_but_pulls {
+            return;
+        }
+        if operation == Some("Pull") {
+            self.display = Display::for_stderr();
+            if self.display == Display::Bar && self.bar.is_none() {
+                self.bar = Some(new_bar());
+                self.known = None;
+            }
+        } else {
+            if let Some(bar) = self.bar.take() {
+                bar.finish_and_clear();
+            }
+            self.display = Display::Silent;
+        }
+    }
+
     /// What the container may do to the host, before it runs.
     fn privileges(&self, list: &[String]) {
         if !self.banner || list.is_empty() {
@@ -138,13 +167,10 @@ impl JobWatch {
             .path_namespace(MANAGER_PATH)?
             .build();
         let mut stream = MessageStream::for_match_rule(rule, conn, Some(64)).await?;
-        let bar = (display == Display::Bar).then(|| {
-            let bar = ProgressBar::with_draw_target(Some(BAR_STEPS), ProgressDrawTarget::stderr());
-            bar.set_style(bar_style(false));
-            bar.enable_steady_tick(Duration::from_millis(120));
-            bar
-        });
-        let mut shown = Shown { display, banner, bar: bar.clone(), known: None, last: String::new() };
+        let bar = (display == Display::Bar).then(new_bar);
+        let silent_but_pulls = display == Display::Silent;
+        let mut shown =
+            Shown { display, silent_but_pulls, banner, bar: bar.clone(), known: None, last: String::new() };
         let found: Arc<Mutex<Found>> = Arc::default();
         let mine = found.clone();
         let canceller = conn.clone();
@@ -162,6 +188,7 @@ impl JobWatch {
                         if job.caller.as_deref() != Some(me.as_str()) {
                             continue;
                         }
+                        shown.announced(job.operation.as_deref());
                         shown.privileges(job.privileges.as_deref().unwrap_or_default());
                         shown.update(job.progress, job.message);
                         let pending = mine.lock().is_ok_and(|mut f| {
@@ -170,6 +197,16 @@ impl JobWatch {
                         });
                         if pending {
                             cancel(&canceller, &object).await;
+                        }
+                    }
+                    Some("InterfacesRemoved") => {
+                        // Our pull before an attached run has ended: its bar goes before anything
+                        // else is printed.
+                        let ours = mine.lock().ok().and_then(|f| f.path.clone());
+                        let gone =
+                            msg.body().deserialize::<(OwnedObjectPath, Vec<String>)>().ok().map(|(p, _)| p);
+                        if ours.is_some() && ours == gone {
+                            shown.announced(None);
                         }
                     }
                     Some("PropertiesChanged") => {

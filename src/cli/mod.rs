@@ -3,6 +3,7 @@
 pub mod args;
 pub mod job;
 pub mod render;
+mod tables;
 pub mod terminal;
 
 use std::collections::HashMap;
@@ -13,8 +14,8 @@ use std::os::fd::AsFd;
 use zbus::zvariant::OwnedFd;
 
 use crate::dbus::proxy::{
-    dict_to_json, InstallOptions, ManagerProxy, RollbackOptions, RunOptions, RunResult, UninstallOptions,
-    UpgradeOptions,
+    dict_to_json, InfoOptions, InstallOptions, ListOptions, ManagerProxy, PullOptions, RollbackOptions,
+    RunOptions, RunResult, UninstallOptions, UpgradeOptions,
 };
 use args::{Cli, Command, HostCommand};
 
@@ -255,7 +256,58 @@ async fn dispatch(cli: Cli) -> Result<u8, Failure> {
         Command::Install(a) => install(&proxy, a).await,
         Command::Uninstall(a) => uninstall(&proxy, a).await,
         Command::Run(a) => run(&proxy, a).await,
+        Command::Pull(a) => pull(&proxy, &a.image).await,
+        Command::Info(a) => info(&proxy, a).await,
+        Command::Images(a) => images(&proxy, a).await,
+        Command::Containers(a) => containers(&proxy, a).await,
     }
+}
+
+/// `atomic pull`
+async fn pull(proxy: &ManagerProxy<'_>, image: &str) -> Result<u8, Failure> {
+    let r = follow(proxy, false, proxy.pull(image, &PullOptions::default())).await?;
+    let said = if r.changed { "pulled" } else { "already up to date:" };
+    eprintln!("atomic: {said} {} ({})", job::printable(image), render::short(&r.image_id));
+    Ok(0)
+}
+
+/// `atomic info`
+async fn info(proxy: &ManagerProxy<'_>, a: args::InfoArgs) -> Result<u8, Failure> {
+    let [opt1, opt2, opt3] = opt_values(&a.opts);
+    let options = InfoOptions { name: a.name.clone(), opt1, opt2, opt3 };
+    if a.json {
+        let info = dict_to_json(&proxy.info_dict(&a.image, &options).await?);
+        println!("{}", serde_json::to_string_pretty(&info).unwrap_or_default());
+    } else {
+        print!("{}", tables::info(&proxy.info(&a.image, &options).await?));
+    }
+    Ok(0)
+}
+
+/// `atomic images`
+async fn images(proxy: &ManagerProxy<'_>, a: args::ListArgs) -> Result<u8, Failure> {
+    let options = ListOptions { all: flag(a.all) };
+    if a.json {
+        let list: Vec<serde_json::Value> =
+            proxy.list_images_dicts(&options).await?.iter().map(dict_to_json).collect();
+        println!("{}", serde_json::to_string_pretty(&list).unwrap_or_default());
+    } else {
+        print!("{}", tables::images(&proxy.list_images(&options).await?));
+    }
+    Ok(0)
+}
+
+/// `atomic containers`
+async fn containers(proxy: &ManagerProxy<'_>, a: args::ListArgs) -> Result<u8, Failure> {
+    let options = ListOptions { all: flag(a.all) };
+    if a.json {
+        let list: Vec<serde_json::Value> =
+            proxy.list_containers_dicts(&options).await?.iter().map(dict_to_json).collect();
+        println!("{}", serde_json::to_string_pretty(&list).unwrap_or_default());
+    } else {
+        print!("{}", tables::containers(&proxy.list_containers(&options).await?));
+    }
+    Ok(0)
 }
 
 /// `atomic install`: one Install call (two when the line reads env files).
@@ -364,6 +416,7 @@ async fn run(proxy: &ManagerProxy<'_>, a: args::RunArgs) -> Result<u8, Failure> 
             tty_size: size,
             env_files,
             display: None,
+            pull: None,
         })
     };
     // One call: the plan it runs is shown from its job (the banner) as atomicd announces it.
