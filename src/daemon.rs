@@ -5,13 +5,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Parser;
+use futures_util::StreamExt;
 use zbus::fdo::{ObjectManager, RequestNameFlags, RequestNameReply};
 
 use crate::dbus::names::{BUS_NAME, MANAGER_PATH};
 use crate::dbus::{Checked, ManagerInterface};
-use crate::engine::{DockerEngine, Engine, EngineLocator};
+use crate::engine::{DockerEngine, Engine, EngineChange, EngineLocator};
 use crate::host::{BackendKind, Bootc, HostBackend, NoHost, OstreeHost, RpmOstree};
-use crate::manager::{Jobs, Manager, Parts};
+use crate::manager::{coalesce, Area, Changes, Jobs, Manager, Parts};
 use crate::system::lifecycle::{self, notify, Activity};
 use crate::system::logging::{self, LogTarget};
 use crate::system::pending::{Bounded, Limits};
@@ -99,7 +100,16 @@ pub async fn run(args: Args) -> Result<(), String> {
         Arc::new(Bounded::new(polkit, Limits::default()));
     let jobs = Jobs::new(Some(conn.clone()), authority.clone());
     let power = Arc::new(Logind::new(conn.clone()));
-    let parts = Parts { engine: engine.clone(), authority, host, state: state.clone(), jobs, power };
+    let (changes, noted) = Changes::channel();
+    let parts = Parts {
+        engine: engine.clone(),
+        authority,
+        host,
+        state: state.clone(),
+        jobs,
+        power,
+        changes: changes.clone(),
+    };
     let manager = Arc::new(Manager::new(parts));
     let first = engine.info().await;
     tracing::info!(
@@ -133,6 +143,8 @@ pub async fn run(args: Args) -> Result<(), String> {
     ]);
     tracing::info!("serving {BUS_NAME} at {MANAGER_PATH}");
 
+    let signals = tokio::spawn(send_changed(conn.clone(), noted));
+    let events = tokio::spawn(follow_engine_events(engine.clone(), changes));
     let monitor = tokio::spawn(monitor_engine(conn.clone(), engine));
     let watchdog = tokio::spawn(lifecycle::watchdog());
     let idle = Duration::from_secs(args.idle_exit);
@@ -156,6 +168,8 @@ pub async fn run(args: Args) -> Result<(), String> {
     }
     monitor.abort();
     watchdog.abort();
+    events.abort();
+    signals.abort();
     Ok(())
 }
 
@@ -192,6 +206,40 @@ fn describe(info: &crate::engine::EngineInfo) -> String {
         format!("{} {} at {}", info.name, info.version, info.socket)
     } else {
         format!("unavailable at {}", info.socket)
+    }
+}
+
+/// Sends Changed for what was noted, coalesced (at most one per 250 ms).
+async fn send_changed(conn: zbus::Connection, noted: tokio::sync::mpsc::UnboundedReceiver<Area>) {
+    coalesce(noted, |areas| {
+        let conn = conn.clone();
+        async move {
+            let Ok(iface) =
+                conn.object_server().interface::<_, Checked<ManagerInterface>>(MANAGER_PATH).await
+            else {
+                return;
+            };
+            if let Err(e) = ManagerInterface::changed(iface.signal_emitter(), areas).await {
+                tracing::debug!("cannot send Changed: {e}");
+            }
+        }
+    })
+    .await;
+}
+
+/// Notes images and containers changed by anyone (podman, docker, atomicd) from the engine's
+/// event stream, following it again whenever the engine goes and comes back.
+async fn follow_engine_events(engine: Arc<dyn Engine>, changes: Changes) {
+    loop {
+        if let Ok(mut events) = engine.events().await {
+            while let Some(change) = events.next().await {
+                changes.note(&[match change {
+                    EngineChange::Image => Area::Images,
+                    EngineChange::Container => Area::Containers,
+                }]);
+            }
+        }
+        tokio::time::sleep(ENGINE_PROBE_INTERVAL).await;
     }
 }
 

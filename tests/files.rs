@@ -90,6 +90,7 @@ async fn introspection_xml_matches_the_running_daemon() {
             "Rollback",
             "Run",
             "Status",
+            "Stop",
             "Uninstall"
         ]
     );

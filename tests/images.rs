@@ -144,3 +144,82 @@ async fn the_lists_show_images_with_their_labels_and_atomicd_s_containers() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn stop_uses_the_stop_label_or_the_engine_and_only_for_atomicd_s_containers() {
+    for (sock, engine) in ENGINES {
+        let _d = Daemon::start(&["--engine-socket", sock]);
+        let p = proxy().await;
+        let name = format!("stoppable{}", unique());
+        let detached = RunOptions { name: Some(name.clone()), ..Default::default() };
+        p.run("atomic-test/stoppable", &[], &detached).await.unwrap_or_else(|e| panic!("{engine}: {e}"));
+        // nobody may not; display shows the STOP line and stops nothing.
+        let refused = call_as(NOBODY, &["--interactive", "Stop", &name]);
+        assert_eq!(refused.error.map(|e| e.0).as_deref(), Some("org.freedesktop.DBus.Error.AccessDenied"));
+        let (code, out, err) = cli_as(0, &["stop", "--display", &name]);
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(out.trim(), format!("docker run --rm atomic-test/stoppable echo stopping {name}"));
+        // The STOP label runs: its output and exit code are the call's.
+        let r = p.stop(&name, &StopOptions::default()).await.unwrap_or_else(|e| panic!("{engine}: {e}"));
+        assert_eq!((r.exit_code, r.output), (Some(0), Some(format!("stopping {name}\n"))), "{engine}");
+        // No STOP label: the engine stops it.
+        let svc = format!("svc{}", unique());
+        let detached = RunOptions { name: Some(svc.clone()), ..Default::default() };
+        p.run("atomic-test/svc", &[], &detached).await.unwrap_or_else(|e| panic!("{engine}: {e}"));
+        let quick = StopOptions { timeout: Some(1), ..Default::default() };
+        let r = p.stop(&svc, &quick).await.unwrap_or_else(|e| panic!("{engine}: {e}"));
+        assert_eq!(r.command.join(" "), format!("docker stop -t 1 {svc}"));
+        let state = Command::new(engine).args(["inspect", "-f", "{{.State.Running}}", &svc]).output();
+        let state = state.map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned()).unwrap_or_default();
+        assert_eq!(state, "false", "{engine}: still running after Stop");
+        // The engine's own container is not atomicd's to stop.
+        let theirs = format!("theirs{}", unique());
+        let made = Command::new(engine)
+            .args(["run", "-d", "--name", &theirs, "atomic-test/plain", "sleep", "60"])
+            .output();
+        assert!(made.is_ok_and(|o| o.status.success()), "{engine} run");
+        let r = p.stop(&theirs, &StopOptions::default()).await;
+        assert_eq!(error_name(&r), "org.atomic.Error.Failed", "{engine}");
+        assert!(error_text(&r).contains("not made by atomicd"), "{engine}: {r:?}");
+        for n in [&name, &svc, &theirs] {
+            let _ = Command::new(engine).args(["rm", "-f", n]).output();
+        }
+    }
+}
+
+/// Waits up to 10 s for a Changed signal naming `area`.
+async fn changed_names(stream: &mut atomicd::dbus::proxy::ChangedStream, area: &str) -> bool {
+    use futures_util::StreamExt;
+    let wanted = async {
+        while let Some(signal) = stream.next().await {
+            if signal.args().is_ok_and(|a| a.areas.iter().any(|x| x == area)) {
+                return true;
+            }
+        }
+        false
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(10), wanted).await.unwrap_or(false)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn changed_follows_the_engine_and_atomicd_s_own_changes() {
+    for (sock, engine) in ENGINES {
+        let _d = Daemon::start(&["--engine-socket", sock]);
+        let p = proxy().await;
+        let mut changed = p.receive_changed().await.unwrap_or_else(|e| panic!("{e}"));
+        // A container made with the engine's own CLI, which atomicd learns of from its events.
+        let theirs = format!("theirs{}", unique());
+        let made =
+            Command::new(engine).args(["create", "--name", &theirs, "atomic-test/plain", "true"]).output();
+        assert!(made.is_ok_and(|o| o.status.success()), "{engine} create");
+        assert!(changed_names(&mut changed, "containers").await, "{engine}: no Changed(containers)");
+        let _ = Command::new(engine).args(["rm", "-f", &theirs]).output();
+        // An installation record is atomicd's own change.
+        let name = format!("chg{}", unique());
+        let install = InstallOptions { name: Some(name.clone()), ..Default::default() };
+        p.install("atomic-test/app", &install).await.unwrap_or_else(|e| panic!("{engine}: {e}"));
+        assert!(changed_names(&mut changed, "installed").await, "{engine}: no Changed(installed)");
+        let uninstall = UninstallOptions { name: Some(name), keep_image: Some(true), ..Default::default() };
+        p.uninstall("atomic-test/app", &uninstall).await.unwrap_or_else(|e| panic!("{engine}: {e}"));
+    }
+}

@@ -34,6 +34,24 @@ pub enum Command {
     /// The containers atomicd made.
     #[command(alias = "ps")]
     Containers(ListArgs),
+    /// Stop a container atomicd made: its image's STOP label, else a stop.
+    Stop(StopArgs),
+}
+
+/// `atomic stop`
+#[derive(Debug, Args)]
+pub struct StopArgs {
+    /// Seconds between SIGTERM and SIGKILL when the image has no STOP label.
+    #[arg(long, short = 't', default_value_t = 10)]
+    pub timeout: u32,
+    /// Print the resolved command line; stop nothing.
+    #[arg(long)]
+    pub display: bool,
+    /// Values for $OPT1..$OPT3 in the STOP label.
+    #[command(flatten)]
+    pub opts: OptArgs,
+    /// The container.
+    pub name: String,
 }
 
 /// `atomic pull`

@@ -15,7 +15,7 @@ use zbus::zvariant::OwnedFd;
 
 use crate::dbus::proxy::{
     dict_to_json, InfoOptions, InstallOptions, ListOptions, ManagerProxy, PullOptions, RollbackOptions,
-    RunOptions, RunResult, UninstallOptions, UpgradeOptions,
+    RunOptions, RunResult, StopOptions, UninstallOptions, UpgradeOptions,
 };
 use args::{Cli, Command, HostCommand};
 
@@ -260,7 +260,16 @@ async fn dispatch(cli: Cli) -> Result<u8, Failure> {
         Command::Info(a) => info(&proxy, a).await,
         Command::Images(a) => images(&proxy, a).await,
         Command::Containers(a) => containers(&proxy, a).await,
+        Command::Stop(a) => stop(&proxy, a).await,
     }
+}
+
+/// `atomic stop`
+async fn stop(proxy: &ManagerProxy<'_>, a: args::StopArgs) -> Result<u8, Failure> {
+    let [opt1, opt2, opt3] = opt_values(&a.opts);
+    let options = StopOptions { timeout: Some(a.timeout), display: flag(a.display), opt1, opt2, opt3 };
+    let r = follow(proxy, false, proxy.stop(&a.name, &options)).await?;
+    Ok(report(&r.command, &[], r.output.as_deref(), r.exit_code, a.display))
 }
 
 /// `atomic pull`

@@ -9,12 +9,12 @@ use zbus::{interface, Connection};
 
 use super::checked::OptionsSchema;
 use super::options::{
-    self, InfoOptions, InstallOptions, ListOptions, PullOptions, RollbackOptions, RunOptions,
+    self, InfoOptions, InstallOptions, ListOptions, PullOptions, RollbackOptions, RunOptions, StopOptions,
     UninstallOptions, UpgradeOptions,
 };
 use super::results::{
     ContainerEntry, ImageEntry, InfoResult, InstallResult, PullResult, RollbackResult, RunResult,
-    StatusReport, UninstallResult, UpgradeResult,
+    StatusReport, StopResult, UninstallResult, UpgradeResult,
 };
 use crate::error::Result;
 use crate::manager::Manager;
@@ -54,6 +54,7 @@ impl OptionsSchema for ManagerInterface {
             "Pull" => options::check::<PullOptions>(dict),
             "Info" => options::check::<InfoOptions>(dict),
             "ListImages" | "ListContainers" => options::check::<ListOptions>(dict),
+            "Stop" => options::check::<StopOptions>(dict),
             _ => Ok(()),
         }
     }
@@ -186,12 +187,38 @@ impl ManagerInterface {
         self.manager.list_containers(options.all.unwrap_or(false)).await
     }
 
+    /// Stops a container atomicd made: its image's STOP label, else a stop with a grace period.
+    #[zbus(out_args("result"))]
+    async fn stop(
+        &self,
+        name: String,
+        options: StopOptions,
+        #[zbus(header)] header: Header<'_>,
+        #[zbus(connection)] conn: &Connection,
+    ) -> Result<StopResult> {
+        let _busy = self.activity.enter();
+        let caller = Caller::from_header(conn, &header).await?;
+        let timeout = options.timeout.unwrap_or(crate::manager::DEFAULT_STOP_TIMEOUT);
+        let inputs = crate::manager::LabelInputs {
+            opts: [options.opt1, options.opt2, options.opt3],
+            ..Default::default()
+        };
+        self.manager.stop(&caller, &name, timeout, options.display.unwrap_or(false), inputs).await
+    }
+
     /// Version, engine, host and installed images; open to every caller.
     #[zbus(out_args("status"))]
     async fn status(&self) -> Result<StatusReport> {
         let _busy = self.activity.enter();
         self.manager.status().await
     }
+
+    /// What changed (images, containers, installed, host): at most one signal per 250 ms.
+    #[zbus(signal)]
+    pub async fn changed(
+        emitter: &zbus::object_server::SignalEmitter<'_>,
+        areas: Vec<&str>,
+    ) -> zbus::Result<()>;
 
     /// atomicd's version.
     #[zbus(property)]

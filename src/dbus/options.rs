@@ -69,6 +69,22 @@ pub struct InfoOptions {
     pub opt3: Option<String>,
 }
 
+/// Stop's options.
+#[derive(Debug, Default, SerializeDict, DeserializeDict, Type)]
+#[zvariant(signature = "a{sv}", rename_all = "kebab-case", deny_unknown_fields)]
+pub struct StopOptions {
+    /// Seconds between SIGTERM and SIGKILL, when there is no STOP label (default 10).
+    pub timeout: Option<u32>,
+    /// Resolve and answer; nothing is stopped.
+    pub display: Option<bool>,
+    /// `$OPT1` for the STOP label.
+    pub opt1: Option<String>,
+    /// `$OPT2`
+    pub opt2: Option<String>,
+    /// `$OPT3`
+    pub opt3: Option<String>,
+}
+
 /// ListImages' and ListContainers' options.
 #[derive(Debug, Default, SerializeDict, DeserializeDict, Type)]
 #[zvariant(signature = "a{sv}", rename_all = "kebab-case", deny_unknown_fields)]

@@ -1,16 +1,19 @@
 //! The client side of `org.atomic.Manager` and `org.atomic.Job`: the generated proxies with the
 //! typed options and results, and the reading of the dictionaries printed whole as JSON.
+// zbus's proxy macro generates the signal's stream and argument types without documentation.
+#![allow(missing_docs)]
 
 use std::collections::HashMap;
 
 use zbus::zvariant::{DeserializeDict, OwnedValue, Type, Value};
 
 pub use super::options::{
-    InfoOptions, InstallOptions, ListOptions, PullOptions, RollbackOptions, RunOptions, UninstallOptions,
-    UpgradeOptions,
+    InfoOptions, InstallOptions, ListOptions, PullOptions, RollbackOptions, RunOptions, StopOptions,
+    UninstallOptions, UpgradeOptions,
 };
 pub use super::results::{
-    ContainerEntry, ImageEntry, InfoResult, InstallResult, LabelInfo, PullResult, RunResult, UninstallResult,
+    ContainerEntry, ImageEntry, InfoResult, InstallResult, LabelInfo, PullResult, RunResult, StopResult,
+    UninstallResult,
 };
 
 /// `org.atomic.Manager` as seen by clients. Every guarded method allows interactive
@@ -56,6 +59,10 @@ pub trait Manager {
     #[zbus(name = "Info")]
     fn info_dict(&self, image: &str, options: &InfoOptions) -> zbus::Result<HashMap<String, OwnedValue>>;
 
+    /// Stop
+    #[zbus(allow_interactive_auth)]
+    fn stop(&self, name: &str, options: &StopOptions) -> zbus::Result<StopResult>;
+
     /// ListImages
     fn list_images(&self, options: &ListOptions) -> zbus::Result<Vec<ImageEntry>>;
 
@@ -69,6 +76,10 @@ pub trait Manager {
     /// ListContainers, as the dictionaries `--json` prints whole.
     #[zbus(name = "ListContainers")]
     fn list_containers_dicts(&self, options: &ListOptions) -> zbus::Result<Vec<HashMap<String, OwnedValue>>>;
+
+    /// Changed
+    #[zbus(signal)]
+    fn changed(&self, areas: Vec<String>) -> zbus::Result<()>;
 
     /// Version
     #[zbus(property)]

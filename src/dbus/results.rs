@@ -316,3 +316,15 @@ pub struct ContainerEntry {
     /// Whether atomicd made it.
     pub managed: bool,
 }
+
+/// The result of Stop.
+#[derive(Debug, Default, SerializeDict, DeserializeDict, Type)]
+#[zvariant(signature = "a{sv}", rename_all = "kebab-case")]
+pub struct StopResult {
+    /// The STOP label's line, or the `docker stop` it comes down to.
+    pub command: Vec<String>,
+    /// The STOP container's exit code, or 0 for a stop (absent with display).
+    pub exit_code: Option<i32>,
+    /// The last 64 KiB of the STOP container's output.
+    pub output: Option<String>,
+}

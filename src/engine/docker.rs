@@ -6,9 +6,11 @@ use std::time::Duration;
 use async_trait::async_trait;
 use bollard::container::LogOutput;
 use bollard::errors::Error as BollardError;
+use bollard::models::EventMessageTypeEnum;
 use bollard::query_parameters::{
-    AttachContainerOptions, CreateImageOptions, ListContainersOptions, ListImagesOptions, LogsOptionsBuilder,
-    RemoveContainerOptionsBuilder, RemoveImageOptions, ResizeContainerTTYOptions,
+    AttachContainerOptions, CreateImageOptions, EventsOptionsBuilder, ListContainersOptions,
+    ListImagesOptions, LogsOptionsBuilder, RemoveContainerOptionsBuilder, RemoveImageOptions,
+    ResizeContainerTTYOptions, StopContainerOptionsBuilder,
 };
 use bollard::{Docker, API_DEFAULT_VERSION};
 use futures_util::StreamExt;
@@ -18,8 +20,8 @@ use super::lists;
 use super::locate::{socket_exists, EngineLocator};
 use super::pull::PullProgress;
 use super::{
-    Attached, Chunk, ContainerInfo, ContainerSummary, CreateRequest, Engine, EngineInfo, ImageInfo,
-    ImageSummary, StreamSetup,
+    Attached, Chunk, ContainerInfo, ContainerSummary, CreateRequest, Engine, EngineChange, EngineInfo,
+    ImageInfo, ImageSummary, StreamSetup,
 };
 use crate::error::{Error, Result};
 use crate::label::Ownership;
@@ -231,6 +233,20 @@ impl Engine for DockerEngine {
         Ok(list.into_iter().map(lists::container).collect())
     }
 
+    async fn events(&self) -> Result<futures_util::stream::BoxStream<'static, EngineChange>> {
+        let docker = self.client().await?;
+        let filters = std::collections::HashMap::from([("type", vec!["image", "container"])]);
+        let options = EventsOptionsBuilder::default().filters(&filters).build();
+        let stream = docker.events(Some(options)).filter_map(|event| async move {
+            match event.ok()?.typ? {
+                EventMessageTypeEnum::IMAGE => Some(EngineChange::Image),
+                EventMessageTypeEnum::CONTAINER => Some(EngineChange::Container),
+                _ => None,
+            }
+        });
+        Ok(stream.boxed())
+    }
+
     async fn list_images(&self, all: bool) -> Result<Vec<ImageSummary>> {
         let docker = self.client().await?;
         let options = ListImagesOptions { all, ..ListImagesOptions::default() };
@@ -360,6 +376,17 @@ impl Engine for DockerEngine {
             tail.push(&chunk.into_bytes());
         }
         Ok(tail.into_string())
+    }
+
+    async fn stop(&self, id: &str, timeout: u32) -> Result<()> {
+        let docker = self.client().await?;
+        let seconds = i32::try_from(timeout).unwrap_or(i32::MAX);
+        let options = StopContainerOptionsBuilder::default().t(seconds).build();
+        match docker.stop_container(id, Some(options)).await {
+            // 304: it was not running.
+            Ok(()) | Err(BollardError::DockerResponseServerError { status_code: 304, .. }) => Ok(()),
+            Err(e) => Err(classify(&self.selected(), &format!("stopping container {id}"), e)),
+        }
     }
 
     async fn remove(&self, id: &str, force: bool) -> Result<()> {

@@ -53,6 +53,15 @@ pub struct ImageInfo {
     pub size: u64,
 }
 
+/// What the engine's event stream says changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EngineChange {
+    /// An image was pulled, tagged, removed, ...
+    Image,
+    /// A container was created, started, died, removed, ...
+    Container,
+}
+
 /// A local image as the engine lists it.
 #[derive(Debug, Clone, Default)]
 pub struct ImageSummary {
@@ -173,6 +182,8 @@ pub trait Engine: Send + Sync {
     async fn list_containers(&self) -> Result<Vec<ContainerSummary>>;
     /// Every local image (`all`: intermediate layers too): one round trip.
     async fn list_images(&self, all: bool) -> Result<Vec<ImageSummary>>;
+    /// The engine's events about images and containers, as they come, until the engine goes.
+    async fn events(&self) -> Result<futures_util::stream::BoxStream<'static, EngineChange>>;
     /// Pulls exactly `reference` (see `ImageRef::pull_reference`), sending (progress 0..1 or -1, message) as it goes; `ImageNotFound` when
     /// no registry has it.
     async fn pull(
@@ -190,6 +201,8 @@ pub trait Engine: Send + Sync {
     async fn resize_tty(&self, id: &str, rows: u16, columns: u16) -> Result<()>;
     /// Starts a created container.
     async fn start(&self, id: &str) -> Result<()>;
+    /// Stops a container: SIGTERM, then SIGKILL after `timeout` seconds.
+    async fn stop(&self, id: &str, timeout: u32) -> Result<()>;
     /// Waits for the container to stop and returns its exit code.
     async fn wait(&self, id: &str) -> Result<i64>;
     /// The last `limit` bytes of the container's output, stdout and stderr interleaved.

@@ -4,11 +4,13 @@
 use std::future::Future;
 use std::sync::Mutex;
 
-use futures_util::future::{BoxFuture, FutureExt, Shared};
+use futures_util::future::{self, BoxFuture, FutureExt};
+
+use crate::error::Error;
 
 /// At most one fetch of a `T` in flight; everyone who asks meanwhile gets its answer.
 pub struct SingleFlight<T: Clone> {
-    current: Mutex<Option<Shared<BoxFuture<'static, T>>>>,
+    current: Mutex<Option<future::Shared<BoxFuture<'static, T>>>>,
 }
 
 impl<T: Clone + Send + Sync + 'static> Default for SingleFlight<T> {
@@ -41,6 +43,30 @@ impl<T: Clone + Send + Sync + 'static> SingleFlight<T> {
             *current = None;
         }
         answer
+    }
+}
+
+/// An error that can be handed to every caller of a shared fetch: its kind and sentence.
+#[derive(Debug, Clone)]
+pub struct Shared {
+    name: &'static str,
+    text: String,
+}
+
+impl From<Error> for Shared {
+    fn from(e: Error) -> Self {
+        Shared { name: e.dbus_name(), text: e.to_string() }
+    }
+}
+
+impl From<Shared> for Error {
+    fn from(s: Shared) -> Self {
+        match s.name {
+            "org.atomic.Error.EngineUnavailable" => Error::EngineUnavailable(s.text),
+            "org.atomic.Error.EngineError" => Error::EngineError(s.text),
+            "org.atomic.Error.HostNotSupported" => Error::HostNotSupported(s.text),
+            _ => Error::Failed(s.text),
+        }
     }
 }
 

@@ -26,6 +26,9 @@ impl Manager {
         // The backend stops itself on Cancel, so the host lock is held until it really has.
         let (control, reports) = job.control();
         let outcome = job.publish(self.host.upgrade(check, control), reports).await?;
+        if outcome.changed && !check {
+            self.changes.note(&[super::Area::Host]);
+        }
         if outcome.changed && !check && reboot {
             self.power.reboot().await?;
         }
@@ -39,6 +42,7 @@ impl Manager {
         let _job = self.jobs.start("Rollback", "host", caller, Shown::default()).await;
         tracing::info!(uid = caller.uid, "host rollback");
         let deployment = self.host.rollback().await?;
+        self.changes.note(&[super::Area::Host]);
         if reboot {
             self.power.reboot().await?;
         }

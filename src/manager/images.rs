@@ -1,6 +1,7 @@
 //! Images and containers as a UI and a script ask for them: Pull (also for a Run of an image
 //! that is not here yet), Info (what each label would do, for this caller), and the lists.
 
+use super::flight::Shared;
 use super::jobs::{Job, Shown};
 use super::plan::{self, Operation, RunShape};
 use super::request::LabelInputs;
@@ -92,7 +93,10 @@ impl Manager {
     /// ListImages: every local image with which atomic labels it carries.
     pub async fn list_images(&self, all: bool) -> Result<Vec<ImageEntry>> {
         let records = self.state.installed()?;
-        let images = self.engine.list_images(all).await?;
+        let engine = self.engine.clone();
+        let images = self.image_lists[usize::from(all)]
+            .run(move || async move { engine.list_images(all).await.map_err(Shared::from) })
+            .await?;
         Ok(images
             .into_iter()
             .map(|i| {
@@ -114,7 +118,11 @@ impl Manager {
 
     /// ListContainers: atomicd's containers, or with `all` every container of the engine.
     pub async fn list_containers(&self, all: bool) -> Result<Vec<ContainerEntry>> {
-        let containers = self.engine.list_containers().await?;
+        let engine = self.engine.clone();
+        let containers = self
+            .container_list
+            .run(move || async move { engine.list_containers().await.map_err(Shared::from) })
+            .await?;
         Ok(containers
             .into_iter()
             .filter(|c| all || c.owner.is_some())

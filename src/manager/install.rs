@@ -60,6 +60,7 @@ impl Manager {
             )));
         }
         self.record(caller, &plan, name).await?;
+        self.changes.note(&[super::Area::Installed]);
         result.exit_code = Some(code);
         result.output = Some(output);
         Ok(result)
@@ -159,6 +160,7 @@ impl Manager {
         let mut records = self.state.installed()?;
         records.retain(|i| !((i.image == plan.image.as_str() || i.image_id == info.id) && i.name == name));
         self.state.save_installed(&records)?;
+        self.changes.note(&[super::Area::Installed]);
         Ok(result)
     }
 

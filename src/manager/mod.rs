@@ -3,6 +3,7 @@
 
 mod attach;
 mod authorize;
+mod changes;
 mod containers;
 mod flight;
 mod host_ops;
@@ -12,14 +13,17 @@ mod jobs;
 mod plan;
 mod request;
 mod run;
+mod stop;
 #[cfg(test)]
 mod tests;
 
 use std::sync::Arc;
 
 pub use attach::CallerFds;
+pub use changes::{coalesce, Area, Changes};
 pub use jobs::{Control, Jobs};
 pub use request::{InstallRequest, LabelInputs, RunRequest, UninstallRequest};
+pub use stop::DEFAULT_STOP_TIMEOUT;
 
 use crate::dbus::results::{HostBlock, StatusReport};
 use crate::engine::Engine;
@@ -48,7 +52,15 @@ pub struct Manager {
     host_lock: tokio::sync::Mutex<()>,
     /// Status callers share one read of the deployments (a root process for rpm-ostree and
     /// bootc), whoever they are and however many.
-    deployments: flight::SingleFlight<std::result::Result<Vec<crate::host::Deployment>, String>>,
+    deployments: flight::SingleFlight<std::result::Result<Vec<crate::host::Deployment>, flight::Shared>>,
+    /// Changes atomicd makes that the engine's events do not show (records, the host).
+    changes: Changes,
+    /// ListContainers callers share one engine call, as Status callers share one host read.
+    container_list:
+        flight::SingleFlight<std::result::Result<Vec<crate::engine::ContainerSummary>, flight::Shared>>,
+    /// ListImages callers share one engine call, with and without `all`.
+    image_lists:
+        [flight::SingleFlight<std::result::Result<Vec<crate::engine::ImageSummary>, flight::Shared>>; 2],
 }
 
 /// The outside world a manager acts on.
@@ -65,12 +77,14 @@ pub struct Parts {
     pub jobs: Jobs,
     /// Reboots.
     pub power: Arc<dyn Power>,
+    /// Where changes are noted for the Changed signal.
+    pub changes: Changes,
 }
 
 impl Manager {
     /// A manager over the given parts.
     pub fn new(parts: Parts) -> Self {
-        let Parts { engine, authority, host, state, jobs, power } = parts;
+        let Parts { engine, authority, host, state, jobs, power, changes } = parts;
         Manager {
             engine,
             authority,
@@ -81,6 +95,9 @@ impl Manager {
             power,
             host_lock: tokio::sync::Mutex::new(()),
             deployments: flight::SingleFlight::default(),
+            changes,
+            container_list: flight::SingleFlight::default(),
+            image_lists: Default::default(),
         }
     }
 
@@ -100,9 +117,8 @@ impl Manager {
         let host = self.host.clone();
         let deployments = self
             .deployments
-            .run(move || async move { host.deployments().await.map_err(|e| e.to_string()) })
-            .await
-            .map_err(Error::Failed)?;
+            .run(move || async move { host.deployments().await.map_err(flight::Shared::from) })
+            .await?;
         let installed = self.state.installed()?;
         Ok(StatusReport {
             version: crate::VERSION.to_owned(),

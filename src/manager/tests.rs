@@ -6,6 +6,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
+use futures_util::StreamExt;
 
 use super::*;
 use crate::engine::{
@@ -71,10 +72,11 @@ impl Engine for FakeEngine {
         EngineInfo { name: "fake".into(), available: true, ..EngineInfo::default() }
     }
     async fn inspect_image(&self, image: &str) -> Result<ImageInfo> {
-        self.images
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
+        // By name or by id, as the engines inspect.
+        let images = self.images.lock().unwrap_or_else(|p| p.into_inner());
+        images
             .get(image)
+            .or_else(|| images.values().find(|i| i.id == image))
             .cloned()
             .ok_or_else(|| Error::ImageNotFound(image.into()))
     }
@@ -105,6 +107,9 @@ impl Engine for FakeEngine {
                 ..ContainerSummary::default()
             })
             .collect())
+    }
+    async fn events(&self) -> Result<futures_util::stream::BoxStream<'static, crate::engine::EngineChange>> {
+        Ok(futures_util::stream::empty().boxed())
     }
     async fn list_images(&self, _: bool) -> Result<Vec<ImageSummary>> {
         let images = self.images.lock().unwrap_or_else(|p| p.into_inner());
@@ -169,6 +174,12 @@ impl Engine for FakeEngine {
     async fn exec(&self, id: &str, command: &[String], _: StreamSetup) -> Result<(String, Attached)> {
         self.log(format!("exec {id} {}", command.join(" ")));
         Ok(("exec1".into(), no_streams()))
+    }
+    async fn stop(&self, id: &str, timeout: u32) -> Result<()> {
+        self.log(format!("stop -t {timeout} {id}"));
+        let mut all = self.containers.lock().unwrap_or_else(|p| p.into_inner());
+        all.iter_mut().filter(|c| c.id == id).for_each(|c| c.running = false);
+        Ok(())
     }
     async fn exec_detached(&self, id: &str, command: &[String]) -> Result<String> {
         self.log(format!("exec -d {id} {}", command.join(" ")));
@@ -274,6 +285,7 @@ fn world(granted: &[&'static str]) -> World {
         state,
         jobs: Jobs::new(None, authority.clone()),
         power: power.clone(),
+        changes: Changes::channel().0,
     }));
     World { manager, engine, authority, host, power, _dir: TempDir(dir) }
 }
@@ -390,6 +402,36 @@ async fn a_command_for_an_existing_container_is_exec_d_with_its_exit_code() {
     assert_eq!(r.exit_code, Some(0));
     assert!(r.warnings.iter().any(|m| m.contains("already running")));
     assert!(w.engine.calls().is_empty());
+}
+
+#[tokio::test]
+async fn stop_touches_only_atomicd_s_containers_by_their_stop_label_or_the_engine() {
+    // No STOP label: the engine stops it with the grace asked for, under org.atomic.stop.
+    let w = world(&["org.atomic.stop"]);
+    w.engine.image("app", "sha256:a1", &[("RUN", NAMED_RUN)]);
+    w.engine.container(mine("app", "sha256:a1", true, &[]));
+    let r = w.manager.stop(&caller(1000), "app", 3, false, LabelInputs::default()).await;
+    let r = r.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!((r.command.join(" "), r.exit_code), ("docker stop -t 3 app".to_owned(), Some(0)));
+    assert_eq!(asked(&w), ["org.atomic.stop"]);
+    assert_eq!(w.engine.calls(), ["stop -t 3 app-id"]);
+    // A STOP label runs as a container of its own; a privileged one needs run-privileged too.
+    let w = world(&["org.atomic.stop"]);
+    w.engine.image("app", "sha256:a1", &[("STOP", "docker run --rm -v /run:/run IMAGE kill NAME")]);
+    w.engine.container(mine("app", "sha256:a1", true, &[]));
+    let r = w.manager.stop(&caller(1000), "app", 10, false, LabelInputs::default()).await;
+    assert!(matches!(r, Err(Error::AccessDenied(_))), "{r:?}");
+    assert_eq!(asked(&w), ["org.atomic.stop", "org.atomic.run-privileged"]);
+    assert!(w.engine.calls().is_empty(), "{:?}", w.engine.calls());
+    // Not atomicd's, or not there: nothing asked, nothing done.
+    let w = world(&["org.atomic.stop"]);
+    w.engine.image("app", "sha256:a1", &[]);
+    w.engine.container(FakeContainer { labels: HashMap::new(), ..mine("theirs", "sha256:a1", true, &[]) });
+    let r = w.manager.stop(&caller(0), "theirs", 10, false, LabelInputs::default()).await;
+    assert!(matches!(&r, Err(Error::Failed(m)) if m.contains("not made by atomicd")), "{r:?}");
+    let r = w.manager.stop(&caller(0), "nothing", 10, false, LabelInputs::default()).await;
+    assert!(matches!(&r, Err(Error::InvalidArgument(m)) if m.contains("no container")), "{r:?}");
+    assert!(asked(&w).is_empty() && w.engine.calls().is_empty());
 }
 
 #[tokio::test]
