@@ -121,7 +121,7 @@ async fn the_lists_show_images_with_their_labels_and_atomicd_s_containers() {
         let ours = p.list_containers(&Default::default()).await.unwrap_or_else(|e| panic!("{engine}: {e}"));
         let c = ours.iter().find(|c| c.name == mine).unwrap_or_else(|| panic!("{engine}: {mine} not listed"));
         assert_eq!((c.state.as_str(), c.managed, c.started_by), ("running", true, Some(0)), "{engine}");
-        assert_eq!(c.operation.as_deref(), Some("Run"));
+        assert_eq!((c.operation.as_deref(), c.privileged), (Some("Run"), Some(false)), "{engine}");
         assert_eq!(Some(c.container_id.clone()), run.container_id);
         assert!(!ours.iter().any(|c| c.name == theirs), "{engine}: not atomicd's, not listed");
         let all = ListOptions { all: Some(true) };

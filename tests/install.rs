@@ -85,8 +85,10 @@ async fn install_pulls_runs_the_label_records_and_uninstall_undoes_it() {
         assert!(removed.is_ok_and(|o| o.status.success()), "{engine} rm");
         let r = p.uninstall(APP, &forced).await.unwrap_or_else(|e| panic!("{engine}: {e}\n{}", d.log_text()));
         assert_eq!(r.exit_code, Some(0));
-        let removed = r.removed;
-        assert!(removed.contains(&image_id), "{removed:?}");
+        // The pulled name shares its content with the world's own atomic-test/app tag: only the
+        // name goes, so the image is not reported removed, and the call says so.
+        assert!(!r.removed.contains(&image_id), "{engine}: {:?}", r.removed);
+        assert!(r.warnings.iter().any(|w| w.contains("was untagged")), "{engine}: {:?}", r.warnings);
         assert!(!mark.exists(), "{engine}: UNINSTALL label did not run");
         assert!(!image_present(engine, APP), "{engine}: image kept");
         assert!(!containers(engine).contains(&other));
@@ -119,4 +121,35 @@ async fn install_refusals() {
     let (code, out, _) = cli_as(NOBODY, &["uninstall", "--display", "--force", "atomic-test/app"]);
     assert_eq!(code, 0);
     assert!(out.contains("rm /out/app.installed"), "{out}");
+}
+
+#[test]
+fn a_failing_label_s_exit_code_is_the_call_s_and_nothing_is_recorded_or_removed() {
+    let _d = Daemon::start(&["--engine-socket", PODMAN_SOCK]);
+    // INSTALL: its output streams to the CLI's stdout, with $PWD and $SUDO_UID filled in; its
+    // exit code is the CLI's; no record is written.
+    let name = format!("bad{}", unique());
+    let out = Command::new(bin("atomic"))
+        .args(["install", "--name", &name, "atomic-test/badinstall"])
+        .env("SUDO_UID", "1234")
+        .current_dir("/tmp")
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert_eq!((out.status.code(), stdout.as_ref()), (Some(4), "pwd=/tmp uid=1234\n"), "{stderr}");
+    assert!(stderr.contains("exited with 4; nothing was recorded"), "{stderr}");
+    let (_, status, _) = cli_as(0, &["status", "--json"]);
+    assert!(!status.contains(&name), "a failed INSTALL was recorded: {status}");
+
+    // UNINSTALL: a non-zero exit leaves the image and the record, and says so.
+    let name = format!("keep{}", unique());
+    let (code, _, err) = cli_as(0, &["install", "--name", &name, "atomic-test/baduninstall"]);
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = cli_as(0, &["uninstall", "--name", &name, "atomic-test/baduninstall"]);
+    assert_eq!((code, out.as_str()), (5, "refusing\n"), "{err}");
+    assert!(err.contains("exited with 5; the image"), "{err}");
+    let (_, status, _) = cli_as(0, &["status", "--json"]);
+    assert!(status.contains(&name), "the record went with a failed UNINSTALL: {status}");
+    let kept = Command::new("podman").args(["image", "exists", "atomic-test/baduninstall"]).status();
+    assert!(kept.is_ok_and(|s| s.success()), "the image went with a failed UNINSTALL");
 }

@@ -115,6 +115,12 @@ pub struct InstallOptions {
     pub pull: Option<bool>,
     /// Contents of the env files the line names, by path.
     pub env_files: Option<HashMap<String, String>>,
+    /// The caller's working directory, absolute, for `$PWD`.
+    pub pwd: Option<String>,
+    /// `$SUDO_UID` (root callers only).
+    pub sudo_uid: Option<u32>,
+    /// `$SUDO_GID` (root callers only).
+    pub sudo_gid: Option<u32>,
 }
 
 /// Uninstall's options.
@@ -141,6 +147,12 @@ pub struct UninstallOptions {
     pub stderr: Option<OwnedFd>,
     /// Contents of the env files the line names, by path.
     pub env_files: Option<HashMap<String, String>>,
+    /// The caller's working directory, absolute, for `$PWD`.
+    pub pwd: Option<String>,
+    /// `$SUDO_UID` (root callers only).
+    pub sudo_uid: Option<u32>,
+    /// `$SUDO_GID` (root callers only).
+    pub sudo_gid: Option<u32>,
 }
 
 /// HostUpgrade's options.
@@ -209,8 +221,15 @@ impl InstallOptions {
             inputs: LabelInputs {
                 name: self.name,
                 opts: [self.opt1, self.opt2, self.opt3],
+                pwd: self.pwd,
+                sudo_uid: self.sudo_uid,
+                sudo_gid: self.sudo_gid,
                 env_files: self.env_files.unwrap_or_default(),
-                ..LabelInputs::default()
+            },
+            fds: CallerFds {
+                stdin: None,
+                stdout: self.stdout.map(Into::into),
+                stderr: self.stderr.map(Into::into),
             },
         }
     }
@@ -227,8 +246,15 @@ impl UninstallOptions {
             inputs: LabelInputs {
                 name: self.name,
                 opts: [self.opt1, self.opt2, self.opt3],
+                pwd: self.pwd,
+                sudo_uid: self.sudo_uid,
+                sudo_gid: self.sudo_gid,
                 env_files: self.env_files.unwrap_or_default(),
-                ..LabelInputs::default()
+            },
+            fds: CallerFds {
+                stdin: None,
+                stdout: self.stdout.map(Into::into),
+                stderr: self.stderr.map(Into::into),
             },
         }
     }
@@ -309,7 +335,7 @@ mod tests {
     }
 
     /// Install and Uninstall take the keys the introspection XML documents for them: fds for
-    /// the label's output, and none of Run's `pwd`/`sudo-*`.
+    /// the label's output, `pwd` and `sudo-*` for its variables, and none of Run's own.
     #[test]
     fn install_and_uninstall_keep_their_documented_keys() {
         let stderr = std::io::stderr();
@@ -317,7 +343,7 @@ mod tests {
         let stdout = dict(vec![("stdout", fd()), ("stderr", fd())]);
         check::<InstallOptions>(&stdout).unwrap_or_else(|e| panic!("{e}"));
         check::<UninstallOptions>(&stdout).unwrap_or_else(|e| panic!("{e}"));
-        for key in ["pwd", "sudo-uid", "stdin", "spc"] {
+        for key in ["stdin", "spc", "tty", "detach"] {
             let d = dict(vec![(key, Value::from("x"))]);
             assert!(check::<InstallOptions>(&d).is_err(), "{key}");
             assert!(check::<UninstallOptions>(&d).is_err(), "{key}");

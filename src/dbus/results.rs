@@ -313,6 +313,8 @@ pub struct ContainerEntry {
     pub operation: Option<String>,
     /// The uid of that call's caller, for atomicd's containers.
     pub started_by: Option<u32>,
+    /// Whether its line reaches the host (atomicd's containers).
+    pub privileged: Option<bool>,
     /// Whether atomicd made it.
     pub managed: bool,
 }

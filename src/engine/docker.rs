@@ -300,10 +300,11 @@ impl Engine for DockerEngine {
         Ok(())
     }
 
-    async fn remove_image(&self, image: &str) -> Result<()> {
+    async fn remove_image(&self, image: &str) -> Result<bool> {
         let docker = self.client().await?;
         match docker.remove_image(image, None::<RemoveImageOptions>, None).await {
-            Ok(_) | Err(BollardError::DockerResponseServerError { status_code: 404, .. }) => Ok(()),
+            Ok(items) => Ok(items.iter().any(|i| i.deleted.is_some())),
+            Err(BollardError::DockerResponseServerError { status_code: 404, .. }) => Ok(false),
             Err(e) => Err(classify(&self.selected(), &format!("removing image {image:?}"), e)),
         }
     }

@@ -191,8 +191,9 @@ pub trait Engine: Send + Sync {
         reference: &str,
         progress: tokio::sync::mpsc::UnboundedSender<(f64, String)>,
     ) -> Result<()>;
-    /// Removes an image.
-    async fn remove_image(&self, image: &str) -> Result<()>;
+    /// Removes an image (by the name given: other tags stay); true when its content was deleted,
+    /// false when only that tag went or it was already gone.
+    async fn remove_image(&self, image: &str) -> Result<bool>;
     /// Creates the container a request describes and returns its id.
     async fn create(&self, request: CreateRequest<'_>) -> Result<String>;
     /// Attaches to a created container's streams (before it starts, so nothing is missed).

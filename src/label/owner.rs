@@ -13,6 +13,7 @@ const IMAGE_ID: &str = "org.atomic.image-id";
 const NAME: &str = "org.atomic.name";
 const OPERATION: &str = "org.atomic.operation";
 const CALLER_UID: &str = "org.atomic.caller-uid";
+const PRIVILEGED: &str = "org.atomic.privileged";
 
 /// What atomicd records on a container it creates.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -27,6 +28,8 @@ pub struct Ownership {
     pub operation: String,
     /// The uid of the caller that made it.
     pub caller_uid: u32,
+    /// Whether its line reaches the host (`None` on containers made before atomicd said so).
+    pub privileged: Option<bool>,
 }
 
 impl Ownership {
@@ -39,6 +42,7 @@ impl Ownership {
             (NAME.to_owned(), self.name.clone()),
             (OPERATION.to_owned(), self.operation.clone()),
             (CALLER_UID.to_owned(), self.caller_uid.to_string()),
+            (PRIVILEGED.to_owned(), if self.privileged == Some(true) { "1" } else { "0" }.to_owned()),
         ])
     }
 
@@ -54,6 +58,7 @@ impl Ownership {
             name: get(NAME),
             operation: get(OPERATION),
             caller_uid: get(CALLER_UID).parse().unwrap_or(u32::MAX),
+            privileged: labels.get(PRIVILEGED).map(|v| v == "1"),
         })
     }
 }
@@ -70,6 +75,7 @@ mod tests {
             name: "app".into(),
             operation: "Run".into(),
             caller_uid: 1000,
+            privileged: Some(true),
         };
         assert_eq!(Ownership::from_labels(&o.to_labels()), Some(o));
         assert_eq!(Ownership::from_labels(&HashMap::new()), None);

@@ -45,6 +45,7 @@ impl Manager {
             name: plan.name.clone().unwrap_or_default(),
             operation: plan.operation.as_str().to_owned(),
             caller_uid: caller.uid,
+            privileged: Some(!plan.privileges.is_empty()),
         };
         self.engine.create(CreateRequest { spec, image_id: &plan.image_id, owner: &owner, streams }).await
     }
@@ -58,6 +59,37 @@ impl Manager {
             return Err(e);
         }
         Ok(())
+    }
+
+    /// Starts a label's container (INSTALL, UNINSTALL, STOP) and runs it to its end: its output
+    /// goes to the caller's fds as it comes when there are any (attached before the start, so
+    /// nothing is missed), else its last 64 KiB come back. Removed when `remove`.
+    pub(super) async fn run_label(
+        &self,
+        id: &str,
+        remove: bool,
+        fds: CallerFds,
+        job: &Job,
+    ) -> Result<(i32, Option<String>)> {
+        if !fds.any() {
+            self.start_or_discard(id, true).await?;
+            let (code, output) = self.finish(id, remove, job).await?;
+            return Ok((code, Some(output)));
+        }
+        let attached = match self.engine.attach(id, false).await {
+            Ok(a) => a,
+            Err(e) => {
+                let _ = self.engine.remove(id, true).await;
+                return Err(e);
+            }
+        };
+        let bridge = Bridge::start(attached, fds);
+        self.start_or_discard(id, true).await?;
+        let waited = self.wait_or_cancel(id, job).await;
+        bridge.finish().await;
+        let waited = waited?;
+        self.remove_after(id, remove, &waited).await?;
+        Ok((exit_code(waited?), None))
     }
 
     /// Runs a started container to its end: exit code and output tail; removes it when `remove`.

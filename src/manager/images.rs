@@ -65,7 +65,13 @@ impl Manager {
             .installed()?
             .into_iter()
             .find(|i| i.image == image.as_str() || same_image(&i.image_id, &info.id));
-        let containers = self.engine.containers_of(&info.id).await?.into_iter().map(|c| c.name).collect();
+        let containers = self
+            .shared_containers()
+            .await?
+            .into_iter()
+            .filter(|c| same_image(&c.image_id, &info.id))
+            .map(|c| c.name)
+            .collect();
         let labelled = |key: &str| {
             info.labels
                 .iter()
@@ -116,13 +122,18 @@ impl Manager {
             .collect())
     }
 
-    /// ListContainers: atomicd's containers, or with `all` every container of the engine.
-    pub async fn list_containers(&self, all: bool) -> Result<Vec<ContainerEntry>> {
+    /// The engine's containers, one call shared by every open reader asking at the same time.
+    async fn shared_containers(&self) -> Result<Vec<crate::engine::ContainerSummary>> {
         let engine = self.engine.clone();
-        let containers = self
+        Ok(self
             .container_list
             .run(move || async move { engine.list_containers().await.map_err(Shared::from) })
-            .await?;
+            .await?)
+    }
+
+    /// ListContainers: atomicd's containers, or with `all` every container of the engine.
+    pub async fn list_containers(&self, all: bool) -> Result<Vec<ContainerEntry>> {
+        let containers = self.shared_containers().await?;
         Ok(containers
             .into_iter()
             .filter(|c| all || c.owner.is_some())
@@ -130,6 +141,7 @@ impl Manager {
                 managed: c.owner.is_some(),
                 operation: c.owner.as_ref().map(|o| o.operation.clone()),
                 started_by: c.owner.as_ref().map(|o| o.caller_uid),
+                privileged: c.owner.as_ref().and_then(|o| o.privileged),
                 name: c.name,
                 container_id: c.id,
                 image: c.image,

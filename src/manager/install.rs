@@ -16,7 +16,7 @@ use crate::system::state::Installation;
 impl Manager {
     /// Install: pull when missing, run the INSTALL label, record the installation.
     pub async fn install(&self, caller: &Caller, request: InstallRequest) -> Result<InstallResult> {
-        let InstallRequest { image, display, pull, inputs } = request;
+        let InstallRequest { image, display, pull, inputs, fds } = request;
         let image = ImageRef::parse(&image)?;
         let name = container_name(&image, &inputs, false)?;
         let vars = vars(caller, &image, &name, &inputs)?;
@@ -49,20 +49,24 @@ impl Manager {
         };
         job.report(-1.0, "running the INSTALL label").await;
         let id = self.create(caller, &plan, spec, None, StreamSetup::default()).await?;
-        self.start_or_discard(&id, true).await?;
-        let (code, output) =
-            if spec.detach { (0, String::new()) } else { self.finish(&id, spec.remove, &job).await? };
+        let (code, output) = if spec.detach {
+            self.start_or_discard(&id, true).await?;
+            (0, None)
+        } else {
+            self.run_label(&id, spec.remove, fds, &job).await?
+        };
+        result.exit_code = Some(code);
+        result.output = output;
         if code != 0 {
-            return Err(Error::Failed(format!(
-                "the INSTALL label of {:?} exited with {code}; nothing was recorded. Its last output:\n{}",
-                plan.image.as_str(),
-                last_lines(&output, 5)
-            )));
+            // The label's own exit code is the call's, as a Run's is; nothing is recorded.
+            result.warnings.push(format!(
+                "the INSTALL label of {:?} exited with {code}; nothing was recorded",
+                plan.image.as_str()
+            ));
+            return Ok(result);
         }
         self.record(caller, &plan, name).await?;
         self.changes.note(&[super::Area::Installed]);
-        result.exit_code = Some(code);
-        result.output = Some(output);
         Ok(result)
     }
 
@@ -89,7 +93,7 @@ impl Manager {
     /// Uninstall: run the UNINSTALL label of an installed image, remove atomicd's containers of
     /// it and the image, and drop the record. Containers atomicd did not make are left alone.
     pub async fn uninstall(&self, caller: &Caller, request: UninstallRequest) -> Result<UninstallResult> {
-        let UninstallRequest { image, display, force, keep_image, inputs } = request;
+        let UninstallRequest { image, display, force, keep_image, inputs, fds } = request;
         let image = ImageRef::parse(&image)?;
         let name = container_name(&image, &inputs, false)?;
         let vars = vars(caller, &image, &name, &inputs)?;
@@ -140,12 +144,20 @@ impl Manager {
         }
         if let Some(spec) = &plan.spec {
             let id = self.create(caller, &plan, spec, None, StreamSetup::default()).await?;
-            self.start_or_discard(&id, true).await?;
             // The UNINSTALL container is ours: remove it even without --rm, or it pins the image.
             job.report(-1.0, "running the UNINSTALL label").await;
-            let (code, output) = self.finish(&id, true, &job).await?;
+            let (code, output) = self.run_label(&id, true, fds, &job).await?;
             result.exit_code = Some(code);
-            result.output = Some(output);
+            result.output = output;
+            if code != 0 {
+                // The application says it is not uninstalled: its image and record stay.
+                result.warnings.push(format!(
+                    "the UNINSTALL label of {:?} exited with {code}; the image, its other containers and \
+                     its installation record stay",
+                    plan.image.as_str()
+                ));
+                return Ok(result);
+            }
         }
         for c in others {
             self.engine.remove(&c.id, true).await?;
@@ -153,8 +165,14 @@ impl Manager {
         }
         if plan.removes_image {
             // By the name the caller gave: other tags of the same image are not ours to drop.
-            self.engine.remove_image(plan.image.as_str()).await?;
-            result.removed.push(info.id.clone());
+            if self.engine.remove_image(plan.image.as_str()).await? {
+                result.removed.push(info.id.clone());
+            } else {
+                result.warnings.push(format!(
+                    "image {:?} was untagged; its content stays under its other names",
+                    plan.image.as_str()
+                ));
+            }
         }
         let _guard = self.state_lock.lock().await;
         let mut records = self.state.installed()?;
@@ -176,11 +194,6 @@ impl Manager {
             () = job.cancelled() => Err(job.cancelled_error(&format!("pulling {reference}"))),
         }
     }
-}
-
-fn last_lines(output: &str, n: usize) -> String {
-    let lines: Vec<&str> = output.lines().collect();
-    lines[lines.len().saturating_sub(n)..].join("\n")
 }
 
 /// atomicd's containers of the image, all of which Uninstall removes; an unmanaged one blocks

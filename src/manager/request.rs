@@ -60,6 +60,8 @@ pub struct InstallRequest {
     pub pull: bool,
     /// The line's inputs.
     pub inputs: LabelInputs,
+    /// `stdout`, `stderr`: where the INSTALL label's output goes as it comes.
+    pub fds: CallerFds,
 }
 
 /// Uninstall's arguments and options.
@@ -76,4 +78,6 @@ pub struct UninstallRequest {
     pub keep_image: bool,
     /// The line's inputs.
     pub inputs: LabelInputs,
+    /// `stdout`, `stderr`: where the UNINSTALL label's output goes as it comes.
+    pub fds: CallerFds,
 }

@@ -131,9 +131,9 @@ impl Engine for FakeEngine {
         self.log(format!("pull {reference}"));
         Ok(())
     }
-    async fn remove_image(&self, image: &str) -> Result<()> {
+    async fn remove_image(&self, image: &str) -> Result<bool> {
         self.log(format!("rmi {image}"));
-        Ok(())
+        Ok(true)
     }
     async fn create(&self, r: CreateRequest<'_>) -> Result<String> {
         let mut next = self.next.lock().unwrap_or_else(|p| p.into_inner());
@@ -325,6 +325,7 @@ fn mine(name: &str, image_id: &str, running: bool, flags: &[&str]) -> FakeContai
         name: name.into(),
         operation: "Run".into(),
         caller_uid: 0,
+        privileged: Some(!flags.is_empty()),
     };
     FakeContainer {
         id: format!("{name}-id"),
