@@ -18,12 +18,18 @@ all: build
 
 build:
 	$(CARGO) build --profile $(PROFILE) --locked
+	$(OUT)/atomic generate-files $(OUT)/generated
 
 install:
 	@test -x $(OUT)/atomicd || { echo "run 'make build' first"; exit 1; }
 	install -D -m 0755 $(OUT)/atomicd $(DESTDIR)$(LIBEXECDIR)/atomicd
 	install -D -m 0755 $(OUT)/atomicd-ostree $(DESTDIR)$(LIBEXECDIR)/atomicd-ostree
 	install -D -m 0755 $(OUT)/atomic $(DESTDIR)$(BINDIR)/atomic
+	@test -f $(OUT)/generated/atomic.1 || { echo "run 'make build' first"; exit 1; }
+	install -D -m 0644 $(OUT)/generated/atomic.bash $(DESTDIR)$(DATADIR)/bash-completion/completions/atomic
+	install -D -m 0644 $(OUT)/generated/_atomic $(DESTDIR)$(DATADIR)/zsh/vendor-completions/_atomic
+	install -D -m 0644 $(OUT)/generated/atomic.fish $(DESTDIR)$(DATADIR)/fish/vendor_completions.d/atomic.fish
+	install -D -m 0644 $(OUT)/generated/atomic.1 $(DESTDIR)$(DATADIR)/man/man1/atomic.1
 	install -D -m 0644 dbus/org.atomic.conf $(DESTDIR)$(DATADIR)/dbus-1/system.d/org.atomic.conf
 	install -D -m 0644 dbus/org.atomic.Manager.xml $(DESTDIR)$(DATADIR)/dbus-1/interfaces/org.atomic.Manager.xml
 	install -D -m 0644 polkit/org.atomic.policy $(DESTDIR)$(DATADIR)/polkit-1/actions/org.atomic.policy

@@ -69,6 +69,12 @@ def api_floor(sock, n=N):
 SOCKETS = {"podman": "/run/podman/podman.sock", "docker": "/var/run/docker.sock"}
 
 
+def _timed_call(f):
+    t = time.perf_counter()
+    f()
+    return time.perf_counter() - t
+
+
 def rss_kib(pid):
     with open(f"/proc/{pid}/status") as f:
         for line in f:
@@ -181,6 +187,18 @@ def main():
         row("atomicd idle RSS", idle / 1024, "MiB", "(target <= 10 MiB)")
         row("atomicd RSS after 1,000 Status calls", after / 1024, "MiB")
         row("atomic (CLI) peak RSS, atomic status", cli_peak / 1024, "MiB")
+    elif mode == "lists":
+        engine = sys.argv[2]
+        floor = lambda path: statistics.median(  # noqa: E731
+            [_timed_call(lambda: api(SOCKETS[engine], "GET", path)) for _ in range(N)]) * 1000
+        for what, argv, engine_argv, path in (
+                ("images", [ATOMIC, "images"], [engine, "images"], "/images/json"),
+                ("containers", [ATOMIC, "containers", "--all"], [engine, "ps", "-a"], "/containers/json?all=1"),
+                ("info", [ATOMIC, "info", "atomic-test/app"], [engine, "image", "inspect", "atomic-test/app"],
+                 "/images/atomic-test/app/json")):
+            row(f"atomic {' '.join(argv[1:])} ({engine} API)", timed(argv) * 1000, "ms")
+            row(f"{' '.join(engine_argv)}", timed(engine_argv) * 1000, "ms")
+            row(f"{engine} API floor: GET {path.split('?')[0]}", floor(path), "ms")
     elif mode == "hostile":
         hostile()
     elif mode == "sizes":

@@ -33,6 +33,11 @@ python3 bench/bench.py display docker
 start --engine-socket /run/podman/podman.sock
 python3 bench/bench.py display podman
 python3 bench/bench.py status
+echo "lists and info (one engine call each):"
+python3 bench/bench.py lists podman
+start --engine-socket /var/run/docker.sock
+python3 bench/bench.py lists docker
+start --engine-socket /run/podman/podman.sock
 echo "memory and size:"
 python3 bench/bench.py memory
 python3 bench/bench.py sizes

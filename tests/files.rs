@@ -171,6 +171,10 @@ fn bus_policy_lets_only_root_own_the_name() {
 }
 
 fn make_install(vars: &[String]) -> PathBuf {
+    // What `make build` does after cargo: the completions and the man page from the CLI itself.
+    let generated = Path::new(env!("CARGO_BIN_EXE_atomic")).with_file_name("generated");
+    let wrote = Command::new(env!("CARGO_BIN_EXE_atomic")).arg("generate-files").arg(&generated).status();
+    assert!(wrote.is_ok_and(|s| s.success()), "atomic generate-files");
     let out = Command::new("make")
         .arg("-C")
         .arg(root())
@@ -204,9 +208,15 @@ fn make_install_lays_out_a_package_and_the_unit_verifies() {
         "usr/share/dbus-1/interfaces/org.atomic.Manager.xml",
         "usr/share/polkit-1/actions/org.atomic.policy",
         "usr/lib/systemd/system/atomicd.service",
+        "usr/share/bash-completion/completions/atomic",
+        "usr/share/zsh/vendor-completions/_atomic",
+        "usr/share/fish/vendor_completions.d/atomic.fish",
+        "usr/share/man/man1/atomic.1",
     ] {
         assert!(dest.join(f).is_file(), "{f} not installed");
     }
+    let man = std::fs::read_to_string(dest.join("usr/share/man/man1/atomic.1")).unwrap_or_default();
+    assert!(man.starts_with(".ie") || man.contains(".TH atomic"), "not a man page: {man:.80}");
     let activation =
         std::fs::read_to_string(dest.join("usr/share/dbus-1/system-services/org.atomic.service"))
             .unwrap_or_default();

@@ -36,6 +36,12 @@ pub enum Command {
     Containers(ListArgs),
     /// Stop a container atomicd made: its image's STOP label, else a stop.
     Stop(StopArgs),
+    /// Write the shell completions and the man page into DIR (used by `make build`).
+    #[command(hide = true)]
+    GenerateFiles {
+        /// Where to write them.
+        dir: std::path::PathBuf,
+    },
 }
 
 /// `atomic stop`

@@ -1,6 +1,7 @@
 //! The `atomic` CLI: a thin D-Bus client of atomicd with no engine access of its own.
 
 pub mod args;
+pub mod generated;
 pub mod job;
 pub mod render;
 mod tables;
@@ -214,6 +215,12 @@ pub async fn main(cli: Cli) -> ExitCode {
 }
 
 async fn dispatch(cli: Cli) -> Result<u8, Failure> {
+    if let Command::GenerateFiles { dir } = &cli.command {
+        // Needs no bus: it describes the CLI, not atomicd.
+        return generated::write_all(dir)
+            .map(|()| 0)
+            .map_err(|e| Failure::new(format!("cannot write into {}: {e}", dir.display()), 1));
+    }
     let conn = zbus::Connection::system()
         .await
         .map_err(|e| Failure::new(format!("cannot connect to the system bus: {e}"), 1))?;
@@ -261,6 +268,7 @@ async fn dispatch(cli: Cli) -> Result<u8, Failure> {
         Command::Images(a) => images(&proxy, a).await,
         Command::Containers(a) => containers(&proxy, a).await,
         Command::Stop(a) => stop(&proxy, a).await,
+        Command::GenerateFiles { .. } => Ok(0),
     }
 }
 
@@ -323,6 +331,11 @@ async fn containers(proxy: &ManagerProxy<'_>, a: args::ListArgs) -> Result<u8, F
 async fn install(proxy: &ManagerProxy<'_>, a: args::InstallArgs) -> Result<u8, Failure> {
     let [opt1, opt2, opt3] = opt_values(&a.opts);
     let options = |env_files| InstallOptions {
+        stdout: label_output(std::io::stdout().as_fd(), a.display),
+        stderr: label_output(std::io::stderr().as_fd(), a.display),
+        pwd: working_dir(),
+        sudo_uid: sudo("SUDO_UID"),
+        sudo_gid: sudo("SUDO_GID"),
         name: a.name.clone(),
         pull: a.no_pull.then_some(false),
         display: flag(a.display),
@@ -330,7 +343,6 @@ async fn install(proxy: &ManagerProxy<'_>, a: args::InstallArgs) -> Result<u8, F
         opt2: opt2.clone(),
         opt3: opt3.clone(),
         env_files,
-        ..InstallOptions::default()
     };
     let r = with_env_files(&a.opts.allow_env_file, async |env_files| {
         follow(proxy, a.quiet, proxy.install(&a.image, &options(env_files))).await
@@ -343,6 +355,11 @@ async fn install(proxy: &ManagerProxy<'_>, a: args::InstallArgs) -> Result<u8, F
 async fn uninstall(proxy: &ManagerProxy<'_>, a: args::UninstallArgs) -> Result<u8, Failure> {
     let [opt1, opt2, opt3] = opt_values(&a.opts);
     let options = |env_files| UninstallOptions {
+        stdout: label_output(std::io::stdout().as_fd(), a.display),
+        stderr: label_output(std::io::stderr().as_fd(), a.display),
+        pwd: working_dir(),
+        sudo_uid: sudo("SUDO_UID"),
+        sudo_gid: sudo("SUDO_GID"),
         name: a.name.clone(),
         force: flag(a.force),
         keep_image: flag(a.keep_image),
@@ -351,7 +368,6 @@ async fn uninstall(proxy: &ManagerProxy<'_>, a: args::UninstallArgs) -> Result<u
         opt2: opt2.clone(),
         opt3: opt3.clone(),
         env_files,
-        ..UninstallOptions::default()
     };
     let r = with_env_files(&a.opts.allow_env_file, async |env_files| {
         follow(proxy, a.quiet, proxy.uninstall(&a.image, &options(env_files))).await
@@ -363,16 +379,31 @@ async fn uninstall(proxy: &ManagerProxy<'_>, a: args::UninstallArgs) -> Result<u
     Ok(report(&r.command, &r.warnings, r.output.as_deref(), r.exit_code, a.display))
 }
 
+/// Our stdout or stderr for an INSTALL or UNINSTALL label's output, which atomicd streams
+/// there as it comes; none with `--display`, which runs nothing.
+fn label_output(fd: std::os::fd::BorrowedFd<'_>, display: bool) -> Option<OwnedFd> {
+    if display {
+        return None;
+    }
+    fd.try_clone_to_owned().ok().map(OwnedFd::from)
+}
+
+/// The working directory, for a label's `$PWD`.
+fn working_dir() -> Option<String> {
+    std::env::current_dir().ok().map(|p| p.to_string_lossy().into_owned())
+}
+
+/// Under sudo, root passes the invoking user's ids for `$SUDO_UID`/`$SUDO_GID`; atomicd refuses
+/// them from anyone but root, so only root sends them.
+fn sudo(var: &str) -> Option<u32> {
+    nix::unistd::Uid::effective()
+        .is_root()
+        .then(|| std::env::var(var).ok().and_then(|v| v.parse().ok()))
+        .flatten()
+}
+
 async fn run(proxy: &ManagerProxy<'_>, a: args::RunArgs) -> Result<u8, Failure> {
-    let pwd = std::env::current_dir().ok().map(|p| p.to_string_lossy().into_owned());
-    // Under sudo, root passes the invoking user's ids for $SUDO_UID/$SUDO_GID; atomicd refuses
-    // them from anyone but root, so only root sends them.
-    let sudo = |var: &str| {
-        nix::unistd::Uid::effective()
-            .is_root()
-            .then(|| std::env::var(var).ok().and_then(|v| v.parse::<u32>().ok()))
-            .flatten()
-    };
+    let pwd = working_dir();
     let [opt1, opt2, opt3] = opt_values(&a.opts);
     let base = RunOptions {
         spc: flag(a.spc),
