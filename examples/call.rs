@@ -60,7 +60,7 @@ async fn main() -> std::process::ExitCode {
     let image = image.unwrap_or_default();
     let reply = match method.as_str() {
         "Run" => call(&conn, &method, interactive, &(image, command, options)).await,
-        "Install" | "Uninstall" | "Pull" | "Info" | "Stop" => {
+        "Install" | "Uninstall" | "Pull" | "Info" | "Stop" | "Update" => {
             call(&conn, &method, interactive, &(image, options)).await
         }
         "HostUpgrade" | "Rollback" => call(&conn, &method, interactive, &(options,)).await,

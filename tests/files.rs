@@ -91,7 +91,8 @@ async fn introspection_xml_matches_the_running_daemon() {
             "Run",
             "Status",
             "Stop",
-            "Uninstall"
+            "Uninstall",
+            "Update"
         ]
     );
 }

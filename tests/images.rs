@@ -223,3 +223,42 @@ async fn changed_follows_the_engine_and_atomicd_s_own_changes() {
         p.uninstall("atomic-test/app", &uninstall).await.unwrap_or_else(|e| panic!("{engine}: {e}"));
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn update_pulls_anew_and_force_removes_atomicd_s_containers_of_the_old_image() {
+    for (sock, engine) in ENGINES {
+        let _d = Daemon::start(&["--engine-socket", sock]);
+        let p = proxy().await;
+        // An "old" local image under the registry's name: plain, tagged as tags:latest.
+        let image = format!("{TAGS}:latest");
+        rmi(engine, &image);
+        let tagged = Command::new(engine).args(["tag", "atomic-test/plain", &image]).output();
+        assert!(tagged.is_ok_and(|o| o.status.success()), "{engine} tag");
+        let name = format!("old{}", unique());
+        let sleep: Vec<String> = ["sleep", "60"].map(String::from).to_vec();
+        let detached = RunOptions { name: Some(name.clone()), detach: Some(true), ..Default::default() };
+        let run = p.run(&image, &sleep, &detached).await.unwrap_or_else(|e| panic!("{engine}: {e}"));
+        // nobody may not.
+        let refused = call_as(NOBODY, &["--interactive", "Update", TAGS]);
+        assert_eq!(refused.error.map(|e| e.0).as_deref(), Some("org.freedesktop.DBus.Error.AccessDenied"));
+        let kept =
+            p.update(TAGS, &UpdateOptions::default()).await.unwrap_or_else(|e| panic!("{engine}: {e}"));
+        assert!(kept.changed && kept.removed.is_empty(), "{engine}: {kept:?}");
+        assert_eq!(kept.outdated, std::slice::from_ref(&name), "{engine}");
+        // Make it old again, and update with force: atomicd's container of the old image goes.
+        let tagged = Command::new(engine).args(["tag", "atomic-test/plain", &image]).output();
+        assert!(tagged.is_ok_and(|o| o.status.success()), "{engine} tag");
+        let force = UpdateOptions { force: Some(true), ..Default::default() };
+        let r = p.update(TAGS, &force).await.unwrap_or_else(|e| panic!("{engine}: {e}"));
+        assert!(r.changed && r.old_image_id != r.image_id, "{engine}: {r:?}");
+        assert_eq!(Some(r.removed.clone()), run.container_id.map(|id| vec![id]), "{engine}");
+        assert!(r.outdated.is_empty() && !containers(engine).contains(&name), "{engine}: {r:?}");
+        let again =
+            p.update(TAGS, &UpdateOptions::default()).await.unwrap_or_else(|e| panic!("{engine}: {e}"));
+        assert!(!again.changed, "{engine}: nothing new the second time");
+        // The CLI says what happened.
+        let (code, _, err) = cli_as(0, &["update", TAGS]);
+        assert_eq!(code, 0, "{err}");
+        assert!(err.contains("is up to date"), "{engine}: {err}");
+    }
+}

@@ -36,12 +36,27 @@ pub enum Command {
     Containers(ListArgs),
     /// Stop a container atomicd made: its image's STOP label, else a stop.
     Stop(StopArgs),
+    /// Pull an image anew and say what still runs the old one.
+    Update(UpdateArgs),
     /// Write the shell completions and the man page into DIR (used by `make build`).
     #[command(hide = true)]
     GenerateFiles {
         /// Where to write them.
         dir: std::path::PathBuf,
     },
+}
+
+/// `atomic update`
+#[derive(Debug, Args)]
+pub struct UpdateArgs {
+    /// Remove atomicd's containers of the old image.
+    #[arg(long, short = 'f')]
+    pub force: bool,
+    /// Run the old UNINSTALL and the new INSTALL label, and move the installation record.
+    #[arg(long)]
+    pub reinstall: bool,
+    /// The image.
+    pub image: String,
 }
 
 /// `atomic stop`

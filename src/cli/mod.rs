@@ -16,7 +16,7 @@ use zbus::zvariant::OwnedFd;
 
 use crate::dbus::proxy::{
     dict_to_json, InfoOptions, InstallOptions, ListOptions, ManagerProxy, PullOptions, RollbackOptions,
-    RunOptions, RunResult, StopOptions, UninstallOptions, UpgradeOptions,
+    RunOptions, RunResult, StopOptions, UninstallOptions, UpdateOptions, UpgradeOptions,
 };
 use args::{Cli, Command, HostCommand};
 
@@ -268,8 +268,33 @@ async fn dispatch(cli: Cli) -> Result<u8, Failure> {
         Command::Images(a) => images(&proxy, a).await,
         Command::Containers(a) => containers(&proxy, a).await,
         Command::Stop(a) => stop(&proxy, a).await,
+        Command::Update(a) => update(&proxy, a).await,
         Command::GenerateFiles { .. } => Ok(0),
     }
+}
+
+/// `atomic update`
+async fn update(proxy: &ManagerProxy<'_>, a: args::UpdateArgs) -> Result<u8, Failure> {
+    let options = UpdateOptions { force: flag(a.force), reinstall: flag(a.reinstall) };
+    let r = follow(proxy, false, proxy.update(&a.image, &options)).await?;
+    print_warnings(&r.warnings);
+    let image = job::printable(&a.image);
+    if !r.changed {
+        eprintln!("atomic: {image} is up to date ({})", render::short(&r.image_id));
+        return Ok(0);
+    }
+    eprintln!(
+        "atomic: updated {image}: {} -> {}",
+        render::short(&r.old_image_id),
+        render::short(&r.image_id)
+    );
+    for id in &r.removed {
+        eprintln!("atomic: removed {}", render::short(id));
+    }
+    if !r.outdated.is_empty() {
+        eprintln!("atomic: still on the old image: {}", job::printable(&r.outdated.join(", ")));
+    }
+    Ok(0)
 }
 
 /// `atomic stop`

@@ -10,11 +10,11 @@ use zbus::{interface, Connection};
 use super::checked::OptionsSchema;
 use super::options::{
     self, InfoOptions, InstallOptions, ListOptions, PullOptions, RollbackOptions, RunOptions, StopOptions,
-    UninstallOptions, UpgradeOptions,
+    UninstallOptions, UpdateOptions, UpgradeOptions,
 };
 use super::results::{
     ContainerEntry, ImageEntry, InfoResult, InstallResult, PullResult, RollbackResult, RunResult,
-    StatusReport, StopResult, UninstallResult, UpgradeResult,
+    StatusReport, StopResult, UninstallResult, UpdateResult, UpgradeResult,
 };
 use crate::error::Result;
 use crate::manager::Manager;
@@ -55,6 +55,7 @@ impl OptionsSchema for ManagerInterface {
             "Info" => options::check::<InfoOptions>(dict),
             "ListImages" | "ListContainers" => options::check::<ListOptions>(dict),
             "Stop" => options::check::<StopOptions>(dict),
+            "Update" => options::check::<UpdateOptions>(dict),
             _ => Ok(()),
         }
     }
@@ -185,6 +186,21 @@ impl ManagerInterface {
     async fn list_containers(&self, options: ListOptions) -> Result<Vec<ContainerEntry>> {
         let _busy = self.activity.enter();
         self.manager.list_containers(options.all.unwrap_or(false)).await
+    }
+
+    /// Pulls an image anew: the old and new ids and what still runs the old one.
+    #[zbus(out_args("result"))]
+    async fn update(
+        &self,
+        image: String,
+        options: UpdateOptions,
+        #[zbus(header)] header: Header<'_>,
+        #[zbus(connection)] conn: &Connection,
+    ) -> Result<UpdateResult> {
+        let _busy = self.activity.enter();
+        let caller = Caller::from_header(conn, &header).await?;
+        let (force, reinstall) = (options.force.unwrap_or(false), options.reinstall.unwrap_or(false));
+        self.manager.update(&caller, &image, force, reinstall).await
     }
 
     /// Stops a container atomicd made: its image's STOP label, else a stop with a grace period.

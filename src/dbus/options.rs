@@ -69,6 +69,16 @@ pub struct InfoOptions {
     pub opt3: Option<String>,
 }
 
+/// Update's options.
+#[derive(Debug, Default, SerializeDict, DeserializeDict, Type)]
+#[zvariant(signature = "a{sv}", rename_all = "kebab-case", deny_unknown_fields)]
+pub struct UpdateOptions {
+    /// Remove atomicd's containers of the old image.
+    pub force: Option<bool>,
+    /// Run the old UNINSTALL and the new INSTALL label, and move the record.
+    pub reinstall: Option<bool>,
+}
+
 /// Stop's options.
 #[derive(Debug, Default, SerializeDict, DeserializeDict, Type)]
 #[zvariant(signature = "a{sv}", rename_all = "kebab-case", deny_unknown_fields)]

@@ -9,11 +9,11 @@ use zbus::zvariant::{DeserializeDict, OwnedValue, Type, Value};
 
 pub use super::options::{
     InfoOptions, InstallOptions, ListOptions, PullOptions, RollbackOptions, RunOptions, StopOptions,
-    UninstallOptions, UpgradeOptions,
+    UninstallOptions, UpdateOptions, UpgradeOptions,
 };
 pub use super::results::{
     ContainerEntry, ImageEntry, InfoResult, InstallResult, LabelInfo, PullResult, RunResult, StopResult,
-    UninstallResult,
+    UninstallResult, UpdateResult,
 };
 
 /// `org.atomic.Manager` as seen by clients. Every guarded method allows interactive
@@ -58,6 +58,10 @@ pub trait Manager {
     /// Info, as the dictionary `--json` prints whole.
     #[zbus(name = "Info")]
     fn info_dict(&self, image: &str, options: &InfoOptions) -> zbus::Result<HashMap<String, OwnedValue>>;
+
+    /// Update
+    #[zbus(allow_interactive_auth)]
+    fn update(&self, image: &str, options: &UpdateOptions) -> zbus::Result<UpdateResult>;
 
     /// Stop
     #[zbus(allow_interactive_auth)]

@@ -330,3 +330,23 @@ pub struct StopResult {
     /// The last 64 KiB of the STOP container's output.
     pub output: Option<String>,
 }
+
+/// The result of Update.
+#[derive(Debug, Default, SerializeDict, DeserializeDict, Type)]
+#[zvariant(signature = "a{sv}", rename_all = "kebab-case")]
+pub struct UpdateResult {
+    /// The local image's id before (empty when it was not here).
+    pub old_image_id: String,
+    /// Its id now.
+    pub image_id: String,
+    /// Whether the pull brought a new image.
+    pub changed: bool,
+    /// Containers still on the old image.
+    pub outdated: Vec<String>,
+    /// Ids of atomicd's containers `force` removed.
+    pub removed: Vec<String>,
+    /// Whether the old UNINSTALL and the new INSTALL ran and the record moved.
+    pub reinstalled: bool,
+    /// What was not done, and why.
+    pub warnings: Vec<String>,
+}

@@ -162,3 +162,27 @@ fn described(raw: Option<String>, planned: Result<plan::Plan>) -> LabelInfo {
         Err(e) => LabelInfo { label, supported: false, error: Some(e.to_string()), ..LabelInfo::default() },
     }
 }
+
+/// The containers of an image about to be replaced: atomicd's (which `force` may remove) and
+/// the engine's own (which it never touches).
+#[derive(Debug, Default)]
+pub(super) struct Outdated {
+    /// atomicd's containers.
+    pub mine: Vec<crate::engine::ContainerSummary>,
+    /// Everyone else's.
+    pub theirs: Vec<crate::engine::ContainerSummary>,
+}
+
+impl Outdated {
+    /// Sorts containers by who made them.
+    pub fn of(containers: Vec<crate::engine::ContainerSummary>) -> Self {
+        let (mine, theirs) = containers.into_iter().partition(|c| c.owner.is_some());
+        Outdated { mine, theirs }
+    }
+
+    /// The names still on the old image: everyone else's, and atomicd's when they stay.
+    pub fn names(&self, with_mine: bool) -> Vec<String> {
+        let mine = self.mine.iter().filter(|_| with_mine);
+        mine.chain(&self.theirs).map(|c| c.name.clone()).collect()
+    }
+}

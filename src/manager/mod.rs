@@ -16,6 +16,7 @@ mod run;
 mod stop;
 #[cfg(test)]
 mod tests;
+mod update;
 
 use std::sync::Arc;
 

@@ -34,9 +34,18 @@ struct FakeEngine {
     containers: Mutex<Vec<FakeContainer>>,
     calls: Mutex<Vec<String>>,
     next: Mutex<u32>,
+    /// What a pull brings, by the name given to `publish`.
+    registry: Mutex<HashMap<String, ImageInfo>>,
 }
 
 impl FakeEngine {
+    /// Puts a newer image in the registry: the next pull of `reference` replaces the local one.
+    fn publish(&self, reference: &str, id: &str, labels: &[(&str, &str)]) {
+        let labels = labels.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        let info = ImageInfo { id: id.to_owned(), labels, ..ImageInfo::default() };
+        self.registry.lock().unwrap_or_else(|p| p.into_inner()).insert(reference.to_owned(), info);
+    }
+
     fn image(&self, reference: &str, id: &str, labels: &[(&str, &str)]) {
         let labels = labels.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
         self.images
@@ -129,6 +138,10 @@ impl Engine for FakeEngine {
         _: tokio::sync::mpsc::UnboundedSender<(f64, String)>,
     ) -> Result<()> {
         self.log(format!("pull {reference}"));
+        let name = reference.strip_suffix(":latest").unwrap_or(reference);
+        if let Some(info) = self.registry.lock().unwrap_or_else(|p| p.into_inner()).get(name).cloned() {
+            self.images.lock().unwrap_or_else(|p| p.into_inner()).insert(name.to_owned(), info);
+        }
         Ok(())
     }
     async fn remove_image(&self, image: &str) -> Result<bool> {
@@ -535,6 +548,32 @@ async fn install_pulls_exactly_the_reference_and_records_the_install() {
     let status = w.manager.status().await.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(status.installed.len(), 1);
     assert_eq!(status.installed[0].image_id, "sha256:a1");
+}
+
+#[tokio::test]
+async fn update_names_the_outdated_and_reinstall_moves_the_record_only_when_both_labels_succeed() {
+    let w = world(&["org.atomic.install", "org.atomic.uninstall"]);
+    let labels = [("INSTALL", "docker run --rm IMAGE true"), ("UNINSTALL", "docker run --rm IMAGE true")];
+    w.engine.image("app", "sha256:a1", &labels);
+    let install = InstallRequest { image: "app".into(), ..Default::default() };
+    w.manager.install(&caller(0), install).await.unwrap_or_else(|e| panic!("{e}"));
+    w.engine.container(mine("app", "sha256:a1", true, &[]));
+    let theirs = FakeContainer { labels: HashMap::new(), ..mine("theirs", "sha256:a1", true, &[]) };
+    w.engine.container(theirs);
+    // Nothing new in the registry: nothing changes.
+    let r = w.manager.update(&caller(0), "app", true, true).await.unwrap_or_else(|e| panic!("{e}"));
+    assert!(!r.changed && r.removed.is_empty() && !r.reinstalled, "{r:?}");
+    w.engine.publish("app", "sha256:b2", &labels);
+    let r = w.manager.update(&caller(0), "app", true, true).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!((r.old_image_id.as_str(), r.image_id.as_str(), r.changed), ("sha256:a1", "sha256:b2", true));
+    assert_eq!(r.removed, ["app-id"], "force removes atomicd's container only");
+    assert_eq!(r.outdated, ["theirs"]);
+    assert!(r.reinstalled, "{r:?}");
+    let status = w.manager.status().await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(status.installed[0].image_id, "sha256:b2");
+    let asked = w.authority.asked.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    let update = asked.iter().find(|(_, d)| d.get("operation").map(String::as_str) == Some("update"));
+    assert_eq!(update.and_then(|(_, d)| d.get("removes")).map(String::as_str), Some("container app"));
 }
 
 #[tokio::test]

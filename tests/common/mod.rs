@@ -13,7 +13,7 @@ use atomicd::dbus::proxy::ManagerProxy;
 #[allow(unused_imports)]
 pub use atomicd::dbus::proxy::{
     InfoOptions, InstallOptions, ListOptions, PullOptions, RollbackOptions, RunOptions, StopOptions,
-    UninstallOptions, UpgradeOptions,
+    UninstallOptions, UpdateOptions, UpgradeOptions,
 };
 use zbus::zvariant::{OwnedValue, Value};
 
