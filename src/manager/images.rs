@@ -21,16 +21,23 @@ impl Manager {
     pub async fn pull_image(&self, caller: &Caller, image: &str) -> Result<PullResult> {
         let image = ImageRef::parse(image)?;
         let before = self.engine.inspect_image(image.as_str()).await.ok().map(|i| i.id);
-        let (info, _job) = self.fetch(caller, &image).await?;
+        let (info, _job) = self.fetch(caller, &image, Action::Pull, "Pull").await?;
         let changed = before.as_deref().is_none_or(|old| !same_image(old, &info.id));
         Ok(PullResult { image_id: info.id, changed })
     }
 
-    /// Pulls `image` once polkit allows `org.atomic.pull`, as a Pull job of its own (also for a
-    /// Run), and inspects what arrived. The job ends when the caller drops it.
-    pub(super) async fn fetch(&self, caller: &Caller, image: &ImageRef) -> Result<(ImageInfo, Job)> {
-        self.authority.check(caller, Action::Pull, &[("image", image.as_str())]).await?;
-        let job = self.jobs.start("Pull", image.as_str(), caller, Shown::default()).await;
+    /// Pulls `image` once polkit allows `action` (the label is unknown until the image is here,
+    /// so the image alone is authorized), as a job named `operation`, and inspects what
+    /// arrived. The job is the caller's to go on with, or to drop.
+    pub(super) async fn fetch(
+        &self,
+        caller: &Caller,
+        image: &ImageRef,
+        action: Action,
+        operation: &str,
+    ) -> Result<(ImageInfo, Job)> {
+        self.authority.check(caller, action, &[("image", image.as_str())]).await?;
+        let job = self.jobs.start(operation, image.as_str(), caller, Shown::default()).await;
         self.pull(image, &job).await?;
         let info = self.engine.inspect_image(image.as_str()).await?;
         Ok((info, job))
@@ -39,7 +46,10 @@ impl Manager {
     /// The image as it is here, or pulled first when `pull` allows (never for `display`).
     pub(super) async fn image_for(&self, caller: &Caller, image: &ImageRef, pull: bool) -> Result<ImageInfo> {
         match self.engine.inspect_image(image.as_str()).await {
-            Err(Error::ImageNotFound(_)) if pull => Ok(self.fetch(caller, image).await?.0),
+            // A Pull job of its own, before the run is planned and authorized.
+            Err(Error::ImageNotFound(_)) if pull => {
+                Ok(self.fetch(caller, image, Action::Pull, "Pull").await?.0)
+            }
             other => other,
         }
     }

@@ -1,7 +1,7 @@
 //! Install and Uninstall: pull when missing, plan the INSTALL or UNINSTALL line, authorize it
 //! (with `run-privileged` when the line reaches the host), run it, and keep the records whole.
 
-use super::jobs::{Job, Shown};
+use super::jobs::Job;
 use super::plan::{self, Operation, Plan};
 use super::request::{InstallRequest, UninstallRequest};
 use super::{container_name, now, vars, Manager};
@@ -24,12 +24,9 @@ impl Manager {
         let mut pulled_by = None;
         let info = match self.engine.inspect_image(image.as_str()).await {
             Err(Error::ImageNotFound(_)) if !display && pull => {
-                // The label is unknown until the image is here: authorize the pull by image alone.
-                self.authority.check(caller, Action::Install, &[("image", image.as_str())]).await?;
-                let job = self.jobs.start("Install", image.as_str(), caller, Shown::default()).await;
-                self.pull(&image, &job).await?;
+                let (info, job) = self.fetch(caller, &image, Action::Install, "Install").await?;
                 pulled_by = Some(job);
-                self.engine.inspect_image(image.as_str()).await?
+                info
             }
             other => other?,
         };
