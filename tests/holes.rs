@@ -194,3 +194,21 @@ fn a_pull_without_a_tag_fetches_latest_only_on_docker() {
         .output();
     assert_eq!(tags, "latest", "every tag of the repository was pulled");
 }
+
+/// Run pulls a missing image only under `org.atomic.pull`: a grant of run (and install) does
+/// not let a caller fill the engine's storage with images of its choosing, and nothing of the
+/// image or a container appears.
+#[test]
+fn a_run_only_grant_does_not_pull_a_missing_image() {
+    let g = grant();
+    let _d = Daemon::start(&["--engine-socket", PODMAN_SOCK]);
+    let image = "127.0.0.1:5000/atomic-test/tags:other";
+    let _ = podman(&["rmi", "-f", image]);
+    let before = podman(&["ps", "-a", "--format", "{{.Names}}"]);
+    let r = call_as(g.uid, &["--interactive", "Run", image]);
+    assert_eq!(error_of(&r), "org.freedesktop.DBus.Error.AccessDenied", "{:?}", r);
+    assert!(message_of(&r).contains("org.atomic.pull"), "{:?}", r);
+    let present = Command::new("podman").args(["image", "exists", image]).status();
+    assert!(present.is_ok_and(|s| !s.success()), "the image was pulled");
+    assert_eq!(podman(&["ps", "-a", "--format", "{{.Names}}"]), before, "a container appeared");
+}
