@@ -10,7 +10,7 @@ use zbus::fdo::{ObjectManager, RequestNameFlags, RequestNameReply};
 
 use crate::dbus::names::{BUS_NAME, MANAGER_PATH};
 use crate::dbus::{Checked, ManagerInterface};
-use crate::engine::{DockerEngine, Engine, EngineChange, EngineLocator};
+use crate::engine::{AuthEnv, AuthFiles, DockerEngine, Engine, EngineChange, EngineLocator};
 use crate::host::{BackendKind, Bootc, HostBackend, NoHost, OstreeHost, RpmOstree};
 use crate::manager::{coalesce, Area, Changes, Jobs, Manager, Parts};
 use crate::system::lifecycle::{self, notify, Activity};
@@ -48,6 +48,13 @@ pub struct Args {
     /// the call denied.
     #[arg(long, value_name = "SECONDS", default_value_t = 120)]
     pub polkit_timeout: u64,
+    /// Registry logins to pull with, in the `auths` format of containers-auth.json(5) and
+    /// Docker's config.json (default: podman's $REGISTRY_AUTH_FILE, $XDG_RUNTIME_DIR/containers/auth.json
+    /// or /run/containers/0/auth.json, /etc/containers/auth.json, then Docker's
+    /// $DOCKER_CONFIG/config.json or /root/.docker/config.json; the first with a login for the
+    /// image's registry wins). Read at every pull.
+    #[arg(long, value_name = "FILE")]
+    pub registry_auth: Option<PathBuf>,
     /// The ostree sysroot for the ostree backend.
     #[arg(long, value_name = "PATH", default_value = "/")]
     pub sysroot: PathBuf,
@@ -87,10 +94,11 @@ pub async fn run(args: Args) -> Result<(), String> {
     let log_to = logging::init(args.log_target)?;
     let state = StateStore::open(&state_dir(args.state_dir)).map_err(|e| e.to_string())?;
     let docker_host = std::env::var("DOCKER_HOST").ok();
-    let engine: Arc<dyn Engine> = Arc::new(DockerEngine::new(EngineLocator::from_config(
-        args.engine_socket.as_deref(),
-        docker_host.as_deref(),
-    )));
+    let auth = AuthFiles::new(args.registry_auth, &AuthEnv::from_process());
+    let engine: Arc<dyn Engine> = Arc::new(DockerEngine::new(
+        EngineLocator::from_config(args.engine_socket.as_deref(), docker_host.as_deref()),
+        auth,
+    ));
     let host = host_backend(args.host_backend, args.sysroot);
 
     let conn =

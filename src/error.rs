@@ -21,6 +21,9 @@ pub enum Error {
     /// The image is neither local nor pullable.
     #[error("{0}")]
     ImageNotFound(String),
+    /// The registry wants a login atomicd has none for, or refused the one it sent.
+    #[error("{0}")]
+    RegistryAuth(String),
     /// Install or Uninstall of an image without that label.
     #[error("{0}")]
     LabelMissing(String),
@@ -98,6 +101,7 @@ impl Error {
             }
             Error::InvalidArgument(_) => "org.atomic.Error.InvalidArgument",
             Error::ImageNotFound(_) => "org.atomic.Error.ImageNotFound",
+            Error::RegistryAuth(_) => "org.atomic.Error.RegistryAuth",
             Error::LabelMissing(_) => "org.atomic.Error.LabelMissing",
             Error::UnsupportedLabel(_) => "org.atomic.Error.UnsupportedLabel",
             Error::EngineUnavailable(_) => "org.atomic.Error.EngineUnavailable",
@@ -131,6 +135,7 @@ impl zbus::DBusError for Error {
             | Error::InteractiveAuthorizationRequired(s)
             | Error::InvalidArgument(s)
             | Error::ImageNotFound(s)
+            | Error::RegistryAuth(s)
             | Error::LabelMissing(s)
             | Error::UnsupportedLabel(s)
             | Error::EngineUnavailable(s)
@@ -166,6 +171,7 @@ mod tests {
             ),
             (Error::InvalidArgument(String::new()), "org.atomic.Error.InvalidArgument"),
             (Error::ImageNotFound(String::new()), "org.atomic.Error.ImageNotFound"),
+            (Error::RegistryAuth(String::new()), "org.atomic.Error.RegistryAuth"),
             (Error::LabelMissing(String::new()), "org.atomic.Error.LabelMissing"),
             (Error::UnsupportedLabel(String::new()), "org.atomic.Error.UnsupportedLabel"),
             (Error::EngineUnavailable(String::new()), "org.atomic.Error.EngineUnavailable"),

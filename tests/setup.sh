@@ -3,7 +3,7 @@
 # busybox for fixture images, the bus and polkit, and a Rust toolchain when none is present.
 set -euo pipefail
 
-PACKAGES=(docker.io podman docker-registry ostree libostree-dev busybox-static dbus polkitd systemd curl jq python3
+PACKAGES=(docker.io podman docker-registry apache2-utils ostree libostree-dev busybox-static dbus polkitd systemd curl jq python3
           make gcc pkg-config tmux util-linux time)
 
 missing=()

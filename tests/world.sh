@@ -12,6 +12,10 @@ WORLD=${ATOMIC_WORLD_DIR:-/var/tmp/atomicd-world}
 PODMAN_SOCK=/run/podman/podman.sock
 DOCKER_SOCK=/var/run/docker.sock
 REGISTRY=127.0.0.1:5000
+# A second registry that wants a login (htpasswd), for the credentials tests.
+AUTH_REGISTRY=127.0.0.1:5001
+AUTH_USER=atomic-test
+AUTH_PASSWORD=s3cret-Reg1stry-pw
 mkdir -p "$WORLD"
 
 say() { printf 'world: %s\n' "$*" >&2; }
@@ -76,6 +80,10 @@ podman_service() {
         printf '[[registry]]\nlocation = "%s"\ninsecure = true\n' "$REGISTRY" \
             >/etc/containers/registries.conf.d/50-atomicd-test.conf
     fi
+    if [ ! -f /etc/containers/registries.conf.d/51-atomicd-test-auth.conf ]; then
+        printf '[[registry]]\nlocation = "%s"\ninsecure = true\n' "$AUTH_REGISTRY" \
+            >/etc/containers/registries.conf.d/51-atomicd-test-auth.conf
+    fi
     if engine_answers $PODMAN_SOCK; then
         say "podman service already up"
     else
@@ -109,6 +117,26 @@ YML
         nohup docker-registry serve "$WORLD/registry.yml" >"$WORLD/registry.log" 2>&1 &
         wait_for 20 registry curl -sf "http://$REGISTRY/v2/"
         say "registry started"
+    fi
+}
+
+# The same registry program with htpasswd auth (bcrypt, the only hash it takes). The test user and
+# password are in this file on purpose: they guard nothing but a loopback test registry.
+auth_registry() {
+    if curl -s --max-time 3 -o /dev/null -w '%{http_code}' "http://$AUTH_REGISTRY/v2/" | grep -q 401; then
+        say "auth registry already up"
+    else
+        mkdir -p "$WORLD/authregdata"
+        htpasswd -Bbn "$AUTH_USER" "$AUTH_PASSWORD" >"$WORLD/htpasswd"
+        cat >"$WORLD/authregistry.yml" <<YML
+version: 0.1
+storage: {filesystem: {rootdirectory: $WORLD/authregdata}, delete: {enabled: true}}
+http: {addr: $AUTH_REGISTRY}
+auth: {htpasswd: {realm: atomicd-test, path: $WORLD/htpasswd}}
+YML
+        nohup docker-registry serve "$WORLD/authregistry.yml" >"$WORLD/authregistry.log" 2>&1 &
+        wait_for 20 "auth registry" sh -c "curl -s -o /dev/null -w '%{http_code}' http://$AUTH_REGISTRY/v2/ | grep -q 401"
+        say "auth registry started"
     fi
 }
 
@@ -201,7 +229,25 @@ fixtures() {
     docker push -q $REGISTRY/atomic-test/tags:latest >/dev/null
     docker push -q $REGISTRY/atomic-test/tags:other >/dev/null
     docker rmi $REGISTRY/atomic-test/tags:latest $REGISTRY/atomic-test/tags:other >/dev/null
+    private_image
     big_image
+}
+
+# 127.0.0.1:5001/atomic-test/private: the plain image behind the login. The push logs in with a
+# throwaway DOCKER_CONFIG, so no engine's usual auth file learns the password.
+private_image() {
+    local ref=$AUTH_REGISTRY/atomic-test/private:latest
+    if curl -sfI -u "$AUTH_USER:$AUTH_PASSWORD" "http://$AUTH_REGISTRY/v2/atomic-test/private/manifests/latest" >/dev/null; then
+        return 0
+    fi
+    local config
+    config=$(mktemp -d)
+    docker --config "$config" login -u "$AUTH_USER" --password-stdin "$AUTH_REGISTRY" <<<"$AUTH_PASSWORD" >/dev/null 2>&1
+    docker tag atomic-test/plain:latest "$ref"
+    docker --config "$config" push -q "$ref" >/dev/null
+    docker rmi "$ref" >/dev/null
+    rm -rf "$config"
+    say "auth registry: pushed $ref"
 }
 
 big_image() {
@@ -237,8 +283,8 @@ stop_daemon() {
 }
 
 case "${1:-up}" in
-    up) system_bus; polkit; podman_service; docker_daemon; registry; fixtures ;;
-    daemon) system_bus; polkit; podman_service; docker_daemon; registry; fixtures; daemon ;;
+    up) system_bus; polkit; podman_service; docker_daemon; registry; auth_registry; fixtures ;;
+    daemon) system_bus; polkit; podman_service; docker_daemon; registry; auth_registry; fixtures; daemon ;;
     stop-daemon) stop_daemon ;;
     status) busctl --system --no-pager list | grep -E 'org.atomic|PolicyKit' || true
             engine_answers $PODMAN_SOCK && echo "podman: up"; engine_answers $DOCKER_SOCK && echo "docker: up" ;;

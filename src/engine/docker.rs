@@ -15,6 +15,7 @@ use bollard::query_parameters::{
 use bollard::{Docker, API_DEFAULT_VERSION};
 use futures_util::StreamExt;
 
+use super::auth::{self, AuthFiles, Credential, Lookup};
 use super::create::{create_body, host_flags};
 use super::lists;
 use super::locate::{socket_exists, EngineLocator};
@@ -38,6 +39,8 @@ const REQUEST_TIMEOUT_SECS: u64 = 60 * 60 * 24 * 365;
 #[derive(Debug)]
 pub struct DockerEngine {
     locator: EngineLocator,
+    /// Where registry logins are read from, afresh for every pull.
+    auth: AuthFiles,
     selected: Mutex<String>,
     /// The last probe and when it ended: callers that arrive while a probe runs share it
     /// instead of each asking the engine (50 Status callers at once make one probe).
@@ -47,15 +50,76 @@ pub struct DockerEngine {
 }
 
 impl DockerEngine {
-    /// An engine found through `locator`; nothing is contacted until the first call.
-    pub fn new(locator: EngineLocator) -> Self {
+    /// An engine found through `locator` that pulls with the logins in `auth`; nothing is
+    /// contacted until the first call.
+    pub fn new(locator: EngineLocator, auth: AuthFiles) -> Self {
         let first = locator.candidates().last().cloned().unwrap_or_default();
         DockerEngine {
             locator,
+            auth,
             selected: Mutex::new(first),
             last_probe: tokio::sync::Mutex::new(None),
             versions: tokio::sync::Mutex::default(),
         }
+    }
+
+    /// The login to send with a pull of `image`, and the registry it is for.
+    async fn login_for(&self, image: &str) -> Result<Option<(String, Credential)>> {
+        // Docker reads a short name as Docker Hub's; podman searches registries.conf, so a
+        // login for a short name could reach a registry it was not made for.
+        let docker_hub_default = self.info().await.name != "podman";
+        let Some(target) = auth::target(image, docker_hub_default) else { return Ok(None) };
+        match self.auth.lookup(&target) {
+            Ok(Lookup::Login(c)) => {
+                tracing::debug!(registry = target.registry, file = %c.source.display(), "sending a registry login");
+                Ok(Some((target.registry.to_owned(), c)))
+            }
+            Ok(Lookup::None { .. }) => Ok(None),
+            Err(bad) => Err(Error::RegistryAuth(format!(
+                "cannot pull {image:?}: the registry auth file {} cannot be used: {}",
+                bad.path.display(),
+                dbus_safe(&bad.reason)
+            ))),
+        }
+    }
+
+    /// The error for a pull the engine or registry refused with `message`.
+    fn pull_refused(&self, image: &str, login: Option<&Credential>, message: &str) -> Error {
+        let redacted = login.map_or_else(|| message.to_owned(), |c| c.redact(message));
+        let said = dbus_safe(&redacted);
+        if !auth::is_auth_failure(message) {
+            return Error::ImageNotFound(format!("cannot pull {image:?}: {said}"));
+        }
+        let Some(target) = auth::target(image, true) else {
+            return Error::RegistryAuth(format!(
+                "cannot pull {image:?}: the registry wants a login ({said})"
+            ));
+        };
+        let registry = target.registry;
+        Error::RegistryAuth(match login {
+            Some(c) => format!(
+                "cannot pull {image:?}: {registry} refused the login atomicd read for it from {} ({said})",
+                c.source.display()
+            ),
+            None if auth::target(image, false).is_none() => format!(
+                "cannot pull {image:?}: the registry wants a login, and atomicd sends one only for a reference \
+                 that names its registry (podman resolves short names itself); give the full name ({said})"
+            ),
+            None => {
+                let helpers = match self.auth.lookup(&target) {
+                    Ok(Lookup::None { helpers }) if !helpers.is_empty() => {
+                        format!("; {}, which atomicd does not run", helpers.join("; "))
+                    }
+                    _ => String::new(),
+                };
+                format!(
+                    "cannot pull {image:?}: {registry} wants a login and atomicd has none for it \
+                     (read {}{helpers}); log in as root with `podman login {registry}` or `docker login \
+                     {registry}`, or start atomicd with --registry-auth FILE ({said})",
+                    self.auth.describe()
+                )
+            }
+        })
     }
 
     fn selected(&self) -> String {
@@ -263,13 +327,15 @@ impl Engine for DockerEngine {
         progress: tokio::sync::mpsc::UnboundedSender<(f64, String)>,
     ) -> Result<()> {
         let mut layers = PullProgress::default();
+        let login = self.login_for(image).await?;
         let docker = self.client().await?;
         // The reference carries its tag or digest: Docker pulls every tag when neither is given.
         let options =
             CreateImageOptions { from_image: Some(image.to_owned()), ..CreateImageOptions::default() };
-        let mut stream = docker.create_image(Some(options), None, None);
+        let header = login.as_ref().map(|(registry, c)| c.to_docker(registry));
+        let mut stream = docker.create_image(Some(options), None, header);
         while let Some(item) = stream.next().await {
-            match item {
+            let refusal = match item {
                 Ok(info) => {
                     if let (Some(id), Some(status)) = (&info.id, &info.status) {
                         let detail = info.progress_detail.as_ref();
@@ -278,24 +344,18 @@ impl Engine for DockerEngine {
                             let _ = progress.send(report);
                         }
                     }
-                    if let Some(detail) = info.error_detail.and_then(|d| d.message) {
-                        return Err(Error::ImageNotFound(format!(
-                            "cannot pull {image:?}: {}",
-                            dbus_safe(&detail)
-                        )));
+                    match info.error_detail.and_then(|d| d.message) {
+                        Some(detail) => detail,
+                        None => continue,
                     }
                 }
-                // The registry's refusal (unknown manifest, no such repository) arrives either as
-                // an error status or inside the progress stream: the image is not pullable.
+                // The registry's refusal (unknown manifest, no such repository, no login) arrives
+                // either as an error status or inside the progress stream.
                 Err(BollardError::DockerStreamError { error: message })
-                | Err(BollardError::DockerResponseServerError { message, .. }) => {
-                    return Err(Error::ImageNotFound(format!(
-                        "cannot pull {image:?}: {}",
-                        dbus_safe(&message)
-                    )));
-                }
+                | Err(BollardError::DockerResponseServerError { message, .. }) => message,
                 Err(e) => return Err(classify(&self.selected(), &format!("pulling {image:?}"), e)),
-            }
+            };
+            return Err(self.pull_refused(image, login.as_ref().map(|(_, c)| c), &refusal));
         }
         Ok(())
     }

@@ -1,5 +1,6 @@
 //! The container engine atomicd drives, behind a small trait so the manager can be tested alone.
 
+mod auth;
 mod create;
 mod docker;
 mod lists;
@@ -10,6 +11,7 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 
+pub use auth::{AuthEnv, AuthFiles};
 #[cfg(test)]
 pub(crate) use create::create_body;
 pub use docker::DockerEngine;
