@@ -199,6 +199,16 @@ def main():
             row(f"atomic {' '.join(argv[1:])} ({engine} API)", timed(argv) * 1000, "ms")
             row(f"{' '.join(engine_argv)}", timed(engine_argv) * 1000, "ms")
             row(f"{engine} API floor: GET {path.split('?')[0]}", floor(path), "ms")
+        # atomicd's own time: calls over a warm bus connection, each paired with the same engine
+        # request made directly right after it (examples/calls_bench.rs), less the bus floor.
+        out = subprocess.run([os.path.join(REL, "examples", "calls_bench"), SOCKETS[engine], str(4 * N)],
+                             check=True, capture_output=True, text=True).stdout
+        got = {line.split()[0]: [int(x) / 1000 for x in line.split()[1:]] for line in out.splitlines()}
+        row("D-Bus floor: Peer.Ping to atomicd", got["ping"][0], "ms")
+        for what, method in (("images", "ListImages"), ("containers", "ListContainers all"), ("info", "Info")):
+            call, direct, own = got[what]
+            row(f"{method} over D-Bus ({engine} API)", call, "ms",
+                f"engine {direct:.2f} ms, atomicd's own {own:+.2f} ms (target <= 1 ms)")
     elif mode == "hostile":
         hostile()
     elif mode == "sizes":

@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
-cargo build --release --locked --bins --example status_bench 2>&1 | tail -1
+cargo build --release --locked --bins --example status_bench --example calls_bench 2>&1 | tail -1
 tests/world.sh up >/dev/null 2>&1
 B=target/release/atomicd
 STATE=$(mktemp -d)

@@ -57,7 +57,10 @@ impl Manager {
     /// Info: open to every caller, pulls nothing, changes nothing.
     pub async fn info(&self, caller: &Caller, image: &str, inputs: LabelInputs) -> Result<InfoResult> {
         let image = ImageRef::parse(image)?;
-        let info = self.engine.inspect_image(image.as_str()).await?;
+        // The image and the containers are independent questions: one round trip, not two.
+        let (info, containers) =
+            tokio::join!(self.engine.inspect_image(image.as_str()), self.shared_containers());
+        let info = info?;
         let name = container_name(&image, &inputs, false)?;
         let vars = vars(caller, &image, &name, &inputs)?;
         let label = |kind: LabelKind| find_label(&info.labels, kind).map(str::to_owned);
@@ -75,13 +78,8 @@ impl Manager {
             .installed()?
             .into_iter()
             .find(|i| i.image == image.as_str() || same_image(&i.image_id, &info.id));
-        let containers = self
-            .shared_containers()
-            .await?
-            .into_iter()
-            .filter(|c| same_image(&c.image_id, &info.id))
-            .map(|c| c.name)
-            .collect();
+        let containers =
+            containers?.into_iter().filter(|c| same_image(&c.image_id, &info.id)).map(|c| c.name).collect();
         let labelled = |key: &str| {
             info.labels
                 .iter()
