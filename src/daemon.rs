@@ -84,8 +84,8 @@ fn host_backend(flag: Option<BackendKind>, sysroot: PathBuf) -> Arc<dyn HostBack
             let exe = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("/usr/libexec/atomicd"));
             Arc::new(OstreeHost::new(sysroot, OstreeHost::helper_beside(&exe)))
         }
-        BackendKind::RpmOstree => Arc::new(RpmOstree::new("rpm-ostree")),
-        BackendKind::Bootc => Arc::new(Bootc::new("bootc")),
+        BackendKind::RpmOstree => Arc::new(RpmOstree::new("rpm-ostree", "ostree", &sysroot)),
+        BackendKind::Bootc => Arc::new(Bootc::new("bootc", "ostree", &sysroot)),
     }
 }
 
@@ -227,8 +227,16 @@ async fn send_changed(conn: zbus::Connection, noted: tokio::sync::mpsc::Unbounde
             else {
                 return;
             };
+            let host = areas.contains(&"host");
             if let Err(e) = ManagerInterface::changed(iface.signal_emitter(), areas).await {
                 tracing::debug!("cannot send Changed: {e}");
+            }
+            // A change of the host may have kept, deployed or overtaken the cached update.
+            if host {
+                let manager = iface.get().await;
+                if let Err(e) = manager.cached_update_changed(iface.signal_emitter()).await {
+                    tracing::debug!("cannot send CachedUpdate's change: {e}");
+                }
             }
         }
     })

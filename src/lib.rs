@@ -19,7 +19,7 @@ mod text;
 
 /// The line protocol between atomicd and its `atomicd-ostree` helper.
 #[doc(hidden)]
-pub use host::{Deployment, HelperLine, UpgradeOutcome};
+pub use host::{cleanup_victims, CachedUpdate, Cleanup, Deployment, HelperLine, UpdateDiff, UpgradeOutcome};
 
 /// atomicd's version, reported by Status and the `Version` property.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

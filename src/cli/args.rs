@@ -190,9 +190,9 @@ pub struct UninstallArgs {
 /// `atomic host ...`
 #[derive(Debug, Subcommand)]
 pub enum HostCommand {
-    /// The deployments of the host.
+    /// The deployments of the host, and the update a check found.
     Status(JsonArg),
-    /// Upgrade the host image.
+    /// Upgrade the host image (or with --check, look for an update and keep what is found).
     Upgrade {
         /// Only say whether an update is available.
         #[arg(long)]
@@ -200,12 +200,65 @@ pub enum HostCommand {
         /// Reboot into the new deployment when done.
         #[arg(long, short = 'r')]
         reboot: bool,
+        /// `--json`
+        #[command(flatten)]
+        json: JsonArg,
     },
     /// Make the previous deployment the default.
     Rollback {
         /// Reboot into it when done.
         #[arg(long, short = 'r')]
         reboot: bool,
+        /// `--json`
+        #[command(flatten)]
+        json: JsonArg,
+    },
+    /// Deploy a version or checksum of the current origin.
+    Deploy {
+        /// The version (e.g. 2.0) or commit checksum.
+        revision: String,
+        /// Reboot into it when done.
+        #[arg(long, short = 'r')]
+        reboot: bool,
+        /// `--json`
+        #[command(flatten)]
+        json: JsonArg,
+    },
+    /// Switch to another origin: an ostree refspec, or an image (rpm-ostree, bootc).
+    Rebase {
+        /// The refspec (remote:branch) or image.
+        origin: String,
+        /// A version or checksum of the new origin (bootc: sha256:DIGEST) instead of its latest.
+        #[arg(long)]
+        revision: Option<String>,
+        /// Reboot into it when done.
+        #[arg(long, short = 'r')]
+        reboot: bool,
+        /// `--json`
+        #[command(flatten)]
+        json: JsonArg,
+    },
+    /// Pin a deployment (its Id in `atomic host status`): cleanups and upgrades keep it.
+    Pin {
+        /// The deployment's id.
+        id: String,
+    },
+    /// Unpin a deployment.
+    Unpin {
+        /// The deployment's id.
+        id: String,
+    },
+    /// Remove the rollback (default) and/or the pending deployment; never the booted or a pinned one.
+    Cleanup {
+        /// Remove the rollback deployment (the default when neither is given).
+        #[arg(long, short = 'r')]
+        rollback: bool,
+        /// Remove the pending deployment.
+        #[arg(long, short = 'p')]
+        pending: bool,
+        /// `--json`
+        #[command(flatten)]
+        json: JsonArg,
     },
 }
 

@@ -2,6 +2,7 @@
 
 pub mod args;
 pub mod generated;
+mod host;
 pub mod job;
 pub mod render;
 mod tables;
@@ -15,10 +16,10 @@ use std::os::fd::AsFd;
 use zbus::zvariant::OwnedFd;
 
 use crate::dbus::proxy::{
-    dict_to_json, InfoOptions, InstallOptions, ListOptions, ManagerProxy, PullOptions, RollbackOptions,
-    RunOptions, RunResult, StopOptions, UninstallOptions, UpdateOptions, UpgradeOptions,
+    dict_to_json, InfoOptions, InstallOptions, ListOptions, ManagerProxy, PullOptions, RunOptions, RunResult,
+    StopOptions, UninstallOptions, UpdateOptions,
 };
-use args::{Cli, Command, HostCommand};
+use args::{Cli, Command};
 
 /// Exit status when polkit refused (as a shell does for "cannot execute").
 pub const EXIT_DENIED: u8 = 126;
@@ -235,31 +236,7 @@ async fn dispatch(cli: Cli) -> Result<u8, Failure> {
             }
             Ok(0)
         }
-        Command::Host(HostCommand::Status(a)) => {
-            let json = dict_to_json(&proxy.status().await?);
-            if a.json {
-                println!("{}", serde_json::to_string_pretty(&json["host"]).unwrap_or_default());
-            } else {
-                print!("{}", render::host_status(&json["host"]));
-            }
-            Ok(0)
-        }
-        Command::Host(HostCommand::Upgrade { check, reboot }) => {
-            let answer = follow(
-                &proxy,
-                true,
-                proxy.host_upgrade(&UpgradeOptions { check: flag(check), reboot: flag(reboot) }),
-            )
-            .await?;
-            println!("{}", serde_json::to_string_pretty(&dict_to_json(&answer)).unwrap_or_default());
-            Ok(0)
-        }
-        Command::Host(HostCommand::Rollback { reboot }) => {
-            let answer =
-                follow(&proxy, true, proxy.rollback(&RollbackOptions { reboot: flag(reboot) })).await?;
-            println!("{}", serde_json::to_string_pretty(&dict_to_json(&answer)).unwrap_or_default());
-            Ok(0)
-        }
+        Command::Host(command) => host::dispatch(&proxy, command).await,
         Command::Install(a) => install(&proxy, a).await,
         Command::Uninstall(a) => uninstall(&proxy, a).await,
         Command::Run(a) => run(&proxy, a).await,

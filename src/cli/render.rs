@@ -73,8 +73,63 @@ pub fn host_status(host: &Value) -> String {
             timestamp(d["timestamp"].as_u64().unwrap_or(0))
         );
         let _ = writeln!(out, "       Commit: {}", short(s(d, "checksum")));
+        let _ = writeln!(out, "           Id: {}", s(d, "id"));
+    }
+    if let Some(error) = host["error"].as_str() {
+        let _ = writeln!(out, "Error: {error}");
+    }
+    match available(&host["cached-update"]) {
+        Some(line) => {
+            let _ = writeln!(out, "{line}");
+        }
+        None => {
+            let _ = writeln!(out, "Available: nothing found by the last check");
+        }
     }
     out
+}
+
+/// "Available: 3.0 (12 files changed, 3 added, 1 removed)" for a cached update; None when empty.
+pub fn available(update: &Value) -> Option<String> {
+    let version = update["version"].as_str()?;
+    let d = &update["diff"];
+    let n = |k: &str| d[k].as_u64();
+    let what = if let Some(changed) = n("files-changed") {
+        format!(
+            "{changed} files changed, {} added, {} removed",
+            n("files-added").unwrap_or(0),
+            n("files-removed").unwrap_or(0)
+        )
+    } else if let Some(upgraded) = n("packages-upgraded") {
+        format!(
+            "{upgraded} packages upgraded, {} added, {} removed",
+            n("packages-added").unwrap_or(0),
+            n("packages-removed").unwrap_or(0)
+        )
+    } else {
+        d["digest"].as_str().map(|digest| format!("image {}", short(digest))).unwrap_or_default()
+    };
+    let when = update["timestamp"].as_u64().filter(|t| *t > 0).map(timestamp);
+    let mut line = format!("Available: {version}");
+    if !what.is_empty() {
+        line.push_str(&format!(" ({what})"));
+    }
+    if let Some(when) = when {
+        line.push_str(&format!(", committed {when}"));
+    }
+    line.push_str(&format!("\n       Commit: {}", short(s(update, "checksum"))));
+    Some(line)
+}
+
+/// "Deployed 2.0 (commit abc…): it boots next" for a deployment answer.
+pub fn deployed(what: &str, deployment: &Value, rebooting: bool) -> String {
+    let then = if rebooting { "rebooting into it" } else { "it boots next; reboot to use it" };
+    format!(
+        "{what} {} (commit {}, {}): {then}.",
+        s(deployment, "version"),
+        short(s(deployment, "checksum")),
+        s(deployment, "origin")
+    )
 }
 
 /// The first 12 hex digits of an id or checksum, without its algorithm prefix.

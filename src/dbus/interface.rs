@@ -9,12 +9,13 @@ use zbus::{interface, Connection};
 
 use super::checked::OptionsSchema;
 use super::options::{
-    self, InfoOptions, InstallOptions, ListOptions, PullOptions, RollbackOptions, RunOptions, StopOptions,
-    UninstallOptions, UpdateOptions, UpgradeOptions,
+    self, CleanupOptions, DeployOptions, InfoOptions, InstallOptions, ListOptions, PullOptions,
+    RebaseOptions, RollbackOptions, RunOptions, StopOptions, UninstallOptions, UpdateOptions, UpgradeOptions,
 };
 use super::results::{
-    ContainerEntry, ImageEntry, InfoResult, InstallResult, PullResult, RollbackResult, RunResult,
-    StatusReport, StopResult, UninstallResult, UpdateResult, UpgradeResult,
+    CleanupResult, ContainerEntry, DeployResult, ImageEntry, InfoResult, InstallResult, PullResult,
+    RollbackResult, RunResult, StatusReport, StopResult, UninstallResult, UpdateBlock, UpdateResult,
+    UpgradeResult,
 };
 use crate::error::Result;
 use crate::manager::Manager;
@@ -56,6 +57,9 @@ impl OptionsSchema for ManagerInterface {
             "ListImages" | "ListContainers" => options::check::<ListOptions>(dict),
             "Stop" => options::check::<StopOptions>(dict),
             "Update" => options::check::<UpdateOptions>(dict),
+            "HostDeploy" => options::check::<DeployOptions>(dict),
+            "HostRebase" => options::check::<RebaseOptions>(dict),
+            "HostCleanup" => options::check::<CleanupOptions>(dict),
             _ => Ok(()),
         }
     }
@@ -143,6 +147,65 @@ impl ManagerInterface {
         let reboot = options.reboot.unwrap_or(false);
         let caller = Caller::from_header(conn, &header).await?;
         self.manager.rollback(&caller, reboot).await
+    }
+
+    /// Deploys a version or checksum of the current origin.
+    #[zbus(out_args("result"))]
+    async fn host_deploy(
+        &self,
+        revision: String,
+        options: DeployOptions,
+        #[zbus(header)] header: Header<'_>,
+        #[zbus(connection)] conn: &Connection,
+    ) -> Result<DeployResult> {
+        let _busy = self.activity.enter();
+        let caller = Caller::from_header(conn, &header).await?;
+        self.manager.host_deploy(&caller, &revision, options.reboot.unwrap_or(false)).await
+    }
+
+    /// Switches to another origin: an ostree refspec, or an image for rpm-ostree and bootc.
+    #[zbus(out_args("result"))]
+    async fn host_rebase(
+        &self,
+        origin: String,
+        options: RebaseOptions,
+        #[zbus(header)] header: Header<'_>,
+        #[zbus(connection)] conn: &Connection,
+    ) -> Result<DeployResult> {
+        let _busy = self.activity.enter();
+        let caller = Caller::from_header(conn, &header).await?;
+        let reboot = options.reboot.unwrap_or(false);
+        self.manager.host_rebase(&caller, &origin, options.revision.as_deref(), reboot).await
+    }
+
+    /// Pins (or unpins) a deployment: cleanups and upgrades keep it.
+    async fn host_pin(
+        &self,
+        id: String,
+        pinned: bool,
+        #[zbus(header)] header: Header<'_>,
+        #[zbus(connection)] conn: &Connection,
+    ) -> Result<()> {
+        let _busy = self.activity.enter();
+        let caller = Caller::from_header(conn, &header).await?;
+        self.manager.host_pin(&caller, &id, pinned).await
+    }
+
+    /// Removes the rollback and/or pending deployment; never the booted or a pinned one.
+    #[zbus(out_args("result"))]
+    async fn host_cleanup(
+        &self,
+        options: CleanupOptions,
+        #[zbus(header)] header: Header<'_>,
+        #[zbus(connection)] conn: &Connection,
+    ) -> Result<CleanupResult> {
+        let _busy = self.activity.enter();
+        let caller = Caller::from_header(conn, &header).await?;
+        let what = crate::host::Cleanup {
+            rollback: options.rollback.unwrap_or(false),
+            pending: options.pending.unwrap_or(false),
+        };
+        self.manager.host_cleanup(&caller, what).await
     }
 
     /// Pulls exactly the reference (`latest` when it names no tag), with progress on its job.
@@ -246,6 +309,18 @@ impl ManagerInterface {
     #[zbus(property)]
     fn engine_available(&self) -> bool {
         self.engine_available.load(Ordering::Relaxed)
+    }
+
+    /// What the last HostUpgrade check found and is not deployed yet; empty when none.
+    #[zbus(property)]
+    async fn cached_update(&self) -> UpdateBlock {
+        match self.manager.cached_update().await {
+            Ok(update) => update.map(UpdateBlock::from).unwrap_or_default(),
+            Err(e) => {
+                tracing::warn!("cached update: {e}");
+                UpdateBlock::default()
+            }
+        }
     }
 
     /// The host backend found at start.

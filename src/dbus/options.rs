@@ -95,6 +95,34 @@ pub struct StopOptions {
     pub opt3: Option<String>,
 }
 
+/// HostDeploy's options.
+#[derive(Debug, Default, SerializeDict, DeserializeDict, Type)]
+#[zvariant(signature = "a{sv}", rename_all = "kebab-case", deny_unknown_fields)]
+pub struct DeployOptions {
+    /// Reboot into the new deployment once it is written.
+    pub reboot: Option<bool>,
+}
+
+/// HostRebase's options.
+#[derive(Debug, Default, SerializeDict, DeserializeDict, Type)]
+#[zvariant(signature = "a{sv}", rename_all = "kebab-case", deny_unknown_fields)]
+pub struct RebaseOptions {
+    /// Reboot into the new deployment once it is written.
+    pub reboot: Option<bool>,
+    /// A version or checksum of the new origin (bootc: an image digest) instead of its latest.
+    pub revision: Option<String>,
+}
+
+/// HostCleanup's options.
+#[derive(Debug, Default, SerializeDict, DeserializeDict, Type)]
+#[zvariant(signature = "a{sv}", rename_all = "kebab-case", deny_unknown_fields)]
+pub struct CleanupOptions {
+    /// Remove the rollback deployment.
+    pub rollback: Option<bool>,
+    /// Remove the pending (staged) deployment.
+    pub pending: Option<bool>,
+}
+
 /// ListImages' and ListContainers' options.
 #[derive(Debug, Default, SerializeDict, DeserializeDict, Type)]
 #[zvariant(signature = "a{sv}", rename_all = "kebab-case", deny_unknown_fields)]

@@ -8,12 +8,12 @@ use std::collections::HashMap;
 use zbus::zvariant::{DeserializeDict, OwnedValue, Type, Value};
 
 pub use super::options::{
-    InfoOptions, InstallOptions, ListOptions, PullOptions, RollbackOptions, RunOptions, StopOptions,
-    UninstallOptions, UpdateOptions, UpgradeOptions,
+    CleanupOptions, DeployOptions, InfoOptions, InstallOptions, ListOptions, PullOptions, RebaseOptions,
+    RollbackOptions, RunOptions, StopOptions, UninstallOptions, UpdateOptions, UpgradeOptions,
 };
 pub use super::results::{
-    ContainerEntry, ImageEntry, InfoResult, InstallResult, LabelInfo, PullResult, RunResult, StopResult,
-    UninstallResult, UpdateResult,
+    CleanupResult, ContainerEntry, DeployResult, DeploymentBlock, DiffBlock, ImageEntry, InfoResult,
+    InstallResult, LabelInfo, PullResult, RunResult, StopResult, UninstallResult, UpdateBlock, UpdateResult,
 };
 
 /// `org.atomic.Manager` as seen by clients. Every guarded method allows interactive
@@ -47,6 +47,42 @@ pub trait Manager {
 
     /// Status
     fn status(&self) -> zbus::Result<HashMap<String, OwnedValue>>;
+
+    /// HostDeploy
+    #[zbus(allow_interactive_auth)]
+    fn host_deploy(&self, revision: &str, options: &DeployOptions) -> zbus::Result<DeployResult>;
+
+    /// HostRebase
+    #[zbus(allow_interactive_auth)]
+    fn host_rebase(&self, origin: &str, options: &RebaseOptions) -> zbus::Result<DeployResult>;
+
+    /// HostDeploy, as the dictionary `--json` prints whole.
+    #[zbus(name = "HostDeploy", allow_interactive_auth)]
+    fn host_deploy_dict(
+        &self,
+        revision: &str,
+        options: &DeployOptions,
+    ) -> zbus::Result<HashMap<String, OwnedValue>>;
+
+    /// HostRebase, as the dictionary `--json` prints whole.
+    #[zbus(name = "HostRebase", allow_interactive_auth)]
+    fn host_rebase_dict(
+        &self,
+        origin: &str,
+        options: &RebaseOptions,
+    ) -> zbus::Result<HashMap<String, OwnedValue>>;
+
+    /// HostCleanup, as the dictionary `--json` prints whole.
+    #[zbus(name = "HostCleanup", allow_interactive_auth)]
+    fn host_cleanup_dict(&self, options: &CleanupOptions) -> zbus::Result<HashMap<String, OwnedValue>>;
+
+    /// HostPin
+    #[zbus(allow_interactive_auth)]
+    fn host_pin(&self, id: &str, pinned: bool) -> zbus::Result<()>;
+
+    /// HostCleanup
+    #[zbus(allow_interactive_auth)]
+    fn host_cleanup(&self, options: &CleanupOptions) -> zbus::Result<CleanupResult>;
 
     /// Pull
     #[zbus(allow_interactive_auth)]
@@ -96,6 +132,10 @@ pub trait Manager {
     /// HostBackend
     #[zbus(property)]
     fn host_backend(&self) -> zbus::Result<String>;
+
+    /// CachedUpdate, as the dictionary `--json` prints whole (empty when none).
+    #[zbus(property)]
+    fn cached_update(&self) -> zbus::Result<HashMap<String, OwnedValue>>;
 }
 
 /// `org.atomic.Job`: one running call, at `/org/atomic/Manager/jobs/N`.
@@ -157,6 +197,8 @@ pub struct JobProperties {
     pub progress: Option<f64>,
     /// What it is doing.
     pub message: Option<String>,
+    /// False once past its point of no return.
+    pub cancellable: Option<bool>,
 }
 
 /// A D-Bus value as JSON: dictionaries become objects, arrays arrays, variants their content.

@@ -1,9 +1,9 @@
 //! The `a{sv}` results of `org.atomic.Manager`, typed so each key and its D-Bus type is stated once.
 
-use zbus::zvariant::{DeserializeDict, SerializeDict, Type};
+use zbus::zvariant::{DeserializeDict, OwnedValue, SerializeDict, Type, Value};
 
 use crate::engine::EngineInfo;
-use crate::host::Deployment;
+use crate::host::{CachedUpdate, Deployment};
 use crate::system::state::Installation;
 
 /// Status's `engine` block.
@@ -35,7 +35,7 @@ impl From<EngineInfo> for EngineBlock {
 }
 
 /// One deployment in Status's `host` block and in HostUpgrade/Rollback results.
-#[derive(Debug, Default, SerializeDict, Type)]
+#[derive(Debug, Default, SerializeDict, DeserializeDict, Type)]
 #[zvariant(signature = "a{sv}", rename_all = "kebab-case")]
 pub struct DeploymentBlock {
     /// identifier
@@ -85,6 +85,65 @@ pub struct HostBlock {
     pub backend: String,
     /// default first
     pub deployments: Vec<DeploymentBlock>,
+    /// why the backend could not be read (deployments are then empty)
+    pub error: Option<String>,
+}
+
+/// What an update changes (`diff` of CachedUpdate); each backend fills what it knows.
+#[derive(Debug, Default, Clone, SerializeDict, DeserializeDict, Type, Value, OwnedValue)]
+#[zvariant(signature = "a{sv}", rename_all = "kebab-case")]
+pub struct DiffBlock {
+    /// ostree: files that differ
+    pub files_changed: Option<u32>,
+    /// ostree: files only the update has
+    pub files_added: Option<u32>,
+    /// ostree: files only the current deployment has
+    pub files_removed: Option<u32>,
+    /// rpm-ostree: packages upgraded or downgraded
+    pub packages_upgraded: Option<u32>,
+    /// rpm-ostree: packages added
+    pub packages_added: Option<u32>,
+    /// rpm-ostree: packages removed
+    pub packages_removed: Option<u32>,
+    /// bootc: the image digest
+    pub digest: Option<String>,
+}
+
+/// The CachedUpdate property and HostUpgrade's `update`: empty when there is none.
+#[derive(Debug, Default, Clone, SerializeDict, DeserializeDict, Type, Value, OwnedValue)]
+#[zvariant(signature = "a{sv}", rename_all = "kebab-case")]
+pub struct UpdateBlock {
+    /// the update's version
+    pub version: Option<String>,
+    /// its commit checksum (bootc: the image digest)
+    pub checksum: Option<String>,
+    /// seconds since the epoch
+    pub timestamp: Option<u64>,
+    /// where it comes from
+    pub origin: Option<String>,
+    /// what it changes
+    pub diff: Option<DiffBlock>,
+}
+
+impl From<CachedUpdate> for UpdateBlock {
+    fn from(u: CachedUpdate) -> Self {
+        let d = u.diff;
+        UpdateBlock {
+            version: Some(u.version),
+            checksum: Some(u.checksum),
+            timestamp: Some(u.timestamp),
+            origin: Some(u.origin),
+            diff: Some(DiffBlock {
+                files_changed: d.files_changed,
+                files_added: d.files_added,
+                files_removed: d.files_removed,
+                packages_upgraded: d.packages_upgraded,
+                packages_added: d.packages_added,
+                packages_removed: d.packages_removed,
+                digest: d.digest,
+            }),
+        }
+    }
 }
 
 /// One entry of Status's `installed` list.
@@ -201,8 +260,28 @@ pub struct UninstallResult {
 pub struct UpgradeResult {
     /// whether a new deployment was written (or, with check, is available)
     pub changed: bool,
-    /// the new default deployment (with check: the current one, with the available checksum)
+    /// with check: whether an update is available (as `changed`)
+    pub available: Option<bool>,
+    /// with check: the update found, as CachedUpdate shows it
+    pub update: Option<UpdateBlock>,
+    /// the new default deployment (with check: the current one)
     pub deployment: Option<DeploymentBlock>,
+}
+
+/// The result of HostDeploy and HostRebase.
+#[derive(Debug, Default, SerializeDict, DeserializeDict, Type)]
+#[zvariant(signature = "a{sv}", rename_all = "kebab-case")]
+pub struct DeployResult {
+    /// the new default deployment
+    pub deployment: DeploymentBlock,
+}
+
+/// The result of HostCleanup.
+#[derive(Debug, Default, SerializeDict, DeserializeDict, Type)]
+#[zvariant(signature = "a{sv}", rename_all = "kebab-case")]
+pub struct CleanupResult {
+    /// the ids of the deployments removed
+    pub removed: Vec<String>,
 }
 
 /// The result of Rollback.

@@ -55,6 +55,8 @@ pub fn failure(program: &str, args: &[&str], status: std::process::ExitStatus, s
 pub enum Line {
     /// Progress (0..1, or -1 when unknown) and what is being done.
     Progress(f64, String),
+    /// The tool passed its point of no return (Cancel no longer stops it): what it finishes.
+    Committing(String),
     /// Part of the tool's answer.
     Output(String),
 }
@@ -95,6 +97,7 @@ pub async fn run_for_job(
             match classify(&line) {
                 Line::Progress(_, message) if message.is_empty() => {}
                 Line::Progress(progress, message) => reporter.report(progress, message),
+                Line::Committing(message) => reporter.point_of_no_return(message),
                 Line::Output(text) => {
                     output.push_str(&text);
                     output.push('\n');

@@ -8,14 +8,12 @@
 //! libostree bumps on every change of the deployment list (it is what `load_if_changed` reads).
 
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
-use std::time::SystemTime;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use super::command::{self, Line};
-use super::{BackendKind, Deployment, HostBackend, UpgradeOutcome};
+use super::{BackendKind, Cleanup, Deployment, HostBackend, StatusCache, UpgradeOutcome};
 use crate::error::{Error, Result};
 use crate::manager::Control;
 
@@ -26,14 +24,20 @@ pub const HELPER_NAME: &str = "atomicd-ostree";
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum HelperLine {
-    /// Progress of an upgrade: 0..1 or -1, and what is being done.
+    /// Progress: 0..1 or -1, and what is being done.
     Progress(f64, String),
+    /// The operation passed its point of no return (SIGINT no longer stops it): what it finishes.
+    Committing(String),
     /// The deployments, default first.
     Deployments(Vec<Deployment>),
     /// What an upgrade did.
     Upgraded(UpgradeOutcome),
-    /// The default deployment after a rollback.
-    RolledBack(Deployment),
+    /// The default deployment after a rollback, deploy or rebase.
+    Deployed(Deployment),
+    /// The deployments a cleanup removed.
+    Removed(Vec<String>),
+    /// Done, nothing to say (pin).
+    Done,
 }
 
 /// A sysroot managed through the libostree helper.
@@ -41,13 +45,13 @@ pub enum HelperLine {
 pub struct OstreeHost {
     sysroot: PathBuf,
     helper: PathBuf,
-    /// The deployments, and the mtime of `ostree/deploy` they were read at.
-    cache: Mutex<Option<(SystemTime, Vec<Deployment>)>>,
+    cache: StatusCache,
 }
 
 fn classify(line: &str) -> Line {
     match serde_json::from_str::<HelperLine>(line) {
         Ok(HelperLine::Progress(progress, message)) => Line::Progress(progress, message),
+        Ok(HelperLine::Committing(message)) => Line::Committing(message),
         _ => Line::Output(line.to_owned()),
     }
 }
@@ -55,7 +59,8 @@ fn classify(line: &str) -> Line {
 impl OstreeHost {
     /// The sysroot at `sysroot` (`/` on a booted host), through the helper at `helper`.
     pub fn new(sysroot: PathBuf, helper: PathBuf) -> Self {
-        OstreeHost { sysroot, helper, cache: Mutex::new(None) }
+        let cache = StatusCache::for_sysroot(&sysroot);
+        OstreeHost { sysroot, helper, cache }
     }
 
     /// The helper beside the running executable, where `make install` and cargo both put it.
@@ -72,14 +77,18 @@ impl OstreeHost {
         utf8(&self.helper, "helper")
     }
 
-    fn deploy_mtime(&self) -> Option<SystemTime> {
-        std::fs::metadata(self.sysroot.join("ostree/deploy")).and_then(|m| m.modified()).ok()
+    /// Runs a helper operation for a job and returns its answer.
+    async fn job(&self, op: &[&str], control: &Control) -> Result<HelperLine> {
+        let ran = command::run_for_job(self.program()?, &self.args(op)?, control, classify).await;
+        self.cache.forget();
+        answer(&ran?)
     }
 
-    fn forget(&self) {
-        if let Ok(mut cache) = self.cache.lock() {
-            *cache = None;
-        }
+    /// Runs a short helper operation and returns its answer.
+    async fn quick(&self, op: &[&str]) -> Result<HelperLine> {
+        let ran = command::run(self.program()?, &self.args(op)?).await;
+        self.cache.forget();
+        answer(&ran?)
     }
 }
 
@@ -100,6 +109,13 @@ fn unexpected(what: &str, got: &HelperLine) -> Error {
     Error::Failed(format!("{HELPER_NAME} answered {got:?} to {what}"))
 }
 
+fn deployed(what: &str, got: HelperLine) -> Result<Deployment> {
+    match got {
+        HelperLine::Deployed(d) => Ok(d),
+        other => Err(unexpected(what, &other)),
+    }
+}
+
 #[async_trait]
 impl HostBackend for OstreeHost {
     fn kind(&self) -> BackendKind {
@@ -107,37 +123,59 @@ impl HostBackend for OstreeHost {
     }
 
     async fn deployments(&self) -> Result<Vec<Deployment>> {
-        let mtime = self.deploy_mtime();
-        if let (Some(now), Ok(cache)) = (mtime, self.cache.lock()) {
-            if let Some((seen, list)) = cache.as_ref().filter(|(seen, _)| *seen == now) {
-                tracing::trace!(?seen, "deployments from the cache");
-                return Ok(list.clone());
-            }
-        }
-        let got = answer(&command::run(self.program()?, &self.args(&["status"])?).await?)?;
-        let HelperLine::Deployments(list) = got else { return Err(unexpected("status", &got)) };
-        if let (Some(mtime), Ok(mut cache)) = (mtime, self.cache.lock()) {
-            *cache = Some((mtime, list.clone()));
-        }
-        Ok(list)
+        self.cache
+            .read(async {
+                match answer(&command::run(self.program()?, &self.args(&["status"])?).await?)? {
+                    HelperLine::Deployments(list) => Ok(list),
+                    other => Err(unexpected("status", &other)),
+                }
+            })
+            .await
     }
 
     async fn upgrade(&self, check: bool, control: Control) -> Result<UpgradeOutcome> {
         let op: &[&str] = if check { &["upgrade", "--check"] } else { &["upgrade"] };
-        let ran = command::run_for_job(self.program()?, &self.args(op)?, &control, classify).await;
-        self.forget();
-        match answer(&ran?)? {
+        match self.job(op, &control).await? {
             HelperLine::Upgraded(outcome) => Ok(outcome),
             other => Err(unexpected("upgrade", &other)),
         }
     }
 
-    async fn rollback(&self) -> Result<Deployment> {
-        let ran = command::run(self.program()?, &self.args(&["rollback"])?).await;
-        self.forget();
-        match answer(&ran?)? {
-            HelperLine::RolledBack(deployment) => Ok(deployment),
-            other => Err(unexpected("rollback", &other)),
+    async fn rollback(&self, _control: Control) -> Result<Deployment> {
+        deployed("rollback", self.quick(&["rollback"]).await?)
+    }
+
+    async fn deploy(&self, revision: &str, control: Control) -> Result<Deployment> {
+        deployed("deploy", self.job(&["deploy", "--", revision], &control).await?)
+    }
+
+    async fn rebase(&self, origin: &str, revision: Option<&str>, control: Control) -> Result<Deployment> {
+        let op: Vec<&str> = match revision {
+            Some(r) => vec!["rebase", "--revision", r, "--", origin],
+            None => vec!["rebase", "--", origin],
+        };
+        deployed("rebase", self.job(&op, &control).await?)
+    }
+
+    async fn pin(&self, id: &str, pinned: bool) -> Result<()> {
+        let op: &[&str] = if pinned { &["pin", "--", id] } else { &["pin", "--unpin", "--", id] };
+        match self.quick(op).await? {
+            HelperLine::Done => Ok(()),
+            other => Err(unexpected("pin", &other)),
+        }
+    }
+
+    async fn cleanup(&self, what: Cleanup) -> Result<Vec<String>> {
+        let mut op = vec!["cleanup"];
+        if what.rollback {
+            op.push("--rollback");
+        }
+        if what.pending {
+            op.push("--pending");
+        }
+        match self.quick(&op).await? {
+            HelperLine::Removed(ids) => Ok(ids),
+            other => Err(unexpected("cleanup", &other)),
         }
     }
 }
@@ -151,6 +189,8 @@ mod tests {
         let progress =
             serde_json::to_string(&HelperLine::Progress(0.25, "pulling".into())).unwrap_or_default();
         assert_eq!(classify(&progress), Line::Progress(0.25, "pulling".into()));
+        let last = serde_json::to_string(&HelperLine::Committing("writing".into())).unwrap_or_default();
+        assert_eq!(classify(&last), Line::Committing("writing".into()));
         let done =
             serde_json::to_string(&HelperLine::Upgraded(UpgradeOutcome::default())).unwrap_or_default();
         assert_eq!(classify(&done), Line::Output(done.clone()));

@@ -3,7 +3,7 @@
 //! `/org/atomic/Manager`, with live Progress and Message, and Cancel / ResizeTty.
 
 use std::future::Future;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use futures_util::StreamExt;
@@ -65,6 +65,7 @@ pub struct JobInterface {
     cancel: watch::Sender<bool>,
     resize: mpsc::UnboundedSender<(u16, u16)>,
     authority: Arc<dyn Authority>,
+    committed: Arc<AtomicBool>,
 }
 
 /// The running side of a job: reports progress, hears Cancel and ResizeTty; unexported on drop.
@@ -79,6 +80,10 @@ pub struct Job {
     n: u64,
     running: Arc<Running>,
     caller_watch: Option<tokio::task::AbortHandle>,
+    /// Set once the work passed its point of no return (shared with the interface and controls).
+    committed: Arc<AtomicBool>,
+    /// Whether Cancellable's change was announced.
+    announced: AtomicBool,
 }
 
 /// What long work running in a job is handed: where to report progress, and how to hear
@@ -87,6 +92,7 @@ pub struct Job {
 pub struct Control {
     progress: mpsc::UnboundedSender<(f64, String)>,
     cancel: watch::Receiver<bool>,
+    committed: Arc<AtomicBool>,
 }
 
 /// The reports of a [`Control`], for [`Job::publish`].
@@ -98,7 +104,19 @@ impl Control {
     pub fn standalone() -> (Control, watch::Sender<bool>, Reports) {
         let (progress, reports) = mpsc::unbounded_channel();
         let (tx, cancel) = watch::channel(false);
-        (Control { progress, cancel }, tx, reports)
+        (Control { progress, cancel, committed: Arc::default() }, tx, reports)
+    }
+
+    /// From here on the work finishes whatever Cancel says (a deployment list being swapped):
+    /// the job's Cancellable turns false and Cancel is refused, saying `message`.
+    pub fn point_of_no_return(&self, message: impl Into<String>) {
+        self.committed.store(true, Ordering::SeqCst);
+        self.report(-1.0, message);
+    }
+
+    /// Whether [`Control::point_of_no_return`] was passed.
+    pub fn committed(&self) -> bool {
+        self.committed.load(Ordering::SeqCst)
     }
 
     /// Reports progress (0..1, or -1 when unknown) and what is being done.
@@ -111,10 +129,10 @@ impl Control {
         self.progress.clone()
     }
 
-    /// Resolves when Cancel is called; never, once the job is gone.
+    /// Resolves when Cancel is called; never, once the job is gone or past its point of no return.
     pub async fn cancelled(&self) {
         let mut rx = self.cancel.clone();
-        if rx.wait_for(|c| *c).await.is_err() {
+        if rx.wait_for(|c| *c).await.is_err() || self.committed() {
             std::future::pending::<()>().await;
         }
     }
@@ -141,7 +159,9 @@ impl Jobs {
         let path = format!("{JOBS_PATH}/{n}");
         let (cancel_tx, _) = watch::channel(false);
         let (resize_tx, resize_rx) = mpsc::unbounded_channel();
+        let committed = Arc::new(AtomicBool::new(false));
         let iface = JobInterface {
+            committed: committed.clone(),
             operation: operation.to_owned(),
             target: target.to_owned(),
             caller: caller.clone(),
@@ -170,6 +190,8 @@ impl Jobs {
             n,
             running: self.running.clone(),
             caller_watch: None,
+            committed,
+            announced: AtomicBool::new(false),
         }
     }
 }
@@ -189,6 +211,9 @@ impl Job {
         let emitter = iface.signal_emitter();
         let _ = job.progress_changed(emitter).await;
         let _ = job.message_changed(emitter).await;
+        if self.committed.load(Ordering::SeqCst) && !self.announced.swap(true, Ordering::SeqCst) {
+            let _ = job.cancellable_changed(emitter).await;
+        }
     }
 
     /// Resolves when someone allowed to has called Cancel.
@@ -201,7 +226,7 @@ impl Job {
     /// its reports for [`Job::publish`].
     pub fn control(&self) -> (Control, Reports) {
         let (progress, reports) = mpsc::unbounded_channel();
-        (Control { progress, cancel: self.cancel.subscribe() }, reports)
+        (Control { progress, cancel: self.cancel.subscribe(), committed: self.committed.clone() }, reports)
     }
 
     /// Awaits `work`, publishing what it reports on the way.
@@ -294,6 +319,13 @@ impl JobInterface {
             let details = [("job-operation", self.operation.as_str()), ("image", self.target.as_str())];
             self.authority.check(&who, Action::CancelAny, &details).await?;
         }
+        if self.committed.load(Ordering::SeqCst) {
+            let now = self.now.lock().map(|n| n.1.clone()).unwrap_or_default();
+            return Err(Error::Failed(format!(
+                "{} can no longer be cancelled: it is past its point of no return ({now})",
+                self.operation
+            )));
+        }
         tracing::info!(operation = %self.operation, target = %self.target, uid = who.uid, "cancel");
         self.cancel.send_replace(true);
         Ok(())
@@ -360,6 +392,13 @@ impl JobInterface {
     #[zbus(property)]
     fn message(&self) -> String {
         self.now.lock().map(|n| n.1.clone()).unwrap_or_default()
+    }
+
+    /// Whether Cancel can still stop the job; false once it is past its point of no return
+    /// (Message then says what it is finishing).
+    #[zbus(property)]
+    fn cancellable(&self) -> bool {
+        !self.committed.load(Ordering::SeqCst)
     }
 }
 

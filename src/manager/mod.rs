@@ -115,11 +115,14 @@ impl Manager {
     /// Status: open to everyone, changes nothing.
     pub async fn status(&self) -> Result<StatusReport> {
         let engine = self.engine.info().await;
-        let host = self.host.clone();
-        let deployments = self
-            .deployments
-            .run(move || async move { host.deployments().await.map_err(flight::Shared::from) })
-            .await?;
+        // A host backend that fails does not take the rest of Status with it.
+        let (deployments, error) = match self.shared_deployments().await {
+            Ok(list) => (list, None),
+            Err(e) => {
+                tracing::warn!("host status: {e}");
+                (Vec::new(), Some(e.to_string()))
+            }
+        };
         let installed = self.state.installed()?;
         Ok(StatusReport {
             version: crate::VERSION.to_owned(),
@@ -127,9 +130,19 @@ impl Manager {
             host: HostBlock {
                 backend: self.host.kind().as_str().to_owned(),
                 deployments: deployments.into_iter().map(Into::into).collect(),
+                error,
             },
             installed: installed.into_iter().map(Into::into).collect(),
         })
+    }
+
+    /// The deployments, one backend read shared by the callers that arrive while it runs.
+    async fn shared_deployments(&self) -> Result<Vec<crate::host::Deployment>> {
+        let host = self.host.clone();
+        Ok(self
+            .deployments
+            .run(move || async move { host.deployments().await.map_err(flight::Shared::from) })
+            .await?)
     }
 
     /// Whether `image` (by name or id) has an installation record.

@@ -30,6 +30,10 @@ pub enum Action {
     Pull,
     /// Stop a container atomicd made (its STOP label, or a stop).
     Stop,
+    /// HostDeploy and HostRebase.
+    HostDeploy,
+    /// HostPin and HostCleanup.
+    HostCleanup,
 }
 
 impl Action {
@@ -45,17 +49,21 @@ impl Action {
             Action::CancelAny => "org.atomic.cancel-any",
             Action::Pull => "org.atomic.pull",
             Action::Stop => "org.atomic.stop",
+            Action::HostDeploy => "org.atomic.host-deploy",
+            Action::HostCleanup => "org.atomic.host-cleanup",
         }
     }
 
     /// Every action, for the policy file's test.
-    pub const ALL: [Action; 9] = [
+    pub const ALL: [Action; 11] = [
         Action::Run,
         Action::RunPrivileged,
         Action::Install,
         Action::Uninstall,
         Action::HostUpgrade,
         Action::HostRollback,
+        Action::HostDeploy,
+        Action::HostCleanup,
         Action::CancelAny,
         Action::Pull,
         Action::Stop,

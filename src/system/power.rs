@@ -36,8 +36,28 @@ impl Power for Logind {
             )
             .await
             .map(drop)
-            .map_err(|e| {
-                Error::Failed(format!("the new deployment is written, but logind refused to reboot: {e}"))
-            })
+            .map_err(|e| Error::Failed(refusal(&e)))
+    }
+}
+
+/// The sentence for a Reboot that did not happen: logind absent (not running, not
+/// activatable, or its activation failed) is told apart from logind saying no.
+fn refusal(e: &zbus::Error) -> String {
+    let absent = match e {
+        zbus::Error::MethodError(name, _, _) => {
+            let name = name.as_str();
+            name == "org.freedesktop.DBus.Error.ServiceUnknown"
+                || name == "org.freedesktop.DBus.Error.NameHasNoOwner"
+                || name.starts_with("org.freedesktop.DBus.Error.Spawn.")
+        }
+        _ => false,
+    };
+    if absent {
+        format!(
+            "the new deployment is written and boots next, but there is no logind on the system bus \
+             (org.freedesktop.login1) to reboot through: reboot by hand ({e})"
+        )
+    } else {
+        format!("the new deployment is written and boots next, but logind refused to reboot: {e}")
     }
 }

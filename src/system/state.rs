@@ -1,5 +1,5 @@
-//! atomicd's persistent state: the installation records, written atomically so a crash leaves
-//! either the old file or the new one, never a torn one.
+//! atomicd's persistent state: the installation records and the host's cached update, each
+//! written atomically so a crash leaves either the old file or the new one, never a torn one.
 
 use std::fs::{self, File};
 use std::io::Write;
@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::host::CachedUpdate;
 
 /// One installed image (API.md, Status `installed`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -36,6 +37,8 @@ pub struct StateStore {
 }
 
 const INSTALLED: &str = "installed.json";
+/// What the last HostUpgrade check found, until it is deployed or overtaken.
+const CACHED_UPDATE: &str = "cached-update.json";
 
 impl StateStore {
     /// A store in `dir`, created when missing; stale temporary files of a crashed write are removed.
@@ -44,7 +47,8 @@ impl StateStore {
             .map_err(|e| Error::io(format!("cannot create state directory {}", dir.display()), e))?;
         if let Ok(entries) = fs::read_dir(dir) {
             for entry in entries.flatten() {
-                if entry.file_name().to_string_lossy().starts_with(&format!(".{INSTALLED}.")) {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                if [INSTALLED, CACHED_UPDATE].iter().any(|f| name.starts_with(&format!(".{f}."))) {
                     let _ = fs::remove_file(entry.path());
                 }
             }
@@ -57,37 +61,70 @@ impl StateStore {
         &self.dir
     }
 
-    /// Every installation; none when the file does not exist yet.
-    pub fn installed(&self) -> Result<Vec<Installation>> {
-        let path = self.dir.join(INSTALLED);
+    fn read<T: for<'de> Deserialize<'de>>(&self, file: &str) -> Result<Option<T>> {
+        let path = self.dir.join(file);
         match fs::read(&path) {
-            Ok(bytes) => serde_json::from_slice::<StateFile>(&bytes)
-                .map(|s| s.installed)
+            Ok(bytes) => serde_json::from_slice::<T>(&bytes)
+                .map(Some)
                 .map_err(|e| Error::Failed(format!("{} is not valid: {e}", path.display()))),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(Error::io(format!("cannot read {}", path.display()), e)),
         }
     }
 
-    /// Replaces the installation list: temp file, fsync, rename, fsync of the directory.
-    pub fn save_installed(&self, installed: &[Installation]) -> Result<()> {
-        let bytes = serde_json::to_vec_pretty(&StateFile { installed: installed.to_vec() })
+    /// Replaces `file`: temp file, fsync, rename, fsync of the directory.
+    fn write<T: Serialize>(&self, file: &str, value: &T) -> Result<()> {
+        let bytes = serde_json::to_vec_pretty(value)
             .map_err(|e| Error::Failed(format!("cannot encode state: {e}")))?;
-        let path = self.dir.join(INSTALLED);
-        let tmp = self.dir.join(format!(".{INSTALLED}.{}", std::process::id()));
+        let path = self.dir.join(file);
+        let tmp = self.dir.join(format!(".{file}.{}", std::process::id()));
         let fail = |what: &str, e: std::io::Error| {
             let _ = fs::remove_file(&tmp);
             Error::io(format!("cannot {what} {}", path.display()), e)
         };
-        let mut file = File::create(&tmp).map_err(|e| fail("write", e))?;
-        file.write_all(&bytes).map_err(|e| fail("write", e))?;
-        file.sync_all().map_err(|e| fail("sync", e))?;
-        drop(file);
+        let mut out = File::create(&tmp).map_err(|e| fail("write", e))?;
+        out.write_all(&bytes).map_err(|e| fail("write", e))?;
+        out.sync_all().map_err(|e| fail("sync", e))?;
+        drop(out);
         fs::rename(&tmp, &path).map_err(|e| fail("replace", e))?;
+        self.sync_dir();
+        Ok(())
+    }
+
+    fn sync_dir(&self) {
         if let Ok(dir) = File::open(&self.dir) {
             let _ = dir.sync_all();
         }
-        Ok(())
+    }
+
+    /// Every installation; none when the file does not exist yet.
+    pub fn installed(&self) -> Result<Vec<Installation>> {
+        Ok(self.read::<StateFile>(INSTALLED)?.map(|s| s.installed).unwrap_or_default())
+    }
+
+    /// Replaces the installation list.
+    pub fn save_installed(&self, installed: &[Installation]) -> Result<()> {
+        self.write(INSTALLED, &StateFile { installed: installed.to_vec() })
+    }
+
+    /// The update the last check found, if it is still kept.
+    pub fn cached_update(&self) -> Result<Option<CachedUpdate>> {
+        self.read(CACHED_UPDATE)
+    }
+
+    /// Keeps `update`, or with `None` forgets it.
+    pub fn save_cached_update(&self, update: Option<&CachedUpdate>) -> Result<()> {
+        match update {
+            Some(u) => self.write(CACHED_UPDATE, u),
+            None => match fs::remove_file(self.dir.join(CACHED_UPDATE)) {
+                Ok(()) => {
+                    self.sync_dir();
+                    Ok(())
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+                Err(e) => Err(Error::io(format!("cannot remove {CACHED_UPDATE}"), e)),
+            },
+        }
     }
 }
 

@@ -4,7 +4,8 @@
 //! it works, then one answer), puts errors on stderr with exit status 1, and stops on SIGINT or
 //! SIGTERM through libostree's own cancellation (exit status 130).
 //!
-//!     atomicd-ostree --sysroot PATH status | upgrade [--check] | rollback
+//!     atomicd-ostree --sysroot PATH status | upgrade [--check] | rollback | deploy REVISION
+//!                    | rebase REFSPEC [--revision REV] | pin ID [--unpin] | cleanup [--rollback] [--pending]
 
 mod sysroot;
 
@@ -39,6 +40,49 @@ enum Op {
     },
     /// Make the previous deployment the default.
     Rollback,
+    /// Deploy a version or checksum of the default deployment's origin.
+    Deploy { revision: String },
+    /// Switch to another refspec.
+    Rebase {
+        refspec: String,
+        #[arg(long)]
+        revision: Option<String>,
+    },
+    /// Pin (or with --unpin, unpin) a deployment.
+    Pin {
+        id: String,
+        #[arg(long)]
+        unpin: bool,
+    },
+    /// Remove the rollback and/or the pending deployment.
+    Cleanup {
+        #[arg(long)]
+        rollback: bool,
+        #[arg(long)]
+        pending: bool,
+    },
+}
+
+/// Reports as JSON lines on stdout.
+#[derive(Clone, Copy)]
+struct Lines;
+
+impl sysroot::Report for Lines {
+    fn progress(&self, progress: f64, message: String) {
+        emit(&HelperLine::Progress(progress, message));
+    }
+
+    fn committing(&self, message: String) {
+        emit(&HelperLine::Committing(message));
+    }
+}
+
+/// Runs `op` with a main context of this thread's own, for libostree's pull loop and its
+/// progress signal.
+fn in_context<T>(op: impl FnOnce() -> sysroot::Result<T>) -> sysroot::Result<T> {
+    glib::MainContext::new()
+        .with_thread_default(op)
+        .unwrap_or_else(|e| Err(sysroot::Failure { message: e.to_string(), cancelled: false }))
 }
 
 fn emit(line: &HelperLine) {
@@ -70,14 +114,20 @@ fn main() -> ExitCode {
     let answer = match args.op {
         Op::Status => sysroot::status(&path).map(HelperLine::Deployments),
         Op::Upgrade { check } => {
-            let report = |progress: f64, message: String| emit(&HelperLine::Progress(progress, message));
-            // A main context of this thread's own for the pull loop and its progress signal.
-            glib::MainContext::new()
-                .with_thread_default(|| sysroot::upgrade(&path, check, report, &cancellable))
-                .unwrap_or_else(|e| Err(sysroot::Failure { message: e.to_string(), cancelled: false }))
-                .map(HelperLine::Upgraded)
+            in_context(|| sysroot::upgrade(&path, check, Lines, &cancellable)).map(HelperLine::Upgraded)
         }
-        Op::Rollback => sysroot::rollback(&path).map(HelperLine::RolledBack),
+        Op::Rollback => sysroot::rollback(&path).map(HelperLine::Deployed),
+        Op::Deploy { revision } => {
+            in_context(|| sysroot::deploy(&path, &revision, Lines, &cancellable)).map(HelperLine::Deployed)
+        }
+        Op::Rebase { refspec, revision } => {
+            in_context(|| sysroot::rebase(&path, &refspec, revision.as_deref(), Lines, &cancellable))
+                .map(HelperLine::Deployed)
+        }
+        Op::Pin { id, unpin } => sysroot::pin(&path, &id, !unpin).map(|()| HelperLine::Done),
+        Op::Cleanup { rollback, pending } => {
+            sysroot::cleanup(&path, atomicd::Cleanup { rollback, pending }).map(HelperLine::Removed)
+        }
     };
     match answer {
         Ok(line) => {

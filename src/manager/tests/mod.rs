@@ -13,7 +13,7 @@ use crate::engine::{
     Attached, ContainerInfo, ContainerSummary, CreateRequest, EngineInfo, ImageInfo, ImageSummary,
     StreamSetup,
 };
-use crate::host::{BackendKind, Deployment, UpgradeOutcome};
+use crate::host::{BackendKind, CachedUpdate, Deployment, UpgradeOutcome};
 use crate::label::Ownership;
 use crate::system::polkit::Action;
 
@@ -223,12 +223,62 @@ impl Authority for FakeAuthority {
     }
 }
 
-/// A host whose upgrades block until released, so Busy can be seen.
-#[derive(Default)]
+/// A host that keeps its deployments as a real backend does: upgrades (which wait for
+/// `release` while `hold` is set, so Busy can be seen) deploy `available`, and a check reports
+/// it; deploy, rebase, pin and cleanup change the list; `broken` makes every read fail.
 struct FakeHost {
     release: tokio::sync::Notify,
+    hold: std::sync::atomic::AtomicBool,
+    broken: std::sync::atomic::AtomicBool,
     /// How many times the deployments were read.
     reads: std::sync::atomic::AtomicUsize,
+    list: Mutex<Vec<Deployment>>,
+    available: Mutex<Option<CachedUpdate>>,
+}
+
+impl Default for FakeHost {
+    fn default() -> Self {
+        FakeHost {
+            release: tokio::sync::Notify::new(),
+            hold: std::sync::atomic::AtomicBool::new(false),
+            broken: std::sync::atomic::AtomicBool::new(false),
+            reads: std::sync::atomic::AtomicUsize::new(0),
+            list: Mutex::new(vec![fake_deployment("1.0", true)]),
+            available: Mutex::new(None),
+        }
+    }
+}
+
+fn fake_deployment(version: &str, booted: bool) -> Deployment {
+    Deployment {
+        id: format!("os-c{version}.0"),
+        checksum: format!("c{version}"),
+        version: version.into(),
+        origin: "o:os/stable".into(),
+        booted,
+        default: true,
+        ..Deployment::default()
+    }
+}
+
+impl FakeHost {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Deployment>> {
+        self.list.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Puts `new` first as the default, the rest after it.
+    fn push_default(&self, new: Deployment) -> Deployment {
+        let mut list = self.lock();
+        for d in list.iter_mut() {
+            d.default = false;
+        }
+        list.insert(0, Deployment { default: true, ..new });
+        list[0].clone()
+    }
+
+    fn versions(&self) -> Vec<String> {
+        self.lock().iter().map(|d| d.version.clone()).collect()
+    }
 }
 
 #[async_trait]
@@ -240,14 +290,57 @@ impl HostBackend for FakeHost {
         self.reads.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         // As slow as a process start, so concurrent callers overlap.
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        Ok(vec![Deployment { id: "d1".into(), booted: true, default: true, ..Deployment::default() }])
+        if self.broken.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(Error::Failed(
+                "rpm-ostree status --json failed (exit status: 1): error: daemon gone".into(),
+            ));
+        }
+        Ok(self.lock().clone())
     }
-    async fn upgrade(&self, _: bool, _: Control) -> Result<UpgradeOutcome> {
-        self.release.notified().await;
-        Ok(UpgradeOutcome { changed: true, deployment: None })
+    async fn upgrade(&self, check: bool, _: Control) -> Result<UpgradeOutcome> {
+        if self.hold.load(std::sync::atomic::Ordering::SeqCst) {
+            self.release.notified().await;
+        }
+        let available = self.available.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let current = self.lock().first().cloned();
+        match available {
+            Some(u) if check => Ok(UpgradeOutcome { changed: true, deployment: current, update: Some(u) }),
+            Some(u) => {
+                let new =
+                    self.push_default(Deployment { booted: false, ..fake_deployment(&u.version, false) });
+                Ok(UpgradeOutcome { changed: true, deployment: Some(new), update: None })
+            }
+            None => Ok(UpgradeOutcome { changed: false, deployment: current, update: None }),
+        }
     }
-    async fn rollback(&self) -> Result<Deployment> {
-        Ok(Deployment::default())
+    async fn rollback(&self, control: Control) -> Result<Deployment> {
+        assert!(control.committed(), "a rollback runs past its point of no return");
+        let mut list = self.lock();
+        if list.len() < 2 {
+            return Err(Error::Failed("there is no previous deployment to roll back to".into()));
+        }
+        list.swap(0, 1);
+        list[0].default = true;
+        list[1].default = false;
+        Ok(list[0].clone())
+    }
+    async fn deploy(&self, revision: &str, _: Control) -> Result<Deployment> {
+        Ok(self.push_default(fake_deployment(revision, false)))
+    }
+    async fn rebase(&self, origin: &str, revision: Option<&str>, _: Control) -> Result<Deployment> {
+        let d = fake_deployment(revision.unwrap_or("latest"), false);
+        Ok(self.push_default(Deployment { origin: origin.into(), ..d }))
+    }
+    async fn pin(&self, id: &str, pinned: bool) -> Result<()> {
+        for d in self.lock().iter_mut().filter(|d| d.id == id) {
+            d.pinned = pinned;
+        }
+        Ok(())
+    }
+    async fn cleanup(&self, what: crate::host::Cleanup) -> Result<Vec<String>> {
+        let victims = crate::host::cleanup_victims(&self.lock(), what);
+        self.lock().retain(|d| !victims.contains(&d.id));
+        Ok(victims)
     }
 }
 
@@ -282,6 +375,11 @@ impl Drop for TempDir {
 }
 
 fn world(granted: &[&'static str]) -> World {
+    world_in(granted, None)
+}
+
+/// A world whose state lives in `dir` (a restart of atomicd on the same state), or a new one.
+fn world_in(granted: &[&'static str], dir: Option<std::path::PathBuf>) -> World {
     let engine = Arc::new(FakeEngine::default());
     let authority =
         Arc::new(FakeAuthority { granted: granted.iter().copied().collect(), ..Default::default() });
@@ -289,7 +387,8 @@ fn world(granted: &[&'static str]) -> World {
     let power = Arc::new(FakePower::default());
     static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
     let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let dir = std::env::temp_dir().join(format!("atomicd-manager-{}-{n}", std::process::id()));
+    let dir = dir
+        .unwrap_or_else(|| std::env::temp_dir().join(format!("atomicd-manager-{}-{n}", std::process::id())));
     let state = StateStore::open(&dir).unwrap_or_else(|e| panic!("{e}"));
     let manager = Arc::new(Manager::new(Parts {
         engine: engine.clone(),
@@ -616,6 +715,8 @@ async fn env_files_are_asked_for_before_authorization() {
 #[tokio::test]
 async fn host_operations_are_one_at_a_time_and_reboot_when_asked() {
     let w = world(&["org.atomic.host-upgrade", "org.atomic.host-rollback"]);
+    w.host.hold.store(true, std::sync::atomic::Ordering::SeqCst);
+    w.host.offer("2.0");
     let m = w.manager.clone();
     let first = tokio::spawn(async move { m.host_upgrade(&caller(0), false, true).await });
     tokio::time::sleep(std::time::Duration::from_millis(50)).await;
@@ -638,3 +739,5 @@ async fn a_refused_caller_changes_nothing() {
     assert!(matches!(r, Err(Error::AccessDenied(_))));
     assert!(w.engine.calls().is_empty());
 }
+
+mod host;
