@@ -178,12 +178,16 @@ fn polkit_prompts_left_open_are_bounded_timed_out_and_never_starve_root() {
 
 #[test]
 fn concurrent_status_calls_from_nobody_start_one_backend_process() {
-    // rpm-ostree cannot run on Debian: tests/fake/rpm-ostree speaks its recorded formats and
+    // rpm-ostree cannot run on Debian: tests/fake/hostctl.py speaks its recorded formats and
     // counts its calls; each `status` takes as long as a process start and a daemon round trip.
     let dir = std::env::temp_dir().join(format!("atomicd-flight-{}", unique()));
     std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
     let (state, calls) = (dir.join("state"), dir.join("calls"));
-    std::fs::write(&state, format!("31.1 {}\n", "a".repeat(64))).unwrap_or_else(|e| panic!("{e}"));
+    let deployment = format!(
+        r#"{{"version": "31.1", "checksum": "{}", "timestamp": 1591031729, "origin": "fedora:stable", "booted": true}}"#,
+        "a".repeat(64)
+    );
+    std::fs::write(&state, format!(r#"{{"deployments": [{deployment}]}}"#)).unwrap_or_else(|e| panic!("{e}"));
     let fake = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fake");
     let path = format!("{}:{}", fake.display(), std::env::var("PATH").unwrap_or_default());
     let (state_s, calls_s) = (state.display().to_string(), calls.display().to_string());
@@ -191,9 +195,9 @@ fn concurrent_status_calls_from_nobody_start_one_backend_process() {
         &["--engine-socket", PODMAN_SOCK, "--host-backend", "rpm-ostree"],
         &[
             ("PATH", &path),
-            ("FAKE_RPM_OSTREE_STATE", &state_s),
-            ("FAKE_RPM_OSTREE_CALLS", &calls_s),
-            ("FAKE_RPM_OSTREE_STATUS_DELAY", "0.5"),
+            ("FAKE_HOST_STATE", &state_s),
+            ("FAKE_HOST_CALLS", &calls_s),
+            ("FAKE_HOST_STATUS_DELAY", "0.5"),
         ],
     );
     let _ = std::fs::remove_file(&calls);

@@ -81,6 +81,10 @@ async fn introspection_xml_matches_the_running_daemon() {
     assert_eq!(
         names,
         [
+            "HostCleanup",
+            "HostDeploy",
+            "HostPin",
+            "HostRebase",
             "HostUpgrade",
             "Info",
             "Install",
@@ -98,13 +102,15 @@ async fn introspection_xml_matches_the_running_daemon() {
 }
 
 /// API.md's polkit table: action, default for active local sessions.
-const ACTIONS: [(&str, &str); 9] = [
+const ACTIONS: [(&str, &str); 11] = [
     ("org.atomic.run", "auth_admin_keep"),
     ("org.atomic.run-privileged", "auth_admin"),
     ("org.atomic.install", "auth_admin"),
     ("org.atomic.uninstall", "auth_admin"),
     ("org.atomic.host-upgrade", "auth_admin_keep"),
     ("org.atomic.host-rollback", "auth_admin"),
+    ("org.atomic.host-deploy", "auth_admin"),
+    ("org.atomic.host-cleanup", "auth_admin"),
     ("org.atomic.cancel-any", "auth_admin"),
     ("org.atomic.pull", "auth_admin_keep"),
     ("org.atomic.stop", "auth_admin_keep"),

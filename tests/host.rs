@@ -196,57 +196,100 @@ fn host_status_json_is_the_host_block() {
     remove(&s);
 }
 
+async fn deployments() -> Vec<serde_json::Value> {
+    let status =
+        atomicd::dbus::proxy::dict_to_json(&proxy().await.status().await.unwrap_or_else(|e| panic!("{e}")));
+    status["host"]["deployments"].as_array().cloned().unwrap_or_default()
+}
+
+async fn cached_update() -> serde_json::Value {
+    atomicd::dbus::proxy::dict_to_json(&proxy().await.cached_update().await.unwrap_or_else(|e| panic!("{e}")))
+}
+
 #[tokio::test(flavor = "multi_thread")]
-async fn rpm_ostree_backend_through_its_cli_stand_in() {
-    // rpm-ostree cannot run on Debian: tests/fake/rpm-ostree speaks its recorded formats.
-    let dir = std::env::temp_dir().join(format!("atomicd-rpmostree-{}", unique()));
-    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
-    let state = dir.join("state");
-    let a = "a".repeat(64);
-    let b = "b".repeat(64);
-    std::fs::write(&state, format!("31.1 {a}\navailable 31.2 {b}\n")).unwrap_or_else(|e| panic!("{e}"));
-    let fake = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fake");
-    let path = format!("{}:{}", fake.display(), std::env::var("PATH").unwrap_or_default());
-    let state_s = state.display().to_string();
-    let _d = Daemon::start_with_env(
-        &["--engine-socket", PODMAN_SOCK, "--host-backend", "rpm-ostree"],
-        &[("PATH", &path), ("FAKE_RPM_OSTREE_STATE", &state_s)],
-    );
+async fn ostree_cached_update_deploy_pin_cleanup_and_rebase() {
+    let s = sysroot();
+    let mut d = ostree_daemon(&s);
+    commit(&s, "2.0"); // adds usr/etc/release
+    commit(&s, "3.0"); // changes it
     let p = proxy().await;
-    let status = atomicd::dbus::proxy::dict_to_json(&p.status().await.unwrap_or_else(|e| panic!("{e}")));
-    assert_eq!(status["host"]["backend"], "rpm-ostree");
-    assert_eq!(status["host"]["deployments"][0]["version"], "31.1");
-    let check = p
-        .host_upgrade(&UpgradeOptions { check: Some(true), ..Default::default() })
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(bool::try_from(check["changed"].clone()).ok(), Some(true));
-    let up = atomicd::dbus::proxy::dict_to_json(
-        &p.host_upgrade(&Default::default()).await.unwrap_or_else(|e| panic!("{e}")),
-    );
-    assert_eq!(up["changed"], true);
-    assert_eq!(up["deployment"]["version"], "31.2");
-    std::fs::write(&state, format!("31.2 {b}\n31.1 {a}\n")).unwrap_or_else(|e| panic!("{e}"));
-    let check = p
-        .host_upgrade(&UpgradeOptions { check: Some(true), ..Default::default() })
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(bool::try_from(check["changed"].clone()).ok(), Some(false), "exit 77 means nothing available");
-    let back = atomicd::dbus::proxy::dict_to_json(
-        &p.rollback(&Default::default()).await.unwrap_or_else(|e| panic!("{e}")),
-    );
-    assert_eq!(back["deployment"]["version"], "31.1");
-    std::fs::write(&state, format!("31.1 {a}\n")).unwrap_or_else(|e| panic!("{e}"));
-    let r = p.rollback(&Default::default()).await;
+    let check = p.host_upgrade(&UpgradeOptions { check: Some(true), ..Default::default() }).await;
+    let check = atomicd::dbus::proxy::dict_to_json(&check.unwrap_or_else(|e| panic!("{e}")));
+    assert_eq!((check["available"].clone(), check["update"]["version"].clone()), (true.into(), "3.0".into()));
+    let update = cached_update().await;
+    assert_eq!(update["version"], "3.0");
+    assert_eq!(update["origin"], "testos/stable");
+    assert_eq!(update["diff"], serde_json::json!({"files-changed": 0, "files-added": 1, "files-removed": 0}));
+    let (_, text, _) = cli_as(NOBODY, &["host", "status"]);
+    assert!(text.contains("Available: 3.0 (0 files changed, 1 added, 0 removed)"), "{text}");
+    println!("atomic host status with a cached update:\n{text}");
+
+    // Kept across a restart of atomicd.
+    d = d.restart(&[
+        "--engine-socket",
+        PODMAN_SOCK,
+        "--host-backend",
+        "ostree",
+        "--sysroot",
+        &s.display().to_string(),
+    ]);
+    assert_eq!(cached_update().await["version"], "3.0");
+
+    // An older version of the origin: deployed; the update is still ahead of it.
+    let older = p.host_deploy("2.0", &DeployOptions::default()).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!((older.deployment.version.as_str(), older.deployment.default), ("2.0", true));
+    assert_eq!(versions().await, v(&[("2.0", true), ("1.0", false)]));
+    assert_eq!(cached_update().await["version"], "3.0");
+    let r = p.host_deploy("0.5", &DeployOptions::default()).await;
     assert_eq!(error_name(&r), "org.atomic.Error.Failed");
-    {
-        let msg = error_text(&r);
-        assert!(
-            msg.contains("No rollback deployment found"),
-            "the tool's stderr tail is in the error: {msg}"
-        );
-    }
-    let _ = std::fs::remove_dir_all(&dir);
+    assert!(
+        error_text(&r)
+            .contains("\"0.5\" is neither a version nor a checksum in the history of testos/stable"),
+        "{r:?}"
+    );
+    let r = call_as(NOBODY, &["--interactive", "HostDeploy", "1.0"]);
+    assert_eq!(r.error.map(|e| e.0).as_deref(), Some("org.freedesktop.DBus.Error.AccessDenied"));
+
+    // Pin 1.0: an upgrade and a cleanup both keep it.
+    let one = deployments().await.into_iter().find(|d| d["version"] == "1.0").unwrap_or_default();
+    let id = one["id"].as_str().unwrap_or_default().to_owned();
+    let (code, out, err) = cli_as(0, &["host", "pin", &id]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, format!("Pinned {id}.\n"));
+    let up = p.host_upgrade(&Default::default()).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(bool::try_from(up["changed"].clone()).ok(), Some(true));
+    assert_eq!(cached_update().await, serde_json::json!({}), "deployed: no longer an update");
+    let listed = deployments().await;
+    assert!(listed.iter().any(|d| d["version"] == "1.0" && d["pinned"] == true), "{listed:?}");
+    let (code, out, err) = cli_as(0, &["host", "cleanup", "--rollback"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("Removed "), "{out}");
+    let listed = deployments().await;
+    let kept: Vec<(&str, bool)> =
+        listed.iter().map(|d| (d["version"].as_str().unwrap_or(""), d["pinned"] == true)).collect();
+    assert_eq!(kept, [("3.0", false), ("1.0", true)], "the default and the pinned one stay");
+    let (_, text, _) = cli_as(NOBODY, &["host", "status"]);
+    assert!(text.contains("testos:testos/stable (pinned)"), "{text}");
+    println!("atomic host status after an upgrade and a cleanup, 1.0 pinned:\n{text}");
+    let (_, out, _) = cli_as(0, &["host", "unpin", &id]);
+    assert_eq!(out, format!("Unpinned {id}.\n"));
+
+    // Rebase to another branch of the repository.
+    let tree = s.parent().map(|p| p.join("tree")).unwrap_or_default();
+    sh(&format!(
+        "ostree --repo={s}/ostree/repo commit -b testos/next --add-metadata-string=version=9.0 --tree=dir={t}",
+        s = s.display(),
+        t = tree.display()
+    ));
+    let (code, out, err) = cli_as(0, &["host", "rebase", "testos/next"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("Rebased to 9.0 (commit "), "{out}");
+    let first = deployments().await.into_iter().next().unwrap_or_default();
+    assert_eq!((first["version"].as_str(), first["origin"].as_str()), (Some("9.0"), Some("testos/next")));
+    let (_, text, _) = cli_as(NOBODY, &["host", "status"]);
+    println!("atomic host status after a pin and a rebase:\n{text}");
+    drop(d);
+    remove(&s);
 }
 
 /// Serves `repo` over HTTP, each request delayed by `delay` seconds (tests/support/slow-http.py).
@@ -306,6 +349,20 @@ async fn a_cancelled_upgrade_pull_leaves_the_host_as_it_was() {
     let r = tokio::time::timeout(Duration::from_secs(15), call).await.unwrap_or_else(|_| panic!("no end"));
     assert_eq!(error_name(&r), "org.atomic.Error.Cancelled", "{r:?}");
     assert_eq!(versions().await, v(&[("1.0", true)]), "a cancelled upgrade changed the deployments");
+
+    // A deploy of a version from the same slow remote, cancelled while it pulls: the same.
+    let deploy_options = DeployOptions::default();
+    let call = p.host_deploy("2.0", &deploy_options);
+    tokio::pin!(call);
+    let (job, _, message) = tokio::select! {
+        r = &mut call => panic!("the deploy ended before its pull progress was seen: {r:?}"),
+        seen = job_where(&conn, pulling) => seen,
+    };
+    println!("deploy job {job}: {message}");
+    cancel_job(&conn, &job).await;
+    let r = tokio::time::timeout(Duration::from_secs(15), call).await.unwrap_or_else(|_| panic!("no end"));
+    assert_eq!(error_name(&r), "org.atomic.Error.Cancelled", "{r:?}");
+    assert_eq!(versions().await, v(&[("1.0", true)]), "a cancelled deploy changed the deployments");
     let _ = slow.kill();
     let _ = slow.wait();
 

@@ -78,16 +78,18 @@ pub struct UpdateDiff {
 }
 
 impl CachedUpdate {
-    /// Whether `deployments` show the host has this update already, or something newer: a
-    /// deployment of the same origin with its checksum or version, or a default deployment
-    /// younger than it.
+    /// Whether `deployments` show the host has this update already, or has moved past it: a
+    /// deployment of the same origin with its checksum or version, or a default deployment that
+    /// is younger than it or follows another origin (after a rebase).
     pub fn is_past(&self, deployments: &[Deployment]) -> bool {
         let same = |d: &Deployment| {
             d.checksum == self.checksum
                 || (d.origin == self.origin && !self.version.is_empty() && d.version == self.version)
         };
-        let newer = |d: &Deployment| d.default && self.timestamp > 0 && d.timestamp > self.timestamp;
-        deployments.iter().any(|d| same(d) || newer(d))
+        let moved = |d: &Deployment| {
+            d.default && ((self.timestamp > 0 && d.timestamp > self.timestamp) || d.origin != self.origin)
+        };
+        deployments.iter().any(|d| same(d) || moved(d))
     }
 }
 
@@ -313,6 +315,8 @@ mod tests {
         assert!(update.is_past(&[d("cx", "3.0", 300, false)]), "the same version of the origin");
         assert!(update.is_past(&[d("c4", "4.0", 400, true)]), "a newer default");
         assert!(!update.is_past(&[d("c4", "4.0", 400, false), d("c2", "2.0", 200, true)]));
+        let rebased = Deployment { origin: "o:testos/next".into(), ..d("n1", "1.0", 100, true) };
+        assert!(update.is_past(&[rebased]), "the default follows another origin");
     }
 
     #[test]

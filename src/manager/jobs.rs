@@ -408,6 +408,21 @@ mod tests {
 
     use super::*;
 
+    #[tokio::test]
+    async fn past_its_point_of_no_return_work_no_longer_hears_cancel() {
+        let (control, cancel, mut reports) = Control::standalone();
+        control.point_of_no_return("writing the deployment list");
+        assert!(control.committed());
+        assert_eq!(reports.recv().await.map(|r| r.1).as_deref(), Some("writing the deployment list"));
+        let _ = cancel.send(true);
+        let heard = tokio::time::timeout(Duration::from_millis(200), control.cancelled()).await;
+        assert!(heard.is_err(), "a committed job must finish");
+        let (fresh, cancel, _) = Control::standalone();
+        let _ = cancel.send(true);
+        let heard = tokio::time::timeout(Duration::from_millis(200), fresh.cancelled()).await;
+        assert!(heard.is_ok(), "before its point of no return, Cancel is heard");
+    }
+
     struct AllowAll;
 
     #[async_trait::async_trait]

@@ -12,8 +12,8 @@ use std::collections::HashMap;
 use atomicd::dbus::proxy::ManagerProxy;
 #[allow(unused_imports)]
 pub use atomicd::dbus::proxy::{
-    InfoOptions, InstallOptions, ListOptions, PullOptions, RollbackOptions, RunOptions, StopOptions,
-    UninstallOptions, UpdateOptions, UpgradeOptions,
+    CleanupOptions, DeployOptions, InfoOptions, InstallOptions, ListOptions, PullOptions, RebaseOptions,
+    RollbackOptions, RunOptions, StopOptions, UninstallOptions, UpdateOptions, UpgradeOptions,
 };
 use zbus::zvariant::{OwnedValue, Value};
 

@@ -1,0 +1,216 @@
+//! The rpm-ostree and bootc backends over the real bus, through tests/fake/hostctl.py: those
+//! tools cannot run on Debian, so a stand-in speaks their recorded formats and keeps its state
+//! between calls as they do (the fake says where each field comes from).
+
+mod common;
+
+use std::path::PathBuf;
+
+use common::*;
+use serde_json::{json, Value};
+
+/// A fake host: its state file, its sysroot (for the status cache) and the calls it saw.
+struct FakeHost {
+    dir: PathBuf,
+}
+
+impl FakeHost {
+    fn new(state: &Value) -> FakeHost {
+        let dir = std::env::temp_dir().join(format!("atomicd-fakehost-{}", unique()));
+        std::fs::create_dir_all(dir.join("sysroot/ostree/deploy")).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(dir.join("state"), state.to_string()).unwrap_or_else(|e| panic!("{e}"));
+        FakeHost { dir }
+    }
+
+    fn daemon(&self, backend: &str, extra: &[(&str, &str)]) -> Daemon {
+        let fake = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fake");
+        let path = format!("{}:{}", fake.display(), std::env::var("PATH").unwrap_or_default());
+        let (state, calls, sysroot) = (self.path("state"), self.path("calls"), self.path("sysroot"));
+        let mut env = vec![
+            ("PATH", path.as_str()),
+            ("FAKE_HOST_STATE", state.as_str()),
+            ("FAKE_HOST_CALLS", calls.as_str()),
+            ("FAKE_SYSROOT", sysroot.as_str()),
+        ];
+        env.extend_from_slice(extra);
+        let args = ["--engine-socket", PODMAN_SOCK, "--host-backend", backend, "--sysroot", sysroot.as_str()];
+        Daemon::start_with_env(&args, &env)
+    }
+
+    fn path(&self, name: &str) -> String {
+        self.dir.join(name).display().to_string()
+    }
+
+    fn statuses(&self) -> usize {
+        let calls = std::fs::read_to_string(self.dir.join("calls")).unwrap_or_default();
+        calls.lines().filter(|l| l.ends_with(" status --json") || l.contains(" status --json ")).count()
+    }
+}
+
+impl Drop for FakeHost {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn commit(version: &str, n: char) -> Value {
+    json!({"version": version, "checksum": n.to_string().repeat(64), "timestamp": 1_600_000_000,
+           "digest": format!("sha256:{}", n.to_string().repeat(64)), "iso-time": "2020-09-13T12:26:40Z"})
+}
+
+fn booted(version: &str, n: char, origin: &str) -> Value {
+    let mut c = commit(version, n);
+    c["origin"] = json!(origin);
+    c["booted"] = json!(true);
+    c
+}
+
+async fn host() -> Value {
+    let status =
+        atomicd::dbus::proxy::dict_to_json(&proxy().await.status().await.unwrap_or_else(|e| panic!("{e}")));
+    status["host"].clone()
+}
+
+async fn versions() -> Vec<(String, bool, bool)> {
+    let list = host().await["deployments"].as_array().cloned().unwrap_or_default();
+    list.iter()
+        .map(|d| (d["version"].as_str().unwrap_or("").to_owned(), d["default"] == true, d["pinned"] == true))
+        .collect()
+}
+
+async fn cached_update() -> Value {
+    atomicd::dbus::proxy::dict_to_json(&proxy().await.cached_update().await.unwrap_or_else(|e| panic!("{e}")))
+}
+
+fn v(list: &[(&str, bool, bool)]) -> Vec<(String, bool, bool)> {
+    list.iter().map(|(s, d, p)| (s.to_string(), *d, *p)).collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rpm_ostree_check_deploy_rebase_pin_cleanup_and_rollback() {
+    let mut available = commit("31.2", 'b');
+    available["rpm-diff"] = json!({
+        "upgraded": [[0, "kernel", ["5.6.13-300.fc32", "x86_64"], ["5.6.15-300.fc32", "x86_64"]]],
+        "downgraded": [], "removed": [[1, "nano", "4.9-1.fc32", "x86_64"]],
+        "added": [[2, "htop", "2.2.0-7.fc32", "x86_64"], [2, "tmux", "3.0a-2.fc32", "x86_64"]]});
+    let fake = FakeHost::new(&json!({
+        "deployments": [booted("31.1", 'a', "fedora:fedora/x86_64/coreos/stable")],
+        "available": available,
+        "history": [commit("31.0", 'c')],
+        "origins": {"fedora:fedora/x86_64/coreos/testing": [commit("32.1", 'd')]},
+    }));
+    let _d = fake.daemon("rpm-ostree", &[]);
+    let p = proxy().await;
+    assert_eq!(versions().await, v(&[("31.1", true, false)]));
+    assert_eq!(cached_update().await, json!({}), "no check yet");
+
+    let check = p.host_upgrade(&UpgradeOptions { check: Some(true), ..Default::default() }).await;
+    let check = atomicd::dbus::proxy::dict_to_json(&check.unwrap_or_else(|e| panic!("{e}")));
+    assert_eq!(
+        (check["available"].clone(), check["update"]["version"].clone()),
+        (json!(true), json!("31.2"))
+    );
+    let update = cached_update().await;
+    assert_eq!(update["diff"], json!({"packages-upgraded": 1, "packages-added": 2, "packages-removed": 1}));
+    let (_, text, _) = cli_as(NOBODY, &["host", "status"]);
+    assert!(text.contains("Available: 31.2 (1 packages upgraded, 2 added, 1 removed)"), "{text}");
+    assert_eq!(versions().await, v(&[("31.1", true, false)]), "a check deploys nothing");
+
+    let up = p.host_upgrade(&Default::default()).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(bool::try_from(up["changed"].clone()).ok(), Some(true));
+    assert_eq!(versions().await, v(&[("31.2", true, false), ("31.1", false, false)]));
+    assert_eq!(cached_update().await, json!({}), "deployed: no longer an update");
+
+    let deployed = p.host_deploy("31.0", &DeployOptions::default()).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(deployed.deployment.version, "31.0");
+    let r = p.host_deploy("29.9", &DeployOptions::default()).await;
+    assert!(error_text(&r).contains("Failed to resolve version 29.9"), "{r:?}");
+    let testing = "fedora:fedora/x86_64/coreos/testing";
+    let rebased = p.host_rebase(testing, &RebaseOptions::default()).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!((rebased.deployment.version.as_str(), rebased.deployment.origin.as_str()), ("32.1", testing));
+
+    // Pin the booted deployment, then clean up everything: only the pending one can go.
+    let list = host().await["deployments"].as_array().cloned().unwrap_or_default();
+    let booted_id =
+        list.iter().find(|d| d["booted"] == true).map(|d| d["id"].as_str().unwrap_or("").to_owned());
+    p.host_pin(&booted_id.clone().unwrap_or_default(), true).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(versions().await, v(&[("32.1", true, false), ("31.1", false, true)]));
+    let removed = p
+        .host_cleanup(&CleanupOptions { pending: Some(true), rollback: Some(true) })
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(removed.removed.len(), 1, "only the pending deployment: {removed:?}");
+    assert_eq!(versions().await, v(&[("31.1", true, true)]), "the booted and pinned one stays");
+    let calls = std::fs::read_to_string(fake.dir.join("calls")).unwrap_or_default();
+    assert!(calls.contains("ostree admin pin 1"), "pins go through ostree admin pin: {calls}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn status_is_read_once_per_change_and_survives_a_failing_tool() {
+    let fake = FakeHost::new(&json!({"deployments": [booted("31.1", 'a', "fedora:stable")]}));
+    let d = fake.daemon("rpm-ostree", &[]);
+    for _ in 0..20 {
+        assert_eq!(versions().await.len(), 1);
+    }
+    assert_eq!(fake.statuses(), 1, "20 Status calls while ostree/deploy is unchanged start one process");
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    let _ = std::fs::File::create(fake.dir.join("sysroot/ostree/deploy/touched"));
+    let _ = versions().await;
+    assert_eq!(fake.statuses(), 2, "a change of ostree/deploy is read again");
+    drop(d);
+
+    let _d = fake.daemon("rpm-ostree", &[("FAKE_HOST_FAIL", "1")]);
+    let status =
+        atomicd::dbus::proxy::dict_to_json(&proxy().await.status().await.unwrap_or_else(|e| panic!("{e}")));
+    assert_eq!(status["host"]["deployments"], json!([]));
+    let error = status["host"]["error"].as_str().unwrap_or_default();
+    assert!(error.contains("Connection to the daemon was lost"), "{status}");
+    assert_eq!(status["engine"]["available"], true, "the engine still answers: {status}");
+    let (code, text, _) = cli_as(NOBODY, &["host", "status"]);
+    assert_eq!(code, 0);
+    assert!(text.contains("Error: ") && text.contains("Connection to the daemon was lost"), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bootc_reads_its_boot_order_and_cached_update_and_refuses_deploy() {
+    let image = "quay.io/example/os:latest";
+    let mut old = booted("41.1", 'a', image);
+    old["booted"] = json!(false);
+    let fake = FakeHost::new(&json!({
+        "deployments": [booted("41.2", 'b', image), old],
+        "available": commit("41.3", 'c'),
+        "origins": {"quay.io/example/other:latest": [commit("7.0", 'd')]},
+    }));
+    let _d = fake.daemon("bootc", &[]);
+    let p = proxy().await;
+    assert_eq!(versions().await, v(&[("41.2", true, false), ("41.1", false, false)]));
+
+    // A rollback is queued, not a reordering: bootc then reports bootOrder rollback, and the
+    // rollback deployment is the default.
+    let back = atomicd::dbus::proxy::dict_to_json(
+        &p.rollback(&Default::default()).await.unwrap_or_else(|e| panic!("{e}")),
+    );
+    assert_eq!(back["deployment"]["version"], "41.1");
+    assert_eq!(versions().await, v(&[("41.1", true, false), ("41.2", false, false)]));
+    p.rollback(&Default::default()).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(versions().await, v(&[("41.2", true, false), ("41.1", false, false)]));
+
+    p.host_upgrade(&UpgradeOptions { check: Some(true), ..Default::default() })
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let update = cached_update().await;
+    assert_eq!(
+        (update["version"].clone(), update["diff"]["digest"].clone()),
+        (json!("41.3"), json!(format!("sha256:{}", "c".repeat(64))))
+    );
+
+    let r = p.host_deploy("41.0", &DeployOptions::default()).await;
+    assert_eq!(error_name(&r), "org.atomic.Error.HostNotSupported", "{r:?}");
+    assert!(error_text(&r).contains("HostRebase"), "it says what to do instead: {r:?}");
+
+    let other = "quay.io/example/other:latest";
+    let switched = p.host_rebase(other, &RebaseOptions::default()).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!((switched.deployment.origin.as_str(), switched.deployment.version.as_str()), (other, "7.0"));
+    assert!(switched.deployment.staged);
+    assert_eq!(cached_update().await, json!({}), "the host moved past it: a newer default");
+}
