@@ -28,6 +28,11 @@ start --engine-socket /run/podman/podman.sock
 python3 bench/bench.py engine podman
 start --engine-socket /var/run/docker.sock
 python3 bench/bench.py engine docker
+echo "exactness and cleanup (issue 17):"
+start --engine-socket /run/podman/podman.sock
+python3 bench/bench.py leftovers podman
+start --engine-socket /var/run/docker.sock
+python3 bench/bench.py leftovers docker
 echo "latency:"
 python3 bench/bench.py display docker
 start --engine-socket /run/podman/podman.sock

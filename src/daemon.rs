@@ -140,6 +140,13 @@ pub async fn run(args: Args) -> Result<(), String> {
         )
         .await
         .map_err(|e| e.to_string())?;
+    // What a crash left to remove goes before any Run of this instance can make a container.
+    if first.available {
+        match tokio::time::timeout(Duration::from_secs(5), manager.sweep_removals()).await {
+            Ok(0) | Err(_) => {}
+            Ok(swept) => tracing::info!(swept, "removed exited --rm containers left from before"),
+        }
+    }
     match conn.request_name_with_flags(BUS_NAME, RequestNameFlags::DoNotQueue.into()).await {
         Ok(RequestNameReply::PrimaryOwner) | Ok(RequestNameReply::AlreadyOwner) => {}
         Ok(other) => return Err(format!("{BUS_NAME} is already owned ({other:?})")),
@@ -152,7 +159,7 @@ pub async fn run(args: Args) -> Result<(), String> {
     tracing::info!("serving {BUS_NAME} at {MANAGER_PATH}");
 
     let signals = tokio::spawn(send_changed(conn.clone(), noted));
-    let events = tokio::spawn(follow_engine_events(engine.clone(), changes));
+    let events = tokio::spawn(follow_engine_events(engine.clone(), changes, manager.clone()));
     let monitor = tokio::spawn(monitor_engine(conn.clone(), engine));
     let watchdog = tokio::spawn(lifecycle::watchdog());
     let idle = Duration::from_secs(args.idle_exit);
@@ -174,6 +181,7 @@ pub async fn run(args: Args) -> Result<(), String> {
             drain(&activity, Duration::from_secs(1)).await;
         }
     }
+    manager.finish_removals(Duration::from_secs(5)).await;
     monitor.abort();
     watchdog.abort();
     events.abort();
@@ -245,15 +253,18 @@ async fn send_changed(conn: zbus::Connection, noted: tokio::sync::mpsc::Unbounde
 
 /// Notes images and containers changed by anyone (podman, docker, atomicd) from the engine's
 /// event stream, following it again whenever the engine goes and comes back.
-async fn follow_engine_events(engine: Arc<dyn Engine>, changes: Changes) {
+async fn follow_engine_events(engine: Arc<dyn Engine>, changes: Changes, manager: Arc<Manager>) {
     loop {
         if let Ok(mut events) = engine.events().await {
+            manager.following_engine_events(true);
             while let Some(change) = events.next().await {
+                manager.engine_changed(change);
                 changes.note(&[match change {
                     EngineChange::Image => Area::Images,
                     EngineChange::Container => Area::Containers,
                 }]);
             }
+            manager.following_engine_events(false);
         }
         tokio::time::sleep(ENGINE_PROBE_INTERVAL).await;
     }

@@ -291,8 +291,16 @@ async fn a_running_job_matches_the_job_interface_of_the_xml() {
     );
     let done = sleeper.await.unwrap_or_else(|e| panic!("{e}")).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(done.exit_code, Some(0));
-    let objects = om.get_managed_objects().await.unwrap_or_default();
-    assert!(!objects.contains_key(&path), "the job stayed exported after the call ended");
+    // The job is unexported as its call ends (InterfacesRemoved follows the reply closely).
+    let mut gone = false;
+    for _ in 0..40 {
+        if !om.get_managed_objects().await.unwrap_or_default().contains_key(&path) {
+            gone = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(gone, "the job stayed exported 2 s after the call ended");
 }
 
 /// libostree and its libraries stay out of the daemon (they live in atomicd-ostree).

@@ -54,7 +54,16 @@ async fn run_pulls_a_missing_image_first_unless_told_not_to() {
         let cmd: Vec<String> = ["echo", "pulled and ran"].map(String::from).to_vec();
         let r = p.run(&image, &cmd, &Default::default()).await.unwrap_or_else(|e| panic!("{engine}: {e}"));
         assert_eq!((r.exit_code, r.output.as_deref()), (Some(0), Some("pulled and ran\n")), "{engine}");
-        // Through the CLI, with the pull's progress on stderr before the container's output.
+        // Through the CLI, with the pull's progress on stderr before the container's output. The
+        // --rm container goes after the reply; the image can go once it has.
+        let id = r.container_id.clone().unwrap_or_default();
+        let exists = || {
+            Command::new(engine)
+                .args(["container", "inspect", &id])
+                .output()
+                .is_ok_and(|o| o.status.success())
+        };
+        assert!(wait_until(std::time::Duration::from_secs(5), || !exists()), "{engine}: --rm container left");
         rmi(engine, &image);
         let (code, out, err) = cli_as(0, &["run", &image, "echo", "again"]);
         assert_eq!((code, out.as_str()), (0, "again\n"), "{engine}: {err}");

@@ -3,6 +3,7 @@
 mod common;
 
 use common::*;
+use std::time::Duration;
 
 const ENGINES: [(&str, &str); 2] = [(PODMAN_SOCK, "podman"), (DOCKER_SOCK, "docker")];
 
@@ -26,7 +27,9 @@ async fn run_label_keeps_quoting_and_propagates_the_exit_code() {
         assert!(
             argv.contains(&"NAME=hello".to_owned()) && argv.contains(&"IMAGE=atomic-test/hello".to_owned())
         );
-        assert!(!containers(engine).contains(&"hello".to_owned()), "{engine}: --rm container left");
+        // A --rm container is removed after the reply, within moments.
+        let gone = wait_until(Duration::from_secs(5), || !containers(engine).contains(&"hello".to_owned()));
+        assert!(gone, "{engine}: --rm container left");
     }
     // The CLI exits with the container's code.
     let _d = Daemon::start(&["--engine-socket", PODMAN_SOCK]);

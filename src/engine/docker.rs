@@ -206,6 +206,32 @@ fn chunks(
     }))
 }
 
+/// Whether bollard could not read an answer only because it names podman's `stopped` state,
+/// which podman reports from a container's exit until its cleanup has run (a few hundred ms);
+/// bollard's models list every state but that one.
+fn podman_stopped(e: &BollardError) -> bool {
+    matches!(e, BollardError::JsonDataError { message, .. } if message.contains("`stopped`"))
+}
+
+/// Runs `call` again while its answer names podman's `stopped` state (at most ~2 s), so a list
+/// or inspect made right after a container's exit reads its settled state.
+async fn past_stopped<T, F, Fut>(mut call: F) -> std::result::Result<T, BollardError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = std::result::Result<T, BollardError>>,
+{
+    let mut tries = 0;
+    loop {
+        match call().await {
+            Err(e) if podman_stopped(&e) && tries < 20 => {
+                tries += 1;
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            other => return other,
+        }
+    }
+}
+
 /// The engine could not be reached at all.
 fn unavailable(socket: &str, e: &BollardError) -> Error {
     Error::EngineUnavailable(format!("the container engine at {socket} does not answer: {e}"))
@@ -269,7 +295,7 @@ impl Engine for DockerEngine {
         let docker = self.client().await?;
         // The engines resolve a full ID, then a name, then an ID prefix: a caller's name of hex
         // digits must never reach someone else's container through the last of those.
-        match docker.inspect_container(name, None).await {
+        match past_stopped(|| docker.inspect_container(name, None)).await {
             Ok(c) if c.name.as_deref().map(|n| n.trim_start_matches('/')) == Some(name) => {
                 Ok(Some(ContainerInfo {
                     id: c.id.unwrap_or_default(),
@@ -289,9 +315,8 @@ impl Engine for DockerEngine {
 
     async fn list_containers(&self) -> Result<Vec<ContainerSummary>> {
         let docker = self.client().await?;
-        let options = ListContainersOptions { all: true, ..ListContainersOptions::default() };
-        let list = docker
-            .list_containers(Some(options))
+        let options = || Some(ListContainersOptions { all: true, ..ListContainersOptions::default() });
+        let list = past_stopped(|| docker.list_containers(options()))
             .await
             .map_err(|e| classify(&self.selected(), "listing containers", e))?;
         Ok(list.into_iter().map(lists::container).collect())
@@ -426,6 +451,11 @@ impl Engine for DockerEngine {
         Ok(code)
     }
 
+    async fn exit_code(&self, id: &str) -> Result<Option<i64>> {
+        // 1.41: what podman 4 serves and Docker has served since 20.10; State is older than both.
+        Ok(super::state::inspect(&self.selected(), "1.41", id).await?.ended())
+    }
+
     async fn output_tail(&self, id: &str, limit: usize) -> Result<String> {
         let docker = self.client().await?;
         let options = LogsOptionsBuilder::default().stdout(true).stderr(true).follow(false).build();
@@ -517,5 +547,34 @@ impl Engine for DockerEngine {
             .await
             .map_err(|e| classify(&self.selected(), &format!("inspecting exec {exec_id}"), e))?;
         inspected.exit_code.ok_or_else(|| Error::EngineError(format!("exec {exec_id} reports no exit code")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn podmans_stopped_state_is_waited_out_and_other_errors_are_not() {
+        let stopped = || BollardError::JsonDataError {
+            message: "unknown variant `stopped`, expected one of ``, `created`, `running`".into(),
+            column: 178,
+        };
+        let mut calls = 0;
+        let settled = past_stopped(|| {
+            calls += 1;
+            let answer = if calls < 3 { Err(stopped()) } else { Ok(calls) };
+            async move { answer }
+        })
+        .await;
+        assert_eq!(settled.ok(), Some(3));
+        let mut calls = 0;
+        let other = past_stopped(|| {
+            calls += 1;
+            async { Err::<(), _>(BollardError::RequestTimeoutError) }
+        })
+        .await;
+        assert!(other.is_err());
+        assert_eq!(calls, 1, "only podman's stopped state is retried");
     }
 }

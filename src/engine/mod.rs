@@ -6,6 +6,7 @@ mod docker;
 mod lists;
 mod locate;
 mod pull;
+mod state;
 
 use std::collections::HashMap;
 
@@ -208,6 +209,9 @@ pub trait Engine: Send + Sync {
     async fn stop(&self, id: &str, timeout: u32) -> Result<()>;
     /// Waits for the container to stop and returns its exit code.
     async fn wait(&self, id: &str) -> Result<i64>;
+    /// The exit code of a container whose process has ended, as its state says now; `None`
+    /// while the engine still counts it as running. One inspect, no waiting.
+    async fn exit_code(&self, id: &str) -> Result<Option<i64>>;
     /// The last `limit` bytes of the container's output, stdout and stderr interleaved.
     async fn output_tail(&self, id: &str, limit: usize) -> Result<String>;
     /// Removes a container, killing it first when `force`.

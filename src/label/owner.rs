@@ -14,6 +14,7 @@ const NAME: &str = "org.atomic.name";
 const OPERATION: &str = "org.atomic.operation";
 const CALLER_UID: &str = "org.atomic.caller-uid";
 const PRIVILEGED: &str = "org.atomic.privileged";
+const REMOVE: &str = "org.atomic.remove";
 
 /// What atomicd records on a container it creates.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -30,12 +31,14 @@ pub struct Ownership {
     pub caller_uid: u32,
     /// Whether its line reaches the host (`None` on containers made before atomicd said so).
     pub privileged: Option<bool>,
+    /// Whether atomicd removes it once it has exited (a waited `--rm`).
+    pub remove: bool,
 }
 
 impl Ownership {
     /// The engine labels for a create request.
     pub fn to_labels(&self) -> HashMap<String, String> {
-        HashMap::from([
+        let mut labels = HashMap::from([
             (MANAGED.to_owned(), "1".to_owned()),
             (IMAGE.to_owned(), self.image.clone()),
             (IMAGE_ID.to_owned(), self.image_id.clone()),
@@ -43,7 +46,11 @@ impl Ownership {
             (OPERATION.to_owned(), self.operation.clone()),
             (CALLER_UID.to_owned(), self.caller_uid.to_string()),
             (PRIVILEGED.to_owned(), if self.privileged == Some(true) { "1" } else { "0" }.to_owned()),
-        ])
+        ]);
+        if self.remove {
+            labels.insert(REMOVE.to_owned(), "1".to_owned());
+        }
+        labels
     }
 
     /// The ownership a container's labels record; `None` when atomicd did not make it.
@@ -59,6 +66,7 @@ impl Ownership {
             operation: get(OPERATION),
             caller_uid: get(CALLER_UID).parse().unwrap_or(u32::MAX),
             privileged: labels.get(PRIVILEGED).map(|v| v == "1"),
+            remove: labels.get(REMOVE).is_some_and(|v| v == "1"),
         })
     }
 }
@@ -76,8 +84,11 @@ mod tests {
             operation: "Run".into(),
             caller_uid: 1000,
             privileged: Some(true),
+            remove: true,
         };
-        assert_eq!(Ownership::from_labels(&o.to_labels()), Some(o));
+        assert_eq!(Ownership::from_labels(&o.to_labels()), Some(o.clone()));
+        let kept = Ownership { remove: false, ..o };
+        assert_eq!(Ownership::from_labels(&kept.to_labels()), Some(kept));
         assert_eq!(Ownership::from_labels(&HashMap::new()), None);
         let forged = HashMap::from([(MANAGED.to_owned(), "yes".to_owned())]);
         assert_eq!(Ownership::from_labels(&forged), None);

@@ -202,6 +202,11 @@ impl Bridge {
         }
     }
 
+    /// Whether the caller's output has lost its reader by now.
+    pub fn reader_is_gone(&self) -> bool {
+        *self.reader_gone.borrow()
+    }
+
     /// Resolves when the caller's output has no reader any more (EPIPE); never otherwise. The
     /// future does not borrow the bridge, so it can wait beside [`Bridge::output_ended`].
     pub fn reader_gone(&self) -> impl std::future::Future<Output = ()> + Send + 'static {

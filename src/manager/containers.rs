@@ -46,6 +46,8 @@ impl Manager {
             operation: plan.operation.as_str().to_owned(),
             caller_uid: caller.uid,
             privileged: Some(!plan.privileges.is_empty()),
+            // atomicd removes a waited --rm container; the engine removes a detached one.
+            remove: spec.remove && !spec.detach,
         };
         self.engine.create(CreateRequest { spec, image_id: &plan.image_id, owner: &owner, streams }).await
     }

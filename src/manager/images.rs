@@ -182,9 +182,12 @@ pub(super) struct Outdated {
 }
 
 impl Outdated {
-    /// Sorts containers by who made them.
+    /// Sorts containers by who made them. A finished `--rm` run of atomicd's is on its way out
+    /// (removed after its reply), not a container still on the image.
     pub fn of(containers: Vec<crate::engine::ContainerSummary>) -> Self {
-        let (mine, theirs) = containers.into_iter().partition(|c| c.owner.is_some());
+        let leaving =
+            |c: &crate::engine::ContainerSummary| !c.running && c.owner.as_ref().is_some_and(|o| o.remove);
+        let (mine, theirs) = containers.into_iter().filter(|c| !leaving(c)).partition(|c| c.owner.is_some());
         Outdated { mine, theirs }
     }
 

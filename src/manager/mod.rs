@@ -5,12 +5,14 @@ mod attach;
 mod authorize;
 mod changes;
 mod containers;
+mod display_cache;
 mod flight;
 mod host_ops;
 mod images;
 mod install;
 mod jobs;
 mod plan;
+mod removals;
 mod request;
 mod run;
 mod stop;
@@ -62,6 +64,10 @@ pub struct Manager {
     /// ListImages callers share one engine call, with and without `all`.
     image_lists:
         [flight::SingleFlight<std::result::Result<Vec<crate::engine::ImageSummary>, flight::Shared>>; 2],
+    /// `--rm` containers being removed after their Run replied.
+    removals: Arc<removals::Removals>,
+    /// What display reads, kept while the engine's events are followed.
+    display_cache: display_cache::DisplayCache,
 }
 
 /// The outside world a manager acts on.
@@ -99,7 +105,29 @@ impl Manager {
             changes,
             container_list: flight::SingleFlight::default(),
             image_lists: Default::default(),
+            removals: Arc::default(),
+            display_cache: display_cache::DisplayCache::default(),
         }
+    }
+
+    /// The engine's event stream is followed (`true`) or lost (`false`).
+    pub fn following_engine_events(&self, now: bool) {
+        self.display_cache.following(now);
+    }
+
+    /// An event of the engine's: what display keeps about it is dropped.
+    pub fn engine_changed(&self, change: crate::engine::EngineChange) {
+        self.display_cache.changed(change);
+    }
+
+    /// Removes the exited containers atomicd still had to remove when it last stopped.
+    pub async fn sweep_removals(&self) -> usize {
+        removals::Removals::sweep(self.engine.as_ref()).await
+    }
+
+    /// Waits (at most `limit`) for the removals in flight, on the way out.
+    pub async fn finish_removals(&self, limit: std::time::Duration) {
+        self.removals.drain(limit).await;
     }
 
     /// Cancels every running job, for a clean stop.

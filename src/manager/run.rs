@@ -5,12 +5,15 @@ use super::attach::{Bridge, CallerFds, EXIT_SIGPIPE};
 use super::jobs::Job;
 use super::plan::{self, Plan, RunShape, Step};
 use super::request::RunRequest;
-use super::{container_name, vars, Manager};
+use futures_util::StreamExt;
+
+use super::{container_name, vars, Manager, OUTPUT_LIMIT};
 use crate::dbus::results::RunResult;
-use crate::engine::StreamSetup;
+use crate::engine::{Chunk, StreamSetup};
 use crate::error::{Error, Result};
 use crate::label::{find_label, ImageRef, LabelKind, LineMode, RunSpec};
 use crate::system::caller::Caller;
+use crate::text::Tail;
 
 /// Bounds on the command argument list: generous for real use, small enough to refuse abuse.
 const MAX_COMMAND_ARGS: usize = 4096;
@@ -34,12 +37,21 @@ impl Manager {
         let vars = vars(caller, &image, &name, &inputs)?;
         // A missing image is pulled first (its labels are unknown until it is here), as a job
         // of its own; display pulls nothing.
-        let info = self.image_for(caller, &image, pull && !display).await?;
+        let info = if display {
+            self.image_for_display(&image).await?
+        } else {
+            self.image_for(caller, &image, pull).await?
+        };
         let selinux = std::path::Path::new("/sys/fs/selinux").is_dir();
         let shape = RunShape { spc, mode: LineMode { tty, detach }, command: &command, replace, selinux };
         let planned = plan::run(image, &info, &vars, shape)?;
         let existing = match &planned.name {
-            Some(n) => self.engine.find_container(n).await?,
+            Some(n) if display => self.container_for_display(n).await?,
+            Some(n) => {
+                // The last Run of this NAME may still be removing its container.
+                self.removals.settled(n).await;
+                self.engine.find_container(n).await?
+            }
             None => None,
         };
         let mut plan = planned.against(existing, shape)?;
@@ -117,9 +129,13 @@ impl Manager {
         Ok(result)
     }
 
-    /// Attaches (before the start, so nothing is missed), starts, and unless detached waits for
-    /// the container's end. `created` is the line the container was just created from: a failed
-    /// start removes it, and its `-d`/`--rm` apply; `None` is atomicd's existing container.
+    /// Attaches (before the start, so nothing is missed), starts, and unless detached follows
+    /// the container to its end. `created` is the line the container was just created from: a
+    /// failed start removes it, and its `-d`/`--rm` apply; `None` is atomicd's existing container.
+    ///
+    /// The exit code is read as soon as the attach stream ends (the process has exited), not
+    /// when the engine's wait returns: podman answers a wait only after its cleanup process has
+    /// run. A `--rm` container is then removed after the reply (see `removals`).
     async fn drive(
         &self,
         id: &str,
@@ -129,57 +145,121 @@ impl Manager {
         result: &mut RunResult,
     ) -> Result<()> {
         let (detach, remove) = created.map_or((false, false), |spec| (spec.detach, spec.remove));
+        let name = created.and_then(|spec| spec.name.clone());
         let created = created.is_some();
-        let attach = !detach && at.fds.any();
-        if attach {
+        let bridged = !detach && at.fds.any();
+        if bridged {
             job.cancel_if_caller_leaves().await;
         }
-        let bridge = if attach {
-            let attached = match self.engine.attach(id, at.streams.stdin).await {
-                Ok(a) => a,
-                Err(e) if created => {
-                    let _ = self.engine.remove(id, true).await;
+        let attached = if detach {
+            None
+        } else {
+            match self.engine.attach(id, bridged && at.streams.stdin).await {
+                Ok(a) => Some(a),
+                Err(e) => {
+                    if created {
+                        let _ = self.engine.remove(id, true).await;
+                    }
                     return Err(e);
                 }
-                Err(e) => return Err(e),
-            };
-            Some(Bridge::start(attached, at.fds))
-        } else {
-            None
+            }
         };
+        let mut output = attached.map(|a| {
+            if bridged {
+                Output::Bridged(Bridge::start(a, at.fds))
+            } else {
+                Output::Collected(a)
+            }
+        });
         self.start_or_discard(id, created).await?;
         if at.streams.tty {
             self.follow_terminal(id, at.tty_size, &mut job).await;
         }
         job.report(-1.0, "running").await;
-        if detach {
-            return Ok(());
-        }
-        match bridge {
-            Some(bridge) => {
-                // Output went to the caller's fds; none comes back in the result.
-                let waited = tokio::select! {
-                    waited = self.wait_or_cancel(id, &job) => waited,
-                    () = bridge.reader_gone() => {
-                        // As SIGPIPE ends a pipeline's writer: the container is stopped and removed.
+        let Some(output) = output.take() else { return Ok(()) };
+        let ended = match output {
+            Output::Bridged(mut bridge) => {
+                let reader_gone = bridge.reader_gone();
+                let ended = tokio::select! {
+                    // The stream also ends when the bridge stopped reading for a gone reader.
+                    () = bridge.output_ended() => bridge.reader_is_gone().then_some(EXIT_SIGPIPE),
+                    () = reader_gone => Some(EXIT_SIGPIPE),
+                    () = job.cancelled() => {
                         let _ = self.engine.remove(id, true).await;
                         bridge.finish().await;
-                        result.exit_code = Some(EXIT_SIGPIPE);
-                        return Ok(());
+                        return Err(job.cancelled_error("the container"));
                     }
                 };
+                if ended.is_some() {
+                    // As SIGPIPE ends a pipeline's writer: the container is stopped and removed.
+                    let _ = self.engine.remove(id, true).await;
+                }
                 bridge.finish().await;
-                let waited = waited?;
-                self.remove_after(id, remove, &waited).await?;
-                result.exit_code = Some(i32::try_from(waited?).unwrap_or(i32::MAX));
+                ended
             }
-            None => {
-                let (code, output) = self.finish(id, remove, &job).await?;
-                result.exit_code = Some(code);
-                result.output = Some(output);
+            Output::Collected(attached) => {
+                result.output = Some(self.collect(id, attached, &job).await?);
+                None
             }
+        };
+        let code = match ended {
+            Some(code) => code,
+            None => self.exit_code_after_output(id).await.map(exit_code)?,
+        };
+        result.exit_code = Some(code);
+        if remove && ended.is_none() {
+            self.removals.later(self.engine.clone(), id.to_owned(), name);
         }
         Ok(())
+    }
+
+    /// The container's output from its attach stream until it ends (its last 64 KiB); on
+    /// Cancel the container is removed.
+    async fn collect(&self, id: &str, attached: crate::engine::Attached, job: &Job) -> Result<String> {
+        let mut stream = attached.output;
+        let mut tail = Tail::new(OUTPUT_LIMIT);
+        let read = async {
+            while let Some(Ok(Chunk::Stdout(b) | Chunk::Stderr(b))) = stream.next().await {
+                tail.push(&b);
+            }
+        };
+        tokio::select! {
+            () = read => Ok(tail.into_string()),
+            () = job.cancelled() => {
+                let _ = self.engine.remove(id, true).await;
+                Err(job.cancelled_error("the container"))
+            }
+        }
+    }
+
+    /// The exit code once the attach stream has ended: the container's state says it at once;
+    /// should the engine still count it as running, its wait decides.
+    async fn exit_code_after_output(&self, id: &str) -> Result<i64> {
+        match self.engine.exit_code(id).await? {
+            Some(code) => Ok(code),
+            None => self.engine.wait(id).await,
+        }
+    }
+
+    /// The image as display shows it: kept from an earlier display while no engine event said
+    /// it changed (display authorizes nothing; a real Run always inspects afresh).
+    async fn image_for_display(&self, image: &ImageRef) -> Result<crate::engine::ImageInfo> {
+        if let Some(info) = self.display_cache.image(image.as_str()) {
+            return Ok(info);
+        }
+        let info = self.engine.inspect_image(image.as_str()).await?;
+        self.display_cache.keep_image(image.as_str(), &info);
+        Ok(info)
+    }
+
+    /// Container `name` as display shows it, kept likewise.
+    async fn container_for_display(&self, name: &str) -> Result<Option<crate::engine::ContainerInfo>> {
+        if let Some(found) = self.display_cache.container(name) {
+            return Ok(found);
+        }
+        let found = self.engine.find_container(name).await?;
+        self.display_cache.keep_container(name, &found);
+        Ok(found)
     }
 
     /// Sets the terminal's first size and follows the caller's ResizeTty calls.
@@ -199,6 +279,18 @@ impl Manager {
             });
         }
     }
+}
+
+/// Where a waited container's output goes.
+enum Output {
+    /// To the caller's fds.
+    Bridged(Bridge),
+    /// Into the result (its last 64 KiB).
+    Collected(crate::engine::Attached),
+}
+
+fn exit_code(code: i64) -> i32 {
+    i32::try_from(code).unwrap_or(i32::MAX)
 }
 
 impl From<&Plan> for RunResult {

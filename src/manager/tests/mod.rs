@@ -176,6 +176,9 @@ impl Engine for FakeEngine {
     async fn wait(&self, _: &str) -> Result<i64> {
         Ok(0)
     }
+    async fn exit_code(&self, _: &str) -> Result<Option<i64>> {
+        Ok(Some(0))
+    }
     async fn output_tail(&self, _: &str, _: usize) -> Result<String> {
         Ok(String::new())
     }
@@ -438,6 +441,7 @@ fn mine(name: &str, image_id: &str, running: bool, flags: &[&str]) -> FakeContai
         operation: "Run".into(),
         caller_uid: 0,
         privileged: Some(!flags.is_empty()),
+        remove: false,
     };
     FakeContainer {
         id: format!("{name}-id"),
@@ -464,6 +468,32 @@ async fn display_needs_no_authorization_and_changes_nothing() {
     assert_eq!(r.privileges.len(), 2);
     assert_eq!(r.image_id, "sha256:a1");
     assert!(asked(&w).is_empty() && w.engine.calls().is_empty());
+}
+
+#[tokio::test]
+async fn display_reads_what_it_kept_until_an_event_and_a_run_never_does() {
+    let w = world(&["org.atomic.run"]);
+    let display = || RunRequest { display: true, ..run_request("app", &[]) };
+    w.engine.image("app", "sha256:a1", &[("RUN", "docker run --rm IMAGE true")]);
+    w.manager.following_engine_events(true);
+    let first = w.manager.run(&caller(0), display()).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(first.image_id, "sha256:a1");
+    // Re-tagged, and its event not seen yet: display shows what it kept...
+    w.engine.image("app", "sha256:a2", &[("RUN", "docker run --rm IMAGE true")]);
+    let kept = w.manager.run(&caller(0), display()).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(kept.image_id, "sha256:a1");
+    // ...a real run inspects afresh and runs what it authorized...
+    let ran = w.manager.run(&caller(0), run_request("app", &[])).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(ran.image_id, "sha256:a2");
+    // ...and the event drops what display kept.
+    w.manager.engine_changed(crate::engine::EngineChange::Image);
+    let fresh = w.manager.run(&caller(0), display()).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(fresh.image_id, "sha256:a2");
+    // Without the event stream nothing is kept at all.
+    w.manager.following_engine_events(false);
+    w.engine.image("app", "sha256:a3", &[("RUN", "docker run --rm IMAGE true")]);
+    let unkept = w.manager.run(&caller(0), display()).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(unkept.image_id, "sha256:a3");
 }
 
 #[tokio::test]
