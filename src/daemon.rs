@@ -162,7 +162,22 @@ pub async fn run(args: Args) -> Result<(), String> {
     let events = tokio::spawn(follow_engine_events(engine.clone(), changes, manager.clone()));
     let monitor = tokio::spawn(monitor_engine(conn.clone(), engine));
     let watchdog = tokio::spawn(lifecycle::watchdog());
-    let idle = Duration::from_secs(args.idle_exit);
+    serve_until_stopped(&conn, &manager, &activity, Duration::from_secs(args.idle_exit)).await;
+    manager.finish_removals(Duration::from_secs(5)).await;
+    monitor.abort();
+    watchdog.abort();
+    events.abort();
+    signals.abort();
+    Ok(())
+}
+
+/// Serves until SIGTERM/SIGINT (running jobs are cancelled) or `idle` without calls.
+async fn serve_until_stopped(
+    conn: &zbus::Connection,
+    manager: &Manager,
+    activity: &Activity,
+    idle: Duration,
+) {
     tokio::select! {
         () = wait_for_stop() => {
             notify(&[sd_notify::NotifyState::Stopping, sd_notify::NotifyState::Status("stopping: cancelling running jobs")]);
@@ -170,23 +185,17 @@ pub async fn run(args: Args) -> Result<(), String> {
             // New callers queue for the next instance; running jobs end as Cancelled, cleanly.
             let _ = conn.release_name(BUS_NAME).await;
             manager.cancel_all_jobs();
-            drain(&activity, Duration::ZERO).await;
+            drain(activity, Duration::ZERO).await;
         }
-        () = idle_exit(&activity, idle) => {
+        () = idle_exit(activity, idle) => {
             notify(&[sd_notify::NotifyState::Stopping]);
             tracing::info!("idle for {}s: exiting", idle.as_secs());
             // Release the name first: a call sent from now on starts a new instance by bus
             // activation; one that reached us before the release is still answered.
             let _ = conn.release_name(BUS_NAME).await;
-            drain(&activity, Duration::from_secs(1)).await;
+            drain(activity, Duration::from_secs(1)).await;
         }
     }
-    manager.finish_removals(Duration::from_secs(5)).await;
-    monitor.abort();
-    watchdog.abort();
-    events.abort();
-    signals.abort();
-    Ok(())
 }
 
 /// How long SIGTERM waits for cancelled jobs to end (below the unit's TimeoutStopSec).
