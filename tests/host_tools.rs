@@ -7,6 +7,7 @@ mod common;
 use std::path::PathBuf;
 
 use common::*;
+use futures_util::StreamExt;
 use serde_json::{json, Value};
 
 /// A fake host: its state file, its sysroot (for the status cache) and the calls it saw.
@@ -213,4 +214,47 @@ async fn bootc_reads_its_boot_order_and_cached_update_and_refuses_deploy() {
     assert_eq!((switched.deployment.origin.as_str(), switched.deployment.version.as_str()), (other, "7.0"));
     assert!(switched.deployment.staged);
     assert_eq!(cached_update().await, json!({}), "the host moved past it: a newer default");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn cached_update_changes_are_signalled_and_a_committed_job_refuses_cancel() {
+    let mut old = booted("31.0", 'c', "fedora:stable");
+    old["booted"] = json!(false);
+    let fake = FakeHost::new(&json!({
+        "deployments": [booted("31.1", 'a', "fedora:stable"), old],
+        "available": commit("31.2", 'b'),
+    }));
+    let _d = fake.daemon("rpm-ostree", &[("FAKE_HOST_ROLLBACK_DELAY", "2")]);
+    let conn = zbus::Connection::system().await.unwrap_or_else(|e| panic!("{e}"));
+    let p = atomicd::dbus::proxy::ManagerProxy::new(&conn).await.unwrap_or_else(|e| panic!("{e}"));
+    let mut changes = p.receive_cached_update_changed().await;
+    let _ = tokio::time::timeout(std::time::Duration::from_millis(300), changes.next()).await; // the initial value
+    let check = UpgradeOptions { check: Some(true), ..Default::default() };
+    p.host_upgrade(&check).await.unwrap_or_else(|e| panic!("{e}"));
+    let changed = tokio::time::timeout(std::time::Duration::from_secs(5), changes.next())
+        .await
+        .unwrap_or_else(|_| panic!("no PropertiesChanged for CachedUpdate after a check"))
+        .unwrap_or_else(|| panic!("the stream ended"));
+    let update = atomicd::dbus::proxy::dict_to_json(&changed.get().await.unwrap_or_else(|e| panic!("{e}")));
+    assert_eq!(update["version"], "31.2");
+
+    // A rollback is one step: its job says it can no longer be cancelled, and Cancel says so.
+    let options = RollbackOptions::default();
+    let call = p.rollback(&options);
+    tokio::pin!(call);
+    let job = tokio::select! {
+        r = &mut call => panic!("the rollback ended before its job was seen: {r:?}"),
+        j = job_where(&conn, |_, m| m.contains("previous deployment")) => j.0,
+    };
+    let job_proxy = atomicd::dbus::proxy::JobProxy::builder(&conn)
+        .path(job.clone())
+        .unwrap_or_else(|e| panic!("{e}"))
+        .build()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(job_proxy.cancellable().await.ok(), Some(false));
+    let r = job_proxy.cancel().await;
+    assert!(error_text(&r).contains("can no longer be cancelled"), "{r:?}");
+    let back = call.await.unwrap_or_else(|e| panic!("the rollback must finish: {e}"));
+    assert_eq!(atomicd::dbus::proxy::dict_to_json(&back)["deployment"]["version"], "31.0");
 }

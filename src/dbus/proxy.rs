@@ -178,6 +178,10 @@ pub trait Job {
     /// Message
     #[zbus(property)]
     fn message(&self) -> zbus::Result<String>;
+
+    /// Cancellable
+    #[zbus(property)]
+    fn cancellable(&self) -> zbus::Result<bool>;
 }
 
 /// A job's properties as they arrive whole in `InterfacesAdded` or in part in

@@ -26,7 +26,8 @@ booted, staged, pinned, digest), "available" (what the remote has for the curren
 "history" (older commits of the origin, for deploy), "origins" (what other origins offer, for
 rebase), "cached-update", "rollback-queued". Calls are appended to $FAKE_HOST_CALLS when set;
 $FAKE_HOST_FAIL makes every call fail as a tool whose daemon is gone; a status takes
-$FAKE_HOST_STATUS_DELAY seconds (a real one starts a process and asks its daemon).
+$FAKE_HOST_STATUS_DELAY seconds (a real one starts a process and asks its daemon), and an
+rpm-ostree rollback $FAKE_HOST_ROLLBACK_DELAY seconds.
 """
 import json
 import os
@@ -133,6 +134,7 @@ def rpm_ostree():
         save(state)
         print("Staging deployment... done")
     elif op == "rollback":
+        time.sleep(float(os.environ.get("FAKE_HOST_ROLLBACK_DELAY", "0")))
         d = state["deployments"]
         if len(d) < 2:
             fail("No rollback deployment found")
