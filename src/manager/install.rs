@@ -156,14 +156,29 @@ impl Manager {
                 return Ok(result);
             }
         }
-        for c in others {
-            self.engine.remove(&c.id, true).await?;
-            result.removed.push(c.id.clone());
+        let others: Vec<String> = others.into_iter().map(|c| c.id.clone()).collect();
+        self.remove_uninstalled(&plan, &others, &info.id, &name, &mut result).await?;
+        Ok(result)
+    }
+
+    /// The end of an Uninstall whose label succeeded (or that had none): the other containers,
+    /// the image by the caller's name, and the record go.
+    async fn remove_uninstalled(
+        &self,
+        plan: &Plan,
+        containers: &[String],
+        image_id: &str,
+        name: &str,
+        result: &mut UninstallResult,
+    ) -> Result<()> {
+        for id in containers {
+            self.engine.remove(id, true).await?;
+            result.removed.push(id.clone());
         }
         if plan.removes_image {
             // By the name the caller gave: other tags of the same image are not ours to drop.
             if self.engine.remove_image(plan.image.as_str()).await? {
-                result.removed.push(info.id.clone());
+                result.removed.push(image_id.to_owned());
             } else {
                 result.warnings.push(format!(
                     "image {:?} was untagged; its content stays under its other names",
@@ -173,10 +188,10 @@ impl Manager {
         }
         let _guard = self.state_lock.lock().await;
         let mut records = self.state.installed()?;
-        records.retain(|i| !((i.image == plan.image.as_str() || i.image_id == info.id) && i.name == name));
+        records.retain(|i| !((i.image == plan.image.as_str() || i.image_id == image_id) && i.name == name));
         self.state.save_installed(&records)?;
         self.changes.note(&[super::Area::Installed]);
-        Ok(result)
+        Ok(())
     }
 
     /// Pulls with progress reported on `job`; Cancel stops the pull.
