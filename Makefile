@@ -12,7 +12,12 @@ PROFILE ?= release
 TARGET_DIR ?= target
 OUT := $(TARGET_DIR)/$(if $(filter dev test,$(PROFILE)),debug,$(PROFILE))
 
-.PHONY: all build install test clippy demo
+VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
+ARCH ?= $(shell dpkg --print-architecture 2>/dev/null || echo amd64)
+DEB := $(TARGET_DIR)/atomicd_$(VERSION)_$(ARCH).deb
+DEBFLAGS ?=
+
+.PHONY: all build install test clippy demo deb
 
 all: build
 
@@ -39,6 +44,17 @@ install:
 	sed 's|/usr/libexec/atomicd|$(LIBEXECDIR)/atomicd|' systemd/atomicd.service \
 		> $(DESTDIR)$(UNITDIR)/atomicd.service
 	chmod 0644 $(DESTDIR)$(DATADIR)/dbus-1/system-services/org.atomic.service $(DESTDIR)$(UNITDIR)/atomicd.service
+
+# A Debian package of what `make install` lays out (PREFIX=/usr), with the maintainer scripts
+# of packaging/debian; built with dpkg-deb, files owned by root.
+deb:
+	rm -rf $(TARGET_DIR)/deb && mkdir -p $(TARGET_DIR)/deb/DEBIAN
+	$(MAKE) install DESTDIR=$(abspath $(TARGET_DIR))/deb PREFIX=/usr UNITDIR=/lib/systemd/system
+	sed -e 's/@VERSION@/$(VERSION)/' -e 's/@ARCH@/$(ARCH)/' \
+		-e "s/@SIZE@/$$(du -sk --exclude=DEBIAN $(TARGET_DIR)/deb | cut -f1)/" \
+		packaging/debian/control.in > $(TARGET_DIR)/deb/DEBIAN/control
+	install -m 0755 packaging/debian/postinst packaging/debian/prerm packaging/debian/postrm $(TARGET_DIR)/deb/DEBIAN/
+	dpkg-deb --root-owner-group $(DEBFLAGS) --build $(TARGET_DIR)/deb $(DEB)
 
 test:
 	tests/run.sh

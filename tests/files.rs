@@ -355,3 +355,71 @@ fn the_docs_name_every_method_property_and_error_of_the_xml() {
         assert!(docs.contains(&format!("`org.atomic.Error.{error}`")), "docs/API.md does not list {error}");
     }
 }
+
+/// `make deb`: the package holds what `make install` lays out, with the unit where Debian 12's
+/// systemd looks; dpkg installs it into a scratch root (its scripts honour $DPKG_ROOT, so the
+/// running system is untouched) and purges it, records included.
+#[test]
+fn make_deb_builds_a_package_that_installs_and_purges() {
+    let generated = Path::new(env!("CARGO_BIN_EXE_atomic")).with_file_name("generated");
+    let wrote = Command::new(env!("CARGO_BIN_EXE_atomic")).arg("generate-files").arg(&generated).status();
+    assert!(wrote.is_ok_and(|s| s.success()), "atomic generate-files");
+    let target = Path::new(env!("CARGO_BIN_EXE_atomicd"))
+        .parent()
+        .and_then(Path::parent)
+        .unwrap_or(Path::new("target"));
+    let out = Command::new("make")
+        .arg("-C")
+        .arg(root())
+        .args(["deb", "PROFILE=dev", "DEBFLAGS=-Znone"])
+        .arg(format!("TARGET_DIR={}", target.display()))
+        .output()
+        .unwrap_or_else(|e| panic!("make: {e}"));
+    assert!(out.status.success(), "make deb: {}", String::from_utf8_lossy(&out.stderr));
+    let deb = std::fs::read_dir(target)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|x| x == "deb") && p.to_string_lossy().contains("atomicd_"))
+        .unwrap_or_else(|| panic!("no .deb in {}", target.display()));
+    let info = Command::new("dpkg-deb").arg("-f").arg(&deb).output().unwrap_or_else(|e| panic!("{e}"));
+    let control = String::from_utf8_lossy(&info.stdout);
+    for field in ["Package: atomicd", "Architecture: ", "Depends: dbus", "polkitd", "libostree-1-1"] {
+        assert!(control.contains(field), "{field} missing from the control file:\n{control}");
+    }
+    let scratch = std::env::temp_dir().join(format!("atomicd-dpkg-{}", unique()));
+    let admin = scratch.join("var/lib/dpkg");
+    std::fs::create_dir_all(admin.join("info")).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::create_dir_all(admin.join("updates")).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(admin.join("status"), "").unwrap_or_else(|e| panic!("{e}"));
+    let dpkg = |args: &[&str]| {
+        let out = Command::new("dpkg")
+            .arg(format!("--instdir={}", scratch.display()))
+            .arg(format!("--admindir={}", admin.display()))
+            .args(["--force-script-chrootless", "--force-depends"])
+            .args(args)
+            .output()
+            .unwrap_or_else(|e| panic!("dpkg: {e}"));
+        assert!(out.status.success(), "dpkg {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    dpkg(&["-i", &deb.display().to_string()]);
+    for f in [
+        "usr/libexec/atomicd",
+        "usr/libexec/atomicd-ostree",
+        "usr/bin/atomic",
+        "lib/systemd/system/atomicd.service",
+        "usr/share/dbus-1/system-services/org.atomic.service",
+        "usr/share/polkit-1/actions/org.atomic.policy",
+    ] {
+        assert!(scratch.join(f).is_file(), "{f} not installed by the package");
+    }
+    let unit =
+        std::fs::read_to_string(scratch.join("lib/systemd/system/atomicd.service")).unwrap_or_default();
+    assert!(unit.contains("ExecStart=/usr/libexec/atomicd"), "{unit}");
+    std::fs::create_dir_all(scratch.join("var/lib/atomic")).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(scratch.join("var/lib/atomic/installed.json"), "{}").unwrap_or_else(|e| panic!("{e}"));
+    dpkg(&["--purge", "atomicd"]);
+    assert!(!scratch.join("usr/libexec/atomicd").exists(), "purge left the daemon");
+    assert!(!scratch.join("var/lib/atomic").exists(), "purge left the records");
+    let _ = std::fs::remove_dir_all(&scratch);
+}
