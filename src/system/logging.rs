@@ -29,7 +29,10 @@ pub fn init(target: LogTarget) -> Result<&'static str, String> {
     };
     if use_journald {
         match tracing_journald::layer() {
+            // Fields as systemd services name theirs (JOB=, OPERATION=), so `journalctl
+            // OPERATION=Install` works; tracing-journald would write F_JOB= by default.
             Ok(layer) => {
+                let layer = layer.with_field_prefix(None);
                 tracing_subscriber::registry().with(filter).with(layer).init();
                 return Ok("journald");
             }
