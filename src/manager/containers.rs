@@ -21,8 +21,27 @@ pub struct ExecOutcome {
     pub output: Option<String>,
 }
 
-fn exit_code(code: i64) -> i32 {
+/// An engine's exit code as the call reports it.
+pub(super) fn exit_code(code: i64) -> i32 {
     i32::try_from(code).unwrap_or(i32::MAX)
+}
+
+/// The last 64 KiB of an attached stream's output, read until it ends; `None` when the job was
+/// cancelled first.
+pub(super) async fn output_tail_of(
+    mut stream: std::pin::Pin<Box<dyn futures_util::Stream<Item = Result<Chunk>> + Send>>,
+    job: &Job,
+) -> Option<String> {
+    let mut tail = Tail::new(OUTPUT_LIMIT);
+    let read = async {
+        while let Some(Ok(Chunk::Stdout(b) | Chunk::Stderr(b))) = stream.next().await {
+            tail.push(&b);
+        }
+    };
+    tokio::select! {
+        () = read => Some(tail.into_string()),
+        () = job.cancelled() => None,
+    }
 }
 
 impl Manager {
@@ -155,18 +174,10 @@ impl Manager {
             }
             None
         } else {
-            let mut stream = attached.output;
-            let mut tail = Tail::new(OUTPUT_LIMIT);
-            let collect = async {
-                while let Some(Ok(Chunk::Stdout(b) | Chunk::Stderr(b))) = stream.next().await {
-                    tail.push(&b);
-                }
-            };
-            tokio::select! {
-                () = collect => {}
-                () = job.cancelled() => return Err(job.cancelled_error("the exec")),
+            match output_tail_of(attached.output, job).await {
+                Some(tail) => Some(tail),
+                None => return Err(job.cancelled_error("the exec")),
             }
-            Some(tail.into_string())
         };
         let code = self.engine.exec_exit_code(&exec_id).await?;
         Ok(ExecOutcome { code: exit_code(code), output })

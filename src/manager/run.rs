@@ -2,18 +2,16 @@
 //! stopped one again, or exec the command in it.
 
 use super::attach::{Bridge, CallerFds, EXIT_SIGPIPE};
+use super::containers::{exit_code, output_tail_of};
 use super::jobs::Job;
 use super::plan::{self, Plan, RunShape, Step};
 use super::request::RunRequest;
-use futures_util::StreamExt;
-
-use super::{container_name, vars, Manager, OUTPUT_LIMIT};
+use super::{container_name, vars, Manager};
 use crate::dbus::results::RunResult;
-use crate::engine::{Chunk, StreamSetup};
+use crate::engine::StreamSetup;
 use crate::error::{Error, Result};
 use crate::label::{find_label, ImageRef, LabelKind, LineMode, RunSpec};
 use crate::system::caller::Caller;
-use crate::text::Tail;
 
 /// Bounds on the command argument list: generous for real use, small enough to refuse abuse.
 const MAX_COMMAND_ARGS: usize = 4096;
@@ -216,16 +214,9 @@ impl Manager {
     /// The container's output from its attach stream until it ends (its last 64 KiB); on
     /// Cancel the container is removed.
     async fn collect(&self, id: &str, attached: crate::engine::Attached, job: &Job) -> Result<String> {
-        let mut stream = attached.output;
-        let mut tail = Tail::new(OUTPUT_LIMIT);
-        let read = async {
-            while let Some(Ok(Chunk::Stdout(b) | Chunk::Stderr(b))) = stream.next().await {
-                tail.push(&b);
-            }
-        };
-        tokio::select! {
-            () = read => Ok(tail.into_string()),
-            () = job.cancelled() => {
+        match output_tail_of(attached.output, job).await {
+            Some(tail) => Ok(tail),
+            None => {
                 let _ = self.engine.remove(id, true).await;
                 Err(job.cancelled_error("the container"))
             }
@@ -287,10 +278,6 @@ enum Output {
     Bridged(Bridge),
     /// Into the result (its last 64 KiB).
     Collected(crate::engine::Attached),
-}
-
-fn exit_code(code: i64) -> i32 {
-    i32::try_from(code).unwrap_or(i32::MAX)
 }
 
 impl From<&Plan> for RunResult {
