@@ -9,9 +9,9 @@ use std::path::Path;
 use async_trait::async_trait;
 use serde::Deserialize;
 
+use super::tool::Tool;
 use super::{
-    command, BackendKind, CachedUpdate, Cleanup, Deployment, HostBackend, StatusCache, UpdateDiff,
-    UpgradeOutcome,
+    command, BackendKind, CachedUpdate, Cleanup, Deployment, HostBackend, UpdateDiff, UpgradeOutcome,
 };
 use crate::error::{Error, Result};
 use crate::manager::Control;
@@ -162,39 +162,15 @@ pub fn cached_update(json: &str) -> Result<Option<CachedUpdate>> {
 /// bootc on this host.
 #[derive(Debug)]
 pub struct Bootc {
-    program: String,
-    ostree: String,
-    cache: StatusCache,
+    tool: Tool,
 }
 
 impl Bootc {
     /// Uses `program` (normally `bootc` from PATH) and `ostree` for pins, on the host whose
     /// sysroot is at `sysroot`.
     pub fn new(program: impl Into<String>, ostree: impl Into<String>, sysroot: &Path) -> Self {
-        Bootc { program: program.into(), ostree: ostree.into(), cache: StatusCache::for_sysroot(sysroot) }
-    }
-
-    async fn status_json(&self) -> Result<String> {
-        command::run(&self.program, &["status", "--json", "--format-version=1"]).await
-    }
-
-    async fn fresh(&self) -> Result<Vec<Deployment>> {
-        self.cache.forget();
-        parse_status(&self.status_json().await?)
-    }
-
-    /// `ostree admin ARGS... INDEX` for the deployment `id` (ostree counts default first).
-    async fn ostree_admin(&self, args: &[&str], id: &str) -> Result<()> {
-        let list = self.fresh().await?;
-        let index = list
-            .iter()
-            .position(|d| d.id == id)
-            .ok_or_else(|| Error::InvalidArgument(format!("there is no deployment {id:?}")))?
-            .to_string();
-        let all: Vec<&str> = ["admin"].iter().chain(args).copied().chain([index.as_str()]).collect();
-        let done = command::run(&self.ostree, &all).await.map(drop);
-        self.cache.forget();
-        done
+        let status = &["status", "--json", "--format-version=1"];
+        Bootc { tool: Tool::new(program.into(), ostree.into(), sysroot, status, parse_status) }
     }
 }
 
@@ -205,31 +181,29 @@ impl HostBackend for Bootc {
     }
 
     async fn deployments(&self) -> Result<Vec<Deployment>> {
-        self.cache.read(async { parse_status(&self.status_json().await?) }).await
+        self.tool.deployments().await
     }
 
     async fn upgrade(&self, check: bool, control: Control) -> Result<UpgradeOutcome> {
-        let before = self.fresh().await?;
+        let t = &self.tool;
+        let before = t.fresh().await?;
         if check {
-            command::run_for_job(&self.program, &["upgrade", "--check"], &control, command::message_line)
+            command::run_for_job(&t.program, &["upgrade", "--check"], &control, command::message_line)
                 .await?;
-            let update = cached_update(&self.status_json().await?)?;
+            let update = cached_update(&t.status_json().await?)?;
             return Ok(UpgradeOutcome {
                 changed: update.is_some(),
                 deployment: before.into_iter().next(),
                 update,
             });
         }
-        let ran = command::run_for_job(&self.program, &["upgrade"], &control, command::message_line).await;
-        let after = self.fresh().await?;
-        ran?;
+        let upgrade = command::run_for_job(&t.program, &["upgrade"], &control, command::message_line);
+        let (_, after) = t.then_fresh(upgrade).await?;
         Ok(UpgradeOutcome::between(&before, after))
     }
 
     async fn rollback(&self, _control: Control) -> Result<Deployment> {
-        let ran = command::run(&self.program, &["rollback"]).await;
-        let after = self.fresh().await?;
-        ran?;
+        let (_, after) = self.tool.then_fresh(command::run(&self.tool.program, &["rollback"])).await?;
         super::default_after_rollback(after)
     }
 
@@ -258,25 +232,24 @@ impl HostBackend for Bootc {
                 )))
             }
         };
-        let ran =
-            command::run_for_job(&self.program, &["switch", &target], &control, command::message_line).await;
-        let after = self.fresh().await?;
-        ran?;
+        let args = ["switch", target.as_str()];
+        let switch = command::run_for_job(&self.tool.program, &args, &control, command::message_line);
+        let (_, after) = self.tool.then_fresh(switch).await?;
         after.into_iter().next().ok_or_else(|| Error::Failed("no deployment after bootc switch".into()))
     }
 
     async fn pin(&self, id: &str, pinned: bool) -> Result<()> {
         let args: &[&str] = if pinned { &["pin"] } else { &["pin", "--unpin"] };
-        self.ostree_admin(args, id).await
+        self.tool.ostree_admin(args, id).await
     }
 
     async fn cleanup(&self, what: Cleanup) -> Result<Vec<String>> {
         // bootc has no command to drop a deployment; ostree's undeploy is what it uses itself.
-        let victims = super::cleanup_victims(&self.fresh().await?, what);
+        let victims = super::cleanup_victims(&self.tool.fresh().await?, what);
         // The last index first, so the earlier indexes stay valid.
         let mut removed = Vec::new();
         for id in victims.iter().rev() {
-            self.ostree_admin(&["undeploy"], id).await?;
+            self.tool.ostree_admin(&["undeploy"], id).await?;
             removed.push(id.clone());
         }
         removed.reverse();

@@ -7,6 +7,7 @@ mod command;
 mod ostree;
 mod rpm_ostree;
 mod status_cache;
+mod tool;
 
 pub use self::bootc::Bootc;
 pub use self::ostree::{HelperLine, OstreeHost};

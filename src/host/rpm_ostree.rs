@@ -14,9 +14,10 @@ use std::path::Path;
 use async_trait::async_trait;
 use serde::Deserialize;
 
+use super::tool::Tool;
 use super::{
-    command, default_after_rollback, BackendKind, CachedUpdate, Cleanup, Deployment, HostBackend,
-    StatusCache, UpdateDiff, UpgradeOutcome,
+    command, default_after_rollback, BackendKind, CachedUpdate, Cleanup, Deployment, HostBackend, UpdateDiff,
+    UpgradeOutcome,
 };
 use crate::error::{Error, Result};
 use crate::manager::Control;
@@ -132,32 +133,22 @@ pub fn parse_status(json: &str) -> Result<Vec<Deployment>> {
 /// rpm-ostree on this host.
 #[derive(Debug)]
 pub struct RpmOstree {
-    program: String,
-    ostree: String,
-    cache: StatusCache,
+    tool: Tool,
 }
 
 impl RpmOstree {
     /// Uses `program` (normally `rpm-ostree` from PATH) and `ostree` for pins, on the host whose
     /// sysroot is at `sysroot`.
     pub fn new(program: impl Into<String>, ostree: impl Into<String>, sysroot: &Path) -> Self {
-        RpmOstree { program: program.into(), ostree: ostree.into(), cache: StatusCache::for_sysroot(sysroot) }
-    }
-
-    async fn status_json(&self) -> Result<String> {
-        command::run(&self.program, &["status", "--json"]).await
-    }
-
-    async fn fresh(&self) -> Result<Vec<Deployment>> {
-        self.cache.forget();
-        parse_status(&self.status_json().await?)
+        RpmOstree {
+            tool: Tool::new(program.into(), ostree.into(), sysroot, &["status", "--json"], parse_status),
+        }
     }
 
     /// Runs a long rpm-ostree command for a job and returns the new default deployment.
     async fn transaction(&self, args: &[&str], control: &Control) -> Result<Deployment> {
-        let ran = command::run_for_job(&self.program, args, control, command::message_line).await;
-        let after = self.fresh().await?;
-        ran?;
+        let run = command::run_for_job(&self.tool.program, args, control, command::message_line);
+        let (_, after) = self.tool.then_fresh(run).await?;
         after
             .into_iter()
             .next()
@@ -176,34 +167,32 @@ impl HostBackend for RpmOstree {
     }
 
     async fn deployments(&self) -> Result<Vec<Deployment>> {
-        self.cache.read(async { parse_status(&self.status_json().await?) }).await
+        self.tool.deployments().await
     }
 
     async fn upgrade(&self, check: bool, control: Control) -> Result<UpgradeOutcome> {
-        let before = self.fresh().await?;
+        let t = &self.tool;
+        let before = t.fresh().await?;
         if check {
             // `upgrade --check` exits 77 when nothing is available, 0 when an update is; it
             // leaves what it found in status's `cached-update`.
             let args = ["upgrade", "--check"];
-            let out = command::output(&self.program, &args).await?;
+            let out = command::output(&t.program, &args).await?;
             let changed = match out.status.code() {
                 Some(0) => true,
                 Some(CHECK_NOTHING_AVAILABLE) => false,
-                _ => return Err(command::failure(&self.program, &args, out.status, &out.stderr)),
+                _ => return Err(command::failure(&t.program, &args, out.status, &out.stderr)),
             };
-            let update = if changed { parse_cached_update(&self.status_json().await?)? } else { None };
+            let update = if changed { parse_cached_update(&t.status_json().await?)? } else { None };
             return Ok(UpgradeOutcome { changed, deployment: before.into_iter().next(), update });
         }
-        let ran = command::run_for_job(&self.program, &["upgrade"], &control, command::message_line).await;
-        let after = self.fresh().await?;
-        ran?;
+        let upgrade = command::run_for_job(&t.program, &["upgrade"], &control, command::message_line);
+        let (_, after) = t.then_fresh(upgrade).await?;
         Ok(UpgradeOutcome::between(&before, after))
     }
 
     async fn rollback(&self, _control: Control) -> Result<Deployment> {
-        let ran = command::run(&self.program, &["rollback"]).await;
-        let after = self.fresh().await?;
-        ran?;
+        let (_, after) = self.tool.then_fresh(command::run(&self.tool.program, &["rollback"])).await?;
         default_after_rollback(after)
     }
 
@@ -219,23 +208,13 @@ impl HostBackend for RpmOstree {
     }
 
     async fn pin(&self, id: &str, pinned: bool) -> Result<()> {
-        // `ostree admin pin` counts deployments in the order rpm-ostree lists them.
-        let index = self
-            .fresh()
-            .await?
-            .iter()
-            .position(|d| d.id == id)
-            .ok_or_else(|| Error::InvalidArgument(format!("there is no deployment {id:?}")))?
-            .to_string();
-        let args: Vec<&str> =
-            if pinned { vec!["admin", "pin", &index] } else { vec!["admin", "pin", "--unpin", &index] };
-        let done = command::run(&self.ostree, &args).await.map(drop);
-        self.cache.forget();
-        done
+        // rpm-ostree has no pin command: `ostree admin pin` counts deployments as rpm-ostree lists them.
+        let args: &[&str] = if pinned { &["pin"] } else { &["pin", "--unpin"] };
+        self.tool.ostree_admin(args, id).await
     }
 
     async fn cleanup(&self, what: Cleanup) -> Result<Vec<String>> {
-        let before = self.fresh().await?;
+        let before = self.tool.fresh().await?;
         let victims = super::cleanup_victims(&before, what);
         // rpm-ostree's -r and -p name one deployment each; ask only for those atomicd may remove
         // (a pinned rollback or pending deployment is left, so the flag is not passed).
@@ -251,9 +230,7 @@ impl HostBackend for RpmOstree {
         if args.len() == 1 {
             return Ok(Vec::new());
         }
-        let ran = command::run(&self.program, &args).await;
-        let after = self.fresh().await?;
-        ran?;
+        let (_, after) = self.tool.then_fresh(command::run(&self.tool.program, &args)).await?;
         Ok(before.into_iter().filter(|d| !after.iter().any(|a| a.id == d.id)).map(|d| d.id).collect())
     }
 }
