@@ -63,18 +63,20 @@ impl DockerEngine {
         }
     }
 
-    /// The login to send with a pull of `image`, and the registry it is for.
-    async fn login_for(&self, image: &str) -> Result<Option<(String, Credential)>> {
+    /// What atomicd has for a pull of `image`: one read of the auth files, which the pull's
+    /// header and, should the registry refuse, the error's sentence both use.
+    async fn login_for(&self, image: &str) -> Result<PullLogin> {
         // Docker reads a short name as Docker Hub's; podman searches registries.conf, so a
         // login for a short name could reach a registry it was not made for.
         let docker_hub_default = self.info().await.name != "podman";
-        let Some(target) = auth::target(image, docker_hub_default) else { return Ok(None) };
+        let Some(target) = auth::target(image, docker_hub_default) else { return Ok(PullLogin::NotSent) };
+        let registry = target.registry.to_owned();
         match self.auth.lookup(&target) {
             Ok(Lookup::Login(c)) => {
                 tracing::debug!(registry = target.registry, file = %c.source.display(), "sending a registry login");
-                Ok(Some((target.registry.to_owned(), c)))
+                Ok(PullLogin::Send(registry, c))
             }
-            Ok(Lookup::None { .. }) => Ok(None),
+            Ok(Lookup::None { helpers }) => Ok(PullLogin::Missing(registry, helpers)),
             Err(bad) => Err(Error::RegistryAuth(format!(
                 "cannot pull {image:?}: the registry auth file {} cannot be used: {}",
                 bad.path.display(),
@@ -84,33 +86,29 @@ impl DockerEngine {
     }
 
     /// The error for a pull the engine or registry refused with `message`.
-    fn pull_refused(&self, image: &str, login: Option<&Credential>, message: &str) -> Error {
-        let redacted = login.map_or_else(|| message.to_owned(), |c| c.redact(message));
+    fn pull_refused(&self, image: &str, login: &PullLogin, message: &str) -> Error {
+        let redacted = match login {
+            PullLogin::Send(_, c) => c.redact(message),
+            _ => message.to_owned(),
+        };
         let said = dbus_safe(&redacted);
         if !auth::is_auth_failure(message) {
             return Error::ImageNotFound(format!("cannot pull {image:?}: {said}"));
         }
-        let Some(target) = auth::target(image, true) else {
-            return Error::RegistryAuth(format!(
-                "cannot pull {image:?}: the registry wants a login ({said})"
-            ));
-        };
-        let registry = target.registry;
         Error::RegistryAuth(match login {
-            Some(c) => format!(
+            PullLogin::Send(registry, c) => format!(
                 "cannot pull {image:?}: {registry} refused the login atomicd read for it from {} ({said})",
                 c.source.display()
             ),
-            None if auth::target(image, false).is_none() => format!(
+            PullLogin::NotSent => format!(
                 "cannot pull {image:?}: the registry wants a login, and atomicd sends one only for a reference \
                  that names its registry (podman resolves short names itself); give the full name ({said})"
             ),
-            None => {
-                let helpers = match self.auth.lookup(&target) {
-                    Ok(Lookup::None { helpers }) if !helpers.is_empty() => {
-                        format!("; {}, which atomicd does not run", helpers.join("; "))
-                    }
-                    _ => String::new(),
+            PullLogin::Missing(registry, helpers) => {
+                let helpers = if helpers.is_empty() {
+                    String::new()
+                } else {
+                    format!("; {}, which atomicd does not run", helpers.join("; "))
                 };
                 format!(
                     "cannot pull {image:?}: {registry} wants a login and atomicd has none for it \
@@ -204,6 +202,17 @@ fn chunks(
         }
         Err(e) => Err(classify(&socket, what, e)),
     }))
+}
+
+/// What a pull sends for its registry.
+enum PullLogin {
+    /// This login, for this registry.
+    Send(String, Credential),
+    /// Nothing: the files have no login for this registry (`helpers` names the credential
+    /// helpers they point at instead).
+    Missing(String, Vec<String>),
+    /// Nothing: a short name on podman, whose registry atomicd cannot know.
+    NotSent,
 }
 
 /// Whether bollard could not read an answer only because it names podman's `stopped` state,
@@ -357,7 +366,10 @@ impl Engine for DockerEngine {
         // The reference carries its tag or digest: Docker pulls every tag when neither is given.
         let options =
             CreateImageOptions { from_image: Some(image.to_owned()), ..CreateImageOptions::default() };
-        let header = login.as_ref().map(|(registry, c)| c.to_docker(registry));
+        let header = match &login {
+            PullLogin::Send(registry, c) => Some(c.to_docker(registry)),
+            _ => None,
+        };
         let mut stream = docker.create_image(Some(options), None, header);
         while let Some(item) = stream.next().await {
             let refusal = match item {
@@ -380,7 +392,7 @@ impl Engine for DockerEngine {
                 | Err(BollardError::DockerResponseServerError { message, .. }) => message,
                 Err(e) => return Err(classify(&self.selected(), &format!("pulling {image:?}"), e)),
             };
-            return Err(self.pull_refused(image, login.as_ref().map(|(_, c)| c), &refusal));
+            return Err(self.pull_refused(image, &login, &refusal));
         }
         Ok(())
     }
