@@ -172,9 +172,8 @@ impl Manager {
 
     /// Keeps (or with `None` forgets) what a check found.
     fn keep_update(&self, update: Option<CachedUpdate>) -> Result<()> {
-        let before = self.state.cached_update()?;
-        self.state.save_cached_update(update.as_ref())?;
-        if before != update {
+        if self.state.cached_update()? != update {
+            self.state.save_cached_update(update.as_ref())?;
             self.changes.note(&[super::Area::Host]);
         }
         Ok(())
