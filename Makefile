@@ -7,6 +7,7 @@ LIBEXECDIR ?= $(PREFIX)/libexec
 BINDIR ?= $(PREFIX)/bin
 DATADIR ?= $(PREFIX)/share
 UNITDIR ?= $(PREFIX)/lib/systemd/system
+CATALOGDIR ?= $(PREFIX)/lib/systemd/catalog
 CARGO ?= cargo
 PROFILE ?= release
 TARGET_DIR ?= target
@@ -38,6 +39,7 @@ install:
 	install -D -m 0644 dbus/org.atomic.conf $(DESTDIR)$(DATADIR)/dbus-1/system.d/org.atomic.conf
 	install -D -m 0644 dbus/org.atomic.Manager.xml $(DESTDIR)$(DATADIR)/dbus-1/interfaces/org.atomic.Manager.xml
 	install -D -m 0644 polkit/org.atomic.policy $(DESTDIR)$(DATADIR)/polkit-1/actions/org.atomic.policy
+	install -D -m 0644 systemd/atomicd.catalog $(DESTDIR)$(CATALOGDIR)/atomicd.catalog
 	install -d $(DESTDIR)$(DATADIR)/dbus-1/system-services $(DESTDIR)$(UNITDIR)
 	sed 's|/usr/libexec/atomicd|$(LIBEXECDIR)/atomicd|' dbus/org.atomic.service \
 		> $(DESTDIR)$(DATADIR)/dbus-1/system-services/org.atomic.service

@@ -15,6 +15,7 @@ use crate::host::{BackendKind, Bootc, HostBackend, NoHost, OstreeHost, RpmOstree
 use crate::manager::{coalesce, Area, Changes, Jobs, Manager, Parts};
 use crate::system::lifecycle::{self, notify, Activity};
 use crate::system::logging::{self, LogTarget};
+use crate::system::message_ids as ids;
 use crate::system::pending::{Bounded, Limits};
 use crate::system::polkit::Polkit;
 use crate::system::power::Logind;
@@ -121,6 +122,7 @@ pub async fn run(args: Args) -> Result<(), String> {
     let manager = Arc::new(Manager::new(parts));
     let first = engine.info().await;
     tracing::info!(
+        message_id = ids::STARTING,
         log = log_to,
         engine = %first.name,
         socket = %first.socket,
@@ -156,7 +158,7 @@ pub async fn run(args: Args) -> Result<(), String> {
         sd_notify::NotifyState::Ready,
         sd_notify::NotifyState::Status(&format!("serving {BUS_NAME}; engine {}", describe(&first))),
     ]);
-    tracing::info!("serving {BUS_NAME} at {MANAGER_PATH}");
+    tracing::info!(message_id = ids::SERVING, "serving {BUS_NAME} at {MANAGER_PATH}");
 
     let signals = tokio::spawn(send_changed(conn.clone(), noted));
     let events = tokio::spawn(follow_engine_events(engine.clone(), changes, manager.clone()));
@@ -181,7 +183,7 @@ async fn serve_until_stopped(
     tokio::select! {
         () = wait_for_stop() => {
             notify(&[sd_notify::NotifyState::Stopping, sd_notify::NotifyState::Status("stopping: cancelling running jobs")]);
-            tracing::info!("stopping: cancelling running jobs");
+            tracing::info!(message_id = ids::STOPPING, "stopping: cancelling running jobs");
             // New callers queue for the next instance; running jobs end as Cancelled, cleanly.
             let _ = conn.release_name(BUS_NAME).await;
             manager.cancel_all_jobs();
@@ -189,7 +191,7 @@ async fn serve_until_stopped(
         }
         () = idle_exit(activity, idle) => {
             notify(&[sd_notify::NotifyState::Stopping]);
-            tracing::info!("idle for {}s: exiting", idle.as_secs());
+            tracing::info!(message_id = ids::STOPPING, "idle for {}s: exiting", idle.as_secs());
             // Release the name first: a call sent from now on starts a new instance by bus
             // activation; one that reached us before the release is still answered.
             let _ = conn.release_name(BUS_NAME).await;
@@ -291,7 +293,7 @@ async fn monitor_engine(conn: zbus::Connection, engine: Arc<dyn Engine>) {
         };
         let manager = iface.get().await;
         if manager.set_engine_available(info.available) {
-            tracing::info!(available = info.available, socket = %info.socket, "engine availability changed");
+            tracing::info!(message_id = ids::ENGINE_CHANGED, available = info.available, socket = %info.socket, "engine availability changed");
             notify(&[sd_notify::NotifyState::Status(&format!(
                 "serving {BUS_NAME}; engine {}",
                 describe(&info)

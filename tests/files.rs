@@ -215,6 +215,7 @@ fn make_install_lays_out_a_package_and_the_unit_verifies() {
         "usr/share/dbus-1/interfaces/org.atomic.Manager.xml",
         "usr/share/polkit-1/actions/org.atomic.policy",
         "usr/lib/systemd/system/atomicd.service",
+        "usr/lib/systemd/catalog/atomicd.catalog",
         "usr/share/bash-completion/completions/atomic",
         "usr/share/zsh/vendor-completions/_atomic",
         "usr/share/fish/vendor_completions.d/atomic.fish",
@@ -408,6 +409,7 @@ fn make_deb_builds_a_package_that_installs_and_purges() {
         "usr/libexec/atomicd-ostree",
         "usr/bin/atomic",
         "lib/systemd/system/atomicd.service",
+        "usr/lib/systemd/catalog/atomicd.catalog",
         "usr/share/dbus-1/system-services/org.atomic.service",
         "usr/share/polkit-1/actions/org.atomic.policy",
     ] {

@@ -18,7 +18,7 @@ use super::results::{
     UpgradeResult,
 };
 use crate::error::Result;
-use crate::manager::Manager;
+use crate::manager::{journaled, Manager};
 use crate::system::caller::Caller;
 use crate::system::lifecycle::Activity;
 
@@ -88,7 +88,7 @@ impl ManagerInterface {
         let _busy = self.activity.enter();
         let request = options.into_request(image, command);
         let caller = Caller::from_header(conn, &header).await?;
-        self.manager.run(&caller, request).await
+        journaled(self.manager.run(&caller, request)).await
     }
 
     /// Pulls an image, runs its INSTALL label and records the installation.
@@ -103,7 +103,7 @@ impl ManagerInterface {
         let _busy = self.activity.enter();
         let request = options.into_request(image);
         let caller = Caller::from_header(conn, &header).await?;
-        self.manager.install(&caller, request).await
+        journaled(self.manager.install(&caller, request)).await
     }
 
     /// Runs an image's UNINSTALL label, removes its containers and image, and drops the record.
@@ -118,7 +118,7 @@ impl ManagerInterface {
         let _busy = self.activity.enter();
         let request = options.into_request(image);
         let caller = Caller::from_header(conn, &header).await?;
-        self.manager.uninstall(&caller, request).await
+        journaled(self.manager.uninstall(&caller, request)).await
     }
 
     /// Upgrades the image-based host.
@@ -132,7 +132,7 @@ impl ManagerInterface {
         let _busy = self.activity.enter();
         let (check, reboot) = (options.check.unwrap_or(false), options.reboot.unwrap_or(false));
         let caller = Caller::from_header(conn, &header).await?;
-        self.manager.host_upgrade(&caller, check, reboot).await
+        journaled(self.manager.host_upgrade(&caller, check, reboot)).await
     }
 
     /// Makes the previous deployment the default.
@@ -146,7 +146,7 @@ impl ManagerInterface {
         let _busy = self.activity.enter();
         let reboot = options.reboot.unwrap_or(false);
         let caller = Caller::from_header(conn, &header).await?;
-        self.manager.rollback(&caller, reboot).await
+        journaled(self.manager.rollback(&caller, reboot)).await
     }
 
     /// Deploys a version or checksum of the current origin.
@@ -160,7 +160,7 @@ impl ManagerInterface {
     ) -> Result<DeployResult> {
         let _busy = self.activity.enter();
         let caller = Caller::from_header(conn, &header).await?;
-        self.manager.host_deploy(&caller, &revision, options.reboot.unwrap_or(false)).await
+        journaled(self.manager.host_deploy(&caller, &revision, options.reboot.unwrap_or(false))).await
     }
 
     /// Switches to another origin: an ostree refspec, or an image for rpm-ostree and bootc.
@@ -175,7 +175,7 @@ impl ManagerInterface {
         let _busy = self.activity.enter();
         let caller = Caller::from_header(conn, &header).await?;
         let reboot = options.reboot.unwrap_or(false);
-        self.manager.host_rebase(&caller, &origin, options.revision.as_deref(), reboot).await
+        journaled(self.manager.host_rebase(&caller, &origin, options.revision.as_deref(), reboot)).await
     }
 
     /// Pins (or unpins) a deployment: cleanups and upgrades keep it.
@@ -188,7 +188,7 @@ impl ManagerInterface {
     ) -> Result<()> {
         let _busy = self.activity.enter();
         let caller = Caller::from_header(conn, &header).await?;
-        self.manager.host_pin(&caller, &id, pinned).await
+        journaled(self.manager.host_pin(&caller, &id, pinned)).await
     }
 
     /// Removes the rollback and/or pending deployment; never the booted or a pinned one.
@@ -205,7 +205,7 @@ impl ManagerInterface {
             rollback: options.rollback.unwrap_or(false),
             pending: options.pending.unwrap_or(false),
         };
-        self.manager.host_cleanup(&caller, what).await
+        journaled(self.manager.host_cleanup(&caller, what)).await
     }
 
     /// Pulls exactly the reference (`latest` when it names no tag), with progress on its job.
@@ -220,7 +220,7 @@ impl ManagerInterface {
         let _busy = self.activity.enter();
         let PullOptions {} = options;
         let caller = Caller::from_header(conn, &header).await?;
-        self.manager.pull_image(&caller, &image).await
+        journaled(self.manager.pull_image(&caller, &image)).await
     }
 
     /// What an image is and what each of its labels would do for this caller; open to every caller.
@@ -263,7 +263,7 @@ impl ManagerInterface {
         let _busy = self.activity.enter();
         let caller = Caller::from_header(conn, &header).await?;
         let (force, reinstall) = (options.force.unwrap_or(false), options.reinstall.unwrap_or(false));
-        self.manager.update(&caller, &image, force, reinstall).await
+        journaled(self.manager.update(&caller, &image, force, reinstall)).await
     }
 
     /// Stops a container atomicd made: its image's STOP label, else a stop with a grace period.
@@ -282,7 +282,7 @@ impl ManagerInterface {
             opts: [options.opt1, options.opt2, options.opt3],
             ..Default::default()
         };
-        self.manager.stop(&caller, &name, timeout, options.display.unwrap_or(false), inputs).await
+        journaled(self.manager.stop(&caller, &name, timeout, options.display.unwrap_or(false), inputs)).await
     }
 
     /// Version, engine, host and installed images; open to every caller.

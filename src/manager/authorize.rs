@@ -6,6 +6,7 @@ use super::plan::{Operation, Plan, Step};
 use super::Manager;
 use crate::error::Result;
 use crate::system::caller::Caller;
+use crate::system::message_ids as ids;
 use crate::system::polkit::Action;
 
 /// The actions a plan needs, in the order they are asked. A line that reaches the host needs
@@ -61,7 +62,17 @@ impl Manager {
             self.authority.check(caller, action, &borrowed).await?;
         }
         let shown = crate::text::display_line(&plan.argv);
-        tracing::info!(operation = plan.operation.as_str(), image = plan.image.as_str(), image_id = %plan.image_id, uid = caller.uid, command = %shown, "authorized");
+        tracing::info!(
+            message_id = ids::AUTHORIZED,
+            operation = plan.operation.as_str(),
+            image = plan.image.as_str(),
+            image_id = %plan.image_id,
+            uid = caller.uid,
+            command = %shown,
+            "polkit allowed {} of {}",
+            plan.operation.as_str(),
+            plan.image.as_str()
+        );
         Ok(())
     }
 

@@ -8,6 +8,7 @@ use crate::dbus::results::{CleanupResult, DeployResult, RollbackResult, UpdateBl
 use crate::error::{Error, Result};
 use crate::host::{CachedUpdate, Cleanup, Deployment};
 use crate::system::caller::Caller;
+use crate::system::message_ids as ids;
 use crate::system::polkit::Action;
 
 /// What a deploying operation does, for its job and its log.
@@ -37,6 +38,7 @@ impl Manager {
     /// After a change to the deployments: tell the watchers, and reboot when asked.
     async fn host_changed(&self, reboot: bool) -> Result<()> {
         self.changes.note(&[super::Area::Host]);
+        tracing::info!(message_id = ids::HOST_CHANGED, reboot, "the host's deployments changed");
         if reboot {
             self.power.reboot().await?;
         }

@@ -13,6 +13,7 @@ use zbus::{interface, Connection};
 
 use crate::error::{Error, Result};
 use crate::system::caller::Caller;
+use crate::system::message_ids as ids;
 use crate::system::polkit::{Action, Authority};
 
 use crate::dbus::names::JOBS_PATH;
@@ -26,6 +27,50 @@ pub struct Shown {
     pub command: Vec<String>,
     /// What it may do to the host.
     pub privileges: Vec<String>,
+}
+
+/// The job a D-Bus call started, for the record of its end.
+struct Started {
+    job: String,
+    operation: String,
+    image: String,
+    uid: u32,
+    caller: String,
+}
+
+tokio::task_local! {
+    static CALL_JOB: std::cell::RefCell<Option<Started>>;
+}
+
+/// Runs one D-Bus call's work and, when it started a job, journals how that job ended: the
+/// outcome is the call's result, known only here, after the job object is gone.
+pub async fn journaled<T>(work: impl Future<Output = Result<T>>) -> Result<T> {
+    CALL_JOB
+        .scope(std::cell::RefCell::new(None), async {
+            let result = work.await;
+            if let Some(s) = CALL_JOB.with(|started| started.borrow_mut().take()) {
+                let (outcome, error) = match &result {
+                    Ok(_) => ("succeeded", ""),
+                    Err(e @ Error::Cancelled(_)) => ("cancelled", e.dbus_name()),
+                    Err(e @ Error::AccessDenied(_)) => ("denied", e.dbus_name()),
+                    Err(e) => ("failed", e.dbus_name()),
+                };
+                tracing::info!(
+                    message_id = ids::JOB_ENDED,
+                    job = %s.job,
+                    operation = %s.operation,
+                    image = %s.image,
+                    uid = s.uid,
+                    caller = %s.caller,
+                    outcome,
+                    error,
+                    "job {} {outcome}",
+                    s.job
+                );
+            }
+            result
+        })
+        .await
 }
 
 /// Creates and exports jobs.
@@ -176,7 +221,24 @@ impl Jobs {
                 tracing::warn!("cannot export job {path}: {e}");
             }
         }
-        tracing::info!(job = %path, operation, image = target, uid = caller.uid, caller = %caller.bus_name, "job started");
+        tracing::info!(
+            message_id = ids::JOB_STARTED,
+            job = %path,
+            operation,
+            image = target,
+            uid = caller.uid,
+            caller = %caller.bus_name,
+            "job {path} started: {operation} {target}"
+        );
+        let record = Started {
+            job: path.clone(),
+            operation: operation.to_owned(),
+            image: target.to_owned(),
+            uid: caller.uid,
+            caller: caller.bus_name.clone(),
+        };
+        // Outside `journaled` (the manager's own tests) there is no call to record the end of.
+        let _ = CALL_JOB.try_with(|started| *started.borrow_mut() = Some(record));
         if let Ok(mut jobs) = self.running.0.lock() {
             jobs.insert(n, (format!("{operation} {target}"), cancel_tx.clone()));
         }
@@ -263,7 +325,12 @@ impl Job {
                     }
                 }
             }
-            tracing::info!(job = %path, caller = %name, "the caller left the bus; cancelling its job");
+            tracing::info!(
+                message_id = ids::CANCEL_REQUESTED,
+                job = %path,
+                caller = %name,
+                "the caller left the bus; cancelling its job"
+            );
             cancel.send_replace(true);
         });
         self.caller_watch = Some(task.abort_handle());
@@ -282,7 +349,6 @@ impl Job {
 
 impl Drop for Job {
     fn drop(&mut self) {
-        tracing::info!(job = %self.path, cancelled = *self.cancel.borrow(), "job ended");
         if let Some(watch) = self.caller_watch.take() {
             watch.abort();
         }
@@ -326,7 +392,15 @@ impl JobInterface {
                 self.operation
             )));
         }
-        tracing::info!(operation = %self.operation, target = %self.target, uid = who.uid, "cancel");
+        tracing::info!(
+            message_id = ids::CANCEL_REQUESTED,
+            operation = %self.operation,
+            image = %self.target,
+            uid = who.uid,
+            "cancel asked of {} {}",
+            self.operation,
+            self.target
+        );
         self.cancel.send_replace(true);
         Ok(())
     }

@@ -24,7 +24,7 @@ use std::sync::Arc;
 
 pub use attach::CallerFds;
 pub use changes::{coalesce, Area, Changes};
-pub use jobs::{Control, Jobs};
+pub use jobs::{journaled, Control, Jobs};
 pub use request::{InstallRequest, LabelInputs, RunRequest, UninstallRequest};
 pub use stop::DEFAULT_STOP_TIMEOUT;
 

@@ -4,6 +4,7 @@
 pub mod caller;
 pub mod lifecycle;
 pub mod logging;
+pub mod message_ids;
 pub mod pending;
 pub mod polkit;
 pub mod power;
