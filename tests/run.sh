@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: lints, unit tests, and integration tests against the real test world
-# (system bus, polkitd, podman and dockerd, a local registry), which this script brings up.
+# (system bus, polkitd, podman and dockerd, a local registry), which this script brings up;
+# then atomicd's Debian package under systemd as PID 1 (tests/systemd/run.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -10,3 +11,4 @@ cargo build --locked --all-targets
 tests/world.sh up
 cargo clippy --locked --all-targets -- -D warnings
 cargo test --locked --all-targets
+tests/systemd/run.sh

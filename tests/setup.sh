@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Installs what building and testing atomicd needs on Debian 12: the engines, registry, ostree,
-# busybox for fixture images, the bus and polkit, and a Rust toolchain when none is present.
+# busybox for fixture images, the bus and polkit, mmdebstrap for the systemd test machine, and a Rust toolchain when none is present.
 set -euo pipefail
 
 PACKAGES=(docker.io podman docker-registry apache2-utils ostree libostree-dev busybox-static dbus polkitd systemd curl jq python3
-          make gcc pkg-config tmux util-linux time)
+          make gcc pkg-config tmux util-linux time
+          mmdebstrap e2fsprogs libcap2-bin)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

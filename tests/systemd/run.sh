@@ -1,0 +1,317 @@
+#!/usr/bin/env bash
+# atomicd under a real systemd, end to end: the project's .deb installed with apt on the systemd
+# test machine (machine.sh), then the unit, bus activation, journald, the watchdog, polkit,
+# the hardened unit writing a real ostree sysroot pulled over HTTP, and a reboot through logind.
+# Needs the test world (tests/world.sh up) and a build (cargo build). Prints what each check
+# saw; exits 1 when any failed.
+set -uo pipefail
+
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$ROOT"
+WORLD=${ATOMIC_WORLD_DIR:-/var/tmp/atomicd-world}
+HERE=$WORLD/machine
+M=atomicd-machine
+REMOTE_PORT=8173
+FAILED=0
+
+inside() { podman exec "$M" "$@"; }
+say() { printf '\n== %s\n' "$*"; }
+pass() { printf 'ok: %s\n' "$*"; }
+fail() { printf 'FAILED: %s\n' "$*"; FAILED=$((FAILED + 1)); }
+expect_eq() { # expect_eq WHAT GOT WANT
+    if [ "$2" = "$3" ]; then pass "$1 ($2)"; else fail "$1: got '$2', want '$3'"; fi
+}
+expect_in() { # expect_in WHAT TEXT NEEDLE
+    if grep -qF -- "$3" <<<"$2"; then pass "$1"; else fail "$1: '$3' not in: $2"; fi
+}
+# Waits up to SECONDS for COMMAND to succeed.
+wait_until() {
+    local secs=$1; shift
+    for _ in $(seq $((secs * 5))); do
+        if "$@" >/dev/null 2>&1; then return 0; fi
+        sleep 0.2
+    done
+    return 1
+}
+unit_prop() { inside systemctl show -p "$1" --value atomicd; }
+is_active() { [ "$(inside systemctl is-active atomicd)" = "$1" ]; }
+# The journal records of this boot with FIELD=VALUE, as JSON lines.
+journal() { inside journalctl -b -o json --no-pager "$@"; }
+field() { python3 -c "import json,sys; print('\n'.join(str(json.loads(l).get('$1','')) for l in sys.stdin if l.strip()))"; }
+
+# --- the package ---------------------------------------------------------------------------
+package() {
+    say "the Debian package, installed with apt"
+    make --no-print-directory deb PROFILE=dev >"$HERE/deb.log" 2>&1 || { fail "make deb: $(tail -3 "$HERE/deb.log")"; return; }
+    local deb
+    deb=$(ls target/atomicd_*.deb)
+    podman cp "$deb" "$M:/root/atomicd.deb"
+    local out
+    out=$(inside apt-get install -y /root/atomicd.deb 2>&1)
+    expect_in "apt install ./atomicd.deb" "$out" "Setting up atomicd"
+    expect_eq "the unit is enabled" "$(inside systemctl is-enabled atomicd)" enabled
+    for f in /usr/share/polkit-1/actions/org.atomic.policy /usr/share/dbus-1/system.d/org.atomic.conf \
+        /usr/share/dbus-1/system-services/org.atomic.service /usr/lib/systemd/catalog/atomicd.catalog; do
+        inside test -f "$f" && pass "$f in place" || fail "$f missing"
+    done
+    # The test drop-in only points atomicd at the test sysroot; every other line is the unit's.
+    inside mkdir -p /etc/systemd/system/atomicd.service.d
+    inside sh -c 'printf "[Service]\nExecStart=\nExecStart=/usr/libexec/atomicd --log-target=auto --host-backend ostree --sysroot /sysroot\n" > /etc/systemd/system/atomicd.service.d/test.conf'
+    inside systemctl daemon-reload
+}
+
+# --- Type=notify, STATUS= and the engine --------------------------------------------------
+notify_and_status() {
+    say "systemctl start: Type=notify, STATUS= naming running jobs"
+    inside systemctl start atomicd
+    expect_eq "active through Type=notify" "$(inside systemctl is-active atomicd)" active
+    expect_in "STATUS= once ready" "$(unit_prop StatusText)" "serving org.atomic"
+    inside systemctl status atomicd --no-pager | head -5
+    podman exec -d "$M" atomic run --name sysd-sleeper atomic-test/plain sleep 20 >/dev/null
+    if wait_until 20 sh -c "podman exec $M systemctl show -p StatusText --value atomicd | grep -q 'running: Run atomic-test/plain'"; then
+        pass "STATUS= names the running job: $(unit_prop StatusText)"
+        inside systemctl status atomicd --no-pager | sed -n 5p
+    else
+        fail "STATUS= never named the Run: $(unit_prop StatusText)"
+    fi
+}
+
+# --- Install, Run, Uninstall through the engine socket ------------------------------------
+labels() {
+    say "Install, Run, Uninstall under the hardened unit"
+    rm -f /var/tmp/atomicd-app/sysd-app.installed
+    local out
+    out=$(inside atomic install --name sysd-app atomic-test/app 2>&1)
+    expect_eq "the INSTALL label wrote its file on the engine's host" \
+        "$(cat /var/tmp/atomicd-app/sysd-app.installed 2>/dev/null)" "installed as sysd-app"
+    expect_in "the install record" "$(inside cat /var/lib/atomic/installed.json)" '"sysd-app"'
+    out=$(inside atomic run atomic-test/hello 2>&1)
+    expect_eq "atomic run's exit code is the container's" "$(inside sh -c 'atomic run -q atomic-test/hello >/dev/null 2>&1; echo $?')" 3
+    expect_in "atomic run's output" "$out" "hello from hello"
+}
+
+uninstall_app() {
+    local out
+    out=$(inside atomic uninstall --name sysd-app --keep-image atomic-test/app 2>&1)
+    if [ ! -e /var/tmp/atomicd-app/sysd-app.installed ]; then pass "the UNINSTALL label removed the file"; else fail "uninstall: $out"; fi
+}
+
+# --- apt remove keeps the records; purge drops them ----------------------------------------
+remove_and_reinstall() {
+    say "apt remove keeps the install records, apt install brings atomicd back with them"
+    inside apt-get remove -y atomicd >/dev/null 2>&1
+    expect_eq "the service is gone with the package" "$(inside systemctl is-active atomicd)" inactive
+    expect_in "the records stay after remove" "$(inside cat /var/lib/atomic/installed.json 2>&1)" '"sysd-app"'
+    inside apt-get install -y /root/atomicd.deb >/dev/null 2>&1
+    expect_in "atomic status lists the record after reinstall" "$(inside atomic status 2>&1)" "sysd-app"
+}
+
+# --- bus activation and --idle-exit ----------------------------------------------------------
+activation() {
+    say "bus activation starts a stopped atomicd; --idle-exit lets it stop and come back"
+    inside systemctl stop atomicd
+    expect_eq "stopped" "$(inside systemctl is-active atomicd)" inactive
+    local out
+    out=$(inside busctl call org.atomic /org/atomic/Manager org.atomic.Manager ListImages 'a{sv}' 0 2>&1)
+    expect_in "busctl call on a stopped service answers" "${out:0:60}" 'aa{sv} '
+    printf '%s...\n' "${out:0:100}"
+    expect_eq "started by bus activation" "$(inside systemctl is-active atomicd)" active
+    inside sh -c 'printf "[Service]\nExecStart=\nExecStart=/usr/libexec/atomicd --log-target=auto --host-backend ostree --sysroot /sysroot --idle-exit 2\n" > /etc/systemd/system/atomicd.service.d/test.conf'
+    inside systemctl daemon-reload
+    inside systemctl restart atomicd
+    if wait_until 15 sh -c "podman exec $M systemctl is-active atomicd | grep -qx inactive"; then
+        pass "idle for 2 s: stopped by itself ($(unit_prop Result))"
+    else
+        fail "did not exit when idle: $(inside systemctl is-active atomicd)"
+    fi
+    out=$(inside atomic images 2>&1)
+    expect_in "the next call starts it again" "$out" "atomic-test/hello"
+    inside sh -c 'printf "[Service]\nExecStart=\nExecStart=/usr/libexec/atomicd --log-target=auto --host-backend ostree --sysroot /sysroot\n" > /etc/systemd/system/atomicd.service.d/test.conf'
+    inside systemctl daemon-reload
+    inside systemctl restart atomicd
+}
+
+# --- journald ---------------------------------------------------------------------------------
+journal_fields() {
+    say "journald: fields named as systemd services name theirs, a MESSAGE_ID per kind"
+    local ended
+    ended=$(journal MESSAGE_ID=4aae4db1661b4367838a2b84381c8236 OPERATION=Install | tail -1)
+    printf '%s\n' "$ended" | python3 -c "
+import json, sys
+r = json.load(sys.stdin)
+print(json.dumps({k: v for k, v in r.items() if not k.startswith('_') and k not in ('__CURSOR', '__MONOTONIC_TIMESTAMP', '__REALTIME_TIMESTAMP', '__SEQNUM', '__SEQNUM_ID')}, indent=1, sort_keys=True))"
+    for f in JOB OPERATION IMAGE UID CALLER OUTCOME MESSAGE_ID; do
+        [ -n "$(printf '%s' "$ended" | field "$f")" ] && pass "field $f" || fail "no $f= in the job's end record"
+    done
+    expect_in "no F_ prefix" "$(journal -u atomicd | grep -c '"F_JOB"' || true)" 0
+    expect_eq "journalctl OPERATION=Install" "$(journal OPERATION=Install MESSAGE_ID=18d098ac759e4a76b2dac30944ff9281 | field IMAGE | sort -u)" "atomic-test/app"
+    local kinds
+    kinds=$(journal -u atomicd | field MESSAGE_ID | sort -u | grep -c .)
+    if [ "$kinds" -ge 5 ]; then pass "$kinds kinds of MESSAGE_ID in this boot"; else fail "only $kinds MESSAGE_IDs"; fi
+}
+
+# --- watchdog and stop ------------------------------------------------------------------------
+watchdog() {
+    say "watchdog: a stopped atomicd is restarted within WatchdogSec"
+    local pid restarts sec
+    pid=$(unit_prop MainPID)
+    restarts=$(unit_prop NRestarts)
+    sec=$(($(unit_prop WatchdogUSec | sed 's/s$//')))
+    inside sh -c "kill -STOP $pid"
+    local start=$SECONDS
+    if wait_until $((sec + 30)) sh -c "[ \"\$(podman exec $M systemctl show -p MainPID --value atomicd)\" != $pid ] && podman exec $M systemctl is-active atomicd | grep -qx active"; then
+        pass "SIGSTOPped pid $pid replaced by $(unit_prop MainPID) after $((SECONDS - start)) s (WatchdogSec=${sec}s)"
+    else
+        fail "not restarted: MainPID $(unit_prop MainPID), $(inside systemctl is-active atomicd)"
+    fi
+    expect_eq "NRestarts" "$(unit_prop NRestarts)" $((restarts + 1))
+    inside journalctl -u atomicd --no-pager -b | grep -E "[Ww]atchdog|Scheduled restart" | tail -3
+    expect_eq "the next call works" "$(inside sh -c 'atomic run -q atomic-test/hello >/dev/null 2>&1; echo $?')" 3
+}
+
+stop_during_run() {
+    say "systemctl stop during a Run cancels it and removes its container"
+    podman rm -f sysd-long >/dev/null 2>&1
+    podman exec -d "$M" atomic run --name sysd-long atomic-test/plain sleep 300 >/dev/null
+    wait_until 20 sh -c "podman ps --filter name=^sysd-long\$ --format '{{.Names}}' | grep -q sysd-long" ||
+        fail "the Run's container never started"
+    local start=$SECONDS timeout
+    timeout=$(($(unit_prop TimeoutStopUSec | sed 's/s$//')))
+    inside systemctl stop atomicd
+    local took=$((SECONDS - start))
+    if [ "$took" -lt "$timeout" ]; then pass "stopped in ${took} s (TimeoutStopSec=${timeout}s), $(unit_prop Result)"; else fail "stop took ${took} s"; fi
+    expect_eq "the Run's container is gone" "$(podman ps -a --filter name=^sysd-long\$ --format '{{.Names}}')" ""
+    expect_eq "its job ended cancelled" "$(journal MESSAGE_ID=4aae4db1661b4367838a2b84381c8236 OPERATION=Run | tail -1 | field OUTCOME)" cancelled
+    inside systemctl start atomicd
+}
+
+# --- polkit -----------------------------------------------------------------------------------
+polkit() {
+    say "polkit inside: a user is denied Run until a rules.d rule grants it"
+    inside sh -c 'id tester >/dev/null 2>&1 || useradd -m tester'
+    local out
+    out=$(inside runuser -u tester -- atomic run atomic-test/hello 2>&1)
+    expect_in "denied without a rule" "$out" "not allowed"
+    inside sh -c 'cat > /etc/polkit-1/rules.d/50-atomicd-tester.rules <<EOF
+polkit.addRule(function (action, subject) {
+    if (action.id == "org.atomic.run" && subject.user == "tester") return polkit.Result.YES;
+});
+EOF'
+    wait_until 10 sh -c "podman exec $M runuser -u tester -- atomic run -q atomic-test/hello 2>&1 | grep -q 'hello from'"
+    out=$(inside runuser -u tester -- atomic run -q atomic-test/hello 2>&1)
+    expect_in "allowed by the rule" "$out" "hello from hello"
+    out=$(inside runuser -u tester -- atomic install atomic-test/installable 2>&1)
+    expect_in "the rule grants Run only" "$out" "not allowed"
+}
+
+# --- the host: an ostree sysroot pulled over HTTP ---------------------------------------------
+# The remote's commits: 1.0, then 2.0 adding a setuid, a setgid and a file-capability binary.
+remote_commit() { # remote_commit VERSION
+    ostree --repo="$HERE/remote" commit -b testos/stable --add-metadata-string=version="$1" \
+        --tree=dir="$HERE/tree" >/dev/null
+}
+
+serve_remote() {
+    rm -rf "$HERE/remote" "$HERE/tree"
+    mkdir -p "$HERE/tree/usr/lib/modules/6.1.0" "$HERE/tree/usr/etc" "$HERE/tree/usr/bin"
+    echo kernel >"$HERE/tree/usr/lib/modules/6.1.0/vmlinuz"
+    echo initramfs >"$HERE/tree/usr/lib/modules/6.1.0/initramfs.img"
+    printf 'ID=testos\nPRETTY_NAME="Test OS"\n' >"$HERE/tree/usr/lib/os-release"
+    ostree init --repo="$HERE/remote" --mode=archive
+    remote_commit 1.0
+    pkill -f "http.server --bind 127.0.0.1 $REMOTE_PORT" 2>/dev/null || true
+    nohup python3 -m http.server --bind 127.0.0.1 "$REMOTE_PORT" --directory "$HERE/remote" >"$HERE/http.log" 2>&1 &
+    wait_until 10 curl -sf "http://127.0.0.1:$REMOTE_PORT/config"
+    inside sh -c "ostree admin init-fs /sysroot && ostree admin os-init --sysroot=/sysroot testos &&
+        ostree remote add --repo=/sysroot/ostree/repo --no-gpg-verify origin http://127.0.0.1:$REMOTE_PORT &&
+        ostree pull --repo=/sysroot/ostree/repo origin testos/stable &&
+        ostree admin deploy --sysroot=/sysroot --os=testos origin:testos/stable" >/dev/null
+}
+
+host_default_version() {
+    inside atomic host status --json | python3 -c "
+import json, sys
+for d in json.load(sys.stdin)['deployments']:
+    if d.get('default'): print(d.get('version', ''))"
+}
+
+host() {
+    say "HostUpgrade, HostDeploy, Rollback on a sysroot pulled over HTTP, under the hardened unit"
+    serve_remote
+    cp /bin/true "$HERE/tree/usr/bin/su-test" && chmod 4755 "$HERE/tree/usr/bin/su-test"
+    cp /bin/true "$HERE/tree/usr/bin/wall-test" && chgrp tty "$HERE/tree/usr/bin/wall-test" && chmod 2755 "$HERE/tree/usr/bin/wall-test"
+    cp /bin/true "$HERE/tree/usr/bin/ping-test" && setcap cap_net_raw+ep "$HERE/tree/usr/bin/ping-test"
+    remote_commit 2.0
+    local out
+    out=$(inside atomic host upgrade 2>&1)
+    expect_in "upgrade pulls 2.0 with its setuid, setgid and capability files" "$out" "2.0"
+    expect_eq "the default is 2.0" "$(host_default_version)" 2.0
+    local dep
+    dep=$(inside sh -c 'ls -d /sysroot/ostree/deploy/testos/deploy/*.0 | while read d; do [ -e $d/usr/bin/su-test ] && echo $d; done | head -1')
+    expect_eq "setuid kept" "$(inside stat -c %A "$dep/usr/bin/su-test")" "-rwsr-xr-x"
+    expect_eq "setgid and group kept" "$(inside stat -c '%A %G' "$dep/usr/bin/wall-test")" "-rwxr-sr-x tty"
+    expect_in "file capability kept" "$(inside getcap "$dep/usr/bin/ping-test")" "cap_net_raw=ep"
+    expect_in "the deployment root is immutable" "$(inside lsattr -d "$dep")" "-i-"
+    out=$(inside ostree fsck --repo=/sysroot/ostree/repo 2>&1)
+    if inside ostree fsck --repo=/sysroot/ostree/repo >/dev/null 2>&1; then pass "ostree fsck clean: $(tail -1 <<<"$out")"; else fail "ostree fsck: $out"; fi
+    out=$(inside atomic host deploy 1.0 2>&1)
+    expect_eq "HostDeploy 1.0 makes 1.0 the default" "$(host_default_version)" 1.0
+    out=$(inside atomic host rollback 2>&1)
+    expect_eq "Rollback makes 2.0 the default again" "$(host_default_version)" 2.0
+}
+
+# --- the exposure figure ----------------------------------------------------------------------
+exposure() {
+    say "systemd-analyze security atomicd.service, as installed"
+    local got want
+    got=$(inside systemd-analyze security atomicd.service --no-pager | sed -n 's/.*Overall exposure level for atomicd.service: \([0-9.]*\).*/\1/p')
+    want=$(sed -n 's/^# Exposure as installed: \([0-9.]*\).*/\1/p' systemd/atomicd.service)
+    expect_eq "the exposure is the committed figure" "$got" "$want"
+}
+
+# --- reboot through logind: last, the machine goes down ---------------------------------------
+reboot() {
+    say "HostUpgrade with reboot asks the machine's logind"
+    remote_commit 3.0
+    local out
+    out=$(inside atomic host upgrade --reboot 2>&1)
+    expect_in "upgrade to 3.0 then reboot" "$out" "3.0"
+    if wait_until 60 sh -c "[ \"\$(podman inspect -f '{{.State.Running}}' $M)\" = false ]"; then
+        pass "the machine went down"
+    else
+        fail "the machine is still up"
+    fi
+    podman start "$M" >/dev/null
+    wait_until 60 sh -c "podman exec $M systemctl is-system-running | grep -Eq 'running|degraded'"
+    local logind
+    # The machine shares the host's kernel, so its boot ID stays: the record is in "this" boot.
+    logind=$(inside journalctl -u systemd-logind --no-pager 2>&1)
+    grep -F "System is rebooting" <<<"$logind"
+    expect_in "logind received the reboot request" "$logind" "System is rebooting"
+    expect_eq "atomicd asked for it after the upgrade" \
+        "$(journal MESSAGE_ID=2d3a4fd1b75243789c70b45ca3c4fa29 REBOOT=true | field REBOOT | tail -1)" true
+    expect_eq "3.0 is the default after the reboot" "$(host_default_version)" 3.0
+}
+
+trap 'pkill -f "http.server --bind 127.0.0.1 $REMOTE_PORT" 2>/dev/null || true' EXIT
+tests/systemd/machine.sh up || exit 1
+package
+notify_and_status
+labels
+remove_and_reinstall
+uninstall_app
+activation
+journal_fields
+polkit
+host
+exposure
+watchdog
+stop_during_run
+reboot
+[ "${KEEP_MACHINE:-}" ] || tests/systemd/machine.sh down
+echo
+if [ "$FAILED" -gt 0 ]; then
+    echo "systemd machine: $FAILED checks FAILED"
+    exit 1
+fi
+echo "systemd machine: every check passed"
