@@ -15,7 +15,6 @@ OUT := $(TARGET_DIR)/$(if $(filter dev test,$(PROFILE)),debug,$(PROFILE))
 
 VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
 ARCH ?= $(shell dpkg --print-architecture 2>/dev/null || echo amd64)
-DEB := $(TARGET_DIR)/atomicd_$(VERSION)_$(ARCH).deb
 DEBFLAGS ?=
 
 .PHONY: all build install test clippy demo deb
@@ -47,16 +46,16 @@ install:
 		> $(DESTDIR)$(UNITDIR)/atomicd.service
 	chmod 0644 $(DESTDIR)$(DATADIR)/dbus-1/system-services/org.atomic.service $(DESTDIR)$(UNITDIR)/atomicd.service
 
-# A Debian package of what `make install` lays out (PREFIX=/usr), with the maintainer scripts
-# of packaging/debian; built with dpkg-deb, files owned by root.
+# The Debian package, built as a Debian maintainer builds one: dpkg-buildpackage with debhelper
+# (debian/), which installs through `make install` above; the .deb, .buildinfo and .changes go
+# to $(TARGET_DIR), not to the parent directory.
 deb:
-	rm -rf $(TARGET_DIR)/deb && mkdir -p $(TARGET_DIR)/deb/DEBIAN
-	$(MAKE) install DESTDIR=$(abspath $(TARGET_DIR))/deb PREFIX=/usr UNITDIR=/lib/systemd/system
-	sed -e 's/@VERSION@/$(VERSION)/' -e 's/@ARCH@/$(ARCH)/' \
-		-e "s/@SIZE@/$$(du -sk --exclude=DEBIAN $(TARGET_DIR)/deb | cut -f1)/" \
-		packaging/debian/control.in > $(TARGET_DIR)/deb/DEBIAN/control
-	install -m 0755 packaging/debian/postinst packaging/debian/prerm packaging/debian/postrm $(TARGET_DIR)/deb/DEBIAN/
-	dpkg-deb --root-owner-group $(DEBFLAGS) --build $(TARGET_DIR)/deb $(DEB)
+	ATOMICD_PROFILE=$(PROFILE) ATOMICD_TARGET_DIR=$(abspath $(TARGET_DIR)) \
+	ATOMICD_DEB_DIR=$(abspath $(TARGET_DIR)) ATOMICD_DEBFLAGS="$(DEBFLAGS)" \
+		dpkg-buildpackage -b -us -uc \
+		--buildinfo-option=-u$(abspath $(TARGET_DIR)) --changes-option=-u$(abspath $(TARGET_DIR)) \
+		--buildinfo-file=$(abspath $(TARGET_DIR))/atomicd_$(VERSION)_$(ARCH).buildinfo \
+		--changes-file=$(abspath $(TARGET_DIR))/atomicd_$(VERSION)_$(ARCH).changes
 
 test:
 	tests/run.sh

@@ -357,9 +357,11 @@ fn the_docs_name_every_method_property_and_error_of_the_xml() {
     }
 }
 
-/// `make deb`: the package holds what `make install` lays out, with the unit where Debian 12's
-/// systemd looks; dpkg installs it into a scratch root (its scripts honour $DPKG_ROOT, so the
-/// running system is untouched) and purges it, records included.
+/// `make deb` (dpkg-buildpackage with debhelper): the package holds what `make install` lays
+/// out, with the unit where Debian 12's systemd looks and the library dependencies
+/// dpkg-shlibdeps found; dpkg installs it into a scratch root (its scripts honour $DPKG_ROOT, so
+/// the running system is untouched) and purges it, records included. Its life under a real
+/// systemd is tests/systemd/run.sh's.
 #[test]
 fn make_deb_builds_a_package_that_installs_and_purges() {
     let generated = Path::new(env!("CARGO_BIN_EXE_atomic")).with_file_name("generated");
@@ -385,9 +387,12 @@ fn make_deb_builds_a_package_that_installs_and_purges() {
         .unwrap_or_else(|| panic!("no .deb in {}", target.display()));
     let info = Command::new("dpkg-deb").arg("-f").arg(&deb).output().unwrap_or_else(|e| panic!("{e}"));
     let control = String::from_utf8_lossy(&info.stdout);
-    for field in ["Package: atomicd", "Architecture: ", "Depends: dbus", "polkitd", "libostree-1-1"] {
+    for field in ["Package: atomicd", "Architecture: ", "dbus (>= 1.12)", "polkitd", "libostree-1-1 (>= "] {
         assert!(control.contains(field), "{field} missing from the control file:\n{control}");
     }
+    // debian/changelog names the package's version; it must be the crate's.
+    let version = format!("Version: {}\n", env!("CARGO_PKG_VERSION"));
+    assert!(control.contains(&version), "debian/changelog and Cargo.toml disagree:\n{control}");
     let scratch = std::env::temp_dir().join(format!("atomicd-dpkg-{}", unique()));
     let admin = scratch.join("var/lib/dpkg");
     std::fs::create_dir_all(admin.join("info")).unwrap_or_else(|e| panic!("{e}"));

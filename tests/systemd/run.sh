@@ -62,15 +62,16 @@ package() {
 
 # --- Type=notify, STATUS= and the engine --------------------------------------------------
 notify_and_status() {
-    say "systemctl start: Type=notify, STATUS= naming running jobs"
-    inside systemctl start atomicd
+    say "systemctl restart: Type=notify, STATUS= naming running jobs"
+    expect_eq "started by the package's postinst" "$(inside systemctl is-active atomicd)" active
+    # Started again so the test drop-in applies.
+    inside systemctl restart atomicd
     expect_eq "active through Type=notify" "$(inside systemctl is-active atomicd)" active
     expect_in "STATUS= once ready" "$(unit_prop StatusText)" "serving org.atomic"
-    inside systemctl status atomicd --no-pager | head -5
     podman exec -d "$M" atomic run --name sysd-sleeper atomic-test/plain sleep 20 >/dev/null
     if wait_until 20 sh -c "podman exec $M systemctl show -p StatusText --value atomicd | grep -q 'running: Run atomic-test/plain'"; then
         pass "STATUS= names the running job: $(unit_prop StatusText)"
-        inside systemctl status atomicd --no-pager | sed -n 5p
+        inside systemctl status atomicd --no-pager | sed -n '1,9p' 
     else
         fail "STATUS= never named the Run: $(unit_prop StatusText)"
     fi
@@ -293,6 +294,13 @@ reboot() {
     expect_eq "3.0 is the default after the reboot" "$(host_default_version)" 3.0
 }
 
+purge() {
+    say "apt purge drops the records and the enablement"
+    inside apt-get purge -y atomicd >/dev/null 2>&1
+    if inside test -e /var/lib/atomic; then fail "/var/lib/atomic outlived the purge"; else pass "/var/lib/atomic is gone"; fi
+    expect_eq "no enablement left" "$(inside sh -c 'ls /etc/systemd/system/multi-user.target.wants/ | grep -c atomicd' || true)" 0
+}
+
 trap 'pkill -f "http.server --bind 127.0.0.1 $REMOTE_PORT" 2>/dev/null || true' EXIT
 tests/systemd/machine.sh up || exit 1
 package
@@ -308,6 +316,7 @@ exposure
 watchdog
 stop_during_run
 reboot
+purge
 [ "${KEEP_MACHINE:-}" ] || tests/systemd/machine.sh down
 echo
 if [ "$FAILED" -gt 0 ]; then
