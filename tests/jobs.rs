@@ -51,13 +51,22 @@ async fn the_caller_cancels_its_run_and_nobody_else_may() {
     assert!(!containers("podman").contains(&name), "the cancelled container was left behind");
     // The log tells the job's story with structured fields (journald keeps them as fields).
     let log = d.log_text();
-    let started = log.lines().find(|l| l.contains("job started")).unwrap_or_default();
+    let started = log.lines().find(|l| l.contains(&format!("job {job} started: Run"))).unwrap_or_default();
     for field in
         [format!("job={job}"), "operation=\"Run\"".into(), "uid=0".into(), format!("image=\"{PLAIN}\"")]
     {
         assert!(started.contains(&field), "{field} missing from {started:?}");
     }
-    assert!(log.lines().any(|l| l.contains("job ended") && l.contains("cancelled=true")), "{log}");
+    // Its end, with the outcome the caller got and the MESSAGE_ID of every job's end.
+    let ended = log.lines().find(|l| l.contains(&format!("job {job} cancelled"))).unwrap_or_default();
+    for field in [
+        format!("job={job}"),
+        "outcome=\"cancelled\"".into(),
+        "error=\"org.atomic.Error.Cancelled\"".into(),
+        "message_id=\"4aae4db1661b4367838a2b84381c8236\"".into(),
+    ] {
+        assert!(ended.contains(&field), "{field} missing from {ended:?}\n{log}");
+    }
 }
 
 #[test]
