@@ -238,6 +238,26 @@ async fn a_detached_command_is_exec_d_detached_and_a_restart_takes_the_caller_s_
         let out = cli.wait_with_output().unwrap_or_else(|e| panic!("{e}"));
         let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
         assert_eq!((out.status.code(), stdout.as_ref()), (Some(0), "hello\n"), "{engine}: {stderr}");
+
+        // Detached, the stopped container is only started: the caller does not wait for it (it
+        // waits for a line of stdin that never comes), and the shown line says so.
+        let detached = RunOptions { name: Some(keep.clone()), detach: Some(true), ..Default::default() };
+        let started = std::time::Instant::now();
+        let r = tokio::time::timeout(
+            std::time::Duration::from_secs(10),
+            p.run("atomic-test/keep", &[], &detached),
+        )
+        .await
+        .unwrap_or_else(|_| panic!("{engine}: a detached Run of a stopped container was waited for"))
+        .unwrap_or_else(|e| panic!("{engine}: {e}"));
+        assert!(started.elapsed() < std::time::Duration::from_secs(5), "{engine}");
+        assert_eq!(r.command, ["docker", "start", keep.as_str()], "{engine}");
+        let state = std::process::Command::new(engine)
+            .args(["inspect", "-f", "{{.State.Running}}", &keep])
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+            .unwrap_or_default();
+        assert_eq!(state, "true", "{engine}: the detached start did not start it");
         let _ = std::process::Command::new(engine).args(["rm", "-f", &keep]).output();
     }
 }

@@ -123,7 +123,7 @@ pub async fn run_for_job(
                 Ok(status) => status,
                 Err(_) => {
                     let _ = child.kill().await;
-                    return Err(Error::Cancelled(format!("{program} {} was cancelled (killed)", args.join(" "))));
+                    return Err(cancelled_error(program, args, "killed after it ignored SIGINT"));
                 }
             }
         }
@@ -134,7 +134,7 @@ pub async fn run_for_job(
     if status.success() {
         Ok(output)
     } else if cancelled {
-        Err(Error::Cancelled(format!("{program} {} was cancelled", args.join(" "))))
+        Err(cancelled_error(program, args, "stopped"))
     } else {
         Err(failure(program, args, status, &stderr))
     }
@@ -207,4 +207,11 @@ mod tests {
         let (out, ()) = tokio::join!(run_for_job("sh", &args, &control, answer), cancel_when_ignored);
         assert_eq!(out.ok().as_deref(), Some("done\n"));
     }
+}
+
+/// A cancelled host command, in the words a user reads first: cancelled, host untouched (Cancel
+/// is refused past the point of no return), then which command stopped.
+fn cancelled_error(program: &str, args: &[&str], how: &str) -> Error {
+    let name = std::path::Path::new(program).file_name().and_then(|n| n.to_str()).unwrap_or(program);
+    Error::Cancelled(format!("cancelled; the host is as it was ({name} {} {how})", args.join(" ")))
 }

@@ -36,6 +36,7 @@ pub(super) async fn output_tail_of(
     let read = async {
         while let Some(Ok(Chunk::Stdout(b) | Chunk::Stderr(b))) = stream.next().await {
             tail.push(&b);
+            job.stream_output(&b).await;
         }
     };
     tokio::select! {

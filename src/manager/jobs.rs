@@ -19,6 +19,8 @@ use crate::system::polkit::{Action, Authority};
 use crate::dbus::names::JOBS_PATH;
 use crate::dbus::{Checked, OptionsSchema};
 
+use super::job_output::OutputStream;
+
 /// What a job will run, as its plan says: shown on the job object so a client can tell its
 /// user before the container starts.
 #[derive(Debug, Clone, Default)]
@@ -129,6 +131,8 @@ pub struct Job {
     committed: Arc<AtomicBool>,
     /// Whether Cancellable's change was announced.
     announced: AtomicBool,
+    /// The container output signalled so far.
+    output: std::sync::Mutex<OutputStream>,
 }
 
 /// What long work running in a job is handed: where to report progress, and how to hear
@@ -254,6 +258,7 @@ impl Jobs {
             caller_watch: None,
             committed,
             announced: AtomicBool::new(false),
+            output: std::sync::Mutex::new(OutputStream::default()),
         }
     }
 }
@@ -276,6 +281,21 @@ impl Job {
         if self.committed.load(Ordering::SeqCst) && !self.announced.swap(true, Ordering::SeqCst) {
             let _ = job.cancellable_changed(emitter).await;
         }
+    }
+
+    /// Signals a chunk of the container's output to the job's caller alone (a page cannot pass
+    /// fds, so this is how it follows an INSTALL label live); others on the bus see jobs but
+    /// not what their containers print.
+    pub async fn stream_output(&self, chunk: &[u8]) {
+        let Some(conn) = &self.conn else { return };
+        let Some(text) = self.output.lock().ok().and_then(|mut stream| stream.next(chunk)) else {
+            return;
+        };
+        let Ok(caller) = zbus::names::BusName::try_from(self.caller.as_str()) else { return };
+        let Ok(emitter) = zbus::object_server::SignalEmitter::new(conn, self.path.as_str()) else {
+            return;
+        };
+        let _ = JobInterface::output(&emitter.set_destination(caller), &text).await;
     }
 
     /// Resolves when someone allowed to has called Cancel.
@@ -404,6 +424,11 @@ impl JobInterface {
         self.cancel.send_replace(true);
         Ok(())
     }
+
+    /// The output of the job's container as it comes, when the caller passed no fds for it;
+    /// sent to the caller only.
+    #[zbus(signal)]
+    async fn output(emitter: &zbus::object_server::SignalEmitter<'_>, text: &str) -> zbus::Result<()>;
 
     /// Sets the size of an attached Run's terminal (the caller's only).
     async fn resize_tty(

@@ -10,6 +10,7 @@ mod flight;
 mod host_ops;
 mod images;
 mod install;
+mod job_output;
 mod jobs;
 mod plan;
 mod removals;

@@ -51,6 +51,8 @@ pub enum Step {
         stdin: bool,
         /// It has a terminal.
         tty: bool,
+        /// The caller follows it to its end (`docker start -a`); a detached Run only starts it.
+        attach: bool,
     },
     /// Run a command in atomicd's container, starting it first when it is stopped.
     Exec {
@@ -264,10 +266,15 @@ impl Plan {
                 self.warnings.push(format!("container {:?} is already running", c.name));
                 (Vec::new(), Step::AlreadyRunning { id: c.id })
             }
-            (true, false) => (
-                words(&["docker", "start", &c.name]),
-                Step::Start { id: c.id, stdin: c.open_stdin, tty: c.tty },
-            ),
+            (true, false) => {
+                let attach = !shape.mode.detach;
+                let argv = if attach {
+                    words(&["docker", "start", "--attach", &c.name])
+                } else {
+                    words(&["docker", "start", &c.name])
+                };
+                (argv, Step::Start { id: c.id, stdin: c.open_stdin, tty: c.tty, attach })
+            }
             (false, running) => {
                 if !running {
                     self.warnings.push(format!("container {:?} is stopped: it is started first", c.name));
@@ -359,8 +366,16 @@ mod tests {
             .clone()
             .against(Some(mine(false, &["--privileged", "--volume=/:/host"])), shape(&[], false))
             .unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(started.step, Step::Start { id: "c1".into(), stdin: true, tty: false });
+        assert_eq!(started.step, Step::Start { id: "c1".into(), stdin: true, tty: false, attach: true });
         assert_eq!(started.privileges.len(), 2, "{:?}", started.privileges);
+        assert_eq!(started.argv, ["docker", "start", "--attach", "app"]);
+        // Detached, the shown line and the step only start it: the caller does not wait for it.
+        let detached = RunShape { mode: LineMode { tty: false, detach: true }, ..shape(&[], false) };
+        let started = line
+            .clone()
+            .against(Some(mine(false, &["--privileged", "--volume=/:/host"])), detached)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(started.step, Step::Start { id: "c1".into(), stdin: true, tty: false, attach: false });
         assert_eq!(started.argv, ["docker", "start", "app"]);
 
         let cmd = vec!["date".to_owned()];

@@ -90,7 +90,11 @@ impl Manager {
                 result.container_id = Some(id.clone());
                 self.drive(&id, Some(spec), at, job, &mut result).await?;
             }
-            Step::Start { id, stdin, tty } => {
+            Step::Start { id, attach: false, .. } => {
+                result.container_id = Some(id.clone());
+                self.engine.start(id).await?;
+            }
+            Step::Start { id, stdin, tty, attach: true } => {
                 result.container_id = Some(id.clone());
                 let attach = at.fds.any();
                 // Its terminal and stdin were settled when it was created: attach what it has.
