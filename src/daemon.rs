@@ -161,7 +161,7 @@ pub async fn run(args: Args) -> Result<(), String> {
     tracing::info!(message_id = ids::SERVING, "serving {BUS_NAME} at {MANAGER_PATH}");
 
     let signals = tokio::spawn(send_changed(conn.clone(), noted));
-    let events = tokio::spawn(follow_engine_events(engine.clone(), changes, manager.clone()));
+    let events = tokio::spawn(follow_engine_events(conn.clone(), engine.clone(), changes, manager.clone()));
     let monitor = tokio::spawn(monitor_engine(conn.clone(), engine));
     let watchdog = tokio::spawn(lifecycle::watchdog());
     serve_until_stopped(&conn, &manager, &activity, Duration::from_secs(args.idle_exit)).await;
@@ -264,10 +264,20 @@ async fn send_changed(conn: zbus::Connection, noted: tokio::sync::mpsc::Unbounde
 
 /// Notes images and containers changed by anyone (podman, docker, atomicd) from the engine's
 /// event stream, following it again whenever the engine goes and comes back.
-async fn follow_engine_events(engine: Arc<dyn Engine>, changes: Changes, manager: Arc<Manager>) {
+async fn follow_engine_events(
+    conn: zbus::Connection,
+    engine: Arc<dyn Engine>,
+    changes: Changes,
+    manager: Arc<Manager>,
+) {
+    let mut lost = false;
     loop {
         if let Ok(mut events) = engine.events().await {
             manager.following_engine_events(true);
+            if lost {
+                // Whatever happened while the stream was down went unseen: every watcher reads again.
+                changes.note(&[Area::Images, Area::Containers]);
+            }
             while let Some(change) = events.next().await {
                 manager.engine_changed(change);
                 changes.note(&[match change {
@@ -276,6 +286,12 @@ async fn follow_engine_events(engine: Arc<dyn Engine>, changes: Changes, manager
                 }]);
             }
             manager.following_engine_events(false);
+            // The stream ends when the engine goes away, even for a restart shorter than the
+            // probe interval: say so now, and the next probe says when it is back.
+            let mut info = engine.info().await;
+            info.available = false;
+            publish_engine(&conn, &info).await;
+            lost = true;
         }
         tokio::time::sleep(ENGINE_PROBE_INTERVAL).await;
     }
@@ -287,22 +303,31 @@ async fn monitor_engine(conn: zbus::Connection, engine: Arc<dyn Engine>) {
     loop {
         tick.tick().await;
         let info = engine.info().await;
-        let Ok(iface) = conn.object_server().interface::<_, Checked<ManagerInterface>>(MANAGER_PATH).await
-        else {
+        if !publish_engine(&conn, &info).await {
             return;
-        };
-        let manager = iface.get().await;
-        if manager.set_engine_available(info.available) {
-            tracing::info!(message_id = ids::ENGINE_CHANGED, available = info.available, socket = %info.socket, "engine availability changed");
-            notify(&[sd_notify::NotifyState::Status(&format!(
-                "serving {BUS_NAME}; engine {}",
-                describe(&info)
-            ))]);
-            if let Err(e) = manager.engine_available_changed(iface.signal_emitter()).await {
-                tracing::warn!("cannot signal EngineAvailable: {e}");
-            }
         }
     }
+}
+
+/// Sets EngineAvailable and signals it when it changed; false once the interface is gone.
+async fn publish_engine(conn: &zbus::Connection, info: &crate::engine::EngineInfo) -> bool {
+    let Ok(iface) = conn.object_server().interface::<_, Checked<ManagerInterface>>(MANAGER_PATH).await else {
+        return false;
+    };
+    let manager = iface.get().await;
+    if manager.set_engine_available(info.available) {
+        tracing::info!(
+            message_id = ids::ENGINE_CHANGED,
+            available = info.available,
+            socket = %info.socket,
+            "engine availability changed"
+        );
+        notify(&[sd_notify::NotifyState::Status(&format!("serving {BUS_NAME}; engine {}", describe(info)))]);
+        if let Err(e) = manager.engine_available_changed(iface.signal_emitter()).await {
+            tracing::warn!("cannot signal EngineAvailable: {e}");
+        }
+    }
+    true
 }
 
 async fn wait_for_stop() {
