@@ -265,3 +265,42 @@ async fn an_install_outlives_its_client_and_ends_consistently() {
         cli_as(0, &["uninstall", "--name", &name, "--force", "--keep-image", "atomic-test/slowinstall"]);
     assert_eq!(code, 0, "{err}");
 }
+
+/// The Output signals of one connection's jobs, as they arrive.
+async fn outputs(conn: &zbus::Connection) -> zbus::MessageStream {
+    let rule = zbus::MatchRule::builder()
+        .msg_type(zbus::message::Type::Signal)
+        .interface("org.atomic.Job")
+        .and_then(|r| r.member("Output"))
+        .unwrap_or_else(|e| panic!("{e}"))
+        .build();
+    zbus::MessageStream::for_match_rule(rule, conn, None).await.unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// A Run without fds streams its output to its caller as Job.Output signals (how a web page
+/// follows a label live), the same text its result carries; another connection listening for
+/// those signals gets none of it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_caller_without_fds_follows_the_output_and_no_one_else_sees_it() {
+    use futures_util::StreamExt;
+    let _d = Daemon::start(&["--engine-socket", PODMAN_SOCK]);
+    let caller = zbus::Connection::system().await.unwrap_or_else(|e| panic!("{e}"));
+    let other = zbus::Connection::system().await.unwrap_or_else(|e| panic!("{e}"));
+    let mut mine = outputs(&caller).await;
+    let mut theirs = outputs(&other).await;
+    let p = atomicd::dbus::proxy::ManagerProxy::new(&caller).await.unwrap_or_else(|e| panic!("{e}"));
+    let script = ["sh", "-c", "for i in 1 2 3; do echo line $i; sleep 0.3; done; echo é€"].map(String::from);
+    let r = p.run(PLAIN, &script, &RunOptions::default()).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.exit_code, Some(0));
+    let mut streamed = String::new();
+    while let Ok(Some(Ok(msg))) = tokio::time::timeout(Duration::from_millis(500), mine.next()).await {
+        let path = msg.header().path().map(|p| p.to_string()).unwrap_or_default();
+        assert!(path.starts_with("/org/atomic/Manager/jobs/"), "{path}");
+        let text: String = msg.body().deserialize().unwrap_or_else(|e| panic!("{e}"));
+        streamed.push_str(&text);
+    }
+    assert_eq!(streamed, "line 1\nline 2\nline 3\né€\n");
+    assert_eq!(r.output.as_deref(), Some(streamed.as_str()), "the result carries the same text");
+    let leaked = tokio::time::timeout(Duration::from_millis(300), theirs.next()).await;
+    assert!(leaked.is_err(), "another connection received the output: {leaked:?}");
+}

@@ -140,6 +140,13 @@ pub async fn run_for_job(
     }
 }
 
+/// A cancelled host command, in the words a user reads first: cancelled, host untouched (Cancel
+/// is refused past the point of no return), then which command stopped.
+fn cancelled_error(program: &str, args: &[&str], how: &str) -> Error {
+    let name = std::path::Path::new(program).file_name().and_then(|n| n.to_str()).unwrap_or(program);
+    Error::Cancelled(format!("cancelled; the host is as it was ({name} {} {how})", args.join(" ")))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -207,11 +214,4 @@ mod tests {
         let (out, ()) = tokio::join!(run_for_job("sh", &args, &control, answer), cancel_when_ignored);
         assert_eq!(out.ok().as_deref(), Some("done\n"));
     }
-}
-
-/// A cancelled host command, in the words a user reads first: cancelled, host untouched (Cancel
-/// is refused past the point of no return), then which command stopped.
-fn cancelled_error(program: &str, args: &[&str], how: &str) -> Error {
-    let name = std::path::Path::new(program).file_name().and_then(|n| n.to_str()).unwrap_or(program);
-    Error::Cancelled(format!("cancelled; the host is as it was ({name} {} {how})", args.join(" ")))
 }

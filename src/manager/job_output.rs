@@ -57,10 +57,12 @@ fn incomplete_tail(bytes: &[u8]) -> usize {
 mod tests {
     use super::*;
 
+    /// Chunks as the engine cut them, and what each signals.
+    type Case<'a> = (&'a [&'a [u8]], &'a [Option<&'a str>]);
+
     #[test]
     fn characters_cut_between_chunks_arrive_whole() {
-        // (chunks, what each signals)
-        let table: &[(&[&[u8]], &[Option<&str>])] = &[
+        let table: &[Case] = &[
             (&[b"plain\n"], &[Some("plain\n")]),
             (&["é".as_bytes()], &[Some("é")]),
             (&[&[0xC3], &[0xA9, b'!']], &[None, Some("é!")]),
