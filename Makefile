@@ -16,14 +16,26 @@ OUT := $(TARGET_DIR)/$(if $(filter dev test,$(PROFILE)),debug,$(PROFILE))
 VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
 ARCH ?= $(shell dpkg --print-architecture 2>/dev/null || echo amd64)
 DEBFLAGS ?=
+PAGE := cockpit/atomic
+PF := cockpit/node_modules/@patternfly/patternfly
 
-.PHONY: all build install test clippy demo deb
+.PHONY: all build install test clippy demo deb cockpit
 
 all: build
 
-build:
+build: cockpit
 	$(CARGO) build --profile $(PROFILE) --locked
 	$(OUT)/atomic generate-files $(OUT)/generated
+
+# The Cockpit page's stylesheet and fonts, PatternFly's from npm: the one build step that needs
+# the network, and only while package-lock.json is newer than what it copied.
+cockpit: $(PAGE)/patternfly/patternfly.min.css
+
+$(PAGE)/patternfly/patternfly.min.css: cockpit/package-lock.json
+	cd cockpit && npm ci --no-audit --no-fund --loglevel=error
+	rm -rf $(PAGE)/patternfly && mkdir -p $(PAGE)/patternfly/assets
+	cp -r $(PF)/assets/fonts $(PF)/assets/pficon $(PAGE)/patternfly/assets/
+	cp $(PF)/patternfly.min.css $(PAGE)/patternfly/
 
 install:
 	@test -x $(OUT)/atomicd || { echo "run 'make build' first"; exit 1; }
@@ -45,6 +57,11 @@ install:
 	sed 's|/usr/libexec/atomicd|$(LIBEXECDIR)/atomicd|' systemd/atomicd.service \
 		> $(DESTDIR)$(UNITDIR)/atomicd.service
 	chmod 0644 $(DESTDIR)$(DATADIR)/dbus-1/system-services/org.atomic.service $(DESTDIR)$(UNITDIR)/atomicd.service
+	@test -f $(PAGE)/patternfly/patternfly.min.css || { echo "run 'make build' (or 'make cockpit') first"; exit 1; }
+	install -d $(DESTDIR)$(DATADIR)/cockpit/atomic
+	cp -r $(PAGE)/. $(DESTDIR)$(DATADIR)/cockpit/atomic/
+	sed 's|/usr/share/dbus-1|$(DATADIR)/dbus-1|' $(PAGE)/manifest.json > $(DESTDIR)$(DATADIR)/cockpit/atomic/manifest.json
+	chmod -R u=rwX,go=rX $(DESTDIR)$(DATADIR)/cockpit/atomic
 
 # The Debian package, built as a Debian maintainer builds one: dpkg-buildpackage with debhelper
 # (debian/), which installs through `make install` above; the .deb, .buildinfo and .changes go

@@ -220,9 +220,23 @@ fn make_install_lays_out_a_package_and_the_unit_verifies() {
         "usr/share/zsh/vendor-completions/_atomic",
         "usr/share/fish/vendor_completions.d/atomic.fish",
         "usr/share/man/man1/atomic.1",
+        "usr/share/cockpit/atomic/manifest.json",
+        "usr/share/cockpit/atomic/index.html",
+        "usr/share/cockpit/atomic/index.js",
+        "usr/share/cockpit/atomic/patternfly/patternfly.min.css",
     ] {
         assert!(dest.join(f).is_file(), "{f} not installed");
     }
+    // Cockpit shows the page where atomicd's activation file is, wherever PREFIX put it.
+    let manifest: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dest.join("usr/share/cockpit/atomic/manifest.json")).unwrap_or_default(),
+    )
+    .unwrap_or_else(|e| panic!("manifest.json: {e}"));
+    assert_eq!(
+        manifest["conditions"][0]["path-exists"], "/usr/share/dbus-1/system-services/org.atomic.service",
+        "{manifest}"
+    );
+    assert!(manifest["menu"]["index"]["label"].is_string(), "{manifest}");
     let man = std::fs::read_to_string(dest.join("usr/share/man/man1/atomic.1")).unwrap_or_default();
     assert!(man.starts_with(".ie") || man.contains(".TH atomic"), "not a man page: {man:.80}");
     let activation =

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Installs what building and testing atomicd needs on Debian 12: the engines, registry, ostree,
-# busybox for fixture images, the bus and polkit, mmdebstrap for the systemd test machine, and a Rust toolchain when none is present.
+# busybox for fixture images, the bus and polkit, mmdebstrap for the systemd test machine,
+# cockpit-ws and chromium for the page's browser tests, and a Rust toolchain when none is present.
 set -euo pipefail
 
 PACKAGES=(docker.io podman docker-registry apache2-utils ostree libostree-dev busybox-static dbus polkitd systemd curl jq python3
           make gcc pkg-config tmux util-linux time
-          mmdebstrap e2fsprogs libcap2-bin debhelper)
+          mmdebstrap e2fsprogs libcap2-bin debhelper
+          cockpit-ws cockpit-bridge chromium)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -15,6 +17,13 @@ if [ ${#missing[@]} -gt 0 ]; then
     echo "setup: installing ${missing[*]}" >&2
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+# The Cockpit page's build and its browser tests need npm (the machine's own Node.js when it has
+# one; Debian's otherwise).
+if ! command -v npm >/dev/null 2>&1; then
+    echo "setup: installing Debian's nodejs and npm" >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null
 fi
 
 if ! command -v cargo >/dev/null 2>&1 && [ ! -x "$HOME/.cargo/bin/cargo" ]; then

@@ -1,0 +1,337 @@
+// The Atomic page: reads atomicd's state once, then follows it live (Changed, PropertiesChanged
+// and the jobs' ObjectManager), and turns each button into one org.atomic call.
+
+import { Atomic, explain, options, unwrap } from "./dbus.js";
+import { h, alert, button, confirmDialog, descriptionList } from "./ui.js";
+import { renderHost } from "./host.js";
+import { renderApps } from "./apps.js";
+import { renderContainers } from "./containers.js";
+import { renderJobs } from "./jobs.js";
+
+const OUTPUT_KEPT = 256 * 1024;
+
+const state = {
+    status: null,
+    images: [],
+    containers: [],
+    jobList: [],
+    backend: "",
+    cachedUpdate: null,
+    engineAvailable: true,
+    engineFailed: false,
+    atomicdUp: true,
+    polkitDown: null,
+    errors: {},
+    pending: {},
+    inputs: {},
+    live: null,
+    installPreview: null,
+    runPreview: null,
+    rebootAfter: false,
+    checked: false,
+};
+
+const atomic = new Atomic();
+
+// --- rendering ------------------------------------------------------------------------------
+let scheduled = false;
+function render() {
+    if (scheduled) return;
+    scheduled = true;
+    window.requestAnimationFrame(() => {
+        scheduled = false;
+        const focused = document.activeElement && document.activeElement.id;
+        draw();
+        if (focused) {
+            const again = document.getElementById(focused);
+            if (again && again !== document.activeElement) again.focus();
+        }
+    });
+}
+
+function replace(id, node) {
+    const section = document.getElementById(id);
+    section.replaceChildren(node);
+}
+
+function banners() {
+    const list = [];
+    if (!state.atomicdUp)
+        list.push(alert("danger", "atomicd is not running", "The page shows what it last read and follows atomicd again once it is back.", { id: "banner-atomicd" }));
+    if (!state.engineAvailable || state.engineFailed) {
+        const engine = (state.status && state.status.engine) || {};
+        list.push(alert("warning", "The container engine is not available",
+            `atomicd cannot reach ${engine.name || "the engine"}${engine.socket ? ` at ${engine.socket}` : ""}. Containers, images and applications come back when it does; the host still works.`,
+            { id: "banner-engine" }));
+    }
+    if (state.polkitDown)
+        list.push(alert("danger", "polkit is not answering", state.polkitDown, { id: "banner-polkit" }));
+    return list;
+}
+
+function draw() {
+    const s = state.status;
+    const engine = (s && s.engine) || {};
+    document.getElementById("summary").textContent = s
+        ? `atomicd ${s.version} · engine ${engine.name || "?"} ${engine.version || ""} · host ${state.backend || (s.host && s.host.backend) || "none"}`
+        : "Connecting to atomicd…";
+    document.getElementById("banners").replaceChildren(...banners());
+    document.getElementById("jobs-count").textContent = String(state.jobList.length);
+    replace("view-host", renderHost(state, act));
+    replace("view-apps", renderApps(state, act));
+    replace("view-containers", renderContainers(state, act));
+    replace("view-jobs", renderJobs(state, act));
+}
+
+// --- reading ----------------------------------------------------------------------------------
+// A failed read: the banners say why when it is atomicd, the engine or polkit.
+function noteFailure(error, area) {
+    const why = explain(error);
+    if (why.kind === "atomicd") state.atomicdUp = false;
+    else if (why.kind === "engine") state.engineFailed = true;
+    else if (why.kind === "polkit") state.polkitDown = why.text;
+    else if (area) state.errors[area] = { title: "Could not read", text: why.text };
+}
+
+async function refresh(what) {
+    const reads = [];
+    if (what.includes("status")) reads.push(atomic.call("Status", []).then(v => { state.status = v; state.atomicdUp = true; }));
+    // A read that reaches the engine clears what an earlier failure said of it.
+    if (what.includes("images")) reads.push(atomic.call("ListImages", [{}]).then(v => { state.images = v || []; state.engineFailed = false; }));
+    if (what.includes("containers")) reads.push(atomic.call("ListContainers", [{}]).then(v => { state.containers = v || []; state.engineFailed = false; }));
+    const results = await Promise.allSettled(reads);
+    for (const r of results) if (r.status === "rejected") noteFailure(r.reason, what.includes("status") ? "host" : "containers");
+    render();
+}
+
+function refreshAll() {
+    return refresh(["status", "images", "containers"]);
+}
+
+function readManager() {
+    const data = atomic.manager.data;
+    if ("EngineAvailable" in data) {
+        const was = state.engineAvailable;
+        state.engineAvailable = Boolean(data.EngineAvailable);
+        if (!was && state.engineAvailable) refreshAll();
+    }
+    if ("HostBackend" in data) state.backend = data.HostBackend;
+    if ("CachedUpdate" in data) state.cachedUpdate = unwrap(data.CachedUpdate);
+    render();
+}
+
+function readJobs() {
+    state.jobList = Object.values(atomic.jobs)
+        .filter(p => p && p.path)
+        .map(p => ({ path: p.path, ...unwrap(p.data) }))
+        .filter(j => j.Operation)
+        .sort((a, b) => a.path.localeCompare(b.path, undefined, { numeric: true }));
+    render();
+}
+
+// --- acting -----------------------------------------------------------------------------------
+// Runs one call for an area: its buttons are disabled meanwhile; its error shows in the area.
+async function acting(area, title, work) {
+    state.pending[area] = true;
+    state.errors[area] = null;
+    render();
+    try {
+        const result = await work();
+        state.polkitDown = null;
+        return result;
+    } catch (error) {
+        const why = explain(error);
+        if (why.kind === "polkit") state.polkitDown = why.text;
+        if (why.kind === "atomicd") state.atomicdUp = false;
+        if (why.kind === "engine") state.engineFailed = true;
+        const titles = { denied: "Not allowed", cancelled: "Cancelled" };
+        state.errors[area] = { title: titles[why.kind] || title, text: why.text, variant: why.kind === "cancelled" ? "info" : "danger" };
+        return undefined;
+    } finally {
+        state.pending[area] = false;
+        render();
+    }
+}
+
+function startLive(operation, image) {
+    state.live = { operation, image, text: "", done: "" };
+}
+
+function finishLive(result, fallback) {
+    if (!state.live) return;
+    if (result === undefined) {
+        // The area's error says why; an empty output box would say nothing more.
+        if (state.live.text) state.live.done = "failed";
+        else state.live = null;
+        return;
+    }
+    const code = result && result["exit-code"];
+    state.live.done = code === undefined ? fallback : `exit code ${code}`;
+    if (!state.live.text && result && result.output) state.live.text = result.output;
+    const warnings = (result && result.warnings) || [];
+    if (warnings.length) state.live.text += `\n${warnings.join("\n")}`;
+}
+
+const act = {
+    async host(kind) {
+        const reboot = state.rebootAfter;
+        const titles = { check: "Check failed", upgrade: "Upgrade failed", rollback: "Rollback failed", cleanup: "Cleanup failed", deploy: "Deploy failed" };
+        await acting("host", titles[kind], async () => {
+            if (kind === "check") {
+                const r = await atomic.call("HostUpgrade", [options({ check: ["b", true] })]);
+                state.checked = true;
+                return r;
+            }
+            if (kind === "upgrade") return atomic.call("HostUpgrade", [options({ reboot: ["b", reboot] })]);
+            if (kind === "rollback") return atomic.call("Rollback", [options({ reboot: ["b", reboot] })]);
+            if (kind === "cleanup") return atomic.call("HostCleanup", [options({ rollback: ["b", true] })]);
+            const revision = (state.inputs["host-deploy-version"] || "").trim();
+            if (!revision) throw { message: "Type the version or checksum to deploy." };
+            return atomic.call("HostDeploy", [revision, options({ reboot: ["b", reboot] })]);
+        });
+        refresh(["status"]);
+    },
+    async pin(id, pinned) {
+        await acting("host", pinned ? "Pin failed" : "Unpin failed", () => atomic.call("HostPin", [id, pinned]));
+        refresh(["status"]);
+    },
+    async cancel(path) {
+        await acting("jobs", "Cancel failed", () => atomic.cancel(path));
+    },
+    async preview() {
+        const image = (state.inputs["install-image"] || "").trim();
+        if (!image) {
+            state.errors.install = { title: "No image", text: "Type the image to install." };
+            render();
+            return;
+        }
+        state.installPreview = null;
+        await acting("install", "Cannot show what it does", async () => {
+            try {
+                const info = await atomic.call("Info", [image, options({ name: ["s", (state.inputs["install-name"] || "").trim()] })]);
+                state.installPreview = { info };
+            } catch (error) {
+                if (error && error.name === "org.atomic.Error.ImageNotFound") state.installPreview = { missing: true, image };
+                else throw error;
+            }
+        });
+    },
+    async pull(image) {
+        startLive("Pull", image);
+        await acting("install", "Pull failed", () => atomic.call("Pull", [image, {}]));
+        state.live = null;
+        await act.preview();
+    },
+    async install(image, name) {
+        startLive("Install", image);
+        const r = await acting("install", "Install failed", () => atomic.call("Install", [image, options({ name: ["s", (name || "").trim()] })]));
+        finishLive(r, "installed");
+        if (r !== undefined) state.installPreview = null;
+        refresh(["status", "images", "containers"]);
+    },
+    async update(image) {
+        startLive("Update", image);
+        const r = await acting("apps", "Update failed", () => atomic.call("Update", [image, {}]));
+        finishLive(r, r && r.changed ? "updated to a new image" : "already up to date");
+        refresh(["status", "images"]);
+    },
+    async uninstall(image, name) {
+        const plan = await acting("apps", "Cannot show what Uninstall does", () =>
+            atomic.call("Uninstall", [image, options({ name: ["s", name], display: ["b", true] })]));
+        if (plan === undefined) return;
+        const body = h("div", {}, h("p", {}, `Uninstall ${name} (${image})? Its containers and the image are removed.`),
+            plan.command && plan.command.length ? descriptionList([["UNINSTALL runs", plan.command.join(" ")], ["It may", (plan.privileges || []).join("; ") || "nothing on the host"]]) : null);
+        if (!await confirmDialog(`Uninstall ${name}`, body, "Uninstall", { variant: "danger" })) return;
+        startLive("Uninstall", image);
+        const r = await acting("apps", "Uninstall failed", () => atomic.call("Uninstall", [image, options({ name: ["s", name] })]));
+        finishLive(r, "uninstalled");
+        refresh(["status", "images", "containers"]);
+    },
+    async stop(name) {
+        await acting("containers", `Cannot stop ${name}`, () => atomic.call("Stop", [name, {}]));
+        refresh(["containers"]);
+    },
+    async runAgain(c) {
+        await acting("containers", `Cannot run ${c.name}`, () => atomic.call("Run", [c.image, [], options({ name: ["s", c.name], detach: ["b", true] })]));
+        refresh(["containers"]);
+    },
+    async removeContainer(c) {
+        // Uninstall is how atomicd removes containers: every container of atomicd's from that
+        // image goes, the image stays. force is needed for the others but would also run an
+        // UNINSTALL label of an image that is not installed, so then it is not passed.
+        const others = state.containers.filter(o => o.image === c.image).map(o => o.name);
+        const image = state.images.find(i => i.image === c.image || (i.tags || []).includes(c.image));
+        const force = !(image && (image.labels || []).includes("UNINSTALL") && !image.installed);
+        const body = h("p", {}, `Remove ${others.join(", ")}? atomicd removes containers through Uninstall of ${c.image}, which removes all of its containers and keeps the image.`);
+        if (!await confirmDialog(`Remove ${c.name}`, body, "Remove", { variant: "danger" })) return;
+        await acting("containers", `Cannot remove ${c.name}`, () =>
+            atomic.call("Uninstall", [c.image, options({ name: ["s", c.name], "keep-image": ["b", true], force: ["b", force] })]));
+        refresh(["containers", "status"]);
+    },
+    async runPreview(image) {
+        await acting("containers", `Cannot show what ${image} runs`, async () => {
+            state.runPreview = { image, info: await atomic.call("Info", [image, {}]) };
+        });
+    },
+    async run(image) {
+        const r = await acting("containers", `Cannot run ${image}`, () => atomic.call("Run", [image, [], options({ detach: ["b", true] })]));
+        if (r !== undefined) state.runPreview = null;
+        refresh(["containers"]);
+    },
+    clearPreview() { state.installPreview = null; render(); },
+    clearRunPreview() { state.runPreview = null; render(); },
+};
+
+// --- tabs ---------------------------------------------------------------------------------------
+function show(view) {
+    for (const tab of document.querySelectorAll("#tabs [data-view]")) {
+        const on = tab.dataset.view === view;
+        tab.setAttribute("aria-selected", String(on));
+        tab.parentElement.classList.toggle("pf-m-current", on);
+        document.getElementById(`view-${tab.dataset.view}`).hidden = !on;
+    }
+}
+
+function viewFromHash() {
+    const view = window.location.hash.replace(/^#\/?/, "");
+    return ["host", "apps", "containers", "jobs"].includes(view) ? view : "host";
+}
+
+for (const tab of document.querySelectorAll("#tabs [data-view]")) {
+    tab.addEventListener("click", () => { window.location.hash = tab.dataset.view; });
+}
+window.addEventListener("hashchange", () => show(viewFromHash()));
+show(viewFromHash());
+
+// --- following atomicd ------------------------------------------------------------------------
+atomic.addEventListener("changed", e => {
+    const areas = e.detail || [];
+    const what = [];
+    if (areas.includes("host") || areas.includes("installed")) what.push("status");
+    if (areas.includes("images")) what.push("images");
+    if (areas.includes("containers")) what.push("containers");
+    if (what.length) refresh(what);
+});
+atomic.addEventListener("owner", e => {
+    const up = Boolean(e.detail);
+    if (up && !state.atomicdUp) {
+        state.atomicdUp = true;
+        refreshAll();
+    } else if (!up && state.status) {
+        state.atomicdUp = false;
+    }
+    render();
+});
+atomic.manager.addEventListener("changed", readManager);
+atomic.jobs.addEventListener("added", readJobs);
+atomic.jobs.addEventListener("changed", readJobs);
+atomic.jobs.addEventListener("removed", readJobs);
+atomic.onOutput((_path, text) => {
+    if (!state.live) return;
+    state.live.text = (state.live.text + text).slice(-OUTPUT_KEPT);
+    render();
+});
+
+atomic.manager.wait(() => readManager());
+refreshAll();
+draw();

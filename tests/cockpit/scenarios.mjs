@@ -1,0 +1,264 @@
+// The Atomic page's scenarios in headless Chromium (Debian's, driven by playwright-core), against
+// the cockpit-ws, atomicd, podman and ostree remote that run.sh started. Each scenario prints
+// what it saw; the screenshots of each view go to tests/cockpit/screenshots/.
+
+import { chromium } from "playwright-core";
+import { execFileSync, spawn } from "node:child_process";
+import { existsSync, mkdirSync, rmSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const HERE = process.env.COCKPIT_HERE;
+const ROOT_URL = process.env.ROOT_URL;
+const USER_URL = process.env.USER_URL;
+const ENGINE_SOCK = process.env.ENGINE_SOCK;
+const CLI = process.env.ATOMIC_CLI;
+const PAGE_PATH = "/cockpit/@localhost/atomic/index.html";
+const SHOTS = join(dirname(fileURLToPath(import.meta.url)), "screenshots");
+const APP_FILE = "/var/tmp/atomicd-app/cockpit-app.installed";
+
+mkdirSync(SHOTS, { recursive: true });
+let failed = 0;
+
+function sh(cmd, args) {
+    return execFileSync(cmd, args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+}
+
+function commit(version, files) {
+    sh("bash", ["-c", `mkdir -p ${HERE}/tree/usr/share/filler && for i in $(seq ${files}); do echo ${version}-$i > ${HERE}/tree/usr/share/filler/f$i; done
+        ostree --repo=${HERE}/remote commit -b testos/stable --add-metadata-string=version=${version} --tree=dir=${HERE}/tree >/dev/null`]);
+}
+
+function engineStop() {
+    sh("pkill", ["-f", `podman system service --time=0 unix://${ENGINE_SOCK}`]);
+}
+
+function engineStart() {
+    spawn("podman", ["system", "service", "--time=0", `unix://${ENGINE_SOCK}`], { detached: true, stdio: "ignore" }).unref();
+}
+
+async function scenario(name, page, fn) {
+    const started = Date.now();
+    try {
+        await fn();
+        console.log(`ok: ${name} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+    } catch (error) {
+        failed += 1;
+        console.log(`FAILED: ${name}: ${error.message.split("\n").slice(0, 6).join("\n  ")}`);
+        await page.screenshot({ path: join(SHOTS, `failed-${name.replace(/[^a-z0-9]+/gi, "-")}.png`), fullPage: true }).catch(() => {});
+    }
+}
+
+// The page scrolls inside PatternFly's main element, so the window grows to show all of it.
+async function shot(page, name) {
+    const viewport = page.viewportSize();
+    const height = await page.evaluate(() => document.querySelector("main").scrollHeight);
+    await page.setViewportSize({ width: viewport.width, height: Math.min(Math.max(height, viewport.height), 3000) });
+    await page.screenshot({ path: join(SHOTS, `${name}.png`) });
+    await page.setViewportSize(viewport);
+    console.log(`   screenshot: tests/cockpit/screenshots/${name}.png`);
+}
+
+async function open(browser, base, viewport = { width: 1280, height: 900 }) {
+    const page = await browser.newPage({ viewport });
+    page.on("pageerror", e => console.log(`   page error: ${e.message}`));
+    await page.goto(base + PAGE_PATH);
+    await page.locator("#summary").filter({ hasText: "atomicd" }).waitFor({ timeout: 15000 });
+    return page;
+}
+
+async function view(page, name) {
+    await page.getByRole("tab", { name }).click();
+}
+
+// Waits until the deployments table shows `version` as the default (the page reads Status
+// again when atomicd signals the host changed).
+async function waitDefault(page, version, timeout = 30000) {
+    await page.waitForFunction(v => {
+        const rows = [...document.querySelectorAll("#deployments tbody tr")];
+        const def = rows.find(r => [...r.querySelectorAll(".pf-v5-c-label")].some(l => l.textContent === "default"));
+        return def && def.querySelector("strong").textContent === v;
+    }, version, { timeout });
+}
+
+async function defaultVersion(page) {
+    const row = page.locator("#deployments tbody tr").filter({ has: page.locator(".pf-v5-c-label", { hasText: "default" }) });
+    return (await row.locator("strong").first().textContent()).trim();
+}
+
+const browser = await chromium.launch({
+    executablePath: "/usr/bin/chromium",
+    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync"],
+});
+const page = await open(browser, ROOT_URL);
+console.log(`   page: ${await page.locator("#summary").textContent()}`);
+
+await scenario("the host view shows the backend and its deployments", page, async () => {
+    await page.locator("#host-card h2", { hasText: "Host (ostree)" }).waitFor();
+    await page.locator("#deployments tbody tr").first().waitFor();
+    if (await defaultVersion(page) !== "1.0") throw new Error(`default is ${await defaultVersion(page)}`);
+    await shot(page, "host");
+});
+
+await scenario("install a labelled image after its preview", page, async () => {
+    rmSync(APP_FILE, { force: true });
+    await view(page, "Applications");
+    await page.getByRole("textbox", { name: "Image" }).fill("atomic-test/app");
+    await page.getByRole("textbox", { name: "Name" }).fill("cockpit-app");
+    await page.getByRole("button", { name: "Show what it does" }).click();
+    const preview = page.locator("#install-preview");
+    await preview.waitFor();
+    const privileges = await preview.locator("ul[aria-label='What INSTALL may do to the host'] li").allTextContents();
+    console.log(`   INSTALL preview: ${await preview.locator(".atomic-command").first().textContent()}`);
+    console.log(`   privileges shown: ${JSON.stringify(privileges)}`);
+    if (!privileges.some(p => p.includes("/var/tmp/atomicd-app"))) throw new Error("the host mount is not among the privileges");
+    await shot(page, "install-preview");
+    await page.locator("#install-confirm").click();
+    await page.locator("#installed tr[data-key='cockpit-app']").waitFor({ timeout: 30000 });
+    await page.locator("#apps-output h3", { hasText: "exit code 0" }).waitFor();
+    if (!existsSync(APP_FILE)) throw new Error(`${APP_FILE} was not written`);
+    console.log(`   record shown; ${APP_FILE} exists`);
+    // An INSTALL label that prints: its output shows in the page as it comes.
+    await page.getByRole("textbox", { name: "Image" }).fill("atomic-test/installable");
+    await page.getByRole("textbox", { name: "Name" }).fill("cockpit-inst");
+    await page.getByRole("button", { name: "Show what it does" }).click();
+    await page.locator("#install-confirm").click();
+    await page.locator("#apps-output pre", { hasText: "installing" }).waitFor({ timeout: 30000 });
+    await page.locator("#installed tr[data-key='cockpit-inst']").waitFor({ timeout: 30000 });
+    console.log(`   its label's output: ${(await page.locator("#apps-output pre").textContent()).trim()}`);
+    await shot(page, "applications");
+});
+
+await scenario("run an image detached after its preview, then stop it", page, async () => {
+    await view(page, "Containers and images");
+    await page.getByRole("button", { name: "Run localhost/atomic-test/svc:latest" }).click();
+    const preview = page.locator("#run-preview");
+    await preview.waitFor();
+    console.log(`   RUN preview: ${await preview.locator(".atomic-command").textContent()}`);
+    await page.locator("#run-confirm").click();
+    const row = page.locator("#containers tr[data-key='svc']");
+    await row.locator(".pf-v5-c-label", { hasText: "running" }).waitFor({ timeout: 20000 });
+    await shot(page, "containers");
+    await row.getByRole("button", { name: "Stop svc" }).click();
+    await row.locator(".pf-v5-c-label", { hasText: "exited" }).waitFor({ timeout: 30000 });
+    console.log("   svc: running, then exited");
+    await row.getByRole("button", { name: "Remove svc" }).click();
+    await page.locator("#dialog-confirm").click();
+    await row.waitFor({ state: "detached", timeout: 20000 });
+    console.log("   svc removed through Uninstall");
+});
+
+await scenario("upgrade the host with a visible progress bar", page, async () => {
+    commit("2.0", 300);
+    await view(page, "Host");
+    await page.locator("#host-upgrade").click();
+    const bar = page.locator("#host-card [role=progressbar]");
+    await bar.waitFor({ timeout: 10000 });
+    const seen = new Set();
+    const fractions = new Set();
+    let shotTaken = false;
+    for (let i = 0; i < 100 && await bar.count(); i++) {
+        const text = await bar.first().getAttribute("aria-valuetext").catch(() => null);
+        const now = await bar.first().getAttribute("aria-valuenow").catch(() => null);
+        if (text) seen.add(text.replace(/\d+/g, "N"));
+        if (now !== null) fractions.add(Number(now));
+        if (!shotTaken && now !== null && Number(now) > 0 && Number(now) < 100) {
+            await shot(page, "host-upgrading");
+            shotTaken = true;
+        }
+        await page.waitForTimeout(100);
+    }
+    console.log(`   job messages seen: ${[...seen].join(" | ")}`);
+    console.log(`   progress values seen (%): ${[...fractions].sort((a, b) => a - b).join(", ")}`);
+    if (![...fractions].some(f => f > 0 && f < 100)) throw new Error("the bar never showed a fraction done");
+    await page.waitForFunction(() => !document.querySelector("#host-card [role=progressbar]"), null, { timeout: 60000 });
+    await waitDefault(page, "2.0");
+    console.log("   default is 2.0");
+});
+
+await scenario("cancel an upgrade, then roll back", page, async () => {
+    commit("3.0", 600);
+    await page.locator("#host-upgrade").click();
+    const cancel = page.locator("#host-card .atomic-job button", { hasText: "Cancel" });
+    await cancel.waitFor({ timeout: 10000 });
+    await page.waitForTimeout(500);
+    await cancel.click();
+    const error = page.locator("#host-error");
+    await error.waitFor({ timeout: 30000 });
+    console.log(`   after Cancel: ${(await error.textContent()).trim()}`);
+    if (!/cancelled; the host is as it was/i.test(await error.textContent())) throw new Error("no cancellation shown");
+    if (await defaultVersion(page) !== "2.0") throw new Error("the cancelled upgrade changed the default");
+    await page.locator("#host-rollback").click();
+    await waitDefault(page, "1.0");
+    console.log("   rolled back: default is 1.0");
+    await shot(page, "host-rolled-back");
+});
+
+await scenario("a change made with the atomic CLI shows within a second", page, async () => {
+    await view(page, "Containers and images");
+    const started = Date.now();
+    sh(CLI, ["run", "--detach", "--quiet", "--name", "cli-made", "atomic-test/svc"]);
+    const returned = Date.now();
+    await page.locator("#containers tr[data-key='cli-made']").waitFor({ timeout: 1000 });
+    console.log(`   cli-made shown ${Date.now() - returned} ms after the CLI returned (${returned - started} ms in the CLI)`);
+    sh(CLI, ["stop", "--timeout", "1", "cli-made"]);
+});
+
+await scenario("the engine stopped mid-test is a banner, and the page recovers", page, async () => {
+    engineStop();
+    await page.locator("#banner-engine").waitFor({ timeout: 15000 });
+    console.log(`   banner: ${(await page.locator("#banner-engine").textContent()).trim()}`);
+    await shot(page, "engine-down");
+    engineStart();
+    await page.locator("#banner-engine").waitFor({ state: "detached", timeout: 30000 });
+    await page.locator("#containers tr[data-key='cli-made']").waitFor({ timeout: 15000 });
+    console.log("   banner gone and the containers are back");
+});
+
+await scenario("jobs of every caller with Cancel", page, async () => {
+    commit("4.0", 600);
+    const upgrade = spawn(CLI, ["host", "upgrade"], { stdio: "ignore" });
+    const exited = new Promise(resolve => upgrade.on("exit", resolve));
+    await view(page, "Jobs");
+    const job = page.locator("#jobs-card .atomic-job", { hasText: "HostUpgrade" });
+    await job.waitFor({ timeout: 10000 });
+    await shot(page, "jobs");
+    await job.getByRole("button", { name: /Cancel/ }).click();
+    await job.waitFor({ state: "detached", timeout: 30000 });
+    const code = await exited;
+    console.log(`   the CLI's upgrade, cancelled from the page as root: atomic exited ${code}`);
+    if (code === 0) throw new Error("the CLI's upgrade was not cancelled");
+});
+
+await scenario("usable at phone width", page, async () => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    await view(page, "Applications");
+    await shot(page, "phone-applications");
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    if (overflow > 0) throw new Error(`the page is ${overflow} px wider than the phone`);
+    await page.setViewportSize({ width: 1280, height: 900 });
+});
+
+const user = await open(browser, USER_URL);
+await scenario("an unprivileged user sees the data but may not install", user, async () => {
+    await view(user, "Applications");
+    await user.locator("#installed tr[data-key='cockpit-app']").waitFor({ timeout: 10000 });
+    console.log("   the installed records show to the unprivileged user");
+    await user.getByRole("textbox", { name: "Image" }).fill("atomic-test/installable");
+    await user.getByRole("button", { name: "Show what it does" }).click();
+    await user.locator("#install-confirm").click();
+    const error = user.locator("#install-error");
+    await error.waitFor({ timeout: 20000 });
+    const text = (await error.textContent()).trim();
+    console.log(`   ${text}`);
+    if (!text.includes("not allowed to install applications")) throw new Error("no clear refusal");
+    await shot(user, "not-allowed");
+});
+
+await browser.close();
+if (failed) {
+    console.log(`cockpit: ${failed} scenarios FAILED`);
+    process.exit(1);
+}
+console.log("cockpit: every scenario passed");
