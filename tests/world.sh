@@ -2,8 +2,10 @@
 # The test world of ../shared/TESTBED.md, brought up idempotently: only what is not already up
 # is started. Usage: tests/world.sh up | daemon | stop-daemon | status
 #   up           system bus with the project's bus policy, polkitd with the project's actions,
-#                podman's Docker API service, dockerd, a local registry, fixture images
+#                podman's Docker API service, dockerd, a local registry, fixture images, a
+#                three-member etcd cluster
 #   daemon       also start atomicd from the build (target/debug, or $ATOMICD_BIN)
+#   etcd-member N  start etcd member N (1..3) again
 #   stop-daemon  stop that atomicd
 set -euo pipefail
 
@@ -92,6 +94,32 @@ podman_service() {
         wait_for 30 "podman service" engine_answers $PODMAN_SOCK
         say "podman service started"
     fi
+}
+
+# A three-member etcd 3.4 cluster on loopback (clients on 12379, 22379, 32379), for the fleet
+# reboot semaphore. `etcd_member N` starts member N again after a test killed it.
+ETCD_CLUSTER=m1=http://127.0.0.1:12380,m2=http://127.0.0.1:22380,m3=http://127.0.0.1:32380
+ETCD_ENDPOINTS=http://127.0.0.1:12379,http://127.0.0.1:22379,http://127.0.0.1:32379
+etcd_member() {
+    local n=$1
+    mkdir -p "$WORLD/etcd"
+    local state=new
+    [ -d "$WORLD/etcd/m$n/member" ] && state=existing
+    nohup etcd --name "m$n" --data-dir "$WORLD/etcd/m$n" \
+        --listen-client-urls "http://127.0.0.1:${n}2379" --advertise-client-urls "http://127.0.0.1:${n}2379" \
+        --listen-peer-urls "http://127.0.0.1:${n}2380" --initial-advertise-peer-urls "http://127.0.0.1:${n}2380" \
+        --initial-cluster "$ETCD_CLUSTER" --initial-cluster-token atomicd-test --initial-cluster-state "$state" \
+        >"$WORLD/etcd-m$n.log" 2>&1 &
+}
+etcd_healthy() { ETCDCTL_API=3 etcdctl --endpoints="$ETCD_ENDPOINTS" endpoint health >/dev/null 2>&1; }
+etcd_cluster() {
+    if etcd_healthy; then say "etcd already up"; return 0; fi
+    pkill -x etcd 2>/dev/null || true
+    sleep 0.2
+    rm -rf "$WORLD/etcd"
+    for n in 1 2 3; do etcd_member "$n"; done
+    wait_for 30 "etcd cluster" etcd_healthy
+    say "etcd cluster started"
 }
 
 docker_daemon() {
@@ -283,7 +311,8 @@ stop_daemon() {
 }
 
 case "${1:-up}" in
-    up) system_bus; polkit; podman_service; docker_daemon; registry; auth_registry; fixtures ;;
+    up) system_bus; polkit; podman_service; docker_daemon; registry; auth_registry; fixtures; etcd_cluster ;;
+    etcd-member) etcd_member "$2"; wait_for 30 "etcd member $2" etcd_healthy ;;
     daemon) system_bus; polkit; podman_service; docker_daemon; registry; auth_registry; fixtures; daemon ;;
     stop-daemon) stop_daemon ;;
     status) busctl --system --no-pager list | grep -E 'org.atomic|PolicyKit' || true

@@ -1,0 +1,333 @@
+//! /etc/atomic/atomicd.toml and the drop-ins in /etc/atomic/atomicd.toml.d/*.toml: the automatic
+//! update policy. Files are read in name order after the main one and a later value wins, as
+//! systemd reads unit drop-ins; maintenance windows add up, as zincati's do. An unknown key or
+//! a wrong value is an error naming the file and the key.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// What the policy does when it finds an update (rpm-ostreed's AutomaticUpdatePolicy).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Policy {
+    /// Nothing.
+    #[default]
+    None,
+    /// Look, and keep what was found as the cached update.
+    Check,
+    /// Also deploy it, to boot at the next reboot.
+    Stage,
+    /// Also reboot into it, when the strategy allows.
+    Apply,
+}
+
+/// When a staged update may reboot the host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Strategy {
+    /// At once.
+    #[default]
+    Immediate,
+    /// Inside a maintenance window.
+    Periodic,
+    /// With a slot from a FleetLock server.
+    FleetLock,
+    /// With a slot of the semaphore in etcd.
+    Etcd,
+}
+
+/// A weekly maintenance window in which a reboot may start.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Window {
+    /// Days of the week it opens: Mon, Tue, Wed, Thu, Fri, Sat, Sun.
+    pub days: Vec<Day>,
+    /// When it opens, "HH:MM".
+    pub start_time: String,
+    /// How long it stays open.
+    pub length_minutes: u32,
+}
+
+/// A day of the week.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[allow(missing_docs)]
+pub enum Day {
+    Mon,
+    Tue,
+    Wed,
+    Thu,
+    Fri,
+    Sat,
+    Sun,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    updates: Option<UpdatesPart>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UpdatesPart {
+    policy: Option<Policy>,
+    interval: Option<String>,
+    strategy: Option<Strategy>,
+    periodic: Option<PeriodicPart>,
+    #[serde(rename = "fleet-lock")]
+    fleet_lock: Option<FleetLockPart>,
+    etcd: Option<EtcdPart>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PeriodicPart {
+    time_zone: Option<String>,
+    #[serde(default)]
+    window: Vec<Window>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FleetLockPart {
+    base_url: Option<String>,
+    group: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EtcdPart {
+    endpoints: Option<Vec<String>>,
+    group: Option<String>,
+    slots: Option<u64>,
+}
+
+/// The merged, checked configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpdatesConfig {
+    /// What to do with an update.
+    pub policy: Policy,
+    /// How often to check.
+    pub interval: Duration,
+    /// When to reboot.
+    pub strategy: Strategy,
+    /// The windows (periodic), in UTC or the named fixed offset.
+    pub windows: Vec<Window>,
+    /// The windows' time zone: "UTC" or an offset such as "+02:00".
+    pub time_zone: String,
+    /// The FleetLock server (fleet-lock).
+    pub fleet_lock_url: Option<String>,
+    /// The group, for fleet-lock and etcd.
+    pub group: String,
+    /// etcd's client URLs (etcd).
+    pub etcd_endpoints: Vec<String>,
+    /// The reboot slots of the etcd semaphore, when atomicd creates it.
+    pub slots: u64,
+}
+
+impl Default for UpdatesConfig {
+    fn default() -> Self {
+        UpdatesConfig {
+            policy: Policy::None,
+            interval: Duration::from_secs(3600),
+            strategy: Strategy::Immediate,
+            windows: Vec::new(),
+            time_zone: "UTC".into(),
+            fleet_lock_url: None,
+            group: "default".into(),
+            etcd_endpoints: Vec::new(),
+            slots: 1,
+        }
+    }
+}
+
+/// A configuration that cannot be used; the sentence names the file and the key.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("{file}: {detail}")]
+pub struct ConfigError {
+    /// The file at fault.
+    pub file: String,
+    /// What is wrong, with the key.
+    pub detail: String,
+}
+
+/// The files read, in order: the main file, then the drop-ins by name.
+pub fn files(main: &Path) -> Vec<PathBuf> {
+    let mut list = vec![main.to_path_buf()];
+    let dir = PathBuf::from(format!("{}.d", main.display()));
+    if let Ok(entries) = std::fs::read_dir(&dir) {
+        let mut drop_ins: Vec<PathBuf> = entries
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+            .collect();
+        drop_ins.sort();
+        list.extend(drop_ins);
+    }
+    list
+}
+
+/// Reads and merges the configuration; missing files are skipped.
+pub fn load(main: &Path) -> Result<UpdatesConfig, ConfigError> {
+    let mut texts = Vec::new();
+    for path in files(main) {
+        match std::fs::read_to_string(&path) {
+            Ok(text) => texts.push((path.display().to_string(), text)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(ConfigError { file: path.display().to_string(), detail: e.to_string() }),
+        }
+    }
+    merge(&texts)
+}
+
+/// Merges (file name, text) pairs in order into a checked configuration.
+pub fn merge(texts: &[(String, String)]) -> Result<UpdatesConfig, ConfigError> {
+    let mut c = UpdatesConfig::default();
+    let mut last_file = String::from("(defaults)");
+    for (file, text) in texts {
+        let fail = |detail: String| ConfigError { file: file.clone(), detail };
+        let parsed: File =
+            toml::from_str(text).map_err(|e| fail(e.message().to_owned() + &at(text, e.span())))?;
+        let Some(u) = parsed.updates else { continue };
+        last_file = file.clone();
+        c.policy = u.policy.unwrap_or(c.policy);
+        c.strategy = u.strategy.unwrap_or(c.strategy);
+        if let Some(interval) = u.interval {
+            c.interval = humantime::parse_duration(&interval)
+                .map_err(|e| fail(format!("updates.interval = {interval:?}: {e}")))?;
+        }
+        if let Some(p) = u.periodic {
+            c.time_zone = p.time_zone.unwrap_or(c.time_zone);
+            for w in &p.window {
+                check_window(w).map_err(fail)?;
+            }
+            c.windows.extend(p.window);
+        }
+        if let Some(f) = u.fleet_lock {
+            c.fleet_lock_url = f.base_url.or(c.fleet_lock_url);
+            c.group = f.group.unwrap_or(c.group);
+        }
+        if let Some(e) = u.etcd {
+            c.etcd_endpoints = e.endpoints.unwrap_or(c.etcd_endpoints);
+            c.group = e.group.unwrap_or(c.group);
+            c.slots = e.slots.unwrap_or(c.slots);
+        }
+    }
+    check(&c).map_err(|detail| ConfigError { file: last_file, detail })?;
+    Ok(c)
+}
+
+fn at(text: &str, span: Option<std::ops::Range<usize>>) -> String {
+    span.map(|s| format!(" (line {})", text[..s.start.min(text.len())].lines().count().max(1)))
+        .unwrap_or_default()
+}
+
+fn check_window(w: &Window) -> Result<(), String> {
+    let parts: Vec<&str> = w.start_time.split(':').collect();
+    let ok = matches!(parts.as_slice(), [h, m] if h.parse::<u8>().is_ok_and(|h| h < 24) && m.parse::<u8>().is_ok_and(|m| m < 60));
+    if !ok {
+        return Err(format!("updates.periodic.window.start_time = {:?} is not HH:MM", w.start_time));
+    }
+    if w.days.is_empty() || w.length_minutes == 0 || w.length_minutes > 7 * 24 * 60 {
+        return Err("updates.periodic.window needs days and a length_minutes of 1 to 10080".into());
+    }
+    Ok(())
+}
+
+fn check(c: &UpdatesConfig) -> Result<(), String> {
+    if c.interval < Duration::from_secs(60) {
+        return Err("updates.interval is under a minute".into());
+    }
+    if c.time_zone != "UTC" && crate::updates::config::offset_minutes(&c.time_zone).is_none() {
+        return Err(format!(
+            "updates.periodic.time_zone = {:?}: use \"UTC\" or an offset like \"+02:00\"",
+            c.time_zone
+        ));
+    }
+    match c.strategy {
+        Strategy::Periodic if c.windows.is_empty() => {
+            Err("strategy \"periodic\" needs an [[updates.periodic.window]]".into())
+        }
+        Strategy::FleetLock if !c.fleet_lock_url.as_deref().is_some_and(|u| u.starts_with("http://")) => {
+            Err("strategy \"fleet-lock\" needs updates.fleet-lock.base_url, an http:// URL".into())
+        }
+        Strategy::Etcd
+            if c.etcd_endpoints.is_empty() || !c.etcd_endpoints.iter().all(|e| e.starts_with("http://")) =>
+        {
+            Err("strategy \"etcd\" needs updates.etcd.endpoints, http:// URLs".into())
+        }
+        Strategy::Etcd if c.slots == 0 => Err("updates.etcd.slots must be at least 1".into()),
+        _ => Ok(()),
+    }
+}
+
+/// Minutes east of UTC for "+HH:MM" / "-HH:MM".
+pub fn offset_minutes(zone: &str) -> Option<i32> {
+    let (sign, rest) = match zone.as_bytes().first() {
+        Some(b'+') => (1, &zone[1..]),
+        Some(b'-') => (-1, &zone[1..]),
+        _ => return None,
+    };
+    let (h, m) = rest.split_once(':')?;
+    let (h, m): (i32, i32) = (h.parse().ok()?, m.parse().ok()?);
+    ((0..=14).contains(&h) && (0..60).contains(&m)).then_some(sign * (h * 60 + m))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn merged(files: &[&str]) -> Result<UpdatesConfig, ConfigError> {
+        let texts: Vec<(String, String)> =
+            files.iter().enumerate().map(|(i, t)| (format!("f{i}.toml"), (*t).to_owned())).collect();
+        merge(&texts)
+    }
+
+    #[test]
+    fn later_files_win_and_windows_add_up() {
+        let c = merged(&[
+            "[updates]\npolicy = \"check\"\nstrategy = \"periodic\"\n[[updates.periodic.window]]\ndays = [\"Sat\"]\nstart_time = \"22:30\"\nlength_minutes = 60\n",
+            "[updates]\npolicy = \"apply\"\ninterval = \"30m\"\n[[updates.periodic.window]]\ndays = [\"Sun\"]\nstart_time = \"03:00\"\nlength_minutes = 30\n",
+        ])
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.policy, Policy::Apply);
+        assert_eq!(c.strategy, Strategy::Periodic);
+        assert_eq!(c.interval, Duration::from_secs(1800));
+        assert_eq!(c.windows.len(), 2);
+        let etcd = merged(&["[updates]\nstrategy = \"etcd\"\n[updates.etcd]\nendpoints = [\"http://127.0.0.1:12379\"]\nslots = 2\ngroup = \"workers\"\n"])
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((etcd.slots, etcd.group.as_str()), (2, "workers"));
+        assert_eq!(merged(&[]), Ok(UpdatesConfig::default()));
+    }
+
+    #[test]
+    fn a_wrong_key_or_value_names_its_file_and_key() {
+        // (files, the file blamed, words of the sentence)
+        let table: [(&[&str], &str, &str); 8] = [
+            (&["[updates]\npolicy = \"check\"", "[updates]\npolcy = \"apply\""], "f1.toml", "polcy"),
+            (&["[updates]\npolicy = \"sometimes\""], "f0.toml", "sometimes"),
+            (&["[update]\npolicy = \"check\""], "f0.toml", "update"),
+            (&["[updates]\ninterval = \"soon\""], "f0.toml", "updates.interval"),
+            (&["[updates]\ninterval = \"10s\""], "f0.toml", "under a minute"),
+            (&["[updates]\nstrategy = \"fleet-lock\""], "f0.toml", "updates.fleet-lock.base_url"),
+            (&["[updates]\nstrategy = \"periodic\"\n[[updates.periodic.window]]\ndays = [\"Sat\"]\nstart_time = \"25:00\"\nlength_minutes = 5"], "f0.toml", "start_time"),
+            (&["[updates.periodic]\ntime_zone = \"Europe/Paris\""], "f0.toml", "time_zone"),
+        ];
+        for (files, blamed, words) in table {
+            let Err(e) = merged(files) else { panic!("{files:?} was accepted") };
+            assert_eq!(e.file, blamed, "{e}");
+            assert!(e.to_string().contains(words), "{e} should name {words}");
+        }
+    }
+
+    #[test]
+    fn offsets_are_read_and_bounded() {
+        for (zone, want) in
+            [("+02:00", Some(120)), ("-05:30", Some(-330)), ("+15:00", None), ("UTC", None), ("+2", None)]
+        {
+            assert_eq!(offset_minutes(zone), want, "{zone}");
+        }
+    }
+}

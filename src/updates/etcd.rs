@@ -1,0 +1,193 @@
+//! The reboot semaphore kept in etcd without a lock server, through etcd's v3 JSON gateway
+//! (`/v3/kv/range`, `/v3/kv/txn`): airlock's key and document, changed only by a transaction
+//! comparing the key's version, so atomicd hosts and an airlock server count slots in one etcd.
+//! A holder that crashes keeps its slot until it reports steady state or an admin releases it.
+
+use base64::Engine as _;
+use serde_json::{json, Value};
+
+use super::http::{HttpError, JsonClient};
+use super::semaphore::{key, Semaphore, Take};
+
+/// How often a compare-and-swap that lost the race is tried again before giving up.
+const SWAP_ATTEMPTS: usize = 16;
+
+/// What went wrong with etcd.
+#[derive(Debug, thiserror::Error)]
+pub enum EtcdError {
+    /// No endpoint answered.
+    #[error("no etcd endpoint answered: {}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    Unreachable(Vec<HttpError>),
+    /// etcd answered with an error.
+    #[error("etcd at {endpoint} answered {status}: {body}")]
+    Server {
+        /// The endpoint.
+        endpoint: String,
+        /// The HTTP status.
+        status: u16,
+        /// Its message.
+        body: String,
+    },
+    /// The key holds something that is not a semaphore.
+    #[error("the semaphore at {key} is not airlock's document: {detail}")]
+    Document {
+        /// The key.
+        key: String,
+        /// What is wrong with it.
+        detail: String,
+    },
+    /// Other hosts kept winning the compare-and-swap.
+    #[error("the semaphore at {0} changed under every one of {SWAP_ATTEMPTS} attempts")]
+    Contended(String),
+}
+
+/// One group's semaphore in one cluster.
+pub struct EtcdSemaphore {
+    endpoints: Vec<String>,
+    key: String,
+    slots: u64,
+    http: JsonClient,
+}
+
+fn b64(text: &str) -> String {
+    base64::engine::general_purpose::STANDARD.encode(text)
+}
+
+/// An int64 of the gateway's JSON, which writes them as strings.
+fn int(value: &Value) -> i64 {
+    value.as_str().and_then(|s| s.parse().ok()).or_else(|| value.as_i64()).unwrap_or(0)
+}
+
+impl EtcdSemaphore {
+    /// The semaphore of `group` with `slots` slots (used only when it does not exist yet).
+    pub fn new(endpoints: &[String], group: &str, slots: u64, http: JsonClient) -> Self {
+        let endpoints = endpoints.iter().map(|e| e.trim_end_matches('/').to_owned()).collect();
+        EtcdSemaphore { endpoints, key: key(group), slots, http }
+    }
+
+    /// POSTs to the first endpoint that answers.
+    async fn call(&self, path: &str, body: &Value) -> Result<Value, EtcdError> {
+        let mut failures = Vec::new();
+        for endpoint in &self.endpoints {
+            let url = format!("{endpoint}{path}");
+            match self.http.post(&url, &[], body.to_string().into_bytes()).await {
+                Ok(answer) if answer.status == 200 => {
+                    return serde_json::from_slice(&answer.body).map_err(|e| EtcdError::Server {
+                        endpoint: endpoint.clone(),
+                        status: 200,
+                        body: e.to_string(),
+                    });
+                }
+                Ok(answer) => {
+                    return Err(EtcdError::Server {
+                        endpoint: endpoint.clone(),
+                        status: answer.status,
+                        body: String::from_utf8_lossy(&answer.body).chars().take(300).collect(),
+                    })
+                }
+                Err(e) => failures.push(e),
+            }
+        }
+        Err(EtcdError::Unreachable(failures))
+    }
+
+    /// Creates the semaphore when the key does not exist (version 0), as airlock does.
+    async fn ensure(&self) -> Result<(), EtcdError> {
+        let value = serde_json::to_string(&Semaphore::new(self.slots)).unwrap_or_default();
+        let txn = json!({
+            "compare": [{"key": b64(&self.key), "target": "VERSION", "result": "EQUAL", "version": "0"}],
+            "success": [{"request_put": {"key": b64(&self.key), "value": b64(&value)}}],
+        });
+        self.call("/v3/kv/txn", &txn).await.map(|_| ())
+    }
+
+    /// The semaphore at `revision` (0: now) with its version, or None when the key did not exist.
+    pub async fn read_at(&self, revision: i64) -> Result<Option<(Semaphore, i64)>, EtcdError> {
+        let mut range = json!({"key": b64(&self.key)});
+        if revision > 0 {
+            range["revision"] = json!(revision.to_string());
+        }
+        let answer = self.call("/v3/kv/range", &range).await?;
+        let Some(kv) = answer["kvs"].as_array().and_then(|kvs| kvs.first()) else { return Ok(None) };
+        let bad = |detail: String| EtcdError::Document { key: self.key.clone(), detail };
+        let raw = base64::engine::general_purpose::STANDARD
+            .decode(kv["value"].as_str().unwrap_or_default())
+            .map_err(|e| bad(e.to_string()))?;
+        let semaphore = serde_json::from_slice(&raw).map_err(|e| bad(e.to_string()))?;
+        Ok(Some((semaphore, int(&kv["version"]))))
+    }
+
+    /// The current semaphore and its version, created first when missing.
+    pub async fn read(&self) -> Result<(Semaphore, i64), EtcdError> {
+        if let Some(found) = self.read_at(0).await? {
+            return Ok(found);
+        }
+        self.ensure().await?;
+        self.read_at(0).await?.ok_or_else(|| EtcdError::Document {
+            key: self.key.clone(),
+            detail: "it vanished right after it was created".into(),
+        })
+    }
+
+    /// Writes `semaphore` if the key is still at `version`; whether it was.
+    async fn swap(&self, semaphore: &Semaphore, version: i64) -> Result<bool, EtcdError> {
+        let value = serde_json::to_string(semaphore).unwrap_or_default();
+        let txn = json!({
+            "compare": [{"key": b64(&self.key), "target": "VERSION", "result": "EQUAL", "version": version.to_string()}],
+            "success": [{"request_put": {"key": b64(&self.key), "value": b64(&value)}}],
+        });
+        let answer = self.call("/v3/kv/txn", &txn).await?;
+        Ok(answer["succeeded"].as_bool().unwrap_or(false))
+    }
+
+    /// Takes a slot for `id` when one is free.
+    pub async fn take(&self, id: &str) -> Result<Take, EtcdError> {
+        self.change(|s| {
+            let took = s.take(id);
+            (took, took == Take::Taken)
+        })
+        .await
+    }
+
+    /// Frees `id`'s slot (its steady state, or an admin's release); whether it held one.
+    pub async fn release(&self, id: &str) -> Result<bool, EtcdError> {
+        self.change(|s| {
+            let held = s.release(id);
+            (held, held)
+        })
+        .await
+    }
+
+    /// Reads, applies `edit` (its answer, and whether it changed the document) and swaps,
+    /// again while another host changed it in between.
+    async fn change<T>(&self, mut edit: impl FnMut(&mut Semaphore) -> (T, bool)) -> Result<T, EtcdError> {
+        for _ in 0..SWAP_ATTEMPTS {
+            let (mut semaphore, version) = self.read().await?;
+            let (answer, changed) = edit(&mut semaphore);
+            if !changed || self.swap(&semaphore, version).await? {
+                return Ok(answer);
+            }
+        }
+        Err(EtcdError::Contended(self.key.clone()))
+    }
+
+    /// The revisions at which the semaphore was written, oldest first (while etcd keeps them).
+    pub async fn history(&self) -> Result<Vec<(i64, Semaphore)>, EtcdError> {
+        let answer = self.call("/v3/kv/range", &json!({"key": b64(&self.key)})).await?;
+        let Some(kv) = answer["kvs"].as_array().and_then(|kvs| kvs.first()).cloned() else {
+            return Ok(Vec::new());
+        };
+        let (first, last) = (int(&kv["create_revision"]), int(&kv["mod_revision"]));
+        let mut seen = Vec::new();
+        let mut previous = 0;
+        for revision in first..=last {
+            if let Some((semaphore, version)) = self.read_at(revision).await? {
+                if version != previous {
+                    previous = version;
+                    seen.push((revision, semaphore));
+                }
+            }
+        }
+        Ok(seen)
+    }
+}

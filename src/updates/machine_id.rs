@@ -1,0 +1,72 @@
+//! The machine ID a host gives its fleet: derived from /etc/machine-id with atomicd's own app
+//! ID, as sd_id128_get_machine_app_specific(3) derives it, so the raw ID never leaves the host.
+
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
+/// atomicd's app ID for sd_id128_get_machine_app_specific.
+pub const APP_ID: &str = "b62d4dffd77142aeb226f119c1b88d69";
+
+/// The app-specific ID of `machine_id` (32 hex digits) for `app_id`, as 32 lowercase hex digits:
+/// HMAC-SHA256 keyed with the machine ID's bytes over the app ID's bytes, cut to 128 bits and
+/// marked as a version 4, variant 1 UUID.
+pub fn app_specific(machine_id: &str, app_id: &str) -> Option<String> {
+    let key = hex_bytes(machine_id.trim())?;
+    let message = hex_bytes(app_id)?;
+    let mut mac = Hmac::<Sha256>::new_from_slice(&key).ok()?;
+    mac.update(&message);
+    let digest = mac.finalize().into_bytes();
+    let mut id = [0u8; 16];
+    id.copy_from_slice(&digest[..16]);
+    id[6] = (id[6] & 0x0F) | 0x40;
+    id[8] = (id[8] & 0x3F) | 0x80;
+    Some(id.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// This host's ID for the fleet, from /etc/machine-id.
+pub fn fleet_id() -> std::io::Result<String> {
+    let raw = std::fs::read_to_string("/etc/machine-id")?;
+    app_specific(&raw, APP_ID).ok_or_else(|| {
+        std::io::Error::new(std::io::ErrorKind::InvalidData, "/etc/machine-id is not 32 hex digits")
+    })
+}
+
+fn hex_bytes(text: &str) -> Option<[u8; 16]> {
+    if text.len() != 32 || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    let mut out = [0u8; 16];
+    for (i, byte) in out.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(&text[2 * i..2 * i + 2], 16).ok()?;
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The same ID systemd's own derivation gives (systemd-id128 machine-id --app-specific),
+    /// when this machine has both; and the shape of the ID either way.
+    #[test]
+    fn the_id_is_systemds_app_specific_id() {
+        let zincati_app = "de35106b6ec24688b63afddaa156679b";
+        let ours = app_specific("3d1219c7c4c5404aaa1f6d2a48adfda4", zincati_app);
+        // Recorded from `systemd-id128 machine-id --app-specific=de35...679b` (systemd 252) on a
+        // machine whose /etc/machine-id is 3d1219c7c4c5404aaa1f6d2a48adfda4.
+        assert_eq!(ours.as_deref(), Some("975228d46dc94622b9bbe16671e2b58d"));
+        let live = std::process::Command::new("systemd-id128")
+            .args(["machine-id", &format!("--app-specific={zincati_app}")])
+            .output();
+        if let (Ok(out), Ok(raw)) = (live, std::fs::read_to_string("/etc/machine-id")) {
+            if out.status.success() {
+                let expected = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+                assert_eq!(app_specific(&raw, zincati_app), Some(expected));
+            }
+        }
+        assert_ne!(app_specific("3d1219c7c4c5404aaa1f6d2a48adfda4", APP_ID), ours, "another app, another ID");
+        for bad in ["", "3d12", "zz1219c7c4c5404aaa1f6d2a48adfda4", "3d1219c7c4c5404aaa1f6d2a48adfda4ff"] {
+            assert_eq!(app_specific(bad, APP_ID), None, "{bad:?}");
+        }
+    }
+}

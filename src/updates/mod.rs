@@ -1,0 +1,10 @@
+//! Automatic host updates for a fleet: the policy's configuration, the app-specific machine ID
+//! a host gives its fleet, and the two reboot semaphores it may wait on, a FleetLock server or
+//! etcd directly.
+
+pub mod config;
+pub mod etcd;
+pub mod fleetlock;
+pub mod http;
+pub mod machine_id;
+pub mod semaphore;
