@@ -20,6 +20,7 @@ use crate::system::pending::{Bounded, Limits};
 use crate::system::polkit::Polkit;
 use crate::system::power::Logind;
 use crate::system::state::StateStore;
+use crate::updates::auto::AutoUpdates;
 
 /// How often the engine is probed for EngineAvailable.
 const ENGINE_PROBE_INTERVAL: Duration = Duration::from_secs(2);
@@ -56,6 +57,9 @@ pub struct Args {
     /// image's registry wins). Read at every pull.
     #[arg(long, value_name = "FILE")]
     pub registry_auth: Option<PathBuf>,
+    /// The automatic update policy's file; drop-ins are read from PATH.d/*.toml.
+    #[arg(long, value_name = "PATH", default_value = "/etc/atomic/atomicd.toml")]
+    pub config: PathBuf,
     /// The ostree sysroot for the ostree backend.
     #[arg(long, value_name = "PATH", default_value = "/")]
     pub sysroot: PathBuf,
@@ -133,12 +137,24 @@ pub async fn run(args: Args) -> Result<(), String> {
         crate::VERSION
     );
     let activity = Arc::new(Activity::default());
+    let fleet_id = crate::updates::machine_id::fleet_id().unwrap_or_else(|e| {
+        tracing::warn!("no fleet ID from /etc/machine-id ({e}); using the host name");
+        std::fs::read_to_string("/etc/hostname").map(|h| h.trim().to_owned()).unwrap_or_default()
+    });
+    let updates = Arc::new(AutoUpdates::load(&args.config, fleet_id));
+    let policy_changed = Arc::new(tokio::sync::Notify::new());
     let server = conn.object_server();
     server.at(MANAGER_PATH, ObjectManager).await.map_err(|e| e.to_string())?;
     server
         .at(
             MANAGER_PATH,
-            Checked::new(ManagerInterface::new(manager.clone(), activity.clone(), first.available)),
+            Checked::new(ManagerInterface::new(
+                manager.clone(),
+                activity.clone(),
+                first.available,
+                updates.clone(),
+                policy_changed.clone(),
+            )),
         )
         .await
         .map_err(|e| e.to_string())?;
@@ -164,10 +180,12 @@ pub async fn run(args: Args) -> Result<(), String> {
     let events = tokio::spawn(follow_engine_events(conn.clone(), engine.clone(), changes, manager.clone()));
     let monitor = tokio::spawn(monitor_engine(conn.clone(), engine));
     let watchdog = tokio::spawn(lifecycle::watchdog());
+    let automatic = tokio::spawn(automatic_updates(manager.clone(), updates, policy_changed));
     serve_until_stopped(&conn, &manager, &activity, Duration::from_secs(args.idle_exit)).await;
     manager.finish_removals(Duration::from_secs(5)).await;
     monitor.abort();
     watchdog.abort();
+    automatic.abort();
     events.abort();
     signals.abort();
     Ok(())
@@ -264,6 +282,41 @@ async fn send_changed(conn: zbus::Connection, noted: tokio::sync::mpsc::Unbounde
 
 /// Notes images and containers changed by anyone (podman, docker, atomicd) from the engine's
 /// event stream, following it again whenever the engine goes and comes back.
+/// The first round of the automatic updates comes this long after a start (after the steady
+/// state is reported), then one per interval, and one at once after SetUpdatePolicy.
+const FIRST_ROUND: Duration = Duration::from_secs(3);
+
+/// Runs the automatic update policy on its timer.
+async fn automatic_updates(
+    manager: Arc<Manager>,
+    updates: Arc<AutoUpdates>,
+    changed: Arc<tokio::sync::Notify>,
+) {
+    let mut wait = FIRST_ROUND;
+    loop {
+        let next = now_secs() + wait.as_secs();
+        updates.note(|p| p.next_check = next);
+        tokio::select! {
+            () = tokio::time::sleep(wait) => {}
+            () = changed.notified() => {}
+        }
+        let steady = manager.report_steady_state(&updates).await;
+        let round = manager.auto_update_round(&updates).await;
+        let result = match steady {
+            Some(first) => format!("{first}; then {round}"),
+            None => round,
+        };
+        tracing::info!(result = %result, "automatic update round");
+        let at = now_secs();
+        updates.note(|p| (p.last_check, p.last_result) = (at, result));
+        wait = updates.config().interval;
+    }
+}
+
+fn now_secs() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}
+
 async fn follow_engine_events(
     conn: zbus::Connection,
     engine: Arc<dyn Engine>,

@@ -93,6 +93,7 @@ async fn introspection_xml_matches_the_running_daemon() {
             "Pull",
             "Rollback",
             "Run",
+            "SetUpdatePolicy",
             "Status",
             "Stop",
             "Uninstall",
@@ -102,7 +103,7 @@ async fn introspection_xml_matches_the_running_daemon() {
 }
 
 /// API.md's polkit table: action, default for active local sessions.
-const ACTIONS: [(&str, &str); 11] = [
+const ACTIONS: [(&str, &str); 12] = [
     ("org.atomic.run", "auth_admin_keep"),
     ("org.atomic.run-privileged", "auth_admin"),
     ("org.atomic.install", "auth_admin"),
@@ -111,6 +112,7 @@ const ACTIONS: [(&str, &str); 11] = [
     ("org.atomic.host-rollback", "auth_admin"),
     ("org.atomic.host-deploy", "auth_admin"),
     ("org.atomic.host-cleanup", "auth_admin"),
+    ("org.atomic.host-updates-config", "auth_admin"),
     ("org.atomic.cancel-any", "auth_admin"),
     ("org.atomic.pull", "auth_admin_keep"),
     ("org.atomic.stop", "auth_admin_keep"),

@@ -238,6 +238,34 @@ pub enum HostCommand {
         #[command(flatten)]
         json: JsonArg,
     },
+    /// The automatic updates: policy, strategy, the last and next check, the window and the
+    /// reboot slot; with a setting, change them (a drop-in atomicd writes).
+    Updates {
+        /// none, check, stage or apply.
+        #[arg(long)]
+        policy: Option<String>,
+        /// immediate, periodic, fleet-lock or etcd.
+        #[arg(long)]
+        strategy: Option<String>,
+        /// How often to check, e.g. 1h.
+        #[arg(long)]
+        interval: Option<String>,
+        /// The reboot group (fleet-lock, etcd).
+        #[arg(long)]
+        group: Option<String>,
+        /// The FleetLock server's URL.
+        #[arg(long)]
+        base_url: Option<String>,
+        /// etcd's client URLs (repeat or separate with commas).
+        #[arg(long, value_delimiter = ',')]
+        endpoints: Vec<String>,
+        /// The etcd semaphore's slots.
+        #[arg(long)]
+        slots: Option<u32>,
+        /// `--json`
+        #[command(flatten)]
+        json: JsonArg,
+    },
     /// Pin a deployment (its Id in `atomic host status`): cleanups and upgrades keep it.
     Pin {
         /// The deployment's id.

@@ -6,7 +6,8 @@ use serde_json::Value;
 use super::args::HostCommand;
 use super::{flag, follow, render, Failure};
 use crate::dbus::proxy::{
-    dict_to_json, CleanupOptions, DeployOptions, ManagerProxy, RebaseOptions, RollbackOptions, UpgradeOptions,
+    dict_to_json, CleanupOptions, DeployOptions, ManagerProxy, PolicySettings, RebaseOptions,
+    RollbackOptions, UpgradeOptions,
 };
 
 fn print_json(value: &Value) {
@@ -55,6 +56,33 @@ pub async fn dispatch(proxy: &ManagerProxy<'_>, command: HostCommand) -> Result<
             let options = RebaseOptions { reboot: flag(reboot), revision };
             let r = follow(proxy, false, proxy.host_rebase_dict(&origin, &options)).await?;
             show(&dict_to_json(&r), json.json, "Rebased to", reboot);
+        }
+        HostCommand::Updates { policy, strategy, interval, group, base_url, endpoints, slots, json } => {
+            let settings = PolicySettings {
+                policy,
+                strategy,
+                interval,
+                group,
+                base_url,
+                endpoints: (!endpoints.is_empty()).then_some(endpoints),
+                slots,
+            };
+            let changing = settings.policy.is_some()
+                || settings.strategy.is_some()
+                || settings.interval.is_some()
+                || settings.group.is_some()
+                || settings.base_url.is_some()
+                || settings.endpoints.is_some()
+                || settings.slots.is_some();
+            if changing {
+                proxy.set_update_policy(&settings).await?;
+            }
+            let updates = dict_to_json(&proxy.status().await?)["host"]["updates"].clone();
+            if json.json {
+                print_json(&updates);
+            } else {
+                print!("{}", render::updates(&updates));
+            }
         }
         HostCommand::Pin { id } => {
             proxy.host_pin(&id, true).await?;

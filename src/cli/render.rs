@@ -138,6 +138,43 @@ pub fn short(id: &str) -> &str {
     hex.get(..12).unwrap_or(hex)
 }
 
+/// `atomic host updates`: the policy and where its rounds are.
+pub fn updates(u: &Value) -> String {
+    let text = |key: &str| u[key].as_str().unwrap_or_default().to_owned();
+    let time = |key: &str| match u[key].as_u64() {
+        Some(0) | None => "never".to_owned(),
+        Some(t) => timestamp(t),
+    };
+    let mut out = String::new();
+    let _ = writeln!(out, "Policy:      {} (strategy {})", text("policy"), text("strategy"));
+    if !text("window").is_empty() {
+        let _ = writeln!(out, "Window:      {}", text("window"));
+    }
+    let _ = writeln!(out, "Last check:  {}", time("last-check"));
+    if !text("last-result").is_empty() {
+        let _ = writeln!(out, "Result:      {}", text("last-result"));
+    }
+    let _ = writeln!(out, "Next check:  {}", time("next-check"));
+    if u["lock"].is_object() {
+        let lock = &u["lock"];
+        let held = if lock["held"] == true {
+            format!("held since {}", timestamp(lock["since"].as_u64().unwrap_or(0)))
+        } else {
+            "not held".to_owned()
+        };
+        let _ = writeln!(
+            out,
+            "Reboot slot: {} group {}, {held}",
+            lock["backend"].as_str().unwrap_or_default(),
+            lock["group"].as_str().unwrap_or_default()
+        );
+    }
+    if !text("error").is_empty() {
+        let _ = writeln!(out, "Error:       {}", text("error"));
+    }
+    out
+}
+
 /// UTC RFC 3339 time from seconds since the epoch.
 pub fn timestamp(secs: u64) -> String {
     humantime::format_rfc3339_seconds(std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs))

@@ -9,8 +9,9 @@ use zbus::{interface, Connection};
 
 use super::checked::OptionsSchema;
 use super::options::{
-    self, CleanupOptions, DeployOptions, InfoOptions, InstallOptions, ListOptions, PullOptions,
-    RebaseOptions, RollbackOptions, RunOptions, StopOptions, UninstallOptions, UpdateOptions, UpgradeOptions,
+    self, CleanupOptions, DeployOptions, InfoOptions, InstallOptions, ListOptions, PolicySettings,
+    PullOptions, RebaseOptions, RollbackOptions, RunOptions, StopOptions, UninstallOptions, UpdateOptions,
+    UpgradeOptions,
 };
 use super::results::{
     CleanupResult, ContainerEntry, DeployResult, ImageEntry, InfoResult, InstallResult, PullResult,
@@ -21,6 +22,7 @@ use crate::error::Result;
 use crate::manager::{journaled, Manager};
 use crate::system::caller::Caller;
 use crate::system::lifecycle::Activity;
+use crate::updates::auto::AutoUpdates;
 
 /// The D-Bus face of [`Manager`].
 pub struct ManagerInterface {
@@ -30,12 +32,27 @@ pub struct ManagerInterface {
     // whole of every method call, so a writer waiting behind a long Run would hold up every
     // other caller until that Run ended.
     engine_available: AtomicBool,
+    updates: Arc<AutoUpdates>,
+    /// Wakes the automatic updates' timer when SetUpdatePolicy changed the policy.
+    policy_changed: Arc<tokio::sync::Notify>,
 }
 
 impl ManagerInterface {
     /// Serves `manager`; `engine_available` is the first probe's answer.
-    pub fn new(manager: Arc<Manager>, activity: Arc<Activity>, engine_available: bool) -> Self {
-        ManagerInterface { manager, activity, engine_available: AtomicBool::new(engine_available) }
+    pub fn new(
+        manager: Arc<Manager>,
+        activity: Arc<Activity>,
+        engine_available: bool,
+        updates: Arc<AutoUpdates>,
+        policy_changed: Arc<tokio::sync::Notify>,
+    ) -> Self {
+        ManagerInterface {
+            manager,
+            activity,
+            engine_available: AtomicBool::new(engine_available),
+            updates,
+            policy_changed,
+        }
     }
 
     /// Records a new engine availability; true when it changed.
@@ -60,6 +77,7 @@ impl OptionsSchema for ManagerInterface {
             "HostDeploy" => options::check::<DeployOptions>(dict),
             "HostRebase" => options::check::<RebaseOptions>(dict),
             "HostCleanup" => options::check::<CleanupOptions>(dict),
+            "SetUpdatePolicy" => options::check::<PolicySettings>(dict),
             _ => Ok(()),
         }
     }
@@ -289,7 +307,26 @@ impl ManagerInterface {
     #[zbus(out_args("status"))]
     async fn status(&self) -> Result<StatusReport> {
         let _busy = self.activity.enter();
-        self.manager.status().await
+        let mut report = self.manager.status().await?;
+        report.host.updates = Some(self.updates.block());
+        Ok(report)
+    }
+
+    /// Writes the automatic update policy's drop-in (keys as in the `[updates]` table) once the
+    /// files with it make a usable configuration, and applies it.
+    async fn set_update_policy(
+        &self,
+        settings: PolicySettings,
+        #[zbus(header)] header: Header<'_>,
+        #[zbus(connection)] conn: &Connection,
+    ) -> Result<()> {
+        let _busy = self.activity.enter();
+        let caller = Caller::from_header(conn, &header).await?;
+        self.manager.authorize_updates_config(&caller, &settings).await?;
+        let path = self.updates.set_policy(&settings)?;
+        tracing::info!(uid = caller.uid, file = %path.display(), "update policy changed");
+        self.policy_changed.notify_one();
+        Ok(())
     }
 
     /// What changed (images, containers, installed, host): at most one signal per 250 ms.

@@ -8,8 +8,8 @@ use std::collections::HashMap;
 use zbus::zvariant::{DeserializeDict, OwnedValue, Type, Value};
 
 pub use super::options::{
-    CleanupOptions, DeployOptions, InfoOptions, InstallOptions, ListOptions, PullOptions, RebaseOptions,
-    RollbackOptions, RunOptions, StopOptions, UninstallOptions, UpdateOptions, UpgradeOptions,
+    CleanupOptions, DeployOptions, InfoOptions, InstallOptions, ListOptions, PolicySettings, PullOptions,
+    RebaseOptions, RollbackOptions, RunOptions, StopOptions, UninstallOptions, UpdateOptions, UpgradeOptions,
 };
 pub use super::results::{
     CleanupResult, ContainerEntry, DeployResult, DeploymentBlock, DiffBlock, ImageEntry, InfoResult,
@@ -75,6 +75,10 @@ pub trait Manager {
     /// HostCleanup, as the dictionary `--json` prints whole.
     #[zbus(name = "HostCleanup", allow_interactive_auth)]
     fn host_cleanup_dict(&self, options: &CleanupOptions) -> zbus::Result<HashMap<String, OwnedValue>>;
+
+    /// SetUpdatePolicy
+    #[zbus(allow_interactive_auth)]
+    fn set_update_policy(&self, settings: &PolicySettings) -> zbus::Result<()>;
 
     /// HostPin
     #[zbus(allow_interactive_auth)]

@@ -87,6 +87,44 @@ pub struct HostBlock {
     pub deployments: Vec<DeploymentBlock>,
     /// why the backend could not be read (deployments are then empty)
     pub error: Option<String>,
+    /// the automatic updates
+    pub updates: Option<UpdatesBlock>,
+}
+
+/// Status's `host.updates`: the automatic update policy and where it is.
+#[derive(Debug, Default, Clone, SerializeDict, DeserializeDict, Type, Value, OwnedValue)]
+#[zvariant(signature = "a{sv}", rename_all = "kebab-case")]
+pub struct UpdatesBlock {
+    /// none, check, stage or apply
+    pub policy: String,
+    /// immediate, periodic, fleet-lock or etcd
+    pub strategy: String,
+    /// seconds since the epoch
+    pub next_check: u64,
+    /// seconds since the epoch; 0 before the first
+    pub last_check: u64,
+    /// what the last round came to
+    pub last_result: String,
+    /// the maintenance windows, e.g. "Sat 22:00 +120m (UTC)"
+    pub window: String,
+    /// the reboot slot (fleet-lock, etcd)
+    pub lock: Option<LockBlock>,
+    /// why the configuration files cannot be used (the policy is then none)
+    pub error: Option<String>,
+}
+
+/// The reboot slot of `updates`.
+#[derive(Debug, Default, Clone, SerializeDict, DeserializeDict, Type, Value, OwnedValue)]
+#[zvariant(signature = "a{sv}", rename_all = "kebab-case")]
+pub struct LockBlock {
+    /// fleet-lock or etcd
+    pub backend: String,
+    /// the reboot group
+    pub group: String,
+    /// this host holds a slot
+    pub held: bool,
+    /// since when (seconds since the epoch; 0 when not held)
+    pub since: u64,
 }
 
 /// What an update changes (`diff` of CachedUpdate); each backend fills what it knows.

@@ -19,14 +19,14 @@ enum Change<'a> {
 }
 
 impl Manager {
-    fn host_busy(&self) -> Result<tokio::sync::MutexGuard<'_, ()>> {
+    pub(super) fn host_busy(&self) -> Result<tokio::sync::MutexGuard<'_, ()>> {
         self.host_lock.try_lock().map_err(|_| {
             Error::Busy("another host operation is running; try again when it has finished".into())
         })
     }
 
     /// Runs `work` with a control of `job`'s, publishing its progress.
-    async fn in_job<T, F>(&self, job: &Job, work: impl FnOnce(Control) -> F) -> Result<T>
+    pub(super) async fn in_job<T, F>(&self, job: &Job, work: impl FnOnce(Control) -> F) -> Result<T>
     where
         F: std::future::Future<Output = Result<T>>,
     {
@@ -173,7 +173,7 @@ impl Manager {
     }
 
     /// Keeps (or with `None` forgets) what a check found.
-    fn keep_update(&self, update: Option<CachedUpdate>) -> Result<()> {
+    pub(super) fn keep_update(&self, update: Option<CachedUpdate>) -> Result<()> {
         if self.state.cached_update()? != update {
             self.state.save_cached_update(update.as_ref())?;
             self.changes.note(&[super::Area::Host]);

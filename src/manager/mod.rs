@@ -3,6 +3,7 @@
 
 mod attach;
 mod authorize;
+mod auto_update;
 mod changes;
 mod containers;
 mod display_cache;
@@ -160,6 +161,7 @@ impl Manager {
                 backend: self.host.kind().as_str().to_owned(),
                 deployments: deployments.into_iter().map(Into::into).collect(),
                 error,
+                updates: None,
             },
             installed: installed.into_iter().map(Into::into).collect(),
         })

@@ -34,6 +34,8 @@ pub enum Action {
     HostDeploy,
     /// HostPin and HostCleanup.
     HostCleanup,
+    /// SetUpdatePolicy.
+    HostUpdatesConfig,
 }
 
 impl Action {
@@ -51,11 +53,12 @@ impl Action {
             Action::Stop => "org.atomic.stop",
             Action::HostDeploy => "org.atomic.host-deploy",
             Action::HostCleanup => "org.atomic.host-cleanup",
+            Action::HostUpdatesConfig => "org.atomic.host-updates-config",
         }
     }
 
     /// Every action, for the policy file's test.
-    pub const ALL: [Action; 11] = [
+    pub const ALL: [Action; 12] = [
         Action::Run,
         Action::RunPrivileged,
         Action::Install,
@@ -64,6 +67,7 @@ impl Action {
         Action::HostRollback,
         Action::HostDeploy,
         Action::HostCleanup,
+        Action::HostUpdatesConfig,
         Action::CancelAny,
         Action::Pull,
         Action::Stop,

@@ -38,6 +38,21 @@ pub struct StateStore {
 
 const INSTALLED: &str = "installed.json";
 /// What the last HostUpgrade check found, until it is deployed or overtaken.
+/// The automatic update's staged version and its reboot slot.
+const REBOOT_MARKER: &str = "reboot-marker.json";
+
+/// An update staged by the automatic updates, and the boot in which its reboot was asked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RebootMarker {
+    /// The staged version (or checksum).
+    pub pending: String,
+    /// The boot ID when the slot was taken ("" before that): another boot ID at start means the
+    /// host rebooted into it, so the slot goes back.
+    pub boot_id: String,
+    /// When the slot was taken (seconds since the epoch; 0 before).
+    pub since: u64,
+}
+
 const CACHED_UPDATE: &str = "cached-update.json";
 
 impl StateStore {
@@ -110,6 +125,26 @@ impl StateStore {
     /// The update the last check found, if it is still kept.
     pub fn cached_update(&self) -> Result<Option<CachedUpdate>> {
         self.read(CACHED_UPDATE)
+    }
+
+    /// What the automatic updates wait for across restarts and reboots.
+    pub fn reboot_marker(&self) -> Result<Option<RebootMarker>> {
+        self.read(REBOOT_MARKER)
+    }
+
+    /// Keeps `marker`, or with `None` forgets it.
+    pub fn save_reboot_marker(&self, marker: Option<&RebootMarker>) -> Result<()> {
+        match marker {
+            Some(m) => self.write(REBOOT_MARKER, m),
+            None => match fs::remove_file(self.dir.join(REBOOT_MARKER)) {
+                Ok(()) => {
+                    self.sync_dir();
+                    Ok(())
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+                Err(e) => Err(Error::io(format!("cannot remove {REBOOT_MARKER}"), e)),
+            },
+        }
     }
 
     /// Keeps `update`, or with `None` forgets it.

@@ -1,0 +1,215 @@
+//! The automatic update policy end to end on a real ostree sysroot whose remote is served over
+//! HTTP, with the reboot slot in the test world's etcd cluster and a stand-in logind on the
+//! system bus (recorded from org.freedesktop.login1(5): `Manager.Reboot(b interactive)`, as in
+//! tests/reboot.rs): with `apply` and the etcd strategy a new commit is found, staged, the slot
+//! taken and a reboot asked; the slot stays through a restart in the same boot and goes back in
+//! the next; with a maintenance window that is closed the round stops at staged.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use atomicd::updates::etcd::EtcdSemaphore;
+use atomicd::updates::http::JsonClient;
+use common::*;
+
+#[derive(Clone, Default)]
+struct FakeLogind {
+    reboots: Arc<Mutex<Vec<bool>>>,
+}
+
+#[zbus::interface(name = "org.freedesktop.login1.Manager")]
+impl FakeLogind {
+    async fn reboot(&self, interactive: bool) {
+        self.reboots.lock().unwrap_or_else(|p| p.into_inner()).push(interactive);
+    }
+}
+
+fn sh(script: &str) {
+    let out = Command::new("bash").args(["-euc", script]).output().unwrap_or_else(|e| panic!("{e}"));
+    assert!(out.status.success(), "{script}\n{}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// A sysroot on 1.0 whose origin is `remote` (an archive repository served over HTTP).
+fn sysroot(dir: &Path) -> (PathBuf, Child) {
+    let s = dir.join("sysroot");
+    sh(&format!(
+        r#"D={d}; S={s}
+        mkdir -p $S $D/tree/usr/lib/modules/6.1.0 $D/tree/usr/etc
+        echo kernel > $D/tree/usr/lib/modules/6.1.0/vmlinuz
+        echo initramfs > $D/tree/usr/lib/modules/6.1.0/initramfs.img
+        printf 'ID=testos\n' > $D/tree/usr/lib/os-release
+        ostree init --repo=$D/remote --mode=archive
+        ostree --repo=$D/remote commit -b testos/stable --add-metadata-string=version=1.0 --tree=dir=$D/tree >/dev/null"#,
+        d = dir.display(),
+        s = s.display()
+    ));
+    let port_file = dir.join("port");
+    let server = Command::new("python3")
+        .arg(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/support/slow-http.py"))
+        .arg(dir.join("remote"))
+        .arg(&port_file)
+        .arg("0")
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(wait_until(Duration::from_secs(10), || port_file.exists()));
+    let port = std::fs::read_to_string(&port_file).unwrap_or_default();
+    sh(&format!(
+        r#"S={s}
+        ostree admin init-fs $S >/dev/null; ostree admin os-init --sysroot=$S testos >/dev/null
+        ostree remote add --repo=$S/ostree/repo --no-gpg-verify origin http://127.0.0.1:{port}
+        ostree pull --repo=$S/ostree/repo origin testos/stable >/dev/null
+        ostree admin deploy --sysroot=$S --os=testos origin:testos/stable >/dev/null"#,
+        s = s.display()
+    ));
+    (s, server)
+}
+
+use std::process::Child;
+
+fn commit(dir: &Path, version: &str) {
+    sh(&format!(
+        "echo {version} > {d}/tree/usr/etc/release && ostree --repo={d}/remote commit -b testos/stable \
+         --add-metadata-string=version={version} --tree=dir={d}/tree >/dev/null",
+        d = dir.display()
+    ));
+}
+
+async fn updates() -> serde_json::Value {
+    let p = proxy().await;
+    atomicd::dbus::proxy::dict_to_json(&p.status().await.unwrap_or_else(|e| panic!("{e}")))["host"].clone()
+}
+
+fn default_version(host: &serde_json::Value) -> String {
+    host["deployments"]
+        .as_array()
+        .and_then(|d| d.iter().find(|d| d["default"] == true))
+        .and_then(|d| d["version"].as_str())
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// Waits for the automatic round to say something containing `words`.
+async fn round_says(words: &str) -> serde_json::Value {
+    for _ in 0..75 {
+        let host = updates().await;
+        if host["updates"]["last-result"].as_str().is_some_and(|r| r.contains(words)) {
+            return host;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("the round never said {words:?}: {}", updates().await["updates"]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn apply_stages_takes_a_slot_and_reboots_and_a_closed_window_stops_at_staged() {
+    let dir = std::env::temp_dir().join(format!("atomicd-auto-{}", unique()));
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+    let (s, mut server) = sysroot(&dir);
+    let group = format!("auto-{}", unique());
+    let config = dir.join("atomicd.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[updates]\npolicy = \"apply\"\nstrategy = \"etcd\"\n[updates.etcd]\n\
+             endpoints = [\"http://127.0.0.1:12379\", \"http://127.0.0.1:22379\"]\ngroup = \"{group}\"\nslots = 1\n"
+        ),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let logind = FakeLogind::default();
+    let _logind = zbus::connection::Builder::system()
+        .and_then(|b| b.name("org.freedesktop.login1"))
+        .and_then(|b| b.serve_at("/org/freedesktop/login1", logind.clone()))
+        .unwrap_or_else(|e| panic!("{e}"))
+        .build()
+        .await
+        .unwrap_or_else(|e| panic!("cannot own org.freedesktop.login1: {e}"));
+    commit(&dir, "2.0");
+    let args = ["--engine-socket", PODMAN_SOCK, "--host-backend", "ostree", "--sysroot"];
+    let mut all: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+    all.extend([s.display().to_string(), "--config".into(), config.display().to_string()]);
+    let all: Vec<&str> = all.iter().map(String::as_str).collect();
+    let d = Daemon::start(&all);
+
+    let host = round_says("reboot asked").await;
+    println!("updates: {}", host["updates"]);
+    assert_eq!(default_version(&host), "2.0", "staged before the reboot");
+    assert_eq!(*logind.reboots.lock().unwrap_or_else(|p| p.into_inner()), [false], "one reboot asked");
+    let id = atomicd::updates::machine_id::fleet_id().unwrap_or_else(|e| panic!("{e}"));
+    let etcd = EtcdSemaphore::new(
+        &["http://127.0.0.1:32379".to_owned()],
+        &group,
+        1,
+        JsonClient::new(Duration::from_secs(3)),
+    );
+    let (sem, _) = etcd.read().await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(sem.holders, std::slice::from_ref(&id), "the app-specific ID holds the slot");
+    let raw = std::fs::read_to_string("/etc/machine-id").unwrap_or_default();
+    assert!(!sem.holders.contains(&raw.trim().to_owned()), "the raw machine ID never leaves the host");
+    assert_eq!(host["updates"]["lock"]["held"], true);
+
+    // A restart in the same boot keeps the slot: nothing is released before the new boot.
+    let d = d.restart(&all);
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let (sem, _) = etcd.read().await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(sem.holders, std::slice::from_ref(&id), "released before the reboot");
+
+    // The next boot: the marker's boot ID is another one, so steady state gives the slot back.
+    let marker = d.state_dir.join("reboot-marker.json");
+    let text = std::fs::read_to_string(&marker).unwrap_or_else(|e| panic!("{e}"));
+    let mut m: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+    m["boot_id"] = "a-boot-before-this-one".into();
+    std::fs::write(&marker, m.to_string()).unwrap_or_else(|e| panic!("{e}"));
+    let d = d.restart(&all);
+    let host = round_says("booted into 2.0").await;
+    let (sem, _) = etcd.read().await.unwrap_or_else(|e| panic!("{e}"));
+    assert!(sem.holders.is_empty(), "the slot went back: {sem:?}");
+    assert_eq!(host["updates"]["lock"]["held"], false);
+
+    // A closed window: 3.0 is found and staged, and the round stops there.
+    let now =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|t| t.as_secs()).unwrap_or(0);
+    let closed_day = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"][((now / 86400 + 3 + 3) % 7) as usize];
+    std::fs::write(
+        &config,
+        format!(
+            "[updates]\npolicy = \"apply\"\nstrategy = \"periodic\"\n[[updates.periodic.window]]\n\
+             days = [\"{closed_day}\"]\nstart_time = \"00:00\"\nlength_minutes = 60\n"
+        ),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    commit(&dir, "3.0");
+    // (A restart in the same boot asked logind again: the reboot had not happened.)
+    let reboots_before = logind.reboots.lock().unwrap_or_else(|p| p.into_inner()).len();
+    let _d = d.restart(&all);
+    let host = round_says("waiting for the maintenance window").await;
+    println!("updates: {}", host["updates"]);
+    assert_eq!(default_version(&host), "3.0", "staged");
+    assert_eq!(logind.reboots.lock().unwrap_or_else(|p| p.into_inner()).len(), reboots_before, "no reboot");
+    assert!(host["updates"]["window"].as_str().is_some_and(|w| w.contains(closed_day)));
+
+    // The CLI shows the block and changes the policy through SetUpdatePolicy, under polkit.
+    let (code, out, err) = cli_as(0, &["host", "updates"]);
+    assert_eq!(code, 0, "{err}");
+    println!("{out}");
+    assert!(out.contains("Policy:      apply (strategy periodic)"), "{out}");
+    let (code, _, err) = cli_as(NOBODY, &["host", "updates", "--policy", "none"]);
+    assert_ne!(code, 0);
+    assert!(err.contains("org.atomic.host-updates-config"), "{err}");
+    let (code, out, err) = cli_as(0, &["host", "updates", "--policy", "check", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let shown: serde_json::Value = serde_json::from_str(&out).unwrap_or_default();
+    assert_eq!(shown["policy"], "check", "{out}");
+    let drop_in = dir.join("atomicd.toml.d/50-set-update-policy.toml");
+    assert!(std::fs::read_to_string(&drop_in).is_ok_and(|t| t.contains("policy = \"check\"")));
+    let (code, _, err) = cli_as(0, &["host", "updates", "--strategy", "fleet-lock"]);
+    assert_ne!(code, 0);
+    assert!(err.contains("base_url"), "a setting that cannot work is refused, naming the key: {err}");
+
+    let _ = server.kill();
+    let _ = Command::new("sh").args(["-c", &format!("chattr -R -i {} 2>/dev/null", s.display())]).status();
+    let _ = std::fs::remove_dir_all(&dir);
+}
