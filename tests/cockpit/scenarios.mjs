@@ -231,6 +231,22 @@ await scenario("jobs of every caller with Cancel", page, async () => {
     if (code === 0) throw new Error("the CLI's upgrade was not cancelled");
 });
 
+await scenario("every control has a name, and the keyboard reaches the views", page, async () => {
+    const unnamed = await page.evaluate(() => [...document.querySelectorAll("button, input, select, textarea")]
+        .filter(el => {
+            const labelled = el.labels && el.labels.length > 0;
+            return !(el.getAttribute("aria-label") || labelled || (el.textContent || "").trim());
+        })
+        .map(el => el.outerHTML.slice(0, 80)));
+    if (unnamed.length) throw new Error(`controls without a name: ${unnamed.join(", ")}`);
+    await page.getByRole("tab", { name: "Host" }).focus();
+    await page.keyboard.press("Tab");
+    await page.keyboard.press("Enter");
+    const shown = await page.evaluate(() => !document.getElementById("view-apps").hidden);
+    if (!shown) throw new Error("Tab then Enter from the Host tab did not open Applications");
+    console.log("   every button and input is named; Tab + Enter switches views");
+});
+
 await scenario("usable at phone width", page, async () => {
     await page.setViewportSize({ width: 390, height: 844 });
     await view(page, "Applications");
@@ -246,7 +262,7 @@ await scenario("an unprivileged user sees the data but may not install", user, a
     await user.locator("#installed tr[data-key='cockpit-app']").waitFor({ timeout: 10000 });
     console.log("   the installed records show to the unprivileged user");
     await user.getByRole("textbox", { name: "Image" }).fill("atomic-test/installable");
-    await user.getByRole("button", { name: "Show what it does" }).click();
+    await user.getByRole("textbox", { name: "Image" }).press("Enter");
     await user.locator("#install-confirm").click();
     const error = user.locator("#install-error");
     await error.waitFor({ timeout: 20000 });
