@@ -110,7 +110,36 @@ async fn a_host_that_dies_holding_a_slot_keeps_it_until_released_by_hand() {
     }
     // A reboot that comes back before its steady state finds its slot still its own.
     assert_eq!(sem.take("crashed").await.ok(), Some(Take::AlreadyHeld));
-    assert_eq!(other.release("crashed").await.ok(), Some(true), "the admin's release");
+    // The admin's release: `atomic host fleet release ID` with the hosts' configuration.
+    let config = std::env::temp_dir().join(format!("atomicd-fleet-{}.toml", unique()));
+    let toml = format!(
+        "[updates]\nstrategy = \"etcd\"\n[updates.etcd]\nendpoints = [\"{}\", \"{}\"]\ngroup = \"{group}\"\nslots = 1\n",
+        ENDPOINTS[1], ENDPOINTS[2]
+    );
+    std::fs::write(&config, toml).unwrap_or_else(|e| panic!("{e}"));
+    let atomic = |args: &[&str]| {
+        let out = std::process::Command::new(bin("atomic"))
+            .args(["host", "fleet"])
+            .args(args)
+            .arg("--config")
+            .arg(&config)
+            .output()
+            .unwrap_or_else(|e| panic!("{e}"));
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
+        )
+    };
+    let (code, out) = atomic(&["status"]);
+    println!("{out}");
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("1 of 1 slots held") && out.contains("crashed"), "{out}");
+    let (code, out) = atomic(&["release", "crashed"]);
+    assert_eq!(code, Some(0), "{out}");
+    let (code, out) = atomic(&["release", "crashed"]);
+    assert_eq!(code, Some(1), "releasing a slot no one holds says so: {out}");
+    assert!(out.contains("holds no slot"), "{out}");
+    let _ = std::fs::remove_file(&config);
     assert_eq!(other.take("waiting").await.ok(), Some(Take::Taken));
     assert_eq!(other.release("waiting").await.ok(), Some(true));
 }

@@ -266,6 +266,10 @@ pub enum HostCommand {
         #[command(flatten)]
         json: JsonArg,
     },
+    /// The fleet's reboot semaphore in etcd, read or changed directly (an admin's tool: it needs
+    /// no atomicd, only the configuration and etcd).
+    #[command(subcommand)]
+    Fleet(FleetCommand),
     /// Pin a deployment (its Id in `atomic host status`): cleanups and upgrades keep it.
     Pin {
         /// The deployment's id.
@@ -314,4 +318,23 @@ pub struct JsonArg {
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
+}
+
+/// `atomic host fleet`
+#[derive(Debug, Subcommand)]
+pub enum FleetCommand {
+    /// The group's slots and who holds them.
+    Status {
+        /// The configuration naming the etcd endpoints and group.
+        #[arg(long, default_value = "/etc/atomic/atomicd.toml")]
+        config: std::path::PathBuf,
+    },
+    /// Frees the slot of a host that will not give it back (it died holding it).
+    Release {
+        /// The host's fleet ID, as `atomic host fleet status` lists it.
+        id: String,
+        /// The configuration naming the etcd endpoints and group.
+        #[arg(long, default_value = "/etc/atomic/atomicd.toml")]
+        config: std::path::PathBuf,
+    },
 }

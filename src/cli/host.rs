@@ -84,6 +84,8 @@ pub async fn dispatch(proxy: &ManagerProxy<'_>, command: HostCommand) -> Result<
                 print!("{}", render::updates(&updates));
             }
         }
+        // Dispatched before the bus is opened (cli::fleet).
+        HostCommand::Fleet(command) => return super::fleet::dispatch(command).await,
         HostCommand::Pin { id } => {
             proxy.host_pin(&id, true).await?;
             println!("Pinned {id}.");

@@ -1,6 +1,7 @@
 //! The `atomic` CLI: a thin D-Bus client of atomicd with no engine access of its own.
 
 pub mod args;
+mod fleet;
 pub mod generated;
 mod host;
 pub mod job;
@@ -222,6 +223,11 @@ async fn dispatch(cli: Cli) -> Result<u8, Failure> {
             .map(|()| 0)
             .map_err(|e| Failure::new(format!("cannot write into {}: {e}", dir.display()), 1));
     }
+    let cli = match cli.command {
+        // Needs no bus either: it talks to the fleet's etcd.
+        Command::Host(args::HostCommand::Fleet(command)) => return fleet::dispatch(command).await,
+        _ => cli,
+    };
     let conn = zbus::Connection::system()
         .await
         .map_err(|e| Failure::new(format!("cannot connect to the system bus: {e}"), 1))?;
