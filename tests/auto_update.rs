@@ -2,7 +2,7 @@
 //! HTTP, with the reboot slot in the test world's etcd cluster and a stand-in logind on the
 //! system bus (recorded from org.freedesktop.login1(5): `Manager.Reboot(b interactive)`, as in
 //! tests/reboot.rs): with `apply` and the etcd strategy a new commit is found, staged, the slot
-//! taken and a reboot asked; the slot stays through a restart in the same boot and goes back in
+//! taken and a reboot asked inside an open window; the slot stays through a restart in the same boot and goes back in
 //! the next; with a maintenance window that is closed the round stops at staged.
 
 mod common;
@@ -114,7 +114,9 @@ async fn apply_stages_takes_a_slot_and_reboots_and_a_closed_window_stops_at_stag
     std::fs::write(
         &config,
         format!(
-            "[updates]\npolicy = \"apply\"\nstrategy = \"etcd\"\n[updates.etcd]\n\
+            "[updates]\npolicy = \"apply\"\nstrategy = \"etcd\"\n\
+             [[updates.periodic.window]]\ndays = [\"Mon\", \"Tue\", \"Wed\", \"Thu\", \"Fri\", \"Sat\", \"Sun\"]\n\
+             start_time = \"00:00\"\nlength_minutes = 1440\n[updates.etcd]\n\
              endpoints = [\"http://127.0.0.1:12379\", \"http://127.0.0.1:22379\"]\ngroup = \"{group}\"\nslots = 1\n"
         ),
     )

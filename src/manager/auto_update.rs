@@ -9,7 +9,7 @@ use crate::error::Result;
 use crate::system::caller::Caller;
 use crate::system::state::RebootMarker;
 use crate::updates::auto::AutoUpdates;
-use crate::updates::config::{Policy, Strategy};
+use crate::updates::config::Policy;
 use crate::updates::window;
 
 fn now() -> u64 {
@@ -84,7 +84,9 @@ impl Manager {
         if config.policy != Policy::Apply {
             return format!("staged {}; policy {:?} leaves the reboot to you", staged.pending, config.policy);
         }
-        if config.strategy == Strategy::Periodic {
+        // Windows bound every strategy that has them (periodic needs them): a slot is asked
+        // for only inside one, so a slot is never held waiting for the window.
+        if !config.windows.is_empty() {
             let offset = crate::updates::config::offset_minutes(&config.time_zone).unwrap_or(0);
             let at = i64::try_from(now()).unwrap_or(0);
             if !window::is_open(&config.windows, offset, at) {
