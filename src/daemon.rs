@@ -137,11 +137,7 @@ pub async fn run(args: Args) -> Result<(), String> {
         crate::VERSION
     );
     let activity = Arc::new(Activity::default());
-    let fleet_id = crate::updates::machine_id::fleet_id().unwrap_or_else(|e| {
-        tracing::warn!("no fleet ID from /etc/machine-id ({e}); using the host name");
-        std::fs::read_to_string("/etc/hostname").map(|h| h.trim().to_owned()).unwrap_or_default()
-    });
-    let updates = Arc::new(AutoUpdates::load(&args.config, fleet_id));
+    let updates = Arc::new(AutoUpdates::load(&args.config, fleet_id()));
     let policy_changed = Arc::new(tokio::sync::Notify::new());
     let server = conn.object_server();
     server.at(MANAGER_PATH, ObjectManager).await.map_err(|e| e.to_string())?;
@@ -158,18 +154,7 @@ pub async fn run(args: Args) -> Result<(), String> {
         )
         .await
         .map_err(|e| e.to_string())?;
-    // What a crash left to remove goes before any Run of this instance can make a container.
-    if first.available {
-        match tokio::time::timeout(Duration::from_secs(5), manager.sweep_removals()).await {
-            Ok(0) | Err(_) => {}
-            Ok(swept) => tracing::info!(swept, "removed exited --rm containers left from before"),
-        }
-    }
-    match conn.request_name_with_flags(BUS_NAME, RequestNameFlags::DoNotQueue.into()).await {
-        Ok(RequestNameReply::PrimaryOwner) | Ok(RequestNameReply::AlreadyOwner) => {}
-        Ok(other) => return Err(format!("{BUS_NAME} is already owned ({other:?})")),
-        Err(e) => return Err(format!("cannot own {BUS_NAME}: {e}")),
-    }
+    own_name(&conn, &manager, first.available).await?;
     notify(&[
         sd_notify::NotifyState::Ready,
         sd_notify::NotifyState::Status(&format!("serving {BUS_NAME}; engine {}", describe(&first))),
@@ -189,6 +174,31 @@ pub async fn run(args: Args) -> Result<(), String> {
     events.abort();
     signals.abort();
     Ok(())
+}
+
+/// Sweeps what a crash left to remove, then owns org.atomic: the sweep goes before any Run of
+/// this instance can make a container.
+async fn own_name(conn: &zbus::Connection, manager: &Manager, engine_available: bool) -> Result<(), String> {
+    if engine_available {
+        match tokio::time::timeout(Duration::from_secs(5), manager.sweep_removals()).await {
+            Ok(0) | Err(_) => {}
+            Ok(swept) => tracing::info!(swept, "removed exited --rm containers left from before"),
+        }
+    }
+    match conn.request_name_with_flags(BUS_NAME, RequestNameFlags::DoNotQueue.into()).await {
+        Ok(RequestNameReply::PrimaryOwner) | Ok(RequestNameReply::AlreadyOwner) => Ok(()),
+        Ok(other) => Err(format!("{BUS_NAME} is already owned ({other:?})")),
+        Err(e) => Err(format!("cannot own {BUS_NAME}: {e}")),
+    }
+}
+
+/// The ID this host gives its fleet: app-specific, from /etc/machine-id (the host name when
+/// there is none, as in a container).
+fn fleet_id() -> String {
+    crate::updates::machine_id::fleet_id().unwrap_or_else(|e| {
+        tracing::warn!("no fleet ID from /etc/machine-id ({e}); using the host name");
+        std::fs::read_to_string("/etc/hostname").map(|h| h.trim().to_owned()).unwrap_or_default()
+    })
 }
 
 /// Serves until SIGTERM/SIGINT (running jobs are cancelled) or `idle` without calls.

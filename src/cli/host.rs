@@ -58,31 +58,9 @@ pub async fn dispatch(proxy: &ManagerProxy<'_>, command: HostCommand) -> Result<
             show(&dict_to_json(&r), json.json, "Rebased to", reboot);
         }
         HostCommand::Updates { policy, strategy, interval, group, base_url, endpoints, slots, json } => {
-            let settings = PolicySettings {
-                policy,
-                strategy,
-                interval,
-                group,
-                base_url,
-                endpoints: (!endpoints.is_empty()).then_some(endpoints),
-                slots,
-            };
-            let changing = settings.policy.is_some()
-                || settings.strategy.is_some()
-                || settings.interval.is_some()
-                || settings.group.is_some()
-                || settings.base_url.is_some()
-                || settings.endpoints.is_some()
-                || settings.slots.is_some();
-            if changing {
-                proxy.set_update_policy(&settings).await?;
-            }
-            let updates = dict_to_json(&proxy.status().await?)["host"]["updates"].clone();
-            if json.json {
-                print_json(&updates);
-            } else {
-                print!("{}", render::updates(&updates));
-            }
+            let endpoints = (!endpoints.is_empty()).then_some(endpoints);
+            let settings = PolicySettings { policy, strategy, interval, group, base_url, endpoints, slots };
+            updates(proxy, &settings, json.json).await?;
         }
         // Dispatched before the bus is opened (cli::fleet).
         HostCommand::Fleet(command) => return super::fleet::dispatch(command).await,
@@ -120,4 +98,25 @@ fn show(answer: &Value, json: bool, what: &str, reboot: bool) {
     } else {
         println!("{}", render::deployed(what, &answer["deployment"], reboot));
     }
+}
+
+/// `atomic host updates`: changes the policy when a setting is given, then shows it.
+async fn updates(proxy: &ManagerProxy<'_>, settings: &PolicySettings, json: bool) -> Result<(), Failure> {
+    let changing = settings.policy.is_some()
+        || settings.strategy.is_some()
+        || settings.interval.is_some()
+        || settings.group.is_some()
+        || settings.base_url.is_some()
+        || settings.endpoints.is_some()
+        || settings.slots.is_some();
+    if changing {
+        proxy.set_update_policy(settings).await?;
+    }
+    let block = dict_to_json(&proxy.status().await?)["host"]["updates"].clone();
+    if json {
+        print_json(&block);
+    } else {
+        print!("{}", render::updates(&block));
+    }
+    Ok(())
 }
