@@ -4,7 +4,7 @@
 import { h, button, card, descriptionList, empty, label, table, textInput, formGroup, when, alert } from "./ui.js";
 import { jobRow } from "./jobs.js";
 
-const HOST_OPERATIONS = ["HostUpgrade", "Rollback", "HostDeploy", "HostRebase", "HostCleanup"];
+const HOST_OPERATIONS = ["HostUpgrade", "Rollback", "HostDeploy", "HostRebase", "HostCleanup", "AutoUpdate"];
 
 function deploymentLabels(d) {
     return [
@@ -69,6 +69,19 @@ export function renderHost(state, act) {
         ],
     }));
 
+    const auto = host.updates;
+    const automatic = auto
+        ? h("div", { class: "atomic-preview", id: "host-updates" },
+            h("h3", { class: "pf-v5-c-title pf-m-md" }, "Automatic updates"),
+            descriptionList([
+                ["Policy", `${auto.policy} (strategy ${auto.strategy})`],
+                ["Window", auto.window],
+                ["Last check", auto["last-check"] ? `${when(auto["last-check"])}: ${auto["last-result"]}` : "not yet"],
+                ["Next check", when(auto["next-check"])],
+                ["Reboot slot", auto.lock ? `${auto.lock.backend} group ${auto.lock.group}, ${auto.lock.held ? `held since ${when(auto.lock.since)}` : "not held"}` : ""],
+                ["Configuration", auto.error],
+            ]))
+        : null;
     const jobs = state.jobList.filter(j => HOST_OPERATIONS.includes(j.Operation));
     const body = h("div", {},
         host.error ? alert("danger", "The host cannot be read", host.error) : null,
@@ -77,6 +90,7 @@ export function renderHost(state, act) {
         updateBlock,
         deployments.length ? table("Deployments", ["Deployment", "OS", "Checksum", "Time", "Origin", ""], rows, { id: "deployments" })
             : empty(backend === "none" ? "This host is not image-based: there are no deployments." : "No deployments."),
-        backend === "none" ? null : h("div", {}, actions, deployForm));
+        backend === "none" ? null : h("div", {}, actions, deployForm),
+        automatic);
     return card(`Host (${backend})`, body, { id: "host-card" });
 }

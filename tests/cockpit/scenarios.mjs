@@ -98,6 +98,9 @@ await scenario("the host view shows the backend and its deployments", page, asyn
     await page.locator("#host-card h2", { hasText: "Host (ostree)" }).waitFor();
     await page.locator("#deployments tbody tr").first().waitFor();
     if (await defaultVersion(page) !== "1.0") throw new Error(`default is ${await defaultVersion(page)}`);
+    const auto = (await page.locator("#host-updates").textContent()).replace(/\s+/g, " ");
+    if (!auto.includes("none (strategy immediate)")) throw new Error(`automatic updates: ${auto}`);
+    console.log(`   ${auto.trim()}`);
     await shot(page, "host");
 });
 
