@@ -39,6 +39,9 @@ export function alert(variant, title, body, { id, actions } = {}) {
 export function progress(value, message, label) {
     const known = value >= 0;
     const percent = known ? Math.round(value * 100) : 0;
+    // Through the CSSOM: Cockpit's Content-Security-Policy drops style attributes.
+    const indicator = h("div", { class: "pf-v5-c-progress__indicator" });
+    indicator.style.width = `${known ? percent : 100}%`;
     return h("div", { class: `pf-v5-c-progress pf-m-sm${known ? "" : " atomic-indeterminate"}` },
         h("div", { class: "pf-v5-c-progress__description" }, message || ""),
         h("div", { class: "pf-v5-c-progress__status", "aria-hidden": "true" },
@@ -51,7 +54,7 @@ export function progress(value, message, label) {
             "aria-valuemax": "100",
             "aria-valuenow": known ? String(percent) : undefined,
             "aria-valuetext": message || undefined,
-        }, h("div", { class: "pf-v5-c-progress__indicator", style: `width:${known ? percent : 100}%` })));
+        }, indicator));
 }
 
 export function descriptionList(pairs) {
