@@ -93,8 +93,9 @@ fn spc_shell_under_a_real_terminal() {
     assert!(screen_shows(&session, "20 90"), "{}", tmux(&["capture-pane", "-t", &session, "-p"]));
     tmux(&["send-keys", "-t", &session, "exit 3", "Enter"]);
     assert!(screen_shows(&session, "EXIT=3"), "{}", tmux(&["capture-pane", "-t", &session, "-p"]));
-    assert!(wait_until(Duration::from_secs(5), || std::path::Path::new(&format!("/tmp/{session}.after"))
-        .exists()));
+    // The shell creates the file before stty writes into it: wait for its content.
+    assert!(wait_until(Duration::from_secs(5), || std::fs::read_to_string(format!("/tmp/{session}.after"))
+        .is_ok_and(|t| !t.is_empty())));
     let before = std::fs::read_to_string(format!("/tmp/{session}.before")).unwrap_or_default();
     let after = std::fs::read_to_string(format!("/tmp/{session}.after")).unwrap_or_default();
     assert!(!before.is_empty());
