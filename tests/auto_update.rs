@@ -9,24 +9,11 @@ mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use atomicd::updates::etcd::EtcdSemaphore;
 use atomicd::updates::http::JsonClient;
 use common::*;
-
-#[derive(Clone, Default)]
-struct FakeLogind {
-    reboots: Arc<Mutex<Vec<bool>>>,
-}
-
-#[zbus::interface(name = "org.freedesktop.login1.Manager")]
-impl FakeLogind {
-    async fn reboot(&self, interactive: bool) {
-        self.reboots.lock().unwrap_or_else(|p| p.into_inner()).push(interactive);
-    }
-}
 
 fn sh(script: &str) {
     let out = Command::new("bash").args(["-euc", script]).output().unwrap_or_else(|e| panic!("{e}"));
@@ -122,13 +109,7 @@ async fn apply_stages_takes_a_slot_and_reboots_and_a_closed_window_stops_at_stag
     )
     .unwrap_or_else(|e| panic!("{e}"));
     let logind = FakeLogind::default();
-    let _logind = zbus::connection::Builder::system()
-        .and_then(|b| b.name("org.freedesktop.login1"))
-        .and_then(|b| b.serve_at("/org/freedesktop/login1", logind.clone()))
-        .unwrap_or_else(|e| panic!("{e}"))
-        .build()
-        .await
-        .unwrap_or_else(|e| panic!("cannot own org.freedesktop.login1: {e}"));
+    let _logind = logind.serve().await;
     commit(&dir, "2.0");
     let args = ["--engine-socket", PODMAN_SOCK, "--host-backend", "ostree", "--sysroot"];
     let mut all: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
@@ -139,7 +120,7 @@ async fn apply_stages_takes_a_slot_and_reboots_and_a_closed_window_stops_at_stag
     let host = round_says("reboot asked").await;
     println!("updates: {}", host["updates"]);
     assert_eq!(default_version(&host), "2.0", "staged before the reboot");
-    assert_eq!(*logind.reboots.lock().unwrap_or_else(|p| p.into_inner()), [false], "one reboot asked");
+    assert_eq!(logind.asked(), [false], "one reboot asked");
     let id = atomicd::updates::machine_id::fleet_id().unwrap_or_else(|e| panic!("{e}"));
     let etcd = EtcdSemaphore::new(
         &["http://127.0.0.1:32379".to_owned()],
@@ -185,12 +166,12 @@ async fn apply_stages_takes_a_slot_and_reboots_and_a_closed_window_stops_at_stag
     .unwrap_or_else(|e| panic!("{e}"));
     commit(&dir, "3.0");
     // (A restart in the same boot asked logind again: the reboot had not happened.)
-    let reboots_before = logind.reboots.lock().unwrap_or_else(|p| p.into_inner()).len();
+    let reboots_before = logind.asked().len();
     let _d = d.restart(&all);
     let host = round_says("waiting for the maintenance window").await;
     println!("updates: {}", host["updates"]);
     assert_eq!(default_version(&host), "3.0", "staged");
-    assert_eq!(logind.reboots.lock().unwrap_or_else(|p| p.into_inner()).len(), reboots_before, "no reboot");
+    assert_eq!(logind.asked().len(), reboots_before, "no reboot");
     assert!(host["updates"]["window"].as_str().is_some_and(|w| w.contains(closed_day)));
 
     // The CLI shows the block and changes the policy through SetUpdatePolicy, under polkit.

@@ -7,23 +7,9 @@
 mod common;
 
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
 
 use common::*;
 use serde_json::json;
-
-/// What logind's Manager was asked.
-#[derive(Clone, Default)]
-struct FakeLogind {
-    reboots: Arc<Mutex<Vec<bool>>>,
-}
-
-#[zbus::interface(name = "org.freedesktop.login1.Manager")]
-impl FakeLogind {
-    async fn reboot(&self, interactive: bool) {
-        self.reboots.lock().unwrap_or_else(|p| p.into_inner()).push(interactive);
-    }
-}
 
 fn fake_rpm_ostree(dir: &std::path::Path) -> Daemon {
     let commit = |v: &str, n: char| json!({"version": v, "checksum": n.to_string().repeat(64), "timestamp": 1_600_000_000});
@@ -57,24 +43,14 @@ async fn reboot_asks_logind_and_says_so_when_there_is_none() {
 
     // Now with the stand-in logind on the bus.
     let logind = FakeLogind::default();
-    let conn = zbus::connection::Builder::system()
-        .and_then(|b| b.name("org.freedesktop.login1"))
-        .and_then(|b| b.serve_at("/org/freedesktop/login1", logind.clone()))
-        .unwrap_or_else(|e| panic!("{e}"))
-        .build()
-        .await
-        .unwrap_or_else(|e| panic!("cannot own org.freedesktop.login1: {e}"));
+    let conn = logind.serve().await;
     let back = p.rollback(&RollbackOptions { reboot: Some(true) }).await;
     assert!(back.is_ok(), "{back:?}");
-    assert_eq!(
-        *logind.reboots.lock().unwrap_or_else(|e| e.into_inner()),
-        [false],
-        "one non-interactive Reboot"
-    );
+    assert_eq!(logind.asked(), [false], "one non-interactive Reboot");
     // No change, no reboot: nothing is available any more.
     let r = p.host_upgrade(&reboot).await.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(bool::try_from(r["changed"].clone()).ok(), Some(false));
-    assert_eq!(logind.reboots.lock().unwrap_or_else(|e| e.into_inner()).len(), 1);
+    assert_eq!(logind.asked().len(), 1);
     drop(conn);
     let _ = std::fs::remove_dir_all(&dir);
 }

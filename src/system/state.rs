@@ -134,32 +134,28 @@ impl StateStore {
 
     /// Keeps `marker`, or with `None` forgets it.
     pub fn save_reboot_marker(&self, marker: Option<&RebootMarker>) -> Result<()> {
-        match marker {
-            Some(m) => self.write(REBOOT_MARKER, m),
-            None => match fs::remove_file(self.dir.join(REBOOT_MARKER)) {
-                Ok(()) => {
-                    self.sync_dir();
-                    Ok(())
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-                Err(e) => Err(Error::io(format!("cannot remove {REBOOT_MARKER}"), e)),
-            },
-        }
+        self.keep_or_forget(REBOOT_MARKER, marker)
     }
 
     /// Keeps `update`, or with `None` forgets it.
     pub fn save_cached_update(&self, update: Option<&CachedUpdate>) -> Result<()> {
-        match update {
-            Some(u) => self.write(CACHED_UPDATE, u),
-            None => match fs::remove_file(self.dir.join(CACHED_UPDATE)) {
+        self.keep_or_forget(CACHED_UPDATE, update)
+    }
+
+    /// Replaces `file` with `value`, or with `None` removes it (a missing file is forgotten
+    /// already).
+    fn keep_or_forget<T: Serialize>(&self, file: &str, value: Option<&T>) -> Result<()> {
+        let Some(value) = value else {
+            return match fs::remove_file(self.dir.join(file)) {
                 Ok(()) => {
                     self.sync_dir();
                     Ok(())
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-                Err(e) => Err(Error::io(format!("cannot remove {CACHED_UPDATE}"), e)),
-            },
-        }
+                Err(e) => Err(Error::io(format!("cannot remove {file}"), e)),
+            };
+        };
+        self.write(file, value)
     }
 }
 

@@ -456,3 +456,36 @@ pub fn polkit_grant(user: &str, actions: &[&str], name: &str) -> PolkitGrant {
     std::thread::sleep(Duration::from_secs(2)); // polkitd reloads rules on change
     PolkitGrant { uid, path, _held: held }
 }
+
+/// A stand-in for systemd-logind on the system bus, recorded from org.freedesktop.login1(5):
+/// `Manager.Reboot(b interactive)` on /org/freedesktop/login1. It keeps what it was asked.
+#[derive(Clone, Default)]
+pub struct FakeLogind {
+    /// The `interactive` argument of each Reboot call, in order.
+    pub reboots: std::sync::Arc<Mutex<Vec<bool>>>,
+}
+
+#[zbus::interface(name = "org.freedesktop.login1.Manager")]
+impl FakeLogind {
+    async fn reboot(&self, interactive: bool) {
+        self.reboots.lock().unwrap_or_else(|p| p.into_inner()).push(interactive);
+    }
+}
+
+impl FakeLogind {
+    /// Owns org.freedesktop.login1 and serves the stand-in until the connection is dropped.
+    pub async fn serve(&self) -> zbus::Connection {
+        zbus::connection::Builder::system()
+            .and_then(|b| b.name("org.freedesktop.login1"))
+            .and_then(|b| b.serve_at("/org/freedesktop/login1", self.clone()))
+            .unwrap_or_else(|e| panic!("{e}"))
+            .build()
+            .await
+            .unwrap_or_else(|e| panic!("cannot own org.freedesktop.login1: {e}"))
+    }
+
+    /// The reboots asked so far (their `interactive` argument).
+    pub fn asked(&self) -> Vec<bool> {
+        self.reboots.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
