@@ -22,8 +22,13 @@ pub async fn dispatch(command: FleetCommand) -> Result<u8, Failure> {
             1,
         ));
     }
-    let semaphore =
-        EtcdSemaphore::new(&c.etcd_endpoints, &c.group, c.slots, JsonClient::new(Duration::from_secs(10)));
+    let http = JsonClient::for_urls(
+        Duration::from_secs(10),
+        c.etcd_endpoints.iter().map(String::as_str),
+        &c.etcd_tls,
+    )
+    .map_err(|e| Failure::new(e.to_string(), 1))?;
+    let semaphore = EtcdSemaphore::new(&c.etcd_endpoints, &c.group, c.slots, http);
     let failed = |e: crate::updates::etcd::EtcdError| Failure::new(e.to_string(), 1);
     match command {
         FleetCommand::Status { .. } => {

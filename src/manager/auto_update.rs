@@ -52,7 +52,17 @@ impl Manager {
             auto.note(|p| (p.held, p.held_since) = (true, marker.since));
             return None;
         }
-        if let Some(lock) = auto.reboot_lock() {
+        let lock = match auto.reboot_lock() {
+            Ok(lock) => lock,
+            Err(e) => {
+                tracing::warn!("cannot give the reboot slot back yet: {e}");
+                return Some(format!(
+                    "booted into {}; the reboot slot cannot be given back yet: {e}",
+                    marker.pending
+                ));
+            }
+        };
+        if let Some(lock) = lock {
             if let Err(e) = lock.give_back().await {
                 tracing::warn!("cannot give the reboot slot back yet: {e}");
                 return Some(format!(
@@ -82,7 +92,8 @@ impl Manager {
             },
         };
         if config.policy != Policy::Apply {
-            return format!("staged {}; policy {:?} leaves the reboot to you", staged.pending, config.policy);
+            let policy = format!("{:?}", config.policy).to_lowercase();
+            return format!("staged {}; policy {policy} leaves the reboot to you", staged.pending);
         }
         // Windows bound every strategy that has them (periodic needs them): a slot is asked
         // for only inside one, so a slot is never held waiting for the window.
@@ -133,7 +144,10 @@ impl Manager {
     /// Takes the reboot slot when the strategy has one, then asks logind to reboot; gives the
     /// slot back when the reboot cannot be asked.
     async fn reboot_into(&self, auto: &AutoUpdates, mut staged: RebootMarker) -> String {
-        let lock = auto.reboot_lock();
+        let lock = match auto.reboot_lock() {
+            Ok(lock) => lock,
+            Err(e) => return format!("staged {}; the reboot lock cannot be asked: {e}", staged.pending),
+        };
         if let Some(lock) = &lock {
             match lock.take().await {
                 Ok(true) => {

@@ -11,6 +11,7 @@ use super::etcd::EtcdSemaphore;
 use super::fleetlock::FleetLock;
 use super::http::JsonClient;
 use super::lock::{EtcdSlot, FleetLockSlot, RebootLock};
+use super::tls::TlsError;
 use crate::dbus::options::PolicySettings;
 use crate::dbus::results::{LockBlock, UpdatesBlock};
 use crate::error::{Error, Result};
@@ -134,20 +135,31 @@ impl AutoUpdates {
         }
     }
 
-    /// The reboot slot the strategy waits for, if it waits for one.
-    pub fn reboot_lock(&self) -> Option<Box<dyn RebootLock>> {
+    /// The reboot slot the strategy waits for, if it waits for one; an error when its TLS
+    /// files cannot be used.
+    pub fn reboot_lock(&self) -> std::result::Result<Option<Box<dyn RebootLock>>, TlsError> {
         let c = self.config();
-        let http = JsonClient::new(LOCK_TIMEOUT);
-        match c.strategy {
-            Strategy::FleetLock => c.fleet_lock_url.map(|url| {
-                Box::new(FleetLockSlot(FleetLock::new(&url, &c.group, &self.id, http))) as Box<dyn RebootLock>
-            }),
-            Strategy::Etcd => Some(Box::new(EtcdSlot {
-                semaphore: EtcdSemaphore::new(&c.etcd_endpoints, &c.group, c.slots, http),
-                id: self.id.clone(),
-            })),
-            Strategy::Immediate | Strategy::Periodic => None,
-        }
+        let lock: Box<dyn RebootLock> = match c.strategy {
+            Strategy::Immediate | Strategy::Periodic => return Ok(None),
+            Strategy::FleetLock => {
+                let Some(url) = c.fleet_lock_url else { return Ok(None) };
+                let http =
+                    JsonClient::for_urls(LOCK_TIMEOUT, std::iter::once(url.as_str()), &c.fleet_lock_tls)?;
+                Box::new(FleetLockSlot(FleetLock::new(&url, &c.group, &self.id, http)))
+            }
+            Strategy::Etcd => {
+                let http = JsonClient::for_urls(
+                    LOCK_TIMEOUT,
+                    c.etcd_endpoints.iter().map(String::as_str),
+                    &c.etcd_tls,
+                )?;
+                Box::new(EtcdSlot {
+                    semaphore: EtcdSemaphore::new(&c.etcd_endpoints, &c.group, c.slots, http),
+                    id: self.id.clone(),
+                })
+            }
+        };
+        Ok(Some(lock))
     }
 
     /// Writes SetUpdatePolicy's drop-in once the files with it merge into a usable

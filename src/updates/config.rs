@@ -8,6 +8,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use super::tls::TlsFiles;
+
 /// What the policy does when it finds an update (rpm-ostreed's AutomaticUpdatePolicy).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
 #[serde(rename_all = "kebab-case")]
@@ -94,6 +96,9 @@ struct PeriodicPart {
 struct FleetLockPart {
     base_url: Option<String>,
     group: Option<String>,
+    ca_file: Option<PathBuf>,
+    cert_file: Option<PathBuf>,
+    key_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -102,6 +107,16 @@ struct EtcdPart {
     endpoints: Option<Vec<String>>,
     group: Option<String>,
     slots: Option<u64>,
+    ca_file: Option<PathBuf>,
+    cert_file: Option<PathBuf>,
+    key_file: Option<PathBuf>,
+}
+
+/// A later file's TLS keys over the earlier ones, each on its own.
+fn merge_tls(into: &mut TlsFiles, ca: Option<PathBuf>, cert: Option<PathBuf>, key: Option<PathBuf>) {
+    into.ca_file = ca.or(into.ca_file.take());
+    into.cert_file = cert.or(into.cert_file.take());
+    into.key_file = key.or(into.key_file.take());
 }
 
 /// The merged, checked configuration.
@@ -119,10 +134,14 @@ pub struct UpdatesConfig {
     pub time_zone: String,
     /// The FleetLock server (fleet-lock).
     pub fleet_lock_url: Option<String>,
+    /// The FleetLock server's TLS files.
+    pub fleet_lock_tls: TlsFiles,
     /// The group, for fleet-lock and etcd.
     pub group: String,
     /// etcd's client URLs (etcd).
     pub etcd_endpoints: Vec<String>,
+    /// etcd's TLS files.
+    pub etcd_tls: TlsFiles,
     /// The reboot slots of the etcd semaphore, when atomicd creates it.
     pub slots: u64,
 }
@@ -136,8 +155,10 @@ impl Default for UpdatesConfig {
             windows: Vec::new(),
             time_zone: "UTC".into(),
             fleet_lock_url: None,
+            fleet_lock_tls: TlsFiles::default(),
             group: "default".into(),
             etcd_endpoints: Vec::new(),
+            etcd_tls: TlsFiles::default(),
             slots: 1,
         }
     }
@@ -208,11 +229,13 @@ pub fn merge(texts: &[(String, String)]) -> Result<UpdatesConfig, ConfigError> {
         if let Some(f) = u.fleet_lock {
             c.fleet_lock_url = f.base_url.or(c.fleet_lock_url);
             c.group = f.group.unwrap_or(c.group);
+            merge_tls(&mut c.fleet_lock_tls, f.ca_file, f.cert_file, f.key_file);
         }
         if let Some(e) = u.etcd {
             c.etcd_endpoints = e.endpoints.unwrap_or(c.etcd_endpoints);
             c.group = e.group.unwrap_or(c.group);
             c.slots = e.slots.unwrap_or(c.slots);
+            merge_tls(&mut c.etcd_tls, e.ca_file, e.cert_file, e.key_file);
         }
     }
     check(&c).map_err(|detail| ConfigError { file: last_file, detail })?;
@@ -246,21 +269,48 @@ fn check(c: &UpdatesConfig) -> Result<(), String> {
             c.time_zone
         ));
     }
+    check_tls("updates.fleet-lock", &c.fleet_lock_tls, c.fleet_lock_url.iter())?;
+    check_tls("updates.etcd", &c.etcd_tls, c.etcd_endpoints.iter())?;
     match c.strategy {
         Strategy::Periodic if c.windows.is_empty() => {
             Err("strategy \"periodic\" needs an [[updates.periodic.window]]".into())
         }
-        Strategy::FleetLock if !c.fleet_lock_url.as_deref().is_some_and(|u| u.starts_with("http://")) => {
-            Err("strategy \"fleet-lock\" needs updates.fleet-lock.base_url, an http:// URL".into())
+        Strategy::FleetLock if !c.fleet_lock_url.as_deref().is_some_and(is_web_url) => {
+            Err("strategy \"fleet-lock\" needs updates.fleet-lock.base_url, an http:// or https:// URL"
+                .into())
         }
-        Strategy::Etcd
-            if c.etcd_endpoints.is_empty() || !c.etcd_endpoints.iter().all(|e| e.starts_with("http://")) =>
-        {
-            Err("strategy \"etcd\" needs updates.etcd.endpoints, http:// URLs".into())
+        Strategy::Etcd if c.etcd_endpoints.is_empty() || !c.etcd_endpoints.iter().all(|e| is_web_url(e)) => {
+            Err("strategy \"etcd\" needs updates.etcd.endpoints, http:// or https:// URLs".into())
         }
         Strategy::Etcd if c.slots == 0 => Err("updates.etcd.slots must be at least 1".into()),
         _ => Ok(()),
     }
+}
+
+fn is_web_url(url: &str) -> bool {
+    url.starts_with("http://") || url.starts_with("https://")
+}
+
+/// TLS files are absolute, a certificate comes with its key, and naming any of them means every
+/// URL of that peer is https://: a CA file beside an http:// URL would be a silent downgrade.
+fn check_tls<'a>(
+    table: &str,
+    tls: &TlsFiles,
+    mut urls: impl Iterator<Item = &'a String>,
+) -> Result<(), String> {
+    let named = [("ca_file", &tls.ca_file), ("cert_file", &tls.cert_file), ("key_file", &tls.key_file)];
+    for (key, path) in named {
+        if let Some(path) = path.as_ref().filter(|p| !p.is_absolute()) {
+            return Err(format!("{table}.{key} = {:?} is not an absolute path", path.display().to_string()));
+        }
+    }
+    if tls.cert_file.is_some() != tls.key_file.is_some() {
+        return Err(format!("{table}.cert_file and {table}.key_file go together: name both or neither"));
+    }
+    if let Some(plain) = urls.find(|u| tls.any() && !u.starts_with("https://")) {
+        return Err(format!("{table} names TLS files, but {plain} is not an https:// URL"));
+    }
+    Ok(())
 }
 
 /// Minutes east of UTC for "+HH:MM" / "-HH:MM".
@@ -299,13 +349,28 @@ mod tests {
         let etcd = merged(&["[updates]\nstrategy = \"etcd\"\n[updates.etcd]\nendpoints = [\"http://127.0.0.1:12379\"]\nslots = 2\ngroup = \"workers\"\n"])
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!((etcd.slots, etcd.group.as_str()), (2, "workers"));
+        let tls = merged(&[
+            "[updates]\nstrategy = \"etcd\"\n[updates.etcd]\nendpoints = [\"https://10.0.0.1:2379\"]\nca_file = \"/etc/atomic/ca.pem\"\ncert_file = \"/etc/atomic/old.pem\"\nkey_file = \"/etc/atomic/old-key.pem\"\n",
+            "[updates.etcd]\ncert_file = \"/etc/atomic/new.pem\"\nkey_file = \"/etc/atomic/new-key.pem\"\n",
+        ])
+        .unwrap_or_else(|e| panic!("{e}"));
+        let path = |p: &str| Some(PathBuf::from(p));
+        assert_eq!(
+            tls.etcd_tls,
+            TlsFiles {
+                ca_file: path("/etc/atomic/ca.pem"),
+                cert_file: path("/etc/atomic/new.pem"),
+                key_file: path("/etc/atomic/new-key.pem")
+            }
+        );
+        assert!(!tls.fleet_lock_tls.any());
         assert_eq!(merged(&[]), Ok(UpdatesConfig::default()));
     }
 
     #[test]
     fn a_wrong_key_or_value_names_its_file_and_key() {
         // (files, the file blamed, words of the sentence)
-        let table: [(&[&str], &str, &str); 8] = [
+        let table: [(&[&str], &str, &str); 12] = [
             (&["[updates]\npolicy = \"check\"", "[updates]\npolcy = \"apply\""], "f1.toml", "polcy"),
             (&["[updates]\npolicy = \"sometimes\""], "f0.toml", "sometimes"),
             (&["[update]\npolicy = \"check\""], "f0.toml", "update"),
@@ -314,6 +379,10 @@ mod tests {
             (&["[updates]\nstrategy = \"fleet-lock\""], "f0.toml", "updates.fleet-lock.base_url"),
             (&["[updates]\nstrategy = \"periodic\"\n[[updates.periodic.window]]\ndays = [\"Sat\"]\nstart_time = \"25:00\"\nlength_minutes = 5"], "f0.toml", "start_time"),
             (&["[updates.periodic]\ntime_zone = \"Europe/Paris\""], "f0.toml", "time_zone"),
+            (&["[updates.etcd]\nca_file = \"ca.pem\""], "f0.toml", "updates.etcd.ca_file = \"ca.pem\" is not an absolute path"),
+            (&["[updates.etcd]\ncert_file = \"/etc/atomic/c.pem\""], "f0.toml", "updates.etcd.cert_file and updates.etcd.key_file go together"),
+            (&["[updates.etcd]\nendpoints = [\"https://a:2379\", \"http://b:2379\"]", "[updates.etcd]\nca_file = \"/etc/atomic/ca.pem\""], "f1.toml", "http://b:2379 is not an https:// URL"),
+            (&["[updates]\nstrategy = \"fleet-lock\"\n[updates.fleet-lock]\nbase_url = \"ftp://x\""], "f0.toml", "http:// or https://"),
         ];
         for (files, blamed, words) in table {
             let Err(e) = merged(files) else { panic!("{files:?} was accepted") };

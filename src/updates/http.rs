@@ -1,19 +1,27 @@
-//! JSON over plain HTTP with a deadline: what the FleetLock and etcd clients send. A lock
+//! JSON over HTTP or HTTPS with a deadline: what the FleetLock and etcd clients send. A lock
 //! server that hangs costs one timeout, never a stuck update.
 
 use std::time::Duration;
 
 use http_body_util::{BodyExt, Full};
+use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 
+use super::tls::{client_config, TlsError, TlsFiles};
+
 /// How a request failed before any answer.
 #[derive(Debug, thiserror::Error)]
 pub enum HttpError {
-    /// The URL is not an http:// URL this client can use.
-    #[error("{0} is not an http:// URL")]
-    BadUrl(String),
+    /// The URL is not one this client can use.
+    #[error("{url}: {why}")]
+    BadUrl {
+        /// The URL.
+        url: String,
+        /// Why not.
+        why: &'static str,
+    },
     /// No connection, or the connection broke.
     #[error("{url} does not answer: {detail}")]
     Unreachable {
@@ -41,19 +49,56 @@ pub struct Answer {
     pub body: bytes::Bytes,
 }
 
+type Body = Full<bytes::Bytes>;
+
+#[derive(Clone)]
+enum Transport {
+    Plain(Client<HttpConnector, Body>),
+    Tls(Client<HttpsConnector<HttpConnector>, Body>),
+}
+
 /// A client for one kind of peer; cheap to clone.
 #[derive(Clone)]
 pub struct JsonClient {
-    client: Client<HttpConnector, Full<bytes::Bytes>>,
+    transport: Transport,
     timeout: Duration,
 }
 
 impl JsonClient {
-    /// A client whose every request (connect, send, whole answer) ends within `timeout`.
+    /// A client of http:// URLs whose every request (connect, send, whole answer) ends within
+    /// `timeout`.
     pub fn new(timeout: Duration) -> Self {
-        let mut connector = HttpConnector::new();
-        connector.set_connect_timeout(Some(timeout));
-        JsonClient { client: Client::builder(TokioExecutor::new()).build(connector), timeout }
+        let transport = Transport::Plain(Client::builder(TokioExecutor::new()).build(connector(timeout)));
+        JsonClient { transport, timeout }
+    }
+
+    /// A client of http:// and https:// URLs, trusting and showing what `files` name.
+    pub fn with_tls(timeout: Duration, files: &TlsFiles) -> Result<Self, TlsError> {
+        let https = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config(client_config(files)?)
+            .https_or_http()
+            .enable_http1()
+            .wrap_connector({
+                let mut plain = connector(timeout);
+                // https:// URLs reach it through the TLS connector.
+                plain.enforce_http(false);
+                plain
+            });
+        let transport = Transport::Tls(Client::builder(TokioExecutor::new()).build(https));
+        Ok(JsonClient { transport, timeout })
+    }
+
+    /// The client `urls` need: TLS when one of them is https://, reading `files` only then.
+    pub fn for_urls<'a>(
+        timeout: Duration,
+        mut urls: impl Iterator<Item = &'a str>,
+        files: &TlsFiles,
+    ) -> Result<Self, TlsError> {
+        if urls.any(|u| u.starts_with("https://")) {
+            Self::with_tls(timeout, files)
+        } else {
+            Ok(Self::new(timeout))
+        }
     }
 
     /// POSTs `body` as JSON to `url` with `headers`.
@@ -63,8 +108,15 @@ impl JsonClient {
         headers: &[(&str, &str)],
         body: Vec<u8>,
     ) -> Result<Answer, HttpError> {
-        if !url.starts_with("http://") {
-            return Err(HttpError::BadUrl(url.to_owned()));
+        let tls = matches!(self.transport, Transport::Tls(_));
+        if url.starts_with("https://") && !tls {
+            return Err(HttpError::BadUrl {
+                url: url.into(),
+                why: "an https:// URL on a client made without TLS",
+            });
+        }
+        if !url.starts_with("http://") && !url.starts_with("https://") {
+            return Err(HttpError::BadUrl { url: url.into(), why: "not an http:// or https:// URL" });
         }
         let mut request = hyper::Request::post(url).header("content-type", "application/json");
         for (name, value) in headers {
@@ -72,10 +124,14 @@ impl JsonClient {
         }
         let request = request
             .body(Full::new(bytes::Bytes::from(body)))
-            .map_err(|_| HttpError::BadUrl(url.to_owned()))?;
+            .map_err(|_| HttpError::BadUrl { url: url.into(), why: "not a URL a request can go to" })?;
         let unreachable = |detail: String| HttpError::Unreachable { url: url.to_owned(), detail };
         let exchange = async {
-            let response = self.client.request(request).await.map_err(|e| unreachable(e.to_string()))?;
+            let response = match &self.transport {
+                Transport::Plain(client) => client.request(request).await,
+                Transport::Tls(client) => client.request(request).await,
+            }
+            .map_err(|e| unreachable(causes(&e)))?;
             let status = response.status().as_u16();
             let body =
                 response.into_body().collect().await.map_err(|e| unreachable(e.to_string()))?.to_bytes();
@@ -85,4 +141,23 @@ impl JsonClient {
             .await
             .unwrap_or_else(|_| Err(HttpError::Timeout { url: url.to_owned(), after: self.timeout }))
     }
+}
+
+fn connector(timeout: Duration) -> HttpConnector {
+    let mut connector = HttpConnector::new();
+    connector.set_connect_timeout(Some(timeout));
+    connector
+}
+
+/// The error with its causes: hyper's own sentence is "client error (Connect)", the reason
+/// (refused, a certificate of an unknown issuer) is further down.
+fn causes(error: &dyn std::error::Error) -> String {
+    let mut sentence = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        sentence.push_str(": ");
+        sentence.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    sentence
 }

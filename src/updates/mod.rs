@@ -10,4 +10,5 @@ pub mod http;
 pub mod lock;
 pub mod machine_id;
 pub mod semaphore;
+pub mod tls;
 pub mod window;

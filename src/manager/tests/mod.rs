@@ -770,4 +770,5 @@ async fn a_refused_caller_changes_nothing() {
     assert!(w.engine.calls().is_empty());
 }
 
+mod auto;
 mod host;
