@@ -1,5 +1,6 @@
 //! The automatic update policy end to end on a real ostree sysroot whose remote is served over
-//! HTTP, with the reboot slot in the test world's etcd cluster and a stand-in logind on the
+//! HTTP, with the reboot slot in the test world's etcd (the one that takes only TLS clients with
+//! a certificate of the test CA, as a production etcd would) and a stand-in logind on the
 //! system bus (recorded from org.freedesktop.login1(5): `Manager.Reboot(b interactive)`, as in
 //! tests/reboot.rs): with `apply` and the etcd strategy a new commit is found, staged, the slot
 //! taken and a reboot asked inside an open window; the slot stays through a restart in the same boot and goes back in
@@ -98,13 +99,18 @@ async fn apply_stages_takes_a_slot_and_reboots_and_a_closed_window_stops_at_stag
     let (s, mut server) = sysroot(&dir);
     let group = format!("auto-{}", unique());
     let config = dir.join("atomicd.toml");
+    let tls = tls_files(Some("ca.pem"), true);
     std::fs::write(
         &config,
         format!(
             "[updates]\npolicy = \"apply\"\nstrategy = \"etcd\"\n\
              [[updates.periodic.window]]\ndays = [\"Mon\", \"Tue\", \"Wed\", \"Thu\", \"Fri\", \"Sat\", \"Sun\"]\n\
              start_time = \"00:00\"\nlength_minutes = 1440\n[updates.etcd]\n\
-             endpoints = [\"http://127.0.0.1:12379\", \"http://127.0.0.1:22379\"]\ngroup = \"{group}\"\nslots = 1\n"
+             endpoints = [\"{TLS_ENDPOINT}\"]\ngroup = \"{group}\"\nslots = 1\n\
+             ca_file = {:?}\ncert_file = {:?}\nkey_file = {:?}\n",
+            tls.ca_file.as_deref().unwrap_or(Path::new("")),
+            tls.cert_file.as_deref().unwrap_or(Path::new("")),
+            tls.key_file.as_deref().unwrap_or(Path::new("")),
         ),
     )
     .unwrap_or_else(|e| panic!("{e}"));
@@ -123,10 +129,10 @@ async fn apply_stages_takes_a_slot_and_reboots_and_a_closed_window_stops_at_stag
     assert_eq!(logind.asked(), [false], "one reboot asked");
     let id = atomicd::updates::machine_id::fleet_id().unwrap_or_else(|e| panic!("{e}"));
     let etcd = EtcdSemaphore::new(
-        &["http://127.0.0.1:32379".to_owned()],
+        &[TLS_ENDPOINT.to_owned()],
         &group,
         1,
-        JsonClient::new(Duration::from_secs(3)),
+        JsonClient::with_tls(Duration::from_secs(3), &tls).unwrap_or_else(|e| panic!("{e}")),
     );
     let (sem, _) = etcd.read().await.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(sem.holders, std::slice::from_ref(&id), "the app-specific ID holds the slot");

@@ -2,7 +2,9 @@
 //! loopback (tests/world.sh), and a FleetLock server that speaks the protocol as zincati's
 //! documentation gives it (tests/fake/fleetlock.py, a stand-in: no FleetLock server is packaged
 //! for Debian). The 12 hosts are the lock client run 12 times, each with its own ID and its own
-//! order of endpoints, as 12 atomicd instances would run it.
+//! order of endpoints, as 12 atomicd instances would run it. TLS runs against an etcd member
+//! that takes only clients with a certificate of the test CA (tests/fixtures/tls), and against
+//! the FleetLock stand-in serving https.
 
 mod common;
 
@@ -13,6 +15,7 @@ use atomicd::updates::etcd::EtcdSemaphore;
 use atomicd::updates::fleetlock::{FleetLock, FleetLockError};
 use atomicd::updates::http::{HttpError, JsonClient};
 use atomicd::updates::semaphore::Take;
+use atomicd::updates::tls::TlsFiles;
 use common::*;
 
 fn root() -> std::path::PathBuf {
@@ -144,23 +147,112 @@ async fn a_host_that_dies_holding_a_slot_keeps_it_until_released_by_hand() {
     assert_eq!(other.release("waiting").await.ok(), Some(true));
 }
 
-/// The FleetLock stand-in on a free port.
-fn fleetlock_server(slots: u32) -> (std::process::Child, String) {
+/// The FleetLock stand-in on a free port, over TLS with the test server certificate if `tls`.
+fn fleetlock_server(slots: u32, tls: bool) -> (std::process::Child, String) {
     let port_file = std::env::temp_dir().join(format!("atomicd-fleetlock-{}", unique()));
-    let child = std::process::Command::new("python3")
-        .arg(root().join("tests/fake/fleetlock.py"))
-        .arg(&port_file)
-        .arg(slots.to_string())
-        .spawn()
-        .unwrap_or_else(|e| panic!("{e}"));
+    let mut command = std::process::Command::new("python3");
+    command.arg(root().join("tests/fake/fleetlock.py")).arg(&port_file).arg(slots.to_string());
+    if tls {
+        command.arg(tls_file("server.pem")).arg(tls_file("server-key.pem"));
+    }
+    let child = command.spawn().unwrap_or_else(|e| panic!("{e}"));
     assert!(wait_until(Duration::from_secs(10), || port_file.exists()), "the FleetLock server did not start");
     let port = std::fs::read_to_string(&port_file).unwrap_or_default();
-    (child, format!("http://127.0.0.1:{port}"))
+    (child, format!("{}://127.0.0.1:{port}", if tls { "https" } else { "http" }))
+}
+
+fn tls_semaphore(group: &str, files: &TlsFiles) -> Result<EtcdSemaphore, String> {
+    let http = JsonClient::with_tls(Duration::from_secs(3), files).map_err(|e| e.to_string())?;
+    Ok(EtcdSemaphore::new(&[TLS_ENDPOINT.to_owned()], group, 1, http))
+}
+
+/// The sentence of a take that must fail before etcd answers.
+async fn refused(sem: Result<EtcdSemaphore, String>) -> String {
+    match sem {
+        Err(sentence) => sentence,
+        Ok(sem) => match sem.take("anyone").await {
+            Err(e @ atomicd::updates::etcd::EtcdError::Unreachable(_)) => e.to_string(),
+            other => panic!("expected a refused connection, got {other:?}"),
+        },
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn etcd_over_tls_takes_the_ca_and_a_client_certificate_and_nothing_less() {
+    let group = format!("tls-{}", unique());
+    let full = tls_files(Some("ca.pem"), true);
+    let a = tls_semaphore(&group, &full).unwrap_or_else(|e| panic!("{e}"));
+    let b = tls_semaphore(&group, &full).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(a.take("host-a").await.ok(), Some(Take::Taken));
+    assert_eq!(b.take("host-b").await.ok(), Some(Take::Full));
+    let (s, _) = b.read().await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(s.holders, ["host-a"]);
+    assert_eq!(a.release("host-a").await.ok(), Some(true));
+    assert_eq!(b.take("host-b").await.ok(), Some(Take::Taken));
+    println!("over TLS with a client certificate: host-a took, host-b waited, then took");
+
+    // Without a client certificate etcd ends the handshake.
+    let anonymous = refused(tls_semaphore(&group, &tls_files(Some("ca.pem"), false))).await;
+    println!("no client certificate: {anonymous}");
+    assert!(anonymous.contains("fatal alert"), "{anonymous}");
+    // A CA that did not sign etcd's certificate: atomicd refuses etcd.
+    let wrong_ca = refused(tls_semaphore(&group, &tls_files(Some("other-ca.pem"), true))).await;
+    println!("another CA: {wrong_ca}");
+    assert!(wrong_ca.contains("invalid peer certificate: UnknownIssuer"), "{wrong_ca}");
+    // No CA named: the system's roots, which do not hold the test CA. Never "trust anything".
+    let system = refused(tls_semaphore(&group, &tls_files(None, true))).await;
+    println!("the system's roots: {system}");
+    assert!(system.contains("UnknownIssuer") || system.contains("system's CA certificates"), "{system}");
+    // A client made for http:// only does not send to an https:// URL.
+    let plain =
+        EtcdSemaphore::new(&[TLS_ENDPOINT.to_owned()], &group, 1, JsonClient::new(Duration::from_secs(3)));
+    let plain = refused(Ok(plain)).await;
+    assert!(plain.contains("made without TLS"), "{plain}");
+
+    // The admin's commands read the same TLS keys from the hosts' configuration.
+    let config = std::env::temp_dir().join(format!("atomicd-fleet-tls-{}.toml", unique()));
+    let write = |ca: &str, with_key: bool| {
+        let key =
+            if with_key { format!("key_file = {:?}\n", tls_file("client-key.pem")) } else { String::new() };
+        let toml = format!(
+            "[updates]\nstrategy = \"etcd\"\n[updates.etcd]\nendpoints = [\"{TLS_ENDPOINT}\"]\ngroup = \"{group}\"\n\
+             ca_file = {:?}\ncert_file = {:?}\n{key}",
+            tls_file(ca),
+            tls_file("client.pem"),
+        );
+        std::fs::write(&config, toml).unwrap_or_else(|e| panic!("{e}"));
+    };
+    let status = || {
+        let out = std::process::Command::new(bin("atomic"))
+            .args(["host", "fleet", "status", "--config"])
+            .arg(&config)
+            .output()
+            .unwrap_or_else(|e| panic!("{e}"));
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
+        )
+    };
+    write("ca.pem", true);
+    let (code, out) = status();
+    println!("{out}");
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("1 of 1 slots held") && out.contains("host-b"), "{out}");
+    write("no-such-ca.pem", true);
+    let (code, out) = status();
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("no-such-ca.pem"), "a missing CA file is named: {out}");
+    write("ca.pem", false);
+    let (code, out) = status();
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("cert_file and updates.etcd.key_file go together"), "{out}");
+    let _ = std::fs::remove_file(&config);
+    assert_eq!(b.release("host-b").await.ok(), Some(true));
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn fleetlock_as_zincati_speaks_it_and_each_failure_as_documented() {
-    let (mut server, url) = fleetlock_server(1);
+    let (mut server, url) = fleetlock_server(1, false);
     let http = JsonClient::new(Duration::from_secs(2));
     let a = FleetLock::new(&format!("{url}/ok"), "workers", "host-a", http.clone());
     let b = FleetLock::new(&format!("{url}/ok"), "workers", "host-b", http.clone());
@@ -206,5 +298,30 @@ async fn fleetlock_as_zincati_speaks_it_and_each_failure_as_documented() {
     assert!(asked.elapsed() < Duration::from_secs(4), "the timeout did not bound the wait");
     let nobody = FleetLock::new("http://127.0.0.1:9", "workers", "host-c", http);
     assert!(matches!(nobody.pre_reboot().await, Err(FleetLockError::Http(HttpError::Unreachable { .. }))));
+    let _ = server.kill();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn fleetlock_over_https_with_a_private_ca() {
+    let (mut server, url) = fleetlock_server(1, true);
+    let http = JsonClient::with_tls(Duration::from_secs(2), &tls_files(Some("ca.pem"), false))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let a = FleetLock::new(&format!("{url}/ok"), "workers", "host-a", http.clone());
+    let b = FleetLock::new(&format!("{url}/ok"), "workers", "host-b", http);
+    a.pre_reboot().await.unwrap_or_else(|e| panic!("{url}: {e}"));
+    assert!(matches!(b.pre_reboot().await, Err(FleetLockError::Refused { status: 409, .. })));
+    a.steady_state().await.unwrap_or_else(|e| panic!("{e}"));
+    b.pre_reboot().await.unwrap_or_else(|e| panic!("{e}"));
+    println!("FleetLock over {url}: pre-reboot, a full semaphore and steady-state as over http");
+    // Trusting only another CA, the client refuses the server before sending anything.
+    let other = JsonClient::with_tls(Duration::from_secs(2), &tls_files(Some("other-ca.pem"), false))
+        .unwrap_or_else(|e| panic!("{e}"));
+    match FleetLock::new(&format!("{url}/ok"), "workers", "host-c", other).pre_reboot().await {
+        Err(e @ FleetLockError::Http(HttpError::Unreachable { .. })) => {
+            println!("another CA: {e}");
+            assert!(e.to_string().contains("UnknownIssuer"), "{e}");
+        }
+        other => panic!("{other:?}"),
+    }
     let _ = server.kill();
 }

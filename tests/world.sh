@@ -3,7 +3,8 @@
 # is started. Usage: tests/world.sh up | daemon | stop-daemon | status
 #   up           system bus with the project's bus policy, polkitd with the project's actions,
 #                podman's Docker API service, dockerd, a local registry, fixture images, a
-#                three-member etcd cluster
+#                three-member etcd cluster, and an etcd that speaks only TLS with client
+#                certificates
 #   daemon       also start atomicd from the build (target/debug, or $ATOMICD_BIN)
 #   etcd-member N  start etcd member N (1..3) again
 #   stop-daemon  stop that atomicd
@@ -114,12 +115,35 @@ etcd_member() {
 etcd_healthy() { ETCDCTL_API=3 etcdctl --endpoints="$ETCD_ENDPOINTS" endpoint health >/dev/null 2>&1; }
 etcd_cluster() {
     if etcd_healthy; then say "etcd already up"; return 0; fi
-    pkill -x etcd 2>/dev/null || true
+    pkill -f "^etcd --name m[123] " 2>/dev/null || true
     sleep 0.2
     rm -rf "$WORLD/etcd"
     for n in 1 2 3; do etcd_member "$n"; done
     wait_for 30 "etcd cluster" etcd_healthy
     say "etcd cluster started"
+}
+
+# One etcd member whose clients must use TLS and show a certificate of the test CA
+# (--client-cert-auth), on https://127.0.0.1:42379, with tests/fixtures/tls's certificates.
+TLS_FILES=$ROOT/tests/fixtures/tls
+etcd_tls_healthy() {
+    ETCDCTL_API=3 etcdctl --endpoints=https://127.0.0.1:42379 --cacert "$TLS_FILES/ca.pem" \
+        --cert "$TLS_FILES/client.pem" --key "$TLS_FILES/client-key.pem" endpoint health >/dev/null 2>&1
+}
+etcd_tls() {
+    if etcd_tls_healthy; then say "etcd (TLS) already up"; return 0; fi
+    pkill -f "^etcd --name tls " 2>/dev/null || true
+    sleep 0.2
+    rm -rf "$WORLD/etcd-tls"
+    nohup etcd --name tls --data-dir "$WORLD/etcd-tls" \
+        --listen-client-urls https://127.0.0.1:42379 --advertise-client-urls https://127.0.0.1:42379 \
+        --listen-peer-urls http://127.0.0.1:42380 --initial-advertise-peer-urls http://127.0.0.1:42380 \
+        --initial-cluster tls=http://127.0.0.1:42380 --initial-cluster-state new \
+        --cert-file "$TLS_FILES/server.pem" --key-file "$TLS_FILES/server-key.pem" \
+        --trusted-ca-file "$TLS_FILES/ca.pem" --client-cert-auth \
+        >"$WORLD/etcd-tls.log" 2>&1 &
+    wait_for 30 "etcd (TLS)" etcd_tls_healthy
+    say "etcd (TLS) started"
 }
 
 docker_daemon() {
@@ -311,7 +335,7 @@ stop_daemon() {
 }
 
 case "${1:-up}" in
-    up) system_bus; polkit; podman_service; docker_daemon; registry; auth_registry; fixtures; etcd_cluster ;;
+    up) system_bus; polkit; podman_service; docker_daemon; registry; auth_registry; fixtures; etcd_cluster; etcd_tls ;;
     etcd-member) etcd_member "$2"; wait_for 30 "etcd member $2" etcd_healthy ;;
     daemon) system_bus; polkit; podman_service; docker_daemon; registry; auth_registry; fixtures; daemon ;;
     stop-daemon) stop_daemon ;;

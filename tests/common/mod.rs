@@ -489,3 +489,21 @@ impl FakeLogind {
         self.reboots.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 }
+
+/// The test world's etcd that takes only TLS clients showing a certificate of the test CA.
+pub const TLS_ENDPOINT: &str = "https://127.0.0.1:42379";
+
+/// A file of tests/fixtures/tls (made by its make.sh).
+pub fn tls_file(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tls").join(name)
+}
+
+/// TLS files trusting the CA file `ca` (None: the system's roots), with the test client
+/// certificate if `client`.
+pub fn tls_files(ca: Option<&str>, client: bool) -> atomicd::updates::tls::TlsFiles {
+    atomicd::updates::tls::TlsFiles {
+        ca_file: ca.map(tls_file),
+        cert_file: client.then(|| tls_file("client.pem")),
+        key_file: client.then(|| tls_file("client-key.pem")),
+    }
+}

@@ -17,11 +17,13 @@ The first path segment picks a behaviour, so one server serves every case of the
   /broken/...  500 with a body that is not the protocol's
   /hang/...    never answers (the client's timeout)
 
-Usage: fleetlock.py PORT_FILE SLOTS    (listens on 127.0.0.1, a free port)"""
+Usage: fleetlock.py PORT_FILE SLOTS [CERT KEY]
+Listens on 127.0.0.1, a free port; over TLS with CERT and KEY (PEM) when they are given."""
 
 import http.server
 import os
 import json
+import ssl
 import sys
 import threading
 import time
@@ -89,6 +91,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
 server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
 server.daemon_threads = True
+if len(sys.argv) == 5:
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(sys.argv[3], sys.argv[4])
+    server.socket = context.wrap_socket(server.socket, server_side=True)
 with open(port_file + ".tmp", "w") as f:
     f.write(str(server.server_address[1]))
 os.rename(port_file + ".tmp", port_file)
