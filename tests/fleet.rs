@@ -34,6 +34,10 @@ fn world(args: &[&str]) {
     assert!(out.is_ok_and(|o| o.status.success()), "tests/world.sh {args:?}");
 }
 
+/// Calls of the race that no member could serve (a member's failure is passed over by the
+/// client; only an election in progress leaves none).
+static UNSERVED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
 /// One host: waits for a slot, "reboots" for `reboot`, reports steady state. Its timeline.
 async fn host(sem: Arc<EtcdSemaphore>, id: String, reboot: Duration, start: Instant) -> (String, f64, f64) {
     loop {
@@ -43,6 +47,7 @@ async fn host(sem: Arc<EtcdSemaphore>, id: String, reboot: Duration, start: Inst
             // A member going away mid-call is another try, as a host's next timer tick would be.
             Err(e) => {
                 eprintln!("{id}: {e}");
+                UNSERVED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
         }
@@ -92,8 +97,10 @@ async fn twelve_hosts_share_two_slots_through_etcd_even_with_a_member_down() {
     let most = history.iter().map(|(_, s)| s.holders.len()).max().unwrap_or(0);
     let takes = history.windows(2).filter(|w| w[1].1.holders.len() > w[0].1.holders.len()).count();
     println!(
-        "etcd kept {} versions of the semaphore; at most {most} holders at once; {takes} takes",
-        history.len()
+        "etcd kept {} versions of the semaphore; at most {most} holders at once; {takes} takes; \
+         {} calls no member could serve",
+        history.len(),
+        UNSERVED.load(std::sync::atomic::Ordering::Relaxed)
     );
     assert!(most <= 2, "{most} holders at once: {history:?}");
     assert_eq!(most, 2, "the two slots were used");
@@ -145,6 +152,21 @@ async fn a_host_that_dies_holding_a_slot_keeps_it_until_released_by_hand() {
     let _ = std::fs::remove_file(&config);
     assert_eq!(other.take("waiting").await.ok(), Some(Take::Taken));
     assert_eq!(other.release("waiting").await.ok(), Some(true));
+}
+
+/// An endpoint answering 500 (the stand-in's /broken, as a member without a leader would) is
+/// passed over for the next; alone, it is named in the error.
+async fn etcd_passes_over_a_member_that_answers_500(stand_in: &str) {
+    let group = format!("five-hundred-{}", unique());
+    let endpoints = [format!("{stand_in}/broken"), ENDPOINTS[0].to_owned()];
+    let http = JsonClient::new(Duration::from_secs(2));
+    let sem = EtcdSemaphore::new(&endpoints, &group, 1, http.clone());
+    assert_eq!(sem.take("host-a").await.ok(), Some(Take::Taken));
+    assert_eq!(sem.release("host-a").await.ok(), Some(true));
+    let alone = EtcdSemaphore::new(&endpoints[..1], &group, 1, http);
+    let Err(e) = alone.take("host-a").await else { panic!("a 500 was taken for an answer") };
+    println!("a member that answers 500: {e}");
+    assert!(e.to_string().contains("/broken answered 500: internal error"), "{e}");
 }
 
 /// The FleetLock stand-in on a free port, over TLS with the test server certificate if `tls`.
@@ -254,6 +276,7 @@ async fn etcd_over_tls_takes_the_ca_and_a_client_certificate_and_nothing_less() 
 async fn fleetlock_as_zincati_speaks_it_and_each_failure_as_documented() {
     let (mut server, url) = fleetlock_server(1, false);
     let http = JsonClient::new(Duration::from_secs(2));
+    etcd_passes_over_a_member_that_answers_500(&url).await;
     let a = FleetLock::new(&format!("{url}/ok"), "workers", "host-a", http.clone());
     let b = FleetLock::new(&format!("{url}/ok"), "workers", "host-b", http.clone());
     a.pre_reboot().await.unwrap_or_else(|e| panic!("{e}"));

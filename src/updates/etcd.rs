@@ -6,7 +6,7 @@
 use base64::Engine as _;
 use serde_json::{json, Value};
 
-use super::http::{HttpError, JsonClient};
+use super::http::JsonClient;
 use super::semaphore::{key, Semaphore, Take};
 
 /// How often a compare-and-swap that lost the race is tried again before giving up.
@@ -15,9 +15,10 @@ const SWAP_ATTEMPTS: usize = 16;
 /// What went wrong with etcd.
 #[derive(Debug, thiserror::Error)]
 pub enum EtcdError {
-    /// No endpoint answered.
-    #[error("no etcd endpoint answered: {}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
-    Unreachable(Vec<HttpError>),
+    /// No endpoint could serve the request: each did not answer, or answered that it cannot
+    /// now (a member shutting down, without a leader).
+    #[error("no etcd endpoint could serve the request: {}", .0.join("; "))]
+    Unreachable(Vec<String>),
     /// etcd answered with an error.
     #[error("etcd at {endpoint} answered {status}: {body}")]
     Server {
@@ -65,7 +66,10 @@ impl EtcdSemaphore {
         EtcdSemaphore { endpoints, key: key(group), slots, http }
     }
 
-    /// POSTs to the first endpoint that answers.
+    /// POSTs to the first endpoint that serves the request. A member that cannot serve it now
+    /// (408, 5xx: shutting down, no leader) is passed over like one that does not answer. A
+    /// transaction it may still have applied is safe to send again: its compare on the
+    /// version then fails, and the caller reads again.
     async fn call(&self, path: &str, body: &Value) -> Result<Value, EtcdError> {
         let mut failures = Vec::new();
         for endpoint in &self.endpoints {
@@ -78,6 +82,11 @@ impl EtcdSemaphore {
                         body: e.to_string(),
                     });
                 }
+                Ok(answer) if answer.status == 408 || answer.status >= 500 => failures.push(format!(
+                    "{endpoint} answered {}: {}",
+                    answer.status,
+                    String::from_utf8_lossy(&answer.body).chars().take(200).collect::<String>()
+                )),
                 Ok(answer) => {
                     return Err(EtcdError::Server {
                         endpoint: endpoint.clone(),
@@ -85,7 +94,7 @@ impl EtcdSemaphore {
                         body: String::from_utf8_lossy(&answer.body).chars().take(300).collect(),
                     })
                 }
-                Err(e) => failures.push(e),
+                Err(e) => failures.push(e.to_string()),
             }
         }
         Err(EtcdError::Unreachable(failures))
