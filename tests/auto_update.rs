@@ -66,30 +66,28 @@ fn commit(dir: &Path, version: &str) {
     ));
 }
 
-async fn updates() -> serde_json::Value {
-    let p = proxy().await;
-    atomicd::dbus::proxy::dict_to_json(&p.status().await.unwrap_or_else(|e| panic!("{e}")))["host"].clone()
+async fn host() -> HostBlock {
+    proxy().await.status().await.unwrap_or_else(|e| panic!("{e}")).host
 }
 
-fn default_version(host: &serde_json::Value) -> String {
-    host["deployments"]
-        .as_array()
-        .and_then(|d| d.iter().find(|d| d["default"] == true))
-        .and_then(|d| d["version"].as_str())
-        .unwrap_or_default()
-        .to_owned()
+fn default_version(host: &HostBlock) -> String {
+    host.deployments.iter().find(|d| d.default).map(|d| d.version.clone()).unwrap_or_default()
+}
+
+fn updates(host: &HostBlock) -> UpdatesBlock {
+    host.updates.clone().unwrap_or_default()
 }
 
 /// Waits for the automatic round to say something containing `words`.
-async fn round_says(words: &str) -> serde_json::Value {
+async fn round_says(words: &str) -> HostBlock {
     for _ in 0..75 {
-        let host = updates().await;
-        if host["updates"]["last-result"].as_str().is_some_and(|r| r.contains(words)) {
+        let host = host().await;
+        if updates(&host).last_result.contains(words) {
             return host;
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    panic!("the round never said {words:?}: {}", updates().await["updates"]);
+    panic!("the round never said {words:?}: {:?}", updates(&host().await));
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -124,7 +122,7 @@ async fn apply_stages_takes_a_slot_and_reboots_and_a_closed_window_stops_at_stag
     let d = Daemon::start(&all);
 
     let host = round_says("reboot asked").await;
-    println!("updates: {}", host["updates"]);
+    println!("updates: {:?}", updates(&host));
     assert_eq!(default_version(&host), "2.0", "staged before the reboot");
     assert_eq!(logind.asked(), [false], "one reboot asked");
     let id = atomicd::updates::machine_id::fleet_id().unwrap_or_else(|e| panic!("{e}"));
@@ -138,7 +136,7 @@ async fn apply_stages_takes_a_slot_and_reboots_and_a_closed_window_stops_at_stag
     assert_eq!(sem.holders, std::slice::from_ref(&id), "the app-specific ID holds the slot");
     let raw = std::fs::read_to_string("/etc/machine-id").unwrap_or_default();
     assert!(!sem.holders.contains(&raw.trim().to_owned()), "the raw machine ID never leaves the host");
-    assert_eq!(host["updates"]["lock"]["held"], true);
+    assert_eq!(updates(&host).lock.map(|l| l.held), Some(true));
 
     // A restart in the same boot keeps the slot: nothing is released before the new boot.
     let d = d.restart(&all);
@@ -156,7 +154,7 @@ async fn apply_stages_takes_a_slot_and_reboots_and_a_closed_window_stops_at_stag
     let host = round_says("booted into 2.0").await;
     let (sem, _) = etcd.read().await.unwrap_or_else(|e| panic!("{e}"));
     assert!(sem.holders.is_empty(), "the slot went back: {sem:?}");
-    assert_eq!(host["updates"]["lock"]["held"], false);
+    assert_eq!(updates(&host).lock.map(|l| l.held), Some(false));
 
     // A closed window: 3.0 is found and staged, and the round stops there.
     let now =
@@ -175,10 +173,10 @@ async fn apply_stages_takes_a_slot_and_reboots_and_a_closed_window_stops_at_stag
     let reboots_before = logind.asked().len();
     let _d = d.restart(&all);
     let host = round_says("waiting for the maintenance window").await;
-    println!("updates: {}", host["updates"]);
+    println!("updates: {:?}", updates(&host));
     assert_eq!(default_version(&host), "3.0", "staged");
     assert_eq!(logind.asked().len(), reboots_before, "no reboot");
-    assert!(host["updates"]["window"].as_str().is_some_and(|w| w.contains(closed_day)));
+    assert!(updates(&host).window.contains(closed_day));
 
     // The CLI shows the block and changes the policy through SetUpdatePolicy, under polkit.
     let (code, out, err) = cli_as(0, &["host", "updates"]);

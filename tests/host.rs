@@ -60,16 +60,9 @@ fn commit(sysroot: &Path, version: &str) {
 }
 
 async fn versions() -> Vec<(String, bool)> {
-    let status =
-        atomicd::dbus::proxy::dict_to_json(&proxy().await.status().await.unwrap_or_else(|e| panic!("{e}")));
-    assert_eq!(status["host"]["backend"], "ostree");
-    status["host"]["deployments"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-        .iter()
-        .map(|d| (d["version"].as_str().unwrap_or("").to_owned(), d["default"].as_bool().unwrap_or(false)))
-        .collect()
+    let host = proxy().await.status().await.unwrap_or_else(|e| panic!("{e}")).host;
+    assert_eq!(host.backend, "ostree");
+    host.deployments.into_iter().map(|d| (d.version, d.default)).collect()
 }
 
 fn v(list: &[(&str, bool)]) -> Vec<(String, bool)> {
@@ -91,7 +84,7 @@ async fn ostree_upgrade_rollback_check_busy_and_refusal() {
         .host_upgrade(&UpgradeOptions { check: Some(true), ..Default::default() })
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(bool::try_from(check["changed"].clone()).ok(), Some(true));
+    assert!(check.changed);
     assert_eq!(versions().await, v(&[("1.0", true)]), "check must not deploy");
 
     // nobody: refused, nothing changed.
@@ -100,15 +93,14 @@ async fn ostree_upgrade_rollback_check_busy_and_refusal() {
     assert_eq!(versions().await, v(&[("1.0", true)]));
 
     let up = p.host_upgrade(&Default::default()).await.unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(bool::try_from(up["changed"].clone()).ok(), Some(true));
+    assert!(up.changed);
     assert_eq!(versions().await, v(&[("2.0", true), ("1.0", false)]));
     let again = p.host_upgrade(&Default::default()).await.unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(bool::try_from(again["changed"].clone()).ok(), Some(false), "already up to date");
+    assert!(!again.changed, "already up to date");
 
     let (_, before, _) = cli_as(0, &["host", "status"]);
     let r = p.rollback(&Default::default()).await.unwrap_or_else(|e| panic!("{e}"));
-    let json = atomicd::dbus::proxy::dict_to_json(&r);
-    assert_eq!(json["deployment"]["version"], "1.0");
+    assert_eq!(r.deployment.version, "1.0");
     assert_eq!(versions().await, v(&[("1.0", true), ("2.0", false)]), "rollback reorders, deletes nothing");
     let (_, after, _) = cli_as(0, &["host", "status"]);
     assert_ne!(before, after);
@@ -141,7 +133,7 @@ async fn ostree_upgrade_rollback_check_busy_and_refusal() {
     assert_eq!(error_name(&second), "org.atomic.Error.Busy");
     let _ = holder.wait();
     let first = first.await.unwrap_or_else(|e| panic!("{e}")).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(bool::try_from(first["changed"].clone()).ok(), Some(true));
+    assert!(first.changed);
     assert_eq!(versions().await[0], ("3.0".to_owned(), true));
 
     // A failed upgrade (the origin no longer resolves) leaves the deployment list as it was.
@@ -196,14 +188,12 @@ fn host_status_json_is_the_host_block() {
     remove(&s);
 }
 
-async fn deployments() -> Vec<serde_json::Value> {
-    let status =
-        atomicd::dbus::proxy::dict_to_json(&proxy().await.status().await.unwrap_or_else(|e| panic!("{e}")));
-    status["host"]["deployments"].as_array().cloned().unwrap_or_default()
+async fn deployments() -> Vec<DeploymentBlock> {
+    proxy().await.status().await.unwrap_or_else(|e| panic!("{e}")).host.deployments
 }
 
-async fn cached_update() -> serde_json::Value {
-    atomicd::dbus::proxy::dict_to_json(&proxy().await.cached_update().await.unwrap_or_else(|e| panic!("{e}")))
+async fn cached_update() -> UpdateBlock {
+    proxy().await.cached_update().await.unwrap_or_else(|e| panic!("{e}"))
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -214,12 +204,14 @@ async fn ostree_cached_update_deploy_pin_cleanup_and_rebase() {
     commit(&s, "3.0"); // changes it
     let p = proxy().await;
     let check = p.host_upgrade(&UpgradeOptions { check: Some(true), ..Default::default() }).await;
-    let check = atomicd::dbus::proxy::dict_to_json(&check.unwrap_or_else(|e| panic!("{e}")));
-    assert_eq!((check["available"].clone(), check["update"]["version"].clone()), (true.into(), "3.0".into()));
+    let check = check.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!((check.available, check.update.and_then(|u| u.version).as_deref()), (Some(true), Some("3.0")));
     let update = cached_update().await;
-    assert_eq!(update["version"], "3.0");
-    assert_eq!(update["origin"], "testos/stable");
-    assert_eq!(update["diff"], serde_json::json!({"files-changed": 0, "files-added": 1, "files-removed": 0}));
+    assert_eq!(update.version.as_deref(), Some("3.0"));
+    assert_eq!(update.origin.as_deref(), Some("testos/stable"));
+    let diff = update.diff.unwrap_or_default();
+    assert_eq!((diff.files_changed, diff.files_added, diff.files_removed), (Some(0), Some(1), Some(0)));
+    assert_eq!((diff.packages_upgraded, diff.digest), (None, None), "an ostree diff counts files only");
     let (_, text, _) = cli_as(NOBODY, &["host", "status"]);
     assert!(text.contains("Available: 3.0 (0 files changed, 1 added, 0 removed)"), "{text}");
     println!("atomic host status with a cached update:\n{text}");
@@ -233,13 +225,13 @@ async fn ostree_cached_update_deploy_pin_cleanup_and_rebase() {
         "--sysroot",
         &s.display().to_string(),
     ]);
-    assert_eq!(cached_update().await["version"], "3.0");
+    assert_eq!(cached_update().await.version.as_deref(), Some("3.0"));
 
     // An older version of the origin: deployed; the update is still ahead of it.
     let older = p.host_deploy("2.0", &DeployOptions::default()).await.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!((older.deployment.version.as_str(), older.deployment.default), ("2.0", true));
     assert_eq!(versions().await, v(&[("2.0", true), ("1.0", false)]));
-    assert_eq!(cached_update().await["version"], "3.0");
+    assert_eq!(cached_update().await.version.as_deref(), Some("3.0"));
     let r = p.host_deploy("0.5", &DeployOptions::default()).await;
     assert_eq!(error_name(&r), "org.atomic.Error.Failed");
     assert!(
@@ -251,22 +243,23 @@ async fn ostree_cached_update_deploy_pin_cleanup_and_rebase() {
     assert_eq!(r.error.map(|e| e.0).as_deref(), Some("org.freedesktop.DBus.Error.AccessDenied"));
 
     // Pin 1.0: an upgrade and a cleanup both keep it.
-    let one = deployments().await.into_iter().find(|d| d["version"] == "1.0").unwrap_or_default();
-    let id = one["id"].as_str().unwrap_or_default().to_owned();
+    let one = deployments().await.into_iter().find(|d| d.version == "1.0").unwrap_or_default();
+    let id = one.id;
     let (code, out, err) = cli_as(0, &["host", "pin", &id]);
     assert_eq!(code, 0, "{err}");
     assert_eq!(out, format!("Pinned {id}.\n"));
     let up = p.host_upgrade(&Default::default()).await.unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(bool::try_from(up["changed"].clone()).ok(), Some(true));
-    assert_eq!(cached_update().await, serde_json::json!({}), "deployed: no longer an update");
+    assert!(up.changed);
+    assert_eq!(cached_update().await.version, None, "deployed: no longer an update");
+    let raw = proxy().await.cached_update_dict().await.unwrap_or_else(|e| panic!("{e}"));
+    assert!(raw.is_empty(), "no update is an empty dictionary, as documented: {raw:?}");
     let listed = deployments().await;
-    assert!(listed.iter().any(|d| d["version"] == "1.0" && d["pinned"] == true), "{listed:?}");
+    assert!(listed.iter().any(|d| d.version == "1.0" && d.pinned), "{listed:?}");
     let (code, out, err) = cli_as(0, &["host", "cleanup", "--rollback"]);
     assert_eq!(code, 0, "{err}");
     assert!(out.starts_with("Removed "), "{out}");
     let listed = deployments().await;
-    let kept: Vec<(&str, bool)> =
-        listed.iter().map(|d| (d["version"].as_str().unwrap_or(""), d["pinned"] == true)).collect();
+    let kept: Vec<(&str, bool)> = listed.iter().map(|d| (d.version.as_str(), d.pinned)).collect();
     assert_eq!(kept, [("3.0", false), ("1.0", true)], "the default and the pinned one stay");
     let (_, text, _) = cli_as(NOBODY, &["host", "status"]);
     assert!(text.contains("testos:testos/stable (pinned)"), "{text}");
@@ -285,7 +278,7 @@ async fn ostree_cached_update_deploy_pin_cleanup_and_rebase() {
     assert_eq!(code, 0, "{err}");
     assert!(out.starts_with("Rebased to 9.0 (commit "), "{out}");
     let first = deployments().await.into_iter().next().unwrap_or_default();
-    assert_eq!((first["version"].as_str(), first["origin"].as_str()), (Some("9.0"), Some("testos/next")));
+    assert_eq!((first.version.as_str(), first.origin.as_str()), ("9.0", "testos/next"));
     let (_, text, _) = cli_as(NOBODY, &["host", "status"]);
     println!("atomic host status after a pin and a rebase:\n{text}");
     drop(d);
@@ -370,7 +363,7 @@ async fn a_cancelled_upgrade_pull_leaves_the_host_as_it_was() {
     let (mut fast, url) = serve(&remote, "0");
     set_remote(&s, &url);
     let up = p.host_upgrade(&Default::default()).await.unwrap_or_else(|e| panic!("after cancel: {e}"));
-    assert_eq!(bool::try_from(up["changed"].clone()).ok(), Some(true));
+    assert!(up.changed);
     assert_eq!(versions().await, v(&[("2.0", true), ("1.0", false)]));
     let _ = fast.kill();
     let _ = fast.wait();

@@ -66,21 +66,22 @@ fn booted(version: &str, n: char, origin: &str) -> Value {
     c
 }
 
-async fn host() -> Value {
-    let status =
-        atomicd::dbus::proxy::dict_to_json(&proxy().await.status().await.unwrap_or_else(|e| panic!("{e}")));
-    status["host"].clone()
+async fn host() -> HostBlock {
+    proxy().await.status().await.unwrap_or_else(|e| panic!("{e}")).host
 }
 
 async fn versions() -> Vec<(String, bool, bool)> {
-    let list = host().await["deployments"].as_array().cloned().unwrap_or_default();
-    list.iter()
-        .map(|d| (d["version"].as_str().unwrap_or("").to_owned(), d["default"] == true, d["pinned"] == true))
-        .collect()
+    host().await.deployments.into_iter().map(|d| (d.version, d.default, d.pinned)).collect()
 }
 
-async fn cached_update() -> Value {
-    atomicd::dbus::proxy::dict_to_json(&proxy().await.cached_update().await.unwrap_or_else(|e| panic!("{e}")))
+async fn cached_update() -> UpdateBlock {
+    proxy().await.cached_update().await.unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// An update's diff as (packages upgraded, added, removed).
+fn package_counts(update: &UpdateBlock) -> (Option<u32>, Option<u32>, Option<u32>) {
+    let d = update.diff.clone().unwrap_or_default();
+    (d.packages_upgraded, d.packages_added, d.packages_removed)
 }
 
 fn v(list: &[(&str, bool, bool)]) -> Vec<(String, bool, bool)> {
@@ -103,24 +104,25 @@ async fn rpm_ostree_check_deploy_rebase_pin_cleanup_and_rollback() {
     let _d = fake.daemon("rpm-ostree", &[]);
     let p = proxy().await;
     assert_eq!(versions().await, v(&[("31.1", true, false)]));
-    assert_eq!(cached_update().await, json!({}), "no check yet");
+    assert_eq!(cached_update().await.version, None, "no check yet");
 
     let check = p.host_upgrade(&UpgradeOptions { check: Some(true), ..Default::default() }).await;
-    let check = atomicd::dbus::proxy::dict_to_json(&check.unwrap_or_else(|e| panic!("{e}")));
+    let check = check.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(
-        (check["available"].clone(), check["update"]["version"].clone()),
-        (json!(true), json!("31.2"))
+        (check.available, check.update.and_then(|u| u.version).as_deref()),
+        (Some(true), Some("31.2"))
     );
     let update = cached_update().await;
-    assert_eq!(update["diff"], json!({"packages-upgraded": 1, "packages-added": 2, "packages-removed": 1}));
+    assert_eq!(package_counts(&update), (Some(1), Some(2), Some(1)));
+    assert_eq!(update.diff.and_then(|d| d.files_changed), None, "rpm-ostree's diff counts packages");
     let (_, text, _) = cli_as(NOBODY, &["host", "status"]);
     assert!(text.contains("Available: 31.2 (1 packages upgraded, 2 added, 1 removed)"), "{text}");
     assert_eq!(versions().await, v(&[("31.1", true, false)]), "a check deploys nothing");
 
     let up = p.host_upgrade(&Default::default()).await.unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(bool::try_from(up["changed"].clone()).ok(), Some(true));
+    assert!(up.changed);
     assert_eq!(versions().await, v(&[("31.2", true, false), ("31.1", false, false)]));
-    assert_eq!(cached_update().await, json!({}), "deployed: no longer an update");
+    assert_eq!(cached_update().await.version, None, "deployed: no longer an update");
 
     let deployed = p.host_deploy("31.0", &DeployOptions::default()).await.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(deployed.deployment.version, "31.0");
@@ -131,9 +133,7 @@ async fn rpm_ostree_check_deploy_rebase_pin_cleanup_and_rollback() {
     assert_eq!((rebased.deployment.version.as_str(), rebased.deployment.origin.as_str()), ("32.1", testing));
 
     // Pin the booted deployment, then clean up everything: only the pending one can go.
-    let list = host().await["deployments"].as_array().cloned().unwrap_or_default();
-    let booted_id =
-        list.iter().find(|d| d["booted"] == true).map(|d| d["id"].as_str().unwrap_or("").to_owned());
+    let booted_id = host().await.deployments.into_iter().find(|d| d.booted).map(|d| d.id);
     p.host_pin(&booted_id.clone().unwrap_or_default(), true).await.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(versions().await, v(&[("32.1", true, false), ("31.1", false, true)]));
     let removed = p
@@ -161,12 +161,11 @@ async fn status_is_read_once_per_change_and_survives_a_failing_tool() {
     drop(d);
 
     let _d = fake.daemon("rpm-ostree", &[("FAKE_HOST_FAIL", "1")]);
-    let status =
-        atomicd::dbus::proxy::dict_to_json(&proxy().await.status().await.unwrap_or_else(|e| panic!("{e}")));
-    assert_eq!(status["host"]["deployments"], json!([]));
-    let error = status["host"]["error"].as_str().unwrap_or_default();
-    assert!(error.contains("Connection to the daemon was lost"), "{status}");
-    assert_eq!(status["engine"]["available"], true, "the engine still answers: {status}");
+    let status = proxy().await.status().await.unwrap_or_else(|e| panic!("{e}"));
+    assert!(status.host.deployments.is_empty(), "{status:?}");
+    let error = status.host.error.clone().unwrap_or_default();
+    assert!(error.contains("Connection to the daemon was lost"), "{status:?}");
+    assert!(status.engine.available, "the engine still answers: {status:?}");
     let (code, text, _) = cli_as(NOBODY, &["host", "status"]);
     assert_eq!(code, 0);
     assert!(text.contains("Error: ") && text.contains("Connection to the daemon was lost"), "{text}");
@@ -188,10 +187,8 @@ async fn bootc_reads_its_boot_order_and_cached_update_and_refuses_deploy() {
 
     // A rollback is queued, not a reordering: bootc then reports bootOrder rollback, and the
     // rollback deployment is the default.
-    let back = atomicd::dbus::proxy::dict_to_json(
-        &p.rollback(&Default::default()).await.unwrap_or_else(|e| panic!("{e}")),
-    );
-    assert_eq!(back["deployment"]["version"], "41.1");
+    let back = p.rollback(&Default::default()).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(back.deployment.version, "41.1");
     assert_eq!(versions().await, v(&[("41.1", true, false), ("41.2", false, false)]));
     p.rollback(&Default::default()).await.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(versions().await, v(&[("41.2", true, false), ("41.1", false, false)]));
@@ -200,10 +197,8 @@ async fn bootc_reads_its_boot_order_and_cached_update_and_refuses_deploy() {
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     let update = cached_update().await;
-    assert_eq!(
-        (update["version"].clone(), update["diff"]["digest"].clone()),
-        (json!("41.3"), json!(format!("sha256:{}", "c".repeat(64))))
-    );
+    let digest = update.diff.and_then(|d| d.digest);
+    assert_eq!((update.version, digest), (Some("41.3".into()), Some(format!("sha256:{}", "c".repeat(64)))));
 
     let r = p.host_deploy("41.0", &DeployOptions::default()).await;
     assert_eq!(error_name(&r), "org.atomic.Error.HostNotSupported", "{r:?}");
@@ -213,7 +208,7 @@ async fn bootc_reads_its_boot_order_and_cached_update_and_refuses_deploy() {
     let switched = p.host_rebase(other, &RebaseOptions::default()).await.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!((switched.deployment.origin.as_str(), switched.deployment.version.as_str()), (other, "7.0"));
     assert!(switched.deployment.staged);
-    assert_eq!(cached_update().await, json!({}), "the host moved past it: a newer default");
+    assert_eq!(cached_update().await.version, None, "the host moved past it: a newer default");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -235,8 +230,8 @@ async fn cached_update_changes_are_signalled_and_a_committed_job_refuses_cancel(
         .await
         .unwrap_or_else(|_| panic!("no PropertiesChanged for CachedUpdate after a check"))
         .unwrap_or_else(|| panic!("the stream ended"));
-    let update = atomicd::dbus::proxy::dict_to_json(&changed.get().await.unwrap_or_else(|e| panic!("{e}")));
-    assert_eq!(update["version"], "31.2");
+    let update = changed.get().await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(update.version.as_deref(), Some("31.2"));
 
     // A rollback is one step: its job says it can no longer be cancelled, and Cancel says so.
     let options = RollbackOptions::default();
@@ -256,5 +251,5 @@ async fn cached_update_changes_are_signalled_and_a_committed_job_refuses_cancel(
     let r = job_proxy.cancel().await;
     assert!(error_text(&r).contains("can no longer be cancelled"), "{r:?}");
     let back = call.await.unwrap_or_else(|e| panic!("the rollback must finish: {e}"));
-    assert_eq!(atomicd::dbus::proxy::dict_to_json(&back)["deployment"]["version"], "31.0");
+    assert_eq!(back.deployment.version, "31.0");
 }

@@ -20,9 +20,13 @@ fn forget_image(engine: &str) {
     assert!(!image_present(engine, APP));
 }
 
-async fn installed() -> serde_json::Value {
-    let status = proxy().await.status().await.unwrap_or_else(|e| panic!("{e}"));
-    atomicd::dbus::proxy::dict_to_json(&status)["installed"].clone()
+async fn installed() -> Vec<InstalledBlock> {
+    proxy().await.status().await.unwrap_or_else(|e| panic!("{e}")).installed
+}
+
+/// The names installed, for comparisons.
+async fn installed_names() -> Vec<String> {
+    installed().await.into_iter().map(|i| i.name).collect()
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -37,7 +41,7 @@ async fn install_pulls_runs_the_label_records_and_uninstall_undoes_it() {
         let r = call_as(NOBODY, &["--interactive", "Install", APP]);
         assert_eq!(r.error.map(|e| e.0).as_deref(), Some("org.freedesktop.DBus.Error.AccessDenied"));
         assert!(!image_present(engine, APP), "{engine}: a refused Install pulled");
-        assert_eq!(installed().await, serde_json::json!([]));
+        assert_eq!(installed_names().await, Vec::<String>::new());
 
         let p = proxy().await;
         let install = InstallOptions { name: Some(name.clone()), ..Default::default() };
@@ -48,14 +52,15 @@ async fn install_pulls_runs_the_label_records_and_uninstall_undoes_it() {
         assert!(image_id.len() > 12);
         assert_eq!(std::fs::read_to_string(&mark).unwrap_or_default(), format!("installed as {name}\n"));
         let list = installed().await;
-        assert_eq!(list[0]["image"], APP);
-        assert_eq!(list[0]["name"], name.as_str());
-        assert_eq!(list[0]["installed-by"], 0);
-        assert_eq!(list[0]["image-id"], image_id.as_str());
+        assert_eq!(list.len(), 1, "{list:?}");
+        assert_eq!(
+            (list[0].image.as_str(), list[0].name.as_str(), list[0].installed_by, list[0].image_id.as_str()),
+            (APP, name.as_str(), 0, image_id.as_str())
+        );
 
         // The record survives a restart of atomicd.
         d = d.restart(&["--engine-socket", sock]);
-        assert_eq!(installed().await[0]["name"], name.as_str(), "{engine}: record lost on restart");
+        assert_eq!(installed_names().await, std::slice::from_ref(&name), "{engine}: record lost on restart");
 
         // Run works now that it is installed.
         let run = RunOptions { name: Some(name.clone()), ..Default::default() };
@@ -92,7 +97,7 @@ async fn install_pulls_runs_the_label_records_and_uninstall_undoes_it() {
         assert!(!mark.exists(), "{engine}: UNINSTALL label did not run");
         assert!(!image_present(engine, APP), "{engine}: image kept");
         assert!(!containers(engine).contains(&other));
-        assert_eq!(installed().await, serde_json::json!([]));
+        assert_eq!(installed_names().await, Vec::<String>::new());
     }
 }
 
@@ -113,7 +118,7 @@ async fn install_refusals() {
     let r = call_as(NOBODY, &["Install", "atomic-test/app", "--opt", "display=true"]);
     let line = r.json["command"].to_string();
     assert!(line.contains("echo installed as app"), "{line}");
-    assert_eq!(installed().await, serde_json::json!([]));
+    assert_eq!(installed_names().await, Vec::<String>::new());
     // An image that was never installed does not get its UNINSTALL label run, unless forced.
     let (code, out, err) = cli_as(NOBODY, &["uninstall", "--display", "atomic-test/app"]);
     assert_eq!(code, 0);

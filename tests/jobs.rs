@@ -87,9 +87,8 @@ fn install_shows_pull_progress_from_its_job() {
 /// One 640 MiB layer in the local registry (tests/world.sh): its pull takes seconds.
 const BIG: &str = "127.0.0.1:5000/atomic-test/big:latest";
 
-fn installed_images(status: &std::collections::HashMap<String, zbus::zvariant::OwnedValue>) -> Vec<String> {
-    let json = atomicd::dbus::proxy::dict_to_json(status);
-    json["installed"].as_array().cloned().unwrap_or_default().iter().map(|i| i["image"].to_string()).collect()
+fn installed_images(status: &StatusReport) -> Vec<String> {
+    status.installed.iter().map(|i| i.image.clone()).collect()
 }
 
 async fn no_jobs_left(conn: &zbus::Connection) -> bool {
@@ -253,12 +252,9 @@ async fn an_install_outlives_its_client_and_ends_consistently() {
     let _ = cli.wait();
     assert!(no_jobs_left_within(&conn, Duration::from_secs(20)).await, "the job was never unexported");
     let status = proxy().await.status().await.unwrap_or_else(|e| panic!("{e}"));
-    let json = atomicd::dbus::proxy::dict_to_json(&status);
-    let record = json["installed"].as_array().cloned().unwrap_or_default();
+    let record = status.installed;
     assert!(
-        record
-            .iter()
-            .any(|i| i["name"] == name.as_str() && i["image-id"].as_str().is_some_and(|s| !s.is_empty())),
+        record.iter().any(|i| i.name == name && !i.image_id.is_empty()),
         "the install of a vanished client was not recorded whole: {record:?}"
     );
     let (code, _, err) =

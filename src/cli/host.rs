@@ -18,44 +18,62 @@ fn print_json(value: &Value) {
 pub async fn dispatch(proxy: &ManagerProxy<'_>, command: HostCommand) -> Result<u8, Failure> {
     match command {
         HostCommand::Status(a) => {
-            let mut host = dict_to_json(&proxy.status().await?)["host"].clone();
-            host["cached-update"] = dict_to_json(&proxy.cached_update().await.unwrap_or_default());
             if a.json {
+                let mut host = dict_to_json(&proxy.status_dict().await?)["host"].clone();
+                host["cached-update"] = dict_to_json(&proxy.cached_update_dict().await.unwrap_or_default());
                 print_json(&host);
             } else {
-                print!("{}", render::host_status(&host));
+                let host = proxy.status().await?.host;
+                print!("{}", render::host_status(&host, &proxy.cached_update().await.unwrap_or_default()));
             }
         }
         HostCommand::Upgrade { check, reboot, json } => {
             let options = UpgradeOptions { check: flag(check), reboot: flag(reboot) };
-            let answer = dict_to_json(&follow(proxy, false, proxy.host_upgrade(&options)).await?);
             if json.json {
-                print_json(&answer);
-            } else if check {
-                match render::available(&answer["update"]) {
-                    Some(line) => println!("{line}"),
-                    None => println!("No update available."),
-                }
-            } else if answer["changed"] == true {
-                println!("{}", render::deployed("Upgraded to", &answer["deployment"], reboot));
+                print_json(&dict_to_json(&follow(proxy, false, proxy.host_upgrade_dict(&options)).await?));
+                return Ok(0);
+            }
+            let answer = follow(proxy, false, proxy.host_upgrade(&options)).await?;
+            let deployment = answer.deployment.unwrap_or_default();
+            if check {
+                let line = answer.update.as_ref().and_then(render::available);
+                println!("{}", line.as_deref().unwrap_or("No update available."));
+            } else if answer.changed {
+                println!("{}", render::deployed("Upgraded to", &deployment, reboot));
             } else {
                 println!("No upgrade available.");
             }
         }
         HostCommand::Rollback { reboot, json } => {
             let options = RollbackOptions { reboot: flag(reboot) };
-            let answer = dict_to_json(&follow(proxy, false, proxy.rollback(&options)).await?);
-            show(&answer, json.json, "Rolled back to", reboot);
+            if json.json {
+                print_json(&dict_to_json(&follow(proxy, false, proxy.rollback_dict(&options)).await?));
+            } else {
+                let answer = follow(proxy, false, proxy.rollback(&options)).await?;
+                println!("{}", render::deployed("Rolled back to", &answer.deployment, reboot));
+            }
         }
         HostCommand::Deploy { revision, reboot, json } => {
             let options = DeployOptions { reboot: flag(reboot) };
-            let r = follow(proxy, false, proxy.host_deploy_dict(&revision, &options)).await?;
-            show(&dict_to_json(&r), json.json, "Deployed", reboot);
+            if json.json {
+                print_json(&dict_to_json(
+                    &follow(proxy, false, proxy.host_deploy_dict(&revision, &options)).await?,
+                ));
+            } else {
+                let answer = follow(proxy, false, proxy.host_deploy(&revision, &options)).await?;
+                println!("{}", render::deployed("Deployed", &answer.deployment, reboot));
+            }
         }
         HostCommand::Rebase { origin, revision, reboot, json } => {
             let options = RebaseOptions { reboot: flag(reboot), revision };
-            let r = follow(proxy, false, proxy.host_rebase_dict(&origin, &options)).await?;
-            show(&dict_to_json(&r), json.json, "Rebased to", reboot);
+            if json.json {
+                print_json(&dict_to_json(
+                    &follow(proxy, false, proxy.host_rebase_dict(&origin, &options)).await?,
+                ));
+            } else {
+                let answer = follow(proxy, false, proxy.host_rebase(&origin, &options)).await?;
+                println!("{}", render::deployed("Rebased to", &answer.deployment, reboot));
+            }
         }
         HostCommand::Updates { policy, strategy, interval, group, base_url, endpoints, slots, json } => {
             let endpoints = (!endpoints.is_empty()).then_some(endpoints);
@@ -75,29 +93,19 @@ pub async fn dispatch(proxy: &ManagerProxy<'_>, command: HostCommand) -> Result<
         HostCommand::Cleanup { rollback, pending, json } => {
             // Without a choice, the rollback deployment goes, as `rpm-ostree cleanup -r`.
             let options = CleanupOptions { rollback: Some(rollback || !pending), pending: flag(pending) };
-            let r = dict_to_json(&follow(proxy, false, proxy.host_cleanup_dict(&options)).await?);
-            let removed: Vec<&str> = r["removed"]
-                .as_array()
-                .map(|a| a.iter().filter_map(Value::as_str).collect())
-                .unwrap_or_default();
             if json.json {
-                print_json(&r);
-            } else if removed.is_empty() {
-                println!("Nothing to remove.");
+                print_json(&dict_to_json(&follow(proxy, false, proxy.host_cleanup_dict(&options)).await?));
             } else {
-                println!("Removed {}.", removed.join(", "));
+                let removed = follow(proxy, false, proxy.host_cleanup(&options)).await?.removed;
+                if removed.is_empty() {
+                    println!("Nothing to remove.");
+                } else {
+                    println!("Removed {}.", removed.join(", "));
+                }
             }
         }
     }
     Ok(0)
-}
-
-fn show(answer: &Value, json: bool, what: &str, reboot: bool) {
-    if json {
-        print_json(answer);
-    } else {
-        println!("{}", render::deployed(what, &answer["deployment"], reboot));
-    }
 }
 
 /// `atomic host updates`: changes the policy when a setting is given, then shows it.
@@ -112,11 +120,10 @@ async fn updates(proxy: &ManagerProxy<'_>, settings: &PolicySettings, json: bool
     if changing {
         proxy.set_update_policy(settings).await?;
     }
-    let block = dict_to_json(&proxy.status().await?)["host"]["updates"].clone();
     if json {
-        print_json(&block);
+        print_json(&dict_to_json(&proxy.status_dict().await?)["host"]["updates"]);
     } else {
-        print!("{}", render::updates(&block));
+        print!("{}", render::updates(&proxy.status().await?.host.updates.unwrap_or_default()));
     }
     Ok(())
 }

@@ -234,11 +234,11 @@ async fn dispatch(cli: Cli) -> Result<u8, Failure> {
     let proxy = ManagerProxy::new(&conn).await?;
     match cli.command {
         Command::Status(a) => {
-            let json = dict_to_json(&proxy.status().await?);
             if a.json {
+                let json = dict_to_json(&proxy.status_dict().await?);
                 println!("{}", serde_json::to_string_pretty(&json).unwrap_or_default());
             } else {
-                print!("{}", render::status(&json));
+                print!("{}", render::status(&proxy.status().await?));
             }
             Ok(0)
         }

@@ -2,134 +2,99 @@
 
 use std::fmt::Write;
 
-use serde_json::Value;
-
-fn s<'a>(v: &'a Value, key: &str) -> &'a str {
-    v.get(key).and_then(Value::as_str).unwrap_or("")
-}
+use crate::dbus::proxy::{DeploymentBlock, HostBlock, StatusReport, UpdateBlock, UpdatesBlock};
 
 /// `atomic status`
-pub fn status(v: &Value) -> String {
+pub fn status(v: &StatusReport) -> String {
     let mut out = String::new();
-    let engine = &v["engine"];
-    let _ = writeln!(out, "atomicd:   {}", s(v, "version"));
-    if engine["available"].as_bool() == Some(true) {
+    let engine = &v.engine;
+    let _ = writeln!(out, "atomicd:   {}", v.version);
+    if engine.available {
         let _ = writeln!(
             out,
             "engine:    {} {} (API {}) at {}",
-            s(engine, "name"),
-            s(engine, "version"),
-            s(engine, "api-version"),
-            s(engine, "socket")
+            engine.name, engine.version, engine.api_version, engine.socket
         );
     } else {
-        let _ = writeln!(out, "engine:    unavailable (tried {})", s(engine, "socket"));
+        let _ = writeln!(out, "engine:    unavailable (tried {})", engine.socket);
     }
-    let host = &v["host"];
-    let count = host["deployments"].as_array().map_or(0, Vec::len);
-    let _ = writeln!(out, "host:      {} ({count} deployments)", s(host, "backend"));
-    let installed = v["installed"].as_array().cloned().unwrap_or_default();
-    if installed.is_empty() {
+    let host = &v.host;
+    let _ = writeln!(out, "host:      {} ({} deployments)", host.backend, host.deployments.len());
+    if v.installed.is_empty() {
         let _ = writeln!(out, "installed: none");
     } else {
         let _ = writeln!(out, "installed:");
-        for i in &installed {
-            let _ = writeln!(out, "  {} as {} ({})", s(i, "image"), s(i, "name"), short(s(i, "image-id")));
+        for i in &v.installed {
+            let _ = writeln!(out, "  {} as {} ({})", i.image, i.name, short(&i.image_id));
         }
     }
     out
 }
 
-/// `atomic host status`: one block per deployment, the default marked, as rpm-ostree prints.
-pub fn host_status(host: &Value) -> String {
+/// `atomic host status`: one block per deployment, the default marked, as rpm-ostree prints,
+/// then the update the last check found.
+pub fn host_status(host: &HostBlock, cached: &UpdateBlock) -> String {
     let mut out = String::new();
-    let backend = s(host, "backend");
-    let deployments = host["deployments"].as_array().cloned().unwrap_or_default();
-    if backend == "none" {
+    if host.backend == "none" {
         let _ = writeln!(out, "This machine is not an image-based host (backend: none).");
         return out;
     }
-    let _ = writeln!(out, "Backend: {backend}");
+    let _ = writeln!(out, "Backend: {}", host.backend);
     let _ = writeln!(out, "Deployments:");
-    for d in &deployments {
-        let mark = if d["default"].as_bool() == Some(true) { "●" } else { " " };
-        let mut flags = Vec::new();
-        for f in ["booted", "staged", "pinned"] {
-            if d[f].as_bool() == Some(true) {
-                flags.push(f);
-            }
-        }
-        let _ = writeln!(
-            out,
-            "{mark} {}:{}{}",
-            s(d, "osname"),
-            s(d, "origin"),
-            if flags.is_empty() { String::new() } else { format!(" ({})", flags.join(", ")) }
-        );
-        let _ = writeln!(
-            out,
-            "      Version: {} ({})",
-            s(d, "version"),
-            timestamp(d["timestamp"].as_u64().unwrap_or(0))
-        );
-        let _ = writeln!(out, "       Commit: {}", short(s(d, "checksum")));
-        let _ = writeln!(out, "           Id: {}", s(d, "id"));
+    for d in &host.deployments {
+        let mark = if d.default { "●" } else { " " };
+        let flags: Vec<&str> = [("booted", d.booted), ("staged", d.staged), ("pinned", d.pinned)]
+            .into_iter()
+            .filter_map(|(name, set)| set.then_some(name))
+            .collect();
+        let flags = if flags.is_empty() { String::new() } else { format!(" ({})", flags.join(", ")) };
+        let _ = writeln!(out, "{mark} {}:{}{flags}", d.osname, d.origin);
+        let _ = writeln!(out, "      Version: {} ({})", d.version, timestamp(d.timestamp));
+        let _ = writeln!(out, "       Commit: {}", short(&d.checksum));
+        let _ = writeln!(out, "           Id: {}", d.id);
     }
-    if let Some(error) = host["error"].as_str() {
+    if let Some(error) = &host.error {
         let _ = writeln!(out, "Error: {error}");
     }
-    match available(&host["cached-update"]) {
-        Some(line) => {
-            let _ = writeln!(out, "{line}");
-        }
-        None => {
-            let _ = writeln!(out, "Available: nothing found by the last check");
-        }
-    }
+    let line = available(cached).unwrap_or_else(|| "Available: nothing found by the last check".into());
+    let _ = writeln!(out, "{line}");
     out
 }
 
 /// "Available: 3.0 (12 files changed, 3 added, 1 removed)" for a cached update; None when empty.
-pub fn available(update: &Value) -> Option<String> {
-    let version = update["version"].as_str()?;
-    let d = &update["diff"];
-    let n = |k: &str| d[k].as_u64();
-    let what = if let Some(changed) = n("files-changed") {
+pub fn available(update: &UpdateBlock) -> Option<String> {
+    let version = update.version.as_deref()?;
+    let d = update.diff.clone().unwrap_or_default();
+    let what = if let Some(changed) = d.files_changed {
         format!(
             "{changed} files changed, {} added, {} removed",
-            n("files-added").unwrap_or(0),
-            n("files-removed").unwrap_or(0)
+            d.files_added.unwrap_or(0),
+            d.files_removed.unwrap_or(0)
         )
-    } else if let Some(upgraded) = n("packages-upgraded") {
+    } else if let Some(upgraded) = d.packages_upgraded {
         format!(
             "{upgraded} packages upgraded, {} added, {} removed",
-            n("packages-added").unwrap_or(0),
-            n("packages-removed").unwrap_or(0)
+            d.packages_added.unwrap_or(0),
+            d.packages_removed.unwrap_or(0)
         )
     } else {
-        d["digest"].as_str().map(|digest| format!("image {}", short(digest))).unwrap_or_default()
+        d.digest.map(|digest| format!("image {}", short(&digest))).unwrap_or_default()
     };
-    let when = update["timestamp"].as_u64().filter(|t| *t > 0).map(timestamp);
     let mut line = format!("Available: {version}");
     if !what.is_empty() {
         line.push_str(&format!(" ({what})"));
     }
-    if let Some(when) = when {
-        line.push_str(&format!(", committed {when}"));
+    if let Some(when) = update.timestamp.filter(|t| *t > 0) {
+        line.push_str(&format!(", committed {}", timestamp(when)));
     }
-    line.push_str(&format!("\n       Commit: {}", short(s(update, "checksum"))));
+    line.push_str(&format!("\n       Commit: {}", short(update.checksum.as_deref().unwrap_or_default())));
     Some(line)
 }
 
 /// "Deployed 2.0 (commit abc…): it boots next" for a deployment answer.
-pub fn deployed(what: &str, deployment: &Value, rebooting: bool) -> String {
+pub fn deployed(what: &str, d: &DeploymentBlock, rebooting: bool) -> String {
     let then = if rebooting { "rebooting into it" } else { "it boots next; reboot to use it" };
-    format!(
-        "{what} {} (commit {}, {}): {then}.",
-        s(deployment, "version"),
-        short(s(deployment, "checksum")),
-        s(deployment, "origin")
-    )
+    format!("{what} {} (commit {}, {}): {then}.", d.version, short(&d.checksum), d.origin)
 }
 
 /// The first 12 hex digits of an id or checksum, without its algorithm prefix.
@@ -139,38 +104,25 @@ pub fn short(id: &str) -> &str {
 }
 
 /// `atomic host updates`: the policy and where its rounds are.
-pub fn updates(u: &Value) -> String {
-    let text = |key: &str| u[key].as_str().unwrap_or_default().to_owned();
-    let time = |key: &str| match u[key].as_u64() {
-        Some(0) | None => "never".to_owned(),
-        Some(t) => timestamp(t),
-    };
+pub fn updates(u: &UpdatesBlock) -> String {
+    let time = |t: u64| if t == 0 { "never".to_owned() } else { timestamp(t) };
     let mut out = String::new();
-    let _ = writeln!(out, "Policy:      {} (strategy {})", text("policy"), text("strategy"));
-    if !text("window").is_empty() {
-        let _ = writeln!(out, "Window:      {}", text("window"));
+    let _ = writeln!(out, "Policy:      {} (strategy {})", u.policy, u.strategy);
+    if !u.window.is_empty() {
+        let _ = writeln!(out, "Window:      {}", u.window);
     }
-    let _ = writeln!(out, "Last check:  {}", time("last-check"));
-    if !text("last-result").is_empty() {
-        let _ = writeln!(out, "Result:      {}", text("last-result"));
+    let _ = writeln!(out, "Last check:  {}", time(u.last_check));
+    if !u.last_result.is_empty() {
+        let _ = writeln!(out, "Result:      {}", u.last_result);
     }
-    let _ = writeln!(out, "Next check:  {}", time("next-check"));
-    if u["lock"].is_object() {
-        let lock = &u["lock"];
-        let held = if lock["held"] == true {
-            format!("held since {}", timestamp(lock["since"].as_u64().unwrap_or(0)))
-        } else {
-            "not held".to_owned()
-        };
-        let _ = writeln!(
-            out,
-            "Reboot slot: {} group {}, {held}",
-            lock["backend"].as_str().unwrap_or_default(),
-            lock["group"].as_str().unwrap_or_default()
-        );
+    let _ = writeln!(out, "Next check:  {}", time(u.next_check));
+    if let Some(lock) = &u.lock {
+        let held =
+            if lock.held { format!("held since {}", timestamp(lock.since)) } else { "not held".to_owned() };
+        let _ = writeln!(out, "Reboot slot: {} group {}, {held}", lock.backend, lock.group);
     }
-    if !text("error").is_empty() {
-        let _ = writeln!(out, "Error:       {}", text("error"));
+    if let Some(error) = u.error.as_deref().filter(|e| !e.is_empty()) {
+        let _ = writeln!(out, "Error:       {error}");
     }
     out
 }
@@ -196,15 +148,75 @@ mod tests {
 
     #[test]
     fn status_reads_every_block() {
-        let v = serde_json::json!({
-            "version": "0.1.0",
-            "engine": {"name": "podman", "version": "4.3.1", "api-version": "1.41", "socket": "/run/podman/podman.sock", "available": true},
-            "host": {"backend": "none", "deployments": []},
-            "installed": [{"image": "ntpd", "name": "ntpd", "image-id": "sha256:0123456789abcdef"}]
-        });
+        use crate::dbus::proxy::{EngineBlock, InstalledBlock};
+        let v = StatusReport {
+            version: "0.1.0".into(),
+            engine: EngineBlock {
+                name: "podman".into(),
+                version: "4.3.1".into(),
+                api_version: "1.41".into(),
+                socket: "/run/podman/podman.sock".into(),
+                available: true,
+            },
+            host: HostBlock { backend: "none".into(), ..HostBlock::default() },
+            installed: vec![InstalledBlock {
+                image: "ntpd".into(),
+                name: "ntpd".into(),
+                image_id: "sha256:0123456789abcdef".into(),
+                ..InstalledBlock::default()
+            }],
+        };
         let text = status(&v);
         assert!(text.contains("podman 4.3.1 (API 1.41) at /run/podman/podman.sock"), "{text}");
         assert!(text.contains("none (0 deployments)"));
         assert!(text.contains("ntpd as ntpd (0123456789ab)"));
+    }
+
+    #[test]
+    fn host_status_marks_the_default_and_shows_the_update() {
+        let host = HostBlock {
+            backend: "ostree".into(),
+            deployments: vec![DeploymentBlock {
+                osname: "os".into(),
+                origin: "o:os/stable".into(),
+                version: "1.0".into(),
+                checksum: "0123456789abcdef0123".into(),
+                booted: true,
+                default: true,
+                ..DeploymentBlock::default()
+            }],
+            ..HostBlock::default()
+        };
+        let update = UpdateBlock {
+            version: Some("2.0".into()),
+            checksum: Some("fedcba9876543210".into()),
+            diff: Some(crate::dbus::proxy::DiffBlock { files_changed: Some(3), ..Default::default() }),
+            ..UpdateBlock::default()
+        };
+        let text = host_status(&host, &update);
+        assert!(text.contains("● os:o:os/stable (booted)"), "{text}");
+        assert!(text.contains("Commit: 0123456789ab"), "{text}");
+        assert!(text.contains("Available: 2.0 (3 files changed, 0 added, 0 removed)"), "{text}");
+        let none = host_status(&host, &UpdateBlock::default());
+        assert!(none.contains("Available: nothing found by the last check"), "{none}");
+    }
+
+    #[test]
+    fn updates_show_the_lock_only_for_strategies_with_one() {
+        let mut u =
+            UpdatesBlock { policy: "apply".into(), strategy: "immediate".into(), ..Default::default() };
+        let text = updates(&u);
+        assert!(
+            text.contains("Policy:      apply (strategy immediate)") && text.contains("Last check:  never")
+        );
+        assert!(!text.contains("Reboot slot"), "{text}");
+        u.lock = Some(crate::dbus::proxy::LockBlock {
+            backend: "etcd".into(),
+            group: "workers".into(),
+            held: true,
+            since: 951_782_400,
+        });
+        let text = updates(&u);
+        assert!(text.contains("Reboot slot: etcd group workers, held since 2000-02-29T00:00:00Z"), "{text}");
     }
 }

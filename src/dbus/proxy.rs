@@ -12,8 +12,10 @@ pub use super::options::{
     RebaseOptions, RollbackOptions, RunOptions, StopOptions, UninstallOptions, UpdateOptions, UpgradeOptions,
 };
 pub use super::results::{
-    CleanupResult, ContainerEntry, DeployResult, DeploymentBlock, DiffBlock, ImageEntry, InfoResult,
-    InstallResult, LabelInfo, PullResult, RunResult, StopResult, UninstallResult, UpdateBlock, UpdateResult,
+    CleanupResult, ContainerEntry, DeployResult, DeploymentBlock, DiffBlock, EngineBlock, HostBlock,
+    ImageEntry, InfoResult, InstallResult, InstalledBlock, LabelInfo, LockBlock, PullResult, RollbackResult,
+    RunResult, StatusReport, StopResult, UninstallResult, UpdateBlock, UpdateResult, UpdatesBlock,
+    UpgradeResult,
 };
 
 /// `org.atomic.Manager` as seen by clients. Every guarded method allows interactive
@@ -37,16 +39,28 @@ pub trait Manager {
     #[zbus(allow_interactive_auth)]
     fn uninstall(&self, image: &str, options: &UninstallOptions) -> zbus::Result<UninstallResult>;
 
-    /// HostUpgrade: the answer is printed whole, so it stays a dictionary.
+    /// HostUpgrade
     #[zbus(allow_interactive_auth)]
-    fn host_upgrade(&self, options: &UpgradeOptions) -> zbus::Result<HashMap<String, OwnedValue>>;
+    fn host_upgrade(&self, options: &UpgradeOptions) -> zbus::Result<UpgradeResult>;
+
+    /// HostUpgrade, as the dictionary `--json` prints whole.
+    #[zbus(name = "HostUpgrade", allow_interactive_auth)]
+    fn host_upgrade_dict(&self, options: &UpgradeOptions) -> zbus::Result<HashMap<String, OwnedValue>>;
 
     /// Rollback
     #[zbus(allow_interactive_auth)]
-    fn rollback(&self, options: &RollbackOptions) -> zbus::Result<HashMap<String, OwnedValue>>;
+    fn rollback(&self, options: &RollbackOptions) -> zbus::Result<RollbackResult>;
+
+    /// Rollback, as the dictionary `--json` prints whole.
+    #[zbus(name = "Rollback", allow_interactive_auth)]
+    fn rollback_dict(&self, options: &RollbackOptions) -> zbus::Result<HashMap<String, OwnedValue>>;
 
     /// Status
-    fn status(&self) -> zbus::Result<HashMap<String, OwnedValue>>;
+    fn status(&self) -> zbus::Result<StatusReport>;
+
+    /// Status, as the dictionary `--json` prints whole.
+    #[zbus(name = "Status")]
+    fn status_dict(&self) -> zbus::Result<HashMap<String, OwnedValue>>;
 
     /// HostDeploy
     #[zbus(allow_interactive_auth)]
@@ -137,9 +151,13 @@ pub trait Manager {
     #[zbus(property)]
     fn host_backend(&self) -> zbus::Result<String>;
 
-    /// CachedUpdate, as the dictionary `--json` prints whole (empty when none).
+    /// CachedUpdate (every field None when there is none).
     #[zbus(property)]
-    fn cached_update(&self) -> zbus::Result<HashMap<String, OwnedValue>>;
+    fn cached_update(&self) -> zbus::Result<UpdateBlock>;
+
+    /// CachedUpdate, as the dictionary `--json` prints whole (empty when none).
+    #[zbus(property, name = "CachedUpdate")]
+    fn cached_update_dict(&self) -> zbus::Result<HashMap<String, OwnedValue>>;
 }
 
 /// `org.atomic.Job`: one running call, at `/org/atomic/Manager/jobs/N`.

@@ -7,7 +7,7 @@ use crate::host::{CachedUpdate, Deployment};
 use crate::system::state::Installation;
 
 /// Status's `engine` block.
-#[derive(Debug, Default, SerializeDict, Type)]
+#[derive(Debug, Default, SerializeDict, DeserializeDict, Type)]
 #[zvariant(signature = "a{sv}", rename_all = "kebab-case")]
 pub struct EngineBlock {
     /// docker or podman
@@ -78,7 +78,7 @@ impl From<Deployment> for DeploymentBlock {
 }
 
 /// Status's `host` block.
-#[derive(Debug, Default, SerializeDict, Type)]
+#[derive(Debug, Default, SerializeDict, DeserializeDict, Type)]
 #[zvariant(signature = "a{sv}", rename_all = "kebab-case")]
 pub struct HostBlock {
     /// rpm-ostree, bootc, ostree or none
@@ -213,7 +213,7 @@ impl From<Installation> for InstalledBlock {
 }
 
 /// The result of Status.
-#[derive(Debug, Default, SerializeDict, Type)]
+#[derive(Debug, Default, SerializeDict, DeserializeDict, Type)]
 #[zvariant(signature = "a{sv}", rename_all = "kebab-case")]
 pub struct StatusReport {
     /// atomicd's version
@@ -293,7 +293,7 @@ pub struct UninstallResult {
 }
 
 /// The result of HostUpgrade.
-#[derive(Debug, Default, SerializeDict, Type)]
+#[derive(Debug, Default, SerializeDict, DeserializeDict, Type)]
 #[zvariant(signature = "a{sv}", rename_all = "kebab-case")]
 pub struct UpgradeResult {
     /// whether a new deployment was written (or, with check, is available)
@@ -323,7 +323,7 @@ pub struct CleanupResult {
 }
 
 /// The result of Rollback.
-#[derive(Debug, Default, SerializeDict, Type)]
+#[derive(Debug, Default, SerializeDict, DeserializeDict, Type)]
 #[zvariant(signature = "a{sv}", rename_all = "kebab-case")]
 pub struct RollbackResult {
     /// the new default deployment

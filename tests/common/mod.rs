@@ -15,6 +15,10 @@ pub use atomicd::dbus::proxy::{
     CleanupOptions, DeployOptions, InfoOptions, InstallOptions, ListOptions, PullOptions, RebaseOptions,
     RollbackOptions, RunOptions, StopOptions, UninstallOptions, UpdateOptions, UpgradeOptions,
 };
+#[allow(unused_imports)]
+pub use atomicd::dbus::proxy::{
+    DeploymentBlock, HostBlock, InstalledBlock, StatusReport, UpdateBlock, UpdatesBlock,
+};
 use zbus::zvariant::{OwnedValue, Value};
 
 pub const PODMAN_SOCK: &str = "/run/podman/podman.sock";
