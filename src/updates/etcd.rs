@@ -4,8 +4,10 @@
 //! A holder that crashes keeps its slot until it reports steady state or an admin releases it.
 
 use base64::Engine as _;
+use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
 
+use super::gateway::{RangeAnswer, TxnAnswer};
 use super::http::JsonClient;
 use super::semaphore::{key, Semaphore, Take};
 
@@ -54,11 +56,6 @@ fn b64(text: &str) -> String {
     base64::engine::general_purpose::STANDARD.encode(text)
 }
 
-/// An int64 of the gateway's JSON, which writes them as strings.
-fn int(value: &Value) -> i64 {
-    value.as_str().and_then(|s| s.parse().ok()).or_else(|| value.as_i64()).unwrap_or(0)
-}
-
 impl EtcdSemaphore {
     /// The semaphore of `group` with `slots` slots (used only when it does not exist yet).
     pub fn new(endpoints: &[String], group: &str, slots: u64, http: JsonClient) -> Self {
@@ -70,7 +67,7 @@ impl EtcdSemaphore {
     /// (408, 5xx: shutting down, no leader) is passed over like one that does not answer. A
     /// transaction it may still have applied is safe to send again: its compare on the
     /// version then fails, and the caller reads again.
-    async fn call(&self, path: &str, body: &Value) -> Result<Value, EtcdError> {
+    async fn call<T: DeserializeOwned>(&self, path: &str, body: &Value) -> Result<T, EtcdError> {
         let mut failures = Vec::new();
         for endpoint in &self.endpoints {
             let url = format!("{endpoint}{path}");
@@ -107,7 +104,7 @@ impl EtcdSemaphore {
             "compare": [{"key": b64(&self.key), "target": "VERSION", "result": "EQUAL", "version": "0"}],
             "success": [{"request_put": {"key": b64(&self.key), "value": b64(&value)}}],
         });
-        self.call("/v3/kv/txn", &txn).await.map(|_| ())
+        self.call::<TxnAnswer>("/v3/kv/txn", &txn).await.map(|_| ())
     }
 
     /// The semaphore at `revision` (0: now) with its version, or None when the key did not exist.
@@ -116,14 +113,12 @@ impl EtcdSemaphore {
         if revision > 0 {
             range["revision"] = json!(revision.to_string());
         }
-        let answer = self.call("/v3/kv/range", &range).await?;
-        let Some(kv) = answer["kvs"].as_array().and_then(|kvs| kvs.first()) else { return Ok(None) };
+        let answer: RangeAnswer = self.call("/v3/kv/range", &range).await?;
+        let Some(kv) = answer.kvs.first() else { return Ok(None) };
         let bad = |detail: String| EtcdError::Document { key: self.key.clone(), detail };
-        let raw = base64::engine::general_purpose::STANDARD
-            .decode(kv["value"].as_str().unwrap_or_default())
-            .map_err(|e| bad(e.to_string()))?;
+        let raw = kv.bytes().map_err(|e| bad(e.to_string()))?;
         let semaphore = serde_json::from_slice(&raw).map_err(|e| bad(e.to_string()))?;
-        Ok(Some((semaphore, int(&kv["version"]))))
+        Ok(Some((semaphore, kv.version)))
     }
 
     /// The current semaphore and its version, created first when missing.
@@ -145,8 +140,8 @@ impl EtcdSemaphore {
             "compare": [{"key": b64(&self.key), "target": "VERSION", "result": "EQUAL", "version": version.to_string()}],
             "success": [{"request_put": {"key": b64(&self.key), "value": b64(&value)}}],
         });
-        let answer = self.call("/v3/kv/txn", &txn).await?;
-        Ok(answer["succeeded"].as_bool().unwrap_or(false))
+        let answer: TxnAnswer = self.call("/v3/kv/txn", &txn).await?;
+        Ok(answer.succeeded)
     }
 
     /// Takes a slot for `id` when one is free.
@@ -182,11 +177,9 @@ impl EtcdSemaphore {
 
     /// The revisions at which the semaphore was written, oldest first (while etcd keeps them).
     pub async fn history(&self) -> Result<Vec<(i64, Semaphore)>, EtcdError> {
-        let answer = self.call("/v3/kv/range", &json!({"key": b64(&self.key)})).await?;
-        let Some(kv) = answer["kvs"].as_array().and_then(|kvs| kvs.first()).cloned() else {
-            return Ok(Vec::new());
-        };
-        let (first, last) = (int(&kv["create_revision"]), int(&kv["mod_revision"]));
+        let answer: RangeAnswer = self.call("/v3/kv/range", &json!({"key": b64(&self.key)})).await?;
+        let Some(kv) = answer.kvs.first() else { return Ok(Vec::new()) };
+        let (first, last) = (kv.create_revision, kv.mod_revision);
         let mut seen = Vec::new();
         let mut previous = 0;
         for revision in first..=last {

@@ -6,6 +6,7 @@ pub mod auto;
 pub mod config;
 pub mod etcd;
 pub mod fleetlock;
+mod gateway;
 pub mod http;
 pub mod lock;
 pub mod machine_id;
