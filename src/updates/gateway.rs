@@ -84,7 +84,7 @@ mod tests {
 
     #[test]
     fn a_version_that_is_no_number_is_an_error_not_zero() {
-        // Zero would read as "the key does not exist" and create the semaphore again.
+        // Zero would make every compare-and-swap fail and end as "contended", hiding the cause.
         for text in [r#"{"kvs":[{"version":"two"}]}"#, r#"{"kvs":[{"version":true}]}"#] {
             assert!(serde_json::from_str::<RangeAnswer>(text).is_err(), "{text}");
         }
