@@ -51,28 +51,47 @@ pub async fn journaled<T>(work: impl Future<Output = Result<T>>) -> Result<T> {
         .scope(std::cell::RefCell::new(None), async {
             let result = work.await;
             if let Some(s) = CALL_JOB.with(|started| started.borrow_mut().take()) {
-                let (outcome, error) = match &result {
-                    Ok(_) => ("succeeded", ""),
-                    Err(e @ Error::Cancelled(_)) => ("cancelled", e.dbus_name()),
-                    Err(e @ Error::AccessDenied(_)) => ("denied", e.dbus_name()),
-                    Err(e) => ("failed", e.dbus_name()),
-                };
-                tracing::info!(
-                    message_id = ids::JOB_ENDED,
-                    job = %s.job,
-                    operation = %s.operation,
-                    image = %s.image,
-                    uid = s.uid,
-                    caller = %s.caller,
-                    outcome,
-                    error,
-                    "job {} {outcome}",
-                    s.job
-                );
+                journal_end(&s, &result);
             }
             result
         })
         .await
+}
+
+/// The job's end record. ERROR= only when it did not succeed, as the catalog says: an empty
+/// field would match `journalctl ERROR=` and read as an error with no name.
+fn journal_end<T>(s: &Started, result: &Result<T>) {
+    let Err(e) = result else {
+        tracing::info!(
+            message_id = ids::JOB_ENDED,
+            job = %s.job,
+            operation = %s.operation,
+            image = %s.image,
+            uid = s.uid,
+            caller = %s.caller,
+            outcome = "succeeded",
+            "job {} succeeded",
+            s.job
+        );
+        return;
+    };
+    let outcome = match e {
+        Error::Cancelled(_) => "cancelled",
+        Error::AccessDenied(_) => "denied",
+        _ => "failed",
+    };
+    tracing::info!(
+        message_id = ids::JOB_ENDED,
+        job = %s.job,
+        operation = %s.operation,
+        image = %s.image,
+        uid = s.uid,
+        caller = %s.caller,
+        outcome,
+        error = e.dbus_name(),
+        "job {} {outcome}",
+        s.job
+    );
 }
 
 /// Creates and exports jobs.

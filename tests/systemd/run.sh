@@ -145,6 +145,7 @@ print(json.dumps({k: v for k, v in r.items() if not k.startswith('_') and k not 
         [ -n "$(printf '%s' "$ended" | field "$f")" ] && pass "field $f" || fail "no $f= in the job's end record"
     done
     expect_in "no F_ prefix" "$(journal -u atomicd | grep -c '"F_JOB"' || true)" 0
+    expect_eq "a job that succeeded has no ERROR=" "$(printf '%s' "$ended" | python3 -c "import json,sys; print('ERROR' in json.load(sys.stdin))")" False
     expect_eq "journalctl OPERATION=Install" "$(journal OPERATION=Install MESSAGE_ID=18d098ac759e4a76b2dac30944ff9281 | field IMAGE | sort -u)" "atomic-test/app"
     local kinds
     kinds=$(journal -u atomicd | field MESSAGE_ID | sort -u | grep -c .)
@@ -183,6 +184,7 @@ stop_during_run() {
     if [ "$took" -lt "$timeout" ]; then pass "stopped in ${took} s (TimeoutStopSec=${timeout}s), $(unit_prop Result)"; else fail "stop took ${took} s"; fi
     expect_eq "the Run's container is gone" "$(podman ps -a --filter name=^sysd-long\$ --format '{{.Names}}')" ""
     expect_eq "its job ended cancelled" "$(journal MESSAGE_ID=4aae4db1661b4367838a2b84381c8236 OPERATION=Run | tail -1 | field OUTCOME)" cancelled
+    expect_eq "its ERROR= names the D-Bus error" "$(journal MESSAGE_ID=4aae4db1661b4367838a2b84381c8236 OPERATION=Run | tail -1 | field ERROR)" org.atomic.Error.Cancelled
     inside systemctl start atomicd
 }
 
