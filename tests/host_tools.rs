@@ -190,12 +190,20 @@ async fn bootc_reads_its_boot_order_and_cached_update_and_refuses_deploy() {
     let back = p.rollback(&Default::default()).await.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(back.deployment.version, "41.1");
     assert_eq!(versions().await, v(&[("41.1", true, false), ("41.2", false, false)]));
-    p.rollback(&Default::default()).await.unwrap_or_else(|e| panic!("{e}"));
+    // The CLI's --json prints the answer whole, as the dictionary atomicd sent.
+    let (code, out, err) = cli_as(0, &["host", "rollback", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let whole: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+    assert_eq!(whole["deployment"]["version"], "41.2", "{out}");
     assert_eq!(versions().await, v(&[("41.2", true, false), ("41.1", false, false)]));
 
-    p.host_upgrade(&UpgradeOptions { check: Some(true), ..Default::default() })
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let (code, out, err) = cli_as(0, &["host", "upgrade", "--check", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let whole: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+    assert_eq!((&whole["available"], &whole["update"]["version"]), (&json!(true), &json!("41.3")), "{out}");
+    let (code, out, _) = cli_as(0, &["host", "upgrade", "--check"]);
+    assert_eq!(code, 0);
+    assert!(out.starts_with("Available: 41.3 (image "), "{out}");
     let update = cached_update().await;
     let digest = update.diff.and_then(|d| d.digest);
     assert_eq!((update.version, digest), (Some("41.3".into()), Some(format!("sha256:{}", "c".repeat(64)))));
