@@ -59,26 +59,14 @@ pub async fn journaled<T>(work: impl Future<Output = Result<T>>) -> Result<T> {
 }
 
 /// The job's end record. ERROR= only when it did not succeed, as the catalog says: an empty
-/// field would match `journalctl ERROR=` and read as an error with no name.
+/// field would match `journalctl ERROR=` and read as an error with no name. (tracing records an
+/// Option field only when it is Some.)
 fn journal_end<T>(s: &Started, result: &Result<T>) {
-    let Err(e) = result else {
-        tracing::info!(
-            message_id = ids::JOB_ENDED,
-            job = %s.job,
-            operation = %s.operation,
-            image = %s.image,
-            uid = s.uid,
-            caller = %s.caller,
-            outcome = "succeeded",
-            "job {} succeeded",
-            s.job
-        );
-        return;
-    };
-    let outcome = match e {
-        Error::Cancelled(_) => "cancelled",
-        Error::AccessDenied(_) => "denied",
-        _ => "failed",
+    let outcome = match result {
+        Ok(_) => "succeeded",
+        Err(Error::Cancelled(_)) => "cancelled",
+        Err(Error::AccessDenied(_)) => "denied",
+        Err(_) => "failed",
     };
     tracing::info!(
         message_id = ids::JOB_ENDED,
@@ -88,7 +76,7 @@ fn journal_end<T>(s: &Started, result: &Result<T>) {
         uid = s.uid,
         caller = %s.caller,
         outcome,
-        error = e.dbus_name(),
+        error = result.as_ref().err().map(Error::dbus_name),
         "job {} {outcome}",
         s.job
     );
