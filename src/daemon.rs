@@ -290,8 +290,6 @@ async fn send_changed(conn: zbus::Connection, noted: tokio::sync::mpsc::Unbounde
     .await;
 }
 
-/// Notes images and containers changed by anyone (podman, docker, atomicd) from the engine's
-/// event stream, following it again whenever the engine goes and comes back.
 /// The first round of the automatic updates comes this long after a start (after the steady
 /// state is reported), then one per interval, and one at once after SetUpdatePolicy.
 const FIRST_ROUND: Duration = Duration::from_secs(3);
@@ -304,7 +302,7 @@ async fn automatic_updates(
 ) {
     let mut wait = FIRST_ROUND;
     loop {
-        let next = now_secs() + wait.as_secs();
+        let next = crate::manager::now() + wait.as_secs();
         updates.note(|p| p.next_check = next);
         tokio::select! {
             () = tokio::time::sleep(wait) => {}
@@ -317,16 +315,14 @@ async fn automatic_updates(
             None => round,
         };
         tracing::info!(result = %result, "automatic update round");
-        let at = now_secs();
+        let at = crate::manager::now();
         updates.note(|p| (p.last_check, p.last_result) = (at, result));
         wait = updates.config().interval;
     }
 }
 
-fn now_secs() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
-}
-
+/// Notes images and containers changed by anyone (podman, docker, atomicd) from the engine's
+/// event stream, following it again whenever the engine goes and comes back.
 async fn follow_engine_events(
     conn: zbus::Connection,
     engine: Arc<dyn Engine>,

@@ -4,17 +4,13 @@
 //! back before the new deployment is booted, except when the reboot could not be asked.
 
 use super::jobs::Shown;
-use super::Manager;
+use super::{now, Manager};
 use crate::error::Result;
 use crate::system::caller::Caller;
 use crate::system::state::RebootMarker;
 use crate::updates::auto::AutoUpdates;
 use crate::updates::config::Policy;
 use crate::updates::window;
-
-fn now() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
-}
 
 /// This boot's ID: another one at start means the host rebooted.
 fn boot_id() -> String {

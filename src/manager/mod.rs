@@ -225,6 +225,6 @@ fn vars(caller: &Caller, image: &ImageRef, name: &str, inputs: &LabelInputs) -> 
 }
 
 /// Seconds since the epoch, now.
-fn now() -> u64 {
+pub(crate) fn now() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }

@@ -37,7 +37,6 @@ pub struct StateStore {
 }
 
 const INSTALLED: &str = "installed.json";
-/// What the last HostUpgrade check found, until it is deployed or overtaken.
 /// The automatic update's staged version and its reboot slot.
 const REBOOT_MARKER: &str = "reboot-marker.json";
 
@@ -53,6 +52,7 @@ pub struct RebootMarker {
     pub since: u64,
 }
 
+/// What the last HostUpgrade check found, until it is deployed or overtaken.
 const CACHED_UPDATE: &str = "cached-update.json";
 
 impl StateStore {
