@@ -528,6 +528,31 @@ async fn restarting_a_stopped_privileged_container_needs_run_privileged() {
 }
 
 #[tokio::test]
+async fn a_detached_run_of_a_stopped_container_only_starts_it_as_authorized() {
+    // The caller asks for a detached Run (the page's Run, which cannot follow a container).
+    let detached = || RunRequest { detach: true, ..run_request("app", &[]) };
+    // A run-only caller: the plan's line is what polkit is asked about and what the engine does.
+    let w = world(&["org.atomic.run"]);
+    w.engine.image("app", "sha256:a1", &[("RUN", NAMED_RUN)]);
+    w.engine.container(mine("app", "sha256:a1", false, &["--network=bridge"]));
+    let r = w.manager.run(&caller(1000), detached()).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.command, ["docker", "start", "app"]);
+    assert_eq!((r.container_id.as_deref(), r.exit_code), (Some("app-id"), None), "not waited for");
+    assert_eq!(w.engine.calls(), ["start app-id"]);
+    let said = w.authority.asked.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    assert_eq!(said.len(), 1);
+    assert_eq!((said[0].0.as_str(), said[0].1["command"].as_str()), ("org.atomic.run", "docker start app"));
+    // Privileged, the same caller is refused and nothing starts.
+    let w = world(&["org.atomic.run"]);
+    w.engine.image("app", "sha256:a1", &[("RUN", NAMED_RUN)]);
+    w.engine.container(mine("app", "sha256:a1", false, &["--privileged"]));
+    let r = w.manager.run(&caller(1000), detached()).await;
+    assert!(matches!(r, Err(Error::AccessDenied(_))), "{r:?}");
+    assert_eq!(asked(&w), ["org.atomic.run-privileged"]);
+    assert!(w.engine.calls().is_empty(), "nothing started: {:?}", w.engine.calls());
+}
+
+#[tokio::test]
 async fn a_command_for_an_existing_container_is_exec_d_with_its_exit_code() {
     let w = world(&["org.atomic.run"]);
     w.engine.image("app", "sha256:a1", &[("RUN", NAMED_RUN)]);
