@@ -23,15 +23,9 @@ mkdir -p "$WORLD"
 
 say() { printf 'world: %s\n' "$*" >&2; }
 
-wait_for() { # wait_for SECONDS DESCRIPTION COMMAND...
-    local secs=$1 what=$2; shift 2
-    for _ in $(seq $((secs * 10))); do
-        if "$@" >/dev/null 2>&1; then return 0; fi
-        sleep 0.1
-    done
-    say "$what did not come up; see $WORLD/*.log"
-    return 1
-}
+WAIT_HINT="; see $WORLD/*.log"
+# shellcheck source=support/wait.sh
+. "$ROOT/tests/support/wait.sh"
 
 engine_answers() { curl -sf --max-time 3 --unix-socket "$1" http://engine/_ping >/dev/null; }
 # True when NAME has a running owner (an activatable name that nothing owns yet does not count).

@@ -20,15 +20,8 @@ ENGINE_SOCK=/run/atomicd-cockpit/podman.sock
 export LANG=C.UTF-8
 
 say() { printf 'cockpit: %s\n' "$*" >&2; }
-wait_for() { # wait_for SECONDS WHAT COMMAND...
-    local secs=$1 what=$2; shift 2
-    for _ in $(seq $((secs * 10))); do
-        if "$@" >/dev/null 2>&1; then return 0; fi
-        sleep 0.1
-    done
-    say "$what did not come up"
-    return 1
-}
+# shellcheck source=../support/wait.sh
+. "$ROOT/tests/support/wait.sh"
 
 PIDS=()
 cleanup() {
