@@ -166,22 +166,11 @@ impl AutoUpdates {
     /// configuration, then reads them again. Returns the drop-in's path.
     pub fn set_policy(&self, settings: &PolicySettings) -> Result<PathBuf> {
         let text = drop_in_text(settings);
-        let dir = PathBuf::from(format!("{}.d", self.main.display()));
+        let dir = config::drop_in_dir(&self.main);
         let path = dir.join(DROP_IN);
-        // The files as they will be: the main one, then the drop-ins by name, this one among them.
-        let mut order = config::files(&self.main);
-        if !order.contains(&path) {
-            order.push(path.clone());
-            order[1..].sort();
-        }
-        let texts: Vec<(String, String)> = order
-            .iter()
-            .filter_map(|file| {
-                let t = if file == &path { Some(text.clone()) } else { std::fs::read_to_string(file).ok() };
-                t.map(|t| (file.display().to_string(), t))
-            })
-            .collect();
-        config::merge(&texts).map_err(|e| Error::InvalidArgument(e.to_string()))?;
+        config::texts(&self.main, Some((&path, &text)))
+            .and_then(|texts| config::merge(&texts))
+            .map_err(|e| Error::InvalidArgument(e.to_string()))?;
         std::fs::create_dir_all(&dir)
             .map_err(|e| Error::io(format!("cannot create {}", dir.display()), e))?;
         let tmp = dir.join(format!(".{DROP_IN}.{}", std::process::id()));

@@ -174,11 +174,15 @@ pub struct ConfigError {
     pub detail: String,
 }
 
+/// Where the drop-ins of `main` are: `main` with `.d` after it.
+pub fn drop_in_dir(main: &Path) -> PathBuf {
+    PathBuf::from(format!("{}.d", main.display()))
+}
+
 /// The files read, in order: the main file, then the drop-ins by name.
 pub fn files(main: &Path) -> Vec<PathBuf> {
     let mut list = vec![main.to_path_buf()];
-    let dir = PathBuf::from(format!("{}.d", main.display()));
-    if let Ok(entries) = std::fs::read_dir(&dir) {
+    if let Ok(entries) = std::fs::read_dir(drop_in_dir(main)) {
         let mut drop_ins: Vec<PathBuf> = entries
             .flatten()
             .map(|e| e.path())
@@ -190,17 +194,33 @@ pub fn files(main: &Path) -> Vec<PathBuf> {
     list
 }
 
-/// Reads and merges the configuration; missing files are skipped.
-pub fn load(main: &Path) -> Result<UpdatesConfig, ConfigError> {
+/// The (file name, text) pairs of the files in their order; missing files are skipped. With
+/// `replacing`, that file reads as the text given, whether it exists yet or not: the files as
+/// they will be once it is written.
+pub fn texts(main: &Path, replacing: Option<(&Path, &str)>) -> Result<Vec<(String, String)>, ConfigError> {
+    let mut order = files(main);
+    if let Some((path, _)) = replacing.filter(|(path, _)| !order.iter().any(|f| f == path)) {
+        order.push(path.to_path_buf());
+        order[1..].sort();
+    }
     let mut texts = Vec::new();
-    for path in files(main) {
-        match std::fs::read_to_string(&path) {
+    for path in order {
+        let text = match replacing {
+            Some((replaced, text)) if replaced == path => Ok(text.to_owned()),
+            _ => std::fs::read_to_string(&path),
+        };
+        match text {
             Ok(text) => texts.push((path.display().to_string(), text)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => return Err(ConfigError { file: path.display().to_string(), detail: e.to_string() }),
         }
     }
-    merge(&texts)
+    Ok(texts)
+}
+
+/// Reads and merges the configuration; missing files are skipped.
+pub fn load(main: &Path) -> Result<UpdatesConfig, ConfigError> {
+    merge(&texts(main, None)?)
 }
 
 /// Merges (file name, text) pairs in order into a checked configuration.
