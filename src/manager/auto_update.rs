@@ -48,24 +48,17 @@ impl Manager {
             auto.note(|p| (p.held, p.held_since) = (true, marker.since));
             return None;
         }
-        let lock = match auto.reboot_lock() {
-            Ok(lock) => lock,
-            Err(e) => {
-                tracing::warn!("cannot give the reboot slot back yet: {e}");
-                return Some(format!(
-                    "booted into {}; the reboot slot cannot be given back yet: {e}",
-                    marker.pending
-                ));
-            }
+        let given_back = match auto.reboot_lock() {
+            Ok(Some(lock)) => lock.give_back().await,
+            Ok(None) => Ok(()),
+            Err(e) => Err(e.to_string()),
         };
-        if let Some(lock) = lock {
-            if let Err(e) = lock.give_back().await {
-                tracing::warn!("cannot give the reboot slot back yet: {e}");
-                return Some(format!(
-                    "booted into {}; the reboot slot cannot be given back yet: {e}",
-                    marker.pending
-                ));
-            }
+        if let Err(e) = given_back {
+            tracing::warn!("cannot give the reboot slot back yet: {e}");
+            return Some(format!(
+                "booted into {}; the reboot slot cannot be given back yet: {e}",
+                marker.pending
+            ));
         }
         let _ = self.state.save_reboot_marker(None);
         auto.note(|p| (p.held, p.held_since) = (false, 0));
