@@ -108,6 +108,21 @@ async fn twelve_hosts_share_two_slots_through_etcd_even_with_a_member_down() {
     assert!(history.last().is_some_and(|(_, s)| s.holders.is_empty()), "every slot was given back");
 }
 
+/// `atomic host fleet ARGS --config CONFIG`: its exit code, and its stdout then stderr.
+fn fleet_cli(args: &[&str], config: &std::path::Path) -> (Option<i32>, String) {
+    let out = std::process::Command::new(bin("atomic"))
+        .args(["host", "fleet"])
+        .args(args)
+        .arg("--config")
+        .arg(config)
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
+    )
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_host_that_dies_holding_a_slot_keeps_it_until_released_by_hand() {
     let group = format!("crash-{}", unique());
@@ -127,19 +142,7 @@ async fn a_host_that_dies_holding_a_slot_keeps_it_until_released_by_hand() {
         ENDPOINTS[1], ENDPOINTS[2]
     );
     std::fs::write(&config, toml).unwrap_or_else(|e| panic!("{e}"));
-    let atomic = |args: &[&str]| {
-        let out = std::process::Command::new(bin("atomic"))
-            .args(["host", "fleet"])
-            .args(args)
-            .arg("--config")
-            .arg(&config)
-            .output()
-            .unwrap_or_else(|e| panic!("{e}"));
-        (
-            out.status.code(),
-            String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
-        )
-    };
+    let atomic = |args: &[&str]| fleet_cli(args, &config);
     let (code, out) = atomic(&["status"]);
     println!("{out}");
     assert_eq!(code, Some(0), "{out}");
@@ -244,17 +247,7 @@ async fn etcd_over_tls_takes_the_ca_and_a_client_certificate_and_nothing_less() 
         );
         std::fs::write(&config, toml).unwrap_or_else(|e| panic!("{e}"));
     };
-    let status = || {
-        let out = std::process::Command::new(bin("atomic"))
-            .args(["host", "fleet", "status", "--config"])
-            .arg(&config)
-            .output()
-            .unwrap_or_else(|e| panic!("{e}"));
-        (
-            out.status.code(),
-            String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
-        )
-    };
+    let status = || fleet_cli(&["status"], &config);
     write("ca.pem", true);
     let (code, out) = status();
     println!("{out}");
