@@ -8,7 +8,6 @@ use super::args::FleetCommand;
 use super::Failure;
 use crate::updates::config::{self, Strategy};
 use crate::updates::etcd::EtcdSemaphore;
-use crate::updates::http::JsonClient;
 
 /// Runs one `atomic host fleet` command.
 pub async fn dispatch(command: FleetCommand) -> Result<u8, Failure> {
@@ -22,13 +21,8 @@ pub async fn dispatch(command: FleetCommand) -> Result<u8, Failure> {
             1,
         ));
     }
-    let http = JsonClient::for_urls(
-        Duration::from_secs(10),
-        c.etcd_endpoints.iter().map(String::as_str),
-        &c.etcd_tls,
-    )
-    .map_err(|e| Failure::new(e.to_string(), 1))?;
-    let semaphore = EtcdSemaphore::new(&c.etcd_endpoints, &c.group, c.slots, http);
+    let semaphore =
+        EtcdSemaphore::configured(&c, Duration::from_secs(10)).map_err(|e| Failure::new(e.to_string(), 1))?;
     let failed = |e: crate::updates::etcd::EtcdError| Failure::new(e.to_string(), 1);
     match command {
         FleetCommand::Status { .. } => {

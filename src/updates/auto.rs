@@ -147,17 +147,10 @@ impl AutoUpdates {
                     JsonClient::for_urls(LOCK_TIMEOUT, std::iter::once(url.as_str()), &c.fleet_lock_tls)?;
                 Box::new(FleetLockSlot(FleetLock::new(&url, &c.group, &self.id, http)))
             }
-            Strategy::Etcd => {
-                let http = JsonClient::for_urls(
-                    LOCK_TIMEOUT,
-                    c.etcd_endpoints.iter().map(String::as_str),
-                    &c.etcd_tls,
-                )?;
-                Box::new(EtcdSlot {
-                    semaphore: EtcdSemaphore::new(&c.etcd_endpoints, &c.group, c.slots, http),
-                    id: self.id.clone(),
-                })
-            }
+            Strategy::Etcd => Box::new(EtcdSlot {
+                semaphore: EtcdSemaphore::configured(&c, LOCK_TIMEOUT)?,
+                id: self.id.clone(),
+            }),
         };
         Ok(Some(lock))
     }

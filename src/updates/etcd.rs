@@ -7,9 +7,13 @@ use base64::Engine as _;
 use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
 
+use std::time::Duration;
+
+use super::config::UpdatesConfig;
 use super::gateway::{RangeAnswer, TxnAnswer};
 use super::http::JsonClient;
 use super::semaphore::{key, Semaphore, Take};
+use super::tls::TlsError;
 
 /// How often a compare-and-swap that lost the race is tried again before giving up.
 const SWAP_ATTEMPTS: usize = 16;
@@ -61,6 +65,13 @@ impl EtcdSemaphore {
     pub fn new(endpoints: &[String], group: &str, slots: u64, http: JsonClient) -> Self {
         let endpoints = endpoints.iter().map(|e| e.trim_end_matches('/').to_owned()).collect();
         EtcdSemaphore { endpoints, key: key(group), slots, http }
+    }
+
+    /// The semaphore the configuration names: its endpoints, group, slots and TLS files, each
+    /// request bounded by `timeout`.
+    pub fn configured(c: &UpdatesConfig, timeout: Duration) -> Result<Self, TlsError> {
+        let http = JsonClient::for_urls(timeout, c.etcd_endpoints.iter().map(String::as_str), &c.etcd_tls)?;
+        Ok(Self::new(&c.etcd_endpoints, &c.group, c.slots, http))
     }
 
     /// POSTs to the first endpoint that serves the request. A member that cannot serve it now
