@@ -58,7 +58,7 @@ pub struct Args {
     #[arg(long, value_name = "FILE")]
     pub registry_auth: Option<PathBuf>,
     /// The automatic update policy's file; drop-ins are read from PATH.d/*.toml.
-    #[arg(long, value_name = "PATH", default_value = "/etc/atomic/atomicd.toml")]
+    #[arg(long, value_name = "PATH", default_value = crate::updates::config::DEFAULT_PATH)]
     pub config: PathBuf,
     /// The ostree sysroot for the ostree backend.
     #[arg(long, value_name = "PATH", default_value = "/")]

@@ -325,16 +325,24 @@ pub struct JsonArg {
 pub enum FleetCommand {
     /// The group's slots and who holds them.
     Status {
-        /// The configuration naming the etcd endpoints and group.
-        #[arg(long, default_value = "/etc/atomic/atomicd.toml")]
-        config: std::path::PathBuf,
+        /// `--config`
+        #[command(flatten)]
+        config: ConfigArg,
     },
     /// Frees the slot of a host that will not give it back (it died holding it).
     Release {
         /// The host's fleet ID, as `atomic host fleet status` lists it.
         id: String,
-        /// The configuration naming the etcd endpoints and group.
-        #[arg(long, default_value = "/etc/atomic/atomicd.toml")]
-        config: std::path::PathBuf,
+        /// `--config`
+        #[command(flatten)]
+        config: ConfigArg,
     },
+}
+
+/// `--config`: atomicd's configuration, read by the admin commands that need no atomicd.
+#[derive(Debug, Args)]
+pub struct ConfigArg {
+    /// The configuration naming the etcd endpoints and group.
+    #[arg(long, default_value = crate::updates::config::DEFAULT_PATH)]
+    pub config: std::path::PathBuf,
 }

@@ -11,9 +11,8 @@ use crate::updates::etcd::EtcdSemaphore;
 
 /// Runs one `atomic host fleet` command.
 pub async fn dispatch(command: FleetCommand) -> Result<u8, Failure> {
-    let path = match &command {
-        FleetCommand::Status { config } | FleetCommand::Release { config, .. } => config.clone(),
-    };
+    let (FleetCommand::Status { config } | FleetCommand::Release { config, .. }) = &command;
+    let path = config.config.clone();
     let c = config::load(&path).map_err(|e| Failure::new(e.to_string(), 1))?;
     if c.strategy != Strategy::Etcd {
         return Err(Failure::new(

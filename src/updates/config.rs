@@ -10,6 +10,9 @@ use serde::Deserialize;
 
 use super::tls::TlsFiles;
 
+/// atomicd's configuration file when nothing else is named.
+pub const DEFAULT_PATH: &str = "/etc/atomic/atomicd.toml";
+
 /// What the policy does when it finds an update (rpm-ostreed's AutomaticUpdatePolicy).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
 #[serde(rename_all = "kebab-case")]
