@@ -336,6 +336,27 @@ fn invalid(e: zvariant::Error) -> Error {
     Error::InvalidArgument(e.to_string())
 }
 
+/// SetUpdatePolicy's settings: the keys of the `[updates]` table and its `fleet-lock` and
+/// `etcd` parts; those left out keep what the other files say.
+#[derive(Debug, Default, Clone, SerializeDict, DeserializeDict, Type)]
+#[zvariant(signature = "a{sv}", rename_all = "kebab-case", deny_unknown_fields)]
+pub struct PolicySettings {
+    /// none, check, stage or apply.
+    pub policy: Option<String>,
+    /// immediate, periodic, fleet-lock or etcd.
+    pub strategy: Option<String>,
+    /// How often to check, e.g. "1h".
+    pub interval: Option<String>,
+    /// The reboot group (fleet-lock and etcd).
+    pub group: Option<String>,
+    /// The FleetLock server.
+    pub base_url: Option<String>,
+    /// etcd's client URLs.
+    pub endpoints: Option<Vec<String>>,
+    /// The etcd semaphore's slots.
+    pub slots: Option<u32>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -402,25 +423,4 @@ mod tests {
         assert_eq!(request.inputs.pwd.as_deref(), Some("/srv"));
         assert_eq!(request.command, ["true"]);
     }
-}
-
-/// SetUpdatePolicy's settings: the keys of the `[updates]` table and its `fleet-lock` and
-/// `etcd` parts; those left out keep what the other files say.
-#[derive(Debug, Default, Clone, SerializeDict, DeserializeDict, Type)]
-#[zvariant(signature = "a{sv}", rename_all = "kebab-case", deny_unknown_fields)]
-pub struct PolicySettings {
-    /// none, check, stage or apply.
-    pub policy: Option<String>,
-    /// immediate, periodic, fleet-lock or etcd.
-    pub strategy: Option<String>,
-    /// How often to check, e.g. "1h".
-    pub interval: Option<String>,
-    /// The reboot group (fleet-lock and etcd).
-    pub group: Option<String>,
-    /// The FleetLock server.
-    pub base_url: Option<String>,
-    /// etcd's client URLs.
-    pub endpoints: Option<Vec<String>>,
-    /// The etcd semaphore's slots.
-    pub slots: Option<u32>,
 }
