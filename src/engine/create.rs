@@ -9,43 +9,76 @@ use bollard::models::{
 };
 
 use super::CreateRequest;
-use crate::error::{Error, Result};
-
-fn bad(flag: &str, value: &str, why: &str) -> Error {
-    Error::UnsupportedLabel(format!("{flag} {value:?}: {why}"))
-}
+use crate::label::{MountKind, Restart, VolumeSource};
 
 fn some_vec(v: &[String]) -> Option<Vec<String>> {
     (!v.is_empty()).then(|| v.to_vec())
 }
 
-/// Builds the create request. `streams` says what the caller attached, so `-i` without a
-/// client keeps no stdin open and `-t` without a terminal allocates none.
-pub fn create_body(request: CreateRequest<'_>) -> Result<ContainerCreateBody> {
+/// Builds the create request from the parsed line: every structured value (volumes, mounts,
+/// devices, ports, restart policy, tmpfs, labels) is the one the privilege judge read, written
+/// into the API's own types, never parsed again here. `streams` says what the caller attached,
+/// so `-i` without a client keeps no stdin open and `-t` without a terminal allocates none.
+pub fn create_body(request: CreateRequest<'_>) -> ContainerCreateBody {
     let CreateRequest { spec, image_id, owner, streams } = request;
-    let (binds, anonymous): (Vec<String>, Vec<String>) =
-        spec.volumes.iter().cloned().partition(|v| v.contains(':'));
-    let mounts = spec.mounts.iter().map(|m| parse_mount(m)).collect::<Result<Vec<_>>>()?;
-    let devices = spec.devices.iter().map(|d| parse_device(d)).collect::<Result<Vec<_>>>()?;
-    let (exposed, port_bindings) = parse_publish(&spec.publish)?;
-    let mut labels = spec
-        .labels
+    let binds: Vec<String> = spec.volumes.iter().filter_map(|v| v.bind()).collect();
+    let anonymous: Vec<String> = spec
+        .volumes
         .iter()
-        .map(|l| match l.split_once('=') {
-            Some((k, v)) => (k.to_owned(), v.to_owned()),
-            None => (l.clone(), String::new()),
+        .filter(|v| v.source == VolumeSource::Anonymous)
+        .map(|v| v.target.clone())
+        .collect();
+    let mounts: Vec<Mount> = spec
+        .mounts
+        .iter()
+        .map(|m| Mount {
+            typ: Some(match m.kind {
+                MountKind::Bind => MountType::BIND,
+                MountKind::Volume => MountType::VOLUME,
+                MountKind::Tmpfs => MountType::TMPFS,
+            }),
+            source: m.source.clone(),
+            target: Some(m.target.clone()),
+            read_only: m.read_only.then_some(true),
+            ..Mount::default()
         })
-        .collect::<HashMap<_, _>>();
+        .collect();
+    let devices: Vec<DeviceMapping> = spec
+        .devices
+        .iter()
+        .map(|d| DeviceMapping {
+            path_on_host: Some(d.host.clone()),
+            path_in_container: Some(d.container.clone()),
+            cgroup_permissions: Some(d.permissions.clone()),
+        })
+        .collect();
+    let mut exposed = Vec::new();
+    let mut port_bindings = PortMap::new();
+    for port in &spec.publish {
+        exposed.push(port.key());
+        let binding =
+            PortBinding { host_ip: port.host_ip.clone(), host_port: port.host_port.map(|p| p.to_string()) };
+        port_bindings
+            .entry(port.key())
+            .or_insert_with(|| Some(Vec::new()))
+            .get_or_insert_with(Vec::new)
+            .push(binding);
+    }
+    // The line's labels first: atomicd's own, written last, always win.
+    let mut labels: HashMap<String, String> =
+        spec.labels.iter().map(|l| (l.key.clone(), l.value.clone())).collect();
     labels.extend(owner.to_labels());
-    let tmpfs = spec
-        .tmpfs
-        .iter()
-        .map(|t| match t.split_once(':') {
-            Some((path, opts)) => (path.to_owned(), opts.to_owned()),
-            None => (t.clone(), String::new()),
-        })
-        .collect::<HashMap<_, _>>();
-    let restart_policy = spec.restart.as_deref().map(parse_restart).transpose()?;
+    let tmpfs: HashMap<String, String> =
+        spec.tmpfs.iter().map(|t| (t.target.clone(), t.options.clone())).collect();
+    let restart_policy = spec.restart.map(|r| {
+        let (name, count) = match r {
+            Restart::No => (RestartPolicyNameEnum::NO, None),
+            Restart::Always => (RestartPolicyNameEnum::ALWAYS, None),
+            Restart::UnlessStopped => (RestartPolicyNameEnum::UNLESS_STOPPED, None),
+            Restart::OnFailure(n) => (RestartPolicyNameEnum::ON_FAILURE, n),
+        };
+        RestartPolicy { name: Some(name), maximum_retry_count: count }
+    });
 
     let host_config = HostConfig {
         binds: some_vec(&binds),
@@ -77,7 +110,7 @@ pub fn create_body(request: CreateRequest<'_>) -> Result<ContainerCreateBody> {
     };
 
     let stdin = spec.interactive && streams.stdin;
-    Ok(ContainerCreateBody {
+    ContainerCreateBody {
         image: Some(image_id.to_owned()),
         cmd: some_vec(&spec.command),
         entrypoint: spec.entrypoint.as_ref().map(|e| vec![e.clone()]),
@@ -97,112 +130,7 @@ pub fn create_body(request: CreateRequest<'_>) -> Result<ContainerCreateBody> {
         exposed_ports: (!exposed.is_empty()).then_some(exposed),
         host_config: Some(host_config),
         ..ContainerCreateBody::default()
-    })
-}
-
-/// `type=bind,source=/a,target=/b,readonly` (also `src`, `dst`, `destination`, `ro`).
-fn parse_mount(text: &str) -> Result<Mount> {
-    let mut mount = Mount::default();
-    for field in text.split(',') {
-        let (key, value) = field.split_once('=').unwrap_or((field, "true"));
-        match key {
-            "type" => {
-                mount.typ = Some(match value {
-                    "bind" => MountType::BIND,
-                    "volume" => MountType::VOLUME,
-                    "tmpfs" => MountType::TMPFS,
-                    _ => return Err(bad("--mount", text, "type must be bind, volume or tmpfs")),
-                })
-            }
-            "source" | "src" => mount.source = Some(value.to_owned()),
-            "target" | "dst" | "destination" => mount.target = Some(value.to_owned()),
-            "readonly" | "ro" => mount.read_only = Some(value == "true" || value == "1"),
-            _ => return Err(bad("--mount", text, &format!("unsupported field {key:?}"))),
-        }
     }
-    if mount.target.is_none() {
-        return Err(bad("--mount", text, "a target is required"));
-    }
-    if mount.typ.is_none() {
-        mount.typ = Some(MountType::VOLUME);
-    }
-    Ok(mount)
-}
-
-/// `/dev/host[:/dev/container[:rwm]]`
-fn parse_device(text: &str) -> Result<DeviceMapping> {
-    let parts: Vec<&str> = text.split(':').collect();
-    let (host, container, perms) = match parts.as_slice() {
-        [h] => (*h, *h, "rwm"),
-        [h, c] if c.starts_with('/') => (*h, *c, "rwm"),
-        [h, p] => (*h, *h, *p),
-        [h, c, p] => (*h, *c, *p),
-        _ => return Err(bad("--device", text, "expected HOST[:CONTAINER[:PERMISSIONS]]")),
-    };
-    Ok(DeviceMapping {
-        path_on_host: Some(host.to_owned()),
-        path_in_container: Some(container.to_owned()),
-        cgroup_permissions: Some(perms.to_owned()),
-    })
-}
-
-/// `-p [IP:][HOSTPORT:]CONTAINERPORT[/PROTO]`
-fn parse_publish(specs: &[String]) -> Result<(Vec<String>, PortMap)> {
-    let mut exposed = Vec::new();
-    let mut bindings = PortMap::new();
-    for text in specs {
-        let (addr, proto) = match text.rsplit_once('/') {
-            Some((a, p)) if matches!(p, "tcp" | "udp" | "sctp") => (a, p),
-            Some(_) => return Err(bad("-p", text, "protocol must be tcp, udp or sctp")),
-            None => (text.as_str(), "tcp"),
-        };
-        let parts: Vec<&str> = addr.rsplitn(3, ':').collect();
-        let (container, host_port, host_ip) = match parts.as_slice() {
-            [c] => (*c, "", ""),
-            [c, h] => (*c, *h, ""),
-            [c, h, ip] => (*c, *h, *ip),
-            _ => return Err(bad("-p", text, "expected [IP:][HOSTPORT:]CONTAINERPORT")),
-        };
-        if container.parse::<u16>().is_err() || (!host_port.is_empty() && host_port.parse::<u16>().is_err()) {
-            return Err(bad("-p", text, "ports must be numbers from 0 to 65535"));
-        }
-        let key = format!("{container}/{proto}");
-        exposed.push(key.clone());
-        let binding = PortBinding {
-            host_ip: (!host_ip.is_empty()).then(|| host_ip.trim_matches(['[', ']']).to_owned()),
-            host_port: (!host_port.is_empty()).then(|| host_port.to_owned()),
-        };
-        bindings.entry(key).or_insert_with(|| Some(Vec::new())).get_or_insert_with(Vec::new).push(binding);
-    }
-    Ok((exposed, bindings))
-}
-
-/// `no`, `always`, `unless-stopped`, `on-failure[:N]`
-fn parse_restart(text: &str) -> Result<RestartPolicy> {
-    let (name, count) = match text.split_once(':') {
-        Some(("on-failure", n)) => (
-            RestartPolicyNameEnum::ON_FAILURE,
-            Some(n.parse::<i64>().map_err(|_| bad("--restart", text, "the retry count must be a number"))?),
-        ),
-        Some(_) => return Err(bad("--restart", text, "only on-failure takes a count")),
-        None => (
-            match text {
-                "no" => RestartPolicyNameEnum::NO,
-                "always" => RestartPolicyNameEnum::ALWAYS,
-                "unless-stopped" => RestartPolicyNameEnum::UNLESS_STOPPED,
-                "on-failure" => RestartPolicyNameEnum::ON_FAILURE,
-                _ => {
-                    return Err(bad(
-                        "--restart",
-                        text,
-                        "expected no, always, unless-stopped or on-failure[:N]",
-                    ))
-                }
-            },
-            None,
-        ),
-    };
-    Ok(RestartPolicy { name: Some(name), maximum_retry_count: count })
 }
 
 /// The `docker run` flags that would ask for what `host` grants, for judging an existing
@@ -253,15 +181,15 @@ mod tests {
     use crate::engine::StreamSetup;
     use crate::label::RunSpec;
 
-    fn body(line: &str, streams: StreamSetup) -> Result<ContainerCreateBody> {
+    fn body(line: &str, streams: StreamSetup) -> crate::error::Result<ContainerCreateBody> {
         let argv = shell_words::split(line).unwrap_or_else(|e| panic!("{e}"));
         let owner = crate::label::Ownership { name: "n".into(), ..Default::default() };
-        create_body(CreateRequest {
+        Ok(create_body(CreateRequest {
             spec: &RunSpec::from_argv(&argv)?,
             image_id: "sha256:1d",
             owner: &owner,
             streams,
-        })
+        }))
     }
 
     #[test]
@@ -387,8 +315,10 @@ mod tests {
         assert_eq!((h.uts_mode.as_deref(), h.userns_mode.as_deref()), (Some("host"), Some("host")));
     }
 
+    /// One parse for the judge and the engine: a value the create body could not write is
+    /// refused when the line is read, so display and Info already say so.
     #[test]
-    fn malformed_values_are_refused_by_name() {
+    fn malformed_values_are_refused_by_name_when_the_line_is_read() {
         let table = [
             ("docker run --mount type=nfs,dst=/x img", "--mount"),
             ("docker run --mount src=/x img", "target is required"),
@@ -396,10 +326,13 @@ mod tests {
             ("docker run -p 80/icmp img", "protocol"),
             ("docker run --restart sometimes img", "--restart"),
             ("docker run --device a:b:c:d img", "--device"),
+            ("docker run --mount type=volume,source=x,type=bind,source=/,target=/host img", "more than once"),
         ];
         for (line, needle) in table {
             match body(line, StreamSetup::default()) {
-                Err(Error::UnsupportedLabel(msg)) => assert!(msg.contains(needle), "{line}: {msg}"),
+                Err(crate::error::Error::UnsupportedLabel(msg)) => {
+                    assert!(msg.contains(needle), "{line}: {msg}")
+                }
                 other => panic!("{line}: {other:?}"),
             }
         }

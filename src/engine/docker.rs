@@ -407,7 +407,7 @@ impl Engine for DockerEngine {
     }
 
     async fn create(&self, request: CreateRequest<'_>) -> Result<String> {
-        let body = create_body(request)?;
+        let body = create_body(request);
         let spec = request.spec;
         let options = spec
             .name

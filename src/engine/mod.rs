@@ -14,7 +14,7 @@ use async_trait::async_trait;
 
 pub use auth::{AuthEnv, AuthFiles};
 #[cfg(test)]
-pub(crate) use create::create_body;
+pub(crate) use create::{create_body, host_flags};
 pub use docker::DockerEngine;
 pub use locate::EngineLocator;
 

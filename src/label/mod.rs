@@ -1,6 +1,7 @@
 //! The label core, pure and without I/O: image references, the substitution of a label's text
 //! into words, the `docker run` flag table with each flag's privilege class, the default and
-//! super-privileged lines, and the engine labels that mark atomicd's own containers.
+//! super-privileged lines, the structured flag values parsed once for the judge and the engine,
+//! and the engine labels atomicd writes on its own containers.
 
 mod lines;
 mod owner;
@@ -12,9 +13,11 @@ mod reference;
 mod reference_parity;
 mod spec;
 mod substitute;
+mod values;
 
 pub use lines::{apply_mode, default_line, find_label, spc_line, LabelKind, LineMode};
 pub use owner::{Ownership, OWNER_LABEL_PREFIX};
 pub use reference::{validate_container_name, ImageRef};
 pub use spec::RunSpec;
 pub use substitute::{resolve, Vars};
+pub use values::{MountKind, Restart, VolumeSource};

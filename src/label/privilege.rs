@@ -1,6 +1,9 @@
 //! What each value of a `docker run` flag may do to the host, decided by allowlist: a value is
 //! confined only when it is known to be harmless; every other value touches the host (and then
-//! needs `org.atomic.run-privileged`) or is refused outright.
+//! needs `org.atomic.run-privileged`) or is refused outright. Structured values are judged from
+//! their parsed form ([`super::values`]), the same value the engine is given.
+
+use super::values::{EngineLabel, Mount, MountKind, Volume, VolumeSource};
 
 /// The verdict on one flag and value.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,6 +25,9 @@ pub enum Class {
     Host(fn(&str) -> String),
     /// Decided per value.
     ByValue(fn(&str) -> Verdict),
+    /// Parsed into a typed value first ([`super::values`]), which is judged and then given to
+    /// the engine as it is.
+    Parsed,
 }
 
 impl Class {
@@ -31,6 +37,9 @@ impl Class {
             Class::Confined => Verdict::Confined,
             Class::Host(say) => Verdict::Host(say(value)),
             Class::ByValue(judge) => judge(value),
+            // The spec parses these itself and judges the parsed value; a bare string is not
+            // known to be harmless.
+            Class::Parsed => Verdict::Refused(format!("{value:?} must be parsed before it is judged")),
         }
     }
 }
@@ -85,50 +94,25 @@ pub fn userns(value: &str) -> Verdict {
     namespace("user", value, &["", "private", "auto"])
 }
 
-/// `-v SRC:DST[:OPTS]` or a lone `DST`: an anonymous or named volume is confined; an absolute
-/// source is a host path; anything else (`../..`, `.`, `~`) the engine would resolve against its
-/// own working directory, so it is refused.
-pub fn volume(value: &str) -> Verdict {
-    let (source, rest) = match value.split_once(':') {
-        Some((s, r)) => (s, r),
-        None if value.starts_with('/') => return Verdict::Confined,
-        None => return relative(value, value),
-    };
-    let target = rest.split(':').next().unwrap_or_default();
-    if is_object_name(source) {
-        Verdict::Confined
-    } else if source.starts_with('/') {
-        Verdict::Host(format!("mounts host path {source} at {target}"))
-    } else {
-        relative(value, source)
+/// `-v`: an anonymous or named volume is confined; a host path reaches the host. The value
+/// was parsed once ([`Volume::parse`]); the create body writes the same parts.
+pub fn volume(v: &Volume) -> Verdict {
+    match &v.source {
+        VolumeSource::Anonymous | VolumeSource::Named(_) => Verdict::Confined,
+        VolumeSource::Host(source) => Verdict::Host(format!("mounts host path {source} at {}", v.target)),
     }
 }
 
-fn relative(value: &str, source: &str) -> Verdict {
-    Verdict::Refused(format!(
-        "-v {value:?}: {source:?} is neither a volume name nor an absolute path; the engine would \
-         read it against its own working directory"
-    ))
-}
-
-/// `--mount type=...,source=...,target=...`: volumes (by name) and tmpfs are confined; a bind,
-/// or a volume whose source is not a name, reaches the host.
-pub fn mount(value: &str) -> Verdict {
-    let field = |keys: &[&str]| {
-        value.split(',').find_map(|f| {
-            let (k, v) = f.split_once('=')?;
-            keys.contains(&k).then_some(v)
-        })
-    };
-    let source = field(&["source", "src"]).unwrap_or_default();
-    let target = field(&["target", "dst", "destination"]).unwrap_or_default();
-    match field(&["type"]).unwrap_or("volume") {
-        "tmpfs" if source.is_empty() => Verdict::Confined,
-        "volume" if source.is_empty() || is_object_name(source) => Verdict::Confined,
-        "bind" if source.starts_with('/') => {
-            Verdict::Host(format!("bind-mounts host path {source} at {target}"))
+/// `--mount`: volumes (by name) and tmpfs are confined; a bind reaches the host. Judged from
+/// the parsed mount ([`Mount::parse`]), which is also what the engine is given.
+pub fn mount(m: &Mount) -> Verdict {
+    match (m.kind, &m.source) {
+        (MountKind::Bind, Some(source)) => {
+            Verdict::Host(format!("bind-mounts host path {source} at {}", m.target))
         }
-        _ => Verdict::Host(format!("mounts {value:?} from the host")),
+        // Mount::parse refuses a bind without a source; should one ever get here, it is the host's.
+        (MountKind::Bind, None) => Verdict::Host(format!("bind-mounts a host path at {}", m.target)),
+        (MountKind::Volume | MountKind::Tmpfs, _) => Verdict::Confined,
     }
 }
 
@@ -148,11 +132,13 @@ pub fn log_driver(value: &str) -> Verdict {
     }
 }
 
-/// `-l KEY=VALUE`: the engine labels atomicd marks its own containers with are atomicd's alone.
-pub fn label(value: &str) -> Verdict {
-    if value.starts_with(crate::label::OWNER_LABEL_PREFIX) {
+/// `-l KEY=VALUE`: the engine labels atomicd marks its own containers with are atomicd's alone
+/// (they say nothing to atomicd itself, which keeps its own record, but they tell people).
+pub fn label(l: &EngineLabel) -> Verdict {
+    if l.key.starts_with(crate::label::OWNER_LABEL_PREFIX) {
         Verdict::Refused(format!(
-            "-l {value:?}: labels under {} are atomicd's own",
+            "-l {:?}: labels under {} are atomicd's own",
+            l.key,
             crate::label::OWNER_LABEL_PREFIX
         ))
     } else {
@@ -188,22 +174,35 @@ mod tests {
         matches!(v, Verdict::Host(_))
     }
 
+    /// The structured flags as the spec takes them: parsed (a parse refusal is a refusal), then judged.
+    fn vol(text: &str) -> Verdict {
+        Volume::parse(text).map_or_else(Verdict::Refused, |v| volume(&v))
+    }
+
+    fn mnt(text: &str) -> Verdict {
+        Mount::parse(text).map_or_else(Verdict::Refused, |m| mount(&m))
+    }
+
+    fn lbl(text: &str) -> Verdict {
+        EngineLabel::parse(text).map_or_else(Verdict::Refused, |l| label(&l))
+    }
+
     #[test]
     fn values_are_confined_only_when_known_harmless() {
         type Judge = fn(&str) -> Verdict;
         // (judge, value, confined?, refused?)
         let table: &[(Judge, &str, bool, bool)] = &[
-            (volume, "data:/data", true, false),
-            (volume, "/anon", true, false),
-            (volume, "data:/data:ro,Z", true, false),
-            (volume, "/:/host", false, false),
-            (volume, "/etc:/etc:ro", false, false),
-            (volume, "../../..:/host", false, true),
-            (volume, "./x:/x", false, true),
-            (volume, ".:/x", false, true),
-            (volume, "~/x:/x", false, true),
-            (volume, ":/x", false, true),
-            (volume, "anon", false, true),
+            (vol, "data:/data", true, false),
+            (vol, "/anon", true, false),
+            (vol, "data:/data:ro,Z", true, false),
+            (vol, "/:/host", false, false),
+            (vol, "/etc:/etc:ro", false, false),
+            (vol, "../../..:/host", false, true),
+            (vol, "./x:/x", false, true),
+            (vol, ".:/x", false, true),
+            (vol, "~/x:/x", false, true),
+            (vol, ":/x", false, true),
+            (vol, "anon", false, true),
             (network, "bridge", true, false),
             (network, "none", true, false),
             (network, "mynet", true, false),
@@ -223,12 +222,15 @@ mod tests {
             (uts, "ns:/proc/self/ns/uts", false, false),
             (userns, "auto", true, false),
             (userns, "host", false, false),
-            (mount, "type=volume,src=data,dst=/d", true, false),
-            (mount, "type=tmpfs,dst=/t", true, false),
-            (mount, "target=/t", true, false),
-            (mount, "type=bind,src=/etc,dst=/e", false, false),
-            (mount, "type=volume,src=/etc,dst=/e", false, false),
-            (mount, "type=bind,src=rel,dst=/e", false, false),
+            (mnt, "type=volume,src=data,dst=/d", true, false),
+            (mnt, "type=tmpfs,dst=/t", true, false),
+            (mnt, "target=/t", true, false),
+            (mnt, "type=bind,src=/etc,dst=/e", false, false),
+            (mnt, "type=volume,src=/etc,dst=/e", false, true),
+            (mnt, "type=bind,src=rel,dst=/e", false, true),
+            (mnt, "type=volume,source=x,type=bind,source=/,target=/host", false, true),
+            (mnt, "type=tmpfs,source=/etc,target=/t", false, true),
+            (mnt, "Type=bind,source=/,target=/host", false, true),
             (security_opt, "no-new-privileges", true, false),
             (security_opt, "unmask=ALL", false, false),
             (security_opt, "label=type:spc_t", false, false),
@@ -236,8 +238,8 @@ mod tests {
             (security_opt, "seccomp=unconfined", false, false),
             (log_driver, "journald", true, false),
             (log_driver, "syslog", false, false),
-            (label, "app=1", true, false),
-            (label, "org.atomic.caller-uid=0", false, true),
+            (lbl, "app=1", true, false),
+            (lbl, "org.atomic.caller-uid=0", false, true),
         ];
         for (judge, value, confined, refused) in table {
             let v = judge(value);

@@ -57,8 +57,114 @@ fn line() -> impl Strategy<Value = String> {
     prop::collection::vec(word(), 0..16).prop_map(|w| w.join(" "))
 }
 
+/// One field of a `--mount` value, including the spellings and repeats an attacker would try.
+fn mount_field() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just("type=bind"),
+        Just("type=volume"),
+        Just("type=tmpfs"),
+        Just("Type=bind"),
+        Just("source=/"),
+        Just("src=/etc"),
+        Just("source=data"),
+        Just("src=rel"),
+        Just("source="),
+        Just("target=/host"),
+        Just("dst=/d"),
+        Just("destination=/x"),
+        Just("ro"),
+        Just("readonly=false"),
+        Just("volume-opt=o=bind"),
+        Just("bind-propagation=rshared"),
+    ]
+    .prop_map(str::to_owned)
+}
+
+/// One structured flag with its value.
+fn structured_flag() -> impl Strategy<Value = String> {
+    let path =
+        prop_oneof![Just("/"), Just("/etc"), Just("data"), Just("rel"), Just("."), Just(""), Just("/h")];
+    let opts =
+        prop_oneof![Just(""), Just(":ro"), Just(":rw,Z"), Just(":volume-opt=x"), Just(":/x"), Just(":ro:z")];
+    prop_oneof![
+        prop::collection::vec(mount_field(), 1..6).prop_map(|f| format!("--mount={}", f.join(","))),
+        (path.clone(), prop_oneof![Just(":/t"), Just(""), Just(":t")], opts)
+            .prop_map(|(s, t, o)| format!("--volume={s}{t}{o}")),
+        Just("--device=/dev/fuse".to_owned()),
+        Just("--publish=8080:80".to_owned()),
+        Just("--tmpfs=/run:size=1m".to_owned()),
+        Just("--privileged=false".to_owned()),
+        Just("--net=bridge".to_owned()),
+    ]
+}
+
+/// The host paths a create body mounts, read from the engine's own fields: a bind source that
+/// is absolute, and every mount of type bind.
+fn created_host_paths(host: &bollard::models::HostConfig) -> Vec<String> {
+    let mut paths: Vec<String> = host
+        .binds
+        .iter()
+        .flatten()
+        .filter_map(|b| b.split(':').next().filter(|s| s.starts_with('/')).map(str::to_owned))
+        .collect();
+    for m in host.mounts.iter().flatten() {
+        if m.typ == Some(bollard::models::MountType::BIND) {
+            paths.push(m.source.clone().unwrap_or_default());
+        }
+    }
+    paths.sort();
+    paths
+}
+
+/// The host paths the judge said the line mounts.
+fn judged_host_paths(spec: &RunSpec) -> Vec<String> {
+    let mut paths: Vec<String> = spec
+        .volumes
+        .iter()
+        .filter_map(|v| match &v.source {
+            super::VolumeSource::Host(s) => Some(s.clone()),
+            _ => None,
+        })
+        .chain(
+            spec.mounts.iter().filter(|m| m.kind == super::MountKind::Bind).filter_map(|m| m.source.clone()),
+        )
+        .collect();
+    paths.sort();
+    paths
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: cases(), ..ProptestConfig::default() })]
+
+    /// What is judged is what is created: for any mix of structured flags, the host paths the
+    /// judge saw are exactly those the engine's create body mounts, a line judged confined
+    /// creates nothing that reaches the host, and the body read back (as an existing container
+    /// is judged) is judged the same. A value the judge and the engine could read two ways is
+    /// refused instead.
+    #[test]
+    fn what_is_judged_is_what_is_created(flags in prop::collection::vec(structured_flag(), 1..5)) {
+        let mut argv: Vec<String> = vec!["docker".into(), "run".into()];
+        argv.extend(flags);
+        argv.push("img".into());
+        let Ok(spec) = RunSpec::from_argv(&argv) else { return Ok(()) };
+        let owner = Ownership::default();
+        let body = create_body(CreateRequest { spec: &spec, image_id: "sha256:1", owner: &owner, streams: StreamSetup::default() });
+        let host = body.host_config.unwrap_or_default();
+        let created = created_host_paths(&host);
+        prop_assert_eq!(&judged_host_paths(&spec), &created, "{:?}", argv);
+        if spec.host_privileges().is_empty() {
+            prop_assert!(created.is_empty(), "judged confined, creates host mounts: {:?}", argv);
+            prop_assert!(host.privileged != Some(true) && host.devices.is_none() && host.port_bindings.is_none());
+        }
+        let mut back: Vec<String> = vec!["docker".into(), "run".into()];
+        back.extend(crate::engine::host_flags(&host));
+        back.push("img".into());
+        let reread = RunSpec::from_argv(&back);
+        prop_assert!(reread.is_ok(), "the created configuration cannot be judged: {:?} from {:?}", back, argv);
+        let reread = reread.map_err(|e| TestCaseError::fail(e.to_string()))?;
+        prop_assert_eq!(reread.host_privileges().is_empty(), spec.host_privileges().is_empty(), "{:?}", argv);
+        prop_assert_eq!(judged_host_paths(&reread), created, "{:?}", argv);
+    }
 
     /// Never a panic, whatever the label; an accepted line starts with an engine word, and
     /// reads back into a spec and a create body or is refused with a typed error.

@@ -3,6 +3,7 @@
 //! the table does not know is refused by name rather than dropped.
 
 use super::privilege::{self as p, Class, Verdict};
+use super::values::{Device, EngineLabel, Mount, Port, Restart, Tmpfs, Volume};
 use crate::error::{Error, Result};
 
 /// Everything atomicd understands of one `docker run` line.
@@ -36,10 +37,10 @@ pub struct RunSpec {
     pub uts: Option<String>,
     /// `--userns`
     pub userns: Option<String>,
-    /// `-v` as written: `SRC:DST[:OPTS]`, or a lone `DST` for an anonymous volume.
-    pub volumes: Vec<String>,
-    /// `--mount` as written: `type=bind,src=...,dst=...`.
-    pub mounts: Vec<String>,
+    /// `-v`, parsed: what is judged is what the engine gets.
+    pub volumes: Vec<Volume>,
+    /// `--mount`, parsed.
+    pub mounts: Vec<Mount>,
     /// `-e`
     pub env: Vec<String>,
     /// `--env-file`
@@ -51,11 +52,11 @@ pub struct RunSpec {
     /// `--security-opt`
     pub security_opt: Vec<String>,
     /// `--device`
-    pub devices: Vec<String>,
+    pub devices: Vec<Device>,
     /// `-p`
-    pub publish: Vec<String>,
+    pub publish: Vec<Port>,
     /// `--restart`
-    pub restart: Option<String>,
+    pub restart: Option<Restart>,
     /// `-w`
     pub workdir: Option<String>,
     /// `--entrypoint`
@@ -65,13 +66,13 @@ pub struct RunSpec {
     /// `--hostname`
     pub hostname: Option<String>,
     /// `--tmpfs`
-    pub tmpfs: Vec<String>,
+    pub tmpfs: Vec<Tmpfs>,
     /// `--read-only`
     pub read_only: bool,
     /// `--init`
     pub init: bool,
     /// `-l`
-    pub labels: Vec<String>,
+    pub labels: Vec<EngineLabel>,
     /// `--log-driver`
     pub log_driver: Option<String>,
     /// `--stop-signal`
@@ -106,7 +107,7 @@ const fn flag(names: &'static [&'static str], short: Option<char>, arity: Arity,
 }
 
 use Arity::{Switch, Value};
-use Class::{ByValue, Confined, Host};
+use Class::{ByValue, Confined, Host, Parsed};
 
 /// Every flag atomicd translates. A flag cannot be added without its class.
 const FLAGS: &[Flag] = &[
@@ -124,23 +125,23 @@ const FLAGS: &[Flag] = &[
     flag(&["ipc"], None, Value, ByValue(p::ipc)),
     flag(&["uts"], None, Value, ByValue(p::uts)),
     flag(&["userns"], None, Value, ByValue(p::userns)),
-    flag(&["volume"], Some('v'), Value, ByValue(p::volume)),
-    flag(&["mount"], None, Value, ByValue(p::mount)),
+    flag(&["volume"], Some('v'), Value, Parsed),
+    flag(&["mount"], None, Value, Parsed),
     flag(&["env"], Some('e'), Value, Confined),
     // The file is read by the caller with the caller's rights, never by atomicd.
     flag(&["env-file"], None, Value, Confined),
     flag(&["cap-add", "cap_add"], None, Value, Host(p::cap_add)),
     flag(&["cap-drop", "cap_drop"], None, Value, Confined),
     flag(&["security-opt"], None, Value, ByValue(p::security_opt)),
-    flag(&["device"], None, Value, Host(p::device)),
-    flag(&["publish"], Some('p'), Value, Host(p::publish)),
-    flag(&["restart"], None, Value, Confined),
+    flag(&["device"], None, Value, Parsed),
+    flag(&["publish"], Some('p'), Value, Parsed),
+    flag(&["restart"], None, Value, Parsed),
     flag(&["workdir"], Some('w'), Value, Confined),
     flag(&["entrypoint"], None, Value, Confined),
     flag(&["user"], Some('u'), Value, Confined),
     flag(&["hostname"], Some('h'), Value, Confined),
-    flag(&["tmpfs"], None, Value, Confined),
-    flag(&["label"], Some('l'), Value, ByValue(p::label)),
+    flag(&["tmpfs"], None, Value, Parsed),
+    flag(&["label"], Some('l'), Value, Parsed),
     flag(&["log-driver"], None, Value, ByValue(p::log_driver)),
     flag(&["stop-signal"], None, Value, Confined),
     flag(&["group-add"], None, Value, Confined),
@@ -250,13 +251,64 @@ impl RunSpec {
             return Ok(());
         }
         let value = value.unwrap_or_default();
-        match flag.class.judge(&value) {
-            Verdict::Confined => {}
-            // A sentence quotes the label's value, which may hold escapes meant for a terminal.
-            Verdict::Host(sentence) => self.privileges.push(crate::text::visible(&sentence).into_owned()),
-            Verdict::Refused(why) => return Err(unsupported(crate::text::visible(&why).into_owned())),
+        if let Class::Parsed = flag.class {
+            return self.take_parsed(canonical, &value);
         }
+        self.judged(flag.class.judge(&value))?;
         self.set_value(canonical, value)
+    }
+
+    /// Records what a verdict says: a sentence for a host privilege, an error for a refusal.
+    fn judged(&mut self, verdict: Verdict) -> Result<()> {
+        match verdict {
+            Verdict::Confined => Ok(()),
+            // A sentence quotes the label's value, which may hold escapes meant for a terminal.
+            Verdict::Host(sentence) => {
+                self.privileges.push(crate::text::visible(&sentence).into_owned());
+                Ok(())
+            }
+            Verdict::Refused(why) => Err(unsupported(crate::text::visible(&why).into_owned())),
+        }
+    }
+
+    /// Parses a structured value once, judges the parsed value, and keeps it: the create body
+    /// reads exactly what was judged.
+    fn take_parsed(&mut self, flag: &str, value: &str) -> Result<()> {
+        let refused = |why: String| {
+            let shown = crate::text::truncate_for_message(value);
+            unsupported(crate::text::visible(&format!("--{flag} {shown:?}: {why}")).into_owned())
+        };
+        match flag {
+            "volume" => {
+                let v = Volume::parse(value).map_err(refused)?;
+                self.judged(p::volume(&v))?;
+                self.volumes.push(v);
+            }
+            "mount" => {
+                let m = Mount::parse(value).map_err(refused)?;
+                self.judged(p::mount(&m))?;
+                self.mounts.push(m);
+            }
+            "device" => {
+                let d = Device::parse(value).map_err(refused)?;
+                self.judged(Verdict::Host(p::device(&d.host)))?;
+                self.devices.push(d);
+            }
+            "publish" => {
+                let port = Port::parse(value).map_err(refused)?;
+                self.judged(Verdict::Host(p::publish(&port.to_string())))?;
+                self.publish.push(port);
+            }
+            "restart" => self.restart = Some(Restart::parse(value).map_err(refused)?),
+            "tmpfs" => self.tmpfs.push(Tmpfs::parse(value).map_err(refused)?),
+            "label" => {
+                let l = EngineLabel::parse(value).map_err(refused)?;
+                self.judged(p::label(&l))?;
+                self.labels.push(l);
+            }
+            _ => return Err(unsupported(format!("unsupported flag --{flag}"))),
+        }
+        Ok(())
     }
 
     /// The image and command, and the verdicts of the switches as they ended up.
@@ -297,22 +349,15 @@ impl RunSpec {
             "ipc" => self.ipc = Some(value),
             "uts" => self.uts = Some(value),
             "userns" => self.userns = Some(value),
-            "volume" => self.volumes.push(value),
-            "mount" => self.mounts.push(value),
             "env" => self.env.push(value),
             "env-file" => self.env_files.push(value),
             "cap-add" => self.cap_add.push(value),
             "cap-drop" => self.cap_drop.push(value),
             "security-opt" => self.security_opt.push(value),
-            "device" => self.devices.push(value),
-            "publish" => self.publish.push(value),
-            "restart" => self.restart = Some(value),
             "workdir" => self.workdir = Some(value),
             "entrypoint" => self.entrypoint = Some(value),
             "user" => self.user = Some(value),
             "hostname" => self.hostname = Some(value),
-            "tmpfs" => self.tmpfs.push(value),
-            "label" => self.labels.push(value),
             "log-driver" => self.log_driver = Some(value),
             "stop-signal" => self.stop_signal = Some(value),
             "group-add" => self.group_add.push(value),
@@ -389,7 +434,7 @@ mod tests {
         assert!(s.interactive && s.tty && s.remove);
         assert_eq!(s.name.as_deref(), Some("ntp"));
         assert_eq!(s.env, ["A=1", "B=2"]);
-        assert_eq!(s.volumes, ["/a:/b"]);
+        assert_eq!(s.volumes.iter().map(ToString::to_string).collect::<Vec<_>>(), ["/a:/b"]);
         assert_eq!(s.network.as_deref(), Some("host"));
         assert_eq!(s.cap_add, ["SYS_TIME"]);
         assert_eq!(s.image, "img");
