@@ -82,15 +82,15 @@ async fn a_run_of_the_same_name_waits_for_the_last_removal_and_nothing_is_left()
 }
 
 #[test]
-fn a_start_removes_what_a_crash_left_to_remove() {
+fn a_start_removes_what_a_crash_left_to_remove_by_its_record_not_by_labels() {
     for (sock, engine) in ENGINES {
         let left = format!("left{}", unique());
         let kept = format!("kept{}", unique());
-        // As atomicd labels a waited --rm container, exited: left behind by a crash.
-        for (name, labels) in [
-            (&left, vec!["org.atomic.managed=1", "org.atomic.remove=1", "org.atomic.operation=Run"]),
-            (&kept, vec!["org.atomic.managed=1", "org.atomic.operation=Run"]),
-        ] {
+        let forged = format!("forged{}", unique());
+        // Exited containers, each labelled as atomicd labels a waited --rm container.
+        let labels = ["org.atomic.managed=1", "org.atomic.remove=1", "org.atomic.operation=Run"];
+        let mut ids = Vec::new();
+        for name in [&left, &kept, &forged] {
             let mut args = vec!["run".to_owned(), "--name".to_owned(), name.clone()];
             for l in labels {
                 args.extend(["--label".to_owned(), l.to_owned()]);
@@ -98,11 +98,25 @@ fn a_start_removes_what_a_crash_left_to_remove() {
             args.extend([PLAIN.to_owned(), "true".to_owned()]);
             let out = Command::new(engine).args(&args).output().unwrap_or_else(|e| panic!("{e}"));
             assert!(out.status.success(), "{engine}: {}", String::from_utf8_lossy(&out.stderr));
+            let id = Command::new(engine).args(["inspect", "--format", "{{.Id}}", name]).output();
+            ids.push(id.map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned()).unwrap_or_default());
         }
-        let _d = Daemon::start(&["--engine-socket", sock]);
+        // What a crashed atomicd's record says: `left` was still to be removed, `kept` is a kept
+        // container of atomicd's; `forged` it never made, whatever its labels say.
+        let state = std::env::temp_dir().join(format!("atomicd-sweep-{}", unique())).join("state");
+        std::fs::create_dir_all(&state).unwrap_or_else(|e| panic!("{e}"));
+        let record = |name: &str, remove: bool| {
+            serde_json::json!({"image": PLAIN, "image_id": "", "name": name, "operation": "Run",
+                "caller_uid": 0, "privileged": false, "remove": remove})
+        };
+        let records = serde_json::json!({ &ids[0]: record(&left, true), &ids[1]: record(&kept, false) });
+        std::fs::write(state.join("containers.json"), records.to_string()).unwrap_or_else(|e| panic!("{e}"));
+        let _d = Daemon::start_on(&state, &["--engine-socket", sock]);
         let swept = wait_until(Duration::from_secs(10), || !containers(engine).contains(&left));
         assert!(swept, "{engine}: the exited --rm container was not swept");
-        assert!(containers(engine).contains(&kept), "{engine}: a container to keep was removed");
-        let _ = Command::new(engine).args(["rm", "-f", &kept]).output();
+        let now = containers(engine);
+        assert!(now.contains(&kept), "{engine}: a container to keep was removed");
+        assert!(now.contains(&forged), "{engine}: a container atomicd never made was swept for its labels");
+        let _ = Command::new(engine).args(["rm", "-f", &kept, &forged]).output();
     }
 }

@@ -25,7 +25,6 @@ use super::{
     ImageInfo, ImageSummary, StreamSetup,
 };
 use crate::error::{Error, Result};
-use crate::label::Ownership;
 use crate::text::{dbus_safe, Tail};
 
 /// How long a probe may take before the engine counts as down.
@@ -313,7 +312,8 @@ impl Engine for DockerEngine {
                     running: c.state.and_then(|s| s.running).unwrap_or(false),
                     open_stdin: c.config.as_ref().and_then(|cfg| cfg.open_stdin).unwrap_or(false),
                     tty: c.config.as_ref().and_then(|cfg| cfg.tty).unwrap_or(false),
-                    owner: c.config.and_then(|cfg| cfg.labels).as_ref().and_then(Ownership::from_labels),
+                    // Whose it is comes from atomicd's own record, never from labels.
+                    owner: None,
                     host_flags: c.host_config.as_ref().map(host_flags).unwrap_or_default(),
                 }))
             }

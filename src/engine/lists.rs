@@ -4,7 +4,6 @@
 use bollard::models::{ContainerSummary as EngineContainer, ImageSummary as EngineImage};
 
 use super::{ContainerSummary, ImageSummary};
-use crate::label::Ownership;
 use crate::text::dbus_safe;
 
 /// An RFC 3339 time as seconds since the epoch; 0 when it cannot be read.
@@ -32,7 +31,8 @@ pub fn container(c: EngineContainer) -> ContainerSummary {
             .map(|n| dbus_safe(n.trim_start_matches('/')).into_owned())
             .unwrap_or_default(),
         running: state == "running",
-        owner: c.labels.as_ref().and_then(Ownership::from_labels),
+        // Whose it is comes from atomicd's own record, which the manager holds.
+        owner: None,
         image: dbus_safe(c.image.as_deref().unwrap_or_default()).into_owned(),
         image_id: c.image_id.unwrap_or_default(),
         exit_code: c.status.as_deref().and_then(exit_code),

@@ -91,7 +91,8 @@ pub struct ContainerInfo {
     pub image_id: String,
     /// Whether it runs now.
     pub running: bool,
-    /// What atomicd recorded on it; `None` when atomicd did not make it.
+    /// What atomicd recorded when it made it: always `None` from an engine; the manager fills it
+    /// from its own record (`manager/owned.rs`). `None` there: atomicd did not make it.
     pub owner: Option<Ownership>,
     /// Its host configuration as the `docker run` flags that would ask for it, so that what it
     /// may do to the host is judged by the same table as a label's line.
@@ -111,7 +112,7 @@ pub struct ContainerSummary {
     pub name: String,
     /// Whether it runs now.
     pub running: bool,
-    /// What atomicd recorded on it; `None` when atomicd did not make it.
+    /// What atomicd recorded when it made it: `None` from an engine, filled by the manager.
     pub owner: Option<Ownership>,
     /// The image as the engine names it.
     pub image: String,

@@ -13,6 +13,7 @@ mod images;
 mod install;
 mod job_output;
 mod jobs;
+mod owned;
 mod plan;
 mod removals;
 mod request;
@@ -45,7 +46,10 @@ const OUTPUT_LIMIT: usize = 64 * 1024;
 
 /// The service's state and collaborators, each behind a trait so the rules can be tested alone.
 pub struct Manager {
+    /// The engine as the manager sees it: through atomicd's record of its own containers.
     engine: Arc<dyn Engine>,
+    /// That record (the same object as `engine`).
+    owned: Arc<owned::Owned>,
     authority: Arc<dyn Authority>,
     host: Arc<dyn HostBackend>,
     state: StateStore,
@@ -94,8 +98,10 @@ impl Manager {
     /// A manager over the given parts.
     pub fn new(parts: Parts) -> Self {
         let Parts { engine, authority, host, state, jobs, power, changes } = parts;
+        let owned = Arc::new(owned::Owned::new(engine, state.clone()));
         Manager {
-            engine,
+            engine: owned.clone(),
+            owned,
             authority,
             host,
             state,
@@ -122,8 +128,12 @@ impl Manager {
         self.display_cache.changed(change);
     }
 
-    /// Removes the exited containers atomicd still had to remove when it last stopped.
+    /// At start: forgets the recorded containers that are gone, and removes the exited ones
+    /// atomicd still had to remove when it last stopped.
     pub async fn sweep_removals(&self) -> usize {
+        if let Err(e) = self.owned.prune().await {
+            tracing::warn!("cannot compare the record of atomicd's containers with the engine: {e}");
+        }
         removals::Removals::sweep(self.engine.as_ref()).await
     }
 

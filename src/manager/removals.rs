@@ -1,8 +1,8 @@
 //! Containers removed after the reply. A Run's exit code is exact as soon as its process has
 //! ended; the engine's removal (podman's cleanup process takes ~250 ms) need not hold the
 //! caller. Removal is never lost: a Run of the same NAME waits for it, SIGTERM waits for what is
-//! still pending, and atomicd's start sweeps the exited containers it still had to remove (they
-//! carry `org.atomic.remove=1`).
+//! still pending, and atomicd's start sweeps the exited containers it still had to remove (its
+//! own record says so; a container's labels never do).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

@@ -1,5 +1,6 @@
-//! atomicd's persistent state: the installation records and the host's cached update, each
-//! written atomically so a crash leaves either the old file or the new one, never a torn one.
+//! atomicd's persistent state: the installation records, the record of the containers atomicd
+//! created, the host's cached update and the reboot marker, each written atomically so a crash
+//! leaves either the old file or the new one, never a torn one.
 
 use std::fs::{self, File};
 use std::io::Write;
@@ -37,6 +38,8 @@ pub struct StateStore {
 }
 
 const INSTALLED: &str = "installed.json";
+/// The containers atomicd created, by ID: the one source of "atomicd made this".
+const CONTAINERS: &str = "containers.json";
 /// The automatic update's staged version and its reboot slot.
 const REBOOT_MARKER: &str = "reboot-marker.json";
 
@@ -55,6 +58,17 @@ pub struct RebootMarker {
 /// What the last HostUpgrade check found, until it is deployed or overtaken.
 const CACHED_UPDATE: &str = "cached-update.json";
 
+/// Every file of the store, whose stale temporary files a start removes.
+const FILES: [&str; 4] = [INSTALLED, CONTAINERS, CACHED_UPDATE, REBOOT_MARKER];
+
+/// A temporary file's name for one write of `file`: unique within the process as well as across
+/// processes, so two writes at once never share (and tear) one temporary file.
+pub fn temp_name(file: &str) -> String {
+    static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!(".{file}.{}.{n}", std::process::id())
+}
+
 impl StateStore {
     /// A store in `dir`, created when missing; stale temporary files of a crashed write are removed.
     pub fn open(dir: &Path) -> Result<Self> {
@@ -63,7 +77,7 @@ impl StateStore {
         if let Ok(entries) = fs::read_dir(dir) {
             for entry in entries.flatten() {
                 let name = entry.file_name().to_string_lossy().into_owned();
-                if [INSTALLED, CACHED_UPDATE].iter().any(|f| name.starts_with(&format!(".{f}."))) {
+                if FILES.iter().any(|f| name.starts_with(&format!(".{f}."))) {
                     let _ = fs::remove_file(entry.path());
                 }
             }
@@ -92,7 +106,7 @@ impl StateStore {
         let bytes = serde_json::to_vec_pretty(value)
             .map_err(|e| Error::Failed(format!("cannot encode state: {e}")))?;
         let path = self.dir.join(file);
-        let tmp = self.dir.join(format!(".{file}.{}", std::process::id()));
+        let tmp = self.dir.join(temp_name(file));
         let fail = |what: &str, e: std::io::Error| {
             let _ = fs::remove_file(&tmp);
             Error::io(format!("cannot {what} {}", path.display()), e)
@@ -120,6 +134,26 @@ impl StateStore {
     /// Replaces the installation list.
     pub fn save_installed(&self, installed: &[Installation]) -> Result<()> {
         self.write(INSTALLED, &StateFile { installed: installed.to_vec() })
+    }
+
+    /// The record of the containers atomicd created, by container ID; empty when none was kept.
+    pub fn containers<T: for<'de> Deserialize<'de>>(&self) -> Result<std::collections::BTreeMap<String, T>> {
+        Ok(self.read(CONTAINERS)?.unwrap_or_default())
+    }
+
+    /// Replaces the record of atomicd's containers.
+    pub fn save_containers<T: Serialize>(
+        &self,
+        records: &std::collections::BTreeMap<String, T>,
+    ) -> Result<()> {
+        self.write(CONTAINERS, records)
+    }
+
+    /// Moves an unreadable record of containers aside (kept for a person to look at), so that
+    /// the next write does not overwrite it; returns where it went.
+    pub fn set_containers_aside(&self) -> Option<PathBuf> {
+        let aside = self.dir.join(format!("{CONTAINERS}.unreadable"));
+        fs::rename(self.dir.join(CONTAINERS), &aside).ok().map(|()| aside)
     }
 
     /// The update the last check found, if it is still kept.

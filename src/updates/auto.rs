@@ -166,10 +166,12 @@ impl AutoUpdates {
             .map_err(|e| Error::InvalidArgument(e.to_string()))?;
         std::fs::create_dir_all(&dir)
             .map_err(|e| Error::io(format!("cannot create {}", dir.display()), e))?;
-        let tmp = dir.join(format!(".{DROP_IN}.{}", std::process::id()));
-        std::fs::write(&tmp, text.as_bytes())
-            .and_then(|()| std::fs::rename(&tmp, &path))
-            .map_err(|e| Error::io(format!("cannot write {}", path.display()), e))?;
+        // A temporary file of this write's own: two calls at once never write into one.
+        let tmp = dir.join(crate::system::state::temp_name(DROP_IN));
+        std::fs::write(&tmp, text.as_bytes()).and_then(|()| std::fs::rename(&tmp, &path)).map_err(|e| {
+            let _ = std::fs::remove_file(&tmp);
+            Error::io(format!("cannot write {}", path.display()), e)
+        })?;
         self.reload();
         Ok(path)
     }

@@ -50,7 +50,12 @@ pub fn require_world() {
     );
 }
 
+/// A binary of this build, or with `ATOMICD_TEST_BIN_DIR` of another build (an earlier commit's,
+/// to show what a test caught before a fix).
 pub fn bin(name: &str) -> PathBuf {
+    if let Some(dir) = std::env::var_os("ATOMICD_TEST_BIN_DIR").filter(|_| name != "call") {
+        return PathBuf::from(dir).join(name);
+    }
     let daemon = PathBuf::from(env!("CARGO_BIN_EXE_atomicd"));
     let dir = daemon.parent().map(Path::to_path_buf).unwrap_or_default();
     match name {
@@ -115,6 +120,11 @@ impl Daemon {
     pub fn start_with_env(args: &[&str], env: &[(&str, &str)]) -> Daemon {
         let base = std::env::temp_dir().join(format!("atomicd-it-{}-{}", std::process::id(), unique()));
         Self::start_in(&base.join("state"), args, env)
+    }
+
+    /// A daemon on a state directory the test prepared (records a crashed atomicd left).
+    pub fn start_on(state_dir: &Path, args: &[&str]) -> Daemon {
+        Self::start_in(state_dir, args, &[])
     }
 
     /// Stops this daemon and starts another on the same state directory.

@@ -96,7 +96,8 @@ impl Engine for FakeEngine {
             name: c.name.clone(),
             image_id: c.image_id.clone(),
             running: c.running,
-            owner: Ownership::from_labels(&c.labels),
+            // An engine knows labels, not owners: the manager's record says whose it is.
+            owner: None,
             host_flags: c.host_flags.clone(),
             open_stdin: true,
             tty: false,
@@ -110,7 +111,7 @@ impl Engine for FakeEngine {
                 id: c.id.clone(),
                 name: c.name.clone(),
                 running: c.running,
-                owner: Ownership::from_labels(&c.labels),
+                owner: None,
                 image_id: c.image_id.clone(),
                 state: if c.running { "running" } else { "exited" }.into(),
                 ..ContainerSummary::default()
@@ -153,12 +154,22 @@ impl Engine for FakeEngine {
         *next += 1;
         let id = format!("new{next}");
         self.log(format!("create {id} from {}", r.image_id));
+        // As the engines do: the image's labels, then the create request's over them.
+        let mut labels = self
+            .images
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .find(|i| i.id == r.image_id)
+            .map(|i| i.labels.clone())
+            .unwrap_or_default();
+        labels.extend(r.owner.to_labels());
         self.container(FakeContainer {
             id: id.clone(),
             name: r.spec.name.clone().unwrap_or_default(),
             image_id: r.image_id.to_owned(),
             running: false,
-            labels: r.owner.to_labels(),
+            labels,
             host_flags: Vec::new(),
         });
         Ok(id)
@@ -421,6 +432,24 @@ async fn concurrent_status_calls_share_one_read_of_the_host() {
     assert!(reads <= 2, "100 concurrent Status calls read the host {reads} times");
 }
 
+impl World {
+    /// A container atomicd made earlier: in the engine, and in atomicd's record (as its create
+    /// would have recorded it, from the same facts its labels carry).
+    fn made(&self, c: FakeContainer) {
+        let owner = Ownership {
+            image: c.labels.get("org.atomic.image").cloned().unwrap_or_default(),
+            image_id: c.image_id.clone(),
+            name: c.name.clone(),
+            operation: c.labels.get("org.atomic.operation").cloned().unwrap_or_default(),
+            caller_uid: c.labels.get("org.atomic.caller-uid").and_then(|u| u.parse().ok()).unwrap_or(0),
+            privileged: Some(c.labels.get("org.atomic.privileged").map(String::as_str) == Some("1")),
+            remove: c.labels.get("org.atomic.remove").map(String::as_str) == Some("1"),
+        };
+        self.manager.owned.record(&c.id, Some(owner)).unwrap_or_else(|e| panic!("{e}"));
+        self.engine.container(c);
+    }
+}
+
 fn caller(uid: u32) -> Caller {
     Caller { bus_name: ":1.9".into(), uid, allow_interactive: false }
 }
@@ -514,7 +543,7 @@ async fn a_run_is_created_from_the_inspected_id_and_polkit_sees_it() {
 async fn restarting_a_stopped_privileged_container_needs_run_privileged() {
     let w = world(&["org.atomic.run"]);
     w.engine.image("app", "sha256:a1", &[("RUN", NAMED_RUN)]);
-    w.engine.container(mine("app", "sha256:a1", false, &["--privileged", "--volume=/:/host"]));
+    w.made(mine("app", "sha256:a1", false, &["--privileged", "--volume=/:/host"]));
     let r = w.manager.run(&caller(1000), run_request("app", &[])).await;
     assert!(matches!(r, Err(Error::AccessDenied(_))), "{r:?}");
     assert_eq!(asked(&w), ["org.atomic.run-privileged"]);
@@ -522,7 +551,7 @@ async fn restarting_a_stopped_privileged_container_needs_run_privileged() {
     // A confined one restarts with run alone.
     let w = world(&["org.atomic.run"]);
     w.engine.image("app", "sha256:a1", &[("RUN", NAMED_RUN)]);
-    w.engine.container(mine("app", "sha256:a1", false, &["--network=bridge"]));
+    w.made(mine("app", "sha256:a1", false, &["--network=bridge"]));
     w.manager.run(&caller(1000), run_request("app", &[])).await.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(w.engine.calls(), ["start app-id"]);
 }
@@ -534,7 +563,7 @@ async fn a_detached_run_of_a_stopped_container_only_starts_it_as_authorized() {
     // A run-only caller: the plan's line is what polkit is asked about and what the engine does.
     let w = world(&["org.atomic.run"]);
     w.engine.image("app", "sha256:a1", &[("RUN", NAMED_RUN)]);
-    w.engine.container(mine("app", "sha256:a1", false, &["--network=bridge"]));
+    w.made(mine("app", "sha256:a1", false, &["--network=bridge"]));
     let r = w.manager.run(&caller(1000), detached()).await.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(r.command, ["docker", "start", "app"]);
     assert_eq!((r.container_id.as_deref(), r.exit_code), (Some("app-id"), None), "not waited for");
@@ -545,7 +574,7 @@ async fn a_detached_run_of_a_stopped_container_only_starts_it_as_authorized() {
     // Privileged, the same caller is refused and nothing starts.
     let w = world(&["org.atomic.run"]);
     w.engine.image("app", "sha256:a1", &[("RUN", NAMED_RUN)]);
-    w.engine.container(mine("app", "sha256:a1", false, &["--privileged"]));
+    w.made(mine("app", "sha256:a1", false, &["--privileged"]));
     let r = w.manager.run(&caller(1000), detached()).await;
     assert!(matches!(r, Err(Error::AccessDenied(_))), "{r:?}");
     assert_eq!(asked(&w), ["org.atomic.run-privileged"]);
@@ -556,7 +585,7 @@ async fn a_detached_run_of_a_stopped_container_only_starts_it_as_authorized() {
 async fn a_command_for_an_existing_container_is_exec_d_with_its_exit_code() {
     let w = world(&["org.atomic.run"]);
     w.engine.image("app", "sha256:a1", &[("RUN", NAMED_RUN)]);
-    w.engine.container(mine("app", "sha256:a1", false, &[]));
+    w.made(mine("app", "sha256:a1", false, &[]));
     let r =
         w.manager.run(&caller(1000), run_request("app", &["date"])).await.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(r.exit_code, Some(7));
@@ -565,7 +594,7 @@ async fn a_command_for_an_existing_container_is_exec_d_with_its_exit_code() {
     // Running and no command: already running, nothing done.
     let w = world(&["org.atomic.run"]);
     w.engine.image("app", "sha256:a1", &[("RUN", NAMED_RUN)]);
-    w.engine.container(mine("app", "sha256:a1", true, &[]));
+    w.made(mine("app", "sha256:a1", true, &[]));
     let r = w.manager.run(&caller(1000), run_request("app", &[])).await.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(r.exit_code, Some(0));
     assert!(r.warnings.iter().any(|m| m.contains("already running")));
@@ -577,7 +606,7 @@ async fn stop_touches_only_atomicd_s_containers_by_their_stop_label_or_the_engin
     // No STOP label: the engine stops it with the grace asked for, under org.atomic.stop.
     let w = world(&["org.atomic.stop"]);
     w.engine.image("app", "sha256:a1", &[("RUN", NAMED_RUN)]);
-    w.engine.container(mine("app", "sha256:a1", true, &[]));
+    w.made(mine("app", "sha256:a1", true, &[]));
     let r = w.manager.stop(&caller(1000), "app", 3, false, LabelInputs::default()).await;
     let r = r.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!((r.command.join(" "), r.exit_code), ("docker stop -t 3 app".to_owned(), Some(0)));
@@ -586,7 +615,7 @@ async fn stop_touches_only_atomicd_s_containers_by_their_stop_label_or_the_engin
     // A STOP label runs as a container of its own; a privileged one needs run-privileged too.
     let w = world(&["org.atomic.stop"]);
     w.engine.image("app", "sha256:a1", &[("STOP", "docker run --rm -v /run:/run IMAGE kill NAME")]);
-    w.engine.container(mine("app", "sha256:a1", true, &[]));
+    w.made(mine("app", "sha256:a1", true, &[]));
     let r = w.manager.stop(&caller(1000), "app", 10, false, LabelInputs::default()).await;
     assert!(matches!(r, Err(Error::AccessDenied(_))), "{r:?}");
     assert_eq!(asked(&w), ["org.atomic.stop", "org.atomic.run-privileged"]);
@@ -614,7 +643,7 @@ async fn replace_removes_only_atomicd_s_container_of_the_same_image() {
 
     let w = world(&["org.atomic.run"]);
     w.engine.image("app", "sha256:a1", &[("RUN", NAMED_RUN)]);
-    w.engine.container(mine("app", "sha256:old", true, &[]));
+    w.made(mine("app", "sha256:old", true, &[]));
     let r = w.manager.run(&caller(1000), RunRequest { replace: true, ..run_request("app", &[]) }).await;
     r.unwrap_or_else(|e| panic!("same image reference, older id: {e}"));
     assert_eq!(w.engine.calls()[0], "rm app-id");
@@ -630,8 +659,8 @@ async fn replace_removes_only_atomicd_s_container_of_the_same_image() {
 async fn uninstall_removes_what_polkit_was_told_and_nothing_else() {
     let w = world(&["org.atomic.uninstall"]);
     w.engine.image("app", "sha256:a1", &[]);
-    w.engine.container(mine("app", "sha256:a1", false, &[]));
-    w.engine.container(mine("helper", "sha256:a1", true, &[]));
+    w.made(mine("app", "sha256:a1", false, &[]));
+    w.made(mine("helper", "sha256:a1", true, &[]));
     let request = || UninstallRequest { image: "app".into(), force: true, ..Default::default() };
     let r = w.manager.uninstall(&caller(0), request()).await.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(r.removed, ["app-id", "helper-id", "sha256:a1"]);
@@ -711,7 +740,7 @@ async fn update_names_the_outdated_and_reinstall_moves_the_record_only_when_both
     w.engine.image("app", "sha256:a1", &labels);
     let install = InstallRequest { image: "app".into(), ..Default::default() };
     w.manager.install(&caller(0), install).await.unwrap_or_else(|e| panic!("{e}"));
-    w.engine.container(mine("app", "sha256:a1", true, &[]));
+    w.made(mine("app", "sha256:a1", true, &[]));
     let theirs = FakeContainer { labels: HashMap::new(), ..mine("theirs", "sha256:a1", true, &[]) };
     w.engine.container(theirs);
     // Nothing new in the registry: nothing changes.
@@ -796,4 +825,5 @@ async fn a_refused_caller_changes_nothing() {
 }
 
 mod auto;
+mod holes;
 mod host;

@@ -1,0 +1,182 @@
+//! "atomicd made this" comes from atomicd's own record, never from a container's labels: any image
+//! can carry `org.atomic.managed=1`, and a container an admin makes from it inherits that. The
+//! manager sees the engine only through [`Owned`], which records each container atomicd creates
+//! (by ID, in the state directory, written atomically before the create returns) and answers
+//! every lookup's `owner` from that record alone.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use async_trait::async_trait;
+
+use crate::engine::{
+    Attached, ContainerInfo, ContainerSummary, CreateRequest, Engine, EngineChange, EngineInfo, ImageInfo,
+    ImageSummary, StreamSetup,
+};
+use crate::error::{Error, Result};
+use crate::label::Ownership;
+use crate::system::state::StateStore;
+
+/// The engine, seen through atomicd's record of its own containers.
+pub struct Owned {
+    inner: Arc<dyn Engine>,
+    state: StateStore,
+    /// Container ID to what atomicd recorded when it created it.
+    records: Mutex<BTreeMap<String, Ownership>>,
+}
+
+impl Owned {
+    /// The engine `inner`, with the record kept in `state`. An unreadable record is set aside
+    /// (nothing is then atomicd's: the safe reading) rather than overwritten.
+    pub fn new(inner: Arc<dyn Engine>, state: StateStore) -> Self {
+        let records = state.containers::<Ownership>().unwrap_or_else(|e| {
+            let aside = state.set_containers_aside();
+            tracing::error!(
+                "the record of atomicd's containers cannot be read ({e}); it was set aside as {}, and \
+                 no existing container is treated as atomicd's",
+                aside.map_or_else(|| "(could not be moved)".to_owned(), |p| p.display().to_string())
+            );
+            BTreeMap::new()
+        });
+        Owned { inner, state, records: Mutex::new(records) }
+    }
+
+    fn records(&self) -> MutexGuard<'_, BTreeMap<String, Ownership>> {
+        self.records.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// What atomicd recorded for container `id`, if it made it.
+    fn owner_of(&self, id: &str) -> Option<Ownership> {
+        self.records().get(id).cloned()
+    }
+
+    /// Records (or with `None` forgets) container `id`, written to disk before this returns.
+    pub(super) fn record(&self, id: &str, owner: Option<Ownership>) -> Result<()> {
+        let mut records = self.records();
+        let before = records.clone();
+        match owner {
+            Some(o) => records.insert(id.to_owned(), o),
+            None => records.remove(id),
+        };
+        if let Err(e) = self.state.save_containers(&records) {
+            *records = before;
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    /// Forgets the recorded containers the engine no longer has; `listed` is every ID it has now,
+    /// listed after `known` was taken (so a container created since is never forgotten).
+    fn forget_gone(&self, known: &[String], listed: &HashSet<&str>) {
+        let gone: Vec<&String> = known.iter().filter(|id| !listed.contains(id.as_str())).collect();
+        if gone.is_empty() {
+            return;
+        }
+        let mut records = self.records();
+        let before = records.clone();
+        for id in gone {
+            records.remove(id);
+        }
+        if let Err(e) = self.state.save_containers(&records) {
+            tracing::warn!("cannot drop removed containers from the record: {e}");
+            *records = before;
+        }
+    }
+
+    /// At start: drops the records of containers that are gone (removed by the engine, by an
+    /// admin, or by `--rm`), so the record stays as small as what atomicd still has.
+    pub(super) async fn prune(&self) -> Result<()> {
+        let known: Vec<String> = self.records().keys().cloned().collect();
+        let list = self.inner.list_containers().await?;
+        let listed: HashSet<&str> = list.iter().map(|c| c.id.as_str()).collect();
+        self.forget_gone(&known, &listed);
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Engine for Owned {
+    async fn info(&self) -> EngineInfo {
+        self.inner.info().await
+    }
+    async fn inspect_image(&self, image: &str) -> Result<ImageInfo> {
+        self.inner.inspect_image(image).await
+    }
+    async fn find_container(&self, name: &str) -> Result<Option<ContainerInfo>> {
+        let found = self.inner.find_container(name).await?;
+        Ok(found.map(|c| ContainerInfo { owner: self.owner_of(&c.id), ..c }))
+    }
+    async fn list_containers(&self) -> Result<Vec<ContainerSummary>> {
+        let list = self.inner.list_containers().await?;
+        Ok(list.into_iter().map(|c| ContainerSummary { owner: self.owner_of(&c.id), ..c }).collect())
+    }
+    async fn list_images(&self, all: bool) -> Result<Vec<ImageSummary>> {
+        self.inner.list_images(all).await
+    }
+    async fn events(&self) -> Result<futures_util::stream::BoxStream<'static, EngineChange>> {
+        self.inner.events().await
+    }
+    async fn pull(
+        &self,
+        reference: &str,
+        progress: tokio::sync::mpsc::UnboundedSender<(f64, String)>,
+    ) -> Result<()> {
+        self.inner.pull(reference, progress).await
+    }
+    async fn remove_image(&self, image: &str) -> Result<bool> {
+        self.inner.remove_image(image).await
+    }
+    /// Creates, then records the container before anyone can be told its ID; a container whose
+    /// record cannot be written is removed again, so nothing atomicd made goes unrecorded.
+    async fn create(&self, request: CreateRequest<'_>) -> Result<String> {
+        let id = self.inner.create(request).await?;
+        if let Err(e) = self.record(&id, Some(request.owner.clone())) {
+            let _ = self.inner.remove(&id, true).await;
+            return Err(Error::Failed(format!(
+                "the container was created but atomicd cannot record it ({e}), so it was removed again"
+            )));
+        }
+        Ok(id)
+    }
+    async fn attach(&self, id: &str, stdin: bool) -> Result<Attached> {
+        self.inner.attach(id, stdin).await
+    }
+    async fn resize_tty(&self, id: &str, rows: u16, columns: u16) -> Result<()> {
+        self.inner.resize_tty(id, rows, columns).await
+    }
+    async fn start(&self, id: &str) -> Result<()> {
+        self.inner.start(id).await
+    }
+    async fn stop(&self, id: &str, timeout: u32) -> Result<()> {
+        self.inner.stop(id, timeout).await
+    }
+    async fn wait(&self, id: &str) -> Result<i64> {
+        self.inner.wait(id).await
+    }
+    async fn exit_code(&self, id: &str) -> Result<Option<i64>> {
+        self.inner.exit_code(id).await
+    }
+    async fn output_tail(&self, id: &str, limit: usize) -> Result<String> {
+        self.inner.output_tail(id, limit).await
+    }
+    /// Removes, then forgets the container (a record left by a failed write is dropped by the
+    /// next start's prune: container IDs are never reused).
+    async fn remove(&self, id: &str, force: bool) -> Result<()> {
+        self.inner.remove(id, force).await?;
+        if self.records().contains_key(id) {
+            if let Err(e) = self.record(id, None) {
+                tracing::warn!(container = %id, "removed, but cannot drop it from the record: {e}");
+            }
+        }
+        Ok(())
+    }
+    async fn exec(&self, id: &str, command: &[String], streams: StreamSetup) -> Result<(String, Attached)> {
+        self.inner.exec(id, command, streams).await
+    }
+    async fn exec_detached(&self, id: &str, command: &[String]) -> Result<String> {
+        self.inner.exec_detached(id, command).await
+    }
+    async fn exec_exit_code(&self, exec_id: &str) -> Result<i64> {
+        self.inner.exec_exit_code(exec_id).await
+    }
+}

@@ -1,0 +1,100 @@
+//! The holes a review reproduced against 0.1 (issue 24), each as the rule that closes it, on the
+//! fakes: ownership from atomicd's record and not from labels, another caller's container, what
+//! a pull and an image removal need, and work bounded before polkit is asked.
+
+use super::*;
+
+/// A container an admin made with podman from an image whose author set every label atomicd
+/// writes (`org.atomic.managed=1`, `org.atomic.remove=1`, `org.atomic.caller-uid=0`...): in the
+/// engine with all of them, in atomicd's record not at all.
+fn forged(w: &World, name: &str, running: bool) {
+    let mut c = mine(name, "sha256:f1", running, &[]);
+    c.labels.insert("org.atomic.remove".into(), "1".into());
+    w.engine.container(c);
+}
+
+fn forging_image(w: &World) {
+    let labels = [
+        ("RUN", NAMED_RUN),
+        ("org.atomic.managed", "1"),
+        ("org.atomic.remove", "1"),
+        ("org.atomic.image", "app"),
+        ("org.atomic.caller-uid", "0"),
+    ];
+    w.engine.image("app", "sha256:f1", &labels);
+}
+
+fn not_ours(r: &Result<impl std::fmt::Debug>) -> bool {
+    matches!(r, Err(Error::Failed(m)) if m.contains("not made by atomicd"))
+}
+
+#[tokio::test]
+async fn labels_an_image_author_can_set_make_no_container_atomicd_s() {
+    let w = world(&["org.atomic.run", "org.atomic.stop", "org.atomic.uninstall"]);
+    forging_image(&w);
+    forged(&w, "app", true);
+    let exec = w.manager.run(&caller(1000), run_request("app", &["cat", "/run/secrets/db"])).await;
+    assert!(not_ours(&exec), "a run-only caller exec'd into it: {exec:?}");
+    let replace = RunRequest { replace: true, ..run_request("app", &[]) };
+    let replaced = w.manager.run(&caller(1000), replace).await;
+    assert!(not_ours(&replaced), "replace removed it: {replaced:?}");
+    let stopped = w.manager.stop(&caller(1000), "app", 10, false, LabelInputs::default()).await;
+    assert!(not_ours(&stopped), "a stop-only caller stopped it: {stopped:?}");
+    let uninstall = UninstallRequest { image: "app".into(), force: true, ..Default::default() };
+    let r = w.manager.uninstall(&caller(0), uninstall).await;
+    assert!(matches!(&r, Err(Error::Failed(m)) if m.contains("not made by atomicd")), "{r:?}");
+    assert!(w.manager.list_containers(false).await.unwrap_or_else(|e| panic!("{e}")).is_empty());
+    let all = w.manager.list_containers(true).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(all.iter().map(|c| (c.name.as_str(), c.managed)).collect::<Vec<_>>(), [("app", false)]);
+    // An exited one with `org.atomic.remove=1` survives atomicd's start-up sweep.
+    forged(&w, "left", false);
+    assert_eq!(w.manager.sweep_removals().await, 0);
+    assert!(w.engine.names().contains(&"left".to_owned()));
+    assert!(
+        w.engine.calls().iter().all(|c| !c.starts_with("rm") && !c.starts_with("exec")),
+        "{:?}",
+        w.engine.calls()
+    );
+}
+
+#[tokio::test]
+async fn atomicd_s_kept_container_does_not_inherit_remove_from_its_image() {
+    let w = world(&["org.atomic.run"]);
+    forging_image(&w);
+    let r = w.manager.run(&caller(0), RunRequest { detach: true, ..run_request("app", &[]) }).await;
+    let id = r.unwrap_or_else(|e| panic!("{e}")).container_id.unwrap_or_default();
+    let _ = w.engine.stop(&id, 0).await;
+    assert_eq!(w.manager.sweep_removals().await, 0, "atomicd's kept container was swept");
+    assert!(w.engine.names().contains(&"app".to_owned()));
+    // What atomicd still had to remove (a waited --rm left by a crash) is swept.
+    let w = world(&[]);
+    let mut left = mine("left", "sha256:a1", false, &[]);
+    left.labels.insert("org.atomic.remove".into(), "1".into());
+    w.made(left);
+    assert_eq!(w.manager.sweep_removals().await, 1);
+    assert!(w.engine.names().is_empty());
+}
+
+#[tokio::test]
+async fn the_record_outlives_a_restart_and_forgets_what_is_gone() {
+    let dir = std::env::temp_dir().join(format!("atomicd-owned-{}", std::process::id()));
+    let w = world_in(&["org.atomic.run"], Some(dir.clone()));
+    w.engine.image("app", "sha256:a1", &[("RUN", "docker run -d --name NAME IMAGE")]);
+    w.manager.run(&caller(1000), run_request("app", &[])).await.unwrap_or_else(|e| panic!("{e}"));
+    let recorded = std::fs::read_to_string(dir.join("containers.json")).unwrap_or_default();
+    assert!(recorded.contains("\"new1\"") && recorded.contains("\"caller_uid\": 1000"), "{recorded}");
+    // A restart on the same state: the container is still atomicd's (it execs into it)...
+    let again = world_in(&["org.atomic.run"], Some(dir.clone()));
+    again.engine.image("app", "sha256:a1", &[("RUN", "docker run -d --name NAME IMAGE")]);
+    let mut c = mine("app", "sha256:a1", true, &[]);
+    c.id = "new1".into();
+    again.engine.container(c);
+    let r = again.manager.run(&caller(1000), run_request("app", &["date"])).await;
+    assert_eq!(r.unwrap_or_else(|e| panic!("{e}")).exit_code, Some(7), "exec'd into its own container");
+    // ...and once the engine no longer has it, the next start forgets it.
+    let gone = world_in(&[], Some(dir.clone()));
+    gone.manager.sweep_removals().await;
+    let recorded = std::fs::read_to_string(dir.join("containers.json")).unwrap_or_default();
+    assert!(!recorded.contains("new1"), "{recorded}");
+    drop((w, again));
+}
