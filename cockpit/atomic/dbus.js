@@ -40,6 +40,7 @@ const ACTIONS = {
     "org.atomic.host-deploy": "deploy host versions",
     "org.atomic.host-cleanup": "pin and clean up host deployments",
     "org.atomic.cancel-any": "cancel other users' jobs",
+    "org.atomic.manage-any": "use or change containers other users started",
 };
 
 // Turns cockpit's {t, v} variants into plain values, all the way down.

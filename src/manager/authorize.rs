@@ -10,18 +10,22 @@ use crate::system::message_ids as ids;
 use crate::system::polkit::Action;
 
 /// The actions a plan needs, in the order they are asked. A line that reaches the host needs
-/// `run-privileged` whatever the method.
+/// `run-privileged` whatever the method; a container another caller made needs `manage-any`.
 pub fn actions(plan: &Plan) -> Vec<Action> {
     let privileged = !plan.privileges.is_empty();
     let method = match plan.operation {
         // run-privileged covers a Run by itself.
-        Operation::Run if privileged => return vec![Action::RunPrivileged],
-        Operation::Run => Action::Run,
-        Operation::Install => Action::Install,
-        Operation::Uninstall => Action::Uninstall,
-        Operation::Stop => Action::Stop,
+        Operation::Run if privileged => None,
+        Operation::Run => Some(Action::Run),
+        Operation::Install => Some(Action::Install),
+        Operation::Uninstall => Some(Action::Uninstall),
+        Operation::Stop => Some(Action::Stop),
     };
-    std::iter::once(method).chain(privileged.then_some(Action::RunPrivileged)).collect()
+    method
+        .into_iter()
+        .chain(privileged.then_some(Action::RunPrivileged))
+        .chain((!plan.other_callers.is_empty()).then_some(Action::ManageAny))
+        .collect()
 }
 
 /// What polkit is told: the image and its ID, the whole resolved command, the container, and
@@ -41,14 +45,22 @@ pub fn details(plan: &Plan) -> Vec<(&'static str, String)> {
     if let Step::Create { replacing: Some(old) } = &plan.step {
         d.push(("replaces", old.clone()));
     }
+    let image = match plan.removes_uninstalled_image {
+        true => format!("image {} (not installed by atomicd)", plan.image.as_str()),
+        false => format!("image {}", plan.image.as_str()),
+    };
     let removed: Vec<String> = plan
         .removes
         .iter()
         .map(|c| format!("container {}", c.name))
-        .chain(plan.removes_image.then(|| format!("image {}", plan.image.as_str())))
+        .chain(plan.removes_image.then_some(image))
         .collect();
     if !removed.is_empty() {
         d.push(("removes", removed.join(", ")));
+    }
+    if !plan.other_callers.is_empty() {
+        let uids: Vec<String> = plan.other_callers.iter().map(|u| format!("uid {u}")).collect();
+        d.push(("other-callers", uids.join(", ")));
     }
     d
 }

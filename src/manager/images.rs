@@ -21,22 +21,27 @@ impl Manager {
     pub async fn pull_image(&self, caller: &Caller, image: &str) -> Result<PullResult> {
         let image = ImageRef::parse(image)?;
         let before = self.engine.inspect_image(image.as_str()).await.ok().map(|i| i.id);
-        let (info, _job) = self.fetch(caller, &image, Action::Pull, "Pull").await?;
+        let (info, _job) = self.fetch(caller, &image, &[Action::Pull], "Pull").await?;
         let changed = before.as_deref().is_none_or(|old| !same_image(old, &info.id));
         Ok(PullResult { image_id: info.id, changed })
     }
 
-    /// Pulls `image` once polkit allows `action` (the label is unknown until the image is here,
-    /// so the image alone is authorized), as a job named `operation`, and inspects what
-    /// arrived. The job is the caller's to go on with, or to drop.
+    /// Pulls `image` once polkit allows every one of `actions` (the label is unknown until the
+    /// image is here, so the image alone is authorized; a pull always needs `org.atomic.pull`,
+    /// whatever else asked for it), as a job named `operation`, and inspects what arrived. The
+    /// job is the caller's to go on with, or to drop.
     pub(super) async fn fetch(
         &self,
         caller: &Caller,
         image: &ImageRef,
-        action: Action,
+        actions: &[Action],
         operation: &str,
     ) -> Result<(ImageInfo, Job)> {
-        self.authority.check(caller, action, &[("image", image.as_str())]).await?;
+        let pulls = image.pull_reference();
+        let details = [("image", image.as_str()), ("pulls", pulls.as_str())];
+        for action in actions {
+            self.authority.check(caller, *action, &details).await?;
+        }
         let job = self.jobs.start(operation, image.as_str(), caller, Shown::default()).await;
         self.pull(image, &job).await?;
         let info = self.engine.inspect_image(image.as_str()).await?;
@@ -48,7 +53,7 @@ impl Manager {
         match self.engine.inspect_image(image.as_str()).await {
             // A Pull job of its own, before the run is planned and authorized.
             Err(Error::ImageNotFound(_)) if pull => {
-                Ok(self.fetch(caller, image, Action::Pull, "Pull").await?.0)
+                Ok(self.fetch(caller, image, &[Action::Pull], "Pull").await?.0)
             }
             other => other,
         }

@@ -24,7 +24,8 @@ impl Manager {
         let mut pulled_by = None;
         let info = match self.engine.inspect_image(image.as_str()).await {
             Err(Error::ImageNotFound(_)) if !display && pull => {
-                let (info, job) = self.fetch(caller, &image, Action::Install, "Install").await?;
+                let (info, job) =
+                    self.fetch(caller, &image, &[Action::Install, Action::Pull], "Install").await?;
                 pulled_by = Some(job);
                 info
             }
@@ -122,12 +123,24 @@ impl Manager {
         let containers = self.engine.containers_of(&info.id).await?;
         let refusal = match removable_containers(&plan, containers, &name, force, keep_image) {
             Ok(mine) => {
+                for owner in mine.iter().filter_map(|c| c.owner.as_ref()) {
+                    plan.touches(owner, caller.uid);
+                }
                 plan.removes = mine;
                 None
             }
             Err(e) => Some(e),
         };
-        plan.removes_image = !keep_image;
+        // Only an image atomicd installed is removed, or with force one it did not (polkit is
+        // told which); otherwise Uninstall of an image nobody installed would delete any image.
+        plan.removes_image = !keep_image && (installed || force);
+        plan.removes_uninstalled_image = plan.removes_image && !installed;
+        if !keep_image && !plan.removes_image {
+            result.warnings.push(format!(
+                "image {:?} was not installed by atomicd, so it stays (pass force to remove it)",
+                plan.image.as_str()
+            ));
+        }
         self.authorize(caller, &plan).await?;
         if let Some(e) = refusal {
             return Err(e);

@@ -101,6 +101,11 @@ pub struct Plan {
     pub removes: Vec<ContainerSummary>,
     /// Whether the call removes the image (Uninstall without keep-image).
     pub removes_image: bool,
+    /// Whether the image it removes is one atomicd did not install (Uninstall with force).
+    pub removes_uninstalled_image: bool,
+    /// The callers (uids) other than this one whose containers the call execs into, starts,
+    /// replaces, stops or removes: any of them needs `org.atomic.manage-any`.
+    pub other_callers: Vec<u32>,
 }
 
 /// Run's inputs to planning.
@@ -149,6 +154,8 @@ fn from_line(
         step: Step::Create { replacing: None },
         removes: Vec::new(),
         removes_image: false,
+        removes_uninstalled_image: false,
+        other_callers: Vec::new(),
     })
 }
 
@@ -214,6 +221,16 @@ impl Plan {
             step: Step::Nothing,
             removes: Vec::new(),
             removes_image: false,
+            removes_uninstalled_image: false,
+            other_callers: Vec::new(),
+        }
+    }
+
+    /// Notes that the call touches a container `owner` made: another caller's needs manage-any.
+    pub fn touches(&mut self, owner: &crate::label::Ownership, caller_uid: u32) {
+        if owner.caller_uid != caller_uid && !self.other_callers.contains(&owner.caller_uid) {
+            self.other_callers.push(owner.caller_uid);
+            self.other_callers.sort_unstable();
         }
     }
 
@@ -233,8 +250,13 @@ impl Plan {
 
     /// Settles what happens to an existing container of the line's name. Only atomicd's own
     /// containers are touched, and starting or exec'ing into one is judged by what that
-    /// container may do, not by the line.
-    pub fn against(mut self, existing: Option<ContainerInfo>, shape: RunShape<'_>) -> Result<Plan> {
+    /// container may do, not by the line; one another caller made needs manage-any besides.
+    pub fn against(
+        mut self,
+        existing: Option<ContainerInfo>,
+        shape: RunShape<'_>,
+        caller_uid: u32,
+    ) -> Result<Plan> {
         let Some(c) = existing else { return Ok(self) };
         let Some(owner) = &c.owner else {
             return Err(Error::Failed(format!(
@@ -252,6 +274,11 @@ impl Plan {
                 owner.image,
                 self.image.as_str()
             )));
+        }
+        let running_already = shape.command.is_empty() && c.running;
+        if shape.replace || !running_already {
+            // Nothing is done to a container that already runs when no command was given.
+            self.touches(owner, caller_uid);
         }
         if shape.replace {
             self.step = Step::Create { replacing: Some(c.id) };
@@ -364,7 +391,7 @@ mod tests {
         assert!(line.privileges.is_empty(), "the line itself is confined");
         let started = line
             .clone()
-            .against(Some(mine(false, &["--privileged", "--volume=/:/host"])), shape(&[], false))
+            .against(Some(mine(false, &["--privileged", "--volume=/:/host"])), shape(&[], false), 0)
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(started.step, Step::Start { id: "c1".into(), stdin: true, tty: false, attach: true });
         assert_eq!(started.privileges.len(), 2, "{:?}", started.privileges);
@@ -373,7 +400,7 @@ mod tests {
         let detached = RunShape { mode: LineMode { tty: false, detach: true }, ..shape(&[], false) };
         let started = line
             .clone()
-            .against(Some(mine(false, &["--privileged", "--volume=/:/host"])), detached)
+            .against(Some(mine(false, &["--privileged", "--volume=/:/host"])), detached, 0)
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(started.step, Step::Start { id: "c1".into(), stdin: true, tty: false, attach: false });
         assert_eq!(started.argv, ["docker", "start", "app"]);
@@ -381,7 +408,7 @@ mod tests {
         let cmd = vec!["date".to_owned()];
         let exec = line
             .clone()
-            .against(Some(mine(false, &["--pid=host"])), shape(&cmd, false))
+            .against(Some(mine(false, &["--pid=host"])), shape(&cmd, false), 0)
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(
             exec.step,
@@ -390,13 +417,15 @@ mod tests {
         assert_eq!(exec.argv, ["docker", "exec", "-i", "app", "date"]);
         assert_eq!(exec.privileges, ["shares the host's process namespace"]);
 
-        let running =
-            line.clone().against(Some(mine(true, &[])), shape(&[], false)).unwrap_or_else(|e| panic!("{e}"));
+        let running = line
+            .clone()
+            .against(Some(mine(true, &[])), shape(&[], false), 0)
+            .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(running.step, Step::AlreadyRunning { id: "c1".into() });
 
         // detach execs as `docker exec -d`: no stdin, no terminal, no exit code to wait for.
         let detached = RunShape { mode: LineMode { tty: true, detach: true }, ..shape(&cmd, false) };
-        let exec = line.clone().against(Some(mine(true, &[])), detached).unwrap_or_else(|e| panic!("{e}"));
+        let exec = line.clone().against(Some(mine(true, &[])), detached, 0).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(exec.argv, ["docker", "exec", "-d", "app", "date"]);
         assert!(matches!(exec.step, Step::Exec { detach: true, start_first: false, .. }), "{:?}", exec.step);
     }
@@ -406,7 +435,7 @@ mod tests {
         let line = plan(&[("RUN", "docker run --name NAME IMAGE")]).unwrap_or_else(|e| panic!("{e}"));
         let foreign = ContainerInfo { owner: None, ..mine(true, &[]) };
         for replace in [false, true] {
-            let r = line.clone().against(Some(foreign.clone()), shape(&[], replace));
+            let r = line.clone().against(Some(foreign.clone()), shape(&[], replace), 0);
             assert!(matches!(&r, Err(Error::Failed(m)) if m.contains("not made by atomicd")), "{r:?}");
         }
         let other = ContainerInfo {
@@ -414,10 +443,10 @@ mod tests {
             owner: Some(Ownership { image: "db".into(), ..Default::default() }),
             ..mine(false, &[])
         };
-        let r = line.clone().against(Some(other), shape(&[], true));
+        let r = line.clone().against(Some(other), shape(&[], true), 0);
         assert!(matches!(&r, Err(Error::Failed(m)) if m.contains("\"db\"")), "{r:?}");
         let replaced = line
-            .against(Some(mine(true, &["--privileged"])), shape(&[], true))
+            .against(Some(mine(true, &["--privileged"])), shape(&[], true), 0)
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(replaced.step, Step::Create { replacing: Some("c1".into()) });
         assert!(replaced.privileges.is_empty(), "the new container is the line's");

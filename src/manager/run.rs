@@ -52,7 +52,7 @@ impl Manager {
             }
             None => None,
         };
-        let mut plan = planned.against(existing, shape)?;
+        let mut plan = planned.against(existing, shape, caller.uid)?;
         let result = RunResult::from(&plan);
         if display {
             return Ok(result);

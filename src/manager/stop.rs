@@ -1,6 +1,6 @@
 //! Stop: a container atomicd made is stopped by its image's STOP label when it has one (as the
 //! original `atomic stop` did), else by the engine with a grace period; anything else is not
-//! atomicd's to stop.
+//! atomicd's to stop, and another caller's needs `org.atomic.manage-any` besides.
 
 use super::plan::{self, Operation, Plan};
 use super::request::LabelInputs;
@@ -48,6 +48,7 @@ impl Manager {
             plain
         });
         plan.name = Some(name.to_owned());
+        plan.touches(owner, caller.uid);
         let mut result = StopResult { command: plan.argv.clone(), ..StopResult::default() };
         if display {
             return Ok(result);

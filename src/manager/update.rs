@@ -15,7 +15,8 @@ use crate::system::caller::Caller;
 use crate::system::polkit::Action;
 
 impl Manager {
-    /// Update IMAGE: authorized as `org.atomic.install`; polkit is told what `force` removes.
+    /// Update IMAGE: authorized as `org.atomic.install` and `org.atomic.pull` (and manage-any when
+    /// `force` removes another caller's container); polkit is told what `force` removes.
     pub async fn update(
         &self,
         caller: &Caller,
@@ -33,15 +34,36 @@ impl Manager {
             Some(info) => Outdated::of(self.engine.containers_of(&info.id).await?),
             None => Outdated::default(),
         };
-        let mut details = vec![("image", image.as_str().to_owned()), ("operation", "update".to_owned())];
+        // An update is a pull: it needs org.atomic.pull as well as install, and polkit is told so.
+        let mut details = vec![
+            ("image", image.as_str().to_owned()),
+            ("operation", "update".to_owned()),
+            ("pulls", image.pull_reference()),
+        ];
+        let mut actions = vec![Action::Install, Action::Pull];
         if force && !on_old.mine.is_empty() {
             details.push((
                 "removes",
                 on_old.mine.iter().map(|c| format!("container {}", c.name)).collect::<Vec<_>>().join(", "),
             ));
+            let mut others: Vec<u32> = on_old
+                .mine
+                .iter()
+                .filter_map(|c| c.owner.as_ref().map(|o| o.caller_uid))
+                .filter(|uid| *uid != caller.uid)
+                .collect();
+            others.sort_unstable();
+            others.dedup();
+            if !others.is_empty() {
+                let uids: Vec<String> = others.iter().map(|u| format!("uid {u}")).collect();
+                details.push(("other-callers", uids.join(", ")));
+                actions.push(Action::ManageAny);
+            }
         }
         let borrowed: Vec<(&str, &str)> = details.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        self.authority.check(caller, Action::Install, &borrowed).await?;
+        for action in actions {
+            self.authority.check(caller, action, &borrowed).await?;
+        }
         let job = self.jobs.start("Update", image.as_str(), caller, Shown::default()).await;
         self.pull(&image, &job).await?;
         let new = self.engine.inspect_image(image.as_str()).await?;

@@ -36,6 +36,8 @@ pub enum Action {
     HostCleanup,
     /// SetUpdatePolicy.
     HostUpdatesConfig,
+    /// Exec into, start, replace, stop or remove a container atomicd made for another caller.
+    ManageAny,
 }
 
 impl Action {
@@ -54,11 +56,12 @@ impl Action {
             Action::HostDeploy => "org.atomic.host-deploy",
             Action::HostCleanup => "org.atomic.host-cleanup",
             Action::HostUpdatesConfig => "org.atomic.host-updates-config",
+            Action::ManageAny => "org.atomic.manage-any",
         }
     }
 
     /// Every action, for the policy file's test.
-    pub const ALL: [Action; 12] = [
+    pub const ALL: [Action; 13] = [
         Action::Run,
         Action::RunPrivileged,
         Action::Install,
@@ -71,6 +74,7 @@ impl Action {
         Action::CancelAny,
         Action::Pull,
         Action::Stop,
+        Action::ManageAny,
     ];
 }
 

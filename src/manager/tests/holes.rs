@@ -98,3 +98,91 @@ async fn the_record_outlives_a_restart_and_forgets_what_is_gone() {
     assert!(!recorded.contains("new1"), "{recorded}");
     drop((w, again));
 }
+
+/// Root's detached service, made by atomicd for uid 0 from a line whose env file holds secrets.
+fn roots_service(w: &World, running: bool) {
+    w.engine.image("svc", "sha256:s1", &[("RUN", "docker run -d --name NAME --env-file /etc/svc.env IMAGE")]);
+    let mut c = mine("svc", "sha256:s1", running, &[]);
+    c.labels.insert("org.atomic.caller-uid".into(), "0".into());
+    c.labels.insert("org.atomic.image".into(), "svc".into());
+    w.made(c);
+}
+
+#[tokio::test]
+async fn another_caller_s_container_needs_manage_any_to_be_used_or_changed() {
+    let w = world(&["org.atomic.run", "org.atomic.stop"]);
+    roots_service(&w, true);
+    let exec = w.manager.run(&caller(1000), run_request("svc", &["cat", "/proc/1/environ"])).await;
+    assert!(matches!(&exec, Err(Error::AccessDenied(m)) if m.contains("manage-any")), "{exec:?}");
+    // Replacing it with the caller's own env file (EnvFilesNeeded comes first, as for any line).
+    let mut replace = RunRequest { replace: true, ..run_request("svc", &[]) };
+    replace.inputs.env_files.insert("/etc/svc.env".into(), "TOKEN=mine".into());
+    let replaced = w.manager.run(&caller(1000), replace).await;
+    assert!(matches!(&replaced, Err(Error::AccessDenied(m)) if m.contains("manage-any")), "{replaced:?}");
+    let stopped = w.manager.stop(&caller(1000), "svc", 10, false, LabelInputs::default()).await;
+    assert!(matches!(&stopped, Err(Error::AccessDenied(m)) if m.contains("manage-any")), "{stopped:?}");
+    assert!(w.engine.calls().is_empty(), "nothing was done to root's container: {:?}", w.engine.calls());
+    // Stopped, a detached Run would start it: the same rule.
+    let w = world(&["org.atomic.run"]);
+    roots_service(&w, false);
+    let start = w.manager.run(&caller(1000), RunRequest { detach: true, ..run_request("svc", &[]) }).await;
+    assert!(matches!(&start, Err(Error::AccessDenied(m)) if m.contains("manage-any")), "{start:?}");
+    assert!(w.engine.calls().is_empty(), "{:?}", w.engine.calls());
+    // Lists still show it, with who started it.
+    let listed = w.manager.list_containers(false).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        listed.iter().map(|c| (c.name.as_str(), c.started_by)).collect::<Vec<_>>(),
+        [("svc", Some(0))]
+    );
+    // With manage-any it is allowed, and polkit is told whose container it is.
+    let w = world(&["org.atomic.run", "org.atomic.manage-any"]);
+    roots_service(&w, true);
+    let r = w.manager.run(&caller(1000), run_request("svc", &["date"])).await;
+    assert_eq!(r.unwrap_or_else(|e| panic!("{e}")).exit_code, Some(7));
+    assert_eq!(asked(&w), ["org.atomic.run", "org.atomic.manage-any"]);
+    let details = w.authority.asked.lock().unwrap_or_else(|p| p.into_inner())[0].1.clone();
+    assert_eq!(details["other-callers"], "uid 0");
+    // A container that already runs, asked for with no command, is left as it is: nothing to grant.
+    let w = world(&["org.atomic.run"]);
+    roots_service(&w, true);
+    let r = w.manager.run(&caller(1000), run_request("svc", &[])).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.exit_code, Some(0));
+    assert!(w.engine.calls().is_empty());
+}
+
+#[tokio::test]
+async fn install_and_update_pull_only_with_org_atomic_pull() {
+    let w = world(&["org.atomic.install"]);
+    w.engine.publish("reg/app", "sha256:a1", &[("INSTALL", "docker run --rm IMAGE true")]);
+    let install = InstallRequest { image: "reg/app".into(), pull: true, ..Default::default() };
+    let r = w.manager.install(&caller(1000), install).await;
+    assert!(matches!(&r, Err(Error::AccessDenied(m)) if m.contains("org.atomic.pull")), "{r:?}");
+    assert_eq!(asked(&w), ["org.atomic.install", "org.atomic.pull"]);
+    let details = w.authority.asked.lock().unwrap_or_else(|p| p.into_inner())[1].1.clone();
+    assert_eq!(details["pulls"], "reg/app:latest", "polkit is told what is pulled");
+    let r = w.manager.update(&caller(1000), "reg/app", false, false).await;
+    assert!(matches!(&r, Err(Error::AccessDenied(m)) if m.contains("org.atomic.pull")), "{r:?}");
+    assert!(w.engine.calls().is_empty(), "nothing was pulled: {:?}", w.engine.calls());
+    // With both, the install pulls and runs.
+    let w = world(&["org.atomic.install", "org.atomic.pull"]);
+    w.engine.publish("reg/app", "sha256:a1", &[("INSTALL", "docker run --rm IMAGE true")]);
+    let install = InstallRequest { image: "reg/app".into(), pull: true, ..Default::default() };
+    let r = w.manager.install(&caller(1000), install).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.exit_code, Some(0));
+    assert_eq!(w.engine.calls()[0], "pull reg/app:latest");
+}
+
+#[tokio::test]
+async fn uninstall_removes_only_images_atomicd_installed_unless_forced() {
+    let w = world(&["org.atomic.uninstall"]);
+    w.engine.image("base", "sha256:b1", &[]);
+    let plain = || UninstallRequest { image: "base".into(), ..Default::default() };
+    let r = w.manager.uninstall(&caller(1000), plain()).await.unwrap_or_else(|e| panic!("{e}"));
+    assert!(r.removed.is_empty(), "{r:?}");
+    assert!(w.engine.calls().is_empty(), "an image nobody installed was removed: {:?}", w.engine.calls());
+    let forced = UninstallRequest { force: true, ..plain() };
+    let r = w.manager.uninstall(&caller(1000), forced).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.removed, ["sha256:b1"]);
+    let details = w.authority.asked.lock().unwrap_or_else(|p| p.into_inner()).last().map(|a| a.1.clone());
+    assert_eq!(details.unwrap_or_default()["removes"], "image base (not installed by atomicd)");
+}

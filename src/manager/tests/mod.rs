@@ -468,7 +468,8 @@ fn mine(name: &str, image_id: &str, running: bool, flags: &[&str]) -> FakeContai
         image_id: image_id.into(),
         name: name.into(),
         operation: "Run".into(),
-        caller_uid: 0,
+        // The caller most tests call as: its own container, unless a test says otherwise.
+        caller_uid: 1000,
         privileged: Some(!flags.is_empty()),
         remove: false,
     };
@@ -662,10 +663,17 @@ async fn uninstall_removes_what_polkit_was_told_and_nothing_else() {
     w.made(mine("app", "sha256:a1", false, &[]));
     w.made(mine("helper", "sha256:a1", true, &[]));
     let request = || UninstallRequest { image: "app".into(), force: true, ..Default::default() };
-    let r = w.manager.uninstall(&caller(0), request()).await.unwrap_or_else(|e| panic!("{e}"));
+    // Another caller's containers are not root's to remove without manage-any.
+    let r = w.manager.uninstall(&caller(0), request()).await;
+    assert!(matches!(&r, Err(Error::AccessDenied(m)) if m.contains("manage-any")), "{r:?}");
+    assert!(w.engine.calls().is_empty(), "{:?}", w.engine.calls());
+    let r = w.manager.uninstall(&caller(1000), request()).await.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(r.removed, ["app-id", "helper-id", "sha256:a1"]);
     let asked = w.authority.asked.lock().unwrap_or_else(|p| p.into_inner()).clone();
-    assert_eq!(asked[0].1["removes"], "container app, container helper, image app");
+    assert_eq!(asked[0].1["other-callers"], "uid 1000");
+    let last = &asked[asked.len() - 1].1;
+    assert_eq!(last["removes"], "container app, container helper, image app (not installed by atomicd)");
+    assert!(!last.contains_key("other-callers"));
     assert_eq!(w.engine.calls(), ["rm app-id", "rm helper-id", "rmi app"]);
     // A container atomicd did not make blocks the image's removal, and only after polkit's answer.
     let w = world(&[]);
@@ -703,7 +711,9 @@ async fn install_and_uninstall_lines_that_reach_the_host_need_run_privileged() {
         .await;
     let r = r.unwrap_or_else(|e| panic!("{e}"));
     assert!(r.command.is_empty() && r.warnings.iter().any(|m| m.contains("not run")), "{r:?}");
-    assert_eq!(w.engine.calls(), ["rmi app"]);
+    // Nor does it remove the image, which atomicd did not install.
+    assert!(r.warnings.iter().any(|m| m.contains("was not installed by atomicd, so it stays")), "{r:?}");
+    assert!(w.engine.calls().is_empty(), "{:?}", w.engine.calls());
     // With force it does, and then needs run-privileged.
     let r = w
         .manager
@@ -714,7 +724,7 @@ async fn install_and_uninstall_lines_that_reach_the_host_need_run_privileged() {
 
 #[tokio::test]
 async fn install_pulls_exactly_the_reference_and_records_the_install() {
-    let w = world(&["org.atomic.install"]);
+    let w = world(&["org.atomic.install", "org.atomic.pull"]);
     // The fake only has the image after the pull: a pull that asked for a bare name would miss it.
     let r = w
         .manager
@@ -735,7 +745,8 @@ async fn install_pulls_exactly_the_reference_and_records_the_install() {
 
 #[tokio::test]
 async fn update_names_the_outdated_and_reinstall_moves_the_record_only_when_both_labels_succeed() {
-    let w = world(&["org.atomic.install", "org.atomic.uninstall"]);
+    let w =
+        world(&["org.atomic.install", "org.atomic.uninstall", "org.atomic.pull", "org.atomic.manage-any"]);
     let labels = [("INSTALL", "docker run --rm IMAGE true"), ("UNINSTALL", "docker run --rm IMAGE true")];
     w.engine.image("app", "sha256:a1", &labels);
     let install = InstallRequest { image: "app".into(), ..Default::default() };
