@@ -1,8 +1,19 @@
 //! A label's text into an argv: refuse shell syntax, split keeping the label's own quoting, and
 //! substitute `IMAGE`, `NAME` and `$VARIABLES` as the original `atomic` tool did. Pure.
 
+use std::collections::HashSet;
+
 use crate::error::{Error, Result};
 use crate::text::truncate_for_message;
+
+/// The longest label atomicd reads: real RUN lines are a few hundred bytes; a label is image
+/// author input, and Info reads it for any caller.
+pub const MAX_LABEL_BYTES: usize = 64 * 1024;
+/// The most words a label may split into.
+pub const MAX_LABEL_WORDS: usize = 4096;
+/// The most a label may become once its variables are substituted (`$OPT1` repeated can multiply
+/// a caller's option many times over).
+pub const MAX_RESOLVED_BYTES: usize = 256 * 1024;
 
 /// The values a label may refer to. `None` means the caller did not give one.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -96,9 +107,18 @@ pub fn check_shell_syntax(label: &str) -> Result<()> {
     Ok(())
 }
 
+/// What substitution has said and spent so far, for one label: the unset variables already
+/// warned of (a set, so a label of 90,000 `$Vn` words stays linear) and the bytes produced.
+#[derive(Default)]
+struct Expansion {
+    warnings: Vec<String>,
+    warned: HashSet<String>,
+    bytes: usize,
+}
+
 /// Expands `$VAR` and `${VAR}` in one word; unknown or unset variables become empty and are
 /// reported once each in `warnings`.
-fn expand(word: &str, vars: &Vars, warnings: &mut Vec<String>) -> String {
+fn expand(word: &str, vars: &Vars, seen: &mut Expansion) -> String {
     let mut out = String::with_capacity(word.len());
     let mut rest = word;
     while let Some(at) = rest.find('$') {
@@ -126,9 +146,8 @@ fn expand(word: &str, vars: &Vars, warnings: &mut Vec<String>) -> String {
         match vars.lookup(name) {
             Some(value) => out.push_str(&value),
             None => {
-                let warning = format!("${name} is not set and expanded to nothing");
-                if !warnings.contains(&warning) {
-                    warnings.push(warning);
+                if seen.warned.insert(name.to_owned()) {
+                    seen.warnings.push(format!("${name} is not set and expanded to nothing"));
                 }
             }
         }
@@ -138,28 +157,46 @@ fn expand(word: &str, vars: &Vars, warnings: &mut Vec<String>) -> String {
     out
 }
 
-/// Resolves a label: check, split (quotes kept), substitute, then append `extra` words as given.
+/// Resolves a label: bound, check, split (quotes kept), substitute, then append `extra` words as
+/// given. Linear in the label, and bounded before any of it is read: a label over 64 KiB or 4,096
+/// words, or one that substitutes to over 256 KiB, is refused.
 pub fn resolve(label: &str, vars: &Vars, extra: &[String]) -> Result<Resolved> {
+    if label.len() > MAX_LABEL_BYTES {
+        return Err(refuse(
+            label,
+            &format!("is {} bytes long, over the {MAX_LABEL_BYTES} atomicd reads", label.len()),
+        ));
+    }
     check_shell_syntax(label)?;
     let words = shell_words::split(label).map_err(|e| refuse(label, &format!("cannot be split: {e}")))?;
-    let mut warnings = Vec::new();
-    let mut argv: Vec<String> = words
-        .iter()
-        .filter_map(|w| {
-            let word = match w.as_str() {
-                "IMAGE" => vars.image.clone(),
-                "NAME" => vars.name.clone(),
-                "IMAGE=IMAGE" => format!("IMAGE={}", vars.image),
-                "NAME=NAME" => format!("NAME={}", vars.name),
-                other => expand(other, vars, &mut warnings),
-            };
-            // A word that was only variables and expanded to nothing disappears, as an
-            // unquoted expansion does in a shell (`$OPT2` unset must not become an empty image).
-            (!word.is_empty() || w.is_empty()).then_some(word)
-        })
-        .collect();
+    if words.len() > MAX_LABEL_WORDS {
+        return Err(refuse(
+            label,
+            &format!("has {} words, over the {MAX_LABEL_WORDS} atomicd reads", words.len()),
+        ));
+    }
+    let mut seen = Expansion::default();
+    let mut argv: Vec<String> = Vec::with_capacity(words.len() + extra.len());
+    for w in &words {
+        let word = match w.as_str() {
+            "IMAGE" => vars.image.clone(),
+            "NAME" => vars.name.clone(),
+            "IMAGE=IMAGE" => format!("IMAGE={}", vars.image),
+            "NAME=NAME" => format!("NAME={}", vars.name),
+            other => expand(other, vars, &mut seen),
+        };
+        seen.bytes += word.len();
+        if seen.bytes > MAX_RESOLVED_BYTES {
+            return Err(refuse(label, &format!("substitutes to over {MAX_RESOLVED_BYTES} bytes")));
+        }
+        // A word that was only variables and expanded to nothing disappears, as an unquoted
+        // expansion does in a shell (`$OPT2` unset must not become an empty image).
+        if !word.is_empty() || w.is_empty() {
+            argv.push(word);
+        }
+    }
     argv.extend(extra.iter().cloned());
-    Ok(Resolved { argv, warnings })
+    Ok(Resolved { argv, warnings: seen.warnings })
 }
 
 #[cfg(test)]
@@ -181,6 +218,35 @@ mod tests {
     fn line(label: &str, extra: &[&str]) -> Result<Resolved> {
         let extra: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
         resolve(label, &vars(), &extra)
+    }
+
+    /// A hostile label is bounded and linear: 90,000 unset `$Vn` words are refused by their count
+    /// at once, and the largest label atomicd reads, all distinct variables, resolves in
+    /// linear time (a quadratic warning list took a minute for this).
+    #[test]
+    fn hostile_labels_are_bounded_and_linear() {
+        let huge: String = std::iter::once("docker run IMAGE".to_owned())
+            .chain((0..90_000).map(|n| format!(" $V{n}")))
+            .collect();
+        for label in [huge.clone(), format!("docker run {} IMAGE", "x".repeat(MAX_LABEL_BYTES))] {
+            match resolve(&label, &vars(), &[]) {
+                Err(Error::UnsupportedLabel(m)) => assert!(m.contains("over the"), "{m}"),
+                other => panic!("{other:?}"),
+            }
+        }
+        let words: String = (0..MAX_LABEL_WORDS - 3).map(|n| format!(" $V{n}")).collect();
+        let widest = format!("docker run IMAGE{words}");
+        assert!(widest.len() <= MAX_LABEL_BYTES);
+        let r = resolve(&widest, &vars(), &[]).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(r.warnings.len(), MAX_LABEL_WORDS - 3, "each unset variable said once");
+        let repeated = format!("docker run IMAGE{}", " $UNSET".repeat(1000));
+        assert_eq!(resolve(&repeated, &vars(), &[]).map(|r| r.warnings.len()).ok(), Some(1));
+        // A caller's option repeated cannot multiply past the bound.
+        let big = Vars { opts: [Some("y".repeat(60 * 1024)), None, None], ..vars() };
+        let times = format!("docker run IMAGE {}", "$OPT1 ".repeat(8));
+        assert!(
+            matches!(resolve(&times, &big, &[]), Err(Error::UnsupportedLabel(m)) if m.contains("substitutes"))
+        );
     }
 
     #[test]
