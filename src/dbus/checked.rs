@@ -13,6 +13,11 @@ use zbus::{fdo, Connection, Message, ObjectServer};
 
 use crate::error::Error;
 
+/// The largest call atomicd reads: every env file together (1 MiB), the command (256 KiB) and
+/// the other options leave room under this. A larger message is refused before its body is
+/// read, so no caller makes atomicd hold or copy more than this while polkit is asked.
+pub const MAX_CALL_BYTES: usize = 2 * 1024 * 1024;
+
 /// What an interface says of the `a{sv}` options of its methods.
 pub trait OptionsSchema {
     /// Checks `options`, the last argument of `method`; an error names the key.
@@ -82,6 +87,12 @@ impl<I: Interface + OptionsSchema> Checked<I> {
     /// Why this call must be refused, if its arguments are not what `name` takes.
     fn refusal(&self, msg: &Message, name: &str) -> Option<Refusal> {
         let expected = self.inputs.get(name)?;
+        let size = msg.data().len();
+        if size > MAX_CALL_BYTES {
+            return Some(Refusal::Option(Error::InvalidArgument(format!(
+                "the {name} call is {size} bytes; atomicd reads calls of at most {MAX_CALL_BYTES} bytes"
+            ))));
+        }
         let header = msg.header();
         let fds = header.unix_fds().unwrap_or(0);
         if fds > I::max_fds(name) {

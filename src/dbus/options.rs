@@ -298,9 +298,39 @@ impl UninstallOptions {
     }
 }
 
+/// The most the `env-files` option may hold, paths and contents of every file together: env
+/// files are a few lines of settings, and the whole option is held while polkit is asked.
+pub const ENV_FILES_MAX: usize = 1024 * 1024;
+/// The most any other option may hold.
+pub const OPTION_MAX: usize = 64 * 1024;
+
+/// The bytes of text a value holds (strings, object paths, signatures, all the way down), counted
+/// without copying, and no further than `limit`.
+fn text_bytes(value: &Value<'_>, limit: usize) -> usize {
+    let mut total = 0;
+    let mut stack = vec![value];
+    while let Some(v) = stack.pop() {
+        match v {
+            Value::Str(s) => total += s.len(),
+            Value::ObjectPath(p) => total += p.len(),
+            Value::Signature(s) => total += s.to_string().len(),
+            Value::Value(inner) => stack.push(inner),
+            Value::Array(a) => stack.extend(a.iter()),
+            Value::Dict(d) => stack.extend(d.iter().flat_map(|(k, v)| [k, v])),
+            Value::Structure(s) => stack.extend(s.fields()),
+            _ => total += 8,
+        }
+        if total > limit {
+            break;
+        }
+    }
+    total
+}
+
 /// Checks an `a{sv}` against `T` one key at a time, so an unknown key or a value of the wrong
 /// type is refused with a sentence naming that key (serde's own errors name no key for a type
-/// mismatch).
+/// mismatch). Sizes come first, before any value is copied: a caller polkit has not heard of yet
+/// must not make atomicd allocate much more than its message.
 pub fn check<T>(options: &zvariant::Dict<'_, '_>) -> Result<()>
 where
     T: for<'de> serde::Deserialize<'de> + Type,
@@ -315,6 +345,15 @@ where
             Value::Value(inner) => inner,
             other => other,
         };
+        let limit = if key_text == "env-files" { ENV_FILES_MAX } else { OPTION_MAX };
+        let bytes = text_bytes(value, limit);
+        if bytes > limit {
+            return Err(Error::InvalidArgument(format!(
+                "option {:?} holds more than {limit} bytes; at most {limit} are accepted{}",
+                crate::text::truncate_for_message(&key_text),
+                if key_text == "env-files" { " for all env files together" } else { "" }
+            )));
+        }
         let one = HashMap::from([(key_text.as_str(), value.try_clone().map_err(invalid)?)]);
         decode::<T>(&one).map_err(|e| {
             Error::InvalidArgument(format!("option {:?}: {e}", crate::text::truncate_for_message(&key_text)))
@@ -374,6 +413,29 @@ mod tests {
             ("env-files", Value::from(HashMap::from([("/a".to_owned(), "X=1".to_owned())]))),
         ]);
         check::<RunOptions>(&d).unwrap_or_else(|e| panic!("{e}"));
+    }
+
+    /// Sizes are checked before anything is decoded: env files over 1 MiB in all, or any other
+    /// option over 64 KiB, are InvalidArgument naming the key.
+    #[test]
+    fn oversized_options_are_refused_before_they_are_decoded() {
+        let files = |n: usize, each: usize| {
+            (0..n).map(|i| (format!("/e{i}"), "A".repeat(each))).collect::<HashMap<String, String>>()
+        };
+        let ok = dict(vec![("env-files", Value::from(files(4, 200 * 1024)))]);
+        check::<RunOptions>(&ok).unwrap_or_else(|e| panic!("{e}"));
+        let table: Vec<(Vec<(&'static str, Value<'static>)>, &str)> = vec![
+            (vec![("env-files", Value::from(files(1, ENV_FILES_MAX + 1)))], "\"env-files\""),
+            (vec![("env-files", Value::from(files(16, 100 * 1024)))], "all env files together"),
+            (vec![("opt1", Value::from("x".repeat(OPTION_MAX + 1)))], "\"opt1\""),
+            (vec![("name", Value::from("n".repeat(OPTION_MAX + 1)))], "\"name\""),
+        ];
+        for (input, needle) in table {
+            match check::<RunOptions>(&dict(input)) {
+                Err(Error::InvalidArgument(msg)) => assert!(msg.contains(needle), "{msg}"),
+                other => panic!("expected InvalidArgument containing {needle}, got {other:?}"),
+            }
+        }
     }
 
     #[test]

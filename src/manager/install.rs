@@ -38,8 +38,9 @@ impl Manager {
         if display {
             return Ok(result);
         }
-        plan.resolve_env_files(&inputs.env_files)?;
+        plan.env_files_sent(&inputs.env_files)?;
         self.authorize(caller, &plan).await?;
+        plan.resolve_env_files(&inputs.env_files)?;
         let spec = plan.spec.as_ref().ok_or_else(|| Error::Failed("the plan has no line".into()))?;
         let job = match pulled_by {
             Some(job) => job,
@@ -117,7 +118,7 @@ impl Manager {
         if display {
             return Ok(result);
         }
-        plan.resolve_env_files(&inputs.env_files)?;
+        plan.env_files_sent(&inputs.env_files)?;
         // What is removed is part of the plan, so polkit is told of it; a refusal to remove
         // (containers still present) is still reported only to a caller polkit allowed.
         let containers = self.engine.containers_of(&info.id).await?;
@@ -145,6 +146,7 @@ impl Manager {
         if let Some(e) = refusal {
             return Err(e);
         }
+        plan.resolve_env_files(&inputs.env_files)?;
         let job = self.start_job(caller, &plan).await;
         // The container named NAME goes before the UNINSTALL label runs, the others after it.
         let (named, others): (Vec<_>, Vec<_>) = plan.removes.iter().partition(|c| c.name == name);

@@ -234,8 +234,17 @@ impl Plan {
         }
     }
 
-    /// Puts the contents of the env files the caller sent into the line; the files a line reads
-    /// and the caller did not send are EnvFilesNeeded, before anything is authorized.
+    /// The files the line reads that the caller did not send are EnvFilesNeeded, before anything
+    /// is authorized; nothing of their contents is read yet.
+    pub fn env_files_sent(&self, sent: &std::collections::HashMap<String, String>) -> Result<()> {
+        match self.spec.as_ref() {
+            Some(spec) => spec.env_files_sent(sent),
+            None => Ok(()),
+        }
+    }
+
+    /// Puts the contents of the env files the caller sent into the line, once polkit allowed it:
+    /// they change nothing polkit is shown, and nothing large is held across its answer.
     pub fn resolve_env_files(&mut self, sent: &std::collections::HashMap<String, String>) -> Result<()> {
         match self.spec.as_mut() {
             Some(spec) => spec.resolve_env_files(sent),

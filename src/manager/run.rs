@@ -65,8 +65,9 @@ impl Manager {
                 plan.image.as_str()
             )));
         }
-        plan.resolve_env_files(&inputs.env_files)?;
+        plan.env_files_sent(&inputs.env_files)?;
         self.authorize(caller, &plan).await?;
+        plan.resolve_env_files(&inputs.env_files)?;
         let job = self.start_job(caller, &plan).await;
         let attachment = Attachment { fds, streams: StreamSetup { stdin: false, tty }, tty_size };
         self.carry_out(caller, &plan, attachment, job, result).await

@@ -53,8 +53,9 @@ impl Manager {
         if display {
             return Ok(result);
         }
-        plan.resolve_env_files(&inputs.env_files)?;
+        plan.env_files_sent(&inputs.env_files)?;
         self.authorize(caller, &plan).await?;
+        plan.resolve_env_files(&inputs.env_files)?;
         let job = self.start_job(caller, &plan).await;
         let Some(spec) = plan.spec.as_ref() else {
             job.report(-1.0, &format!("stopping {name}")).await;
