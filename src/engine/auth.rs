@@ -85,8 +85,8 @@ pub struct Target<'a> {
     pub repository: String,
 }
 
-/// The registry and repository of a validated reference that names its registry, as Docker
-/// splits them: the first component is a registry when it has a `.` or `:` or is `localhost`.
+/// The registry and repository of a validated reference that names its registry, split by the
+/// one rule the engines use ([`crate::label::registry_of`]: `Sechost/x` is the host `Sechost`).
 /// A short name is `None`: podman resolves it through registries.conf, so atomicd cannot know
 /// which registry would receive a login; Docker's `docker.io` is asked for explicitly.
 pub fn target(reference: &str, short_names_are_docker_hub: bool) -> Option<Target<'_>> {
@@ -96,8 +96,8 @@ pub fn target(reference: &str, short_names_are_docker_hub: bool) -> Option<Targe
         Some((head, tag)) if !tag.contains('/') => head,
         _ => name,
     };
-    match name.split_once('/') {
-        Some((first, rest)) if first.contains('.') || first.contains(':') || first == "localhost" => {
+    match (crate::label::registry_of(name), name.split_once('/')) {
+        (Some(first), Some((_, rest))) => {
             Some(Target { registry: hub_folded(first), repository: rest.to_owned() })
         }
         _ if short_names_are_docker_hub => {
@@ -350,6 +350,11 @@ mod tests {
             // podman resolves short names itself: no registry is known, no login is sent.
             ("busybox:1.36", false, None),
             ("user/tool", false, None),
+            // An upper-case first component is a registry host to both engines: Docker Hub's
+            // login must never be sent for it.
+            ("Sechost/x", true, own("Sechost", "x")),
+            ("Sechost/x:1", false, own("Sechost", "x")),
+            ("sechost/x", true, own("docker.io", "sechost/x")),
         ] {
             assert_eq!(t(reference, hub), want, "{reference}");
         }

@@ -17,7 +17,7 @@ mod values;
 
 pub use lines::{apply_mode, default_line, find_label, spc_line, LabelKind, LineMode};
 pub use owner::{Ownership, OWNER_LABEL_PREFIX};
-pub use reference::{validate_container_name, ImageRef};
+pub use reference::{registry_of, validate_container_name, ImageRef};
 pub use spec::RunSpec;
 pub use substitute::{resolve, Vars};
 pub use values::{MountKind, Restart, VolumeSource};

@@ -71,6 +71,18 @@ fn is_digest(s: &str) -> bool {
     })
 }
 
+/// The registry a reference's name names, exactly as Docker and podman split it
+/// (`splitDockerDomain` of distribution/reference): its first component when another follows and
+/// it has a `.` or `:`, is `localhost`, or has an upper-case letter (path components are lower
+/// case, so `Sechost/x` is the host `Sechost`, not Docker Hub's `sechost/x`). `None`: a short name.
+/// Whoever sends a login reads the registry here, so it goes where the engine will go.
+pub fn registry_of(name: &str) -> Option<&str> {
+    let (first, _) = name.split_once('/')?;
+    let is_host =
+        first.contains(['.', ':']) || first == "localhost" || first.bytes().any(|b| b.is_ascii_uppercase());
+    is_host.then_some(first)
+}
+
 /// The repository path of a valid reference (with the `library/` Docker Hub would add, as
 /// the length bound counts it), or why `text` is not a reference.
 fn parse_reference(text: &str) -> std::result::Result<String, &'static str> {
@@ -103,11 +115,11 @@ fn parse_reference(text: &str) -> std::result::Result<String, &'static str> {
             "the name is not lowercase path components ('a-z', '0-9', '.', '_', '-') after an optional registry",
         );
     }
-    // The registry part, as Docker splits it: a first component with '.' or ':', or localhost.
-    let repository = match name.split_once('/') {
-        Some((first, rest)) if first.contains(['.', ':']) || first == "localhost" => rest.to_owned(),
-        Some(_) => name.to_owned(),
-        None => format!("library/{name}"),
+    // The registry part, as the engines split it.
+    let repository = match (registry_of(name), name.split_once('/')) {
+        (Some(_), Some((_, rest))) => rest.to_owned(),
+        (None, Some(_)) => name.to_owned(),
+        (_, None) => format!("library/{name}"),
     };
     if repository.len() > NAME_TOTAL_LENGTH_MAX {
         return Err("the repository name is longer than 255 characters");
@@ -191,6 +203,34 @@ mod tests {
             assert_eq!(r.as_str(), text);
             assert_eq!(r.default_name(), name, "{text}");
         }
+    }
+
+    /// The registry as the engines decide it, including the case that sent Docker Hub's login to
+    /// a host named `Sechost`.
+    #[test]
+    fn the_registry_is_the_one_the_engine_will_contact() {
+        let table = [
+            ("busybox", None),
+            ("library/busybox", None),
+            ("team/app:1", None),
+            ("localhost/app", Some("localhost")),
+            ("127.0.0.1:5000/app", Some("127.0.0.1:5000")),
+            ("quay.io/a/b", Some("quay.io")),
+            ("Sechost/x", Some("Sechost")),
+            ("sechost/x", None),
+            ("LOCALHOST/x", Some("LOCALHOST")),
+            ("myhost:5000/x", Some("myhost:5000")),
+            ("a.b/c:tag", Some("a.b")),
+        ];
+        for (text, registry) in table {
+            assert!(ImageRef::parse(text).is_ok(), "{text}");
+            // A tag follows the last '/', so it never reads as part of the first component.
+            assert_eq!(registry_of(text), registry, "{text}");
+        }
+        assert_eq!(
+            ImageRef::parse("Sechost/x").map(|r| r.default_name().to_owned()).ok().as_deref(),
+            Some("x")
+        );
     }
 
     #[test]
