@@ -4,6 +4,16 @@
 
 use std::borrow::Cow;
 
+use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
+
+/// A character that must not reach a person raw: a control character (`Cc`: it moves a
+/// terminal's cursor or starts a log record) or a format character (`Cf`: bidi overrides and
+/// isolates such as U+202E and U+2066, zero-width joiners, U+FEFF), which makes text display in an
+/// order other than the one it runs in.
+pub fn is_hidden(c: char) -> bool {
+    c.is_control() || c.general_category() == GeneralCategory::Format
+}
+
 /// Replaces every NUL with U+FFFD, so engine output, labels and engine messages are always
 /// valid D-Bus strings.
 pub fn dbus_safe(text: &str) -> Cow<'_, str> {
@@ -49,17 +59,22 @@ impl Tail {
     }
 }
 
-/// Text with every control character written as an escape (`\n`, `\u{1b}`), so a label's or a
-/// caller's text can neither move a terminal's cursor nor start a new record in a log.
+/// Text with every control and format character written as an escape (`\n`, `\u{1b}`,
+/// `\u{202e}`), so a label's or a caller's text can neither move a terminal's cursor, start a new
+/// record in a log, nor show its words in another order than the one they run in.
 pub fn visible(text: &str) -> Cow<'_, str> {
-    if !text.chars().any(char::is_control) {
+    if !text.chars().any(is_hidden) {
         return Cow::Borrowed(text);
     }
-    Cow::Owned(
-        text.chars()
-            .flat_map(|c| if c.is_control() { c.escape_default().collect() } else { vec![c] })
-            .collect(),
-    )
+    let mut out = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        if is_hidden(c) {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
 }
 
 /// Keeps error sentences short when a caller sends a huge string.
@@ -76,8 +91,8 @@ pub fn truncate_for_message(text: &str) -> String {
 /// The argv as one shell-quoted line for people and audit logs. Words made only of characters
 /// no POSIX shell treats specially are left bare (Python's `shlex.quote` rule), so `--net=host`
 /// reads as written; everything else is quoted by shell-words. A word holding a control
-/// character is written in bash's `$'...'` form with that character escaped, so the line stays
-/// one line and cannot drive a terminal.
+/// or format character is written in bash's `$'...'` form with that character escaped, so the
+/// line stays one line, cannot drive a terminal, and reads in the order it runs.
 pub fn display_line(argv: &[String]) -> String {
     let bare =
         |w: &str| !w.is_empty() && w.chars().all(|c| c.is_ascii_alphanumeric() || "@%+=:,./_-".contains(c));
@@ -85,7 +100,7 @@ pub fn display_line(argv: &[String]) -> String {
         .map(|w| {
             if bare(w) {
                 w.clone()
-            } else if w.chars().any(char::is_control) {
+            } else if w.chars().any(is_hidden) {
                 ansi_c_quote(w)
             } else {
                 shell_words::quote(w).into_owned()
@@ -105,7 +120,7 @@ fn ansi_c_quote(word: &str) -> String {
             '\n' => out.push_str("\\n"),
             '\t' => out.push_str("\\t"),
             '\r' => out.push_str("\\r"),
-            c if c.is_control() => {
+            c if is_hidden(c) => {
                 let mut buf = [0u8; 4];
                 for b in c.encode_utf8(&mut buf).bytes() {
                     out.push_str(&format!("\\x{b:02x}"));
@@ -144,6 +159,42 @@ mod tests {
             })
             .unwrap_or_default();
         assert_eq!(words, argv);
+    }
+
+    /// A bidi override makes `rm -rf /host` display as something else; every format character
+    /// is escaped wherever a label's text is shown, as a control character is.
+    #[test]
+    fn bidi_and_other_format_characters_are_escaped() {
+        for c in [
+            '\u{202a}',
+            '\u{202b}',
+            '\u{202c}',
+            '\u{202d}',
+            '\u{202e}',
+            '\u{2066}',
+            '\u{2067}',
+            '\u{2068}',
+            '\u{2069}',
+            '\u{200e}',
+            '\u{200f}',
+            '\u{200b}',
+            '\u{feff}',
+            '\u{e0001}',
+        ] {
+            assert!(is_hidden(c), "{:?}", c);
+            let text = format!("host{c}path");
+            assert!(!visible(&text).contains(c), "{:?}", visible(&text));
+            let line = display_line(&["echo".to_owned(), text.clone()]);
+            assert!(!line.contains(c) && line.starts_with("echo $'host\\x"), "{line}");
+        }
+        assert_eq!(visible("a\u{202e}b"), "a\\u{202e}b");
+        for c in ['é', 'ж', '中', ' ', '\u{00a0}'] {
+            assert!(!is_hidden(c), "{:?}", c);
+        }
+        // bash reads the escaped word back as the word that runs.
+        let argv = vec!["printf".to_owned(), "%s".to_owned(), "a\u{202e}b".to_owned()];
+        let out = std::process::Command::new("bash").args(["-c", &display_line(&argv)]).output();
+        assert_eq!(out.map(|o| o.stdout).unwrap_or_default(), "a\u{202e}b".as_bytes());
     }
 
     #[test]

@@ -1,5 +1,14 @@
 // Small DOM helpers in PatternFly 5's markup: elements, buttons, alerts, progress bars,
-// description lists and a confirmation dialog. Text always goes in as text, never as HTML.
+// description lists and a confirmation dialog. Text always goes in as text, never as HTML, and
+// with its control and format characters escaped.
+
+// A label's text as a person may see it: control characters (but line breaks and tabs, which a
+// page shows as they are) and format characters (bidi overrides and isolates, zero-width
+// joiners: Unicode's Cf) written as \u{...}, so no text shows in another order than it runs in.
+export function visible(text) {
+    return String(text).replace(/[\p{Cc}\p{Cf}]/gu,
+        c => (c === "\n" || c === "\t") ? c : `\\u{${c.codePointAt(0).toString(16)}}`);
+}
 
 export function h(tag, attrs, ...children) {
     const el = document.createElement(tag);
@@ -11,7 +20,7 @@ export function h(tag, attrs, ...children) {
     }
     for (const child of children.flat(Infinity)) {
         if (child === null || child === undefined || child === false) continue;
-        el.append(child instanceof Node ? child : document.createTextNode(String(child)));
+        el.append(child instanceof Node ? child : document.createTextNode(visible(child)));
     }
     return el;
 }

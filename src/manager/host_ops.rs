@@ -202,7 +202,7 @@ fn check_text(what: &str, text: &str, required: bool) -> Result<()> {
     if required && text.is_empty() {
         return Err(Error::InvalidArgument(format!("the {what} is empty")));
     }
-    if text.len() > LONGEST || text.starts_with('-') || text.chars().any(char::is_control) {
+    if text.len() > LONGEST || text.starts_with('-') || text.chars().any(crate::text::is_hidden) {
         return Err(Error::InvalidArgument(format!(
             "the {what} {:?} is not one: at most {LONGEST} printable characters, not starting with '-'",
             crate::text::truncate_for_message(text)
