@@ -1,6 +1,7 @@
 //! The `atomic` CLI: a thin D-Bus client of atomicd with no engine access of its own.
 
 pub mod args;
+mod env_files;
 mod fleet;
 pub mod generated;
 mod host;
@@ -83,40 +84,6 @@ fn print_warnings(warnings: &[String]) {
     }
 }
 
-/// The contents of the env files a line reads, read here with the caller's own rights
-/// (atomicd reads no files for callers); relative paths are from the working directory. Only
-/// files under the working directory, or allowed by name, are read: a label may not pick a
-/// secret of the user's and send it into the container. Each file sent is said on stderr.
-fn read_env_files(
-    paths: &[String],
-    allowed: &[std::path::PathBuf],
-) -> Result<HashMap<String, String>, Failure> {
-    let cwd = std::env::current_dir().and_then(std::fs::canonicalize).ok();
-    let real = |p: &std::path::Path| std::fs::canonicalize(p).ok();
-    let allowed: Vec<std::path::PathBuf> = allowed.iter().filter_map(|p| real(p)).collect();
-    let mut files: HashMap<String, String> = HashMap::new();
-    for path in paths {
-        let shown = job::printable(path);
-        let resolved = real(std::path::Path::new(path))
-            .ok_or_else(|| Failure::new(format!("cannot read env file {shown}: it does not exist"), 1))?;
-        let inside = cwd.as_ref().is_some_and(|cwd| resolved.starts_with(cwd));
-        if !inside && !allowed.contains(&resolved) {
-            return Err(Failure::new(
-                format!(
-                    "the label reads env file {shown}, outside the working directory; pass \
-                     --allow-env-file {shown} to send its contents into the container"
-                ),
-                1,
-            ));
-        }
-        let text = std::fs::read_to_string(&resolved)
-            .map_err(|e| Failure::new(format!("cannot read env file {shown}: {e}"), 1))?;
-        eprintln!("atomic: sending env file {shown} into the container");
-        files.insert(path.clone(), text);
-    }
-    Ok(files)
-}
-
 /// Makes a call once; when atomicd answers that the line reads env files (before anything was
 /// authorized or run), reads those it may and makes it once more with their contents.
 async fn with_env_files<T>(
@@ -124,7 +91,7 @@ async fn with_env_files<T>(
     mut call: impl AsyncFnMut(Option<HashMap<String, String>>) -> Result<T, Failure>,
 ) -> Result<T, Failure> {
     match call(None).await {
-        Err(Failure { needs: Some(paths), .. }) => call(Some(read_env_files(&paths, allowed)?)).await,
+        Err(Failure { needs: Some(paths), .. }) => call(Some(env_files::read(&paths, allowed)?)).await,
         other => other,
     }
 }
