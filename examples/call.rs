@@ -1,8 +1,10 @@
 //! A raw `org.atomic.Manager` call for tests and scripts, run as any user (e.g. under setpriv):
 //! prints the result as JSON, or `ERROR <name>: <message>` and exits 1.
 //!
-//! Usage: `call [--interactive] METHOD [IMAGE] [--cmd WORD]... [--opt KEY=JSON]...`
-//! A JSON option value maps to its D-Bus type: true/false → b, "text" → s, 5 → u.
+//! Usage: `call [--interactive] METHOD [IMAGE] [--cmd WORD]... [--opt KEY=JSON]... [--opt-file KEY=FILE]...`
+//! A JSON option value maps to its D-Bus type: true/false → b, "text" → s, 5 → u, an object of
+//! strings → a{ss} (env-files). `--opt-file` reads the JSON from a file, for values larger than
+//! one command-line argument may be.
 
 use std::collections::HashMap;
 
@@ -18,6 +20,11 @@ fn option_value(json: &str) -> Result<Value<'static>, String> {
             .and_then(|n| u32::try_from(n).ok())
             .map(Value::U32)
             .ok_or_else(|| format!("{n}: only u32 numbers")),
+        serde_json::Value::Object(map) => {
+            let strings: Option<HashMap<String, String>> =
+                map.into_iter().map(|(k, v)| v.as_str().map(|s| (k, s.to_owned()))).collect();
+            strings.map(Value::from).ok_or_else(|| "only objects of strings".to_owned())
+        }
         other => Err(format!("{other}: unsupported option value")),
     }
 }
@@ -36,10 +43,15 @@ async fn main() -> std::process::ExitCode {
     while let Some(a) = args.next() {
         match a.as_str() {
             "--cmd" => command.push(args.next().unwrap_or_default()),
-            "--opt" => {
+            "--opt" | "--opt-file" => {
                 let kv = args.next().unwrap_or_default();
                 let (k, v) = kv.split_once('=').unwrap_or((&kv, "true"));
-                match option_value(v) {
+                let v = if a == "--opt-file" {
+                    std::fs::read_to_string(v).unwrap_or_default()
+                } else {
+                    v.to_owned()
+                };
+                match option_value(&v) {
                     Ok(v) => drop(options.insert(k.to_owned(), v)),
                     Err(e) => {
                         eprintln!("{e}");

@@ -60,15 +60,20 @@ fn a_stopped_privileged_container_is_not_restarted_under_a_run_only_grant() {
     assert!(!running("svc"), "the privileged container was started");
 }
 
+/// The caller's own container: a command is exec'd in it. (Another caller's needs
+/// org.atomic.manage-any besides: tests/review.rs.)
 #[test]
-fn a_command_for_an_existing_container_is_exec_d_in_it() {
+fn a_command_for_the_caller_s_own_container_is_exec_d_in_it() {
     let g = grant();
     let _gone = Gone("svc");
     let _d = Daemon::start(&["--engine-socket", PODMAN_SOCK]);
     let _ = podman(&["rm", "-f", "svc"]);
-    let r = call_as(0, &["Run", "atomic-test/svc"]);
+    let r = call_as(g.uid, &["--interactive", "Run", "atomic-test/svc"]);
     assert!(r.error.is_none(), "{:?}", r.error);
     assert!(running("svc"));
+    // Another user, here one with no grant at all, gets nothing of it.
+    let other = call_as(NOBODY, &["Run", "atomic-test/svc", "--cmd", "true"]);
+    assert!(other.error.is_some(), "nobody exec'd into it: {:?}", other.json);
     // Running: the command runs in it, and its exit code is the call's.
     let r = call_as(
         g.uid,

@@ -199,6 +199,7 @@ YML
 #   atomic-test/svc     LABEL RUN of a named, detached, long-running container ($OPT1 flags)
 #   atomic-test/keep    LABEL RUN of a named container that is kept and reads one line of stdin
 #   atomic-test/stoppable  RUN of a named detached container, and a STOP label
+#   atomic-test/forged  RUN of a detached container, and every org.atomic.* label atomicd writes
 #   atomic-test/badinstall, baduninstall  INSTALL / UNINSTALL labels that fail (and print $PWD)
 #   atomic-test/app     RUN, INSTALL and UNINSTALL labels writing to /var/tmp/atomicd-app;
 #                       also pushed to the local registry as 127.0.0.1:5000/atomic-test/app
@@ -263,6 +264,10 @@ fixtures() {
         fixture $engine atomic-test/keep:latest RUN "docker run -i --name NAME IMAGE head -n 1"
         fixture $engine atomic-test/badinstall:latest INSTALL "docker run --rm IMAGE sh -c 'echo pwd=\$PWD uid=\$SUDO_UID; exit 4'"
         fixture $engine atomic-test/baduninstall:latest INSTALL "docker run --rm IMAGE true" UNINSTALL "docker run --rm IMAGE sh -c 'echo refusing; exit 5'"
+        # An image whose author set every label atomicd writes on its own containers.
+        fixture $engine atomic-test/forged:latest RUN "docker run -d --name NAME IMAGE sleep 300" \
+            org.atomic.managed 1 org.atomic.remove 1 org.atomic.caller-uid 0 org.atomic.operation Run \
+            org.atomic.image atomic-test/forged
         fixture $engine atomic-test/stoppable:latest RUN "docker run -d --name NAME IMAGE sleep 300" STOP "docker run --rm IMAGE echo stopping NAME"
     done
     # The app image is also served by the local registry, for Install's pull.
