@@ -5,18 +5,21 @@
 
 use super::jobs::Shown;
 use super::{now, Manager};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::system::caller::Caller;
 use crate::system::state::RebootMarker;
 use crate::updates::auto::AutoUpdates;
 use crate::updates::config::Policy;
 use crate::updates::window;
 
-/// This boot's ID: another one at start means the host rebooted.
-fn boot_id() -> String {
+/// This boot's ID: another one at start means the host rebooted. A record is never written
+/// without one.
+fn boot_id() -> Result<String> {
     std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
         .map(|s| s.trim().to_owned())
-        .unwrap_or_default()
+        .ok()
+        .filter(|id| !id.is_empty())
+        .ok_or_else(|| Error::Failed("cannot read this boot's ID (/proc/sys/kernel/random/boot_id)".into()))
 }
 
 /// atomicd itself, as the caller of its automatic jobs.
@@ -41,12 +44,23 @@ impl Manager {
     /// state) and this says so; in the same boot it is still held.
     pub async fn report_steady_state(&self, auto: &AutoUpdates) -> Option<String> {
         let marker = self.state.reboot_marker().ok().flatten()?;
+        let this_boot = boot_id().ok()?;
         if marker.boot_id.is_empty() {
+            // Not a record atomicd writes: forgotten, and the next round starts from the check.
+            tracing::warn!(version = %marker.pending, "a reboot record without a boot ID is dropped");
+            let _ = self.state.save_reboot_marker(None);
             return None;
         }
-        if marker.boot_id == boot_id() {
-            auto.note(|p| (p.held, p.held_since) = (true, marker.since));
+        if marker.boot_id == this_boot {
+            if marker.since > 0 {
+                auto.note(|p| (p.held, p.held_since) = (true, marker.since));
+            }
             return None;
+        }
+        if marker.since == 0 {
+            // Rebooted with no slot held (policy stage, or a reboot by hand): nothing to give back.
+            let _ = self.state.save_reboot_marker(None);
+            return Some(format!("rebooted with {} staged; no reboot slot was held", marker.pending));
         }
         let given_back = match auto.reboot_lock() {
             Ok(Some(lock)) => lock.give_back().await,
@@ -72,9 +86,13 @@ impl Manager {
         if config.policy == Policy::None {
             return "the policy is none".into();
         }
-        let staged = match self.state.reboot_marker() {
-            Ok(Some(marker)) => marker,
-            _ => match self.check_and_stage(config.policy).await {
+        let kept = match self.state.reboot_marker() {
+            Ok(Some(marker)) => self.still_staged(marker).await,
+            _ => None,
+        };
+        let staged = match kept {
+            Some(marker) => marker,
+            None => match self.check_and_stage(config.policy).await {
                 Ok(Ok(marker)) => marker,
                 Ok(Err(sentence)) => return sentence,
                 Err(e) => return format!("the automatic update failed: {e}"),
@@ -105,6 +123,33 @@ impl Manager {
         self.reboot_into(auto, staged).await
     }
 
+    /// The record, while the host still has its deployment (by checksum) as the default one; a
+    /// record whose deployment was cleaned up, undeployed or replaced is dropped, so the round
+    /// checks and stages again rather than take a slot and reboot into nothing.
+    async fn still_staged(&self, marker: RebootMarker) -> Option<RebootMarker> {
+        let deployments = match self.host.deployments().await {
+            Ok(list) => list,
+            // The host cannot be read: the round goes on as recorded, and the staging below
+            // would fail the same way.
+            Err(_) => return Some(marker),
+        };
+        let default = deployments.iter().find(|d| d.default && !d.booted);
+        let held = !marker.checksum.is_empty() && default.is_some_and(|d| d.checksum == marker.checksum);
+        if held && !marker.boot_id.is_empty() {
+            return Some(marker);
+        }
+        tracing::warn!(
+            version = %marker.pending,
+            checksum = %marker.checksum,
+            "the staged deployment is no longer the host's next one; the record is dropped and the round starts over"
+        );
+        if let Err(e) = self.state.save_reboot_marker(None) {
+            tracing::warn!("cannot drop the reboot record: {e}");
+            return Some(marker);
+        }
+        None
+    }
+
     /// Checks, and stages what it finds when the policy goes that far. Err(sentence) when the
     /// round ends here.
     async fn check_and_stage(&self, policy: Policy) -> Result<std::result::Result<RebootMarker, String>> {
@@ -122,10 +167,12 @@ impl Manager {
             return Ok(Err(format!("{version} is available")));
         }
         job.report(-1.0, &format!("staging {version}")).await;
-        self.in_job(&job, |control| self.host.upgrade(false, control)).await?;
+        let boot = boot_id()?;
+        let staged = self.in_job(&job, |control| self.host.upgrade(false, control)).await?;
         self.changes.note(&[super::Area::Host]);
         tracing::info!(version = %version, "automatic update staged");
-        let marker = RebootMarker { pending: version, boot_id: String::new(), since: 0 };
+        let checksum = staged.deployment.map_or(update.checksum, |d| d.checksum);
+        let marker = RebootMarker { pending: version, checksum, boot_id: boot, since: 0 };
         self.state.save_reboot_marker(Some(&marker))?;
         Ok(Ok(marker))
     }
@@ -140,8 +187,14 @@ impl Manager {
         if let Some(lock) = &lock {
             match lock.take().await {
                 Ok(true) => {
-                    if staged.boot_id.is_empty() {
-                        (staged.boot_id, staged.since) = (boot_id(), now());
+                    if staged.since == 0 {
+                        match boot_id() {
+                            Ok(boot) => (staged.boot_id, staged.since) = (boot, now()),
+                            Err(e) => {
+                                let _ = lock.give_back().await;
+                                return format!("staged {}; {e}", staged.pending);
+                            }
+                        }
                         let _ = self.state.save_reboot_marker(Some(&staged));
                     }
                     auto.note(|p| (p.held, p.held_since) = (true, staged.since));
@@ -164,7 +217,7 @@ impl Manager {
             Err(e) => {
                 if let Some(lock) = &lock {
                     let _ = lock.give_back().await;
-                    staged.boot_id.clear();
+                    staged.since = 0;
                     let _ = self.state.save_reboot_marker(Some(&staged));
                     auto.note(|p| (p.held, p.held_since) = (false, 0));
                 }

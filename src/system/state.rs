@@ -43,15 +43,19 @@ const CONTAINERS: &str = "containers.json";
 /// The automatic update's staged version and its reboot slot.
 const REBOOT_MARKER: &str = "reboot-marker.json";
 
-/// An update staged by the automatic updates, and the boot in which its reboot was asked.
+/// An update staged by the automatic updates, the deployment it is, and the boot it was for.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RebootMarker {
-    /// The staged version (or checksum).
+    /// The staged version (or checksum), as rounds say it.
     pub pending: String,
-    /// The boot ID when the slot was taken ("" before that): another boot ID at start means the
-    /// host rebooted into it, so the slot goes back.
+    /// The staged deployment's checksum: the record holds only while the host still has that
+    /// deployment as its default ("" in a record of 0.1, which is then staged again).
+    #[serde(default)]
+    pub checksum: String,
+    /// The boot ID of the boot the record was written (or its slot taken) in, never empty:
+    /// another boot ID at start means the host rebooted, so a slot held goes back.
     pub boot_id: String,
-    /// When the slot was taken (seconds since the epoch; 0 before).
+    /// When the reboot slot was taken (seconds since the epoch); 0 while none is held.
     pub since: u64,
 }
 

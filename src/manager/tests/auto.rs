@@ -2,6 +2,7 @@
 //! reboot lock that cannot be made (its TLS files unusable) stopping at staged, not rebooting.
 
 use super::*;
+use crate::system::state::RebootMarker;
 use crate::updates::auto::AutoUpdates;
 
 /// A world whose configuration is `toml`, with 2.0 on the remote.
@@ -59,4 +60,53 @@ async fn a_lock_whose_tls_files_cannot_be_used_stops_at_staged() {
     let again = w.manager.auto_update_round(&auto).await;
     assert!(again.contains("the reboot lock cannot be asked"), "{again}");
     assert_eq!(w.host.versions(), ["2.0", "1.0"]);
+}
+
+/// Issue 30: a staged deployment removed under atomicd (cleanup, undeploy) leaves a record that
+/// must not survive: the next round drops it, checks and stages again, and only then reboots.
+#[tokio::test]
+async fn a_record_whose_deployment_is_gone_is_dropped_and_the_update_staged_again() {
+    let (w, auto) = world_with("[updates]\npolicy = \"stage\"\n");
+    let said = w.manager.auto_update_round(&auto).await;
+    assert!(said.starts_with("staged 2.0"), "{said}");
+    let record = w
+        .manager
+        .state
+        .reboot_marker()
+        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap_or_else(|| panic!("no record"));
+    assert_eq!(record.checksum, "c2.0", "{record:?}");
+    assert!(!record.boot_id.is_empty() && record.since == 0, "{record:?}");
+    // An admin's `atomic host cleanup --pending` (or ostree admin undeploy) removes 2.0.
+    let pending = crate::host::Cleanup { rollback: false, pending: true };
+    w.host.cleanup(pending).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(w.host.versions(), ["1.0"]);
+    // atomicd restarted on the same state, policy apply: 2.0 is staged again before any reboot.
+    let main = w._dir.0.join("atomicd.toml");
+    std::fs::write(&main, "[updates]\npolicy = \"apply\"\n").unwrap_or_else(|e| panic!("{e}"));
+    let auto = AutoUpdates::load(&main, "fleet-id".into());
+    assert_eq!(w.manager.report_steady_state(&auto).await, None, "same boot, no slot: nothing to report");
+    let said = w.manager.auto_update_round(&auto).await;
+    assert_eq!(said, "staged 2.0; reboot asked");
+    assert_eq!(w.host.versions(), ["2.0", "1.0"], "staged again");
+    assert_eq!(reboots(&w), 1);
+    drop(auto);
+}
+
+#[tokio::test]
+async fn a_record_without_a_boot_id_or_a_checksum_is_refused() {
+    for record in [
+        RebootMarker { pending: "2.0".into(), checksum: "c2.0".into(), boot_id: String::new(), since: 0 },
+        // As 0.1 wrote it: no checksum, no boot ID.
+        RebootMarker { pending: "2.0".into(), checksum: String::new(), boot_id: String::new(), since: 0 },
+    ] {
+        let (w, auto) = world_with("[updates]\npolicy = \"stage\"\n");
+        w.manager.state.save_reboot_marker(Some(&record)).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(w.manager.report_steady_state(&auto).await, None);
+        let said = w.manager.auto_update_round(&auto).await;
+        assert!(said.starts_with("staged 2.0"), "{said}");
+        assert_eq!(w.host.versions(), ["2.0", "1.0"], "{record:?}: the round staged rather than trust it");
+        let kept = w.manager.state.reboot_marker().ok().flatten().unwrap_or_else(|| panic!("no record"));
+        assert!(!kept.boot_id.is_empty() && kept.checksum == "c2.0", "{kept:?}");
+    }
 }
