@@ -58,6 +58,9 @@ fn sysroot(dir: &Path) -> (PathBuf, Child) {
 
 use std::process::Child;
 
+/// The tests of this file each serve the stand-in logind's bus name: one at a time.
+static ONE_LOGIND: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 fn commit(dir: &Path, version: &str) {
     sh(&format!(
         "echo {version} > {d}/tree/usr/etc/release && ostree --repo={d}/remote commit -b testos/stable \
@@ -92,6 +95,7 @@ async fn round_says(words: &str) -> HostBlock {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn apply_stages_takes_a_slot_and_reboots_and_a_closed_window_stops_at_staged() {
+    let _one = ONE_LOGIND.lock().await;
     let dir = std::env::temp_dir().join(format!("atomicd-auto-{}", unique()));
     std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
     let (s, mut server) = sysroot(&dir);
@@ -196,6 +200,74 @@ async fn apply_stages_takes_a_slot_and_reboots_and_a_closed_window_stops_at_stag
     assert_ne!(code, 0);
     assert!(err.contains("base_url"), "a setting that cannot work is refused, naming the key: {err}");
 
+    let _ = server.kill();
+    let _ = Command::new("sh").args(["-c", &format!("chattr -R -i {} 2>/dev/null", s.display())]).status();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Issue 30 on the real sysroot: 2.0 is staged and waits for a closed window; while atomicd is
+/// down an admin undeploys it (`ostree admin undeploy`). On restart, inside an open window, the
+/// record of 2.0 is not trusted: 2.0 is staged again, and only then is the fleet slot taken (once)
+/// and the reboot asked.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_staged_deployment_undeployed_under_atomicd_is_staged_again_before_the_reboot() {
+    let _one = ONE_LOGIND.lock().await;
+    let dir = std::env::temp_dir().join(format!("atomicd-auto-{}", unique()));
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+    let (s, mut server) = sysroot(&dir);
+    let group = format!("undeployed-{}", unique());
+    let config = dir.join("atomicd.toml");
+    let tls = tls_files(Some("ca.pem"), true);
+    let write_config = |days: &str, minutes: u32| {
+        let text = format!(
+            "[updates]\npolicy = \"apply\"\nstrategy = \"etcd\"\n\
+             [[updates.periodic.window]]\ndays = [{days}]\nstart_time = \"00:00\"\nlength_minutes = {minutes}\n\
+             [updates.etcd]\nendpoints = [\"{TLS_ENDPOINT}\"]\ngroup = \"{group}\"\nslots = 1\n\
+             ca_file = {:?}\ncert_file = {:?}\nkey_file = {:?}\n",
+            tls.ca_file.as_deref().unwrap_or(Path::new("")),
+            tls.cert_file.as_deref().unwrap_or(Path::new("")),
+            tls.key_file.as_deref().unwrap_or(Path::new("")),
+        );
+        std::fs::write(&config, text).unwrap_or_else(|e| panic!("{e}"));
+    };
+    let now =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|t| t.as_secs()).unwrap_or(0);
+    let closed_day = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"][((now / 86400 + 3 + 3) % 7) as usize];
+    write_config(&format!("\"{closed_day}\""), 60);
+    let logind = FakeLogind::default();
+    let _logind = logind.serve().await;
+    commit(&dir, "2.0");
+    let args = ["--engine-socket", PODMAN_SOCK, "--host-backend", "ostree", "--sysroot"];
+    let mut all: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+    all.extend([s.display().to_string(), "--config".into(), config.display().to_string()]);
+    let all: Vec<&str> = all.iter().map(String::as_str).collect();
+    let d = Daemon::start(&all);
+    let host = round_says("staged 2.0; waiting for the maintenance window").await;
+    assert_eq!(default_version(&host), "2.0");
+    let state = d.state_dir.clone();
+    let record = std::fs::read_to_string(state.join("reboot-marker.json")).unwrap_or_default();
+    println!("record: {record}");
+    let boot = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").unwrap_or_default();
+    assert!(record.contains(boot.trim()), "the record carries this boot's ID: {record}");
+    drop(d);
+
+    // The admin removes the staged deployment while atomicd is down.
+    sh(&format!("ostree admin undeploy --sysroot={} 0 >/dev/null", s.display()));
+    write_config("\"Mon\", \"Tue\", \"Wed\", \"Thu\", \"Fri\", \"Sat\", \"Sun\"", 1440);
+    let _d = Daemon::start_on(&state, &all);
+    let host = round_says("reboot asked").await;
+    println!("updates: {:?}", updates(&host));
+    assert_eq!(default_version(&host), "2.0", "2.0 was staged again before the reboot was asked");
+    assert_eq!(logind.asked(), [false], "one reboot, into the deployment that is there");
+    let etcd = EtcdSemaphore::new(
+        &[TLS_ENDPOINT.to_owned()],
+        &group,
+        1,
+        JsonClient::with_tls(Duration::from_secs(3), &tls).unwrap_or_else(|e| panic!("{e}")),
+    );
+    let (sem, _) = etcd.read().await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(sem.holders.len(), 1, "the slot was taken once: {sem:?}");
+    let _ = etcd.release(&sem.holders[0]).await;
     let _ = server.kill();
     let _ = Command::new("sh").args(["-c", &format!("chattr -R -i {} 2>/dev/null", s.display())]).status();
     let _ = std::fs::remove_dir_all(&dir);

@@ -60,6 +60,21 @@ async fn every_method_refuses_bad_input_and_nothing_happens() {
         assert_eq!(error_name(&p.host_upgrade(again()).await), invalid);
         assert_eq!(error_name(&p.rollback(again()).await), invalid);
     }
+    // Env files past their bound (16 MB, as the review sent), refused by size before polkit.
+    let env = HashMap::from([("/var/tmp/atomicd-app/app.env".to_owned(), "A=".repeat(8 << 20))]);
+    let r = p.run("atomic-test/envfile", &[], opt("env-files", Value::from(env))).await;
+    assert_eq!(error_name(&r), invalid, "16 MB of env files");
+    assert!(error_text(&r).contains("bytes"), "{r:?}");
+    // A flag value the judge and the engine could read two ways, even from root.
+    for flag in [
+        "--mount=type=volume,source=x,type=bind,source=/,target=/host",
+        "--mount=Type=bind,source=/,target=/host",
+        "--volume=/x:ro",
+        "--mount=type=bind,source=/,target=/h,volume-opt=o=bind",
+    ] {
+        let r = p.run("atomic-test/opt", &[], opt("opt1", Value::from(flag))).await;
+        assert_eq!(error_name(&r), "org.atomic.Error.UnsupportedLabel", "{flag}: {r:?}");
+    }
     let many: Vec<String> = (0..10_000).map(|i| i.to_string()).collect();
     assert_eq!(error_name(&p.run(PLAIN, &many, Opts::new()).await), invalid, "10,000 arguments");
 
