@@ -93,6 +93,39 @@ async fn round_says(words: &str) -> HostBlock {
     panic!("the round never said {words:?}: {:?}", updates(&host().await));
 }
 
+const EVERY_DAY: &str = "\"Mon\", \"Tue\", \"Wed\", \"Thu\", \"Fri\", \"Sat\", \"Sun\"";
+
+/// Writes a policy `apply` with the etcd strategy (the TLS-only etcd, one slot of `group`) and
+/// one maintenance window on `days` from midnight UTC for `minutes`.
+fn apply_with_etcd(config: &Path, group: &str, days: &str, minutes: u32) {
+    let tls = tls_files(Some("ca.pem"), true);
+    let text = format!(
+        "[updates]\npolicy = \"apply\"\nstrategy = \"etcd\"\n\
+         [[updates.periodic.window]]\ndays = [{days}]\nstart_time = \"00:00\"\nlength_minutes = {minutes}\n\
+         [updates.etcd]\nendpoints = [\"{TLS_ENDPOINT}\"]\ngroup = \"{group}\"\nslots = 1\n\
+         ca_file = {:?}\ncert_file = {:?}\nkey_file = {:?}\n",
+        tls.ca_file.as_deref().unwrap_or(Path::new("")),
+        tls.cert_file.as_deref().unwrap_or(Path::new("")),
+        tls.key_file.as_deref().unwrap_or(Path::new("")),
+    );
+    std::fs::write(config, text).unwrap_or_else(|e| panic!("{e}"));
+}
+
+/// A day whose window is closed today, in UTC (three days from now).
+fn closed_day() -> &'static str {
+    let now =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|t| t.as_secs()).unwrap_or(0);
+    ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"][((now / 86400 + 3 + 3) % 7) as usize]
+}
+
+/// atomicd's flags for the sysroot `s` and the configuration `config`.
+fn daemon_args(s: &Path, config: &Path) -> Vec<String> {
+    let args = ["--engine-socket", PODMAN_SOCK, "--host-backend", "ostree", "--sysroot"];
+    let mut all: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+    all.extend([s.display().to_string(), "--config".into(), config.display().to_string()]);
+    all
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn apply_stages_takes_a_slot_and_reboots_and_a_closed_window_stops_at_staged() {
     let _one = ONE_LOGIND.lock().await;
@@ -102,26 +135,11 @@ async fn apply_stages_takes_a_slot_and_reboots_and_a_closed_window_stops_at_stag
     let group = format!("auto-{}", unique());
     let config = dir.join("atomicd.toml");
     let tls = tls_files(Some("ca.pem"), true);
-    std::fs::write(
-        &config,
-        format!(
-            "[updates]\npolicy = \"apply\"\nstrategy = \"etcd\"\n\
-             [[updates.periodic.window]]\ndays = [\"Mon\", \"Tue\", \"Wed\", \"Thu\", \"Fri\", \"Sat\", \"Sun\"]\n\
-             start_time = \"00:00\"\nlength_minutes = 1440\n[updates.etcd]\n\
-             endpoints = [\"{TLS_ENDPOINT}\"]\ngroup = \"{group}\"\nslots = 1\n\
-             ca_file = {:?}\ncert_file = {:?}\nkey_file = {:?}\n",
-            tls.ca_file.as_deref().unwrap_or(Path::new("")),
-            tls.cert_file.as_deref().unwrap_or(Path::new("")),
-            tls.key_file.as_deref().unwrap_or(Path::new("")),
-        ),
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
+    apply_with_etcd(&config, &group, EVERY_DAY, 1440);
     let logind = FakeLogind::default();
     let _logind = logind.serve().await;
     commit(&dir, "2.0");
-    let args = ["--engine-socket", PODMAN_SOCK, "--host-backend", "ostree", "--sysroot"];
-    let mut all: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
-    all.extend([s.display().to_string(), "--config".into(), config.display().to_string()]);
+    let all = daemon_args(&s, &config);
     let all: Vec<&str> = all.iter().map(String::as_str).collect();
     let d = Daemon::start(&all);
 
@@ -161,9 +179,7 @@ async fn apply_stages_takes_a_slot_and_reboots_and_a_closed_window_stops_at_stag
     assert_eq!(updates(&host).lock.map(|l| l.held), Some(false));
 
     // A closed window: 3.0 is found and staged, and the round stops there.
-    let now =
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|t| t.as_secs()).unwrap_or(0);
-    let closed_day = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"][((now / 86400 + 3 + 3) % 7) as usize];
+    let closed_day = closed_day();
     std::fs::write(
         &config,
         format!(
@@ -218,28 +234,12 @@ async fn a_staged_deployment_undeployed_under_atomicd_is_staged_again_before_the
     let group = format!("undeployed-{}", unique());
     let config = dir.join("atomicd.toml");
     let tls = tls_files(Some("ca.pem"), true);
-    let write_config = |days: &str, minutes: u32| {
-        let text = format!(
-            "[updates]\npolicy = \"apply\"\nstrategy = \"etcd\"\n\
-             [[updates.periodic.window]]\ndays = [{days}]\nstart_time = \"00:00\"\nlength_minutes = {minutes}\n\
-             [updates.etcd]\nendpoints = [\"{TLS_ENDPOINT}\"]\ngroup = \"{group}\"\nslots = 1\n\
-             ca_file = {:?}\ncert_file = {:?}\nkey_file = {:?}\n",
-            tls.ca_file.as_deref().unwrap_or(Path::new("")),
-            tls.cert_file.as_deref().unwrap_or(Path::new("")),
-            tls.key_file.as_deref().unwrap_or(Path::new("")),
-        );
-        std::fs::write(&config, text).unwrap_or_else(|e| panic!("{e}"));
-    };
-    let now =
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|t| t.as_secs()).unwrap_or(0);
-    let closed_day = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"][((now / 86400 + 3 + 3) % 7) as usize];
-    write_config(&format!("\"{closed_day}\""), 60);
+    let closed_day = closed_day();
+    apply_with_etcd(&config, &group, &format!("\"{closed_day}\""), 60);
     let logind = FakeLogind::default();
     let _logind = logind.serve().await;
     commit(&dir, "2.0");
-    let args = ["--engine-socket", PODMAN_SOCK, "--host-backend", "ostree", "--sysroot"];
-    let mut all: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
-    all.extend([s.display().to_string(), "--config".into(), config.display().to_string()]);
+    let all = daemon_args(&s, &config);
     let all: Vec<&str> = all.iter().map(String::as_str).collect();
     let d = Daemon::start(&all);
     let host = round_says("staged 2.0; waiting for the maintenance window").await;
@@ -253,7 +253,7 @@ async fn a_staged_deployment_undeployed_under_atomicd_is_staged_again_before_the
 
     // The admin removes the staged deployment while atomicd is down.
     sh(&format!("ostree admin undeploy --sysroot={} 0 >/dev/null", s.display()));
-    write_config("\"Mon\", \"Tue\", \"Wed\", \"Thu\", \"Fri\", \"Sat\", \"Sun\"", 1440);
+    apply_with_etcd(&config, &group, EVERY_DAY, 1440);
     let _d = Daemon::start_on(&state, &all);
     let host = round_says("reboot asked").await;
     println!("updates: {:?}", updates(&host));
