@@ -113,6 +113,16 @@ impl Manager {
                 Plan::nothing(Operation::Uninstall, image, &info.id)
             }
         };
+        // Only an image atomicd installed is removed, or with force one it did not (polkit is
+        // told which); otherwise Uninstall of an image nobody installed would delete any image.
+        plan.removes_image = !keep_image && (installed || force);
+        plan.removes_uninstalled_image = plan.removes_image && !installed;
+        if !keep_image && !plan.removes_image {
+            warnings.push(format!(
+                "image {:?} was not installed by atomicd, so it stays (pass force to remove it)",
+                plan.image.as_str()
+            ));
+        }
         let mut result = UninstallResult::from(&plan);
         result.warnings.extend(warnings);
         if display {
@@ -132,16 +142,6 @@ impl Manager {
             }
             Err(e) => Some(e),
         };
-        // Only an image atomicd installed is removed, or with force one it did not (polkit is
-        // told which); otherwise Uninstall of an image nobody installed would delete any image.
-        plan.removes_image = !keep_image && (installed || force);
-        plan.removes_uninstalled_image = plan.removes_image && !installed;
-        if !keep_image && !plan.removes_image {
-            result.warnings.push(format!(
-                "image {:?} was not installed by atomicd, so it stays (pass force to remove it)",
-                plan.image.as_str()
-            ));
-        }
         self.authorize(caller, &plan).await?;
         if let Some(e) = refusal {
             return Err(e);
