@@ -390,9 +390,12 @@ impl RunSpec {
     /// The env files the line reads that are not in `env_files` (sent by the caller, by the path
     /// as written on the line): EnvFilesNeeded names them. Reads no contents.
     pub fn env_files_sent(&self, env_files: &std::collections::HashMap<String, String>) -> Result<()> {
-        let mut missing: Vec<String> =
-            self.env_files.iter().filter(|p| !env_files.contains_key(*p)).cloned().collect();
-        missing.dedup();
+        let mut missing: Vec<String> = Vec::new();
+        for path in self.env_files.iter().filter(|p| !env_files.contains_key(*p)) {
+            if !missing.contains(path) {
+                missing.push(path.clone());
+            }
+        }
         if missing.is_empty() {
             return Ok(());
         }
