@@ -50,36 +50,41 @@ impl Owned {
         self.records().get(id).cloned()
     }
 
-    /// Records (or with `None` forgets) container `id`, written to disk before this returns.
-    pub(super) fn record(&self, id: &str, owner: Option<Ownership>) -> Result<()> {
+    /// Applies `edit` to the record and writes it to disk before this returns; `edit` says
+    /// whether it changed anything (nothing is written then). A failed write leaves the record as
+    /// it was, in memory as on disk.
+    fn change(&self, edit: impl FnOnce(&mut BTreeMap<String, Ownership>) -> bool) -> Result<()> {
         let mut records = self.records();
         let before = records.clone();
-        match owner {
-            Some(o) => records.insert(id.to_owned(), o),
-            None => records.remove(id),
-        };
-        if let Err(e) = self.state.save_containers(&records) {
-            *records = before;
-            return Err(e);
+        if !edit(&mut records) {
+            return Ok(());
         }
-        Ok(())
+        self.state.save_containers(&records).inspect_err(|_| *records = before)
+    }
+
+    /// Records (or with `None` forgets) container `id`.
+    pub(super) fn record(&self, id: &str, owner: Option<Ownership>) -> Result<()> {
+        self.change(|records| match owner {
+            Some(o) => {
+                records.insert(id.to_owned(), o);
+                true
+            }
+            None => records.remove(id).is_some(),
+        })
     }
 
     /// Forgets the recorded containers the engine no longer has; `listed` is every ID it has now,
     /// listed after `known` was taken (so a container created since is never forgotten).
     fn forget_gone(&self, known: &[String], listed: &HashSet<&str>) {
-        let gone: Vec<&String> = known.iter().filter(|id| !listed.contains(id.as_str())).collect();
-        if gone.is_empty() {
-            return;
-        }
-        let mut records = self.records();
-        let before = records.clone();
-        for id in gone {
-            records.remove(id);
-        }
-        if let Err(e) = self.state.save_containers(&records) {
+        let gone = self.change(|records| {
+            let before = records.len();
+            for id in known.iter().filter(|id| !listed.contains(id.as_str())) {
+                records.remove(id);
+            }
+            records.len() != before
+        });
+        if let Err(e) = gone {
             tracing::warn!("cannot drop removed containers from the record: {e}");
-            *records = before;
         }
     }
 
@@ -163,10 +168,8 @@ impl Engine for Owned {
     /// next start's prune: container IDs are never reused).
     async fn remove(&self, id: &str, force: bool) -> Result<()> {
         self.inner.remove(id, force).await?;
-        if self.records().contains_key(id) {
-            if let Err(e) = self.record(id, None) {
-                tracing::warn!(container = %id, "removed, but cannot drop it from the record: {e}");
-            }
+        if let Err(e) = self.record(id, None) {
+            tracing::warn!(container = %id, "removed, but cannot drop it from the record: {e}");
         }
         Ok(())
     }
