@@ -58,11 +58,15 @@ pub fn details(plan: &Plan) -> Vec<(&'static str, String)> {
     if !removed.is_empty() {
         d.push(("removes", removed.join(", ")));
     }
-    if !plan.other_callers.is_empty() {
-        let uids: Vec<String> = plan.other_callers.iter().map(|u| format!("uid {u}")).collect();
-        d.push(("other-callers", uids.join(", ")));
-    }
+    d.extend(other_callers_detail(&plan.other_callers));
     d
+}
+
+/// What polkit is told of the other callers a call touches (`uid 0, uid 1000`); none when the
+/// caller touches only its own containers.
+pub fn other_callers_detail(uids: &[u32]) -> Option<(&'static str, String)> {
+    let shown: Vec<String> = uids.iter().map(|u| format!("uid {u}")).collect();
+    (!shown.is_empty()).then(|| ("other-callers", shown.join(", ")))
 }
 
 impl Manager {

@@ -134,9 +134,7 @@ impl Manager {
         let containers = self.engine.containers_of(&info.id).await?;
         let refusal = match removable_containers(&plan, containers, &name, force, keep_image) {
             Ok(mine) => {
-                for owner in mine.iter().filter_map(|c| c.owner.as_ref()) {
-                    plan.touches(owner, caller.uid);
-                }
+                plan.touches(mine.iter().filter_map(|c| c.owner.as_ref()), caller.uid);
                 plan.removes = mine;
                 None
             }

@@ -226,12 +226,16 @@ impl Plan {
         }
     }
 
-    /// Notes that the call touches a container `owner` made: another caller's needs manage-any.
-    pub fn touches(&mut self, owner: &crate::label::Ownership, caller_uid: u32) {
-        if owner.caller_uid != caller_uid && !self.other_callers.contains(&owner.caller_uid) {
-            self.other_callers.push(owner.caller_uid);
-            self.other_callers.sort_unstable();
-        }
+    /// Notes that the call touches containers these owners made: another caller's needs
+    /// manage-any.
+    pub fn touches<'a>(
+        &mut self,
+        owners: impl IntoIterator<Item = &'a crate::label::Ownership>,
+        caller_uid: u32,
+    ) {
+        self.other_callers.extend(other_callers(owners, caller_uid));
+        self.other_callers.sort_unstable();
+        self.other_callers.dedup();
     }
 
     /// The files the line reads that the caller did not send are EnvFilesNeeded, before anything
@@ -287,7 +291,7 @@ impl Plan {
         let running_already = shape.command.is_empty() && c.running;
         if shape.replace || !running_already {
             // Nothing is done to a container that already runs when no command was given.
-            self.touches(owner, caller_uid);
+            self.touches([owner], caller_uid);
         }
         if shape.replace {
             self.step = Step::Create { replacing: Some(c.id) };
@@ -329,6 +333,18 @@ impl Plan {
         };
         Ok(self)
     }
+}
+
+/// The uids among `owners` other than `caller_uid`, sorted, each once: the callers whose
+/// containers a call touches, for which it needs `org.atomic.manage-any`.
+pub fn other_callers<'a>(
+    owners: impl IntoIterator<Item = &'a crate::label::Ownership>,
+    caller_uid: u32,
+) -> Vec<u32> {
+    let mut uids: Vec<u32> = owners.into_iter().map(|o| o.caller_uid).filter(|u| *u != caller_uid).collect();
+    uids.sort_unstable();
+    uids.dedup();
+    uids
 }
 
 fn words(w: &[&str]) -> Vec<String> {

@@ -48,7 +48,7 @@ impl Manager {
             plain
         });
         plan.name = Some(name.to_owned());
-        plan.touches(owner, caller.uid);
+        plan.touches([owner], caller.uid);
         let mut result = StopResult { command: plan.argv.clone(), ..StopResult::default() };
         if display {
             return Ok(result);

@@ -46,17 +46,9 @@ impl Manager {
                 "removes",
                 on_old.mine.iter().map(|c| format!("container {}", c.name)).collect::<Vec<_>>().join(", "),
             ));
-            let mut others: Vec<u32> = on_old
-                .mine
-                .iter()
-                .filter_map(|c| c.owner.as_ref().map(|o| o.caller_uid))
-                .filter(|uid| *uid != caller.uid)
-                .collect();
-            others.sort_unstable();
-            others.dedup();
-            if !others.is_empty() {
-                let uids: Vec<String> = others.iter().map(|u| format!("uid {u}")).collect();
-                details.push(("other-callers", uids.join(", ")));
+            let others = plan::other_callers(on_old.mine.iter().filter_map(|c| c.owner.as_ref()), caller.uid);
+            if let Some(detail) = super::authorize::other_callers_detail(&others) {
+                details.push(detail);
                 actions.push(Action::ManageAny);
             }
         }
