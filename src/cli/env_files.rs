@@ -21,12 +21,12 @@ const SYSTEM_DIRS: &[&str] = &[
 /// Trees of system files, whatever directory inside them the caller stands in.
 const SYSTEM_TREES: &[&str] = &["/boot", "/dev", "/etc", "/proc", "/root", "/run", "/sys", "/usr"];
 
-/// Whether files under `cwd` count as the caller's project files: not when `cwd` is `/`, the
-/// caller's home, or a system directory.
-pub fn is_project_dir(cwd: &Path, home: Option<&Path>) -> bool {
+/// Whether files under `cwd` count as the caller's project files: not when `cwd` is `/`, one of
+/// the caller's `homes`, or a system directory.
+pub fn is_project_dir(cwd: &Path, homes: &[PathBuf]) -> bool {
     let system =
         SYSTEM_DIRS.iter().any(|d| cwd == Path::new(d)) || SYSTEM_TREES.iter().any(|t| cwd.starts_with(t));
-    !system && home.is_none_or(|h| cwd != h)
+    !system && !homes.iter().any(|h| cwd == h)
 }
 
 /// The caller's home directory, as the system's account database and `$HOME` say.
@@ -45,8 +45,7 @@ pub fn read(paths: &[String], allowed: &[PathBuf]) -> Result<HashMap<String, Str
     let real = |p: &Path| std::fs::canonicalize(p).ok();
     let cwd = std::env::current_dir().ok().and_then(|d| real(&d));
     let homes = home_dirs();
-    let project = cwd.as_deref().filter(|cwd| homes.iter().all(|h| is_project_dir(cwd, Some(h))));
-    let project = project.filter(|cwd| is_project_dir(cwd, None));
+    let project = cwd.as_deref().filter(|cwd| is_project_dir(cwd, &homes));
     let allowed: Vec<PathBuf> = allowed.iter().filter_map(|p| real(p)).collect();
     let mut files = HashMap::new();
     for path in paths {
@@ -85,7 +84,7 @@ mod tests {
 
     #[test]
     fn only_a_project_s_directory_sends_the_files_under_it() {
-        let home = Path::new("/home/u");
+        let home = [PathBuf::from("/home/u")];
         for broad in [
             "/",
             "/home/u",
@@ -99,10 +98,10 @@ mod tests {
             "/home",
             "/run/user/1000",
         ] {
-            assert!(!is_project_dir(Path::new(broad), Some(home)), "{broad}");
+            assert!(!is_project_dir(Path::new(broad), &home), "{broad}");
         }
         for project in ["/home/u/src/app", "/srv/app", "/var/tmp/atomicd-app", "/opt/tool", "/work/main"] {
-            assert!(is_project_dir(Path::new(project), Some(home)), "{project}");
+            assert!(is_project_dir(Path::new(project), &home), "{project}");
         }
     }
 }
