@@ -1,0 +1,159 @@
+//! TrustAdd, TrustRemove and TrustDefault: one change to the policy, validated whole, then the
+//! file replaced atomically. A change that does not validate leaves the file as it was.
+
+use std::io::Write as _;
+use std::path::Path;
+
+use super::policy::{paths, Empty, Policy, Requirement, DOCKER};
+use super::{cosign, gpg, read_bytes_bounded, Verifier, FILE_MAX};
+use crate::error::{Error, Result};
+
+/// One change to the policy.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Edit {
+    /// The docker scope's requirements become `[requirement]`.
+    Add {
+        /// The scope (`quay.io/team`).
+        scope: String,
+        /// What it requires.
+        requirement: Requirement,
+    },
+    /// The docker scope goes.
+    Remove {
+        /// The scope.
+        scope: String,
+    },
+    /// The default becomes accept (insecureAcceptAnything) or reject.
+    Default {
+        /// Accept rather than reject.
+        accept: bool,
+    },
+}
+
+/// A requirement as a caller sends it: the policy file's own keys, as JSON.
+pub type RequirementInput = serde_json::Map<String, serde_json::Value>;
+
+impl Edit {
+    /// An Add from a caller's requirement, read by the policy file's own rules: an unknown key,
+    /// a wrong type or a missing key is named.
+    pub fn add(scope: &str, mut input: RequirementInput) -> Result<Edit> {
+        if input.get("type").and_then(|t| t.as_str()) == Some("signedBy") && !input.contains_key("keyType") {
+            input.insert("keyType".into(), "GPGKeys".into());
+        }
+        let requirement: Requirement = serde_json::from_value(serde_json::Value::Object(input))
+            .map_err(|e| Error::InvalidArgument(format!("the requirement is not valid: {e}")))?;
+        requirement
+            .validate()
+            .map_err(|e| Error::InvalidArgument(format!("the requirement is not valid: {e}")))?;
+        check_keys(&requirement)?;
+        Ok(Edit::Add { scope: scope.to_owned(), requirement })
+    }
+
+    fn apply(&self, policy: &mut Policy) -> Result<()> {
+        let docker = || DOCKER.to_owned();
+        match self {
+            Edit::Add { scope, requirement } => {
+                if scope.is_empty() {
+                    return Err(Error::InvalidArgument(
+                        "the scope is empty: name a registry or repository, or use TrustDefault".into(),
+                    ));
+                }
+                policy
+                    .transports
+                    .entry(docker())
+                    .or_default()
+                    .insert(scope.clone(), vec![requirement.clone()]);
+            }
+            Edit::Remove { scope } => {
+                let removed = policy.transports.get_mut(DOCKER).and_then(|s| s.remove(scope));
+                if removed.is_none() {
+                    return Err(Error::InvalidArgument(format!("the policy has no docker scope {scope:?}")));
+                }
+                if policy.transports.get(DOCKER).is_some_and(|s| s.is_empty()) {
+                    policy.transports.remove(DOCKER);
+                }
+            }
+            Edit::Default { accept } => {
+                let requirement = match accept {
+                    true => Requirement::InsecureAcceptAnything(Empty {}),
+                    false => Requirement::Reject(Empty {}),
+                };
+                policy.default = vec![requirement];
+            }
+        }
+        policy.validate().map_err(|e| Error::InvalidArgument(format!("the policy would not be valid: {e}")))
+    }
+}
+
+/// The key files a requirement names must hold keys of its kind, now.
+fn check_keys(requirement: &Requirement) -> Result<()> {
+    let (files, gpg) = match requirement {
+        Requirement::SignedBy(s) => (paths(s.key_path.as_ref(), s.key_paths.as_ref()), true),
+        Requirement::SigstoreSigned(s) => (paths(s.key_path.as_ref(), s.key_paths.as_ref()), false),
+        _ => return Ok(()),
+    };
+    for file in files {
+        if !file.starts_with('/') {
+            return Err(Error::InvalidArgument(format!("keyPath {file:?} is not an absolute path")));
+        }
+        let bytes = read_bytes_bounded(Path::new(&file), FILE_MAX)
+            .map_err(|e| Error::InvalidArgument(format!("keyPath {file:?} cannot be read: {e}")))?;
+        let parsed = match gpg {
+            true => gpg::Keyring::parse(&bytes).map(drop),
+            false => cosign::Keys::parse(&[bytes]).map(drop),
+        };
+        parsed.map_err(|e| Error::InvalidArgument(format!("keyPath {file:?}: {e}")))?;
+    }
+    Ok(())
+}
+
+impl Verifier {
+    /// Applies `edit` to the policy file and returns the new policy. A missing file starts as
+    /// one that accepts anything, which is what its absence meant; a file that cannot be read
+    /// is not replaced.
+    pub async fn edit(&self, edit: &Edit) -> Result<Policy> {
+        let _one_at_a_time = self.edits.lock().await;
+        let path = &self.settings.policy;
+        let mut policy = match self.load() {
+            Ok(Some(loaded)) => loaded.policy,
+            Ok(None) => Policy {
+                default: vec![Requirement::InsecureAcceptAnything(Empty {})],
+                transports: Default::default(),
+            },
+            Err(why) => return Err(Error::Failed(format!(
+                "the signature policy {} cannot be read ({why}); fix it by hand first, it is left as it is",
+                path.display()
+            ))),
+        };
+        edit.apply(&mut policy)?;
+        write_atomically(path, policy.to_text().as_bytes())?;
+        tracing::info!(policy = %path.display(), "signature policy changed: {edit:?}");
+        Ok(policy)
+    }
+}
+
+/// Replaces `path`: a temporary file beside it, fsync, rename, fsync of the directory.
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let dir = path.parent().unwrap_or(Path::new("/"));
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let tmp = dir.join(crate::system::state::temp_name(&name));
+    let fail = |what: &str, e: std::io::Error| {
+        let _ = std::fs::remove_file(&tmp);
+        Error::io(format!("cannot {what} {}", path.display()), e)
+    };
+    let mut out = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o644)
+        .open(&tmp)
+        .map_err(|e| fail("write", e))?;
+    out.write_all(bytes).map_err(|e| fail("write", e))?;
+    out.sync_all().map_err(|e| fail("sync", e))?;
+    drop(out);
+    std::fs::rename(&tmp, path).map_err(|e| fail("replace", e))?;
+    if let Ok(d) = std::fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}

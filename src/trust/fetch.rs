@@ -1,0 +1,313 @@
+//! Where signatures come from, behind a trait so the rules can be tested alone: GPG signatures
+//! from a lookaside (file://, http://, https://), cosign signatures from the registry's
+//! `sha256-<digest>.sig` attachment. Every read is bounded in time, count and size, since a
+//! lookaside or registry may answer forever or with a gigabyte.
+//!
+//! The registry is read with this small client rather than an OCI client crate so that each
+//! answer's size is bounded before it is buffered; it reads exactly a manifest and its blobs.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use http_body_util::{BodyExt, Empty, Limited};
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+use sha2::Digest as _;
+
+use super::reference::Named;
+
+/// The largest signature (and payload) read: what the containers tools accept.
+pub const SIGNATURE_MAX: usize = 4 * 1024 * 1024;
+/// The most signatures read for one image.
+pub const SIGNATURES_MAX: usize = 16;
+/// The largest manifest or token answer read.
+const MANIFEST_MAX: usize = 1024 * 1024;
+/// How long one request may take, all of it.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// cosign's annotation with the signature.
+const COSIGN_ANNOTATION: &str = "dev.cosignproject.cosign/signature";
+
+/// A cosign signature as stored in the registry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attachment {
+    /// The signature, base64, from the layer's annotation.
+    pub signature: String,
+    /// The layer: the signed payload.
+    pub payload: Vec<u8>,
+}
+
+/// Where signatures are read from.
+#[async_trait]
+pub trait SignatureSource: Send + Sync {
+    /// The GPG signatures of `digest` in the lookaside at `base` (`signature-1`, `-2`, ... until
+    /// the first one missing), for repository path `path`.
+    async fn lookaside(&self, base: &str, path: &str, digest: &str) -> Result<Vec<Vec<u8>>, String>;
+    /// The cosign signatures of `digest` in `named`'s repository; none when there is no
+    /// attachment.
+    async fn attachments(&self, named: &Named, digest: &str) -> Result<Vec<Attachment>, String>;
+}
+
+/// The real source: files and HTTP(S).
+pub struct HttpSource {
+    plain: Client<HttpConnector, Empty<bytes::Bytes>>,
+    tls: Option<Client<hyper_rustls::HttpsConnector<HttpConnector>, Empty<bytes::Bytes>>>,
+}
+
+impl HttpSource {
+    /// A source that trusts the system's CA certificates for https://.
+    pub fn new() -> Self {
+        let mut http = HttpConnector::new();
+        http.set_connect_timeout(Some(REQUEST_TIMEOUT));
+        let plain = Client::builder(TokioExecutor::new()).build(http.clone());
+        let tls = crate::updates::tls::client_config(&crate::updates::tls::TlsFiles::default()).ok().map(
+            |config| {
+                http.enforce_http(false);
+                let https = hyper_rustls::HttpsConnectorBuilder::new()
+                    .with_tls_config(config)
+                    .https_or_http()
+                    .enable_http1()
+                    .wrap_connector(http);
+                Client::builder(TokioExecutor::new()).build(https)
+            },
+        );
+        HttpSource { plain, tls }
+    }
+
+    /// GETs `url` and returns (status, WWW-Authenticate, Location, body of at most `limit`).
+    async fn get(&self, url: &str, headers: &[(&str, String)], limit: usize) -> Result<Got, String> {
+        let mut request = hyper::Request::get(url);
+        for (name, value) in headers {
+            request = request.header(*name, value);
+        }
+        let request = request.body(Empty::new()).map_err(|e| format!("{url}: {e}"))?;
+        let exchange = async {
+            let response = if url.starts_with("https://") {
+                let tls = self.tls.as_ref().ok_or("no system CA certificates for https://")?;
+                tls.request(request).await
+            } else {
+                self.plain.request(request).await
+            }
+            .map_err(|e| format!("{url} does not answer: {e}"))?;
+            let status = response.status().as_u16();
+            let header =
+                |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+            let (authenticate, location) = (header("www-authenticate"), header("location"));
+            let body = Limited::new(response.into_body(), limit)
+                .collect()
+                .await
+                .map_err(|e| match e.downcast_ref::<http_body_util::LengthLimitError>() {
+                    Some(_) => format!("{url} answered with more than {limit} bytes"),
+                    None => format!("{url}: {e}"),
+                })?
+                .to_bytes();
+            Ok(Got { status, authenticate, location, body })
+        };
+        tokio::time::timeout(REQUEST_TIMEOUT, exchange)
+            .await
+            .unwrap_or_else(|_| Err(format!("{url} gave no answer within {} s", REQUEST_TIMEOUT.as_secs())))
+    }
+
+    /// GETs a registry URL, answering a Bearer challenge with an anonymous token.
+    async fn registry_get(&self, url: &str, accept: &str, limit: usize) -> Result<Got, String> {
+        let mut headers = vec![("accept", accept.to_owned())];
+        let got = self.get(url, &headers, limit).await?;
+        let Some(challenge) = got.authenticate.as_deref().filter(|_| got.status == 401) else {
+            return Ok(got);
+        };
+        let token = self.token(challenge).await?;
+        headers.push(("authorization", format!("Bearer {token}")));
+        self.get(url, &headers, limit).await
+    }
+
+    async fn token(&self, challenge: &str) -> Result<String, String> {
+        let params = bearer_params(challenge)
+            .ok_or_else(|| format!("a login challenge atomicd cannot answer: {challenge}"))?;
+        let realm = params
+            .iter()
+            .find(|(k, _)| k == "realm")
+            .map(|(_, v)| v.clone())
+            .ok_or("a challenge without realm")?;
+        let query: Vec<String> = params
+            .iter()
+            .filter(|(k, _)| k == "service" || k == "scope")
+            .map(|(k, v)| format!("{k}={}", v.replace(' ', "%20")))
+            .collect();
+        let url = if query.is_empty() { realm } else { format!("{realm}?{}", query.join("&")) };
+        let got = self.get(&url, &[], MANIFEST_MAX).await?;
+        if got.status != 200 {
+            return Err(format!("{url} refused an anonymous token ({})", got.status));
+        }
+        let answer: serde_json::Value =
+            serde_json::from_slice(&got.body).map_err(|e| format!("{url}: {e}"))?;
+        answer
+            .get("token")
+            .or_else(|| answer.get("access_token"))
+            .and_then(|t| t.as_str())
+            .map(str::to_owned)
+            .ok_or_else(|| format!("{url} answered no token"))
+    }
+}
+
+impl Default for HttpSource {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+struct Got {
+    status: u16,
+    authenticate: Option<String>,
+    location: Option<String>,
+    body: bytes::Bytes,
+}
+
+#[async_trait]
+impl SignatureSource for HttpSource {
+    async fn lookaside(&self, base: &str, path: &str, digest: &str) -> Result<Vec<Vec<u8>>, String> {
+        let dir = format!("{}/{path}@{}", base.trim_end_matches('/'), digest.replacen(':', "=", 1));
+        let mut found = Vec::new();
+        for n in 1..=SIGNATURES_MAX {
+            let url = format!("{dir}/signature-{n}");
+            let signature = match url.strip_prefix("file://") {
+                Some(file) => {
+                    match super::read_bytes_bounded(std::path::Path::new(file), SIGNATURE_MAX as u64) {
+                        Ok(bytes) => Some(bytes),
+                        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+                        Err(e) => return Err(format!("{url}: {e}")),
+                    }
+                }
+                None if url.starts_with("http://") || url.starts_with("https://") => {
+                    let got = self.get(&url, &[], SIGNATURE_MAX).await?;
+                    match got.status {
+                        200 => Some(got.body.to_vec()),
+                        404 => None,
+                        other => return Err(format!("{url} answered {other}")),
+                    }
+                }
+                None => return Err(format!("lookaside {base:?} is not a file://, http:// or https:// URL")),
+            };
+            match signature {
+                Some(s) => found.push(s),
+                None => break,
+            }
+        }
+        Ok(found)
+    }
+
+    async fn attachments(&self, named: &Named, digest: &str) -> Result<Vec<Attachment>, String> {
+        let base = registry_base(&named.domain);
+        let tag = format!("{}.sig", digest.replacen(':', "-", 1));
+        let url = format!("{base}/v2/{}/manifests/{tag}", named.path);
+        let accept = "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json";
+        let got = self.registry_get(&url, accept, MANIFEST_MAX).await?;
+        match got.status {
+            200 => {}
+            404 => return Ok(Vec::new()),
+            other => return Err(format!("{url} answered {other}")),
+        }
+        let manifest: Manifest =
+            serde_json::from_slice(&got.body).map_err(|e| format!("{url}: not a manifest: {e}"))?;
+        let mut found = Vec::new();
+        for layer in manifest.layers.iter().take(SIGNATURES_MAX) {
+            let Some(signature) = layer.annotations.get(COSIGN_ANNOTATION) else { continue };
+            let blob = format!("{base}/v2/{}/blobs/{}", named.path, layer.digest);
+            let mut got = self.registry_get(&blob, "*/*", SIGNATURE_MAX).await?;
+            if (300..400).contains(&got.status) {
+                // Registries with object storage send blobs from elsewhere.
+                let location = got.location.clone().ok_or_else(|| format!("{blob} redirected nowhere"))?;
+                got = self.get(&location, &[], SIGNATURE_MAX).await?;
+            }
+            if got.status != 200 {
+                return Err(format!("{blob} answered {}", got.status));
+            }
+            let actual = format!("sha256:{:x}", sha2::Sha256::digest(&got.body));
+            if actual != layer.digest {
+                return Err(format!("{blob} is not the blob its manifest names (it is {actual})"));
+            }
+            found.push(Attachment { signature: signature.clone(), payload: got.body.to_vec() });
+        }
+        Ok(found)
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct Manifest {
+    #[serde(default)]
+    layers: Vec<Layer>,
+}
+
+#[derive(serde::Deserialize)]
+struct Layer {
+    digest: String,
+    #[serde(default)]
+    annotations: std::collections::HashMap<String, String>,
+}
+
+/// The registry's API root: Docker Hub's own host for docker.io; plain HTTP on loopback, as the
+/// engines allow without configuration, HTTPS everywhere else.
+fn registry_base(domain: &str) -> String {
+    if domain == "docker.io" {
+        return "https://registry-1.docker.io".to_owned();
+    }
+    let host = match domain.rsplit_once(':') {
+        Some((h, p)) if p.bytes().all(|b| b.is_ascii_digit()) => h,
+        _ => domain,
+    };
+    let loopback = host == "localhost"
+        || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+        || host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::Ipv6Addr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    if loopback {
+        format!("http://{domain}")
+    } else {
+        format!("https://{domain}")
+    }
+}
+
+/// The parameters of `Bearer realm="...",service="...",scope="..."`.
+fn bearer_params(challenge: &str) -> Option<Vec<(String, String)>> {
+    let rest = challenge.strip_prefix("Bearer ").or_else(|| challenge.strip_prefix("bearer "))?;
+    let mut params = Vec::new();
+    let mut rest = rest.trim();
+    while !rest.is_empty() {
+        let (key, after) = rest.split_once('=')?;
+        let after = after.strip_prefix('"')?;
+        let (value, tail) = after.split_once('"')?;
+        params.push((key.trim().to_owned(), value.to_owned()));
+        rest = tail.trim_start_matches([',', ' ']);
+    }
+    Some(params)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn registries_are_reached_as_the_engines_reach_them() {
+        assert_eq!(registry_base("127.0.0.1:5000"), "http://127.0.0.1:5000");
+        assert_eq!(registry_base("localhost"), "http://localhost");
+        assert_eq!(registry_base("quay.io"), "https://quay.io");
+        assert_eq!(registry_base("docker.io"), "https://registry-1.docker.io");
+    }
+
+    #[test]
+    fn a_bearer_challenge_is_read() {
+        let got = bearer_params(
+            r#"Bearer realm="https://auth.example/token",service="reg",scope="repository:a/b:pull""#,
+        );
+        assert_eq!(
+            got,
+            Some(vec![
+                ("realm".into(), "https://auth.example/token".into()),
+                ("service".into(), "reg".into()),
+                ("scope".into(), "repository:a/b:pull".into()),
+            ])
+        );
+        assert_eq!(bearer_params("Basic realm=\"x\""), None);
+    }
+}
