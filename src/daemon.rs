@@ -60,6 +60,12 @@ pub struct Args {
     /// The automatic update policy's file; drop-ins are read from PATH.d/*.toml.
     #[arg(long, value_name = "PATH", default_value = crate::updates::config::DEFAULT_PATH)]
     pub config: PathBuf,
+    /// The signature policy, containers-policy.json(5); without the file nothing is verified.
+    #[arg(long, value_name = "FILE", default_value = "/etc/containers/policy.json")]
+    pub policy: PathBuf,
+    /// Where registries.d(5) says each repository's signatures are.
+    #[arg(long, value_name = "DIR", default_value = "/etc/containers/registries.d")]
+    pub registries_d: PathBuf,
     /// The ostree sysroot for the ostree backend.
     #[arg(long, value_name = "PATH", default_value = "/")]
     pub sysroot: PathBuf,
@@ -114,6 +120,15 @@ pub async fn run(args: Args) -> Result<(), String> {
     let jobs = Jobs::new(Some(conn.clone()), authority.clone());
     let power = Arc::new(Logind::new(conn.clone()));
     let (changes, noted) = Changes::channel();
+    // A [trust] that cannot be read would weaken what is refused: atomicd does not start.
+    let require = crate::updates::config::trust_require(&args.config).map_err(|e| e.to_string())?;
+    let settings = crate::trust::Settings {
+        policy: args.policy.clone(),
+        registries_d: args.registries_d.clone(),
+        require,
+    };
+    let trust =
+        Arc::new(crate::trust::Verifier::new(settings, Arc::new(crate::trust::fetch::HttpSource::new())));
     let parts = Parts {
         engine: engine.clone(),
         authority,
@@ -122,6 +137,7 @@ pub async fn run(args: Args) -> Result<(), String> {
         jobs,
         power,
         changes: changes.clone(),
+        trust,
     };
     let manager = Arc::new(Manager::new(parts));
     let first = engine.info().await;

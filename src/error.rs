@@ -45,6 +45,10 @@ pub enum Error {
     /// The job was cancelled.
     #[error("{0}")]
     Cancelled(String),
+    /// The signature policy does not trust the image for what the plan would do; the sentence
+    /// names the image, its digest, the scope and why.
+    #[error("{0}")]
+    Untrusted(String),
     /// The line reads env files the caller did not send; the reply carries their paths as a
     /// second argument, so a client can read them and call again.
     #[error("{0}")]
@@ -110,6 +114,7 @@ impl Error {
             Error::Busy(_) => "org.atomic.Error.Busy",
             Error::Cancelled(_) => "org.atomic.Error.Cancelled",
             Error::EnvFilesNeeded(..) => "org.atomic.Error.EnvFilesNeeded",
+            Error::Untrusted(_) => "org.atomic.Error.Untrusted",
             Error::Failed(_) | Error::Io { .. } | Error::Tool(_) => "org.atomic.Error.Failed",
         }
     }
@@ -143,6 +148,7 @@ impl zbus::DBusError for Error {
             | Error::HostNotSupported(s)
             | Error::Busy(s)
             | Error::Cancelled(s)
+            | Error::Untrusted(s)
             | Error::EnvFilesNeeded(s, _)
             | Error::Failed(s) => Some(s),
             // Their sentence is built from the cause; the reply carries it (create_reply).
@@ -180,6 +186,7 @@ mod tests {
             (Error::Busy(String::new()), "org.atomic.Error.Busy"),
             (Error::Cancelled(String::new()), "org.atomic.Error.Cancelled"),
             (Error::EnvFilesNeeded(String::new(), Vec::new()), "org.atomic.Error.EnvFilesNeeded"),
+            (Error::Untrusted(String::new()), "org.atomic.Error.Untrusted"),
             (Error::Failed(String::new()), "org.atomic.Error.Failed"),
             (Error::io("x", std::io::Error::other("y")), "org.atomic.Error.Failed"),
         ];

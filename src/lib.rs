@@ -16,7 +16,7 @@ mod label;
 mod manager;
 mod system;
 mod text;
-mod trust;
+pub mod trust;
 pub mod updates;
 
 /// The line protocol between atomicd and its `atomicd-ostree` helper.

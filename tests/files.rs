@@ -103,7 +103,7 @@ async fn introspection_xml_matches_the_running_daemon() {
 }
 
 /// API.md's polkit table: action, default for active local sessions.
-const ACTIONS: [(&str, &str); 13] = [
+const ACTIONS: [(&str, &str); 14] = [
     ("org.atomic.run", "auth_admin_keep"),
     ("org.atomic.run-privileged", "auth_admin"),
     ("org.atomic.install", "auth_admin"),
@@ -117,6 +117,7 @@ const ACTIONS: [(&str, &str); 13] = [
     ("org.atomic.pull", "auth_admin_keep"),
     ("org.atomic.stop", "auth_admin_keep"),
     ("org.atomic.manage-any", "auth_admin"),
+    ("org.atomic.trust", "auth_admin"),
 ];
 
 #[test]

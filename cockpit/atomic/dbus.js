@@ -41,6 +41,7 @@ const ACTIONS = {
     "org.atomic.host-cleanup": "pin and clean up host deployments",
     "org.atomic.cancel-any": "cancel other users' jobs",
     "org.atomic.manage-any": "use or change containers other users started",
+    "org.atomic.trust": "change which images are trusted",
 };
 
 // Turns cockpit's {t, v} variants into plain values, all the way down.

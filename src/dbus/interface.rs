@@ -10,13 +10,13 @@ use zbus::{interface, Connection};
 use super::checked::OptionsSchema;
 use super::options::{
     self, CleanupOptions, DeployOptions, InfoOptions, InstallOptions, ListOptions, PolicySettings,
-    PullOptions, RebaseOptions, RollbackOptions, RunOptions, StopOptions, UninstallOptions, UpdateOptions,
-    UpgradeOptions,
+    PullOptions, RebaseOptions, RollbackOptions, RunOptions, StopOptions, TrustRequirement, UninstallOptions,
+    UpdateOptions, UpgradeOptions,
 };
 use super::results::{
     CleanupResult, ContainerEntry, DeployResult, ImageEntry, InfoResult, InstallResult, PullResult,
-    RollbackResult, RunResult, StatusReport, StopResult, UninstallResult, UpdateBlock, UpdateResult,
-    UpgradeResult,
+    RollbackResult, RunResult, StatusReport, StopResult, TrustReport, UninstallResult, UpdateBlock,
+    UpdateResult, UpgradeResult,
 };
 use crate::error::Result;
 use crate::manager::{journaled, Manager};
@@ -78,6 +78,7 @@ impl OptionsSchema for ManagerInterface {
             "HostRebase" => options::check::<RebaseOptions>(dict),
             "HostCleanup" => options::check::<CleanupOptions>(dict),
             "SetUpdatePolicy" => options::check::<PolicySettings>(dict),
+            "TrustAdd" => options::check::<TrustRequirement>(dict),
             _ => Ok(()),
         }
     }
@@ -327,6 +328,64 @@ impl ManagerInterface {
         tracing::info!(uid = caller.uid, file = %path.display(), "update policy changed");
         self.policy_changed.notify_one();
         Ok(())
+    }
+
+    /// The signature policy as atomicd reads it; open to every caller (the policy is not secret).
+    #[zbus(out_args("policy"))]
+    async fn trust_show(&self) -> Result<TrustReport> {
+        let _busy = self.activity.enter();
+        Ok(self.manager.trust_show())
+    }
+
+    /// Makes `requirement` the docker scope's only requirement, then writes the policy file.
+    #[zbus(out_args("policy"))]
+    async fn trust_add(
+        &self,
+        scope: String,
+        requirement: TrustRequirement,
+        #[zbus(header)] header: Header<'_>,
+        #[zbus(connection)] conn: &Connection,
+    ) -> Result<TrustReport> {
+        let _busy = self.activity.enter();
+        let caller = Caller::from_header(conn, &header).await?;
+        let edit = crate::trust::Edit::add(&scope, requirement.into_input())?;
+        self.manager.trust_edit(&caller, edit).await
+    }
+
+    /// Removes a docker scope from the policy.
+    #[zbus(out_args("policy"))]
+    async fn trust_remove(
+        &self,
+        scope: String,
+        #[zbus(header)] header: Header<'_>,
+        #[zbus(connection)] conn: &Connection,
+    ) -> Result<TrustReport> {
+        let _busy = self.activity.enter();
+        let caller = Caller::from_header(conn, &header).await?;
+        self.manager.trust_edit(&caller, crate::trust::Edit::Remove { scope }).await
+    }
+
+    /// Sets the policy's default: `accept` (insecureAcceptAnything) or `reject`.
+    #[zbus(out_args("policy"))]
+    async fn trust_default(
+        &self,
+        default: String,
+        #[zbus(header)] header: Header<'_>,
+        #[zbus(connection)] conn: &Connection,
+    ) -> Result<TrustReport> {
+        let _busy = self.activity.enter();
+        let caller = Caller::from_header(conn, &header).await?;
+        let accept = match default.as_str() {
+            "accept" => true,
+            "reject" => false,
+            other => {
+                return Err(crate::error::Error::InvalidArgument(format!(
+                    "the default is \"accept\" or \"reject\", not {:?}",
+                    crate::text::truncate_for_message(other)
+                )))
+            }
+        };
+        self.manager.trust_edit(&caller, crate::trust::Edit::Default { accept }).await
     }
 
     /// What changed (images, containers, installed, host): at most one signal per 250 ms.

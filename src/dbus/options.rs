@@ -396,6 +396,53 @@ pub struct PolicySettings {
     pub slots: Option<u32>,
 }
 
+/// TrustAdd's requirement: the keys of a containers-policy.json(5) requirement, as the file
+/// spells them.
+#[derive(Debug, Default, Clone, SerializeDict, DeserializeDict, Type)]
+#[zvariant(signature = "a{sv}", rename_all = "camelCase", deny_unknown_fields)]
+pub struct TrustRequirement {
+    /// signedBy, sigstoreSigned, insecureAcceptAnything or reject.
+    #[zvariant(rename = "type")]
+    pub kind: Option<String>,
+    /// GPGKeys (signedBy; the default).
+    pub key_type: Option<String>,
+    /// A key file.
+    pub key_path: Option<String>,
+    /// Key files.
+    pub key_paths: Option<Vec<String>>,
+    /// A key, base64.
+    pub key_data: Option<String>,
+    /// Keys, base64 (sigstoreSigned).
+    pub key_datas: Option<Vec<String>>,
+    /// The identity rule: type s, dockerReference s, dockerRepository s, prefix s, signedPrefix s.
+    pub signed_identity: Option<HashMap<String, String>>,
+}
+
+impl TrustRequirement {
+    /// The requirement as the policy file's JSON, for the policy's own rules to read.
+    pub fn into_input(self) -> crate::trust::RequirementInput {
+        use serde_json::Value as J;
+        let mut out = serde_json::Map::new();
+        let mut put = |key: &str, value: Option<J>| {
+            if let Some(v) = value {
+                out.insert(key.to_owned(), v);
+            }
+        };
+        let list = |v: Vec<String>| J::Array(v.into_iter().map(J::String).collect());
+        put("type", self.kind.map(J::String));
+        put("keyType", self.key_type.map(J::String));
+        put("keyPath", self.key_path.map(J::String));
+        put("keyPaths", self.key_paths.map(list));
+        put("keyData", self.key_data.map(J::String));
+        put("keyDatas", self.key_datas.map(list));
+        put(
+            "signedIdentity",
+            self.signed_identity.map(|m| J::Object(m.into_iter().map(|(k, v)| (k, J::String(v))).collect())),
+        );
+        out
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

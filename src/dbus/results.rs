@@ -226,6 +226,77 @@ pub struct StatusReport {
     pub installed: Vec<InstalledBlock>,
 }
 
+/// What the signature policy says of an image (`signature` in Info and the results).
+#[derive(Debug, Default, Clone, SerializeDict, DeserializeDict, Type)]
+#[zvariant(signature = "a{sv}", rename_all = "kebab-case")]
+pub struct SignatureBlock {
+    /// `signed`, `accepted`, `unverified`, `unverifiable` or `rejected`
+    pub verdict: String,
+    /// whether a plan that must have a trusted image may run from it
+    pub trusted: bool,
+    /// one line, as polkit and the CLI show it
+    pub shown: String,
+    /// why, and for a refusal what to do
+    pub reason: String,
+    /// the manifest digest it is for
+    pub digest: Option<String>,
+    /// the policy scope that applied
+    pub scope: Option<String>,
+    /// who signed it (OpenPGP fingerprints, cosign key files)
+    pub signers: Vec<String>,
+    /// the identity the signatures claim
+    pub identity: Option<String>,
+}
+
+impl From<&crate::trust::Verdict> for SignatureBlock {
+    fn from(v: &crate::trust::Verdict) -> Self {
+        SignatureBlock {
+            verdict: v.state.as_str().to_owned(),
+            trusted: v.trusted(),
+            shown: v.shown(),
+            reason: v.reason.clone(),
+            digest: v.digest.clone(),
+            scope: v.scope.clone(),
+            signers: v.signers.clone(),
+            identity: v.identity.clone(),
+        }
+    }
+}
+
+/// TrustShow's answer: the signature policy as atomicd reads it now.
+#[derive(Debug, Default, Clone, SerializeDict, DeserializeDict, Type)]
+#[zvariant(signature = "a{sv}", rename_all = "kebab-case")]
+pub struct TrustReport {
+    /// the policy file
+    pub path: String,
+    /// whether it exists (without it nothing is verified and nothing refused)
+    pub present: bool,
+    /// `[trust] require`: host, all or none
+    pub require: String,
+    /// why the file cannot be used, when it cannot (then nothing that needs trust runs)
+    pub error: Option<String>,
+    /// the default requirements
+    pub default: TrustScope,
+    /// every transport's scopes
+    pub scopes: Vec<TrustScope>,
+    /// the policy as atomicd would write it
+    pub text: String,
+}
+
+/// One scope of the policy.
+#[derive(Debug, Default, Clone, SerializeDict, DeserializeDict, Type)]
+#[zvariant(signature = "a{sv}", rename_all = "kebab-case")]
+pub struct TrustScope {
+    /// `docker`, ...; empty for the default
+    pub transport: String,
+    /// the scope (`quay.io/team`), `default` for the default
+    pub scope: String,
+    /// its requirements' types
+    pub types: Vec<String>,
+    /// the keys they name
+    pub keys: Vec<String>,
+}
+
 /// The result of Run.
 #[derive(Debug, Default, SerializeDict, DeserializeDict, Type)]
 #[zvariant(signature = "a{sv}", rename_all = "kebab-case")]
@@ -248,6 +319,8 @@ pub struct RunResult {
     pub warnings: Vec<String>,
     /// the env files the line reads: the caller sends their contents in `env-files`
     pub env_files: Vec<String>,
+    /// what the signature policy says of the image
+    pub signature: Option<SignatureBlock>,
 }
 
 /// The result of Install.
@@ -270,6 +343,8 @@ pub struct InstallResult {
     pub warnings: Vec<String>,
     /// the env files the line reads: the caller sends their contents in `env-files`
     pub env_files: Vec<String>,
+    /// what the signature policy says of the image
+    pub signature: Option<SignatureBlock>,
 }
 
 /// The result of Uninstall.
@@ -290,6 +365,8 @@ pub struct UninstallResult {
     pub warnings: Vec<String>,
     /// the env files the line reads: the caller sends their contents in `env-files`
     pub env_files: Vec<String>,
+    /// what the signature policy says of the image
+    pub signature: Option<SignatureBlock>,
 }
 
 /// The result of HostUpgrade.
@@ -386,6 +463,8 @@ pub struct InfoResult {
     pub uninstall: Option<LabelInfo>,
     /// STOP
     pub stop: Option<LabelInfo>,
+    /// What the signature policy says of it.
+    pub signature: Option<SignatureBlock>,
 }
 
 /// One image of ListImages.
@@ -406,6 +485,8 @@ pub struct ImageEntry {
     pub labels: Vec<String>,
     /// Whether atomicd has an installation record of it.
     pub installed: bool,
+    /// What the signature policy says of it (`signed`, `accepted`, ..., see SignatureBlock).
+    pub verified: String,
 }
 
 /// One container of ListContainers.

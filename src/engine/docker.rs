@@ -284,6 +284,7 @@ impl Engine for DockerEngine {
                 id: found.id.unwrap_or_default(),
                 created: found.created.as_deref().map(lists::epoch).unwrap_or(0),
                 size: found.size.and_then(|s| u64::try_from(s).ok()).unwrap_or(0),
+                repo_digests: found.repo_digests.unwrap_or_default(),
                 labels: found
                     .config
                     .and_then(|c| c.labels)

@@ -55,6 +55,7 @@ pub fn image(i: EngineImage) -> ImageSummary {
         tags,
         created: u64::try_from(i.created).unwrap_or(0),
         size: u64::try_from(i.size).unwrap_or(0),
+        repo_digests: i.repo_digests,
         labels: i
             .labels
             .into_iter()

@@ -54,6 +54,8 @@ pub struct ImageInfo {
     pub created: u64,
     /// Its size in bytes.
     pub size: u64,
+    /// The manifest digests registries gave it (`repo@sha256:...`): what a signature signs.
+    pub repo_digests: Vec<String>,
 }
 
 /// What the engine's event stream says changed.
@@ -78,6 +80,8 @@ pub struct ImageSummary {
     pub size: u64,
     /// The image's labels.
     pub labels: HashMap<String, String>,
+    /// The manifest digests registries gave it.
+    pub repo_digests: Vec<String>,
 }
 
 /// An existing container, found by its exact name.

@@ -42,6 +42,9 @@ pub fn details(plan: &Plan) -> Vec<(&'static str, String)> {
     if !plan.privileges.is_empty() {
         d.push(("privileges", plan.privileges.join("; ")));
     }
+    if let Some(verdict) = &plan.signature {
+        d.push(("signature", verdict.shown()));
+    }
     if let Step::Create { replacing: Some(old) } = &plan.step {
         d.push(("replaces", old.clone()));
     }
@@ -85,6 +88,7 @@ impl Manager {
             image_id = %plan.image_id,
             uid = caller.uid,
             command = %shown,
+            signature = plan.signature.as_ref().map(crate::trust::Verdict::shown).unwrap_or_default(),
             "polkit allowed {} of {}",
             plan.operation.as_str(),
             plan.image.as_str()

@@ -92,7 +92,9 @@ impl Manager {
                 .map(|(_, v)| v.clone())
                 .unwrap_or_default()
         };
+        let signature = self.trust.verify(image.as_str(), &info.repo_digests).await;
         Ok(InfoResult {
+            signature: Some((&signature).into()),
             image: image.as_str().to_owned(),
             image_id: info.id.clone(),
             created: info.created,
@@ -116,9 +118,19 @@ impl Manager {
         let images = self.image_lists[usize::from(all)]
             .run(move || async move { engine.list_images(all).await.map_err(Shared::from) })
             .await?;
+        // Verified as the first tag names it, a few at a time (the verifier bounds it), and from
+        // the cache for every image verified before.
+        let verdicts = futures_util::future::join_all(images.iter().map(|i| async {
+            match i.tags.first() {
+                Some(tag) => self.trust.verify(tag, &i.repo_digests).await.state.as_str(),
+                None => crate::trust::State::Unverifiable.as_str(),
+            }
+        }))
+        .await;
         Ok(images
             .into_iter()
-            .map(|i| {
+            .zip(verdicts)
+            .map(|(i, verified)| {
                 let carries = |name: &&&str| i.labels.keys().any(|k| k.eq_ignore_ascii_case(name));
                 let installed =
                     records.iter().any(|r| same_image(&r.image_id, &i.id) || i.tags.contains(&r.image));
@@ -126,6 +138,7 @@ impl Manager {
                     image: i.tags.first().cloned().unwrap_or_else(|| i.id.clone()),
                     labels: LISTED_LABELS.iter().filter(carries).map(|l| (*l).to_owned()).collect(),
                     installed,
+                    verified: verified.to_owned(),
                     image_id: i.id,
                     created: i.created,
                     size: i.size,

@@ -33,6 +33,7 @@ impl Manager {
         };
         let mut plan = plan::install_line(Operation::Install, LabelKind::Install, image, &info, &vars)?
             .ok_or_else(|| Error::LabelMissing(format!("image {:?} has no INSTALL label", vars.image)))?;
+        self.judge_signature(&mut plan, &info, display).await?;
         let mut result = InstallResult::from(&plan);
         result.name = name.clone();
         if display {
@@ -123,6 +124,7 @@ impl Manager {
                 plan.image.as_str()
             ));
         }
+        self.judge_signature(&mut plan, &info, display).await?;
         let mut result = UninstallResult::from(&plan);
         result.warnings.extend(warnings);
         if display {
@@ -264,6 +266,7 @@ impl From<&Plan> for InstallResult {
             privileges: plan.privileges.clone(),
             warnings: plan.warnings.clone(),
             env_files: plan.env_files.clone(),
+            signature: plan.signature.as_ref().map(Into::into),
             ..InstallResult::default()
         }
     }
@@ -276,6 +279,7 @@ impl From<&Plan> for UninstallResult {
             privileges: plan.privileges.clone(),
             warnings: plan.warnings.clone(),
             env_files: plan.env_files.clone(),
+            signature: plan.signature.as_ref().map(Into::into),
             ..UninstallResult::default()
         }
     }

@@ -29,6 +29,8 @@ pub struct Shown {
     pub command: Vec<String>,
     /// What it may do to the host.
     pub privileges: Vec<String>,
+    /// What the signature policy says of its image, in one line (empty for host operations).
+    pub signature: String,
 }
 
 /// The job a D-Bus call started, for the record of its end.
@@ -486,6 +488,12 @@ impl JobInterface {
     #[zbus(property)]
     fn privileges(&self) -> Vec<String> {
         self.shown.privileges.clone()
+    }
+
+    /// What the signature policy says of the job's image, as polkit was told.
+    #[zbus(property)]
+    fn signature(&self) -> String {
+        self.shown.signature.clone()
     }
 
     /// 0..1, or -1 when unknown.

@@ -21,6 +21,7 @@ mod run;
 mod stop;
 #[cfg(test)]
 mod tests;
+mod trust;
 mod update;
 
 use std::sync::Arc;
@@ -74,6 +75,8 @@ pub struct Manager {
     removals: Arc<removals::Removals>,
     /// What display reads, kept while the engine's events are followed.
     display_cache: display_cache::DisplayCache,
+    /// Which images the policy trusts.
+    trust: Arc<crate::trust::Verifier>,
 }
 
 /// The outside world a manager acts on.
@@ -92,12 +95,14 @@ pub struct Parts {
     pub power: Arc<dyn Power>,
     /// Where changes are noted for the Changed signal.
     pub changes: Changes,
+    /// The signature policy.
+    pub trust: Arc<crate::trust::Verifier>,
 }
 
 impl Manager {
     /// A manager over the given parts.
     pub fn new(parts: Parts) -> Self {
-        let Parts { engine, authority, host, state, jobs, power, changes } = parts;
+        let Parts { engine, authority, host, state, jobs, power, changes, trust } = parts;
         let owned = Arc::new(owned::Owned::new(engine, state.clone()));
         Manager {
             engine: owned.clone(),
@@ -115,6 +120,7 @@ impl Manager {
             image_lists: Default::default(),
             removals: Arc::default(),
             display_cache: display_cache::DisplayCache::default(),
+            trust,
         }
     }
 

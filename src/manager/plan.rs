@@ -106,6 +106,8 @@ pub struct Plan {
     /// The callers (uids) other than this one whose containers the call execs into, starts,
     /// replaces, stops or removes: any of them needs `org.atomic.manage-any`.
     pub other_callers: Vec<u32>,
+    /// What the signature policy says of the image that runs, decided before polkit is asked.
+    pub signature: Option<crate::trust::Verdict>,
 }
 
 /// Run's inputs to planning.
@@ -156,6 +158,7 @@ fn from_line(
         removes_image: false,
         removes_uninstalled_image: false,
         other_callers: Vec::new(),
+        signature: None,
     })
 }
 
@@ -223,6 +226,7 @@ impl Plan {
             removes_image: false,
             removes_uninstalled_image: false,
             other_callers: Vec::new(),
+            signature: None,
         }
     }
 
@@ -258,7 +262,11 @@ impl Plan {
 
     /// What the job shows of this plan.
     pub fn shown(&self) -> super::jobs::Shown {
-        super::jobs::Shown { command: self.argv.clone(), privileges: self.privileges.clone() }
+        super::jobs::Shown {
+            command: self.argv.clone(),
+            privileges: self.privileges.clone(),
+            signature: self.signature.as_ref().map(crate::trust::Verdict::shown).unwrap_or_default(),
+        }
     }
 
     /// Settles what happens to an existing container of the line's name. Only atomicd's own
@@ -298,6 +306,9 @@ impl Plan {
             return Ok(self);
         }
         let tty = if shape.mode.tty { vec!["-t".to_owned()] } else { Vec::new() };
+        // What runs is the container's own image, which a re-tag may have left behind: that is
+        // the image shown, authorized and verified.
+        self.image_id = c.image_id.clone();
         self.privileges = judge_container(&c);
         self.spec = None;
         self.env_files.clear();

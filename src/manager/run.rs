@@ -53,6 +53,7 @@ impl Manager {
             None => None,
         };
         let mut plan = planned.against(existing, shape, caller.uid)?;
+        self.judge_signature(&mut plan, &info, display).await?;
         let result = RunResult::from(&plan);
         if display {
             return Ok(result);
@@ -294,6 +295,7 @@ impl From<&Plan> for RunResult {
             privileges: plan.privileges.clone(),
             warnings: plan.warnings.clone(),
             env_files: plan.env_files.clone(),
+            signature: plan.signature.as_ref().map(Into::into),
             ..RunResult::default()
         }
     }

@@ -20,10 +20,12 @@ pub const CANCEL_REQUESTED: &str = "a1378f40135746ef9b45f46bd5dbf345";
 pub const ENGINE_CHANGED: &str = "13fc4cf563314677887ee3c881b924e9";
 /// The host's deployments changed (an upgrade, rollback, deploy, pin or cleanup).
 pub const HOST_CHANGED: &str = "2d3a4fd1b75243789c70b45ca3c4fa29";
+/// The signature policy refused an image for what a plan would do with it.
+pub const UNTRUSTED: &str = "9a3d44eb90f647df928b08950e38a217";
 
 /// Every id with its name, for the catalog test.
 #[cfg(test)]
-pub const ALL: [(&str, &str); 9] = [
+pub const ALL: [(&str, &str); 10] = [
     ("STARTING", STARTING),
     ("SERVING", SERVING),
     ("STOPPING", STOPPING),
@@ -33,6 +35,7 @@ pub const ALL: [(&str, &str); 9] = [
     ("CANCEL_REQUESTED", CANCEL_REQUESTED),
     ("ENGINE_CHANGED", ENGINE_CHANGED),
     ("HOST_CHANGED", HOST_CHANGED),
+    ("UNTRUSTED", UNTRUSTED),
 ];
 
 #[cfg(test)]

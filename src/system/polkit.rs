@@ -38,6 +38,8 @@ pub enum Action {
     HostUpdatesConfig,
     /// Exec into, start, replace, stop or remove a container atomicd made for another caller.
     ManageAny,
+    /// TrustAdd, TrustRemove, TrustDefault: change which images may reach the host.
+    Trust,
 }
 
 impl Action {
@@ -57,11 +59,12 @@ impl Action {
             Action::HostCleanup => "org.atomic.host-cleanup",
             Action::HostUpdatesConfig => "org.atomic.host-updates-config",
             Action::ManageAny => "org.atomic.manage-any",
+            Action::Trust => "org.atomic.trust",
         }
     }
 
     /// Every action, for the policy file's test.
-    pub const ALL: [Action; 13] = [
+    pub const ALL: [Action; 14] = [
         Action::Run,
         Action::RunPrivileged,
         Action::Install,
@@ -75,6 +78,7 @@ impl Action {
         Action::Pull,
         Action::Stop,
         Action::ManageAny,
+        Action::Trust,
     ];
 }
 

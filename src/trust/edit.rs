@@ -120,10 +120,12 @@ impl Verifier {
                 default: vec![Requirement::InsecureAcceptAnything(Empty {})],
                 transports: Default::default(),
             },
-            Err(why) => return Err(Error::Failed(format!(
+            Err(why) => {
+                return Err(Error::Failed(format!(
                 "the signature policy {} cannot be read ({why}); fix it by hand first, it is left as it is",
                 path.display()
-            ))),
+            )))
+            }
         };
         edit.apply(&mut policy)?;
         write_atomically(path, policy.to_text().as_bytes())?;

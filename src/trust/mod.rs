@@ -102,12 +102,15 @@ pub(crate) struct Loaded {
     generation: [u8; 32],
 }
 
+/// What a verdict was decided on: the policy's generation, the digest, the reference.
+type CacheKey = ([u8; 32], String, String);
+
 /// Verifies images against the policy, caching verdicts per digest while nothing they were
 /// decided by has changed.
 pub struct Verifier {
     settings: Settings,
     source: Arc<dyn SignatureSource>,
-    cache: Mutex<HashMap<([u8; 32], String, String), (Instant, Verdict)>>,
+    cache: Mutex<HashMap<CacheKey, (Instant, Verdict)>>,
     gate: tokio::sync::Semaphore,
     /// Serialises the edits of the policy file.
     edits: tokio::sync::Mutex<()>,
@@ -169,19 +172,24 @@ impl Verifier {
         verdict
     }
 
-    fn kept(&self, key: &([u8; 32], String, String)) -> Option<Verdict> {
+    fn kept(&self, key: &CacheKey) -> Option<Verdict> {
         let cache = self.cache.lock().ok()?;
         let (at, verdict) = cache.get(key)?;
         (verdict.state == State::Signed || at.elapsed() < REFUSAL_KEPT).then(|| verdict.clone())
     }
 
-    fn keep(&self, key: ([u8; 32], String, String), verdict: &Verdict) {
+    fn keep(&self, key: CacheKey, verdict: &Verdict) {
         if let Ok(mut cache) = self.cache.lock() {
             if cache.len() >= CACHE_MAX {
                 cache.clear();
             }
             cache.insert(key, (Instant::now(), verdict.clone()));
         }
+    }
+
+    /// The policy as it reads now: `None` when there is no file.
+    pub fn current(&self) -> Result<Option<Policy>, String> {
+        self.load().map(|l| l.map(|l| l.policy))
     }
 
     /// Reads the policy, registries.d and the keys the policy names; `None` when there is no
@@ -228,4 +236,4 @@ pub(crate) fn read_bytes_bounded(path: &Path, limit: u64) -> std::io::Result<Vec
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -101,6 +101,8 @@ pub struct SigstoreSigned {
 /// `signedIdentity`: how the identity a signature claims must relate to the image's reference.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "camelCase", deny_unknown_fields)]
+// The variants are the file's own names (remapIdentity).
+#[allow(clippy::enum_variant_names)]
 pub enum Identity {
     /// The same reference, tag or digest included.
     MatchExact,
@@ -299,6 +301,21 @@ impl Requirement {
                 check_identity(s.signed_identity.as_ref())
             }
         }
+    }
+
+    /// Its keys as people read them: the files, or `keyData` for inline ones.
+    pub fn keys(&self) -> Vec<String> {
+        let (files, inline) = match self {
+            Requirement::SignedBy(s) => {
+                (paths(s.key_path.as_ref(), s.key_paths.as_ref()), usize::from(s.key_data.is_some()))
+            }
+            Requirement::SigstoreSigned(s) => (
+                paths(s.key_path.as_ref(), s.key_paths.as_ref()),
+                usize::from(s.key_data.is_some()) + s.key_datas.as_ref().map_or(0, Vec::len),
+            ),
+            _ => return Vec::new(),
+        };
+        files.into_iter().chain((0..inline).map(|n| format!("keyData {}", n + 1))).collect()
     }
 
     /// The requirement's type as the file writes it.

@@ -10,10 +10,13 @@ use async_trait::async_trait;
 use super::fetch::{Attachment, SignatureSource};
 use super::*;
 
+type Lookaside = (String, String);
+
 /// Signatures held in memory, by (repository path, digest); counts its reads.
 #[derive(Default)]
 pub(crate) struct FakeSource {
-    pub(crate) gpg: Mutex<HashMap<(String, String), Vec<Vec<u8>>>>,
+    /// GPG signatures by (repository path, digest).
+    pub(crate) gpg: Mutex<HashMap<Lookaside, Vec<Vec<u8>>>>,
     pub(crate) cosign: Mutex<HashMap<String, Vec<Attachment>>>,
     pub(crate) down: std::sync::atomic::AtomicBool,
     pub(crate) reads: AtomicUsize,
@@ -43,7 +46,7 @@ impl SignatureSource for FakeSource {
 pub(crate) struct Scene {
     pub(crate) dir: PathBuf,
     pub(crate) source: Arc<FakeSource>,
-    pub(crate) verifier: Verifier,
+    pub(crate) verifier: Arc<Verifier>,
     pub(crate) gpg: sequoia_openpgp::Cert,
     pub(crate) cosign: sigstore::crypto::SigStoreSigner,
 }
@@ -67,6 +70,11 @@ impl Scene {
     /// `docker: 127.0.0.1:5000/atomic-test/gpg*` signedBy, `.../cosign` sigstoreSigned, `.../open`
     /// accept, `.../closed` reject, the rest by `default`.
     pub(crate) fn new(default: &str) -> Scene {
+        Scene::requiring(default, Require::Host)
+    }
+
+    /// The same, with `[trust] require`.
+    pub(crate) fn requiring(default: &str, require: Require) -> Scene {
         static N: AtomicUsize = AtomicUsize::new(0);
         let dir = std::env::temp_dir().join(format!(
             "atomicd-trust-{}-{}",
@@ -95,12 +103,9 @@ impl Scene {
         )
         .unwrap_or_else(|e| panic!("{e}"));
         let source = Arc::new(FakeSource::default());
-        let settings = Settings {
-            policy: dir.join("policy.json"),
-            registries_d: dir.join("registries.d"),
-            require: Require::Host,
-        };
-        let verifier = Verifier::new(settings, source.clone());
+        let settings =
+            Settings { policy: dir.join("policy.json"), registries_d: dir.join("registries.d"), require };
+        let verifier = Arc::new(Verifier::new(settings, source.clone()));
         Scene { dir, source, verifier, gpg, cosign }
     }
 

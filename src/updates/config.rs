@@ -72,6 +72,14 @@ pub enum Day {
 #[serde(deny_unknown_fields)]
 struct File {
     updates: Option<UpdatesPart>,
+    trust: Option<TrustPart>,
+}
+
+/// `[trust]`: which plans need an image the signature policy trusts.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TrustPart {
+    require: Option<crate::trust::Require>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -219,6 +227,21 @@ pub fn texts(main: &Path, replacing: Option<(&Path, &str)>) -> Result<Vec<(Strin
         }
     }
     Ok(texts)
+}
+
+/// `[trust] require` of the files, the last that sets it winning; `host` when none does.
+pub fn trust_require(main: &Path) -> Result<crate::trust::Require, ConfigError> {
+    let mut require = crate::trust::Require::default();
+    for (file, text) in texts(main, None)? {
+        let parsed: File = toml::from_str(&text).map_err(|e| ConfigError {
+            file: file.clone(),
+            detail: e.message().to_owned() + &at(&text, e.span()),
+        })?;
+        if let Some(r) = parsed.trust.and_then(|t| t.require) {
+            require = r;
+        }
+    }
+    Ok(require)
 }
 
 /// Reads and merges the configuration; missing files are skipped.

@@ -129,6 +129,7 @@ impl Engine for FakeEngine {
                 id: i.id.clone(),
                 tags: vec![tag.clone()],
                 labels: i.labels.clone(),
+                repo_digests: i.repo_digests.clone(),
                 ..ImageSummary::default()
             })
             .collect())
@@ -394,6 +395,21 @@ fn world(granted: &[&'static str]) -> World {
 
 /// A world whose state lives in `dir` (a restart of atomicd on the same state), or a new one.
 fn world_in(granted: &[&'static str], dir: Option<std::path::PathBuf>) -> World {
+    // No policy file: nothing is verified, nothing refused, as on a host without one.
+    let settings = crate::trust::Settings {
+        policy: "/nonexistent/atomicd-test/policy.json".into(),
+        ..crate::trust::Settings::default()
+    };
+    let source = Arc::new(crate::trust::tests::FakeSource::default());
+    world_with(granted, dir, Arc::new(crate::trust::Verifier::new(settings, source)))
+}
+
+/// A world with this signature policy.
+fn world_with(
+    granted: &[&'static str],
+    dir: Option<std::path::PathBuf>,
+    trust: Arc<crate::trust::Verifier>,
+) -> World {
     let engine = Arc::new(FakeEngine::default());
     let authority =
         Arc::new(FakeAuthority { granted: granted.iter().copied().collect(), ..Default::default() });
@@ -412,6 +428,7 @@ fn world_in(granted: &[&'static str], dir: Option<std::path::PathBuf>) -> World 
         jobs: Jobs::new(None, authority.clone()),
         power: power.clone(),
         changes: Changes::channel().0,
+        trust,
     }));
     World { manager, engine, authority, host, power, _dir: TempDir(dir) }
 }
@@ -838,3 +855,4 @@ async fn a_refused_caller_changes_nothing() {
 mod auto;
 mod holes;
 mod host;
+mod trust;
