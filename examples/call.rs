@@ -72,10 +72,10 @@ async fn main() -> std::process::ExitCode {
     let image = image.unwrap_or_default();
     let reply = match method.as_str() {
         "Run" => call(&conn, &method, interactive, &(image, command, options)).await,
-        "Install" | "Uninstall" | "Pull" | "Info" | "Stop" | "Update" | "HostDeploy" | "HostRebase" => {
-            call(&conn, &method, interactive, &(image, options)).await
-        }
+        "Install" | "Uninstall" | "Pull" | "Info" | "Stop" | "Update" | "HostDeploy" | "HostRebase"
+        | "TrustAdd" => call(&conn, &method, interactive, &(image, options)).await,
         "HostUpgrade" | "Rollback" | "HostCleanup" => call(&conn, &method, interactive, &(options,)).await,
+        "TrustRemove" | "TrustDefault" => call(&conn, &method, interactive, &(image,)).await,
         _ => call(&conn, &method, interactive, &()).await,
     };
     match reply {

@@ -96,6 +96,10 @@ async fn introspection_xml_matches_the_running_daemon() {
             "SetUpdatePolicy",
             "Status",
             "Stop",
+            "TrustAdd",
+            "TrustDefault",
+            "TrustRemove",
+            "TrustShow",
             "Uninstall",
             "Update"
         ]

@@ -282,6 +282,102 @@ fixtures() {
     docker rmi $REGISTRY/atomic-test/tags:latest $REGISTRY/atomic-test/tags:other >/dev/null
     private_image
     big_image
+    signatures
+}
+
+# The trust tests' world ($WORLD/trust): GPG keys made with gpg (signer, stranger), images in the
+# local registry signed with skopeo standalone-sign into a lookaside served over http on
+# 127.0.0.1:5080, a lookaside on 5081 that answers a gigabyte of garbage, and the policy and
+# registries.d that name them. Each engine pulls the images, so each has their RepoDigests.
+#   signed    signed by signer as itself      unsigned  no signature
+#   wrongkey  signed by stranger              otherid   signed as .../someone-else:latest
+#   retag     another image (plain) holding a signature of tools' digest
+#   garbage   lookaside answers 1 GiB         down      lookaside does not answer
+#   closed    a reject scope                  cosign    sigstoreSigned (the tests sign it)
+#   built     tagged here, never pushed: no digest
+TRUST=$WORLD/trust
+LOOKASIDE_PORT=5080
+GARBAGE_PORT=5081
+listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+sign_into_lookaside() { # sign_into_lookaside REPO-PATH IDENTITY KEY-FINGERPRINT
+    local path=$1 identity=$2 key=$3 manifest digest
+    manifest=$(mktemp)
+    skopeo inspect --raw --tls-verify=false "docker://$REGISTRY/$path:latest" >"$manifest"
+    digest=sha256:$(sha256sum "$manifest" | cut -c1-64)
+    local dir="$TRUST/lookaside/$path@${digest/:/=}"
+    mkdir -p "$dir"
+    GNUPGHOME=$TRUST/gnupg skopeo standalone-sign "$manifest" "$identity" "$key" -o "$dir/signature-1"
+    rm -f "$manifest"
+}
+signatures() {
+    mkdir -p "$TRUST/gnupg" "$TRUST/registries.d" && chmod 700 "$TRUST/gnupg"
+    local who
+    for who in signer stranger; do
+        if ! GNUPGHOME=$TRUST/gnupg gpg --batch --list-keys "atomic test $who" >/dev/null 2>&1; then
+            GNUPGHOME=$TRUST/gnupg gpg --batch --passphrase '' --quick-gen-key "atomic test $who <$who@example.org>" ed25519 sign never 2>/dev/null
+        fi
+        GNUPGHOME=$TRUST/gnupg gpg --batch --export "atomic test $who" >"$TRUST/$who.gpg"
+    done
+    local fpr stranger_fpr
+    fpr=$(GNUPGHOME=$TRUST/gnupg gpg --batch --with-colons --list-keys "atomic test signer" | awk -F: '/^fpr/ {print $10; exit}')
+    stranger_fpr=$(GNUPGHOME=$TRUST/gnupg gpg --batch --with-colons --list-keys "atomic test stranger" | awk -F: '/^fpr/ {print $10; exit}')
+    rm -rf "$TRUST/lookaside"
+    local name
+    for name in signed unsigned wrongkey otherid garbage down closed cosign; do
+        docker tag atomic-test/tools:latest "$REGISTRY/atomic-test/$name:latest"
+        docker push -q "$REGISTRY/atomic-test/$name:latest" >/dev/null
+    done
+    docker tag atomic-test/plain:latest "$REGISTRY/atomic-test/retag:latest"
+    docker push -q "$REGISTRY/atomic-test/retag:latest" >/dev/null
+    sign_into_lookaside atomic-test/signed "$REGISTRY/atomic-test/signed:latest" "$fpr"
+    sign_into_lookaside atomic-test/wrongkey "$REGISTRY/atomic-test/wrongkey:latest" "$stranger_fpr"
+    sign_into_lookaside atomic-test/otherid "$REGISTRY/atomic-test/someone-else:latest" "$fpr"
+    # retag's own digest holds a signature of tools' digest (signed's manifest), as if copied.
+    local tools_sig plain_digest
+    tools_sig=$(ls "$TRUST"/lookaside/atomic-test/signed@*/signature-1)
+    plain_digest=$(skopeo inspect --raw --tls-verify=false "docker://$REGISTRY/atomic-test/retag:latest" | sha256sum | cut -c1-64)
+    mkdir -p "$TRUST/lookaside/atomic-test/retag@sha256=$plain_digest"
+    cp "$tools_sig" "$TRUST/lookaside/atomic-test/retag@sha256=$plain_digest/signature-1"
+    local engine
+    for engine in podman docker; do
+        for name in signed unsigned wrongkey otherid garbage down closed cosign retag; do
+            $engine pull -q "$REGISTRY/atomic-test/$name:latest" >/dev/null
+        done
+        $engine tag atomic-test/tools:latest "$REGISTRY/atomic-test/built:latest"
+    done
+    cat >"$TRUST/registries.d/test.yaml" <<YML
+docker:
+  $REGISTRY:
+    lookaside: http://127.0.0.1:$LOOKASIDE_PORT
+    use-sigstore-attachments: true
+  $REGISTRY/atomic-test/garbage:
+    lookaside: http://127.0.0.1:$GARBAGE_PORT
+  $REGISTRY/atomic-test/down:
+    lookaside: http://127.0.0.1:9
+YML
+    local by="{\"type\": \"signedBy\", \"keyType\": \"GPGKeys\", \"keyPath\": \"$TRUST/signer.gpg\"}"
+    cat >"$TRUST/policy.json" <<JSON
+{
+  "default": [{"type": "insecureAcceptAnything"}],
+  "transports": {"docker": {
+    "$REGISTRY/atomic-test/signed": [$by], "$REGISTRY/atomic-test/unsigned": [$by],
+    "$REGISTRY/atomic-test/wrongkey": [$by], "$REGISTRY/atomic-test/otherid": [$by],
+    "$REGISTRY/atomic-test/retag": [$by], "$REGISTRY/atomic-test/garbage": [$by],
+    "$REGISTRY/atomic-test/down": [$by], "$REGISTRY/atomic-test/built": [$by],
+    "$REGISTRY/atomic-test/closed": [{"type": "reject"}],
+    "$REGISTRY/atomic-test/cosign": [{"type": "sigstoreSigned", "keyPath": "$TRUST/cosign.pub"}]
+  }}
+}
+JSON
+    if ! listening $LOOKASIDE_PORT; then
+        nohup python3 -m http.server "$LOOKASIDE_PORT" --bind 127.0.0.1 --directory "$TRUST/lookaside" >"$WORLD/lookaside.log" 2>&1 &
+        wait_for 20 lookaside listening $LOOKASIDE_PORT
+    fi
+    if ! listening $GARBAGE_PORT; then
+        nohup python3 "$ROOT/tests/support/garbage-http.py" "$GARBAGE_PORT" >"$WORLD/garbage.log" 2>&1 &
+        wait_for 20 "garbage lookaside" listening $GARBAGE_PORT
+    fi
+    say "trust: signed images and lookaside ready"
 }
 
 # 127.0.0.1:5001/atomic-test/private: the plain image behind the login. The push logs in with a

@@ -38,11 +38,46 @@ pub enum Command {
     Stop(StopArgs),
     /// Pull an image anew and say what still runs the old one.
     Update(UpdateArgs),
+    /// The signature policy: which images may reach the host.
+    #[command(subcommand)]
+    Trust(TrustCommand),
+    /// What the signature policy says of an image (exit 1 when it does not trust it).
+    Verify(PullArgs),
     /// Write the shell completions and the man page into DIR (used by `make build`).
     #[command(hide = true)]
     GenerateFiles {
         /// Where to write them.
         dir: std::path::PathBuf,
+    },
+}
+
+/// `atomic trust`
+#[derive(Debug, Subcommand)]
+pub enum TrustCommand {
+    /// The policy, scope by scope.
+    Show(JsonArg),
+    /// Make a registry or repository need a signature (or accept or reject it).
+    Add {
+        /// The registry, namespace or repository (quay.io, quay.io/team/app).
+        scope: String,
+        /// The requirement.
+        #[arg(long = "type", value_name = "signedBy|sigstoreSigned|insecureAcceptAnything|reject")]
+        kind: String,
+        /// Public key files (GPG keyrings for signedBy, PEM for sigstoreSigned).
+        #[arg(long, value_name = "FILE")]
+        pubkeys: Vec<std::path::PathBuf>,
+    },
+    /// Remove a scope from the policy.
+    #[command(alias = "remove")]
+    Delete {
+        /// The scope.
+        scope: String,
+    },
+    /// What images of no scope get.
+    Default {
+        /// accept or reject
+        #[arg(value_parser = ["accept", "reject"])]
+        default: String,
     },
 }
 

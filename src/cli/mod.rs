@@ -9,6 +9,7 @@ pub mod job;
 pub mod render;
 mod tables;
 pub mod terminal;
+mod trust;
 
 use std::collections::HashMap;
 use std::process::ExitCode;
@@ -219,6 +220,8 @@ async fn dispatch(cli: Cli) -> Result<u8, Failure> {
         Command::Containers(a) => containers(&proxy, a).await,
         Command::Stop(a) => stop(&proxy, a).await,
         Command::Update(a) => update(&proxy, a).await,
+        Command::Trust(command) => trust::dispatch(&proxy, command).await,
+        Command::Verify(a) => trust::verify(&proxy, &a.image).await,
         Command::GenerateFiles { .. } => Ok(0),
     }
 }
@@ -323,6 +326,9 @@ async fn install(proxy: &ManagerProxy<'_>, a: args::InstallArgs) -> Result<u8, F
         follow(proxy, a.quiet, proxy.install(&a.image, &options(env_files))).await
     })
     .await?;
+    if a.display {
+        trust::print_signature(r.signature.as_ref());
+    }
     Ok(report(&r.command, &r.warnings, r.output.as_deref(), r.exit_code, a.display))
 }
 
@@ -350,6 +356,9 @@ async fn uninstall(proxy: &ManagerProxy<'_>, a: args::UninstallArgs) -> Result<u
     .await?;
     for id in &r.removed {
         eprintln!("atomic: removed {}", render::short(id));
+    }
+    if a.display {
+        trust::print_signature(r.signature.as_ref());
     }
     Ok(report(&r.command, &r.warnings, r.output.as_deref(), r.exit_code, a.display))
 }
@@ -397,6 +406,7 @@ async fn run(proxy: &ManagerProxy<'_>, a: args::RunArgs) -> Result<u8, Failure> 
         let options = RunOptions { display: Some(true), ..base };
         let plan = proxy.run(&a.image, &a.command, &options).await?;
         print_command(&plan.command);
+        trust::print_signature(plan.signature.as_ref());
         print_warnings(&plan.warnings);
         return Ok(0);
     }

@@ -79,10 +79,11 @@ pub fn images(list: &[ImageEntry]) -> String {
                 size(i.size),
                 if i.labels.is_empty() { "-".into() } else { i.labels.join(",") },
                 if i.installed { "yes".into() } else { String::new() },
+                printable(&i.verified),
             ]
         })
         .collect();
-    table(&["IMAGE", "ID", "CREATED", "SIZE", "LABELS", "INSTALLED"], &rows)
+    table(&["IMAGE", "ID", "CREATED", "SIZE", "LABELS", "INSTALLED", "VERIFIED"], &rows)
 }
 
 /// `atomic containers`

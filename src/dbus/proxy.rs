@@ -9,13 +9,14 @@ use zbus::zvariant::{DeserializeDict, OwnedValue, Type, Value};
 
 pub use super::options::{
     CleanupOptions, DeployOptions, InfoOptions, InstallOptions, ListOptions, PolicySettings, PullOptions,
-    RebaseOptions, RollbackOptions, RunOptions, StopOptions, UninstallOptions, UpdateOptions, UpgradeOptions,
+    RebaseOptions, RollbackOptions, RunOptions, StopOptions, TrustRequirement, UninstallOptions,
+    UpdateOptions, UpgradeOptions,
 };
 pub use super::results::{
     CleanupResult, ContainerEntry, DeployResult, DeploymentBlock, DiffBlock, EngineBlock, HostBlock,
     ImageEntry, InfoResult, InstallResult, InstalledBlock, LabelInfo, LockBlock, PullResult, RollbackResult,
-    RunResult, StatusReport, StopResult, UninstallResult, UpdateBlock, UpdateResult, UpdatesBlock,
-    UpgradeResult,
+    RunResult, SignatureBlock, StatusReport, StopResult, TrustReport, TrustScope, UninstallResult,
+    UpdateBlock, UpdateResult, UpdatesBlock, UpgradeResult,
 };
 
 /// `org.atomic.Manager` as seen by clients. Every guarded method allows interactive
@@ -120,6 +121,25 @@ pub trait Manager {
     /// Stop
     #[zbus(allow_interactive_auth)]
     fn stop(&self, name: &str, options: &StopOptions) -> zbus::Result<StopResult>;
+
+    /// TrustShow
+    fn trust_show(&self) -> zbus::Result<TrustReport>;
+
+    /// TrustShow, as the dictionary `--json` prints whole.
+    #[zbus(name = "TrustShow")]
+    fn trust_show_dict(&self) -> zbus::Result<HashMap<String, OwnedValue>>;
+
+    /// TrustAdd
+    #[zbus(allow_interactive_auth)]
+    fn trust_add(&self, scope: &str, requirement: &TrustRequirement) -> zbus::Result<TrustReport>;
+
+    /// TrustRemove
+    #[zbus(allow_interactive_auth)]
+    fn trust_remove(&self, scope: &str) -> zbus::Result<TrustReport>;
+
+    /// TrustDefault
+    #[zbus(allow_interactive_auth)]
+    fn trust_default(&self, default: &str) -> zbus::Result<TrustReport>;
 
     /// ListImages
     fn list_images(&self, options: &ListOptions) -> zbus::Result<Vec<ImageEntry>>;
