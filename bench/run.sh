@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
-cargo build --release --locked --bins --example status_bench --example calls_bench 2>&1 | tail -1
+cargo build --release --locked --bins --example status_bench --example calls_bench --example trust_bench 2>&1 | tail -1
 tests/world.sh up >/dev/null 2>&1
 B=target/release/atomicd
 STATE=$(mktemp -d)
@@ -38,6 +38,8 @@ python3 bench/bench.py display docker
 start --engine-socket /run/podman/podman.sock
 python3 bench/bench.py display podman
 python3 bench/bench.py status
+echo "signature verification (issue 25):"
+target/release/examples/trust_bench
 echo "lists and info (one engine call each):"
 python3 bench/bench.py lists podman
 start --engine-socket /var/run/docker.sock
