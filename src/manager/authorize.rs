@@ -75,6 +75,15 @@ pub fn other_callers_detail(uids: &[u32]) -> Option<(&'static str, String)> {
 impl Manager {
     /// Asks polkit for every action the plan needs, and logs the plan it allowed.
     pub(super) async fn authorize(&self, caller: &Caller, plan: &Plan) -> Result<()> {
+        // Every plan is judged by the signature policy first (judge_signature); one that was not
+        // is refused here rather than run unverified.
+        if plan.signature.is_none() {
+            return Err(crate::error::Error::Failed(format!(
+                "{} of {:?} was not checked against the signature policy; nothing ran",
+                plan.operation.as_str(),
+                plan.image.as_str()
+            )));
+        }
         let details = details(plan);
         let borrowed: Vec<(&str, &str)> = details.iter().map(|(k, v)| (*k, v.as_str())).collect();
         for action in actions(plan) {

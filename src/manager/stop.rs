@@ -49,6 +49,7 @@ impl Manager {
         });
         plan.name = Some(name.to_owned());
         plan.touches([owner], caller.uid);
+        self.judge_signature(&mut plan, &info, display).await?;
         let mut result = StopResult { command: plan.argv.clone(), ..StopResult::default() };
         if display {
             return Ok(result);

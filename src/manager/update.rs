@@ -107,9 +107,10 @@ impl Manager {
             (LabelKind::Install, Operation::Install, new),
         ];
         for (kind, operation, info) in steps {
-            let Some(plan) = plan::install_line(operation, kind, image.clone(), info, &vars)? else {
+            let Some(mut plan) = plan::install_line(operation, kind, image.clone(), info, &vars)? else {
                 continue;
             };
+            self.judge_signature(&mut plan, info, false).await?;
             let code = self.run_line(caller, &plan, job).await?;
             if code != 0 {
                 result.warnings.push(format!(

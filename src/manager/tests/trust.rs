@@ -150,3 +150,18 @@ async fn trust_edits_need_org_atomic_trust() {
         .iter()
         .any(|s| s.scope == "127.0.0.1:5000/atomic-test/cosign" && s.types == ["sigstoreSigned"]));
 }
+
+#[tokio::test]
+async fn a_stop_label_that_reaches_the_host_is_judged_too() {
+    let scene = Scene::new(r#"{"type": "reject"}"#);
+    let w = trusting(&scene, &["org.atomic.stop", "org.atomic.run-privileged"]);
+    w.engine.image("app", "sha256:a1", &[("STOP", "docker run --rm --pid=host IMAGE kill 1")]);
+    w.made(mine("app", "sha256:a1", true, &[]));
+    let r = w.manager.stop(&caller(1000), "app", 10, false, LabelInputs::default()).await;
+    assert!(
+        matches!(&r, Err(Error::Untrusted(m)) if m.contains("Stop") && m.contains("rejects every image")),
+        "{r:?}"
+    );
+    assert!(asked(&w).is_empty(), "{:?}", asked(&w));
+    assert!(w.engine.calls().is_empty(), "{:?}", w.engine.calls());
+}
