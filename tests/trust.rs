@@ -62,6 +62,7 @@ fn only_signed_images_reach_the_host_and_each_refusal_says_why() {
         ("garbage", "more than"),
         ("down", "does not answer"),
         ("closed", "rejects every image"),
+        ("tampered", "does not verify"),
     ];
     for (sock, engine) in ENGINES {
         let d = daemon(sock, &policy);
@@ -94,6 +95,36 @@ fn only_signed_images_reach_the_host_and_each_refusal_says_why() {
         assert_eq!(code, 1, "{engine}: {out}");
         assert!(out.contains("unsigned") && out.contains("sha256:"), "{engine}: {out}");
         assert!(d.log_text().contains("signature=\"signed by"), "{engine}: {}", d.log_text());
+    }
+}
+
+/// The INSTALL label of an unsigned image writes to the host: refused, nothing runs, no record.
+#[test]
+fn an_unsigned_install_label_that_writes_to_the_host_is_refused() {
+    let policy = format!("{TRUST}/policy.json");
+    let written = "/var/tmp/atomicd-app/trustapp.installed";
+    for (sock, engine) in ENGINES {
+        let _ = std::fs::remove_file(written);
+        let _d = daemon(sock, &policy);
+        let r = call_as(
+            0,
+            &["Install", &format!("{REGISTRY}/atomic-test/app:latest"), "--opt", "name=\"trustapp\""],
+        );
+        let (error, message) = error_of(&r);
+        assert_eq!(error, "org.atomic.Error.Untrusted", "{engine}: {r:?}");
+        assert!(
+            message.contains("Install") && message.contains("/var/tmp/atomicd-app"),
+            "{engine}: {message}"
+        );
+        assert!(!std::path::Path::new(written).exists(), "{engine}: the INSTALL label ran");
+        let status = call_as(NOBODY, &["Status"]);
+        let names: Vec<String> = status.json["installed"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|i| i["name"].to_string())
+            .collect();
+        assert!(!names.iter().any(|n| n.contains("trustapp")), "{engine}: recorded: {names:?}");
     }
 }
 

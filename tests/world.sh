@@ -295,6 +295,8 @@ fixtures() {
 #   garbage   lookaside answers 1 GiB         down      lookaside does not answer
 #   closed    a reject scope                  cosign    sigstoreSigned (the tests sign it)
 #   built     tagged here, never pushed: no digest
+#   tampered  signed by signer, then one byte of the signature changed
+#   (and atomic-test/app, unsigned, whose INSTALL label writes to the host)
 TRUST=$WORLD/trust
 LOOKASIDE_PORT=5080
 GARBAGE_PORT=5081
@@ -323,7 +325,7 @@ signatures() {
     stranger_fpr=$(GNUPGHOME=$TRUST/gnupg gpg --batch --with-colons --list-keys "atomic test stranger" | awk -F: '/^fpr/ {print $10; exit}')
     rm -rf "$TRUST/lookaside"
     local name
-    for name in signed unsigned wrongkey otherid garbage down closed cosign; do
+    for name in signed unsigned wrongkey otherid garbage down closed cosign tampered; do
         docker tag atomic-test/tools:latest "$REGISTRY/atomic-test/$name:latest"
         docker push -q "$REGISTRY/atomic-test/$name:latest" >/dev/null
     done
@@ -332,6 +334,13 @@ signatures() {
     sign_into_lookaside atomic-test/signed "$REGISTRY/atomic-test/signed:latest" "$fpr"
     sign_into_lookaside atomic-test/wrongkey "$REGISTRY/atomic-test/wrongkey:latest" "$stranger_fpr"
     sign_into_lookaside atomic-test/otherid "$REGISTRY/atomic-test/someone-else:latest" "$fpr"
+    sign_into_lookaside atomic-test/tampered "$REGISTRY/atomic-test/tampered:latest" "$fpr"
+    python3 - "$TRUST"/lookaside/atomic-test/tampered@*/signature-1 <<'PY'
+import sys
+data = bytearray(open(sys.argv[1], "rb").read())
+data[len(data) // 2] ^= 0x01
+open(sys.argv[1], "wb").write(data)
+PY
     # retag's own digest holds a signature of tools' digest (signed's manifest), as if copied.
     local tools_sig plain_digest
     tools_sig=$(ls "$TRUST"/lookaside/atomic-test/signed@*/signature-1)
@@ -340,7 +349,7 @@ signatures() {
     cp "$tools_sig" "$TRUST/lookaside/atomic-test/retag@sha256=$plain_digest/signature-1"
     local engine
     for engine in podman docker; do
-        for name in signed unsigned wrongkey otherid garbage down closed cosign retag; do
+        for name in signed unsigned wrongkey otherid garbage down closed cosign retag tampered; do
             $engine pull -q "$REGISTRY/atomic-test/$name:latest" >/dev/null
         done
         $engine tag atomic-test/tools:latest "$REGISTRY/atomic-test/built:latest"
@@ -364,6 +373,7 @@ YML
     "$REGISTRY/atomic-test/wrongkey": [$by], "$REGISTRY/atomic-test/otherid": [$by],
     "$REGISTRY/atomic-test/retag": [$by], "$REGISTRY/atomic-test/garbage": [$by],
     "$REGISTRY/atomic-test/down": [$by], "$REGISTRY/atomic-test/built": [$by],
+    "$REGISTRY/atomic-test/tampered": [$by], "$REGISTRY/atomic-test/app": [$by],
     "$REGISTRY/atomic-test/closed": [{"type": "reject"}],
     "$REGISTRY/atomic-test/cosign": [{"type": "sigstoreSigned", "keyPath": "$TRUST/cosign.pub"}]
   }}

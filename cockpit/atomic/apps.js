@@ -2,6 +2,7 @@
 // what its labels would do (Info), then the Install itself, its output followed live.
 
 import { h, button, card, descriptionList, empty, table, textInput, formGroup, when, alert, shortId } from "./ui.js";
+import { signatureBlock } from "./trust.js";
 
 // A label's resolved line and what it may do to the host, in plain words.
 export function linePreview(title, line) {
@@ -25,6 +26,7 @@ function preview(state, act) {
     const info = p.info;
     return h("div", { class: "atomic-preview", id: "install-preview" },
         descriptionList([["Image", info.image], ["Image ID", shortId(info["image-id"])], ["Version", info.version], ["Help", info.help]]),
+        signatureBlock(info.signature, "install-signature"),
         info.install ? linePreview("INSTALL", info.install) : alert("warning", "This image has no INSTALL label", "There is nothing to install; run it from Containers and images instead."),
         linePreview("RUN", info.run),
         info.install && info.install.supported !== false

@@ -3,6 +3,7 @@
 
 import { h, button, card, empty, label, table, alert, shortId, when } from "./ui.js";
 import { linePreview } from "./apps.js";
+import { signatureBlock, verdictLabel } from "./trust.js";
 
 function stateLabel(state) {
     const colors = { running: "green", exited: "grey", created: "blue", paused: "orange" };
@@ -33,6 +34,7 @@ export function renderContainers(state, act) {
             (i.labels || []).map(l => label(l, "blue")),
             when(i.created),
             i.installed ? label("installed", "green") : "",
+            verdictLabel(i.verified),
             button("Run…", () => act.runPreview(i.image), { small: true, id: `run-${i.image.replace(/[^a-zA-Z0-9]/g, "-")}`, aria: `Run ${i.image}` }),
         ],
     }));
@@ -40,6 +42,7 @@ export function renderContainers(state, act) {
     const runBox = p
         ? h("div", { class: "atomic-preview", id: "run-preview" },
             h("h3", { class: "pf-v5-c-title pf-m-md" }, `Run ${p.image} detached`),
+            signatureBlock(p.info.signature, "run-signature"),
             p.info.run ? linePreview("RUN", p.info.run) : h("p", {}, "No RUN label: its default command runs, confined."),
             h("div", { class: "atomic-actions" },
                 button("Run", () => act.run(p.image), { id: "run-confirm", variant: "primary", disabled: p.info.run && p.info.run.supported === false }),
@@ -51,6 +54,6 @@ export function renderContainers(state, act) {
             state.containers.length ? table("Containers", ["Name", "Image", "State", "Made by", "", ""], rows, { id: "containers" })
                 : empty("atomicd has made no containers.")), { id: "containers-card" }),
         card("Images", h("div", {}, runBox,
-            state.images.length ? table("Images", ["Image", "ID", "Labels", "Created", "", ""], images, { id: "images" })
+            state.images.length ? table("Images", ["Image", "ID", "Labels", "Created", "", "Signature", ""], images, { id: "images" })
                 : empty("No images.")), { id: "images-card" }));
 }

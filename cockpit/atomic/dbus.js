@@ -18,6 +18,7 @@ const SIGNATURES = {
     Stop: "sa{sv}",
     Info: "sa{sv}",
     ListImages: "a{sv}",
+    TrustShow: "",
     ListContainers: "a{sv}",
     Status: "",
     HostUpgrade: "a{sv}",

@@ -7,6 +7,7 @@ import { renderHost } from "./host.js";
 import { renderApps } from "./apps.js";
 import { renderContainers } from "./containers.js";
 import { renderJobs } from "./jobs.js";
+import { renderTrust } from "./trust.js";
 
 const OUTPUT_KEPT = 256 * 1024;
 
@@ -27,6 +28,7 @@ const state = {
     live: null,
     installPreview: null,
     runPreview: null,
+    trust: null,
     rebootAfter: false,
     checked: false,
 };
@@ -81,6 +83,7 @@ function draw() {
     replace("view-apps", renderApps(state, act));
     replace("view-containers", renderContainers(state, act));
     replace("view-jobs", renderJobs(state, act));
+    replace("view-trust", renderTrust(state));
 }
 
 // --- reading ----------------------------------------------------------------------------------
@@ -98,6 +101,7 @@ async function refresh(what) {
     if (what.includes("status")) reads.push(atomic.call("Status", []).then(v => { state.status = v; state.atomicdUp = true; }));
     // A read that reaches the engine clears what an earlier failure said of it.
     if (what.includes("images")) reads.push(atomic.call("ListImages", [{}]).then(v => { state.images = v || []; state.engineFailed = false; }));
+    if (what.includes("trust")) reads.push(atomic.call("TrustShow", []).then(v => { state.trust = v; }));
     if (what.includes("containers")) reads.push(atomic.call("ListContainers", [{}]).then(v => { state.containers = v || []; state.engineFailed = false; }));
     const results = await Promise.allSettled(reads);
     for (const r of results) if (r.status === "rejected") noteFailure(r.reason, what.includes("status") ? "host" : "containers");
@@ -105,7 +109,7 @@ async function refresh(what) {
 }
 
 function refreshAll() {
-    return refresh(["status", "images", "containers"]);
+    return refresh(["status", "images", "containers", "trust"]);
 }
 
 function readManager() {
@@ -294,7 +298,7 @@ function show(view) {
 
 function viewFromHash() {
     const view = window.location.hash.replace(/^#\/?/, "");
-    return ["host", "apps", "containers", "jobs"].includes(view) ? view : "host";
+    return ["host", "apps", "containers", "jobs", "trust"].includes(view) ? view : "host";
 }
 
 for (const tab of document.querySelectorAll("#tabs [data-view]")) {

@@ -21,6 +21,9 @@ use super::reference::Named;
 pub const SIGNATURE_MAX: usize = 4 * 1024 * 1024;
 /// The most signatures read for one image.
 pub const SIGNATURES_MAX: usize = 16;
+/// The most bytes of signatures held for one image, whatever their number: with four
+/// verifications at once, a hostile lookaside makes atomicd hold at most four times this.
+pub const SIGNATURES_TOTAL_MAX: usize = 8 * 1024 * 1024;
 /// The largest manifest or token answer read.
 const MANIFEST_MAX: usize = 1024 * 1024;
 /// How long one request may take, all of it.
@@ -191,6 +194,9 @@ impl SignatureSource for HttpSource {
                 Some(s) => found.push(s),
                 None => break,
             }
+            if found.iter().map(Vec::len).sum::<usize>() > SIGNATURES_TOTAL_MAX {
+                return Err(format!("{dir} holds more than {SIGNATURES_TOTAL_MAX} bytes of signatures"));
+            }
         }
         Ok(found)
     }
@@ -226,6 +232,9 @@ impl SignatureSource for HttpSource {
                 return Err(format!("{blob} is not the blob its manifest names (it is {actual})"));
             }
             found.push(Attachment { signature: signature.clone(), payload: got.body.to_vec() });
+            if found.iter().map(|a| a.payload.len()).sum::<usize>() > SIGNATURES_TOTAL_MAX {
+                return Err(format!("{url} names more than {SIGNATURES_TOTAL_MAX} bytes of signatures"));
+            }
         }
         Ok(found)
     }

@@ -94,8 +94,11 @@ sysroot
 page
 pkill -f "atomicd.*--state-dir $HERE/state" 2>/dev/null || true
 rm -rf "$HERE/state"
+# The trust tests' policy (tests/world.sh `signatures`): the Trust view and the verdicts show it.
+TRUST=${ATOMIC_WORLD_DIR:-/var/tmp/atomicd-world}/trust
 target/debug/atomicd --log-target=stderr --state-dir "$HERE/state" --engine-socket "$ENGINE_SOCK" \
-    --host-backend ostree --sysroot "$HERE/sysroot" >"$HERE/atomicd.log" 2>&1 &
+    --host-backend ostree --sysroot "$HERE/sysroot" \
+    --policy "$TRUST/policy.json" --registries-d "$TRUST/registries.d" >"$HERE/atomicd.log" 2>&1 &
 PIDS+=($!)
 wait_for 15 atomicd sh -c "busctl --system call org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus NameHasOwner s org.atomic | grep -q true"
 cockpit_ws "$ROOT_PORT"

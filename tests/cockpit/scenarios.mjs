@@ -152,6 +152,41 @@ await scenario("run an image detached after its preview, then stop it", page, as
     console.log("   svc removed through Uninstall");
 });
 
+await scenario("the Trust view lists the policy, and previews and images show each verdict", page, async () => {
+    await view(page, "Trust");
+    const scope = page.locator("#trust-scopes tr[data-key='127.0.0.1:5000/atomic-test/signed']");
+    await scope.waitFor({ timeout: 10000 });
+    const requires = (await scope.textContent()).replace(/\s+/g, " ");
+    if (!requires.includes("signedBy") || !requires.includes("signer.gpg")) throw new Error(`the signed scope shows ${requires}`);
+    console.log(`   ${await page.locator("#trust-scopes tbody tr").count()} scopes; ${requires.trim()}`);
+    await shot(page, "trust");
+    await view(page, "Applications");
+    const previewOf = async image => {
+        await page.getByRole("textbox", { name: "Image" }).fill(image);
+        await page.getByRole("textbox", { name: "Name" }).fill("");
+        await page.getByRole("button", { name: "Show what it does" }).click();
+        const block = page.locator("#install-preview #install-signature");
+        await block.waitFor({ timeout: 15000 });
+        return (await block.textContent()).replace(/\s+/g, " ").trim();
+    };
+    const signed = await previewOf("127.0.0.1:5000/atomic-test/signed:latest");
+    console.log(`   signed: ${signed}`);
+    if (!signed.includes("signed by")) throw new Error(`the signed image's preview says ${signed}`);
+    const unsigned = await previewOf("127.0.0.1:5000/atomic-test/unsigned:latest");
+    console.log(`   unsigned: ${unsigned.slice(0, 160)}`);
+    if (!unsigned.includes("Not trusted") || !unsigned.includes("no signature")) throw new Error(`the unsigned image's preview says ${unsigned}`);
+    await shot(page, "install-untrusted");
+    if (await page.locator("#install-cancel").count()) await page.locator("#install-cancel").click();
+    await view(page, "Containers and images");
+    // One row per image, verified as its first tag names it.
+    const rows = await page.locator("#images tbody tr").evaluateAll(trs => trs.map(tr =>
+        [tr.dataset.key, [...tr.querySelectorAll(".pf-v5-c-label")].map(l => l.textContent)]));
+    const shown = rows.filter(([, labels]) => labels.some(l => ["signed", "accepted", "rejected", "unverifiable", "unverified"].includes(l)));
+    console.log(`   verdicts in the images table: ${shown.slice(0, 4).map(([k, l]) => `${k}: ${l.join(",")}`).join("; ")}`);
+    if (shown.length !== rows.length) throw new Error(`rows without a verdict: ${JSON.stringify(rows)}`);
+    if (!shown.some(([, l]) => l.includes("accepted"))) throw new Error("no image is shown as accepted by the default");
+});
+
 await scenario("upgrade the host with a visible progress bar", page, async () => {
     commit("2.0", 300);
     await view(page, "Host");
