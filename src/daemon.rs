@@ -106,6 +106,8 @@ pub async fn run(args: Args) -> Result<(), String> {
     let state = StateStore::open(&state_dir(args.state_dir)).map_err(|e| e.to_string())?;
     let docker_host = std::env::var("DOCKER_HOST").ok();
     let auth = AuthFiles::new(args.registry_auth, &AuthEnv::from_process());
+    // Signatures in a private registry are read with the same logins as the engine's pulls.
+    let signature_source = Arc::new(crate::trust::fetch::HttpSource::with_auth(auth.clone()));
     let engine: Arc<dyn Engine> = Arc::new(DockerEngine::new(
         EngineLocator::from_config(args.engine_socket.as_deref(), docker_host.as_deref()),
         auth,
@@ -127,8 +129,7 @@ pub async fn run(args: Args) -> Result<(), String> {
         registries_d: args.registries_d.clone(),
         require,
     };
-    let trust =
-        Arc::new(crate::trust::Verifier::new(settings, Arc::new(crate::trust::fetch::HttpSource::new())));
+    let trust = Arc::new(crate::trust::Verifier::new(settings, signature_source));
     let parts = Parts {
         engine: engine.clone(),
         authority,

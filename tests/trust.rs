@@ -172,6 +172,93 @@ fn a_cosign_signature_in_the_registry_lets_the_image_reach_the_host() {
     assert!(error_of(&r).1.contains("no key of the policy"), "{r:?}");
 }
 
+/// A private registry's cosign attachment is read with the login the pulls use
+/// (`--registry-auth`); without it the refusal says the registry wants one.
+#[test]
+fn a_private_registry_s_signature_is_read_with_the_pull_login() {
+    const PRIVATE: &str = "127.0.0.1:5001/atomic-test/private:latest";
+    const CREDS: &str = "atomic-test:s3cret-Reg1stry-pw";
+    let dir = std::env::temp_dir().join(format!("atomicd-trust-private-{}", unique()));
+    std::fs::create_dir_all(dir.join("registries.d")).unwrap_or_else(|e| panic!("{e}"));
+    let signer = sigstore::crypto::SigningScheme::ECDSA_P256_SHA256_ASN1
+        .create_signer()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let pem =
+        signer.to_sigstore_keypair().and_then(|k| k.public_key_to_pem()).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(dir.join("cosign.pub"), pem).unwrap_or_else(|e| panic!("{e}"));
+    let policy = dir.join("policy.json");
+    let scope = r#""127.0.0.1:5001/atomic-test/private": [{"type": "sigstoreSigned", "keyPath": "KEY"}]"#
+        .replace("KEY", &dir.join("cosign.pub").display().to_string());
+    let text = format!(
+        r#"{{"default": [{{"type": "insecureAcceptAnything"}}], "transports": {{"docker": {{{scope}}}}}}}"#
+    );
+    std::fs::write(&policy, text).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(
+        dir.join("registries.d/private.yaml"),
+        "docker:\n  127.0.0.1:5001:\n    use-sigstore-attachments: true\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let login = dir.join("auth.json");
+    use base64::Engine as _;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(CREDS);
+    std::fs::write(&login, format!(r#"{{"auths": {{"127.0.0.1:5001": {{"auth": "{encoded}"}}}}}}"#))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let digest = manifest_digest_at("127.0.0.1:5001", "atomic-test/private", Some(CREDS));
+    let payload = serde_json::json!({
+        "critical": {"identity": {"docker-reference": PRIVATE}, "image": {"docker-manifest-digest": digest}, "type": "cosign container image signature"},
+        "optional": null
+    })
+    .to_string();
+    let signature = base64::engine::general_purpose::STANDARD
+        .encode(signer.sign(payload.as_bytes()).unwrap_or_else(|e| panic!("{e}")));
+    push_attachment_at(
+        "127.0.0.1:5001",
+        Some(CREDS),
+        "atomic-test/private",
+        &digest,
+        payload.as_bytes(),
+        &signature,
+    );
+    let registries = dir.join("registries.d").display().to_string();
+    let policy = policy.display().to_string();
+    let login = login.display().to_string();
+    for (sock, engine) in ENGINES {
+        let with_login = [
+            "--engine-socket",
+            sock,
+            "--policy",
+            &policy,
+            "--registries-d",
+            &registries,
+            "--registry-auth",
+            &login,
+        ];
+        let d = Daemon::start(&with_login);
+        let pulled = call_as(0, &["Pull", PRIVATE]);
+        assert!(pulled.error.is_none(), "{engine}: {pulled:?}");
+        let r = call_as(0, &["Run", PRIVATE, "--cmd", "true", "--opt", "spc=true", "--opt", "pull=false"]);
+        passes(engine, &r);
+        drop(d);
+        let empty = dir.join("none.json");
+        std::fs::write(&empty, r#"{"auths": {}}"#).unwrap_or_else(|e| panic!("{e}"));
+        let without = [
+            "--engine-socket",
+            sock,
+            "--policy",
+            &policy,
+            "--registries-d",
+            &registries,
+            "--registry-auth",
+            &empty.display().to_string(),
+        ];
+        let _d = Daemon::start(&without.iter().map(|s| s.as_ref()).collect::<Vec<&str>>());
+        let r = call_as(0, &["Run", PRIVATE, "--cmd", "true", "--opt", "spc=true", "--opt", "pull=false"]);
+        assert_eq!(error_of(&r).0, "org.atomic.Error.Untrusted", "{engine}: {r:?}");
+        assert!(error_of(&r).1.contains("wants a login"), "{engine}: {r:?}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// TrustAdd and its kin: validated first, denied to a caller polkit refuses, the file kept whole.
 #[test]
 fn trust_edits_are_validated_and_authorized_and_keep_the_file_whole() {
@@ -228,8 +315,15 @@ fn trust_edits_are_validated_and_authorized_and_keep_the_file_whole() {
 }
 
 fn manifest_digest(path: &str) -> String {
+    manifest_digest_at(REGISTRY, path, None)
+}
+
+fn manifest_digest_at(registry: &str, path: &str, creds: Option<&str>) -> String {
+    let creds: Vec<String> = creds.map(|c| format!("--creds={c}")).into_iter().collect();
     let out = Command::new("skopeo")
-        .args(["inspect", "--raw", "--tls-verify=false", &format!("docker://{REGISTRY}/{path}:latest")])
+        .args(["inspect", "--raw", "--tls-verify=false"])
+        .args(&creds)
+        .arg(format!("docker://{registry}/{path}:latest"))
         .output()
         .unwrap_or_else(|e| panic!("skopeo: {e}"));
     use sha2::Digest as _;
@@ -239,14 +333,27 @@ fn manifest_digest(path: &str) -> String {
 /// Pushes `payload` as the cosign attachment of `digest`: its blob, an empty config, and an OCI
 /// manifest tagged `sha256-<hex>.sig` whose layer carries the signature annotation.
 fn push_attachment(path: &str, digest: &str, payload: &[u8], signature: &str) {
+    push_attachment_at(REGISTRY, None, path, digest, payload, signature);
+}
+
+fn push_attachment_at(
+    registry: &str,
+    creds: Option<&str>,
+    path: &str,
+    digest: &str,
+    payload: &[u8],
+    signature: &str,
+) {
     use sha2::Digest as _;
+    let login: Vec<String> = creds.map(|c| vec!["-u".to_owned(), c.to_owned()]).unwrap_or_default();
     let blob = |bytes: &[u8]| {
         let d = format!("sha256:{:x}", sha2::Sha256::digest(bytes));
         let file = std::env::temp_dir().join(format!("atomicd-blob-{}", unique()));
         std::fs::write(&file, bytes).unwrap_or_else(|e| panic!("{e}"));
         let location = Command::new("curl")
             .args(["-sf", "-X", "POST", "-o", "/dev/null", "-w", "%header{location}"])
-            .arg(format!("http://{REGISTRY}/v2/{path}/blobs/uploads/"))
+            .args(&login)
+            .arg(format!("http://{registry}/v2/{path}/blobs/uploads/"))
             .output()
             .unwrap_or_else(|e| panic!("curl: {e}"));
         let location = String::from_utf8_lossy(&location.stdout).trim().to_owned();
@@ -254,7 +361,9 @@ fn push_attachment(path: &str, digest: &str, payload: &[u8], signature: &str) {
             if location.starts_with("http") { location } else { format!("http://{REGISTRY}{location}") };
         let sep = if url.contains('?') { '&' } else { '?' };
         let put = Command::new("curl")
-            .args(["-sf", "-X", "PUT", "-H", "Content-Type: application/octet-stream", "--data-binary"])
+            .args(["-sf", "-X", "PUT", "-H", "Content-Type: application/octet-stream"])
+            .args(&login)
+            .arg("--data-binary")
             .arg(format!("@{}", file.display()))
             .arg(format!("{url}{sep}digest={d}"))
             .status();
@@ -286,7 +395,8 @@ fn push_attachment(path: &str, digest: &str, payload: &[u8], signature: &str) {
             "--data-binary",
             &manifest,
         ])
-        .arg(format!("http://{REGISTRY}/v2/{path}/manifests/{tag}"))
+        .args(&login)
+        .arg(format!("http://{registry}/v2/{path}/manifests/{tag}"))
         .status();
     assert!(put.is_ok_and(|s| s.success()), "manifest {tag}");
 }

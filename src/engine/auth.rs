@@ -59,6 +59,18 @@ impl Credential {
         out
     }
 
+    /// The `Authorization: Basic` value of this login, for atomicd's own registry reads (the
+    /// signatures of `trust`); `None` for an identity token, which only the engines exchange.
+    pub fn basic(&self) -> Option<String> {
+        match &self.secret {
+            Secret::Password(p) => Some(format!(
+                "Basic {}",
+                base64::engine::general_purpose::STANDARD.encode(format!("{}:{p}", self.username))
+            )),
+            Secret::IdentityToken(_) => None,
+        }
+    }
+
     /// `text` with every spelling of this login's secret replaced, for engine messages that
     /// might echo what they were sent.
     pub fn redact(&self, text: &str) -> String {

@@ -12,7 +12,7 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 
-pub use auth::{AuthEnv, AuthFiles};
+pub use auth::{target as auth_target, AuthEnv, AuthFiles, Lookup};
 #[cfg(test)]
 pub(crate) use create::{create_body, host_flags};
 pub use docker::DockerEngine;

@@ -53,6 +53,8 @@ pub trait SignatureSource: Send + Sync {
 
 /// The real source: files and HTTP(S).
 pub struct HttpSource {
+    /// The logins the engines pull with: a private registry's signatures need the same.
+    auth: Option<crate::engine::AuthFiles>,
     plain: Client<HttpConnector, Empty<bytes::Bytes>>,
     tls: Option<Client<hyper_rustls::HttpsConnector<HttpConnector>, Empty<bytes::Bytes>>>,
 }
@@ -74,7 +76,25 @@ impl HttpSource {
                 Client::builder(TokioExecutor::new()).build(https)
             },
         );
-        HttpSource { plain, tls }
+        HttpSource { auth: None, plain, tls }
+    }
+
+    /// The same, reading registry logins from `auth` (as the engines' pulls do).
+    pub fn with_auth(auth: crate::engine::AuthFiles) -> Self {
+        HttpSource { auth: Some(auth), ..HttpSource::new() }
+    }
+
+    /// The `Authorization: Basic` value of the login for `named`'s registry, if any. A login
+    /// file that cannot be read is an error, as for a pull.
+    fn login(&self, named: &Named) -> Result<Option<String>, String> {
+        let Some(auth) = &self.auth else { return Ok(None) };
+        let reference = named.repository();
+        let Some(target) = crate::engine::auth_target(&reference, true) else { return Ok(None) };
+        match auth.lookup(&target) {
+            Ok(crate::engine::Lookup::Login(c)) => Ok(c.basic()),
+            Ok(crate::engine::Lookup::None { .. }) => Ok(None),
+            Err(e) => Err(e.to_string()),
+        }
     }
 
     /// GETs `url` and returns (status, WWW-Authenticate, Location, body of at most `limit`).
@@ -111,19 +131,35 @@ impl HttpSource {
             .unwrap_or_else(|_| Err(format!("{url} gave no answer within {} s", REQUEST_TIMEOUT.as_secs())))
     }
 
-    /// GETs a registry URL, answering a Bearer challenge with an anonymous token.
-    async fn registry_get(&self, url: &str, accept: &str, limit: usize) -> Result<Got, String> {
+    /// GETs a registry URL, answering a login challenge: Basic with the login, Bearer with a
+    /// token got with the login (anonymously without one).
+    async fn registry_get(
+        &self,
+        url: &str,
+        accept: &str,
+        limit: usize,
+        login: Option<&str>,
+    ) -> Result<Got, String> {
         let mut headers = vec![("accept", accept.to_owned())];
         let got = self.get(url, &headers, limit).await?;
         let Some(challenge) = got.authenticate.as_deref().filter(|_| got.status == 401) else {
             return Ok(got);
         };
-        let token = self.token(challenge).await?;
-        headers.push(("authorization", format!("Bearer {token}")));
-        self.get(url, &headers, limit).await
+        let basic = challenge.to_ascii_lowercase().starts_with("basic");
+        let authorization = match login {
+            Some(login) if basic => login.to_owned(),
+            None if basic => return Err(format!("{url} wants a login, and the auth files hold none for it")),
+            _ => format!("Bearer {}", self.token(challenge, login).await?),
+        };
+        headers.push(("authorization", authorization));
+        let got = self.get(url, &headers, limit).await?;
+        if got.status == 401 {
+            return Err(format!("{url} refused the login from the auth files"));
+        }
+        Ok(got)
     }
 
-    async fn token(&self, challenge: &str) -> Result<String, String> {
+    async fn token(&self, challenge: &str, login: Option<&str>) -> Result<String, String> {
         let params = bearer_params(challenge)
             .ok_or_else(|| format!("a login challenge atomicd cannot answer: {challenge}"))?;
         let realm = params
@@ -137,9 +173,11 @@ impl HttpSource {
             .map(|(k, v)| format!("{k}={}", v.replace(' ', "%20")))
             .collect();
         let url = if query.is_empty() { realm } else { format!("{realm}?{}", query.join("&")) };
-        let got = self.get(&url, &[], MANIFEST_MAX).await?;
+        let headers: Vec<(&str, String)> =
+            login.map(|l| ("authorization", l.to_owned())).into_iter().collect();
+        let got = self.get(&url, &headers, MANIFEST_MAX).await?;
         if got.status != 200 {
-            return Err(format!("{url} refused an anonymous token ({})", got.status));
+            return Err(format!("{url} refused a token ({})", got.status));
         }
         let answer: serde_json::Value =
             serde_json::from_slice(&got.body).map_err(|e| format!("{url}: {e}"))?;
@@ -206,7 +244,8 @@ impl SignatureSource for HttpSource {
         let tag = format!("{}.sig", digest.replacen(':', "-", 1));
         let url = format!("{base}/v2/{}/manifests/{tag}", named.path);
         let accept = "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json";
-        let got = self.registry_get(&url, accept, MANIFEST_MAX).await?;
+        let login = self.login(named)?;
+        let got = self.registry_get(&url, accept, MANIFEST_MAX, login.as_deref()).await?;
         match got.status {
             200 => {}
             404 => return Ok(Vec::new()),
@@ -218,7 +257,7 @@ impl SignatureSource for HttpSource {
         for layer in manifest.layers.iter().take(SIGNATURES_MAX) {
             let Some(signature) = layer.annotations.get(COSIGN_ANNOTATION) else { continue };
             let blob = format!("{base}/v2/{}/blobs/{}", named.path, layer.digest);
-            let mut got = self.registry_get(&blob, "*/*", SIGNATURE_MAX).await?;
+            let mut got = self.registry_get(&blob, "*/*", SIGNATURE_MAX, login.as_deref()).await?;
             if (300..400).contains(&got.status) {
                 // Registries with object storage send blobs from elsewhere.
                 let location = got.location.clone().ok_or_else(|| format!("{blob} redirected nowhere"))?;
