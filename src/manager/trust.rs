@@ -56,7 +56,7 @@ impl Manager {
     /// TrustAdd, TrustRemove, TrustDefault: authorized as `org.atomic.trust`, then written.
     pub async fn trust_edit(&self, caller: &Caller, edit: Edit) -> Result<TrustReport> {
         let path = self.trust.settings().policy.display().to_string();
-        let change = format!("{edit:?}");
+        let change = edit.describe();
         let details = [("policy", path.as_str()), ("change", change.as_str())];
         self.authority.check(caller, Action::Trust, &details).await?;
         self.trust.edit(&edit).await?;

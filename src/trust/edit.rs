@@ -35,7 +35,9 @@ pub type RequirementInput = serde_json::Map<String, serde_json::Value>;
 
 impl Edit {
     /// An Add from a caller's requirement, read by the policy file's own rules: an unknown key,
-    /// a wrong type or a missing key is named.
+    /// a wrong type or a missing key is named. No file is read here: the key files are read
+    /// once the change is authorized (`Verifier::edit`), so an unauthorized caller cannot make
+    /// atomicd open paths of its choosing.
     pub fn add(scope: &str, mut input: RequirementInput) -> Result<Edit> {
         if input.get("type").and_then(|t| t.as_str()) == Some("signedBy") && !input.contains_key("keyType") {
             input.insert("keyType".into(), "GPGKeys".into());
@@ -45,8 +47,21 @@ impl Edit {
         requirement
             .validate()
             .map_err(|e| Error::InvalidArgument(format!("the requirement is not valid: {e}")))?;
-        check_keys(&requirement)?;
         Ok(Edit::Add { scope: scope.to_owned(), requirement })
+    }
+
+    /// The change in a few words, for polkit's message and the log.
+    pub fn describe(&self) -> String {
+        match self {
+            Edit::Add { scope, requirement } => {
+                let keys = requirement.keys();
+                let keys = if keys.is_empty() { String::new() } else { format!(" with {}", keys.join(", ")) };
+                format!("{} for {scope}{keys}", requirement.kind())
+            }
+            Edit::Remove { scope } => format!("remove the scope {scope}"),
+            Edit::Default { accept: true } => "accept images of no scope".to_owned(),
+            Edit::Default { accept: false } => "reject images of no scope".to_owned(),
+        }
     }
 
     fn apply(&self, policy: &mut Policy) -> Result<()> {
@@ -96,6 +111,10 @@ fn check_keys(requirement: &Requirement) -> Result<()> {
         if !file.starts_with('/') {
             return Err(Error::InvalidArgument(format!("keyPath {file:?} is not an absolute path")));
         }
+        // Not a FIFO or device, whose open or read would not end.
+        if !std::fs::metadata(&file).is_ok_and(|m| m.is_file()) {
+            return Err(Error::InvalidArgument(format!("keyPath {file:?} is not a file")));
+        }
         let bytes = read_bytes_bounded(Path::new(&file), FILE_MAX)
             .map_err(|e| Error::InvalidArgument(format!("keyPath {file:?} cannot be read: {e}")))?;
         let parsed = match gpg {
@@ -127,9 +146,12 @@ impl Verifier {
             )))
             }
         };
+        if let Edit::Add { requirement, .. } = edit {
+            check_keys(requirement)?;
+        }
         edit.apply(&mut policy)?;
         write_atomically(path, policy.to_text().as_bytes())?;
-        tracing::info!(policy = %path.display(), "signature policy changed: {edit:?}");
+        tracing::info!(policy = %path.display(), "signature policy changed: {}", edit.describe());
         Ok(policy)
     }
 }

@@ -224,9 +224,13 @@ pub(crate) fn read_bounded(path: &Path, limit: u64) -> Result<String, String> {
     String::from_utf8(bytes).map_err(|_| format!("{}: not UTF-8 text", path.display()))
 }
 
-/// A file of at most `limit` bytes.
+/// A regular file of at most `limit` bytes (a FIFO or device named by a policy or lookaside
+/// would never end).
 pub(crate) fn read_bytes_bounded(path: &Path, limit: u64) -> std::io::Result<Vec<u8>> {
     use std::io::Read;
+    if !std::fs::metadata(path)?.is_file() {
+        return Err(std::io::Error::other("not a regular file"));
+    }
     let mut bytes = Vec::new();
     std::fs::File::open(path)?.take(limit + 1).read_to_end(&mut bytes)?;
     if bytes.len() as u64 > limit {

@@ -305,11 +305,19 @@ fn edits_validate_first_and_keep_the_file_when_they_fail() {
             serde_json::json!({"type": "sigstoreSigned", "keyPath": format!("{}/signer.gpg", s.dir.display())}),
         ),
         input(serde_json::json!({"type": "trustMe"})),
+        input(serde_json::json!({"type": "signedBy", "keyPath": s.dir.join("fifo").display().to_string()})),
     ];
+    let made = std::process::Command::new("mkfifo").arg(s.dir.join("fifo")).status();
+    assert!(made.is_ok_and(|m| m.success()), "mkfifo");
     for requirement in bad {
-        let r = Edit::add("quay.io/team", requirement.clone());
+        // Read as the caller sent it, then (only once authorized) with its key files.
+        let r = Edit::add("quay.io/team", requirement.clone())
+            .and_then(|e| block_on(s.verifier.edit(&e)).map(drop));
         assert!(matches!(&r, Err(crate::error::Error::InvalidArgument(_))), "{requirement:?}: {r:?}");
     }
+    // Parsing opens no file: a missing key file is found only by the edit itself.
+    let missing = input(serde_json::json!({"type": "signedBy", "keyPath": "/nonexistent.gpg"}));
+    assert!(Edit::add("quay.io/team", missing).is_ok());
     let bad_scope = Edit::add("Not A Scope", input(serde_json::json!({"type": "reject"})))
         .unwrap_or_else(|e| panic!("{e}"));
     let r = block_on(s.verifier.edit(&bad_scope));
