@@ -4,7 +4,8 @@
 //!
 //! Layers, read top down; nothing below imports upward: `dbus` (what the world can ask) →
 //! `manager` (one plan per call, authorized, carried out as a job) → `label` (pure: how a label
-//! becomes a plan's line) → the outside world behind traits: `engine`, `host`, `system`.
+//! becomes a plan's line) → the outside world behind traits: `engine`, `host`, `system`, and
+//! `trust` (containers-policy.json's rules, pure, beside the one trait signatures come through).
 
 pub mod cli;
 pub mod daemon;
@@ -16,6 +17,8 @@ mod label;
 mod manager;
 mod system;
 mod text;
+/// Public only for `examples/trust_bench`, which measures the verifier alone.
+#[doc(hidden)]
 pub mod trust;
 pub mod updates;
 
