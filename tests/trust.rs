@@ -266,8 +266,20 @@ fn trust_edits_are_validated_and_authorized_and_keep_the_file_whole() {
     std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
     let policy = dir.join("policy.json");
     std::fs::copy(format!("{TRUST}/policy.json"), &policy).unwrap_or_else(|e| panic!("{e}"));
+    let registries = dir.join("registries.d");
+    std::fs::create_dir_all(&registries).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::copy(format!("{TRUST}/registries.d/test.yaml"), registries.join("test.yaml"))
+        .unwrap_or_else(|e| panic!("{e}"));
     let before = std::fs::read_to_string(&policy).unwrap_or_default();
-    let _d = daemon(PODMAN_SOCK, &policy.display().to_string());
+    let (policy_arg, registries_arg) = (policy.display().to_string(), registries.display().to_string());
+    let _d = Daemon::start(&[
+        "--engine-socket",
+        PODMAN_SOCK,
+        "--policy",
+        &policy_arg,
+        "--registries-d",
+        &registries_arg,
+    ]);
     let show = call_as(NOBODY, &["TrustShow"]);
     assert_eq!(show.json["present"], true, "{show:?}");
     assert_eq!(show.json["default"]["types"][0], "insecureAcceptAnything");
@@ -305,6 +317,41 @@ fn trust_edits_are_validated_and_authorized_and_keep_the_file_whole() {
     assert!(added.error.is_none(), "{added:?}");
     let text = std::fs::read_to_string(&policy).unwrap_or_default();
     assert!(text.contains("quay.io/team") && text.contains(&key), "{text}");
+    // The CLI as the original's: a cosign scope gets use-sigstore-attachments, a GPG one its lookaside.
+    let pem = format!("{TRUST}/cosign-cli.pub");
+    let signer = sigstore::crypto::SigningScheme::ECDSA_P256_SHA256_ASN1
+        .create_signer()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let text =
+        signer.to_sigstore_keypair().and_then(|k| k.public_key_to_pem()).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(&pem, text).unwrap_or_else(|e| panic!("{e}"));
+    let (code, out, err) =
+        cli_as(0, &["trust", "add", "quay.io/cosigned", "--type", "sigstoreSigned", "--pubkeys", &pem]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("quay.io/cosigned") && out.contains("cosign signatures from the registry"), "{out}");
+    let (code, out, err) = cli_as(
+        0,
+        &[
+            "trust",
+            "add",
+            "quay.io/gpg",
+            "--type",
+            "signedBy",
+            "--pubkeys",
+            &key,
+            "--sigstore",
+            "https://sigs.example.org",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("signatures at https://sigs.example.org"), "{out}");
+    let own = std::fs::read_to_string(registries.join("atomic-trust.yaml")).unwrap_or_default();
+    assert!(own.contains("quay.io/cosigned") && own.contains("use-sigstore-attachments: true"), "{own}");
+    assert_eq!(
+        std::fs::read_to_string(registries.join("test.yaml")).unwrap_or_default(),
+        std::fs::read_to_string(format!("{TRUST}/registries.d/test.yaml")).unwrap_or_default(),
+        "the admin's registries.d file is untouched"
+    );
     let (code, out, err) = cli_as(0, &["trust", "default", "reject"]);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("default") && out.contains("reject"), "{out}");

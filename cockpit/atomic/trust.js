@@ -28,11 +28,12 @@ export function renderTrust(state) {
         return card("Signature policy", h("div", {}, head, alert("info", "No policy file", "Nothing is verified and nothing is refused.", { id: "trust-none" })), { id: "trust-card" });
     if (t.error)
         return card("Signature policy", h("div", {}, head, alert("danger", "The policy cannot be used", `${t.error} Nothing that needs a trusted image runs until it is fixed.`, { id: "trust-error" })), { id: "trust-card" });
+    const where = s => [s.lookaside, s.attachments ? "the registry (cosign)" : null].filter(Boolean).join("; ");
     const row = (s, name) => ({
         key: name,
-        cells: [h("strong", {}, name), (s.types || []).map(k => label(k, k === "reject" ? "red" : k === "insecureAcceptAnything" ? "grey" : "blue")), (s.keys || []).join(", ")],
+        cells: [h("strong", {}, name), (s.types || []).map(k => label(k, k === "reject" ? "red" : k === "insecureAcceptAnything" ? "grey" : "blue")), (s.keys || []).join(", "), where(s)],
     });
     const rows = [row(t.default || {}, "default")].concat((t.scopes || []).map(s =>
         row(s, s.transport === "docker" ? (s.scope || "any registry") : `${s.transport}: ${s.scope || "any"}`)));
-    return card("Signature policy", h("div", {}, head, table("Signature policy scopes", ["Scope", "Requires", "Keys"], rows, { id: "trust-scopes" })), { id: "trust-card" });
+    return card("Signature policy", h("div", {}, head, table("Signature policy scopes", ["Scope", "Requires", "Keys", "Signatures from"], rows, { id: "trust-scopes" })), { id: "trust-card" });
 }

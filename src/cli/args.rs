@@ -66,6 +66,9 @@ pub enum TrustCommand {
         /// Public key files (GPG keyrings for signedBy, PEM for sigstoreSigned).
         #[arg(long, value_name = "FILE")]
         pubkeys: Vec<std::path::PathBuf>,
+        /// Where the scope's GPG signatures are (registries.d's lookaside: file:///, http://, https://).
+        #[arg(long, alias = "lookaside", value_name = "URL")]
+        sigstore: Option<String>,
     },
     /// Remove a scope from the policy.
     #[command(alias = "remove")]

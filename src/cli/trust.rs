@@ -5,7 +5,7 @@ use super::args::TrustCommand;
 use super::job::printable;
 use super::Failure;
 use crate::dbus::proxy::{
-    dict_to_json, InfoOptions, ManagerProxy, SignatureBlock, TrustReport, TrustRequirement,
+    dict_to_json, InfoOptions, ManagerProxy, SignatureBlock, TrustReport, TrustRequirement, TrustScope,
 };
 
 /// Runs one `atomic trust` command.
@@ -17,12 +17,13 @@ pub async fn dispatch(proxy: &ManagerProxy<'_>, command: TrustCommand) -> Result
             return Ok(0);
         }
         TrustCommand::Show(_) => proxy.trust_show().await?,
-        TrustCommand::Add { scope, kind, pubkeys } => {
+        TrustCommand::Add { scope, kind, pubkeys, sigstore } => {
             let paths: Vec<String> = pubkeys.iter().map(|p| absolute(p)).collect();
             let requirement = TrustRequirement {
                 kind: Some(kind),
                 key_path: (paths.len() == 1).then(|| paths[0].clone()),
                 key_paths: (paths.len() > 1).then_some(paths),
+                lookaside: sigstore,
                 ..TrustRequirement::default()
             };
             proxy.trust_add(&scope, &requirement).await?
@@ -72,16 +73,27 @@ fn show(r: &TrustReport) -> String {
         out.push_str(&format!("unusable, so nothing that needs trust runs: {}\n", printable(e)));
         return out;
     }
-    let line = |scope: &str, types: &[String], keys: &[String]| {
-        let keys = if keys.is_empty() { String::new() } else { format!("  {}", keys.join(", ")) };
-        format!("  {:<40} {}{}\n", printable(scope), printable(&types.join(" + ")), printable(&keys))
+    let line = |scope: &str, s: &TrustScope| {
+        let keys = if s.keys.is_empty() { String::new() } else { format!("  {}", s.keys.join(", ")) };
+        let mut at: Vec<String> = s.lookaside.iter().map(|l| format!("signatures at {l}")).collect();
+        if s.attachments {
+            at.push("cosign signatures from the registry".to_owned());
+        }
+        let at = if at.is_empty() { String::new() } else { format!("  ({})", at.join("; ")) };
+        format!(
+            "  {:<40} {}{}{}\n",
+            printable(scope),
+            printable(&s.types.join(" + ")),
+            printable(&keys),
+            printable(&at)
+        )
     };
-    out.push_str(&line("default", &r.default.types, &r.default.keys));
+    out.push_str(&line("default", &r.default));
     for s in &r.scopes {
         let scope =
             if s.transport == "docker" { s.scope.clone() } else { format!("{}:{}", s.transport, s.scope) };
         let scope = if scope.is_empty() { "docker (any registry)".to_owned() } else { scope };
-        out.push_str(&line(&scope, &s.types, &s.keys));
+        out.push_str(&line(&scope, s));
     }
     out
 }

@@ -348,7 +348,8 @@ impl ManagerInterface {
     ) -> Result<TrustReport> {
         let _busy = self.activity.enter();
         let caller = Caller::from_header(conn, &header).await?;
-        let edit = crate::trust::Edit::add(&scope, requirement.into_input())?;
+        let (input, lookaside) = requirement.into_input();
+        let edit = crate::trust::Edit::add(&scope, input, lookaside)?;
         self.manager.trust_edit(&caller, edit).await
     }
 

@@ -416,11 +416,14 @@ pub struct TrustRequirement {
     pub key_datas: Option<Vec<String>>,
     /// The identity rule: type s, dockerReference s, dockerRepository s, prefix s, signedPrefix s.
     pub signed_identity: Option<HashMap<String, String>>,
+    /// Not a policy key: where the scope's GPG signatures are, written to atomicd's own
+    /// registries.d file (`atomic-trust.yaml`).
+    pub lookaside: Option<String>,
 }
 
 impl TrustRequirement {
     /// The requirement as the policy file's JSON, for the policy's own rules to read.
-    pub fn into_input(self) -> crate::trust::RequirementInput {
+    pub fn into_input(self) -> (crate::trust::RequirementInput, Option<String>) {
         use serde_json::Value as J;
         let mut out = serde_json::Map::new();
         let mut put = |key: &str, value: Option<J>| {
@@ -439,7 +442,7 @@ impl TrustRequirement {
             "signedIdentity",
             self.signed_identity.map(|m| J::Object(m.into_iter().map(|(k, v)| (k, J::String(v))).collect())),
         );
-        out
+        (out, self.lookaside)
     }
 }
 

@@ -295,6 +295,10 @@ pub struct TrustScope {
     pub types: Vec<String>,
     /// the keys they name
     pub keys: Vec<String>,
+    /// docker scopes: where registries.d says their GPG signatures are
+    pub lookaside: Option<String>,
+    /// docker scopes: whether their cosign signatures are read from the registry
+    pub attachments: bool,
 }
 
 /// The result of Run.

@@ -102,7 +102,11 @@ fn report(trust: &crate::trust::Verifier) -> TrustReport {
             report.default = scope("", "default", &policy.default);
             for (transport, scopes) in &policy.transports {
                 for (name, requirements) in scopes {
-                    report.scopes.push(scope(transport, name, requirements));
+                    let mut entry = scope(transport, name, requirements);
+                    if transport == "docker" {
+                        (entry.lookaside, entry.attachments) = trust.signatures_at(name);
+                    }
+                    report.scopes.push(entry);
                 }
             }
             report.text = policy.to_text();
@@ -117,5 +121,6 @@ fn scope(transport: &str, name: &str, requirements: &[crate::trust::Requirement]
         scope: name.to_owned(),
         types: requirements.iter().map(|r| r.kind().to_owned()).collect(),
         keys: requirements.iter().flat_map(crate::trust::Requirement::keys).collect(),
+        ..TrustScope::default()
     }
 }

@@ -17,6 +17,8 @@ pub enum Edit {
         scope: String,
         /// What it requires.
         requirement: Requirement,
+        /// Where its GPG signatures are (registries.d's `lookaside`), when the caller says.
+        lookaside: Option<String>,
     },
     /// The docker scope goes.
     Remove {
@@ -38,7 +40,15 @@ impl Edit {
     /// a wrong type or a missing key is named. No file is read here: the key files are read
     /// once the change is authorized (`Verifier::edit`), so an unauthorized caller cannot make
     /// atomicd open paths of its choosing.
-    pub fn add(scope: &str, mut input: RequirementInput) -> Result<Edit> {
+    pub fn add(scope: &str, mut input: RequirementInput, lookaside: Option<String>) -> Result<Edit> {
+        if let Some(url) = lookaside.as_deref() {
+            if !["file:///", "http://", "https://"].iter().any(|p| url.starts_with(p)) {
+                return Err(Error::InvalidArgument(format!(
+                    "lookaside {:?} is not a file:///, http:// or https:// URL",
+                    crate::text::truncate_for_message(url)
+                )));
+            }
+        }
         if input.get("type").and_then(|t| t.as_str()) == Some("signedBy") && !input.contains_key("keyType") {
             input.insert("keyType".into(), "GPGKeys".into());
         }
@@ -47,16 +57,17 @@ impl Edit {
         requirement
             .validate()
             .map_err(|e| Error::InvalidArgument(format!("the requirement is not valid: {e}")))?;
-        Ok(Edit::Add { scope: scope.to_owned(), requirement })
+        Ok(Edit::Add { scope: scope.to_owned(), requirement, lookaside })
     }
 
     /// The change in a few words, for polkit's message and the log.
     pub fn describe(&self) -> String {
         match self {
-            Edit::Add { scope, requirement } => {
+            Edit::Add { scope, requirement, lookaside } => {
                 let keys = requirement.keys();
                 let keys = if keys.is_empty() { String::new() } else { format!(" with {}", keys.join(", ")) };
-                format!("{} for {scope}{keys}", requirement.kind())
+                let at = lookaside.as_ref().map(|l| format!(", signatures at {l}")).unwrap_or_default();
+                format!("{} for {scope}{keys}{at}", requirement.kind())
             }
             Edit::Remove { scope } => format!("remove the scope {scope}"),
             Edit::Default { accept: true } => "accept images of no scope".to_owned(),
@@ -67,7 +78,7 @@ impl Edit {
     fn apply(&self, policy: &mut Policy) -> Result<()> {
         let docker = || DOCKER.to_owned();
         match self {
-            Edit::Add { scope, requirement } => {
+            Edit::Add { scope, requirement, .. } => {
                 if scope.is_empty() {
                     return Err(Error::InvalidArgument(
                         "the scope is empty: name a registry or repository, or use TrustDefault".into(),
@@ -150,9 +161,43 @@ impl Verifier {
             check_keys(requirement)?;
         }
         edit.apply(&mut policy)?;
+        // Where the signatures are first: alone it only says where to look, never what to trust.
+        if let Some(text) = self.registries_text(edit)? {
+            let dir = &self.settings.registries_d;
+            std::fs::create_dir_all(dir)
+                .map_err(|e| Error::io(format!("cannot create {}", dir.display()), e))?;
+            write_atomically(&dir.join(super::registries::OWN_FILE), text.as_bytes())?;
+        }
         write_atomically(path, policy.to_text().as_bytes())?;
         tracing::info!(policy = %path.display(), "signature policy changed: {}", edit.describe());
         Ok(policy)
+    }
+}
+
+impl Verifier {
+    /// atomicd's registries.d file as the edit needs it: a lookaside the caller named and, for
+    /// sigstoreSigned, `use-sigstore-attachments`, without which no cosign signature is read.
+    fn registries_text(&self, edit: &Edit) -> Result<Option<String>> {
+        let dir = &self.settings.registries_d;
+        let wanted = match edit {
+            Edit::Add { scope, requirement, lookaside } => {
+                let attachments = matches!(requirement, Requirement::SigstoreSigned(_));
+                if lookaside.is_none() && !attachments {
+                    return Ok(None);
+                }
+                let settings = super::registries::Lookaside {
+                    lookaside: lookaside.clone(),
+                    use_sigstore_attachments: attachments.then_some(true),
+                    ..Default::default()
+                };
+                return super::registries::own_file_with(dir, scope, Some(&settings))
+                    .map_err(|e| Error::InvalidArgument(format!("registries.d: {e}")));
+            }
+            Edit::Remove { scope } => scope,
+            Edit::Default { .. } => return Ok(None),
+        };
+        super::registries::own_file_with(dir, wanted, None)
+            .map_err(|e| Error::InvalidArgument(format!("registries.d: {e}")))
     }
 }
 

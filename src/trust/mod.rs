@@ -187,6 +187,17 @@ impl Verifier {
         }
     }
 
+    /// Where registries.d says the signatures of `scope` are: (lookaside, cosign attachments
+    /// read), for each docker scope of TrustShow.
+    pub fn signatures_at(&self, scope: &str) -> (Option<String>, bool) {
+        let Ok(registries) = Registries::read(&self.settings.registries_d) else { return (None, false) };
+        let found = registries.for_scope(scope);
+        (
+            found.and_then(|l| l.url()).map(str::to_owned),
+            found.and_then(|l| l.use_sigstore_attachments) == Some(true),
+        )
+    }
+
     /// The policy as it reads now: `None` when there is no file.
     pub fn current(&self) -> Result<Option<Policy>, String> {
         self.load().map(|l| l.map(|l| l.policy))

@@ -4,39 +4,43 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::reference::Named;
 
 /// One scope's settings.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Lookaside {
     /// The URL signatures are read from (file://, http://, https://).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lookaside: Option<String>,
     /// The old name of `lookaside`.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sigstore: Option<String>,
     /// Where signing tools write; atomicd only reads, so it is not used.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lookaside_staging: Option<String>,
     /// The old name of `lookaside-staging`.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sigstore_staging: Option<String>,
     /// Read cosign signatures stored in the registry as attachments.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub use_sigstore_attachments: Option<bool>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct File {
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     default_docker: Option<Lookaside>,
     #[serde(default)]
     docker: BTreeMap<String, Lookaside>,
 }
+
+/// The one file of registries.d atomicd writes (TrustAdd's lookaside and attachments), so that
+/// no file an admin wrote is ever rewritten.
+pub const OWN_FILE: &str = "atomic-trust.yaml";
 
 /// Every file of the directory, merged.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -52,6 +56,10 @@ impl Registries {
     /// Reads every `*.yaml` of `dir`; a missing directory is an empty configuration. A scope
     /// two files name, or a second default, is an error, as for the containers tools.
     pub fn read(dir: &Path) -> Result<Registries, String> {
+        Self::read_except(dir, None)
+    }
+
+    fn read_except(dir: &Path, skipped: Option<&str>) -> Result<Registries, String> {
         let entries = match std::fs::read_dir(dir) {
             Ok(entries) => entries,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Registries::default()),
@@ -60,6 +68,7 @@ impl Registries {
         let mut paths: Vec<_> = entries
             .filter_map(|e| e.ok().map(|e| e.path()))
             .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
+            .filter(|p| skipped.is_none_or(|s| p.file_name().is_none_or(|n| n != s)))
             .collect();
         paths.sort();
         let mut merged = Registries::default();
@@ -92,8 +101,13 @@ impl Registries {
 
     /// The settings of the most specific scope that names `named`'s repository.
     pub fn for_image(&self, named: &Named) -> Option<&Lookaside> {
-        let repository = named.repository();
-        let mut prefix = repository.as_str();
+        self.for_scope(&named.repository())
+    }
+
+    /// The settings of the most specific scope that covers `scope` (a registry, namespace or
+    /// repository), the default last.
+    pub fn for_scope(&self, scope: &str) -> Option<&Lookaside> {
+        let mut prefix = scope;
         loop {
             if let Some(found) = self.docker.get(prefix) {
                 return Some(found);
@@ -105,6 +119,60 @@ impl Registries {
         }
         self.default_docker.as_ref()
     }
+}
+
+/// The text of atomicd's own file once `scope` is set to `settings` (`None`: left out), over
+/// what the other files say of it: the scope's settings there are kept, so a more specific
+/// entry never hides a registry's lookaside. `None` when nothing changes. Refused when another
+/// file names exactly this scope, which would make the whole directory unusable.
+pub fn own_file_with(
+    dir: &Path,
+    scope: &str,
+    settings: Option<&Lookaside>,
+) -> Result<Option<String>, String> {
+    let own_path = dir.join(OWN_FILE);
+    let mut own: File = match std::fs::read_to_string(&own_path) {
+        Ok(text) if !text.trim().is_empty() => {
+            serde_yaml_ng::from_str(&text).map_err(|e| format!("{}: {e}", own_path.display()))?
+        }
+        _ => File::default(),
+    };
+    let others = Registries::read_except(dir, Some(OWN_FILE))?;
+    let before = own.docker.get(scope).cloned();
+    match settings {
+        None => {
+            own.docker.remove(scope);
+        }
+        Some(wanted) => {
+            let inherited = others.for_scope(scope).cloned().unwrap_or_default();
+            if let Some(theirs) = others.docker.get(scope) {
+                let satisfied = wanted.url().is_none_or(|u| theirs.url() == Some(u))
+                    && (wanted.use_sigstore_attachments.is_none()
+                        || theirs.use_sigstore_attachments == wanted.use_sigstore_attachments);
+                if satisfied {
+                    return Ok(None);
+                }
+                return Err(format!(
+                    "another file of {} sets docker scope {scope:?}: set lookaside and use-sigstore-attachments there",
+                    dir.display()
+                ));
+            }
+            let mut merged = inherited;
+            if let Some(url) = wanted.url() {
+                merged.lookaside = Some(url.to_owned());
+                merged.sigstore = None;
+            }
+            if wanted.use_sigstore_attachments.is_some() {
+                merged.use_sigstore_attachments = wanted.use_sigstore_attachments;
+            }
+            own.docker.insert(scope.to_owned(), merged);
+        }
+    }
+    if own.docker.get(scope) == before.as_ref() {
+        return Ok(None);
+    }
+    let text = serde_yaml_ng::to_string(&own).map_err(|e| e.to_string())?;
+    Ok(Some(format!("# Written by atomicd (TrustAdd, TrustRemove); edit with atomic trust.\n{text}")))
 }
 
 impl Lookaside {
@@ -134,5 +202,32 @@ mod tests {
         assert_eq!(r.for_image(&named("busybox")).and_then(Lookaside::url), Some("file:///var/lib/sigs"));
         assert!(r.add("three.yaml", "default-docker: {}\n").is_err(), "a second default");
         assert!(r.add("four.yaml", "docker:\n  x.io:\n    lookasied: http://x\n").is_err(), "a misspelt key");
+    }
+
+    #[test]
+    fn atomicd_writes_only_its_own_file_and_keeps_what_the_others_say() {
+        let dir = std::env::temp_dir().join(format!("atomicd-registries-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(dir.join("admin.yaml"), "docker:\n  reg.io:\n    lookaside: https://sigs.reg.io\n  reg.io/fixed:\n    use-sigstore-attachments: false\n")
+            .unwrap_or_else(|e| panic!("{e}"));
+        let cosign = Lookaside { use_sigstore_attachments: Some(true), ..Lookaside::default() };
+        let text = own_file_with(&dir, "reg.io/team", Some(&cosign)).unwrap_or_else(|e| panic!("{e}"));
+        let text = text.unwrap_or_else(|| panic!("nothing written"));
+        std::fs::write(dir.join(OWN_FILE), &text).unwrap_or_else(|e| panic!("{e}"));
+        let all = Registries::read(&dir).unwrap_or_else(|e| panic!("{e}"));
+        let team = all.for_scope("reg.io/team/app");
+        assert_eq!(
+            team.and_then(Lookaside::url),
+            Some("https://sigs.reg.io"),
+            "the registry's lookaside is kept"
+        );
+        assert_eq!(team.and_then(|l| l.use_sigstore_attachments), Some(true));
+        // The same again changes nothing; another file's exact scope is not overridden.
+        assert_eq!(own_file_with(&dir, "reg.io/team", Some(&cosign)), Ok(None));
+        assert!(own_file_with(&dir, "reg.io/fixed", Some(&cosign)).is_err_and(|e| e.contains("another file")));
+        let removed = own_file_with(&dir, "reg.io/team", None).unwrap_or_else(|e| panic!("{e}"));
+        assert!(removed.is_some_and(|t| !t.contains("reg.io/team")));
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -311,14 +311,16 @@ fn edits_validate_first_and_keep_the_file_when_they_fail() {
     assert!(made.is_ok_and(|m| m.success()), "mkfifo");
     for requirement in bad {
         // Read as the caller sent it, then (only once authorized) with its key files.
-        let r = Edit::add("quay.io/team", requirement.clone())
+        let r = Edit::add("quay.io/team", requirement.clone(), None)
             .and_then(|e| block_on(s.verifier.edit(&e)).map(drop));
         assert!(matches!(&r, Err(crate::error::Error::InvalidArgument(_))), "{requirement:?}: {r:?}");
     }
     // Parsing opens no file: a missing key file is found only by the edit itself.
     let missing = input(serde_json::json!({"type": "signedBy", "keyPath": "/nonexistent.gpg"}));
-    assert!(Edit::add("quay.io/team", missing).is_ok());
-    let bad_scope = Edit::add("Not A Scope", input(serde_json::json!({"type": "reject"})))
+    assert!(Edit::add("quay.io/team", missing, None).is_ok());
+    assert!(Edit::add("quay.io/team", input(serde_json::json!({"type": "reject"})), Some("ftp://x".into()))
+        .is_err());
+    let bad_scope = Edit::add("Not A Scope", input(serde_json::json!({"type": "reject"})), None)
         .unwrap_or_else(|e| panic!("{e}"));
     let r = block_on(s.verifier.edit(&bad_scope));
     assert!(
@@ -330,10 +332,33 @@ fn edits_validate_first_and_keep_the_file_when_they_fail() {
     let add = Edit::add(
         "quay.io/team",
         input(serde_json::json!({"type": "signedBy", "keyPath": format!("{}/signer.gpg", s.dir.display())})),
+        Some("https://sigs.example.org".into()),
     )
     .unwrap_or_else(|e| panic!("{e}"));
     let policy = block_on(s.verifier.edit(&add)).unwrap_or_else(|e| panic!("{e}"));
     assert!(policy.transports[policy::DOCKER].contains_key("quay.io/team"));
+    // Where its signatures are went to atomicd's own registries.d file, the admin's kept.
+    let own = std::fs::read_to_string(s.dir.join("registries.d/atomic-trust.yaml")).unwrap_or_default();
+    assert!(own.contains("quay.io/team") && own.contains("https://sigs.example.org"), "{own}");
+    assert!(
+        std::fs::read_to_string(s.dir.join("registries.d/test.yaml")).is_ok_and(|t| !t.contains("quay.io"))
+    );
+    // A sigstoreSigned scope gets use-sigstore-attachments, over the registry's own settings.
+    let cosign = Edit::add(
+        "127.0.0.1:5000/atomic-test/new",
+        input(serde_json::json!({"type": "sigstoreSigned", "keyPath": format!("{}/cosign.pub", s.dir.display())})),
+        None,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let policy = block_on(s.verifier.edit(&cosign)).unwrap_or_else(|e| panic!("{e}"));
+    let all = registries::Registries::read(&s.dir.join("registries.d")).unwrap_or_else(|e| panic!("{e}"));
+    let new = all.for_scope("127.0.0.1:5000/atomic-test/new");
+    assert_eq!(new.and_then(|l| l.use_sigstore_attachments), Some(true));
+    assert_eq!(
+        new.and_then(registries::Lookaside::url),
+        Some("http://127.0.0.1:5080"),
+        "the registry's lookaside kept"
+    );
     let reread =
         Policy::parse(&std::fs::read_to_string(&path).unwrap_or_default()).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(reread, policy, "written as returned");
