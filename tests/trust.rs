@@ -131,21 +131,9 @@ fn an_unsigned_install_label_that_writes_to_the_host_is_refused() {
 /// cosign: a signature made with the sigstore crate, stored as the registry's `.sig` attachment.
 #[test]
 fn a_cosign_signature_in_the_registry_lets_the_image_reach_the_host() {
-    let signer = sigstore::crypto::SigningScheme::ECDSA_P256_SHA256_ASN1
-        .create_signer()
-        .unwrap_or_else(|e| panic!("{e}"));
-    let pem =
-        signer.to_sigstore_keypair().and_then(|k| k.public_key_to_pem()).unwrap_or_else(|e| panic!("{e}"));
-    std::fs::write(format!("{TRUST}/cosign.pub"), pem).unwrap_or_else(|e| panic!("{e}"));
+    let signer = cosign_key(format!("{TRUST}/cosign.pub"));
     let digest = manifest_digest("atomic-test/cosign");
-    let payload = serde_json::json!({
-        "critical": {"identity": {"docker-reference": image("cosign")}, "image": {"docker-manifest-digest": digest}, "type": "cosign container image signature"},
-        "optional": null
-    })
-    .to_string();
-    use base64::Engine as _;
-    let signature = base64::engine::general_purpose::STANDARD
-        .encode(signer.sign(payload.as_bytes()).unwrap_or_else(|e| panic!("{e}")));
+    let (payload, signature) = cosign_sign(&signer, &digest, &image("cosign"));
     push_attachment("atomic-test/cosign", &digest, payload.as_bytes(), &signature);
     let policy = format!("{TRUST}/policy.json");
     for (sock, engine) in ENGINES {
@@ -159,13 +147,8 @@ fn a_cosign_signature_in_the_registry_lets_the_image_reach_the_host() {
             shown.json
         );
     }
-    // Another key: the same attachment no longer verifies.
-    let other = sigstore::crypto::SigningScheme::ECDSA_P256_SHA256_ASN1
-        .create_signer()
-        .unwrap_or_else(|e| panic!("{e}"));
-    let pem =
-        other.to_sigstore_keypair().and_then(|k| k.public_key_to_pem()).unwrap_or_else(|e| panic!("{e}"));
-    std::fs::write(format!("{TRUST}/cosign.pub"), pem).unwrap_or_else(|e| panic!("{e}"));
+    // Another key in the policy: the same attachment no longer verifies.
+    cosign_key(format!("{TRUST}/cosign.pub"));
     let _d = daemon(PODMAN_SOCK, &policy);
     let r = spc(0, "cosign");
     assert_eq!(error_of(&r).0, "org.atomic.Error.Untrusted", "{r:?}");
@@ -180,12 +163,7 @@ fn a_private_registry_s_signature_is_read_with_the_pull_login() {
     const CREDS: &str = "atomic-test:s3cret-Reg1stry-pw";
     let dir = std::env::temp_dir().join(format!("atomicd-trust-private-{}", unique()));
     std::fs::create_dir_all(dir.join("registries.d")).unwrap_or_else(|e| panic!("{e}"));
-    let signer = sigstore::crypto::SigningScheme::ECDSA_P256_SHA256_ASN1
-        .create_signer()
-        .unwrap_or_else(|e| panic!("{e}"));
-    let pem =
-        signer.to_sigstore_keypair().and_then(|k| k.public_key_to_pem()).unwrap_or_else(|e| panic!("{e}"));
-    std::fs::write(dir.join("cosign.pub"), pem).unwrap_or_else(|e| panic!("{e}"));
+    let signer = cosign_key(dir.join("cosign.pub"));
     let policy = dir.join("policy.json");
     let scope = r#""127.0.0.1:5001/atomic-test/private": [{"type": "sigstoreSigned", "keyPath": "KEY"}]"#
         .replace("KEY", &dir.join("cosign.pub").display().to_string());
@@ -204,13 +182,7 @@ fn a_private_registry_s_signature_is_read_with_the_pull_login() {
     std::fs::write(&login, format!(r#"{{"auths": {{"127.0.0.1:5001": {{"auth": "{encoded}"}}}}}}"#))
         .unwrap_or_else(|e| panic!("{e}"));
     let digest = manifest_digest_at("127.0.0.1:5001", "atomic-test/private", Some(CREDS));
-    let payload = serde_json::json!({
-        "critical": {"identity": {"docker-reference": PRIVATE}, "image": {"docker-manifest-digest": digest}, "type": "cosign container image signature"},
-        "optional": null
-    })
-    .to_string();
-    let signature = base64::engine::general_purpose::STANDARD
-        .encode(signer.sign(payload.as_bytes()).unwrap_or_else(|e| panic!("{e}")));
+    let (payload, signature) = cosign_sign(&signer, &digest, PRIVATE);
     push_attachment_at(
         "127.0.0.1:5001",
         Some(CREDS),
@@ -222,8 +194,11 @@ fn a_private_registry_s_signature_is_read_with_the_pull_login() {
     let registries = dir.join("registries.d").display().to_string();
     let policy = policy.display().to_string();
     let login = login.display().to_string();
-    for (sock, engine) in ENGINES {
-        let with_login = [
+    let empty = dir.join("none.json");
+    std::fs::write(&empty, r#"{"auths": {}}"#).unwrap_or_else(|e| panic!("{e}"));
+    let empty = empty.display().to_string();
+    let start = |sock: &str, auth: &str| {
+        Daemon::start(&[
             "--engine-socket",
             sock,
             "--policy",
@@ -231,27 +206,17 @@ fn a_private_registry_s_signature_is_read_with_the_pull_login() {
             "--registries-d",
             &registries,
             "--registry-auth",
-            &login,
-        ];
-        let d = Daemon::start(&with_login);
+            auth,
+        ])
+    };
+    for (sock, engine) in ENGINES {
+        let d = start(sock, &login);
         let pulled = call_as(0, &["Pull", PRIVATE]);
         assert!(pulled.error.is_none(), "{engine}: {pulled:?}");
         let r = call_as(0, &["Run", PRIVATE, "--cmd", "true", "--opt", "spc=true", "--opt", "pull=false"]);
         passes(engine, &r);
         drop(d);
-        let empty = dir.join("none.json");
-        std::fs::write(&empty, r#"{"auths": {}}"#).unwrap_or_else(|e| panic!("{e}"));
-        let without = [
-            "--engine-socket",
-            sock,
-            "--policy",
-            &policy,
-            "--registries-d",
-            &registries,
-            "--registry-auth",
-            &empty.display().to_string(),
-        ];
-        let _d = Daemon::start(&without.iter().map(|s| s.as_ref()).collect::<Vec<&str>>());
+        let _d = start(sock, &empty);
         let r = call_as(0, &["Run", PRIVATE, "--cmd", "true", "--opt", "spc=true", "--opt", "pull=false"]);
         assert_eq!(error_of(&r).0, "org.atomic.Error.Untrusted", "{engine}: {r:?}");
         assert!(error_of(&r).1.contains("wants a login"), "{engine}: {r:?}");
@@ -319,12 +284,7 @@ fn trust_edits_are_validated_and_authorized_and_keep_the_file_whole() {
     assert!(text.contains("quay.io/team") && text.contains(&key), "{text}");
     // The CLI as the original's: a cosign scope gets use-sigstore-attachments, a GPG one its lookaside.
     let pem = format!("{TRUST}/cosign-cli.pub");
-    let signer = sigstore::crypto::SigningScheme::ECDSA_P256_SHA256_ASN1
-        .create_signer()
-        .unwrap_or_else(|e| panic!("{e}"));
-    let text =
-        signer.to_sigstore_keypair().and_then(|k| k.public_key_to_pem()).unwrap_or_else(|e| panic!("{e}"));
-    std::fs::write(&pem, text).unwrap_or_else(|e| panic!("{e}"));
+    cosign_key(&pem);
     let (code, out, err) =
         cli_as(0, &["trust", "add", "quay.io/cosigned", "--type", "sigstoreSigned", "--pubkeys", &pem]);
     assert_eq!(code, 0, "{err}");
@@ -359,6 +319,30 @@ fn trust_edits_are_validated_and_authorized_and_keep_the_file_whole() {
     assert_eq!(code, 0, "{err}");
     assert!(!out.contains("quay.io/team"), "{out}");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A new cosign key pair (ECDSA P-256, as `cosign generate-key-pair` makes), its public key
+/// written to `public`.
+fn cosign_key(public: impl AsRef<std::path::Path>) -> sigstore::crypto::SigStoreSigner {
+    let signer = sigstore::crypto::SigningScheme::ECDSA_P256_SHA256_ASN1
+        .create_signer()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let pem =
+        signer.to_sigstore_keypair().and_then(|k| k.public_key_to_pem()).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(public, pem).unwrap_or_else(|e| panic!("{e}"));
+    signer
+}
+
+/// cosign's payload for `digest` as `reference`, and its signature (base64, as the annotation holds it).
+fn cosign_sign(signer: &sigstore::crypto::SigStoreSigner, digest: &str, reference: &str) -> (String, String) {
+    use base64::Engine as _;
+    let payload = serde_json::json!({
+        "critical": {"identity": {"docker-reference": reference}, "image": {"docker-manifest-digest": digest}, "type": "cosign container image signature"},
+        "optional": null
+    })
+    .to_string();
+    let signature = signer.sign(payload.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+    (payload, base64::engine::general_purpose::STANDARD.encode(signature))
 }
 
 fn manifest_digest(path: &str) -> String {

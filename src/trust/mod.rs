@@ -157,16 +157,34 @@ impl Verifier {
                 format!("the policy rejects every image of scope {scope}"),
             );
         }
-        let Some(digest) = reference::digest_for(repo_digests, &named.repository()) else {
-            return Verdict::unverifiable(&named, &scope);
-        };
-        let key = (loaded.generation, digest.clone(), named.full());
+        let digests = reference::digests_for(repo_digests, &named);
+        let mut first_refusal = None;
+        for digest in digests {
+            let verdict = self.decide_cached(&loaded, &named, &digest, &scope, requirements).await;
+            if verdict.state == State::Signed {
+                return verdict;
+            }
+            first_refusal.get_or_insert(verdict);
+        }
+        first_refusal.unwrap_or_else(|| Verdict::unverifiable(&named, &scope))
+    }
+
+    /// The verdict for one digest, from the cache when nothing it was decided on changed.
+    async fn decide_cached(
+        &self,
+        loaded: &Loaded,
+        named: &Named,
+        digest: &str,
+        scope: &str,
+        requirements: &[Requirement],
+    ) -> Verdict {
+        let key = (loaded.generation, digest.to_owned(), named.full());
         if let Some(kept) = self.kept(&key) {
             return kept;
         }
         let verdict = {
             let _permit = self.gate.acquire().await;
-            verdict::decide(&loaded, self.source.as_ref(), &named, &digest, &scope, requirements).await
+            verdict::decide(loaded, self.source.as_ref(), named, digest, scope, requirements).await
         };
         self.keep(key, &verdict);
         verdict

@@ -72,13 +72,26 @@ impl Named {
     }
 }
 
-/// The digest, among an image's RepoDigests (`repo@sha256:...`), that its registry gave it for
-/// `repository`; `None` for an image built here or pulled from another repository.
-pub fn digest_for(repo_digests: &[String], repository: &str) -> Option<String> {
-    repo_digests.iter().find_map(|rd| {
-        let named = Named::parse(rd)?;
-        (named.repository() == repository).then_some(named.digest?)
-    })
+/// The most manifest digests of one image tried for a signature.
+const DIGESTS_TRIED: usize = 4;
+
+/// The digests, among an image's RepoDigests (`repo@sha256:...`), that its registry gave it for
+/// `named`'s repository, the one `named` writes first; none for an image built here or pulled
+/// from another repository. An image pulled through a multi-arch index has two (the index's and
+/// its platform manifest's), and a signature may be on either.
+pub fn digests_for(repo_digests: &[String], named: &Named) -> Vec<String> {
+    let repository = named.repository();
+    let mut found: Vec<String> = repo_digests
+        .iter()
+        .filter_map(|rd| {
+            let n = Named::parse(rd)?;
+            (n.repository() == repository).then_some(n.digest?)
+        })
+        .collect();
+    found.sort_by_key(|d| Some(d) != named.digest.as_ref());
+    found.dedup();
+    found.truncate(DIGESTS_TRIED);
+    found
 }
 
 #[cfg(test)]
@@ -111,9 +124,21 @@ mod tests {
             format!("quay.io/other/app@sha256:{}", hex("1")),
             format!("127.0.0.1:5000/atomic-test/app@sha256:{}", hex("2")),
         ];
+        let named = |t: &str| Named::parse(t).unwrap_or_else(|| panic!("{t}"));
         let want = format!("sha256:{}", hex("2"));
-        assert_eq!(digest_for(&digests, "127.0.0.1:5000/atomic-test/app").as_deref(), Some(want.as_str()));
-        assert_eq!(digest_for(&digests, "docker.io/library/app"), None);
-        assert_eq!(digest_for(&[], "quay.io/other/app"), None);
+        assert_eq!(
+            digests_for(&digests, &named("127.0.0.1:5000/atomic-test/app")),
+            std::slice::from_ref(&want)
+        );
+        assert!(digests_for(&digests, &named("docker.io/library/app")).is_empty());
+        assert!(digests_for(&[], &named("quay.io/other/app")).is_empty());
+        // Two manifests of one image (index and platform): the one the reference names first.
+        let both = vec![
+            format!("127.0.0.1:5000/atomic-test/app@sha256:{}", hex("3")),
+            format!("127.0.0.1:5000/atomic-test/app@sha256:{}", hex("2")),
+        ];
+        let pinned = named(&format!("127.0.0.1:5000/atomic-test/app@{want}"));
+        assert_eq!(digests_for(&both, &pinned)[0], want);
+        assert_eq!(digests_for(&both, &named("127.0.0.1:5000/atomic-test/app")).len(), 2);
     }
 }

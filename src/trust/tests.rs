@@ -370,3 +370,21 @@ fn edits_validate_first_and_keep_the_file_when_they_fail() {
     let r = block_on(s.verifier.edit(&Edit::Remove { scope: "quay.io/team".into() }));
     assert!(matches!(r, Err(crate::error::Error::InvalidArgument(_))));
 }
+
+#[test]
+fn a_signature_on_any_manifest_the_engine_recorded_for_the_repository_counts() {
+    let s = Scene::new(r#"{"type": "reject"}"#);
+    let reference = format!("{REPO}:1");
+    // Pulled through an index: the engine recorded the index's digest and the platform's.
+    let (index, platform) = (digest('a'), digest('b'));
+    s.sign_gpg("atomic-test/app", &platform, &reference);
+    let recorded = [format!("{REPO}@{index}"), format!("{REPO}@{platform}")];
+    let v = block_on(s.verifier.verify(&reference, &recorded));
+    assert_eq!((v.state, v.digest.as_deref()), (State::Signed, Some(platform.as_str())), "{v:?}");
+    // Neither signed: the refusal is the first digest's.
+    let v = block_on(
+        s.verifier
+            .verify(&reference, &[format!("{REPO}@{}", digest('c')), format!("{REPO}@{}", digest('d'))]),
+    );
+    assert_eq!((v.state, v.digest), (State::Rejected, Some(digest('c'))));
+}
