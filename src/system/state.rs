@@ -73,6 +73,28 @@ pub fn temp_name(file: &str) -> String {
     format!(".{file}.{}.{n}", std::process::id())
 }
 
+/// Replaces `path` so that a crash leaves the old file or the new one, never a torn one: a
+/// temporary file beside it, fsync, rename, fsync of the directory. The state's files and the
+/// signature policy atomicd edits are written this way.
+pub fn replace_file(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("/"));
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let tmp = dir.join(temp_name(&name));
+    let fail = |what: &str, e: std::io::Error| {
+        let _ = fs::remove_file(&tmp);
+        Error::io(format!("cannot {what} {}", path.display()), e)
+    };
+    let mut out = File::create(&tmp).map_err(|e| fail("write", e))?;
+    out.write_all(bytes).map_err(|e| fail("write", e))?;
+    out.sync_all().map_err(|e| fail("sync", e))?;
+    drop(out);
+    fs::rename(&tmp, path).map_err(|e| fail("replace", e))?;
+    if let Ok(d) = File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
 impl StateStore {
     /// A store in `dir`, created when missing; stale temporary files of a crashed write are removed.
     pub fn open(dir: &Path) -> Result<Self> {
@@ -105,23 +127,11 @@ impl StateStore {
         }
     }
 
-    /// Replaces `file`: temp file, fsync, rename, fsync of the directory.
+    /// Replaces `file` atomically (see [`replace_file`]).
     fn write<T: Serialize>(&self, file: &str, value: &T) -> Result<()> {
         let bytes = serde_json::to_vec_pretty(value)
             .map_err(|e| Error::Failed(format!("cannot encode state: {e}")))?;
-        let path = self.dir.join(file);
-        let tmp = self.dir.join(temp_name(file));
-        let fail = |what: &str, e: std::io::Error| {
-            let _ = fs::remove_file(&tmp);
-            Error::io(format!("cannot {what} {}", path.display()), e)
-        };
-        let mut out = File::create(&tmp).map_err(|e| fail("write", e))?;
-        out.write_all(&bytes).map_err(|e| fail("write", e))?;
-        out.sync_all().map_err(|e| fail("sync", e))?;
-        drop(out);
-        fs::rename(&tmp, &path).map_err(|e| fail("replace", e))?;
-        self.sync_dir();
-        Ok(())
+        replace_file(&self.dir.join(file), &bytes)
     }
 
     fn sync_dir(&self) {

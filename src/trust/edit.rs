@@ -1,7 +1,6 @@
 //! TrustAdd, TrustRemove and TrustDefault: one change to the policy, validated whole, then the
 //! file replaced atomically. A change that does not validate leaves the file as it was.
 
-use std::io::Write as _;
 use std::path::Path;
 
 use super::policy::{paths, Empty, Policy, Requirement, DOCKER};
@@ -166,9 +165,9 @@ impl Verifier {
             let dir = &self.settings.registries_d;
             std::fs::create_dir_all(dir)
                 .map_err(|e| Error::io(format!("cannot create {}", dir.display()), e))?;
-            write_atomically(&dir.join(super::registries::OWN_FILE), text.as_bytes())?;
+            crate::system::state::replace_file(&dir.join(super::registries::OWN_FILE), text.as_bytes())?;
         }
-        write_atomically(path, policy.to_text().as_bytes())?;
+        crate::system::state::replace_file(path, policy.to_text().as_bytes())?;
         tracing::info!(policy = %path.display(), "signature policy changed: {}", edit.describe());
         Ok(policy)
     }
@@ -199,30 +198,4 @@ impl Verifier {
         super::registries::own_file_with(dir, wanted, None)
             .map_err(|e| Error::InvalidArgument(format!("registries.d: {e}")))
     }
-}
-
-/// Replaces `path`: a temporary file beside it, fsync, rename, fsync of the directory.
-fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    use std::os::unix::fs::OpenOptionsExt as _;
-    let dir = path.parent().unwrap_or(Path::new("/"));
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let tmp = dir.join(crate::system::state::temp_name(&name));
-    let fail = |what: &str, e: std::io::Error| {
-        let _ = std::fs::remove_file(&tmp);
-        Error::io(format!("cannot {what} {}", path.display()), e)
-    };
-    let mut out = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o644)
-        .open(&tmp)
-        .map_err(|e| fail("write", e))?;
-    out.write_all(bytes).map_err(|e| fail("write", e))?;
-    out.sync_all().map_err(|e| fail("sync", e))?;
-    drop(out);
-    std::fs::rename(&tmp, path).map_err(|e| fail("replace", e))?;
-    if let Ok(d) = std::fs::File::open(dir) {
-        let _ = d.sync_all();
-    }
-    Ok(())
 }
