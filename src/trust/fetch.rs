@@ -3,19 +3,17 @@
 //! `sha256-<digest>.sig` attachment. Every read is bounded in time, count and size, since a
 //! lookaside or registry may answer forever or with a gigabyte.
 //!
-//! The registry is read with this small client rather than an OCI client crate so that each
-//! answer's size is bounded before it is buffered; it reads exactly a manifest and its blobs.
+//! The registry is read with the project's own HTTP client (updates/http.rs) rather than an OCI
+//! client crate, so that each answer's size is bounded before it is buffered; it reads exactly a
+//! manifest and its blobs.
 
 use std::time::Duration;
 
 use async_trait::async_trait;
-use http_body_util::{BodyExt, Empty, Limited};
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
 use sha2::Digest as _;
 
 use super::reference::Named;
+use crate::updates::http::{Answer, JsonClient};
 
 /// The largest signature (and payload) read: what the containers tools accept.
 pub const SIGNATURE_MAX: usize = 4 * 1024 * 1024;
@@ -55,28 +53,16 @@ pub trait SignatureSource: Send + Sync {
 pub struct HttpSource {
     /// The logins the engines pull with: a private registry's signatures need the same.
     auth: Option<crate::engine::AuthFiles>,
-    plain: Client<HttpConnector, Empty<bytes::Bytes>>,
-    tls: Option<Client<hyper_rustls::HttpsConnector<HttpConnector>, Empty<bytes::Bytes>>>,
+    client: JsonClient,
 }
 
 impl HttpSource {
-    /// A source that trusts the system's CA certificates for https://.
+    /// A source that trusts the system's CA certificates for https:// (plain http:// only, when
+    /// the system has none).
     pub fn new() -> Self {
-        let mut http = HttpConnector::new();
-        http.set_connect_timeout(Some(REQUEST_TIMEOUT));
-        let plain = Client::builder(TokioExecutor::new()).build(http.clone());
-        let tls = crate::updates::tls::client_config(&crate::updates::tls::TlsFiles::default()).ok().map(
-            |config| {
-                http.enforce_http(false);
-                let https = hyper_rustls::HttpsConnectorBuilder::new()
-                    .with_tls_config(config)
-                    .https_or_http()
-                    .enable_http1()
-                    .wrap_connector(http);
-                Client::builder(TokioExecutor::new()).build(https)
-            },
-        );
-        HttpSource { auth: None, plain, tls }
+        let client = JsonClient::with_tls(REQUEST_TIMEOUT, &crate::updates::tls::TlsFiles::default())
+            .unwrap_or_else(|_| JsonClient::new(REQUEST_TIMEOUT));
+        HttpSource { auth: None, client }
     }
 
     /// The same, reading registry logins from `auth` (as the engines' pulls do).
@@ -97,38 +83,10 @@ impl HttpSource {
         }
     }
 
-    /// GETs `url` and returns (status, WWW-Authenticate, Location, body of at most `limit`).
-    async fn get(&self, url: &str, headers: &[(&str, String)], limit: usize) -> Result<Got, String> {
-        let mut request = hyper::Request::get(url);
-        for (name, value) in headers {
-            request = request.header(*name, value);
-        }
-        let request = request.body(Empty::new()).map_err(|e| format!("{url}: {e}"))?;
-        let exchange = async {
-            let response = if url.starts_with("https://") {
-                let tls = self.tls.as_ref().ok_or("no system CA certificates for https://")?;
-                tls.request(request).await
-            } else {
-                self.plain.request(request).await
-            }
-            .map_err(|e| format!("{url} does not answer: {e}"))?;
-            let status = response.status().as_u16();
-            let header =
-                |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
-            let (authenticate, location) = (header("www-authenticate"), header("location"));
-            let body = Limited::new(response.into_body(), limit)
-                .collect()
-                .await
-                .map_err(|e| match e.downcast_ref::<http_body_util::LengthLimitError>() {
-                    Some(_) => format!("{url} answered with more than {limit} bytes"),
-                    None => format!("{url}: {e}"),
-                })?
-                .to_bytes();
-            Ok(Got { status, authenticate, location, body })
-        };
-        tokio::time::timeout(REQUEST_TIMEOUT, exchange)
-            .await
-            .unwrap_or_else(|_| Err(format!("{url} gave no answer within {} s", REQUEST_TIMEOUT.as_secs())))
+    /// GETs `url`, reading at most `limit` bytes of the body.
+    async fn get(&self, url: &str, headers: &[(&str, String)], limit: usize) -> Result<Answer, String> {
+        let headers: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        self.client.get(url, &headers, limit).await.map_err(|e| e.to_string())
     }
 
     /// GETs a registry URL, answering a login challenge: Basic with the login, Bearer with a
@@ -139,17 +97,18 @@ impl HttpSource {
         accept: &str,
         limit: usize,
         login: Option<&str>,
-    ) -> Result<Got, String> {
+    ) -> Result<Answer, String> {
         let mut headers = vec![("accept", accept.to_owned())];
         let got = self.get(url, &headers, limit).await?;
-        let Some(challenge) = got.authenticate.as_deref().filter(|_| got.status == 401) else {
+        let Some(challenge) = got.header("www-authenticate").filter(|_| got.status == 401).map(str::to_owned)
+        else {
             return Ok(got);
         };
         let basic = challenge.to_ascii_lowercase().starts_with("basic");
         let authorization = match login {
             Some(login) if basic => login.to_owned(),
             None if basic => return Err(format!("{url} wants a login, and the auth files hold none for it")),
-            _ => format!("Bearer {}", self.token(challenge, login).await?),
+            _ => format!("Bearer {}", self.token(&challenge, login).await?),
         };
         headers.push(("authorization", authorization));
         let got = self.get(url, &headers, limit).await?;
@@ -194,13 +153,6 @@ impl Default for HttpSource {
     fn default() -> Self {
         Self::new()
     }
-}
-
-struct Got {
-    status: u16,
-    authenticate: Option<String>,
-    location: Option<String>,
-    body: bytes::Bytes,
 }
 
 #[async_trait]
@@ -260,7 +212,10 @@ impl SignatureSource for HttpSource {
             let mut got = self.registry_get(&blob, "*/*", SIGNATURE_MAX, login.as_deref()).await?;
             if (300..400).contains(&got.status) {
                 // Registries with object storage send blobs from elsewhere.
-                let location = got.location.clone().ok_or_else(|| format!("{blob} redirected nowhere"))?;
+                let location = got
+                    .header("location")
+                    .map(str::to_owned)
+                    .ok_or_else(|| format!("{blob} redirected nowhere"))?;
                 got = self.get(&location, &[], SIGNATURE_MAX).await?;
             }
             if got.status != 200 {

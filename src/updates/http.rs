@@ -1,5 +1,6 @@
-//! JSON over HTTP or HTTPS with a deadline: what the FleetLock and etcd clients send. A lock
-//! server that hangs costs one timeout, never a stuck update.
+//! JSON over HTTP or HTTPS with a deadline: what the FleetLock and etcd clients send, and the
+//! bounded GETs of the signature source (`trust::fetch`). A lock server that hangs costs one
+//! timeout, never a stuck update.
 
 use std::time::Duration;
 
@@ -38,15 +39,32 @@ pub enum HttpError {
         /// The deadline.
         after: Duration,
     },
+    /// The body was longer than the caller reads.
+    #[error("{url} answered with more than {limit} bytes")]
+    TooLarge {
+        /// Where.
+        url: String,
+        /// The most the caller reads.
+        limit: usize,
+    },
 }
 
-/// An answer: status and body.
+/// An answer: status, headers and body.
 #[derive(Debug)]
 pub struct Answer {
     /// The HTTP status.
     pub status: u16,
+    /// The headers.
+    pub headers: hyper::HeaderMap,
     /// The body, whole.
     pub body: bytes::Bytes,
+}
+
+impl Answer {
+    /// A header's value, when it is text.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
 }
 
 type Body = Full<bytes::Bytes>;
@@ -108,6 +126,23 @@ impl JsonClient {
         headers: &[(&str, &str)],
         body: Vec<u8>,
     ) -> Result<Answer, HttpError> {
+        let request = hyper::Request::post(url).header("content-type", "application/json");
+        self.send(url, request, headers, bytes::Bytes::from(body), None).await
+    }
+
+    /// GETs `url` with `headers`, reading at most `limit` bytes of the body.
+    pub async fn get(&self, url: &str, headers: &[(&str, &str)], limit: usize) -> Result<Answer, HttpError> {
+        self.send(url, hyper::Request::get(url), headers, bytes::Bytes::new(), Some(limit)).await
+    }
+
+    async fn send(
+        &self,
+        url: &str,
+        mut request: hyper::http::request::Builder,
+        headers: &[(&str, &str)],
+        body: bytes::Bytes,
+        limit: Option<usize>,
+    ) -> Result<Answer, HttpError> {
         let tls = matches!(self.transport, Transport::Tls(_));
         if url.starts_with("https://") && !tls {
             return Err(HttpError::BadUrl {
@@ -118,12 +153,11 @@ impl JsonClient {
         if !url.starts_with("http://") && !url.starts_with("https://") {
             return Err(HttpError::BadUrl { url: url.into(), why: "not an http:// or https:// URL" });
         }
-        let mut request = hyper::Request::post(url).header("content-type", "application/json");
         for (name, value) in headers {
             request = request.header(*name, *value);
         }
         let request = request
-            .body(Full::new(bytes::Bytes::from(body)))
+            .body(Full::new(body))
             .map_err(|_| HttpError::BadUrl { url: url.into(), why: "not a URL a request can go to" })?;
         let unreachable = |detail: String| HttpError::Unreachable { url: url.to_owned(), detail };
         let exchange = async {
@@ -133,9 +167,19 @@ impl JsonClient {
             }
             .map_err(|e| unreachable(causes(&e)))?;
             let status = response.status().as_u16();
-            let body =
-                response.into_body().collect().await.map_err(|e| unreachable(e.to_string()))?.to_bytes();
-            Ok(Answer { status, body })
+            let (parts, body) = response.into_parts();
+            let body = match limit {
+                None => body.collect().await.map_err(|e| unreachable(e.to_string()))?.to_bytes(),
+                Some(limit) => http_body_util::Limited::new(body, limit)
+                    .collect()
+                    .await
+                    .map_err(|e| match e.downcast_ref::<http_body_util::LengthLimitError>() {
+                        Some(_) => HttpError::TooLarge { url: url.to_owned(), limit },
+                        None => unreachable(e.to_string()),
+                    })?
+                    .to_bytes(),
+            };
+            Ok(Answer { status, headers: parts.headers, body })
         };
         tokio::time::timeout(self.timeout, exchange)
             .await
