@@ -118,15 +118,22 @@ impl Manager {
         let images = self.image_lists[usize::from(all)]
             .run(move || async move { engine.list_images(all).await.map_err(Shared::from) })
             .await?;
-        // Verified as the first tag names it, a few at a time (the verifier bounds it), and from
-        // the cache for every image verified before.
-        let verdicts = futures_util::future::join_all(images.iter().map(|i| async {
-            match i.tags.first() {
-                Some(tag) => self.trust.verify(tag, &i.repo_digests).await.state.as_str(),
-                None => crate::trust::State::Unverifiable.as_str(),
-            }
-        }))
-        .await;
+        // Verified as the first tag names it, the policy read once for the whole list, a few
+        // fetching at a time (the verifier bounds it), and from the cache for every image verified
+        // before. An image without a tag names no repository: unverifiable.
+        let tagged: Vec<(&str, &[String])> = images
+            .iter()
+            .filter_map(|i| Some((i.tags.first()?.as_str(), i.repo_digests.as_slice())))
+            .collect();
+        let mut verdicts = self.trust.verify_all(&tagged).await.into_iter();
+        let unverifiable = crate::trust::State::Unverifiable;
+        let verdicts: Vec<&str> = images
+            .iter()
+            .map(|i| match i.tags.first() {
+                Some(_) => verdicts.next().map_or(unverifiable, |v| v.state).as_str(),
+                None => unverifiable.as_str(),
+            })
+            .collect();
         Ok(images
             .into_iter()
             .zip(verdicts)

@@ -136,11 +136,34 @@ impl Verifier {
     /// The verdict for the image a plan creates from: `reference` as the caller wrote it, and the
     /// RepoDigests of the image ID it resolved to.
     pub async fn verify(&self, reference: &str, repo_digests: &[String]) -> Verdict {
-        let loaded = match self.load() {
-            Ok(Some(loaded)) => loaded,
-            Ok(None) => return Verdict::unverified(&self.settings.policy),
-            Err(why) => return Verdict::broken_policy(&self.settings.policy, &why),
-        };
+        match self.load_or_verdict() {
+            Ok(loaded) => self.verify_with(&loaded, reference, repo_digests).await,
+            Err(verdict) => *verdict,
+        }
+    }
+
+    /// The verdicts of several images (reference, RepoDigests), the policy read once for all.
+    pub async fn verify_all(&self, images: &[(&str, &[String])]) -> Vec<Verdict> {
+        match self.load_or_verdict() {
+            Ok(loaded) => {
+                let each =
+                    images.iter().map(|(reference, digests)| self.verify_with(&loaded, reference, digests));
+                futures_util::future::join_all(each).await
+            }
+            Err(verdict) => vec![*verdict; images.len()],
+        }
+    }
+
+    /// The policy as read now, or the verdict every image gets without a usable one.
+    fn load_or_verdict(&self) -> Result<Loaded, Box<Verdict>> {
+        match self.load() {
+            Ok(Some(loaded)) => Ok(loaded),
+            Ok(None) => Err(Box::new(Verdict::unverified(&self.settings.policy))),
+            Err(why) => Err(Box::new(Verdict::broken_policy(&self.settings.policy, &why))),
+        }
+    }
+
+    async fn verify_with(&self, loaded: &Loaded, reference: &str, repo_digests: &[String]) -> Verdict {
         let Some(named) = Named::parse(reference).map(Named::with_default_tag) else {
             return Verdict::rejected(None, None, format!("{reference:?} is not a Docker reference"));
         };
@@ -160,7 +183,7 @@ impl Verifier {
         let digests = reference::digests_for(repo_digests, &named);
         let mut first_refusal = None;
         for digest in digests {
-            let verdict = self.decide_cached(&loaded, &named, &digest, &scope, requirements).await;
+            let verdict = self.decide_cached(loaded, &named, &digest, &scope, requirements).await;
             if verdict.state == State::Signed {
                 return verdict;
             }
