@@ -118,28 +118,66 @@ fn closed_day() -> &'static str {
     ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"][((now / 86400 + 3 + 3) % 7) as usize]
 }
 
-/// atomicd's flags for the sysroot `s` and the configuration `config`.
-fn daemon_args(s: &Path, config: &Path) -> Vec<String> {
-    let args = ["--engine-socket", PODMAN_SOCK, "--host-backend", "ostree", "--sysroot"];
-    let mut all: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
-    all.extend([s.display().to_string(), "--config".into(), config.display().to_string()]);
-    all
+/// One test's host: a sysroot on 1.0 whose remote is served over HTTP, a configuration file, a
+/// fresh etcd group; the server is stopped and everything removed when it is dropped.
+struct FleetHost {
+    dir: PathBuf,
+    s: PathBuf,
+    server: Child,
+    config: PathBuf,
+    group: String,
+    tls: atomicd::updates::tls::TlsFiles,
+}
+
+impl FleetHost {
+    fn new(group: &str) -> FleetHost {
+        let dir = std::env::temp_dir().join(format!("atomicd-auto-{}", unique()));
+        std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+        let (s, server) = sysroot(&dir);
+        let config = dir.join("atomicd.toml");
+        let (group, tls) = (format!("{group}-{}", unique()), tls_files(Some("ca.pem"), true));
+        FleetHost { dir, s, server, config, group, tls }
+    }
+
+    /// atomicd's flags for this sysroot and configuration.
+    fn daemon_args(&self) -> Vec<String> {
+        let args = ["--engine-socket", PODMAN_SOCK, "--host-backend", "ostree", "--sysroot"];
+        let mut all: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+        all.extend([self.s.display().to_string(), "--config".into(), self.config.display().to_string()]);
+        all
+    }
+
+    /// The group's etcd semaphore, as the TLS-only etcd serves it.
+    fn semaphore(&self) -> EtcdSemaphore {
+        EtcdSemaphore::new(
+            &[TLS_ENDPOINT.to_owned()],
+            &self.group,
+            1,
+            JsonClient::with_tls(Duration::from_secs(3), &self.tls).unwrap_or_else(|e| panic!("{e}")),
+        )
+    }
+}
+
+impl Drop for FleetHost {
+    fn drop(&mut self) {
+        let _ = self.server.kill();
+        let _ = Command::new("sh")
+            .args(["-c", &format!("chattr -R -i {} 2>/dev/null", self.s.display())])
+            .status();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn apply_stages_takes_a_slot_and_reboots_and_a_closed_window_stops_at_staged() {
     let _one = ONE_LOGIND.lock().await;
-    let dir = std::env::temp_dir().join(format!("atomicd-auto-{}", unique()));
-    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
-    let (s, mut server) = sysroot(&dir);
-    let group = format!("auto-{}", unique());
-    let config = dir.join("atomicd.toml");
-    let tls = tls_files(Some("ca.pem"), true);
-    apply_with_etcd(&config, &group, EVERY_DAY, 1440);
+    let fleet = FleetHost::new("auto");
+    let (dir, config) = (&fleet.dir, &fleet.config);
+    apply_with_etcd(config, &fleet.group, EVERY_DAY, 1440);
     let logind = FakeLogind::default();
     let _logind = logind.serve().await;
-    commit(&dir, "2.0");
-    let all = daemon_args(&s, &config);
+    commit(dir, "2.0");
+    let all = fleet.daemon_args();
     let all: Vec<&str> = all.iter().map(String::as_str).collect();
     let d = Daemon::start(&all);
 
@@ -148,12 +186,7 @@ async fn apply_stages_takes_a_slot_and_reboots_and_a_closed_window_stops_at_stag
     assert_eq!(default_version(&host), "2.0", "staged before the reboot");
     assert_eq!(logind.asked(), [false], "one reboot asked");
     let id = atomicd::updates::machine_id::fleet_id().unwrap_or_else(|e| panic!("{e}"));
-    let etcd = EtcdSemaphore::new(
-        &[TLS_ENDPOINT.to_owned()],
-        &group,
-        1,
-        JsonClient::with_tls(Duration::from_secs(3), &tls).unwrap_or_else(|e| panic!("{e}")),
-    );
+    let etcd = fleet.semaphore();
     let (sem, _) = etcd.read().await.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(sem.holders, std::slice::from_ref(&id), "the app-specific ID holds the slot");
     let raw = std::fs::read_to_string("/etc/machine-id").unwrap_or_default();
@@ -181,14 +214,14 @@ async fn apply_stages_takes_a_slot_and_reboots_and_a_closed_window_stops_at_stag
     // A closed window: 3.0 is found and staged, and the round stops there.
     let closed_day = closed_day();
     std::fs::write(
-        &config,
+        config,
         format!(
             "[updates]\npolicy = \"apply\"\nstrategy = \"periodic\"\n[[updates.periodic.window]]\n\
              days = [\"{closed_day}\"]\nstart_time = \"00:00\"\nlength_minutes = 60\n"
         ),
     )
     .unwrap_or_else(|e| panic!("{e}"));
-    commit(&dir, "3.0");
+    commit(dir, "3.0");
     // (A restart in the same boot asked logind again: the reboot had not happened.)
     let reboots_before = logind.asked().len();
     let _d = d.restart(&all);
@@ -215,10 +248,6 @@ async fn apply_stages_takes_a_slot_and_reboots_and_a_closed_window_stops_at_stag
     let (code, _, err) = cli_as(0, &["host", "updates", "--strategy", "fleet-lock"]);
     assert_ne!(code, 0);
     assert!(err.contains("base_url"), "a setting that cannot work is refused, naming the key: {err}");
-
-    let _ = server.kill();
-    let _ = Command::new("sh").args(["-c", &format!("chattr -R -i {} 2>/dev/null", s.display())]).status();
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// Issue 30 on the real sysroot: 2.0 is staged and waits for a closed window; while atomicd is
@@ -228,18 +257,14 @@ async fn apply_stages_takes_a_slot_and_reboots_and_a_closed_window_stops_at_stag
 #[tokio::test(flavor = "multi_thread")]
 async fn a_staged_deployment_undeployed_under_atomicd_is_staged_again_before_the_reboot() {
     let _one = ONE_LOGIND.lock().await;
-    let dir = std::env::temp_dir().join(format!("atomicd-auto-{}", unique()));
-    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
-    let (s, mut server) = sysroot(&dir);
-    let group = format!("undeployed-{}", unique());
-    let config = dir.join("atomicd.toml");
-    let tls = tls_files(Some("ca.pem"), true);
+    let fleet = FleetHost::new("undeployed");
+    let (dir, s, config, group) = (&fleet.dir, &fleet.s, &fleet.config, &fleet.group);
     let closed_day = closed_day();
-    apply_with_etcd(&config, &group, &format!("\"{closed_day}\""), 60);
+    apply_with_etcd(config, group, &format!("\"{closed_day}\""), 60);
     let logind = FakeLogind::default();
     let _logind = logind.serve().await;
-    commit(&dir, "2.0");
-    let all = daemon_args(&s, &config);
+    commit(dir, "2.0");
+    let all = fleet.daemon_args();
     let all: Vec<&str> = all.iter().map(String::as_str).collect();
     let d = Daemon::start(&all);
     let host = round_says("staged 2.0; waiting for the maintenance window").await;
@@ -253,22 +278,14 @@ async fn a_staged_deployment_undeployed_under_atomicd_is_staged_again_before_the
 
     // The admin removes the staged deployment while atomicd is down.
     sh(&format!("ostree admin undeploy --sysroot={} 0 >/dev/null", s.display()));
-    apply_with_etcd(&config, &group, EVERY_DAY, 1440);
+    apply_with_etcd(config, group, EVERY_DAY, 1440);
     let _d = Daemon::start_on(&state, &all);
     let host = round_says("reboot asked").await;
     println!("updates: {:?}", updates(&host));
     assert_eq!(default_version(&host), "2.0", "2.0 was staged again before the reboot was asked");
     assert_eq!(logind.asked(), [false], "one reboot, into the deployment that is there");
-    let etcd = EtcdSemaphore::new(
-        &[TLS_ENDPOINT.to_owned()],
-        &group,
-        1,
-        JsonClient::with_tls(Duration::from_secs(3), &tls).unwrap_or_else(|e| panic!("{e}")),
-    );
+    let etcd = fleet.semaphore();
     let (sem, _) = etcd.read().await.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(sem.holders.len(), 1, "the slot was taken once: {sem:?}");
     let _ = etcd.release(&sem.holders[0]).await;
-    let _ = server.kill();
-    let _ = Command::new("sh").args(["-c", &format!("chattr -R -i {} 2>/dev/null", s.display())]).status();
-    let _ = std::fs::remove_dir_all(&dir);
 }
