@@ -97,14 +97,15 @@ fn report(trust: &crate::trust::Verifier) -> TrustReport {
             report.present = true;
             report.error = Some(e);
         }
-        Ok(Some(policy)) => {
+        Ok(Some(loaded)) => {
+            let policy = loaded.policy();
             report.present = true;
             report.default = scope("", "default", &policy.default);
             for (transport, scopes) in &policy.transports {
                 for (name, requirements) in scopes {
                     let mut entry = scope(transport, name, requirements);
                     if transport == "docker" {
-                        (entry.lookaside, entry.attachments) = trust.signatures_at(name);
+                        (entry.lookaside, entry.attachments) = loaded.signatures_at(name);
                     }
                     report.scopes.push(entry);
                 }

@@ -94,12 +94,29 @@ const AT_ONCE: usize = 4;
 const CACHE_MAX: usize = 4096;
 
 /// The policy as read now, with everything that decides a verdict hashed into `generation`.
-pub(crate) struct Loaded {
+pub struct Loaded {
     pub(crate) policy: Policy,
     pub(crate) registries: Registries,
     /// Key files by path, read once per load.
     pub(crate) keys: HashMap<String, Vec<u8>>,
     generation: [u8; 32],
+}
+
+impl Loaded {
+    /// The policy.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// Where registries.d says the signatures of `scope` are: (lookaside, cosign attachments
+    /// read).
+    pub fn signatures_at(&self, scope: &str) -> (Option<String>, bool) {
+        let found = self.registries.for_scope(scope);
+        (
+            found.and_then(|l| l.url()).map(str::to_owned),
+            found.and_then(|l| l.use_sigstore_attachments) == Some(true),
+        )
+    }
 }
 
 /// What a verdict was decided on: the policy's generation, the digest, the reference.
@@ -228,20 +245,9 @@ impl Verifier {
         }
     }
 
-    /// Where registries.d says the signatures of `scope` are: (lookaside, cosign attachments
-    /// read), for each docker scope of TrustShow.
-    pub fn signatures_at(&self, scope: &str) -> (Option<String>, bool) {
-        let Ok(registries) = Registries::read(&self.settings.registries_d) else { return (None, false) };
-        let found = registries.for_scope(scope);
-        (
-            found.and_then(|l| l.url()).map(str::to_owned),
-            found.and_then(|l| l.use_sigstore_attachments) == Some(true),
-        )
-    }
-
-    /// The policy as it reads now: `None` when there is no file.
-    pub fn current(&self) -> Result<Option<Policy>, String> {
-        self.load().map(|l| l.map(|l| l.policy))
+    /// The policy and registries.d as they read now: `None` when there is no policy file.
+    pub fn current(&self) -> Result<Option<Loaded>, String> {
+        self.load()
     }
 
     /// Reads the policy, registries.d and the keys the policy names; `None` when there is no
