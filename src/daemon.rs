@@ -8,11 +8,10 @@ use clap::Parser;
 use futures_util::StreamExt;
 use zbus::fdo::{ObjectManager, RequestNameFlags, RequestNameReply};
 
-use crate::dbus::names::{BUS_NAME, MANAGER_PATH};
-use crate::dbus::{Checked, ManagerInterface};
+use crate::dbus::{BusJobs, Checked, ManagerInterface};
 use crate::engine::{AuthEnv, AuthFiles, DockerEngine, Engine, EngineChange, EngineLocator};
 use crate::host::{BackendKind, Bootc, HostBackend, NoHost, OstreeHost, RpmOstree};
-use crate::manager::{coalesce, Area, Changes, Jobs, Manager, Parts};
+use crate::manager::{coalesce, Area, AutoUpdates, Changes, Jobs, Manager, Parts};
 use crate::system::lifecycle::{self, notify, Activity};
 use crate::system::logging::{self, LogTarget};
 use crate::system::message_ids as ids;
@@ -20,7 +19,7 @@ use crate::system::pending::{Bounded, Limits};
 use crate::system::polkit::Polkit;
 use crate::system::power::Logind;
 use crate::system::state::StateStore;
-use crate::updates::auto::AutoUpdates;
+use crate::wire::names::{BUS_NAME, MANAGER_PATH};
 
 /// How often the engine is probed for EngineAvailable.
 const ENGINE_PROBE_INTERVAL: Duration = Duration::from_secs(2);
@@ -119,7 +118,7 @@ pub async fn run(args: Args) -> Result<(), String> {
     let polkit = Arc::new(Polkit::new(conn.clone(), Duration::from_secs(args.polkit_timeout.max(1))));
     let authority: Arc<dyn crate::system::polkit::Authority> =
         Arc::new(Bounded::new(polkit, Limits::default()));
-    let jobs = Jobs::new(Some(conn.clone()), authority.clone());
+    let jobs = Jobs::new(Some(Arc::new(BusJobs::new(conn.clone()))), authority.clone());
     let power = Arc::new(Logind::new(conn.clone()));
     let (changes, noted) = Changes::channel();
     // A [trust] that cannot be read would weaken what is refused: atomicd does not start.
@@ -139,6 +138,7 @@ pub async fn run(args: Args) -> Result<(), String> {
         power,
         changes: changes.clone(),
         trust,
+        updates: AutoUpdates::load(&args.config, fleet_id()),
     };
     let manager = Arc::new(Manager::new(parts));
     let first = engine.info().await;
@@ -154,20 +154,12 @@ pub async fn run(args: Args) -> Result<(), String> {
         crate::VERSION
     );
     let activity = Arc::new(Activity::default());
-    let updates = Arc::new(AutoUpdates::load(&args.config, fleet_id()));
-    let policy_changed = Arc::new(tokio::sync::Notify::new());
     let server = conn.object_server();
     server.at(MANAGER_PATH, ObjectManager).await.map_err(|e| e.to_string())?;
     server
         .at(
             MANAGER_PATH,
-            Checked::new(ManagerInterface::new(
-                manager.clone(),
-                activity.clone(),
-                first.available,
-                updates.clone(),
-                policy_changed.clone(),
-            )),
+            Checked::new(ManagerInterface::new(manager.clone(), activity.clone(), first.available)),
         )
         .await
         .map_err(|e| e.to_string())?;
@@ -182,7 +174,7 @@ pub async fn run(args: Args) -> Result<(), String> {
     let events = tokio::spawn(follow_engine_events(conn.clone(), engine.clone(), changes, manager.clone()));
     let monitor = tokio::spawn(monitor_engine(conn.clone(), engine));
     let watchdog = tokio::spawn(lifecycle::watchdog());
-    let automatic = tokio::spawn(automatic_updates(manager.clone(), updates, policy_changed));
+    let automatic = tokio::spawn(manager.clone().run_automatic_updates());
     serve_until_stopped(&conn, &manager, &activity, Duration::from_secs(args.idle_exit)).await;
     manager.finish_removals(Duration::from_secs(5)).await;
     monitor.abort();
@@ -305,37 +297,6 @@ async fn send_changed(conn: zbus::Connection, noted: tokio::sync::mpsc::Unbounde
         }
     })
     .await;
-}
-
-/// The first round of the automatic updates comes this long after a start (after the steady
-/// state is reported), then one per interval, and one at once after SetUpdatePolicy.
-const FIRST_ROUND: Duration = Duration::from_secs(3);
-
-/// Runs the automatic update policy on its timer.
-async fn automatic_updates(
-    manager: Arc<Manager>,
-    updates: Arc<AutoUpdates>,
-    changed: Arc<tokio::sync::Notify>,
-) {
-    let mut wait = FIRST_ROUND;
-    loop {
-        let next = crate::manager::now() + wait.as_secs();
-        updates.note(|p| p.next_check = next);
-        tokio::select! {
-            () = tokio::time::sleep(wait) => {}
-            () = changed.notified() => {}
-        }
-        let steady = manager.report_steady_state(&updates).await;
-        let round = manager.auto_update_round(&updates).await;
-        let result = match steady {
-            Some(first) => format!("{first}; then {round}"),
-            None => round,
-        };
-        tracing::info!(result = %result, "automatic update round");
-        let at = crate::manager::now();
-        updates.note(|p| (p.last_check, p.last_result) = (at, result));
-        wait = updates.config().interval;
-    }
 }
 
 /// Notes images and containers changed by anyone (podman, docker, atomicd) from the engine's

@@ -5,6 +5,8 @@
 //! tests/reboot.rs): with `apply` and the etcd strategy a new commit is found, staged, the slot
 //! taken and a reboot asked inside an open window; the slot stays through a restart in the same boot and goes back in
 //! the next; with a maintenance window that is closed the round stops at staged.
+// Its helpers are test code too, though outside a #[test] (which clippy.toml already allows).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 
@@ -12,12 +14,12 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
+use atomicd::net::http::JsonClient;
 use atomicd::updates::etcd::EtcdSemaphore;
-use atomicd::updates::http::JsonClient;
 use common::*;
 
 fn sh(script: &str) {
-    let out = Command::new("bash").args(["-euc", script]).output().unwrap_or_else(|e| panic!("{e}"));
+    let out = Command::new("bash").args(["-euc", script]).output().unwrap();
     assert!(out.status.success(), "{script}\n{}", String::from_utf8_lossy(&out.stderr));
 }
 
@@ -42,7 +44,7 @@ fn sysroot(dir: &Path) -> (PathBuf, Child) {
         .arg(&port_file)
         .arg("0")
         .spawn()
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     assert!(wait_until(Duration::from_secs(10), || port_file.exists()));
     let port = std::fs::read_to_string(&port_file).unwrap_or_default();
     sh(&format!(
@@ -70,7 +72,7 @@ fn commit(dir: &Path, version: &str) {
 }
 
 async fn host() -> HostBlock {
-    proxy().await.status().await.unwrap_or_else(|e| panic!("{e}")).host
+    proxy().await.status().await.unwrap().host
 }
 
 fn default_version(host: &HostBlock) -> String {
@@ -108,7 +110,7 @@ fn apply_with_etcd(config: &Path, group: &str, days: &str, minutes: u32) {
         tls.cert_file.as_deref().unwrap_or(Path::new("")),
         tls.key_file.as_deref().unwrap_or(Path::new("")),
     );
-    std::fs::write(config, text).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(config, text).unwrap();
 }
 
 /// A day whose window is closed today, in UTC (three days from now).
@@ -126,13 +128,13 @@ struct FleetHost {
     server: Child,
     config: PathBuf,
     group: String,
-    tls: atomicd::updates::tls::TlsFiles,
+    tls: atomicd::net::tls::TlsFiles,
 }
 
 impl FleetHost {
     fn new(group: &str) -> FleetHost {
         let dir = std::env::temp_dir().join(format!("atomicd-auto-{}", unique()));
-        std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::create_dir_all(&dir).unwrap();
         let (s, server) = sysroot(&dir);
         let config = dir.join("atomicd.toml");
         let (group, tls) = (format!("{group}-{}", unique()), tls_files(Some("ca.pem"), true));
@@ -153,7 +155,7 @@ impl FleetHost {
             &[TLS_ENDPOINT.to_owned()],
             &self.group,
             1,
-            JsonClient::with_tls(Duration::from_secs(3), &self.tls).unwrap_or_else(|e| panic!("{e}")),
+            JsonClient::with_tls(Duration::from_secs(3), &self.tls).unwrap(),
         )
     }
 }
@@ -185,9 +187,9 @@ async fn apply_stages_takes_a_slot_and_reboots_and_a_closed_window_stops_at_stag
     println!("updates: {:?}", updates(&host));
     assert_eq!(default_version(&host), "2.0", "staged before the reboot");
     assert_eq!(logind.asked(), [false], "one reboot asked");
-    let id = atomicd::updates::machine_id::fleet_id().unwrap_or_else(|e| panic!("{e}"));
+    let id = atomicd::updates::machine_id::fleet_id().unwrap();
     let etcd = fleet.semaphore();
-    let (sem, _) = etcd.read().await.unwrap_or_else(|e| panic!("{e}"));
+    let (sem, _) = etcd.read().await.unwrap();
     assert_eq!(sem.holders, std::slice::from_ref(&id), "the app-specific ID holds the slot");
     let raw = std::fs::read_to_string("/etc/machine-id").unwrap_or_default();
     assert!(!sem.holders.contains(&raw.trim().to_owned()), "the raw machine ID never leaves the host");
@@ -196,18 +198,18 @@ async fn apply_stages_takes_a_slot_and_reboots_and_a_closed_window_stops_at_stag
     // A restart in the same boot keeps the slot: nothing is released before the new boot.
     let d = d.restart(&all);
     tokio::time::sleep(Duration::from_secs(5)).await;
-    let (sem, _) = etcd.read().await.unwrap_or_else(|e| panic!("{e}"));
+    let (sem, _) = etcd.read().await.unwrap();
     assert_eq!(sem.holders, std::slice::from_ref(&id), "released before the reboot");
 
     // The next boot: the marker's boot ID is another one, so steady state gives the slot back.
     let marker = d.state_dir.join("reboot-marker.json");
-    let text = std::fs::read_to_string(&marker).unwrap_or_else(|e| panic!("{e}"));
+    let text = std::fs::read_to_string(&marker).unwrap();
     let mut m: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
     m["boot_id"] = "a-boot-before-this-one".into();
-    std::fs::write(&marker, m.to_string()).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(&marker, m.to_string()).unwrap();
     let d = d.restart(&all);
     let host = round_says("booted into 2.0").await;
-    let (sem, _) = etcd.read().await.unwrap_or_else(|e| panic!("{e}"));
+    let (sem, _) = etcd.read().await.unwrap();
     assert!(sem.holders.is_empty(), "the slot went back: {sem:?}");
     assert_eq!(updates(&host).lock.map(|l| l.held), Some(false));
 
@@ -220,7 +222,7 @@ async fn apply_stages_takes_a_slot_and_reboots_and_a_closed_window_stops_at_stag
              days = [\"{closed_day}\"]\nstart_time = \"00:00\"\nlength_minutes = 60\n"
         ),
     )
-    .unwrap_or_else(|e| panic!("{e}"));
+    .unwrap();
     commit(dir, "3.0");
     // (A restart in the same boot asked logind again: the reboot had not happened.)
     let reboots_before = logind.asked().len();
@@ -285,7 +287,7 @@ async fn a_staged_deployment_undeployed_under_atomicd_is_staged_again_before_the
     assert_eq!(default_version(&host), "2.0", "2.0 was staged again before the reboot was asked");
     assert_eq!(logind.asked(), [false], "one reboot, into the deployment that is there");
     let etcd = fleet.semaphore();
-    let (sem, _) = etcd.read().await.unwrap_or_else(|e| panic!("{e}"));
+    let (sem, _) = etcd.read().await.unwrap();
     assert_eq!(sem.holders.len(), 1, "the slot was taken once: {sem:?}");
     let _ = etcd.release(&sem.holders[0]).await;
 }

@@ -1,5 +1,7 @@
 //! atomicd bounded under hostile callers (issue: bounded under hostile callers): readers that
 //! are slow or gone, polkit prompts left open, and text that tries to forge what is printed.
+// Its helpers are test code too, though outside a #[test] (which clippy.toml already allows).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 
@@ -166,10 +168,7 @@ fn polkit_prompts_left_open_are_bounded_timed_out_and_never_starve_root() {
 
     let said: Vec<String> = callers
         .into_iter()
-        .map(|c| {
-            String::from_utf8_lossy(&c.wait_with_output().unwrap_or_else(|e| panic!("{e}")).stdout)
-                .into_owned()
-        })
+        .map(|c| String::from_utf8_lossy(&c.wait_with_output().unwrap().stdout).into_owned())
         .collect();
     let busy = said.iter().filter(|s| s.contains("already has 4 authorization checks waiting")).count();
     let timed_out = said.iter().filter(|s| s.contains("gave no answer within 6 s")).count();
@@ -181,13 +180,13 @@ fn concurrent_status_calls_from_nobody_start_one_backend_process() {
     // rpm-ostree cannot run on Debian: tests/fake/hostctl.py speaks its recorded formats and
     // counts its calls; each `status` takes as long as a process start and a daemon round trip.
     let dir = std::env::temp_dir().join(format!("atomicd-flight-{}", unique()));
-    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::create_dir_all(&dir).unwrap();
     let (state, calls) = (dir.join("state"), dir.join("calls"));
     let deployment = format!(
         r#"{{"version": "31.1", "checksum": "{}", "timestamp": 1591031729, "origin": "fedora:stable", "booted": true}}"#,
         "a".repeat(64)
     );
-    std::fs::write(&state, format!(r#"{{"deployments": [{deployment}]}}"#)).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(&state, format!(r#"{{"deployments": [{deployment}]}}"#)).unwrap();
     let fake = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fake");
     let path = format!("{}:{}", fake.display(), std::env::var("PATH").unwrap_or_default());
     let (state_s, calls_s) = (state.display().to_string(), calls.display().to_string());
@@ -210,11 +209,11 @@ fn concurrent_status_calls_from_nobody_start_one_backend_process() {
                 .stdout(Stdio::piped())
                 .stderr(Stdio::piped())
                 .spawn()
-                .unwrap_or_else(|e| panic!("{e}"))
+                .unwrap()
         })
         .collect();
     for c in callers {
-        let out = c.wait_with_output().unwrap_or_else(|e| panic!("{e}"));
+        let out = c.wait_with_output().unwrap();
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         assert!(String::from_utf8_lossy(&out.stdout).contains("31.1"));
     }
@@ -230,14 +229,14 @@ fn every_local_user_sees_jobs_and_status_but_never_env_file_contents() {
     // A secret in the env file atomic-test/envfile's label reads, sent by root's CLI into a
     // container that lives a few seconds (the label runs `env`, which runs the words appended).
     let path = "/var/tmp/atomicd-app/app.env";
-    std::fs::create_dir_all("/var/tmp/atomicd-app").unwrap_or_else(|e| panic!("{e}"));
-    std::fs::write(path, "GREETING=the secret value\n").unwrap_or_else(|e| panic!("{e}"));
+    std::fs::create_dir_all("/var/tmp/atomicd-app").unwrap();
+    std::fs::write(path, "GREETING=the secret value\n").unwrap();
     let root = Command::new(bin("atomic"))
         .args(["run", "--allow-env-file", path, "atomic-test/envfile", "sleep", "4"])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     std::thread::sleep(Duration::from_secs(2));
     // As documented (API.md, "Who sees what"): nobody sees the job, whose it is and what it runs.
     let objects = Command::new("setpriv")
@@ -245,12 +244,12 @@ fn every_local_user_sees_jobs_and_status_but_never_env_file_contents() {
         .args(["call", "org.atomic", "/org/atomic/Manager", "org.freedesktop.DBus.ObjectManager"])
         .arg("GetManagedObjects")
         .output()
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     let seen = String::from_utf8_lossy(&objects.stdout);
     assert!(objects.status.success(), "{}", String::from_utf8_lossy(&objects.stderr));
     assert!(seen.contains("\"CallerUid\":{\"type\":\"u\",\"data\":0}"), "{seen}");
     assert!(seen.contains("\"sleep\""), "{seen}");
-    let root = root.wait_with_output().unwrap_or_else(|e| panic!("{e}"));
+    let root = root.wait_with_output().unwrap();
     assert!(root.status.success(), "{}", String::from_utf8_lossy(&root.stderr));
     assert!(seen.contains("--env-file"), "the job shows the env file's path: {seen}");
     assert!(!seen.contains("secret value"), "an env file's contents in a job: {seen}");

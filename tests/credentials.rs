@@ -1,6 +1,8 @@
 //! Registry logins against the test world's htpasswd registry (127.0.0.1:5001, tests/world.sh):
 //! the engines' usual auth files and `--registry-auth` work on both engines, a missing or wrong
 //! login fails with a sentence that says so, and the secret never reaches the bus or the log.
+// Its helpers are test code too, though outside a #[test] (which clippy.toml already allows).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 
@@ -39,20 +41,20 @@ fn auth_dir(relative: &str, password: &str) -> (PathBuf, PathBuf) {
     let dir = std::env::temp_dir().join(format!("atomicd-auth-{}-{}", std::process::id(), unique()));
     let file = dir.join(relative);
     if let Some(parent) = file.parent() {
-        std::fs::create_dir_all(parent).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::create_dir_all(parent).unwrap();
     }
     let text = format!(
         r#"{{"auths": {{"127.0.0.1:5001": {{"auth": "{}"}}, "127.0.0.1:5000": {{"auth": "{}"}}}}}}"#,
         encoded(USER, password),
         encoded("someone-else", "open-registry-pw")
     );
-    std::fs::write(&file, text).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(&file, text).unwrap();
     (dir, file)
 }
 
 fn empty_dir() -> PathBuf {
     let dir = std::env::temp_dir().join(format!("atomicd-noauth-{}-{}", std::process::id(), unique()));
-    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::create_dir_all(&dir).unwrap();
     dir
 }
 
@@ -66,7 +68,7 @@ struct Monitor {
 impl Monitor {
     fn start() -> Monitor {
         let out = std::env::temp_dir().join(format!("atomicd-monitor-{}.txt", unique()));
-        let file = std::fs::File::create(&out).unwrap_or_else(|e| panic!("{e}"));
+        let file = std::fs::File::create(&out).unwrap();
         let child = Command::new("busctl")
             .args(["--system", "monitor", "--no-pager", "org.atomic"])
             .stdout(file)
@@ -185,7 +187,7 @@ async fn a_missing_or_wrong_login_fails_with_a_sentence_and_shows_nothing() {
         drop(daemon);
 
         // A file that is not an auth file is named, not quoted.
-        std::fs::write(&file, format!("password={WRONG_PASSWORD}")).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(&file, format!("password={WRONG_PASSWORD}")).unwrap();
         let _daemon = start(sock, &["--registry-auth", &path], &[]);
         let r = proxy().await.pull(PRIVATE, &PullOptions::default()).await;
         let text = error_text(&r);

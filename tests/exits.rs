@@ -2,6 +2,8 @@
 //! after the reply: the exit code stays exact (0, 3, 137 for a killed process), the output
 //! complete, a Run of the same NAME waits for the last one's removal, and what a crash left to
 //! remove is removed at the next start.
+// Its helpers are test code too, though outside a #[test] (which clippy.toml already allows).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 
@@ -96,7 +98,7 @@ fn a_start_removes_what_a_crash_left_to_remove_by_its_record_not_by_labels() {
                 args.extend(["--label".to_owned(), l.to_owned()]);
             }
             args.extend([PLAIN.to_owned(), "true".to_owned()]);
-            let out = Command::new(engine).args(&args).output().unwrap_or_else(|e| panic!("{e}"));
+            let out = Command::new(engine).args(&args).output().unwrap();
             assert!(out.status.success(), "{engine}: {}", String::from_utf8_lossy(&out.stderr));
             let id = Command::new(engine).args(["inspect", "--format", "{{.Id}}", name]).output();
             ids.push(id.map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned()).unwrap_or_default());
@@ -104,13 +106,13 @@ fn a_start_removes_what_a_crash_left_to_remove_by_its_record_not_by_labels() {
         // What a crashed atomicd's record says: `left` was still to be removed, `kept` is a kept
         // container of atomicd's; `forged` it never made, whatever its labels say.
         let state = std::env::temp_dir().join(format!("atomicd-sweep-{}", unique())).join("state");
-        std::fs::create_dir_all(&state).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::create_dir_all(&state).unwrap();
         let record = |name: &str, remove: bool| {
             serde_json::json!({"image": PLAIN, "image_id": "", "name": name, "operation": "Run",
                 "caller_uid": 0, "privileged": false, "remove": remove})
         };
         let records = serde_json::json!({ &ids[0]: record(&left, true), &ids[1]: record(&kept, false) });
-        std::fs::write(state.join("containers.json"), records.to_string()).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(state.join("containers.json"), records.to_string()).unwrap();
         let _d = Daemon::start_on(&state, &["--engine-socket", sock]);
         let swept = wait_until(Duration::from_secs(10), || !containers(engine).contains(&left));
         assert!(swept, "{engine}: the exited --rm container was not swept");

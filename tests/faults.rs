@@ -1,5 +1,7 @@
 //! Faults: atomicd killed in the middle of Install, the engine killed under a running call, an
 //! attached Run and a pull; a full state directory; polkitd gone.
+// Its helpers are test code too, though outside a #[test] (which clippy.toml already allows).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 
@@ -21,15 +23,14 @@ async fn sigkill_during_install_leaves_no_record_or_a_whole_one() {
         })
     };
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    Command::new("kill").args(["-KILL", &d.pid().to_string()]).status().unwrap_or_else(|e| panic!("{e}"));
+    Command::new("kill").args(["-KILL", &d.pid().to_string()]).status().unwrap();
     let r = tokio::time::timeout(Duration::from_secs(10), install).await.unwrap_or_else(|_| panic!("hung"));
-    assert!(r.unwrap_or_else(|e| panic!("{e}")).is_err(), "the call cannot succeed when atomicd died");
+    assert!(r.unwrap().is_err(), "the call cannot succeed when atomicd died");
     // A torn temporary file, as a crash in the middle of a write would leave.
-    std::fs::write(state.join(".installed.json.4242"), b"{\"installed\": [{\"ima")
-        .unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(state.join(".installed.json.4242"), b"{\"installed\": [{\"ima").unwrap();
 
     let _d = d.restart(&["--engine-socket", PODMAN_SOCK]);
-    let installed = proxy().await.status().await.unwrap_or_else(|e| panic!("{e}")).installed;
+    let installed = proxy().await.status().await.unwrap().installed;
     assert!(installed.is_empty(), "a killed Install recorded {installed:?}");
     assert!(!state.join(".installed.json.4242").exists(), "the torn temp file was not cleaned");
     let _ = Command::new("podman").args(["rm", "-f", "slowinstall"]).output();
@@ -39,7 +40,7 @@ async fn sigkill_during_install_leaves_no_record_or_a_whole_one() {
 /// (process, its directory, socket).
 fn podman_to_kill() -> (std::process::Child, std::path::PathBuf, String) {
     let dir = std::env::temp_dir().join(format!("atomicd-kill-{}", unique()));
-    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::create_dir_all(&dir).unwrap();
     let sock = dir.join("podman.sock").display().to_string();
     (private_podman(&sock), dir, sock)
 }
@@ -64,7 +65,7 @@ async fn engine_killed_under_a_run_is_an_engine_error_not_a_hang() {
     let _ = engine.kill();
     let _ = engine.wait();
     let r = tokio::time::timeout(Duration::from_secs(15), run).await.unwrap_or_else(|_| panic!("Run hung"));
-    let name_of_error = error_name(&r.unwrap_or_else(|e| panic!("{e}")));
+    let name_of_error = error_name(&r.unwrap());
     assert!(is_engine_error(&name_of_error), "{name_of_error}");
     let mut d = d;
     assert!(d.alive(), "atomicd died with the engine");
@@ -83,7 +84,7 @@ fn engine_killed_under_an_attached_run_ends_the_cli_with_an_engine_error() {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     assert!(wait_until(Duration::from_secs(30), || containers("podman").contains(&name)));
     std::thread::sleep(Duration::from_millis(500));
     let _ = engine.kill();
@@ -95,7 +96,7 @@ fn engine_killed_under_an_attached_run_ends_the_cli_with_an_engine_error() {
     let out = rx
         .recv_timeout(Duration::from_secs(20))
         .unwrap_or_else(|_| panic!("the CLI hung after the engine died"))
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(String::from_utf8_lossy(&out.stdout), "started\n", "the output before the fault was lost");
     assert_eq!(out.status.code(), Some(1), "{stderr}");
@@ -118,8 +119,8 @@ async fn engine_killed_during_a_pull_records_nothing_and_leaves_no_job() {
     let _ = Command::new("podman").args(["rmi", "-f", BIG]).output();
     let (mut engine, dir, sock) = podman_to_kill();
     let mut d = Daemon::start(&["--engine-socket", &sock]);
-    let conn = zbus::Connection::system().await.unwrap_or_else(|e| panic!("{e}"));
-    let p = atomicd::dbus::proxy::ManagerProxy::new(&conn).await.unwrap_or_else(|e| panic!("{e}"));
+    let conn = zbus::Connection::system().await.unwrap();
+    let p = atomicd::dbus::proxy::ManagerProxy::new(&conn).await.unwrap();
     let name = format!("pullkill{}", unique());
     let options = InstallOptions { name: Some(name.clone()), ..Default::default() };
     let call = p.install(BIG, &options);
@@ -137,7 +138,7 @@ async fn engine_killed_during_a_pull_records_nothing_and_leaves_no_job() {
     let name_of_error = error_name(&r);
     assert!(is_engine_error(&name_of_error), "{name_of_error}: {r:?}");
     assert!(d.alive(), "atomicd died with the engine");
-    let status = p.status().await.unwrap_or_else(|e| panic!("{e}"));
+    let status = p.status().await.unwrap();
     assert!(status.installed.is_empty(), "a failed pull was recorded: {:?}", status.installed);
     assert!(!status.engine.available);
     let jobs = om.get_managed_objects().await.unwrap_or_default();
@@ -202,7 +203,7 @@ impl PolkitAway {
             std::path::PathBuf::from("/usr/share/dbus-1/system-services/org.freedesktop.PolicyKit1.service");
         let parked = std::env::temp_dir().join("org.freedesktop.PolicyKit1.service.parked-by-atomicd-tests");
         if activation.exists() {
-            std::fs::rename(&activation, &parked).unwrap_or_else(|e| panic!("{e}"));
+            std::fs::rename(&activation, &parked).unwrap();
         }
         bus_daemon_call("ReloadConfig", &[]);
         let _ = Command::new("pkill").args(["-x", "polkitd"]).status();

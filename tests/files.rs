@@ -1,4 +1,6 @@
 //! The system files: each is checked the way the system that reads it would.
+// Its helpers are test code too, though outside a #[test] (which clippy.toml already allows).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 
@@ -38,7 +40,7 @@ fn shape(xml: &str) -> Shape {
 
 /// The shape of `interface` in an introspection document.
 pub fn shape_of(xml: &str, interface: &str) -> Shape {
-    let node = zbus_xml::Node::from_reader(xml.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+    let node = zbus_xml::Node::from_reader(xml.as_bytes()).unwrap();
     let iface = node
         .interfaces()
         .iter()
@@ -73,7 +75,7 @@ pub fn shape_of(xml: &str, interface: &str) -> Shape {
 #[tokio::test(flavor = "multi_thread")]
 async fn introspection_xml_matches_the_running_daemon() {
     let _d = Daemon::start(&["--engine-socket", PODMAN_SOCK]);
-    let conn = zbus::Connection::system().await.unwrap_or_else(|e| panic!("{e}"));
+    let conn = zbus::Connection::system().await.unwrap();
     let live = introspect(&conn, "/org/atomic/Manager").await;
     let file = shape(&read("dbus/org.atomic.Manager.xml"));
     assert_eq!(shape(&live), file);
@@ -180,7 +182,7 @@ fn bus_policy_lets_only_root_own_the_name() {
             "4",
         ])
         .output()
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("Access denied"), "{out:?}");
 }
@@ -265,15 +267,11 @@ fn make_install_lays_out_a_package_and_the_unit_verifies() {
     for line in ["Type=notify", "BusName=org.atomic", "StateDirectory=atomic"] {
         assert!(text.lines().any(|l| l == line), "{line} missing from the unit");
     }
-    let out =
-        Command::new("systemd-analyze").arg("verify").arg(&unit).output().unwrap_or_else(|e| panic!("{e}"));
+    let out = Command::new("systemd-analyze").arg("verify").arg(&unit).output().unwrap();
     assert!(out.status.success(), "systemd-analyze verify: {}", String::from_utf8_lossy(&out.stderr));
     // The sandboxing stays where it was measured (4.1 "OK"); a dropped directive shows here.
-    let out = Command::new("systemd-analyze")
-        .args(["security", "--offline=true"])
-        .arg(&unit)
-        .output()
-        .unwrap_or_else(|e| panic!("{e}"));
+    let out =
+        Command::new("systemd-analyze").args(["security", "--offline=true"]).arg(&unit).output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     let exposure: f64 = text
         .lines()
@@ -292,10 +290,10 @@ async fn a_running_job_matches_the_job_interface_of_the_xml() {
     let p = proxy().await;
     let conn = p.inner().connection().clone();
     let sleeper = tokio::spawn(async move {
-        let p = atomicd::dbus::proxy::ManagerProxy::new(&conn).await.unwrap_or_else(|e| panic!("{e}"));
+        let p = atomicd::dbus::proxy::ManagerProxy::new(&conn).await.unwrap();
         p.run(PLAIN, &["sleep".to_owned(), "3".to_owned()], &Default::default()).await
     });
-    let conn = zbus::Connection::system().await.unwrap_or_else(|e| panic!("{e}"));
+    let conn = zbus::Connection::system().await.unwrap();
     let om = object_manager(&conn).await;
     let mut path = None;
     for _ in 0..50 {
@@ -312,7 +310,7 @@ async fn a_running_job_matches_the_job_interface_of_the_xml() {
         shape_of(&live, "org.atomic.Job"),
         shape_of(&read("dbus/org.atomic.Manager.xml"), "org.atomic.Job")
     );
-    let done = sleeper.await.unwrap_or_else(|e| panic!("{e}")).unwrap_or_else(|e| panic!("{e}"));
+    let done = sleeper.await.unwrap().unwrap();
     assert_eq!(done.exit_code, Some(0));
     // The job is unexported as its call ends (InterfacesRemoved follows the reply closely).
     let mut gone = false;
@@ -402,12 +400,12 @@ fn make_deb_builds_a_package_that_installs_and_purges() {
         .unwrap_or_else(|e| panic!("make: {e}"));
     assert!(out.status.success(), "make deb: {}", String::from_utf8_lossy(&out.stderr));
     let deb = std::fs::read_dir(target)
-        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap()
         .flatten()
         .map(|e| e.path())
         .find(|p| p.extension().is_some_and(|x| x == "deb") && p.to_string_lossy().contains("atomicd_"))
         .unwrap_or_else(|| panic!("no .deb in {}", target.display()));
-    let info = Command::new("dpkg-deb").arg("-f").arg(&deb).output().unwrap_or_else(|e| panic!("{e}"));
+    let info = Command::new("dpkg-deb").arg("-f").arg(&deb).output().unwrap();
     let control = String::from_utf8_lossy(&info.stdout);
     for field in ["Package: atomicd", "Architecture: ", "dbus (>= 1.12)", "polkitd", "libostree-1-1 (>= "] {
         assert!(control.contains(field), "{field} missing from the control file:\n{control}");
@@ -417,9 +415,9 @@ fn make_deb_builds_a_package_that_installs_and_purges() {
     assert!(control.contains(&version), "debian/changelog and Cargo.toml disagree:\n{control}");
     let scratch = std::env::temp_dir().join(format!("atomicd-dpkg-{}", unique()));
     let admin = scratch.join("var/lib/dpkg");
-    std::fs::create_dir_all(admin.join("info")).unwrap_or_else(|e| panic!("{e}"));
-    std::fs::create_dir_all(admin.join("updates")).unwrap_or_else(|e| panic!("{e}"));
-    std::fs::write(admin.join("status"), "").unwrap_or_else(|e| panic!("{e}"));
+    std::fs::create_dir_all(admin.join("info")).unwrap();
+    std::fs::create_dir_all(admin.join("updates")).unwrap();
+    std::fs::write(admin.join("status"), "").unwrap();
     let dpkg = |args: &[&str]| {
         let out = Command::new("dpkg")
             .arg(format!("--instdir={}", scratch.display()))
@@ -445,8 +443,8 @@ fn make_deb_builds_a_package_that_installs_and_purges() {
     let unit =
         std::fs::read_to_string(scratch.join("lib/systemd/system/atomicd.service")).unwrap_or_default();
     assert!(unit.contains("ExecStart=/usr/libexec/atomicd"), "{unit}");
-    std::fs::create_dir_all(scratch.join("var/lib/atomic")).unwrap_or_else(|e| panic!("{e}"));
-    std::fs::write(scratch.join("var/lib/atomic/installed.json"), "{}").unwrap_or_else(|e| panic!("{e}"));
+    std::fs::create_dir_all(scratch.join("var/lib/atomic")).unwrap();
+    std::fs::write(scratch.join("var/lib/atomic/installed.json"), "{}").unwrap();
     dpkg(&["--purge", "atomicd"]);
     assert!(!scratch.join("usr/libexec/atomicd").exists(), "purge left the daemon");
     assert!(!scratch.join("var/lib/atomic").exists(), "purge left the records");

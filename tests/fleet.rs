@@ -5,17 +5,19 @@
 //! order of endpoints, as 12 atomicd instances would run it. TLS runs against an etcd member
 //! that takes only clients with a certificate of the test CA (tests/fixtures/tls), and against
 //! the FleetLock stand-in serving https.
+// Its helpers are test code too, though outside a #[test] (which clippy.toml already allows).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use atomicd::net::http::{HttpError, JsonClient};
+use atomicd::net::tls::TlsFiles;
 use atomicd::updates::etcd::EtcdSemaphore;
 use atomicd::updates::fleetlock::{FleetLock, FleetLockError};
-use atomicd::updates::http::{HttpError, JsonClient};
 use atomicd::updates::semaphore::Take;
-use atomicd::updates::tls::TlsFiles;
 use common::*;
 
 fn root() -> std::path::PathBuf {
@@ -84,7 +86,7 @@ async fn twelve_hosts_share_two_slots_through_etcd_even_with_a_member_down() {
     println!("member m2 back at {:.2} s", start.elapsed().as_secs_f64());
     let mut timeline = Vec::new();
     for h in hosts {
-        timeline.push(h.await.unwrap_or_else(|e| panic!("{e}")));
+        timeline.push(h.await.unwrap());
     }
     timeline.sort_by(|a, b| a.1.total_cmp(&b.1));
     println!("slot timeline (s since start):");
@@ -93,7 +95,7 @@ async fn twelve_hosts_share_two_slots_through_etcd_even_with_a_member_down() {
     }
     assert_eq!(timeline.len(), 12, "every host got through");
     // etcd's own record of every version of the semaphore: never more than 2 holders.
-    let history = semaphore(&group, 2, 0).history().await.unwrap_or_else(|e| panic!("{e}"));
+    let history = semaphore(&group, 2, 0).history().await.unwrap();
     let most = history.iter().map(|(_, s)| s.holders.len()).max().unwrap_or(0);
     let takes = history.windows(2).filter(|w| w[1].1.holders.len() > w[0].1.holders.len()).count();
     println!(
@@ -116,7 +118,7 @@ fn fleet_cli(args: &[&str], config: &std::path::Path) -> (Option<i32>, String) {
         .arg("--config")
         .arg(config)
         .output()
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     (
         out.status.code(),
         String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
@@ -141,7 +143,7 @@ async fn a_host_that_dies_holding_a_slot_keeps_it_until_released_by_hand() {
         "[updates]\nstrategy = \"etcd\"\n[updates.etcd]\nendpoints = [\"{}\", \"{}\"]\ngroup = \"{group}\"\nslots = 1\n",
         ENDPOINTS[1], ENDPOINTS[2]
     );
-    std::fs::write(&config, toml).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(&config, toml).unwrap();
     let atomic = |args: &[&str]| fleet_cli(args, &config);
     let (code, out) = atomic(&["status"]);
     println!("{out}");
@@ -180,7 +182,7 @@ fn fleetlock_server(slots: u32, tls: bool) -> (std::process::Child, String) {
     if tls {
         command.arg(tls_file("server.pem")).arg(tls_file("server-key.pem"));
     }
-    let child = command.spawn().unwrap_or_else(|e| panic!("{e}"));
+    let child = command.spawn().unwrap();
     assert!(wait_until(Duration::from_secs(10), || port_file.exists()), "the FleetLock server did not start");
     let port = std::fs::read_to_string(&port_file).unwrap_or_default();
     (child, format!("{}://127.0.0.1:{port}", if tls { "https" } else { "http" }))
@@ -206,11 +208,11 @@ async fn refused(sem: Result<EtcdSemaphore, String>) -> String {
 async fn etcd_over_tls_takes_the_ca_and_a_client_certificate_and_nothing_less() {
     let group = format!("tls-{}", unique());
     let full = tls_files(Some("ca.pem"), true);
-    let a = tls_semaphore(&group, &full).unwrap_or_else(|e| panic!("{e}"));
-    let b = tls_semaphore(&group, &full).unwrap_or_else(|e| panic!("{e}"));
+    let a = tls_semaphore(&group, &full).unwrap();
+    let b = tls_semaphore(&group, &full).unwrap();
     assert_eq!(a.take("host-a").await.ok(), Some(Take::Taken));
     assert_eq!(b.take("host-b").await.ok(), Some(Take::Full));
-    let (s, _) = b.read().await.unwrap_or_else(|e| panic!("{e}"));
+    let (s, _) = b.read().await.unwrap();
     assert_eq!(s.holders, ["host-a"]);
     assert_eq!(a.release("host-a").await.ok(), Some(true));
     assert_eq!(b.take("host-b").await.ok(), Some(Take::Taken));
@@ -245,7 +247,7 @@ async fn etcd_over_tls_takes_the_ca_and_a_client_certificate_and_nothing_less() 
             tls_file(ca),
             tls_file("client.pem"),
         );
-        std::fs::write(&config, toml).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(&config, toml).unwrap();
     };
     let status = || fleet_cli(&["status"], &config);
     write("ca.pem", true);
@@ -272,7 +274,7 @@ async fn fleetlock_as_zincati_speaks_it_and_each_failure_as_documented() {
     etcd_passes_over_a_member_that_answers_500(&url).await;
     let a = FleetLock::new(&format!("{url}/ok"), "workers", "host-a", http.clone());
     let b = FleetLock::new(&format!("{url}/ok"), "workers", "host-b", http.clone());
-    a.pre_reboot().await.unwrap_or_else(|e| panic!("{e}"));
+    a.pre_reboot().await.unwrap();
     a.pre_reboot().await.unwrap_or_else(|e| panic!("a holder asking again: {e}"));
     // A full semaphore: refused with the protocol's kind and sentence.
     match b.pre_reboot().await {
@@ -281,9 +283,9 @@ async fn fleetlock_as_zincati_speaks_it_and_each_failure_as_documented() {
         }
         other => panic!("{other:?}"),
     }
-    a.steady_state().await.unwrap_or_else(|e| panic!("{e}"));
+    a.steady_state().await.unwrap();
     b.pre_reboot().await.unwrap_or_else(|e| panic!("after a's steady state: {e}"));
-    b.steady_state().await.unwrap_or_else(|e| panic!("{e}"));
+    b.steady_state().await.unwrap();
 
     // The header matters: the same request without it is refused (the server is strict, and the
     // client's requests above passed, so it sends it).
@@ -294,7 +296,7 @@ async fn fleetlock_as_zincati_speaks_it_and_each_failure_as_documented() {
             br#"{"client_params":{"id":"x","group":"g"}}"#.to_vec(),
         )
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     assert_eq!(raw.status, 400, "{:?}", raw.body);
     assert!(String::from_utf8_lossy(&raw.body).contains("missing_header"));
 
@@ -320,18 +322,17 @@ async fn fleetlock_as_zincati_speaks_it_and_each_failure_as_documented() {
 #[tokio::test(flavor = "multi_thread")]
 async fn fleetlock_over_https_with_a_private_ca() {
     let (mut server, url) = fleetlock_server(1, true);
-    let http = JsonClient::with_tls(Duration::from_secs(2), &tls_files(Some("ca.pem"), false))
-        .unwrap_or_else(|e| panic!("{e}"));
+    let http = JsonClient::with_tls(Duration::from_secs(2), &tls_files(Some("ca.pem"), false)).unwrap();
     let a = FleetLock::new(&format!("{url}/ok"), "workers", "host-a", http.clone());
     let b = FleetLock::new(&format!("{url}/ok"), "workers", "host-b", http);
     a.pre_reboot().await.unwrap_or_else(|e| panic!("{url}: {e}"));
     assert!(matches!(b.pre_reboot().await, Err(FleetLockError::Refused { status: 409, .. })));
-    a.steady_state().await.unwrap_or_else(|e| panic!("{e}"));
-    b.pre_reboot().await.unwrap_or_else(|e| panic!("{e}"));
+    a.steady_state().await.unwrap();
+    b.pre_reboot().await.unwrap();
     println!("FleetLock over {url}: pre-reboot, a full semaphore and steady-state as over http");
     // Trusting only another CA, the client refuses the server before sending anything.
-    let other = JsonClient::with_tls(Duration::from_secs(2), &tls_files(Some("other-ca.pem"), false))
-        .unwrap_or_else(|e| panic!("{e}"));
+    let other =
+        JsonClient::with_tls(Duration::from_secs(2), &tls_files(Some("other-ca.pem"), false)).unwrap();
     match FleetLock::new(&format!("{url}/ok"), "workers", "host-c", other).pre_reboot().await {
         Err(e @ FleetLockError::Http(HttpError::Unreachable { .. })) => {
             println!("another CA: {e}");

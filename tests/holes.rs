@@ -1,6 +1,8 @@
 //! The authorization holes of "what is authorized is what runs", over the real bus with a user
 //! whom a polkit JavaScript rule grants only `org.atomic.run` and `org.atomic.install`: each
 //! test shows that what runs is what that grant covers, and nothing else.
+// Its helpers are test code too, though outside a #[test] (which clippy.toml already allows).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 
@@ -189,10 +191,7 @@ fn a_pull_without_a_tag_fetches_latest_only_on_docker() {
     let r = call_as(0, &["Install", repo, "--opt", "display=false"]);
     let _ = call_as(0, &["Uninstall", repo, "--opt", "keep-image=true"]);
     assert!(r.error.is_none(), "{:?}", r.error);
-    let out = Command::new("docker")
-        .args(["images", "--format", "{{.Tag}}", repo])
-        .output()
-        .unwrap_or_else(|e| panic!("{e}"));
+    let out = Command::new("docker").args(["images", "--format", "{{.Tag}}", repo]).output().unwrap();
     let tags = String::from_utf8_lossy(&out.stdout).trim().to_owned();
     let _ = Command::new("docker")
         .args(["rmi", "-f", &format!("{repo}:latest"), &format!("{repo}:other")])

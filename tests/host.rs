@@ -1,5 +1,7 @@
 //! The ostree backend end to end over the real bus, on a throwaway sysroot built here with
 //! Debian's ostree (TESTBED.md): upgrade, rollback, check, Busy, refusal.
+// Its helpers are test code too, though outside a #[test] (which clippy.toml already allows).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 
@@ -10,7 +12,7 @@ use std::time::Duration;
 use common::*;
 
 fn sh(script: &str) {
-    let out = Command::new("bash").args(["-euc", script]).output().unwrap_or_else(|e| panic!("{e}"));
+    let out = Command::new("bash").args(["-euc", script]).output().unwrap();
     assert!(out.status.success(), "{script}\n{}", String::from_utf8_lossy(&out.stderr));
 }
 
@@ -60,7 +62,7 @@ fn commit(sysroot: &Path, version: &str) {
 }
 
 async fn versions() -> Vec<(String, bool)> {
-    let host = proxy().await.status().await.unwrap_or_else(|e| panic!("{e}")).host;
+    let host = proxy().await.status().await.unwrap().host;
     assert_eq!(host.backend, "ostree");
     host.deployments.into_iter().map(|d| (d.version, d.default)).collect()
 }
@@ -80,10 +82,7 @@ async fn ostree_upgrade_rollback_check_busy_and_refusal() {
 
     commit(&s, "2.0");
     let p = proxy().await;
-    let check = p
-        .host_upgrade(&UpgradeOptions { check: Some(true), ..Default::default() })
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let check = p.host_upgrade(&UpgradeOptions { check: Some(true), ..Default::default() }).await.unwrap();
     assert!(check.changed);
     assert_eq!(versions().await, v(&[("1.0", true)]), "check must not deploy");
 
@@ -92,21 +91,21 @@ async fn ostree_upgrade_rollback_check_busy_and_refusal() {
     assert_eq!(r.error.map(|e| e.0).as_deref(), Some("org.freedesktop.DBus.Error.AccessDenied"));
     assert_eq!(versions().await, v(&[("1.0", true)]));
 
-    let up = p.host_upgrade(&Default::default()).await.unwrap_or_else(|e| panic!("{e}"));
+    let up = p.host_upgrade(&Default::default()).await.unwrap();
     assert!(up.changed);
     assert_eq!(versions().await, v(&[("2.0", true), ("1.0", false)]));
-    let again = p.host_upgrade(&Default::default()).await.unwrap_or_else(|e| panic!("{e}"));
+    let again = p.host_upgrade(&Default::default()).await.unwrap();
     assert!(!again.changed, "already up to date");
 
     let (_, before, _) = cli_as(0, &["host", "status"]);
-    let r = p.rollback(&Default::default()).await.unwrap_or_else(|e| panic!("{e}"));
+    let r = p.rollback(&Default::default()).await.unwrap();
     assert_eq!(r.deployment.version, "1.0");
     assert_eq!(versions().await, v(&[("1.0", true), ("2.0", false)]), "rollback reorders, deletes nothing");
     let (_, after, _) = cli_as(0, &["host", "status"]);
     assert_ne!(before, after);
     println!("atomic host status before rollback:\n{before}\nafter:\n{after}");
 
-    p.host_upgrade(&Default::default()).await.unwrap_or_else(|e| panic!("{e}"));
+    p.host_upgrade(&Default::default()).await.unwrap();
     assert_eq!(versions().await[0], ("2.0".to_owned(), true));
 
     // A second host operation while one runs is Busy. The first is held on the sysroot lock
@@ -118,7 +117,7 @@ async fn ostree_upgrade_rollback_check_busy_and_refusal() {
         .arg(&lock)
         .stdout(Stdio::piped())
         .spawn()
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     let mut held = String::new();
     if let Some(out) = holder.stdout.as_mut() {
         use std::io::Read;
@@ -132,7 +131,7 @@ async fn ostree_upgrade_rollback_check_busy_and_refusal() {
     let second = proxy().await.host_upgrade(&Default::default()).await;
     assert_eq!(error_name(&second), "org.atomic.Error.Busy");
     let _ = holder.wait();
-    let first = first.await.unwrap_or_else(|e| panic!("{e}")).unwrap_or_else(|e| panic!("{e}"));
+    let first = first.await.unwrap().unwrap();
     assert!(first.changed);
     assert_eq!(versions().await[0], ("3.0".to_owned(), true));
 
@@ -155,7 +154,7 @@ fn host_status_json_is_the_host_block() {
     let _d = ostree_daemon(&s);
     let (code, out, err) = cli_as(NOBODY, &["host", "status", "--json"]);
     assert_eq!(code, 0, "{err}");
-    let v: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}"));
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     let d = &v["deployments"][0];
     assert_eq!(v["backend"], "ostree");
     for key in [
@@ -182,18 +181,18 @@ fn host_status_json_is_the_host_block() {
     commit(&s, "1.1");
     sh(&format!("ostree admin deploy --sysroot={} --os=testos testos/stable", s.display()));
     let (_, out, _) = cli_as(NOBODY, &["host", "status", "--json"]);
-    let v: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}"));
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["deployments"][0]["version"], "1.1", "{v}");
     assert_eq!(v["deployments"].as_array().map(Vec::len), Some(2));
     remove(&s);
 }
 
 async fn deployments() -> Vec<DeploymentBlock> {
-    proxy().await.status().await.unwrap_or_else(|e| panic!("{e}")).host.deployments
+    proxy().await.status().await.unwrap().host.deployments
 }
 
 async fn cached_update() -> UpdateBlock {
-    proxy().await.cached_update().await.unwrap_or_else(|e| panic!("{e}"))
+    proxy().await.cached_update().await.unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -204,7 +203,7 @@ async fn ostree_cached_update_deploy_pin_cleanup_and_rebase() {
     commit(&s, "3.0"); // changes it
     let p = proxy().await;
     let check = p.host_upgrade(&UpgradeOptions { check: Some(true), ..Default::default() }).await;
-    let check = check.unwrap_or_else(|e| panic!("{e}"));
+    let check = check.unwrap();
     assert_eq!((check.available, check.update.and_then(|u| u.version).as_deref()), (Some(true), Some("3.0")));
     let update = cached_update().await;
     assert_eq!(update.version.as_deref(), Some("3.0"));
@@ -228,7 +227,7 @@ async fn ostree_cached_update_deploy_pin_cleanup_and_rebase() {
     assert_eq!(cached_update().await.version.as_deref(), Some("3.0"));
 
     // An older version of the origin: deployed; the update is still ahead of it.
-    let older = p.host_deploy("2.0", &DeployOptions::default()).await.unwrap_or_else(|e| panic!("{e}"));
+    let older = p.host_deploy("2.0", &DeployOptions::default()).await.unwrap();
     assert_eq!((older.deployment.version.as_str(), older.deployment.default), ("2.0", true));
     assert_eq!(versions().await, v(&[("2.0", true), ("1.0", false)]));
     assert_eq!(cached_update().await.version.as_deref(), Some("3.0"));
@@ -248,10 +247,10 @@ async fn ostree_cached_update_deploy_pin_cleanup_and_rebase() {
     let (code, out, err) = cli_as(0, &["host", "pin", &id]);
     assert_eq!(code, 0, "{err}");
     assert_eq!(out, format!("Pinned {id}.\n"));
-    let up = p.host_upgrade(&Default::default()).await.unwrap_or_else(|e| panic!("{e}"));
+    let up = p.host_upgrade(&Default::default()).await.unwrap();
     assert!(up.changed);
     assert_eq!(cached_update().await.version, None, "deployed: no longer an update");
-    let raw = proxy().await.cached_update_dict().await.unwrap_or_else(|e| panic!("{e}"));
+    let raw = proxy().await.cached_update_dict().await.unwrap();
     assert!(raw.is_empty(), "no update is an empty dictionary, as documented: {raw:?}");
     let listed = deployments().await;
     assert!(listed.iter().any(|d| d.version == "1.0" && d.pinned), "{listed:?}");
@@ -294,9 +293,9 @@ fn serve(repo: &Path, delay: &str) -> (std::process::Child, String) {
         .args([repo.as_os_str(), port_file.as_os_str()])
         .arg(delay)
         .spawn()
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     assert!(wait_until(Duration::from_secs(10), || port_file.exists()), "the HTTP server did not start");
-    let port = std::fs::read_to_string(&port_file).unwrap_or_else(|e| panic!("{e}"));
+    let port = std::fs::read_to_string(&port_file).unwrap();
     (child, format!("http://127.0.0.1:{port}"))
 }
 
@@ -326,8 +325,8 @@ async fn a_cancelled_upgrade_pull_leaves_the_host_as_it_was() {
     let (mut slow, url) = serve(&remote, "0.02");
     set_remote(&s, &url);
     let _d = ostree_daemon(&s);
-    let conn = zbus::Connection::system().await.unwrap_or_else(|e| panic!("{e}"));
-    let p = atomicd::dbus::proxy::ManagerProxy::new(&conn).await.unwrap_or_else(|e| panic!("{e}"));
+    let conn = zbus::Connection::system().await.unwrap();
+    let p = atomicd::dbus::proxy::ManagerProxy::new(&conn).await.unwrap();
     let options = UpgradeOptions::default();
     let call = p.host_upgrade(&options);
     tokio::pin!(call);

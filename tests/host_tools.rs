@@ -1,6 +1,8 @@
 //! The rpm-ostree and bootc backends over the real bus, through tests/fake/hostctl.py: those
 //! tools cannot run on Debian, so a stand-in speaks their recorded formats and keeps its state
 //! between calls as they do (the fake says where each field comes from).
+// Its helpers are test code too, though outside a #[test] (which clippy.toml already allows).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 
@@ -18,8 +20,8 @@ struct FakeHost {
 impl FakeHost {
     fn new(state: &Value) -> FakeHost {
         let dir = std::env::temp_dir().join(format!("atomicd-fakehost-{}", unique()));
-        std::fs::create_dir_all(dir.join("sysroot/ostree/deploy")).unwrap_or_else(|e| panic!("{e}"));
-        std::fs::write(dir.join("state"), state.to_string()).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::create_dir_all(dir.join("sysroot/ostree/deploy")).unwrap();
+        std::fs::write(dir.join("state"), state.to_string()).unwrap();
         FakeHost { dir }
     }
 
@@ -67,7 +69,7 @@ fn booted(version: &str, n: char, origin: &str) -> Value {
 }
 
 async fn host() -> HostBlock {
-    proxy().await.status().await.unwrap_or_else(|e| panic!("{e}")).host
+    proxy().await.status().await.unwrap().host
 }
 
 async fn versions() -> Vec<(String, bool, bool)> {
@@ -75,7 +77,7 @@ async fn versions() -> Vec<(String, bool, bool)> {
 }
 
 async fn cached_update() -> UpdateBlock {
-    proxy().await.cached_update().await.unwrap_or_else(|e| panic!("{e}"))
+    proxy().await.cached_update().await.unwrap()
 }
 
 /// An update's diff as (packages upgraded, added, removed).
@@ -107,7 +109,7 @@ async fn rpm_ostree_check_deploy_rebase_pin_cleanup_and_rollback() {
     assert_eq!(cached_update().await.version, None, "no check yet");
 
     let check = p.host_upgrade(&UpgradeOptions { check: Some(true), ..Default::default() }).await;
-    let check = check.unwrap_or_else(|e| panic!("{e}"));
+    let check = check.unwrap();
     assert_eq!(
         (check.available, check.update.and_then(|u| u.version).as_deref()),
         (Some(true), Some("31.2"))
@@ -119,27 +121,25 @@ async fn rpm_ostree_check_deploy_rebase_pin_cleanup_and_rollback() {
     assert!(text.contains("Available: 31.2 (1 packages upgraded, 2 added, 1 removed)"), "{text}");
     assert_eq!(versions().await, v(&[("31.1", true, false)]), "a check deploys nothing");
 
-    let up = p.host_upgrade(&Default::default()).await.unwrap_or_else(|e| panic!("{e}"));
+    let up = p.host_upgrade(&Default::default()).await.unwrap();
     assert!(up.changed);
     assert_eq!(versions().await, v(&[("31.2", true, false), ("31.1", false, false)]));
     assert_eq!(cached_update().await.version, None, "deployed: no longer an update");
 
-    let deployed = p.host_deploy("31.0", &DeployOptions::default()).await.unwrap_or_else(|e| panic!("{e}"));
+    let deployed = p.host_deploy("31.0", &DeployOptions::default()).await.unwrap();
     assert_eq!(deployed.deployment.version, "31.0");
     let r = p.host_deploy("29.9", &DeployOptions::default()).await;
     assert!(error_text(&r).contains("Failed to resolve version 29.9"), "{r:?}");
     let testing = "fedora:fedora/x86_64/coreos/testing";
-    let rebased = p.host_rebase(testing, &RebaseOptions::default()).await.unwrap_or_else(|e| panic!("{e}"));
+    let rebased = p.host_rebase(testing, &RebaseOptions::default()).await.unwrap();
     assert_eq!((rebased.deployment.version.as_str(), rebased.deployment.origin.as_str()), ("32.1", testing));
 
     // Pin the booted deployment, then clean up everything: only the pending one can go.
     let booted_id = host().await.deployments.into_iter().find(|d| d.booted).map(|d| d.id);
-    p.host_pin(&booted_id.clone().unwrap_or_default(), true).await.unwrap_or_else(|e| panic!("{e}"));
+    p.host_pin(&booted_id.clone().unwrap_or_default(), true).await.unwrap();
     assert_eq!(versions().await, v(&[("32.1", true, false), ("31.1", false, true)]));
-    let removed = p
-        .host_cleanup(&CleanupOptions { pending: Some(true), rollback: Some(true) })
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let removed =
+        p.host_cleanup(&CleanupOptions { pending: Some(true), rollback: Some(true) }).await.unwrap();
     assert_eq!(removed.removed.len(), 1, "only the pending deployment: {removed:?}");
     assert_eq!(versions().await, v(&[("31.1", true, true)]), "the booted and pinned one stays");
     let calls = std::fs::read_to_string(fake.dir.join("calls")).unwrap_or_default();
@@ -161,7 +161,7 @@ async fn status_is_read_once_per_change_and_survives_a_failing_tool() {
     drop(d);
 
     let _d = fake.daemon("rpm-ostree", &[("FAKE_HOST_FAIL", "1")]);
-    let status = proxy().await.status().await.unwrap_or_else(|e| panic!("{e}"));
+    let status = proxy().await.status().await.unwrap();
     assert!(status.host.deployments.is_empty(), "{status:?}");
     let error = status.host.error.clone().unwrap_or_default();
     assert!(error.contains("Connection to the daemon was lost"), "{status:?}");
@@ -187,7 +187,7 @@ async fn bootc_reads_its_boot_order_and_cached_update_and_refuses_deploy() {
 
     // A rollback is queued, not a reordering: bootc then reports bootOrder rollback, and the
     // rollback deployment is the default.
-    let back = p.rollback(&Default::default()).await.unwrap_or_else(|e| panic!("{e}"));
+    let back = p.rollback(&Default::default()).await.unwrap();
     assert_eq!(back.deployment.version, "41.1");
     assert_eq!(versions().await, v(&[("41.1", true, false), ("41.2", false, false)]));
     // The CLI's --json prints the answer whole, as the dictionary atomicd sent.
@@ -213,7 +213,7 @@ async fn bootc_reads_its_boot_order_and_cached_update_and_refuses_deploy() {
     assert!(error_text(&r).contains("HostRebase"), "it says what to do instead: {r:?}");
 
     let other = "quay.io/example/other:latest";
-    let switched = p.host_rebase(other, &RebaseOptions::default()).await.unwrap_or_else(|e| panic!("{e}"));
+    let switched = p.host_rebase(other, &RebaseOptions::default()).await.unwrap();
     assert_eq!((switched.deployment.origin.as_str(), switched.deployment.version.as_str()), (other, "7.0"));
     assert!(switched.deployment.staged);
     assert_eq!(cached_update().await.version, None, "the host moved past it: a newer default");
@@ -228,17 +228,17 @@ async fn cached_update_changes_are_signalled_and_a_committed_job_refuses_cancel(
         "available": commit("31.2", 'b'),
     }));
     let _d = fake.daemon("rpm-ostree", &[("FAKE_HOST_ROLLBACK_DELAY", "2")]);
-    let conn = zbus::Connection::system().await.unwrap_or_else(|e| panic!("{e}"));
-    let p = atomicd::dbus::proxy::ManagerProxy::new(&conn).await.unwrap_or_else(|e| panic!("{e}"));
+    let conn = zbus::Connection::system().await.unwrap();
+    let p = atomicd::dbus::proxy::ManagerProxy::new(&conn).await.unwrap();
     let mut changes = p.receive_cached_update_changed().await;
     let _ = tokio::time::timeout(std::time::Duration::from_millis(300), changes.next()).await; // the initial value
     let check = UpgradeOptions { check: Some(true), ..Default::default() };
-    p.host_upgrade(&check).await.unwrap_or_else(|e| panic!("{e}"));
+    p.host_upgrade(&check).await.unwrap();
     let changed = tokio::time::timeout(std::time::Duration::from_secs(5), changes.next())
         .await
         .unwrap_or_else(|_| panic!("no PropertiesChanged for CachedUpdate after a check"))
         .unwrap_or_else(|| panic!("the stream ended"));
-    let update = changed.get().await.unwrap_or_else(|e| panic!("{e}"));
+    let update = changed.get().await.unwrap();
     assert_eq!(update.version.as_deref(), Some("31.2"));
 
     // A rollback is one step: its job says it can no longer be cancelled, and Cancel says so.
@@ -249,12 +249,8 @@ async fn cached_update_changes_are_signalled_and_a_committed_job_refuses_cancel(
         r = &mut call => panic!("the rollback ended before its job was seen: {r:?}"),
         j = job_where(&conn, |_, m| m.contains("previous deployment")) => j.0,
     };
-    let job_proxy = atomicd::dbus::proxy::JobProxy::builder(&conn)
-        .path(job.clone())
-        .unwrap_or_else(|e| panic!("{e}"))
-        .build()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let job_proxy =
+        atomicd::dbus::proxy::JobProxy::builder(&conn).path(job.clone()).unwrap().build().await.unwrap();
     assert_eq!(job_proxy.cancellable().await.ok(), Some(false));
     let r = job_proxy.cancel().await;
     assert!(error_text(&r).contains("can no longer be cancelled"), "{r:?}");

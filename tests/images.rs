@@ -1,5 +1,7 @@
 //! Images and containers over the real bus on both engines (issue: images and containers the
 //! way a UI and a script need them): Pull, a Run that pulls, Info, and the lists.
+// Its helpers are test code too, though outside a #[test] (which clippy.toml already allows).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 
@@ -88,10 +90,10 @@ async fn info_says_what_each_label_would_do_for_this_caller() {
         assert!(i.uninstall.is_some() && i.stop.is_none(), "{engine}");
         assert!(i.installed.is_none(), "{engine}");
         // A label atomicd will not run says why; the default line stands in for a missing RUN.
-        let shell = p.info("atomic-test/shell", &Default::default()).await.unwrap_or_else(|e| panic!("{e}"));
+        let shell = p.info("atomic-test/shell", &Default::default()).await.unwrap();
         let run = shell.run.unwrap_or_else(|| panic!("{engine}: no run"));
         assert!(!run.supported && run.error.is_some_and(|e| e.contains(';')), "{engine}");
-        let plain = p.info("atomic-test/plain", &Default::default()).await.unwrap_or_else(|e| panic!("{e}"));
+        let plain = p.info("atomic-test/plain", &Default::default()).await.unwrap();
         assert!(plain.run.is_some_and(|r| r.supported && r.label.is_empty()), "{engine}");
         // Open to every caller, and missing images are not pulled.
         let reply = call_as(NOBODY, &["Info", "atomic-test/app"]);
@@ -215,7 +217,7 @@ async fn changed_follows_the_engine_and_atomicd_s_own_changes() {
     for (sock, engine) in ENGINES {
         let _d = Daemon::start(&["--engine-socket", sock]);
         let p = proxy().await;
-        let mut changed = p.receive_changed().await.unwrap_or_else(|e| panic!("{e}"));
+        let mut changed = p.receive_changed().await.unwrap();
         // A container made with the engine's own CLI, which atomicd learns of from its events.
         let theirs = format!("theirs{}", unique());
         let made =

@@ -1,5 +1,7 @@
 //! Install and Uninstall end to end: pull from the local registry, INSTALL/UNINSTALL labels that
 //! leave marks on the host, the installation record across restarts, and refusals.
+// Its helpers are test code too, though outside a #[test] (which clippy.toml already allows).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 
@@ -21,7 +23,7 @@ fn forget_image(engine: &str) {
 }
 
 async fn installed() -> Vec<InstalledBlock> {
-    proxy().await.status().await.unwrap_or_else(|e| panic!("{e}")).installed
+    proxy().await.status().await.unwrap().installed
 }
 
 /// The names installed, for comparisons.
@@ -64,7 +66,7 @@ async fn install_pulls_runs_the_label_records_and_uninstall_undoes_it() {
 
         // Run works now that it is installed.
         let run = RunOptions { name: Some(name.clone()), ..Default::default() };
-        let r = proxy().await.run(APP, &[], &run).await.unwrap_or_else(|e| panic!("{e}"));
+        let r = proxy().await.run(APP, &[], &run).await.unwrap();
         assert_eq!(r.output.as_deref(), Some("app running\n"));
 
         // Another container of the image blocks Uninstall unless forced.
@@ -139,7 +141,7 @@ fn a_failing_label_s_exit_code_is_the_call_s_and_nothing_is_recorded_or_removed(
         .env("SUDO_UID", "1234")
         .current_dir("/tmp")
         .output()
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert_eq!((out.status.code(), stdout.as_ref()), (Some(4), "pwd=/tmp uid=1234\n"), "{stderr}");
     assert!(stderr.contains("exited with 4; nothing was recorded"), "{stderr}");

@@ -1,4 +1,6 @@
 //! Runs attached to the caller's own descriptors: pipes, and a real terminal under tmux.
+// Its helpers are test code too, though outside a #[test] (which clippy.toml already allows).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 
@@ -17,11 +19,11 @@ fn the_cli_passes_its_pipes_and_gets_the_exit_code() {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     if let Some(mut stdin) = child.stdin.take() {
-        stdin.write_all(b"hello\n").unwrap_or_else(|e| panic!("{e}"));
+        stdin.write_all(b"hello\n").unwrap();
     }
-    let out = child.wait_with_output().unwrap_or_else(|e| panic!("{e}"));
+    let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(4));
     assert_eq!(String::from_utf8_lossy(&out.stdout), "got hello\n");
     assert_eq!(String::from_utf8_lossy(&out.stderr), "to-err\n");
@@ -32,11 +34,11 @@ fn the_cli_passes_its_pipes_and_gets_the_exit_code() {
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     if let Some(mut stdin) = cat.stdin.take() {
-        stdin.write_all(b"line one\nline two\n").unwrap_or_else(|e| panic!("{e}"));
+        stdin.write_all(b"line one\nline two\n").unwrap();
     }
-    let out = cat.wait_with_output().unwrap_or_else(|e| panic!("{e}"));
+    let out = cat.wait_with_output().unwrap();
     assert_eq!(
         (out.status.code(), String::from_utf8_lossy(&out.stdout).as_ref()),
         (Some(0), "line one\nline two\n")
@@ -47,13 +49,13 @@ fn the_cli_passes_its_pipes_and_gets_the_exit_code() {
 async fn fds_passed_over_dbus_receive_the_output_instead_of_the_result() {
     let _d = Daemon::start(&["--engine-socket", PODMAN_SOCK]);
     let dir = std::env::temp_dir().join(format!("atomicd-fds-{}", unique()));
-    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::create_dir_all(&dir).unwrap();
     let out_path = dir.join("out");
-    let out = std::fs::File::create(&out_path).unwrap_or_else(|e| panic!("{e}"));
+    let out = std::fs::File::create(&out_path).unwrap();
     let cmd: Vec<String> = ["sh", "-c", "echo via-fd; exit 6"].map(String::from).to_vec();
     let out = std::os::fd::OwnedFd::from(out);
     let opts = RunOptions { stdout: Some(out.into()), ..Default::default() };
-    let r = proxy().await.run(PLAIN, &cmd, &opts).await.unwrap_or_else(|e| panic!("{e}"));
+    let r = proxy().await.run(PLAIN, &cmd, &opts).await.unwrap();
     assert_eq!(r.exit_code, Some(6));
     assert!(r.output.is_none(), "output must go to the fd, not the result");
     assert_eq!(std::fs::read_to_string(&out_path).unwrap_or_default(), "via-fd\n");

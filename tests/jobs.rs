@@ -1,5 +1,7 @@
 //! Jobs: exported while a call runs, cancellable by their caller (and only with
 //! org.atomic.cancel-any by anyone else), reporting progress the CLI shows.
+// Its helpers are test code too, though outside a #[test] (which clippy.toml already allows).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 
@@ -12,8 +14,8 @@ use common::*;
 async fn the_caller_cancels_its_run_and_nobody_else_may() {
     let d = Daemon::start(&["--engine-socket", PODMAN_SOCK]);
     let name = format!("cancel-{}", unique());
-    let conn = zbus::Connection::system().await.unwrap_or_else(|e| panic!("{e}"));
-    let p = atomicd::dbus::proxy::ManagerProxy::new(&conn).await.unwrap_or_else(|e| panic!("{e}"));
+    let conn = zbus::Connection::system().await.unwrap();
+    let p = atomicd::dbus::proxy::ManagerProxy::new(&conn).await.unwrap();
     let opts = RunOptions { name: Some(name.clone()), ..Default::default() };
     let sleep = ["sleep".to_owned(), "60".to_owned()];
     let call = p.run(PLAIN, &sleep, &opts);
@@ -37,7 +39,7 @@ async fn the_caller_cancels_its_run_and_nobody_else_may() {
         ])
         .args([job.as_str(), "org.atomic.Job", "Cancel"])
         .output()
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     let said = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "nobody cancelled someone else's job");
     // Refused by polkit, not failed for some other reason (a wrong path, a bus error).
@@ -100,8 +102,8 @@ async fn no_jobs_left(conn: &zbus::Connection) -> bool {
 async fn pull_progress_then_cancel(engine: &str, socket: &str) {
     let _d = Daemon::start(&["--engine-socket", socket]);
     let _ = Command::new(engine).args(["rmi", "-f", BIG]).output();
-    let conn = zbus::Connection::system().await.unwrap_or_else(|e| panic!("{e}"));
-    let p = atomicd::dbus::proxy::ManagerProxy::new(&conn).await.unwrap_or_else(|e| panic!("{e}"));
+    let conn = zbus::Connection::system().await.unwrap();
+    let p = atomicd::dbus::proxy::ManagerProxy::new(&conn).await.unwrap();
     let name = format!("big{}", unique());
     let options = InstallOptions { name: Some(name.clone()), ..Default::default() };
     let call = p.install(BIG, &options);
@@ -123,7 +125,7 @@ async fn pull_progress_then_cancel(engine: &str, socket: &str) {
         .await
         .unwrap_or_else(|_| panic!("Install did not end"));
     assert_eq!(error_name(&r), "org.atomic.Error.Cancelled", "{r:?}");
-    let status = p.status().await.unwrap_or_else(|e| panic!("{e}"));
+    let status = p.status().await.unwrap();
     assert!(
         !installed_images(&status).iter().any(|i| i.contains("atomic-test/big")),
         "a cancelled Install was recorded"
@@ -152,7 +154,7 @@ async fn ctrl_c_cancels_the_cli_job() {
         .args(["install", "--name", &format!("ctrlc{}", unique()), BIG])
         .stderr(std::process::Stdio::piped())
         .spawn()
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     let stderr = cli.stderr.take().unwrap_or_else(|| panic!("no stderr"));
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -172,14 +174,14 @@ async fn ctrl_c_cancels_the_cli_job() {
     let _ = Command::new("kill").args(["-INT", &cli.id().to_string()]).status();
     let code = wait_until(Duration::from_secs(15), || matches!(cli.try_wait(), Ok(Some(_))));
     assert!(code, "the CLI did not leave after Ctrl-C");
-    let status = cli.wait().unwrap_or_else(|e| panic!("{e}"));
+    let status = cli.wait().unwrap();
     lines.extend(rx.try_iter());
     println!("{}", lines.join("\n"));
     assert_eq!(status.code(), Some(130), "{lines:?}");
     assert!(lines.iter().any(|l| l.contains("was cancelled")), "{lines:?}");
-    let conn = zbus::Connection::system().await.unwrap_or_else(|e| panic!("{e}"));
+    let conn = zbus::Connection::system().await.unwrap();
     assert!(no_jobs_left(&conn).await);
-    let status = proxy().await.status().await.unwrap_or_else(|e| panic!("{e}"));
+    let status = proxy().await.status().await.unwrap();
     assert!(!installed_images(&status).iter().any(|i| i.contains("atomic-test/big")));
 }
 
@@ -195,7 +197,7 @@ fn the_cli_draws_a_progress_bar_on_a_terminal() {
         .args(["-qefc", &cli, "/dev/null"])
         .stdin(std::process::Stdio::null())
         .output()
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     let drawn = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(out.status.success(), "{drawn}");
     assert!(drawn.contains("pulling layer 1/1 ("), "{drawn}");
@@ -218,12 +220,12 @@ async fn an_attached_run_ends_when_its_client_disconnects() {
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     assert!(
         wait_until(Duration::from_secs(30), || containers("podman").contains(&name)),
         "the run never started"
     );
-    let conn = zbus::Connection::system().await.unwrap_or_else(|e| panic!("{e}"));
+    let conn = zbus::Connection::system().await.unwrap();
     assert!(find_job(&conn).await.is_some(), "no job for the attached run");
     let _ = cli.kill();
     let _ = cli.wait();
@@ -245,13 +247,13 @@ async fn an_install_outlives_its_client_and_ends_consistently() {
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
-        .unwrap_or_else(|e| panic!("{e}"));
-    let conn = zbus::Connection::system().await.unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
+    let conn = zbus::Connection::system().await.unwrap();
     assert!(find_job(&conn).await.is_some(), "no job for the install");
     let _ = cli.kill();
     let _ = cli.wait();
     assert!(no_jobs_left_within(&conn, Duration::from_secs(20)).await, "the job was never unexported");
-    let status = proxy().await.status().await.unwrap_or_else(|e| panic!("{e}"));
+    let status = proxy().await.status().await.unwrap();
     let record = status.installed;
     assert!(
         record.iter().any(|i| i.name == name && !i.image_id.is_empty()),
@@ -268,9 +270,9 @@ async fn outputs(conn: &zbus::Connection) -> zbus::MessageStream {
         .msg_type(zbus::message::Type::Signal)
         .interface("org.atomic.Job")
         .and_then(|r| r.member("Output"))
-        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap()
         .build();
-    zbus::MessageStream::for_match_rule(rule, conn, None).await.unwrap_or_else(|e| panic!("{e}"))
+    zbus::MessageStream::for_match_rule(rule, conn, None).await.unwrap()
 }
 
 /// A Run without fds streams its output to its caller as Job.Output signals (how a web page
@@ -280,19 +282,19 @@ async fn outputs(conn: &zbus::Connection) -> zbus::MessageStream {
 async fn a_caller_without_fds_follows_the_output_and_no_one_else_sees_it() {
     use futures_util::StreamExt;
     let _d = Daemon::start(&["--engine-socket", PODMAN_SOCK]);
-    let caller = zbus::Connection::system().await.unwrap_or_else(|e| panic!("{e}"));
-    let other = zbus::Connection::system().await.unwrap_or_else(|e| panic!("{e}"));
+    let caller = zbus::Connection::system().await.unwrap();
+    let other = zbus::Connection::system().await.unwrap();
     let mut mine = outputs(&caller).await;
     let mut theirs = outputs(&other).await;
-    let p = atomicd::dbus::proxy::ManagerProxy::new(&caller).await.unwrap_or_else(|e| panic!("{e}"));
+    let p = atomicd::dbus::proxy::ManagerProxy::new(&caller).await.unwrap();
     let script = ["sh", "-c", "for i in 1 2 3; do echo line $i; sleep 0.3; done; echo é€"].map(String::from);
-    let r = p.run(PLAIN, &script, &RunOptions::default()).await.unwrap_or_else(|e| panic!("{e}"));
+    let r = p.run(PLAIN, &script, &RunOptions::default()).await.unwrap();
     assert_eq!(r.exit_code, Some(0));
     let mut streamed = String::new();
     while let Ok(Some(Ok(msg))) = tokio::time::timeout(Duration::from_millis(500), mine.next()).await {
         let path = msg.header().path().map(|p| p.to_string()).unwrap_or_default();
         assert!(path.starts_with("/org/atomic/Manager/jobs/"), "{path}");
-        let text: String = msg.body().deserialize().unwrap_or_else(|e| panic!("{e}"));
+        let text: String = msg.body().deserialize().unwrap();
         streamed.push_str(&text);
     }
     assert_eq!(streamed, "line 1\nline 2\nline 3\né€\n");

@@ -1,4 +1,6 @@
 //! Image labels end to end over the real bus, on podman and on dockerd.
+// Its helpers are test code too, though outside a #[test] (which clippy.toml already allows).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 
@@ -48,7 +50,7 @@ async fn variables_are_substituted_and_unknown_ones_reported_on(sock: &str, engi
     let _d = Daemon::start(&["--engine-socket", sock]);
     eprintln!("engine: {engine}");
     let opts = RunOptions { opt1: Some("first".into()), pwd: Some("/srv/work".into()), ..Default::default() };
-    let r = proxy().await.run("atomic-test/vars", &[], &opts).await.unwrap_or_else(|e| panic!("{e}"));
+    let r = proxy().await.run("atomic-test/vars", &[], &opts).await.unwrap();
     assert_eq!(
         r.output.unwrap_or_default().trim(),
         "opt1=first pwd=/srv/work uid=0 home=/root undef= image=atomic-test/vars"
@@ -207,7 +209,7 @@ async fn a_detached_command_is_exec_d_detached_and_a_restart_takes_the_caller_s_
 
         // A stopped container made with -i is started again with the caller's stdin attached.
         let keep = format!("keep{}", unique());
-        let null = std::fs::File::open("/dev/null").unwrap_or_else(|e| panic!("{e}"));
+        let null = std::fs::File::open("/dev/null").unwrap();
         let first = RunOptions {
             name: Some(keep.clone()),
             stdin: Some(std::os::fd::OwnedFd::from(null).into()),
@@ -230,12 +232,12 @@ async fn a_detached_command_is_exec_d_detached_and_a_restart_takes_the_caller_s_
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
             .spawn()
-            .unwrap_or_else(|e| panic!("{e}"));
+            .unwrap();
         if let Some(mut stdin) = cli.stdin.take() {
             use std::io::Write;
-            stdin.write_all(b"hello\n").unwrap_or_else(|e| panic!("{e}"));
+            stdin.write_all(b"hello\n").unwrap();
         }
-        let out = cli.wait_with_output().unwrap_or_else(|e| panic!("{e}"));
+        let out = cli.wait_with_output().unwrap();
         let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
         assert_eq!((out.status.code(), stdout.as_ref()), (Some(0), "hello\n"), "{engine}: {stderr}");
 
@@ -265,7 +267,7 @@ async fn a_detached_command_is_exec_d_detached_and_a_restart_takes_the_caller_s_
 /// A new file under the temp directory, and an open descriptor on it for writing.
 fn temp_file(tag: &str) -> (std::path::PathBuf, std::os::fd::OwnedFd) {
     let path = std::env::temp_dir().join(format!("atomicd-{tag}-{}", unique()));
-    let file = std::fs::File::create(&path).unwrap_or_else(|e| panic!("{e}"));
+    let file = std::fs::File::create(&path).unwrap();
     (path, file.into())
 }
 
@@ -284,9 +286,9 @@ async fn env_files_are_read_by_the_caller_not_the_daemon_on(sock: &str, engine: 
     let _d = Daemon::start(&["--engine-socket", sock]);
     eprintln!("engine: {engine}");
     let path = "/var/tmp/atomicd-app/app.env";
-    std::fs::create_dir_all("/var/tmp/atomicd-app").unwrap_or_else(|e| panic!("{e}"));
-    std::fs::write(path, "# greeting\nGREETING=hi there\n").unwrap_or_else(|e| panic!("{e}"));
-    std::process::Command::new("chmod").args(["600", path]).status().unwrap_or_else(|e| panic!("{e}"));
+    std::fs::create_dir_all("/var/tmp/atomicd-app").unwrap();
+    std::fs::write(path, "# greeting\nGREETING=hi there\n").unwrap();
+    std::process::Command::new("chmod").args(["600", path]).status().unwrap();
 
     // The label names a file outside the working directory: the CLI does not read it unless
     // the user allows that path, and says what it sends.
@@ -303,7 +305,7 @@ async fn env_files_are_read_by_the_caller_not_the_daemon_on(sock: &str, engine: 
         .args(["run", "atomic-test/envfile"])
         .current_dir("/var/tmp/atomicd-app")
         .output()
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     let said = String::from_utf8_lossy(&here.stdout);
     assert!(said.lines().any(|l| l == "GREETING=hi there"), "{said}");
 
@@ -313,7 +315,7 @@ async fn env_files_are_read_by_the_caller_not_the_daemon_on(sock: &str, engine: 
     assert_eq!(error_name(&r), "org.atomic.Error.EnvFilesNeeded");
     let Err(zbus::Error::MethodError(_, Some(msg), reply)) = &r else { panic!("{r:?}") };
     assert!(msg.contains(path), "{msg}");
-    let (_, paths): (String, Vec<String>) = reply.body().deserialize().unwrap_or_else(|e| panic!("{e}"));
+    let (_, paths): (String, Vec<String>) = reply.body().deserialize().unwrap();
     assert_eq!(paths, [path]);
     // A caller who cannot read the file gets a plain refusal and nothing runs.
     let (c, _, err) = cli_as(NOBODY, &["run", "--allow-env-file", path, "atomic-test/envfile"]);

@@ -1,5 +1,7 @@
 //! atomicd as a systemd service: sd_notify states read from a NOTIFY_SOCKET, SIGTERM during a
 //! job, idle exit and re-activation by the bus.
+// Its helpers are test code too, though outside a #[test] (which clippy.toml already allows).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 
@@ -18,8 +20,8 @@ struct NotifySocket {
 impl NotifySocket {
     fn new() -> Self {
         let path = std::env::temp_dir().join(format!("atomicd-notify-{}", unique()));
-        let sock = UnixDatagram::bind(&path).unwrap_or_else(|e| panic!("{e}"));
-        sock.set_read_timeout(Some(Duration::from_millis(200))).unwrap_or_else(|e| panic!("{e}"));
+        let sock = UnixDatagram::bind(&path).unwrap();
+        sock.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
         NotifySocket { sock, path, seen: Vec::new() }
     }
 
@@ -67,10 +69,10 @@ async fn notify_states_and_sigterm_during_a_job() {
     assert!(notify.expect("running: Run atomic-test/plain", Duration::from_secs(10)), "{:?}", notify.seen);
     assert!(wait_until(Duration::from_secs(10), || containers("podman").contains(&name)));
 
-    Command::new("kill").args(["-TERM", &d.pid().to_string()]).status().unwrap_or_else(|e| panic!("{e}"));
+    Command::new("kill").args(["-TERM", &d.pid().to_string()]).status().unwrap();
     assert!(notify.expect("STOPPING=1", Duration::from_secs(5)), "{:?}", notify.seen);
     let r = tokio::time::timeout(Duration::from_secs(25), run).await.unwrap_or_else(|_| panic!("Run hung"));
-    let r = r.unwrap_or_else(|e| panic!("{e}"));
+    let r = r.unwrap();
     assert_eq!(error_name(&r), "org.atomic.Error.Cancelled");
     assert!(wait_until(Duration::from_secs(10), || !d.alive()), "atomicd did not exit after SIGTERM");
     assert!(!containers("podman").contains(&name), "the job's container outlived the stop");
@@ -87,7 +89,7 @@ fn idle_exit_then_bus_activation_brings_it_back() {
         bin("atomicd").display(),
         state.display()
     );
-    std::fs::write(file, service).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(file, service).unwrap();
     let reload = || bus_daemon_call("ReloadConfig", &[]);
     reload();
     // Removed when the test ends, passed or failed, so no later test meets an activatable atomicd.

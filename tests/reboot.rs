@@ -3,6 +3,8 @@
 //! bus as org.freedesktop.login1 — a fake, recorded from logind's documented interface
 //! (org.freedesktop.login1(5): `Manager.Reboot(b interactive)` on /org/freedesktop/login1) —
 //! shows that atomicd asks it, once, non-interactively, and only after the deployment is written.
+// Its helpers are test code too, though outside a #[test] (which clippy.toml already allows).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 
@@ -17,8 +19,8 @@ fn fake_rpm_ostree(dir: &std::path::Path) -> Daemon {
     booted["origin"] = json!("fedora:stable");
     booted["booted"] = json!(true);
     let state = json!({"deployments": [booted], "available": commit("31.2", 'b')});
-    std::fs::create_dir_all(dir).unwrap_or_else(|e| panic!("{e}"));
-    std::fs::write(dir.join("state"), state.to_string()).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::create_dir_all(dir).unwrap();
+    std::fs::write(dir.join("state"), state.to_string()).unwrap();
     let fake = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fake");
     let path = format!("{}:{}", fake.display(), std::env::var("PATH").unwrap_or_default());
     let state = dir.join("state").display().to_string();
@@ -38,7 +40,7 @@ async fn reboot_asks_logind_and_says_so_when_there_is_none() {
     assert_eq!(error_name(&r), "org.atomic.Error.Failed", "{r:?}");
     let text = error_text(&r);
     assert!(text.contains("no logind on the system bus") && text.contains("reboot by hand"), "{text}");
-    let status = p.status().await.unwrap_or_else(|e| panic!("{e}"));
+    let status = p.status().await.unwrap();
     let first = status.host.deployments.first().map(|d| d.version.as_str());
     assert_eq!(first, Some("31.2"), "the deployment was written first");
 
@@ -49,7 +51,7 @@ async fn reboot_asks_logind_and_says_so_when_there_is_none() {
     assert!(back.is_ok(), "{back:?}");
     assert_eq!(logind.asked(), [false], "one non-interactive Reboot");
     // No change, no reboot: nothing is available any more.
-    let r = p.host_upgrade(&reboot).await.unwrap_or_else(|e| panic!("{e}"));
+    let r = p.host_upgrade(&reboot).await.unwrap();
     assert!(!r.changed);
     assert_eq!(logind.asked().len(), 1);
     drop(conn);

@@ -1,6 +1,8 @@
 //! The holes a fresh review reproduced against 0.1 (issue 24), over the real bus, polkitd and both
 //! engines, with users whom polkit grants exactly the actions a test names. Each test failed on
 //! the build before its fix (run it there with ATOMICD_TEST_BIN_DIR=that build's target/debug).
+// Its helpers are test code too, though outside a #[test] (which clippy.toml already allows).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 
@@ -194,8 +196,7 @@ fn another_caller_s_container_is_not_exec_d_into_without_manage_any() {
 
 /// The CLI from a directory, as root: (exit code, stderr).
 fn cli_in(dir: &str, args: &[&str]) -> (i32, String) {
-    let out =
-        Command::new(bin("atomic")).args(args).current_dir(dir).output().unwrap_or_else(|e| panic!("{e}"));
+    let out = Command::new(bin("atomic")).args(args).current_dir(dir).output().unwrap();
     (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stderr).into_owned())
 }
 
@@ -203,8 +204,8 @@ fn cli_in(dir: &str, args: &[&str]) -> (i32, String) {
 #[test]
 fn the_cli_sends_no_env_file_by_itself_from_root_or_home() {
     let _d = Daemon::start(&["--engine-socket", PODMAN_SOCK]);
-    std::fs::create_dir_all("/var/tmp/atomicd-app").unwrap_or_else(|e| panic!("{e}"));
-    std::fs::write("/var/tmp/atomicd-app/app.env", "APP_TOKEN=from-file\n").unwrap_or_else(|e| panic!("{e}"));
+    std::fs::create_dir_all("/var/tmp/atomicd-app").unwrap();
+    std::fs::write("/var/tmp/atomicd-app/app.env", "APP_TOKEN=from-file\n").unwrap();
     for dir in ["/", "/root", "/etc"] {
         let (code, err) = cli_in(dir, &["run", "atomic-test/envfile"]);
         assert_eq!(code, 1, "from {dir}: {err}");
@@ -239,7 +240,7 @@ fn sixteen_mb_of_env_files_from_nobody_are_refused_before_polkit() {
     let settled = peak_kb(pid);
     let file = std::env::temp_dir().join(format!("atomicd-envfiles-{}.json", unique()));
     let text = serde_json::json!({ "/var/tmp/atomicd-app/app.env": "A=".repeat(8 * 1024 * 1024) });
-    std::fs::write(&file, text.to_string()).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(&file, text.to_string()).unwrap();
     let opt = format!("env-files={}", file.display());
     for _ in 0..3 {
         let r = call_as(NOBODY, &["Run", "atomic-test/envfile", "--opt-file", &opt]);
@@ -265,7 +266,7 @@ fn image_with_run(engine: &str, name: &str, run: &str) {
     assert!(out, "{engine}: {PLAIN} is missing");
     // A Dockerfile LABEL of the line on top of the plain image: no shell expands it there.
     let dir = std::env::temp_dir().join(format!("atomicd-build-{}", unique()));
-    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::create_dir_all(&dir).unwrap();
     let escaped = run.replace('\\', "\\\\").replace('"', "\\\"").replace('$', "\\$");
     // Continued over short lines: a builder's line reader may stop at 64 KiB. Each piece ends
     // with a space, so the joined value is the line as given (checked below).
@@ -278,8 +279,7 @@ fn image_with_run(engine: &str, name: &str, run: &str) {
     }
     pieces.push(rest);
     let value = pieces.join("\\\n");
-    std::fs::write(dir.join("Dockerfile"), format!("FROM {PLAIN}\nLABEL RUN=\"{value}\"\n"))
-        .unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(dir.join("Dockerfile"), format!("FROM {PLAIN}\nLABEL RUN=\"{value}\"\n")).unwrap();
     let out = Command::new(engine).args(["build", "-q", "-t", name]).arg(&dir).output();
     let out = out.unwrap_or_else(|e| panic!("{engine} build: {e}"));
     assert!(out.status.success(), "{engine} build: {}", String::from_utf8_lossy(&out.stderr));

@@ -1,4 +1,6 @@
 //! atomicd end to end over the real system bus, polkitd and engines (issue: the walking skeleton).
+// Its helpers are test code too, though outside a #[test] (which clippy.toml already allows).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 
@@ -60,10 +62,7 @@ async fn run_as_root_returns_exit_code_and_output_and_removes_the_container() {
     let name = format!("exit-{}", unique());
     let p = proxy().await;
     let cmd: Vec<String> = ["sh", "-c", "echo out; echo err >&2; exit 7"].map(String::from).to_vec();
-    let r = p
-        .run(PLAIN, &cmd, &RunOptions { name: Some(name.clone()), ..Default::default() })
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let r = p.run(PLAIN, &cmd, &RunOptions { name: Some(name.clone()), ..Default::default() }).await.unwrap();
     assert_eq!(r.exit_code, Some(7));
     let output = r.output.unwrap_or_default();
     assert!(output.contains("out\n") && output.contains("err\n"), "{output:?}");
@@ -84,8 +83,7 @@ async fn display_resolves_the_line_and_runs_nothing() {
         detach: Some(true),
         ..Default::default()
     };
-    let r =
-        p.run(PLAIN, &["sleep".to_owned(), "30".to_owned()], &opts).await.unwrap_or_else(|e| panic!("{e}"));
+    let r = p.run(PLAIN, &["sleep".to_owned(), "30".to_owned()], &opts).await.unwrap();
     assert_eq!(
         r.command,
         ["docker", "run", "-i", "-d", "--rm", "--name", name.as_str(), PLAIN, "sleep", "30"]
@@ -107,7 +105,7 @@ async fn display_resolves_the_line_and_runs_nothing() {
 async fn engine_block_reports_podman_and_docker() {
     for (sock, name) in [(PODMAN_SOCK, "podman"), (DOCKER_SOCK, "docker")] {
         let _d = Daemon::start(&["--engine-socket", sock]);
-        let engine = proxy().await.status().await.unwrap_or_else(|e| panic!("{e}")).engine;
+        let engine = proxy().await.status().await.unwrap().engine;
         assert_eq!((engine.name.as_str(), engine.socket.as_str(), engine.available), (name, sock, true));
         assert!(!engine.version.is_empty(), "{engine:?}");
     }
@@ -115,11 +113,11 @@ async fn engine_block_reports_podman_and_docker() {
     let docker_host = format!("unix://{DOCKER_SOCK}");
     {
         let _d = Daemon::start_with_env(&[], &[("DOCKER_HOST", &docker_host)]);
-        let engine = proxy().await.status().await.unwrap_or_else(|e| panic!("{e}")).engine;
+        let engine = proxy().await.status().await.unwrap().engine;
         assert_eq!(engine.name, "docker");
     }
     let _d = Daemon::start_with_env(&["--engine-socket", PODMAN_SOCK], &[("DOCKER_HOST", &docker_host)]);
-    let engine = proxy().await.status().await.unwrap_or_else(|e| panic!("{e}")).engine;
+    let engine = proxy().await.status().await.unwrap().engine;
     assert_eq!(engine.name, "podman");
 }
 
@@ -132,7 +130,7 @@ async fn docker_runs_and_returns_exit_codes_too() {
         .await
         .run(PLAIN, &cmd, &RunOptions { name: Some(name.clone()), ..Default::default() })
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     assert_eq!(r.exit_code, Some(9));
     assert_eq!(r.output.as_deref(), Some("on-docker\n"));
     assert!(!containers("docker").contains(&name));
@@ -193,7 +191,7 @@ fn stop(mut child: Child) {
 #[tokio::test(flavor = "multi_thread")]
 async fn engine_down_then_back_without_restarting_atomicd() {
     let dir = std::env::temp_dir().join(format!("atomicd-engine-{}", unique()));
-    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::create_dir_all(&dir).unwrap();
     let sock = dir.join("podman.sock").to_string_lossy().into_owned();
     let engine = private_podman(&sock);
     let _d = Daemon::start(&["--engine-socket", &sock]);
@@ -202,19 +200,19 @@ async fn engine_down_then_back_without_restarting_atomicd() {
     let mut changes = p.receive_engine_available_changed().await;
 
     stop(engine);
-    let block = p.status().await.unwrap_or_else(|e| panic!("{e}")).engine;
+    let block = p.status().await.unwrap().engine;
     assert!(!block.available, "{block:?}");
     let r = p.run(PLAIN, &[], &Default::default()).await;
     assert_eq!(error_name(&r), "org.atomic.Error.EngineUnavailable");
     assert!(signalled(&mut changes, false).await, "no PropertiesChanged for the engine going away");
 
     let engine = private_podman(&sock);
-    let block = p.status().await.unwrap_or_else(|e| panic!("{e}")).engine;
+    let block = p.status().await.unwrap().engine;
     assert!(block.available, "{block:?}");
     let r = p
         .run(PLAIN, &["sh".to_owned(), "-c".to_owned(), "exit 2".to_owned()], &Default::default())
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     assert_eq!(r.exit_code, Some(2));
     assert!(signalled(&mut changes, true).await, "no PropertiesChanged for the engine coming back");
     stop(engine);
@@ -240,7 +238,7 @@ fn no_engine_at_all_leaves_status_working() {
     let _d = Daemon::start(&["--engine-socket", "/nonexistent/engine.sock"]);
     let (code, out, err) = cli_as(NOBODY, &["status", "--json"]);
     assert_eq!(code, 0, "{err}");
-    let v: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}"));
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["engine"]["available"], false);
     assert_eq!(v["engine"]["socket"], "/nonexistent/engine.sock");
     let r = call_as(0, &["Run", PLAIN]);
@@ -264,6 +262,6 @@ async fn a_long_run_does_not_hold_up_other_callers() {
         assert!(started.elapsed() < Duration::from_secs(2));
         tokio::time::sleep(Duration::from_millis(700)).await;
     }
-    let r = long.await.unwrap_or_else(|e| panic!("{e}")).unwrap_or_else(|e| panic!("{e}"));
+    let r = long.await.unwrap().unwrap();
     assert_eq!(r.exit_code, Some(0));
 }

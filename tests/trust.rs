@@ -1,6 +1,8 @@
 //! The signature policy over the real bus, polkitd and both engines, with GPG signatures made by
 //! gpg and skopeo into a lookaside served over http (tests/world.sh `signatures`) and cosign
 //! signatures made here with the sigstore crate and pushed to the local registry as attachments.
+// Its helpers are test code too, though outside a #[test] (which clippy.toml already allows).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 
@@ -162,7 +164,7 @@ fn a_private_registry_s_signature_is_read_with_the_pull_login() {
     const PRIVATE: &str = "127.0.0.1:5001/atomic-test/private:latest";
     const CREDS: &str = "atomic-test:s3cret-Reg1stry-pw";
     let dir = std::env::temp_dir().join(format!("atomicd-trust-private-{}", unique()));
-    std::fs::create_dir_all(dir.join("registries.d")).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::create_dir_all(dir.join("registries.d")).unwrap();
     let signer = cosign_key(dir.join("cosign.pub"));
     let policy = dir.join("policy.json");
     let scope = r#""127.0.0.1:5001/atomic-test/private": [{"type": "sigstoreSigned", "keyPath": "KEY"}]"#
@@ -170,17 +172,16 @@ fn a_private_registry_s_signature_is_read_with_the_pull_login() {
     let text = format!(
         r#"{{"default": [{{"type": "insecureAcceptAnything"}}], "transports": {{"docker": {{{scope}}}}}}}"#
     );
-    std::fs::write(&policy, text).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(&policy, text).unwrap();
     std::fs::write(
         dir.join("registries.d/private.yaml"),
         "docker:\n  127.0.0.1:5001:\n    use-sigstore-attachments: true\n",
     )
-    .unwrap_or_else(|e| panic!("{e}"));
+    .unwrap();
     let login = dir.join("auth.json");
     use base64::Engine as _;
     let encoded = base64::engine::general_purpose::STANDARD.encode(CREDS);
-    std::fs::write(&login, format!(r#"{{"auths": {{"127.0.0.1:5001": {{"auth": "{encoded}"}}}}}}"#))
-        .unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(&login, format!(r#"{{"auths": {{"127.0.0.1:5001": {{"auth": "{encoded}"}}}}}}"#)).unwrap();
     let digest = manifest_digest_at("127.0.0.1:5001", "atomic-test/private", Some(CREDS));
     let (payload, signature) = cosign_sign(&signer, &digest, PRIVATE);
     push_attachment_at(
@@ -195,7 +196,7 @@ fn a_private_registry_s_signature_is_read_with_the_pull_login() {
     let policy = policy.display().to_string();
     let login = login.display().to_string();
     let empty = dir.join("none.json");
-    std::fs::write(&empty, r#"{"auths": {}}"#).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(&empty, r#"{"auths": {}}"#).unwrap();
     let empty = empty.display().to_string();
     let start = |sock: &str, auth: &str| {
         Daemon::start(&[
@@ -228,13 +229,12 @@ fn a_private_registry_s_signature_is_read_with_the_pull_login() {
 #[test]
 fn trust_edits_are_validated_and_authorized_and_keep_the_file_whole() {
     let dir = std::env::temp_dir().join(format!("atomicd-trust-{}", unique()));
-    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::create_dir_all(&dir).unwrap();
     let policy = dir.join("policy.json");
-    std::fs::copy(format!("{TRUST}/policy.json"), &policy).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::copy(format!("{TRUST}/policy.json"), &policy).unwrap();
     let registries = dir.join("registries.d");
-    std::fs::create_dir_all(&registries).unwrap_or_else(|e| panic!("{e}"));
-    std::fs::copy(format!("{TRUST}/registries.d/test.yaml"), registries.join("test.yaml"))
-        .unwrap_or_else(|e| panic!("{e}"));
+    std::fs::create_dir_all(&registries).unwrap();
+    std::fs::copy(format!("{TRUST}/registries.d/test.yaml"), registries.join("test.yaml")).unwrap();
     let before = std::fs::read_to_string(&policy).unwrap_or_default();
     let (policy_arg, registries_arg) = (policy.display().to_string(), registries.display().to_string());
     let _d = Daemon::start(&[
@@ -324,12 +324,9 @@ fn trust_edits_are_validated_and_authorized_and_keep_the_file_whole() {
 /// A new cosign key pair (ECDSA P-256, as `cosign generate-key-pair` makes), its public key
 /// written to `public`.
 fn cosign_key(public: impl AsRef<std::path::Path>) -> sigstore::crypto::SigStoreSigner {
-    let signer = sigstore::crypto::SigningScheme::ECDSA_P256_SHA256_ASN1
-        .create_signer()
-        .unwrap_or_else(|e| panic!("{e}"));
-    let pem =
-        signer.to_sigstore_keypair().and_then(|k| k.public_key_to_pem()).unwrap_or_else(|e| panic!("{e}"));
-    std::fs::write(public, pem).unwrap_or_else(|e| panic!("{e}"));
+    let signer = sigstore::crypto::SigningScheme::ECDSA_P256_SHA256_ASN1.create_signer().unwrap();
+    let pem = signer.to_sigstore_keypair().and_then(|k| k.public_key_to_pem()).unwrap();
+    std::fs::write(public, pem).unwrap();
     signer
 }
 
@@ -341,7 +338,7 @@ fn cosign_sign(signer: &sigstore::crypto::SigStoreSigner, digest: &str, referenc
         "optional": null
     })
     .to_string();
-    let signature = signer.sign(payload.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+    let signature = signer.sign(payload.as_bytes()).unwrap();
     (payload, base64::engine::general_purpose::STANDARD.encode(signature))
 }
 
@@ -380,7 +377,7 @@ fn push_attachment_at(
     let blob = |bytes: &[u8]| {
         let d = format!("sha256:{:x}", sha2::Sha256::digest(bytes));
         let file = std::env::temp_dir().join(format!("atomicd-blob-{}", unique()));
-        std::fs::write(&file, bytes).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(&file, bytes).unwrap();
         let location = Command::new("curl")
             .args(["-sf", "-X", "POST", "-o", "/dev/null", "-w", "%header{location}"])
             .args(&login)

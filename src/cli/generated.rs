@@ -36,7 +36,7 @@ mod tests {
     #[test]
     fn every_subcommand_reaches_the_completions_and_the_man_page() {
         let dir = std::env::temp_dir().join(format!("atomic-generated-{}", std::process::id()));
-        write_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+        write_all(&dir).unwrap();
         let read = |f: &str| std::fs::read_to_string(dir.join(f)).unwrap_or_default();
         let visible: Vec<String> = Cli::command()
             .get_subcommands()

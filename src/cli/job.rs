@@ -12,8 +12,8 @@ use zbus::message::Type;
 use zbus::zvariant::OwnedObjectPath;
 use zbus::{MatchRule, MessageStream};
 
-use crate::dbus::names::{BUS_NAME, MANAGER_PATH};
 use crate::dbus::proxy::{JobProperties, JobProxy};
+use crate::wire::names::{BUS_NAME, MANAGER_PATH};
 
 /// How the job's progress is shown on stderr.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -8,21 +8,20 @@ use zbus::message::Header;
 use zbus::{interface, Connection};
 
 use super::checked::OptionsSchema;
-use super::options::{
-    self, CleanupOptions, DeployOptions, InfoOptions, InstallOptions, ListOptions, PolicySettings,
-    PullOptions, RebaseOptions, RollbackOptions, RunOptions, StopOptions, TrustRequirement, UninstallOptions,
-    UpdateOptions, UpgradeOptions,
-};
-use super::results::{
-    CleanupResult, ContainerEntry, DeployResult, ImageEntry, InfoResult, InstallResult, PullResult,
-    RollbackResult, RunResult, StatusReport, StopResult, TrustReport, UninstallResult, UpdateBlock,
-    UpdateResult, UpgradeResult,
-};
 use crate::error::Result;
 use crate::manager::{journaled, Manager};
 use crate::system::caller::Caller;
 use crate::system::lifecycle::Activity;
-use crate::updates::auto::AutoUpdates;
+use crate::wire::options::{
+    self, CleanupOptions, DeployOptions, InfoOptions, InstallOptions, ListOptions, PolicySettings,
+    PullOptions, RebaseOptions, RollbackOptions, RunOptions, StopOptions, TrustRequirement, UninstallOptions,
+    UpdateOptions, UpgradeOptions,
+};
+use crate::wire::results::{
+    CleanupResult, ContainerEntry, DeployResult, ImageEntry, InfoResult, InstallResult, PullResult,
+    RollbackResult, RunResult, StatusReport, StopResult, TrustReport, UninstallResult, UpdateBlock,
+    UpdateResult, UpgradeResult,
+};
 
 /// The D-Bus face of [`Manager`].
 pub struct ManagerInterface {
@@ -32,27 +31,12 @@ pub struct ManagerInterface {
     // whole of every method call, so a writer waiting behind a long Run would hold up every
     // other caller until that Run ended.
     engine_available: AtomicBool,
-    updates: Arc<AutoUpdates>,
-    /// Wakes the automatic updates' timer when SetUpdatePolicy changed the policy.
-    policy_changed: Arc<tokio::sync::Notify>,
 }
 
 impl ManagerInterface {
     /// Serves `manager`; `engine_available` is the first probe's answer.
-    pub fn new(
-        manager: Arc<Manager>,
-        activity: Arc<Activity>,
-        engine_available: bool,
-        updates: Arc<AutoUpdates>,
-        policy_changed: Arc<tokio::sync::Notify>,
-    ) -> Self {
-        ManagerInterface {
-            manager,
-            activity,
-            engine_available: AtomicBool::new(engine_available),
-            updates,
-            policy_changed,
-        }
+    pub fn new(manager: Arc<Manager>, activity: Arc<Activity>, engine_available: bool) -> Self {
+        ManagerInterface { manager, activity, engine_available: AtomicBool::new(engine_available) }
     }
 
     /// Records a new engine availability; true when it changed.
@@ -308,9 +292,7 @@ impl ManagerInterface {
     #[zbus(out_args("status"))]
     async fn status(&self) -> Result<StatusReport> {
         let _busy = self.activity.enter();
-        let mut report = self.manager.status().await?;
-        report.host.updates = Some(self.updates.block());
-        Ok(report)
+        self.manager.status().await
     }
 
     /// Writes the automatic update policy's drop-in (keys as in the `[updates]` table) once the
@@ -323,11 +305,7 @@ impl ManagerInterface {
     ) -> Result<()> {
         let _busy = self.activity.enter();
         let caller = Caller::from_header(conn, &header).await?;
-        self.manager.authorize_updates_config(&caller, &settings).await?;
-        let path = self.updates.set_policy(&settings)?;
-        tracing::info!(uid = caller.uid, file = %path.display(), "update policy changed");
-        self.policy_changed.notify_one();
-        Ok(())
+        self.manager.set_update_policy(&caller, &settings).await
     }
 
     /// The signature policy as atomicd reads it; open to every caller (the policy is not secret).

@@ -1,13 +1,14 @@
-//! The D-Bus surface and nothing else: the names (once), the `org.atomic.Manager` interface,
-//! the checked options and the typed results, and the proxies that the CLI and the tests share.
-//! Every method only translates to and from the manager.
+//! The D-Bus surface and nothing else: the `org.atomic.Manager` and `org.atomic.Job` objects,
+//! the size and schema checks every call passes, the options → request conversion, and the
+//! proxies that the CLI and the tests share. Every method only translates to and from the
+//! manager; the types on the wire are `crate::wire`'s.
 
 mod checked;
 mod interface;
-pub mod names;
-pub mod options;
+mod job;
 pub mod proxy;
-pub mod results;
+mod requests;
 
 pub use checked::{Checked, OptionsSchema};
 pub use interface::ManagerInterface;
+pub use job::BusJobs;

@@ -7,12 +7,12 @@ use std::collections::HashMap;
 
 use zbus::zvariant::{DeserializeDict, OwnedValue, Type, Value};
 
-pub use super::options::{
+pub use crate::wire::options::{
     CleanupOptions, DeployOptions, InfoOptions, InstallOptions, ListOptions, PolicySettings, PullOptions,
     RebaseOptions, RollbackOptions, RunOptions, StopOptions, TrustRequirement, UninstallOptions,
     UpdateOptions, UpgradeOptions,
 };
-pub use super::results::{
+pub use crate::wire::results::{
     CleanupResult, ContainerEntry, DeployResult, DeploymentBlock, DiffBlock, EngineBlock, HostBlock,
     ImageEntry, InfoResult, InstallResult, InstalledBlock, LabelInfo, LockBlock, PullResult, RollbackResult,
     RunResult, SignatureBlock, StatusReport, StopResult, TrustReport, TrustScope, UninstallResult,
@@ -297,7 +297,7 @@ mod tests {
         let inner: HashMap<&str, Value<'_>> =
             HashMap::from([("name", Value::from("podman")), ("available", Value::from(true))]);
         let mut outer: HashMap<String, OwnedValue> = HashMap::new();
-        let ov = |v: Value<'_>| OwnedValue::try_from(v).unwrap_or_else(|e| panic!("{e}"));
+        let ov = |v: Value<'_>| OwnedValue::try_from(v).unwrap();
         outer.insert("engine".into(), ov(Value::from(inner)));
         outer.insert("code".into(), ov(Value::from(3i32)));
         outer.insert("list".into(), ov(Value::from(vec!["a", "b"])));

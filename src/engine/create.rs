@@ -182,7 +182,7 @@ mod tests {
     use crate::label::RunSpec;
 
     fn body(line: &str, streams: StreamSetup) -> crate::error::Result<ContainerCreateBody> {
-        let argv = shell_words::split(line).unwrap_or_else(|e| panic!("{e}"));
+        let argv = shell_words::split(line).unwrap();
         let owner = crate::label::Ownership { name: "n".into(), ..Default::default() };
         Ok(create_body(CreateRequest {
             spec: &RunSpec::from_argv(&argv)?,
@@ -241,7 +241,7 @@ mod tests {
         let mut argv: Vec<String> = vec!["docker".into(), "run".into()];
         argv.extend(host_flags(&defaults));
         argv.push("img".into());
-        let spec = RunSpec::from_argv(&argv).unwrap_or_else(|e| panic!("{e}"));
+        let spec = RunSpec::from_argv(&argv).unwrap();
         assert!(spec.privileges.is_empty(), "{:?}", spec.privileges);
     }
 
@@ -270,9 +270,9 @@ mod tests {
     #[test]
     fn streams_decide_stdin_and_tty() {
         let attached = StreamSetup { stdin: true, tty: true };
-        let b = body("docker run -it img", attached).unwrap_or_else(|e| panic!("{e}"));
+        let b = body("docker run -it img", attached).unwrap();
         assert_eq!((b.open_stdin, b.tty), (Some(true), Some(true)));
-        let b = body("docker run -t img", StreamSetup::default()).unwrap_or_else(|e| panic!("{e}"));
+        let b = body("docker run -t img", StreamSetup::default()).unwrap();
         assert_eq!(b.tty, Some(false));
     }
 

@@ -5,6 +5,8 @@ mod create;
 mod docker;
 mod lists;
 mod locate;
+#[cfg(test)]
+mod props;
 mod pull;
 mod state;
 

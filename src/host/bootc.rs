@@ -14,7 +14,7 @@ use super::{
     command, BackendKind, CachedUpdate, Cleanup, Deployment, HostBackend, UpdateDiff, UpgradeOutcome,
 };
 use crate::error::{Error, Result};
-use crate::manager::Control;
+use crate::system::control::Control;
 
 #[derive(Debug, Deserialize)]
 struct Host {
@@ -294,8 +294,8 @@ mod tests {
 
     #[test]
     fn staged_and_rollback_sample() {
-        let list = parse_status(include_str!("../../tests/fixtures/bootc-status-staged-rollback.json"))
-            .unwrap_or_else(|e| panic!("{e}"));
+        let list =
+            parse_status(include_str!("../../tests/fixtures/bootc-status-staged-rollback.json")).unwrap();
         assert_eq!(list.len(), 2);
         assert!(list[0].staged && list[0].default && !list[0].booted);
         assert_eq!(list[0].checksum, "3c6dad657109522e0b2e49bf44b5420f16f0b438b5b9357e5132211cfbad135d");
@@ -309,7 +309,7 @@ mod tests {
     #[test]
     fn booted_only_sample_and_cached_update() {
         let json = include_str!("../../tests/fixtures/bootc-status-booted.json");
-        let list = parse_status(json).unwrap_or_else(|e| panic!("{e}"));
+        let list = parse_status(json).unwrap();
         assert_eq!(list.len(), 1);
         assert!(list[0].booted && list[0].default);
         assert_eq!(list[0].version, "20231230.1");

@@ -8,7 +8,7 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 use tokio::process::Command;
 
 use crate::error::{Error, Result, ToolFailure};
-use crate::manager::Control;
+use crate::system::control::Control;
 use crate::text::dbus_safe;
 
 /// How long a cancelled tool may take to wind down after SIGINT before it is killed: inside the

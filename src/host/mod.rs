@@ -17,7 +17,7 @@ pub use self::status_cache::StatusCache;
 use async_trait::async_trait;
 
 use crate::error::{Error, Result};
-use crate::manager::Control;
+use crate::system::control::Control;
 
 /// One deployment of the host, with the keys of API.md's Status.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -324,15 +324,15 @@ mod tests {
     fn detection_follows_the_booted_marker_and_the_tools() {
         let dir = std::env::temp_dir().join(format!("atomicd-detect-{}", std::process::id()));
         let bin = dir.join("bin");
-        std::fs::create_dir_all(&bin).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::create_dir_all(&bin).unwrap();
         let marker = dir.join("ostree-booted");
         let paths = vec![bin.clone()];
         assert_eq!(BackendKind::detect(&marker, &paths), BackendKind::None);
-        std::fs::write(&marker, "").unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(&marker, "").unwrap();
         assert_eq!(BackendKind::detect(&marker, &paths), BackendKind::Ostree);
-        std::fs::write(bin.join("bootc"), "").unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(bin.join("bootc"), "").unwrap();
         assert_eq!(BackendKind::detect(&marker, &paths), BackendKind::Bootc);
-        std::fs::write(bin.join("rpm-ostree"), "").unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(bin.join("rpm-ostree"), "").unwrap();
         assert_eq!(BackendKind::detect(&marker, &paths), BackendKind::RpmOstree);
         let _ = std::fs::remove_dir_all(&dir);
         for k in ["rpm-ostree", "bootc", "ostree", "none"] {

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use super::command::{self, Line};
 use super::{BackendKind, Cleanup, Deployment, HostBackend, StatusCache, UpgradeOutcome};
 use crate::error::{Error, Result};
-use crate::manager::Control;
+use crate::system::control::Control;
 
 /// The helper's file name; it is installed beside atomicd.
 pub const HELPER_NAME: &str = "atomicd-ostree";

@@ -20,7 +20,7 @@ use super::{
     UpgradeOutcome,
 };
 use crate::error::{Error, Result};
-use crate::manager::Control;
+use crate::system::control::Control;
 
 /// `rpm-ostree status --json`, the fields atomicd reports.
 #[derive(Debug, Deserialize)]
@@ -241,8 +241,7 @@ mod tests {
 
     #[test]
     fn staged_upgrade_sample() {
-        let list = parse_status(include_str!("../../tests/fixtures/rpm-ostree-status-staged.json"))
-            .unwrap_or_else(|e| panic!("{e}"));
+        let list = parse_status(include_str!("../../tests/fixtures/rpm-ostree-status-staged.json")).unwrap();
         assert_eq!(list.len(), 2);
         let (staged, booted) = (&list[0], &list[1]);
         assert!(staged.default && staged.staged && !staged.booted);

@@ -68,7 +68,7 @@ mod tests {
     async fn reads_once_while_the_deploy_directory_is_unchanged() {
         let root = std::env::temp_dir().join(format!("atomicd-cache-{}", std::process::id()));
         let deploy = root.join("ostree/deploy");
-        std::fs::create_dir_all(&deploy).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::create_dir_all(&deploy).unwrap();
         let cache = StatusCache::for_sysroot(&root);
         let loads = AtomicU32::new(0);
         let load = || async {
@@ -80,7 +80,7 @@ mod tests {
         }
         assert_eq!(loads.load(Ordering::SeqCst), 1);
         std::thread::sleep(std::time::Duration::from_millis(20));
-        std::fs::create_dir(deploy.join("testos")).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::create_dir(deploy.join("testos")).unwrap();
         let _ = cache.read(load()).await;
         assert_eq!(loads.load(Ordering::SeqCst), 2, "a changed directory is read again");
         cache.forget();

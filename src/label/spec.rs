@@ -518,7 +518,7 @@ mod tests {
             "/etc/app.env".to_owned(),
             "# comment\n\nA=1\n  B=two words\nBARE\n".to_owned(),
         )]);
-        s.resolve_env_files(&files).unwrap_or_else(|e| panic!("{e}"));
+        s.resolve_env_files(&files).unwrap();
         assert_eq!(s.env, ["A=1", "B=two words", "BARE", "LAST=1"]);
         assert!(s.env_files.is_empty());
     }

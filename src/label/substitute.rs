@@ -237,7 +237,7 @@ mod tests {
         let words: String = (0..MAX_LABEL_WORDS - 3).map(|n| format!(" $V{n}")).collect();
         let widest = format!("docker run IMAGE{words}");
         assert!(widest.len() <= MAX_LABEL_BYTES);
-        let r = resolve(&widest, &vars(), &[]).unwrap_or_else(|e| panic!("{e}"));
+        let r = resolve(&widest, &vars(), &[]).unwrap();
         assert_eq!(r.warnings.len(), MAX_LABEL_WORDS - 3, "each unset variable said once");
         let repeated = format!("docker run IMAGE{}", " $UNSET".repeat(1000));
         assert_eq!(resolve(&repeated, &vars(), &[]).map(|r| r.warnings.len()).ok(), Some(1));
@@ -289,8 +289,7 @@ mod tests {
 
     #[test]
     fn unknown_variables_become_empty_with_one_warning_each() {
-        let got =
-            line("docker run -e A=$UNDEF/x -e B=${UNDEF} $OPT2 IMAGE", &[]).unwrap_or_else(|e| panic!("{e}"));
+        let got = line("docker run -e A=$UNDEF/x -e B=${UNDEF} $OPT2 IMAGE", &[]).unwrap();
         assert_eq!(got.argv, ["docker", "run", "-e", "A=/x", "-e", "B=", "atomic-test-1"]);
         assert_eq!(
             got.warnings,
@@ -320,8 +319,7 @@ mod tests {
             }
         }
         // Inside single quotes the same characters are the container's business.
-        let ok = line("docker run IMAGE sh -c 'a; b && c | d > e $(f) `g`'", &[])
-            .unwrap_or_else(|e| panic!("{e}"));
+        let ok = line("docker run IMAGE sh -c 'a; b && c | d > e $(f) `g`'", &[]).unwrap();
         assert_eq!(ok.argv.last().map(String::as_str), Some("a; b && c | d > e $(f) `g`"));
     }
 
@@ -331,7 +329,7 @@ mod tests {
     fn golden_original_atomic_display() {
         let label = "/usr/bin/docker run -t ${OPT1} -v /var/log/${NAME}:/var/log -v /var/lib/${NAME}:/var/lib $OPT2 --name ${NAME} ${IMAGE} $OPT3 echo I am the run label.";
         let v = Vars { image: "atomic-test-1".into(), name: "TEST1".into(), ..Vars::default() };
-        let got = resolve(label, &v, &[]).unwrap_or_else(|e| panic!("{e}"));
+        let got = resolve(label, &v, &[]).unwrap();
         assert_eq!(
             crate::text::display_line(&got.argv),
             "/usr/bin/docker run -t -v /var/log/TEST1:/var/log -v /var/lib/TEST1:/var/lib --name TEST1 atomic-test-1 echo I am the run label."
@@ -353,7 +351,7 @@ mod tests {
             home: Some("/root".into()),
             ..Vars::default()
         };
-        let got = resolve(label, &full, &[]).unwrap_or_else(|e| panic!("{e}"));
+        let got = resolve(label, &full, &[]).unwrap();
         assert_eq!(
             crate::text::display_line(&got.argv),
             "podman run -t -i --rm r1 --privileged -v /:/host --net=host --ipc=host --pid=host -e HOST=/host -e HOMEDIR=/root -e NAME=test1 -e IMAGE=runlabel_image -e CONFDIR=/etc/test1 -e LOGDIR=/var/log/test1 -e DATADIR=/var/lib/test1 runlabel_image r2 /bin/install.sh r3"
@@ -363,8 +361,8 @@ mod tests {
         // the line translates: image, then the command.
         let flagged =
             Vars { opts: [Some("--init".into()), Some("r2".into()), Some("r3".into())], ..full.clone() };
-        let argv = resolve(label, &flagged, &[]).unwrap_or_else(|e| panic!("{e}")).argv;
-        let spec = crate::label::RunSpec::from_argv(&argv).unwrap_or_else(|e| panic!("{e}"));
+        let argv = resolve(label, &flagged, &[]).unwrap().argv;
+        let spec = crate::label::RunSpec::from_argv(&argv).unwrap();
         assert!(spec.init && spec.privileged);
         assert_eq!(spec.image, "runlabel_image");
         assert_eq!(spec.command, ["r2", "/bin/install.sh", "r3"]);
@@ -376,7 +374,7 @@ mod tests {
             home: Some("/root".into()),
             ..Vars::default()
         };
-        let got = resolve(label, &bare, &[]).unwrap_or_else(|e| panic!("{e}"));
+        let got = resolve(label, &bare, &[]).unwrap();
         assert_eq!(
             crate::text::display_line(&got.argv),
             "podman run -t -i --rm --privileged -v /:/host --net=host --ipc=host --pid=host -e HOST=/host -e HOMEDIR=/root -e NAME=runlabel_image -e IMAGE=runlabel_image -e CONFDIR=/etc/runlabel_image -e LOGDIR=/var/log/runlabel_image -e DATADIR=/var/lib/runlabel_image runlabel_image /bin/install.sh r3"

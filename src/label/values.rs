@@ -6,8 +6,6 @@
 
 use std::fmt;
 
-use super::privilege::is_object_name;
-
 /// Why a value was refused, as the label's error says it.
 pub type Refusal = String;
 
@@ -391,9 +389,27 @@ impl EngineLabel {
     }
 }
 
+/// `[a-zA-Z0-9][a-zA-Z0-9_.-]*`: a volume or network *name* as the engines accept one, which
+/// can never be read as a path.
+pub fn is_object_name(s: &str) -> bool {
+    let mut bytes = s.bytes();
+    bytes.next().is_some_and(|b| b.is_ascii_alphanumeric())
+        && bytes.all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_never_read_as_paths() {
+        for name in ["data", "a.b", "a_b-c", "9vol"] {
+            assert!(is_object_name(name), "{name}");
+        }
+        for not in ["", ".", "..", "../x", "/x", "-x", "a/b", "a:b", "~", ".hidden"] {
+            assert!(!is_object_name(not), "{not}");
+        }
+    }
 
     #[test]
     fn volumes_read_one_way_only() {
@@ -435,7 +451,7 @@ mod tests {
 
     #[test]
     fn mounts_refuse_repeated_unknown_and_differently_cased_keys() {
-        let m = Mount::parse("type=bind,src=/etc,dst=/e,ro").unwrap_or_else(|e| panic!("{e}"));
+        let m = Mount::parse("type=bind,src=/etc,dst=/e,ro").unwrap();
         assert_eq!(
             m,
             Mount {
@@ -445,9 +461,9 @@ mod tests {
                 read_only: true
             }
         );
-        let t = Mount::parse("type=tmpfs,target=/t").unwrap_or_else(|e| panic!("{e}"));
+        let t = Mount::parse("type=tmpfs,target=/t").unwrap();
         assert_eq!((t.kind, t.source), (MountKind::Tmpfs, None));
-        let v = Mount::parse("target=/t").unwrap_or_else(|e| panic!("{e}"));
+        let v = Mount::parse("target=/t").unwrap();
         assert_eq!(v.kind, MountKind::Volume);
         let table = [
             ("type=volume,source=x,type=bind,source=/,target=/host", "more than once"),
@@ -475,13 +491,13 @@ mod tests {
 
     #[test]
     fn devices_ports_restarts_tmpfs_and_labels() {
-        let d = Device::parse("/dev/a:/dev/b:r").unwrap_or_else(|e| panic!("{e}"));
+        let d = Device::parse("/dev/a:/dev/b:r").unwrap();
         assert_eq!((d.container.as_str(), d.permissions.as_str()), ("/dev/b", "r"));
         assert_eq!(Device::parse("/dev/fuse:rw").map(|d| d.container), Ok("/dev/fuse".into()));
         for bad in ["a:b:c:d", "fuse", "/dev/a:/dev/b:x"] {
             assert!(Device::parse(bad).is_err(), "{bad}");
         }
-        let p = Port::parse("127.0.0.1:53:53/udp").unwrap_or_else(|e| panic!("{e}"));
+        let p = Port::parse("127.0.0.1:53:53/udp").unwrap();
         assert_eq!(
             (p.host_ip.as_deref(), p.host_port, p.key()),
             (Some("127.0.0.1"), Some(53), "53/udp".into())

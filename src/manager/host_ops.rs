@@ -2,14 +2,15 @@
 //! Cancel the backend honours until its point of no return, with a reboot through logind when
 //! asked; and the cached update a check found, kept until it is deployed or overtaken.
 
-use super::jobs::{Control, Job, Shown};
+use super::jobs::{Job, Shown};
 use super::Manager;
-use crate::dbus::results::{CleanupResult, DeployResult, RollbackResult, UpdateBlock, UpgradeResult};
 use crate::error::{Error, Result};
 use crate::host::{CachedUpdate, Cleanup, Deployment};
 use crate::system::caller::Caller;
+use crate::system::control::Control;
 use crate::system::message_ids as ids;
 use crate::system::polkit::Action;
+use crate::wire::results::{CleanupResult, DeployResult, RollbackResult, UpdateBlock, UpgradeResult};
 
 /// What a deploying operation does, for its job and its log.
 #[derive(Clone, Copy)]
@@ -184,7 +185,7 @@ impl Manager {
     /// The update the last check found, unless the host has it or something newer by now (then
     /// it is forgotten). Reading the deployments shares Status's single flight and cache.
     pub async fn cached_update(&self) -> Result<Option<CachedUpdate>> {
-        let Some(update) = self.state.cached_update()? else { return Ok(None) };
+        let Some(update) = self.state.cached_update::<CachedUpdate>()? else { return Ok(None) };
         let deployments = self.shared_deployments().await?;
         if update.is_past(&deployments) {
             tracing::info!(version = %update.version, "the cached update is deployed or overtaken; forgetting it");

@@ -6,12 +6,12 @@ use super::jobs::{Job, Shown};
 use super::plan::{self, Operation, RunShape};
 use super::request::LabelInputs;
 use super::{container_name, vars, Manager};
-use crate::dbus::results::{ContainerEntry, ImageEntry, InfoResult, InstalledBlock, LabelInfo, PullResult};
 use crate::engine::{same_image, ImageInfo};
 use crate::error::{Error, Result};
 use crate::label::{find_label, ImageRef, LabelKind, LineMode};
 use crate::system::caller::Caller;
 use crate::system::polkit::Action;
+use crate::wire::results::{ContainerEntry, ImageEntry, InfoResult, InstalledBlock, LabelInfo, PullResult};
 
 /// The labels ListImages reports an image to carry.
 const LISTED_LABELS: [&str; 5] = ["RUN", "INSTALL", "UNINSTALL", "STOP", "HELP"];

@@ -5,13 +5,13 @@ use super::jobs::Job;
 use super::plan::{self, Operation, Plan};
 use super::request::{InstallRequest, UninstallRequest};
 use super::{container_name, now, vars, Manager};
-use crate::dbus::results::{InstallResult, UninstallResult};
 use crate::engine::{ContainerSummary, StreamSetup};
 use crate::error::{Error, Result};
 use crate::label::{ImageRef, LabelKind};
 use crate::system::caller::Caller;
 use crate::system::polkit::Action;
 use crate::system::state::Installation;
+use crate::wire::results::{InstallResult, UninstallResult};
 
 impl Manager {
     /// Install: pull when missing, run the INSTALL label, record the installation.

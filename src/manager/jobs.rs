@@ -1,25 +1,23 @@
-//! Long work made visible: each running Run, Install, Uninstall, HostUpgrade and Rollback is an
-//! `org.atomic.Job` object under `/org/atomic/Manager/jobs/N`, announced by the ObjectManager on
-//! `/org/atomic/Manager`, with live Progress and Message, and Cancel / ResizeTty.
+//! Long work made visible: each running Run, Install, Uninstall, HostUpgrade and Rollback is a
+//! job with live progress and message, and the rules of Cancel and ResizeTty. A [`JobBoard`]
+//! shows it: the D-Bus layer's exports it as an `org.atomic.Job` object under
+//! `/org/atomic/Manager/jobs/N`; the manager's own tests have none.
 
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
-use futures_util::StreamExt;
+use futures_util::future::BoxFuture;
 use tokio::sync::{mpsc, watch};
-use zbus::message::Header;
-use zbus::{interface, Connection};
 
 use crate::error::{Error, Result};
 use crate::system::caller::Caller;
 use crate::system::message_ids as ids;
 use crate::system::polkit::{Action, Authority};
 
-use crate::dbus::names::JOBS_PATH;
-use crate::dbus::{Checked, OptionsSchema};
-
 use super::job_output::OutputStream;
+use crate::system::control::{Control, Reports};
+use crate::wire::names::JOBS_PATH;
 
 /// What a job will run, as its plan says: shown on the job object so a client can tell its
 /// user before the container starts.
@@ -84,9 +82,26 @@ fn journal_end<T>(s: &Started, result: &Result<T>) {
     );
 }
 
-/// Creates and exports jobs.
+/// Where jobs are shown while they run: on the bus in the daemon (the D-Bus layer's), nowhere
+/// in the manager's own tests. The rules stay in [`JobState`]; a board only shows them.
+#[async_trait::async_trait]
+pub trait JobBoard: Send + Sync {
+    /// Shows a new job at `path`.
+    async fn show(&self, path: &str, job: Arc<JobState>);
+    /// The job's progress and message changed, and its Cancellable too when `cancellable`.
+    async fn changed(&self, path: &str, cancellable: bool);
+    /// Sends a chunk of the job's output to its caller alone.
+    async fn output(&self, path: &str, caller: &str, text: &str);
+    /// A future that resolves once `caller` has left the bus (at once when it is gone already),
+    /// watching from before this returns; `None` when presence cannot be watched.
+    async fn caller_leaves(&self, caller: &str) -> Option<BoxFuture<'static, ()>>;
+    /// Takes the job at `path` off the board (from a drop: it must not wait).
+    fn remove(&self, path: &str);
+}
+
+/// Creates jobs and shows them on the board.
 pub struct Jobs {
-    conn: Option<Connection>,
+    board: Option<Arc<dyn JobBoard>>,
     authority: Arc<dyn Authority>,
     next: AtomicU64,
     running: Arc<Running>,
@@ -109,97 +124,115 @@ impl Running {
     }
 }
 
-/// The D-Bus object of one job.
-pub struct JobInterface {
+/// What one job shows, and the rules of what may be done to it: what its D-Bus object reads
+/// and asks.
+pub struct JobState {
     operation: String,
     target: String,
     caller: Caller,
     shown: Shown,
-    // Behind a mutex, not `get_mut`: a Cancel waiting on polkit holds the interface's read
-    // lock, and progress reports must not queue behind it.
+    // Behind a mutex: a Cancel waiting on polkit must not hold up progress reports.
     now: std::sync::Mutex<(f64, String)>,
+    /// Set by Cancel; every listener subscribes to it. Set with `send_replace`, so a Cancel
+    /// sticks even when nothing is waiting for it at that moment.
     cancel: watch::Sender<bool>,
     resize: mpsc::UnboundedSender<(u16, u16)>,
     authority: Arc<dyn Authority>,
+    /// Set once the work passed its point of no return (shared with the controls).
     committed: Arc<AtomicBool>,
 }
 
-/// The running side of a job: reports progress, hears Cancel and ResizeTty; unexported on drop.
+impl JobState {
+    /// Run, Install, Uninstall, HostUpgrade or Rollback.
+    pub fn operation(&self) -> &str {
+        &self.operation
+    }
+
+    /// The image, or the host.
+    pub fn target(&self) -> &str {
+        &self.target
+    }
+
+    /// Who started it.
+    pub fn caller(&self) -> &Caller {
+        &self.caller
+    }
+
+    /// What it runs, as its plan says.
+    pub fn shown(&self) -> &Shown {
+        &self.shown
+    }
+
+    /// 0..1, or -1 when unknown.
+    pub fn progress(&self) -> f64 {
+        self.now.lock().map_or(-1.0, |n| n.0)
+    }
+
+    /// What the job does now.
+    pub fn message(&self) -> String {
+        self.now.lock().map(|n| n.1.clone()).unwrap_or_default()
+    }
+
+    /// Whether Cancel can still stop it; false once it is past its point of no return.
+    pub fn cancellable(&self) -> bool {
+        !self.committed.load(Ordering::SeqCst)
+    }
+
+    /// Cancel, asked by `who`: the caller itself may always cancel; anyone else needs
+    /// org.atomic.cancel-any. Past its point of no return the job finishes, and this says so.
+    pub async fn cancel(&self, who: &Caller) -> Result<()> {
+        if who.bus_name != self.caller.bus_name {
+            let details = [("job-operation", self.operation.as_str()), ("image", self.target.as_str())];
+            self.authority.check(who, Action::CancelAny, &details).await?;
+        }
+        if !self.cancellable() {
+            return Err(Error::Failed(format!(
+                "{} can no longer be cancelled: it is past its point of no return ({})",
+                self.operation,
+                self.message()
+            )));
+        }
+        tracing::info!(
+            message_id = ids::CANCEL_REQUESTED,
+            operation = %self.operation,
+            image = %self.target,
+            uid = who.uid,
+            "cancel asked of {} {}",
+            self.operation,
+            self.target
+        );
+        self.cancel.send_replace(true);
+        Ok(())
+    }
+
+    /// ResizeTty, asked by `who`: the job's caller only.
+    pub fn resize(&self, who: &Caller, rows: u16, columns: u16) -> Result<()> {
+        if who.bus_name != self.caller.bus_name {
+            return Err(Error::AccessDenied("only the job's caller may resize its terminal".into()));
+        }
+        self.resize.send((rows, columns)).map_err(|_| Error::Failed("the job has no terminal".into()))
+    }
+}
+
+/// The running side of a job: reports progress, hears Cancel and ResizeTty; off the board on drop.
 pub struct Job {
-    conn: Option<Connection>,
+    board: Option<Arc<dyn JobBoard>>,
     path: String,
-    caller: String,
-    /// Set by Cancel (the interface holds a clone); every listener subscribes to it. Set with
-    /// `send_replace`, so a Cancel sticks even when nothing is waiting for it at that moment.
-    cancel: watch::Sender<bool>,
+    state: Arc<JobState>,
     resize: Option<mpsc::UnboundedReceiver<(u16, u16)>>,
     n: u64,
     running: Arc<Running>,
     caller_watch: Option<tokio::task::AbortHandle>,
-    /// Set once the work passed its point of no return (shared with the interface and controls).
-    committed: Arc<AtomicBool>,
     /// Whether Cancellable's change was announced.
     announced: AtomicBool,
     /// The container output signalled so far.
     output: std::sync::Mutex<OutputStream>,
 }
 
-/// What long work running in a job is handed: where to report progress, and how to hear
-/// Cancel when the work must stop itself (a host upgrade in a thread, a child process).
-#[derive(Clone)]
-pub struct Control {
-    progress: mpsc::UnboundedSender<(f64, String)>,
-    cancel: watch::Receiver<bool>,
-    committed: Arc<AtomicBool>,
-}
-
-/// The reports of a [`Control`], for [`Job::publish`].
-pub type Reports = mpsc::UnboundedReceiver<(f64, String)>;
-
-impl Control {
-    /// A control outside any job, with the ends a job would hold: the Cancel switch and the
-    /// reports (for tools and tests).
-    pub fn standalone() -> (Control, watch::Sender<bool>, Reports) {
-        let (progress, reports) = mpsc::unbounded_channel();
-        let (tx, cancel) = watch::channel(false);
-        (Control { progress, cancel, committed: Arc::default() }, tx, reports)
-    }
-
-    /// From here on the work finishes whatever Cancel says (a deployment list being swapped):
-    /// the job's Cancellable turns false and Cancel is refused, saying `message`.
-    pub fn point_of_no_return(&self, message: impl Into<String>) {
-        self.committed.store(true, Ordering::SeqCst);
-        self.report(-1.0, message);
-    }
-
-    /// Whether [`Control::point_of_no_return`] was passed.
-    pub fn committed(&self) -> bool {
-        self.committed.load(Ordering::SeqCst)
-    }
-
-    /// Reports progress (0..1, or -1 when unknown) and what is being done.
-    pub fn report(&self, progress: f64, message: impl Into<String>) {
-        let _ = self.progress.send((progress, message.into()));
-    }
-
-    /// A sender for APIs that take one (the engine's pull).
-    pub fn sender(&self) -> mpsc::UnboundedSender<(f64, String)> {
-        self.progress.clone()
-    }
-
-    /// Resolves when Cancel is called; never, once the job is gone or past its point of no return.
-    pub async fn cancelled(&self) {
-        let mut rx = self.cancel.clone();
-        if rx.wait_for(|c| *c).await.is_err() || self.committed() {
-            std::future::pending::<()>().await;
-        }
-    }
-}
-
 impl Jobs {
-    /// Jobs exported on `conn` (none exported when `None`, e.g. in unit tests).
-    pub fn new(conn: Option<Connection>, authority: Arc<dyn Authority>) -> Self {
-        Jobs { conn, authority, next: AtomicU64::new(1), running: Arc::default() }
+    /// Jobs shown on `board` (none shown when `None`, e.g. in unit tests).
+    pub fn new(board: Option<Arc<dyn JobBoard>>, authority: Arc<dyn Authority>) -> Self {
+        Jobs { board, authority, next: AtomicU64::new(1), running: Arc::default() }
     }
 
     /// Cancels every running job (SIGTERM): their calls end with Cancelled.
@@ -211,15 +244,14 @@ impl Jobs {
         }
     }
 
-    /// Exports a new job for `caller`'s `operation` on `target`, showing what it will run.
+    /// Starts a new job for `caller`'s `operation` on `target`, showing what it will run.
     pub async fn start(&self, operation: &str, target: &str, caller: &Caller, shown: Shown) -> Job {
         let n = self.next.fetch_add(1, Ordering::Relaxed);
         let path = format!("{JOBS_PATH}/{n}");
         let (cancel_tx, _) = watch::channel(false);
         let (resize_tx, resize_rx) = mpsc::unbounded_channel();
-        let committed = Arc::new(AtomicBool::new(false));
-        let iface = JobInterface {
-            committed: committed.clone(),
+        let state = Arc::new(JobState {
+            committed: Arc::new(AtomicBool::new(false)),
             operation: operation.to_owned(),
             target: target.to_owned(),
             caller: caller.clone(),
@@ -228,11 +260,9 @@ impl Jobs {
             cancel: cancel_tx.clone(),
             resize: resize_tx,
             authority: self.authority.clone(),
-        };
-        if let Some(conn) = &self.conn {
-            if let Err(e) = conn.object_server().at(path.as_str(), Checked::new(iface)).await {
-                tracing::warn!("cannot export job {path}: {e}");
-            }
+        });
+        if let Some(board) = &self.board {
+            board.show(&path, state.clone()).await;
         }
         tracing::info!(
             message_id = ids::JOB_STARTED,
@@ -253,19 +283,17 @@ impl Jobs {
         // Outside `journaled` (the manager's own tests) there is no call to record the end of.
         let _ = CALL_JOB.try_with(|started| *started.borrow_mut() = Some(record));
         if let Ok(mut jobs) = self.running.0.lock() {
-            jobs.insert(n, (format!("{operation} {target}"), cancel_tx.clone()));
+            jobs.insert(n, (format!("{operation} {target}"), cancel_tx));
         }
         self.running.changed();
         Job {
-            conn: self.conn.clone(),
+            board: self.board.clone(),
             path,
-            caller: caller.bus_name.clone(),
-            cancel: cancel_tx,
+            state,
             resize: Some(resize_rx),
             n,
             running: self.running.clone(),
             caller_watch: None,
-            committed,
             announced: AtomicBool::new(false),
             output: std::sync::Mutex::new(OutputStream::default()),
         }
@@ -275,49 +303,36 @@ impl Jobs {
 impl Job {
     /// Publishes what the job is doing: `progress` 0..1, or -1 when unknown.
     pub async fn report(&self, progress: f64, message: &str) {
-        let Some(conn) = &self.conn else { return };
-        let Ok(iface) = conn.object_server().interface::<_, Checked<JobInterface>>(self.path.as_str()).await
-        else {
-            return;
-        };
-        let job = iface.get().await;
-        if let Ok(mut now) = job.now.lock() {
+        if let Ok(mut now) = self.state.now.lock() {
             *now = (progress, message.to_owned());
         }
-        let emitter = iface.signal_emitter();
-        let _ = job.progress_changed(emitter).await;
-        let _ = job.message_changed(emitter).await;
-        if self.committed.load(Ordering::SeqCst) && !self.announced.swap(true, Ordering::SeqCst) {
-            let _ = job.cancellable_changed(emitter).await;
-        }
+        let Some(board) = &self.board else { return };
+        let committed = !self.state.cancellable() && !self.announced.swap(true, Ordering::SeqCst);
+        board.changed(&self.path, committed).await;
     }
 
     /// Signals a chunk of the container's output to the job's caller alone (a page cannot pass
     /// fds, so this is how it follows an INSTALL label live); others on the bus see jobs but
     /// not what their containers print.
     pub async fn stream_output(&self, chunk: &[u8]) {
-        let Some(conn) = &self.conn else { return };
+        let Some(board) = &self.board else { return };
         let Some(text) = self.output.lock().ok().and_then(|mut stream| stream.next(chunk)) else {
             return;
         };
-        let Ok(caller) = zbus::names::BusName::try_from(self.caller.as_str()) else { return };
-        let Ok(emitter) = zbus::object_server::SignalEmitter::new(conn, self.path.as_str()) else {
-            return;
-        };
-        let _ = JobInterface::output(&emitter.set_destination(caller), &text).await;
+        board.output(&self.path, &self.state.caller.bus_name, &text).await;
     }
 
     /// Resolves when someone allowed to has called Cancel.
     pub async fn cancelled(&self) {
         // The job holds the sender, so the wait can only end by Cancel.
-        let _ = self.cancel.subscribe().wait_for(|c| *c).await;
+        let _ = self.state.cancel.subscribe().wait_for(|c| *c).await;
     }
 
     /// A control for work that reports progress and stops itself, with the receiving end of
     /// its reports for [`Job::publish`].
     pub fn control(&self) -> (Control, Reports) {
         let (progress, reports) = mpsc::unbounded_channel();
-        (Control { progress, cancel: self.cancel.subscribe(), committed: self.committed.clone() }, reports)
+        (Control::new(progress, self.state.cancel.subscribe(), self.state.committed.clone()), reports)
     }
 
     /// Awaits `work`, publishing what it reports on the way.
@@ -334,26 +349,12 @@ impl Job {
     /// Cancels the job when its caller leaves the bus: work that streams to the caller (an
     /// attached Run) has no one to serve once the caller is gone.
     pub async fn cancel_if_caller_leaves(&mut self) {
-        let Some(conn) = &self.conn else { return };
-        let Ok(dbus) = zbus::fdo::DBusProxy::new(conn).await else { return };
-        let name = self.caller.clone();
-        let Ok(mut changes) = dbus.receive_name_owner_changed_with_args(&[(0, name.as_str())]).await else {
-            return;
-        };
-        // Asked after subscribing, so a caller that left in between is not missed.
-        let present = match zbus::names::BusName::try_from(name.as_str()) {
-            Ok(bus_name) => dbus.name_has_owner(bus_name).await.unwrap_or(false),
-            Err(_) => false,
-        };
-        let (cancel, path) = (self.cancel.clone(), self.path.clone());
+        let Some(board) = &self.board else { return };
+        let name = self.state.caller.bus_name.clone();
+        let Some(gone) = board.caller_leaves(&name).await else { return };
+        let (cancel, path) = (self.state.cancel.clone(), self.path.clone());
         let task = tokio::spawn(async move {
-            if present {
-                while let Some(change) = changes.next().await {
-                    if change.args().is_ok_and(|a| a.new_owner().is_none()) {
-                        break;
-                    }
-                }
-            }
+            gone.await;
             tracing::info!(
                 message_id = ids::CANCEL_REQUESTED,
                 job = %path,
@@ -385,134 +386,9 @@ impl Drop for Job {
             jobs.remove(&self.n);
         }
         self.running.changed();
-        if let Some(conn) = self.conn.clone() {
-            let path = std::mem::take(&mut self.path);
-            tokio::spawn(async move {
-                let _ = conn.object_server().remove::<Checked<JobInterface>, _>(path.as_str()).await;
-            });
+        if let Some(board) = &self.board {
+            board.remove(&self.path);
         }
-    }
-}
-
-impl OptionsSchema for JobInterface {
-    fn check_options(_: &str, _: &zbus::zvariant::Dict<'_, '_>) -> Result<()> {
-        Ok(())
-    }
-}
-
-#[interface(name = "org.atomic.Job")]
-impl JobInterface {
-    /// Stops the job; its pending call then returns org.atomic.Error.Cancelled. The caller
-    /// itself may always cancel; anyone else needs org.atomic.cancel-any.
-    async fn cancel(
-        &self,
-        #[zbus(header)] header: Header<'_>,
-        #[zbus(connection)] conn: &Connection,
-    ) -> Result<()> {
-        let who = Caller::from_header(conn, &header).await?;
-        if who.bus_name != self.caller.bus_name {
-            let details = [("job-operation", self.operation.as_str()), ("image", self.target.as_str())];
-            self.authority.check(&who, Action::CancelAny, &details).await?;
-        }
-        if self.committed.load(Ordering::SeqCst) {
-            let now = self.now.lock().map(|n| n.1.clone()).unwrap_or_default();
-            return Err(Error::Failed(format!(
-                "{} can no longer be cancelled: it is past its point of no return ({now})",
-                self.operation
-            )));
-        }
-        tracing::info!(
-            message_id = ids::CANCEL_REQUESTED,
-            operation = %self.operation,
-            image = %self.target,
-            uid = who.uid,
-            "cancel asked of {} {}",
-            self.operation,
-            self.target
-        );
-        self.cancel.send_replace(true);
-        Ok(())
-    }
-
-    /// The output of the job's container as it comes, when the caller passed no fds for it;
-    /// sent to the caller only.
-    #[zbus(signal)]
-    async fn output(emitter: &zbus::object_server::SignalEmitter<'_>, text: &str) -> zbus::Result<()>;
-
-    /// Sets the size of an attached Run's terminal (the caller's only).
-    async fn resize_tty(
-        &self,
-        rows: u16,
-        columns: u16,
-        #[zbus(header)] header: Header<'_>,
-        #[zbus(connection)] conn: &Connection,
-    ) -> Result<()> {
-        let who = Caller::from_header(conn, &header).await?;
-        if who.bus_name != self.caller.bus_name {
-            return Err(Error::AccessDenied("only the job's caller may resize its terminal".into()));
-        }
-        self.resize.send((rows, columns)).map_err(|_| Error::Failed("the job has no terminal".into()))
-    }
-
-    /// Run, Install, Uninstall, HostUpgrade or Rollback.
-    #[zbus(property)]
-    fn operation(&self) -> String {
-        self.operation.clone()
-    }
-
-    /// The image, or the host.
-    #[zbus(property)]
-    fn target(&self) -> String {
-        self.target.clone()
-    }
-
-    /// The caller's unique bus name.
-    #[zbus(property)]
-    fn caller(&self) -> String {
-        self.caller.bus_name.clone()
-    }
-
-    /// The caller's uid.
-    #[zbus(property)]
-    fn caller_uid(&self) -> u32 {
-        self.caller.uid
-    }
-
-    /// The command the job runs, as resolved by its plan (empty for host operations).
-    #[zbus(property)]
-    fn command(&self) -> Vec<String> {
-        self.shown.command.clone()
-    }
-
-    /// What that command may do to the host, one sentence each.
-    #[zbus(property)]
-    fn privileges(&self) -> Vec<String> {
-        self.shown.privileges.clone()
-    }
-
-    /// What the signature policy says of the job's image, as polkit was told.
-    #[zbus(property)]
-    fn signature(&self) -> String {
-        self.shown.signature.clone()
-    }
-
-    /// 0..1, or -1 when unknown.
-    #[zbus(property)]
-    fn progress(&self) -> f64 {
-        self.now.lock().map_or(-1.0, |n| n.0)
-    }
-
-    /// What the job does now.
-    #[zbus(property)]
-    fn message(&self) -> String {
-        self.now.lock().map(|n| n.1.clone()).unwrap_or_default()
-    }
-
-    /// Whether Cancel can still stop the job; false once it is past its point of no return
-    /// (Message then says what it is finishing).
-    #[zbus(property)]
-    fn cancellable(&self) -> bool {
-        !self.committed.load(Ordering::SeqCst)
     }
 }
 
@@ -521,21 +397,6 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-
-    #[tokio::test]
-    async fn past_its_point_of_no_return_work_no_longer_hears_cancel() {
-        let (control, cancel, mut reports) = Control::standalone();
-        control.point_of_no_return("writing the deployment list");
-        assert!(control.committed());
-        assert_eq!(reports.recv().await.map(|r| r.1).as_deref(), Some("writing the deployment list"));
-        let _ = cancel.send(true);
-        let heard = tokio::time::timeout(Duration::from_millis(200), control.cancelled()).await;
-        assert!(heard.is_err(), "a committed job must finish");
-        let (fresh, cancel, _) = Control::standalone();
-        let _ = cancel.send(true);
-        let heard = tokio::time::timeout(Duration::from_millis(200), fresh.cancelled()).await;
-        assert!(heard.is_ok(), "before its point of no return, Cancel is heard");
-    }
 
     struct AllowAll;
 

@@ -27,12 +27,12 @@ mod update;
 use std::sync::Arc;
 
 pub use attach::CallerFds;
+pub use auto_update::AutoUpdates;
 pub use changes::{coalesce, Area, Changes};
-pub use jobs::{journaled, Control, Jobs};
+pub use jobs::{journaled, JobBoard, JobState, Jobs};
 pub use request::{InstallRequest, LabelInputs, RunRequest, UninstallRequest};
 pub use stop::DEFAULT_STOP_TIMEOUT;
 
-use crate::dbus::results::{HostBlock, StatusReport};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::host::HostBackend;
@@ -41,6 +41,7 @@ use crate::system::caller::{account, Caller};
 use crate::system::polkit::Authority;
 use crate::system::power::Power;
 use crate::system::state::StateStore;
+use crate::wire::results::{HostBlock, StatusReport};
 
 /// How much output a call returns when no fds were passed.
 const OUTPUT_LIMIT: usize = 64 * 1024;
@@ -77,6 +78,10 @@ pub struct Manager {
     display_cache: display_cache::DisplayCache,
     /// Which images the policy trusts.
     trust: Arc<crate::trust::Verifier>,
+    /// The automatic update policy's settings and progress.
+    updates: AutoUpdates,
+    /// Wakes the automatic updates' timer when SetUpdatePolicy changed the policy.
+    policy_changed: tokio::sync::Notify,
 }
 
 /// The outside world a manager acts on.
@@ -97,12 +102,14 @@ pub struct Parts {
     pub changes: Changes,
     /// The signature policy.
     pub trust: Arc<crate::trust::Verifier>,
+    /// The automatic update policy's files, read.
+    pub updates: AutoUpdates,
 }
 
 impl Manager {
     /// A manager over the given parts.
     pub fn new(parts: Parts) -> Self {
-        let Parts { engine, authority, host, state, jobs, power, changes, trust } = parts;
+        let Parts { engine, authority, host, state, jobs, power, changes, trust, updates } = parts;
         let owned = Arc::new(owned::Owned::new(engine, state.clone()));
         Manager {
             engine: owned.clone(),
@@ -121,6 +128,8 @@ impl Manager {
             removals: Arc::default(),
             display_cache: display_cache::DisplayCache::default(),
             trust,
+            updates,
+            policy_changed: tokio::sync::Notify::new(),
         }
     }
 
@@ -158,7 +167,7 @@ impl Manager {
         self.host.kind().as_str()
     }
 
-    /// Status: open to everyone, changes nothing.
+    /// Status: open to everyone, changes nothing; with the automatic update policy's block.
     pub async fn status(&self) -> Result<StatusReport> {
         let engine = self.engine.info().await;
         // A host backend that fails does not take the rest of Status with it.
@@ -177,7 +186,7 @@ impl Manager {
                 backend: self.host.kind().as_str().to_owned(),
                 deployments: deployments.into_iter().map(Into::into).collect(),
                 error,
-                updates: None,
+                updates: Some(self.updates.block()),
             },
             installed: installed.into_iter().map(Into::into).collect(),
         })

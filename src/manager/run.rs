@@ -7,11 +7,11 @@ use super::jobs::Job;
 use super::plan::{self, Plan, RunShape, Step};
 use super::request::RunRequest;
 use super::{container_name, vars, Manager};
-use crate::dbus::results::RunResult;
 use crate::engine::StreamSetup;
 use crate::error::{Error, Result};
 use crate::label::{find_label, ImageRef, LabelKind, LineMode, RunSpec};
 use crate::system::caller::Caller;
+use crate::wire::results::RunResult;
 
 /// Bounds on the command argument list: generous for real use, small enough to refuse abuse.
 const MAX_COMMAND_ARGS: usize = 4096;

@@ -5,11 +5,11 @@
 use super::plan::{self, Operation, Plan};
 use super::request::LabelInputs;
 use super::{vars, Manager};
-use crate::dbus::results::StopResult;
 use crate::engine::StreamSetup;
 use crate::error::{Error, Result};
 use crate::label::{validate_container_name, ImageRef, LabelKind};
 use crate::system::caller::Caller;
+use crate::wire::results::StopResult;
 
 /// How long a stop waits for the container before SIGKILL, by default (docker stop's 10 s).
 pub const DEFAULT_STOP_TIMEOUT: u32 = 10;

@@ -3,12 +3,12 @@
 
 use super::plan::Plan;
 use super::Manager;
-use crate::dbus::results::{TrustReport, TrustScope};
 use crate::engine::{same_image, ImageInfo};
 use crate::error::{Error, Result};
 use crate::system::caller::Caller;
 use crate::system::polkit::Action;
 use crate::trust::Edit;
+use crate::wire::results::{TrustReport, TrustScope};
 
 impl Manager {
     /// Decides the plan's verdict for the image that runs (the one `info` describes, or the

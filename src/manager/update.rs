@@ -7,12 +7,12 @@ use super::jobs::{Job, Shown};
 use super::plan::{self, Operation, Plan};
 use super::request::LabelInputs;
 use super::{container_name, now, vars, Manager};
-use crate::dbus::results::UpdateResult;
 use crate::engine::{same_image, ImageInfo, StreamSetup};
 use crate::error::{Error, Result};
 use crate::label::{ImageRef, LabelKind};
 use crate::system::caller::Caller;
 use crate::system::polkit::Action;
+use crate::wire::results::UpdateResult;
 
 impl Manager {
     /// Update IMAGE: authorized as `org.atomic.install` and `org.atomic.pull` (and manage-any when

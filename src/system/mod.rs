@@ -2,6 +2,7 @@
 //! calling, polkit (with a bound on checks left waiting), logind's reboot, the state store, logging, and the service's life cycle.
 
 pub mod caller;
+pub mod control;
 pub mod lifecycle;
 pub mod logging;
 pub mod message_ids;

@@ -6,10 +6,10 @@ use std::fs::{self, File};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::host::CachedUpdate;
 
 /// One installed image (API.md, Status `installed`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -170,8 +170,9 @@ impl StateStore {
         fs::rename(self.dir.join(CONTAINERS), &aside).ok().map(|()| aside)
     }
 
-    /// The update the last check found, if it is still kept.
-    pub fn cached_update(&self) -> Result<Option<CachedUpdate>> {
+    /// The update the last check found, if it is still kept (the host's own type: the store
+    /// keeps it, and need not know it).
+    pub fn cached_update<T: DeserializeOwned>(&self) -> Result<Option<T>> {
         self.read(CACHED_UPDATE)
     }
 
@@ -186,7 +187,7 @@ impl StateStore {
     }
 
     /// Keeps `update`, or with `None` forgets it.
-    pub fn save_cached_update(&self, update: Option<&CachedUpdate>) -> Result<()> {
+    pub fn save_cached_update<T: Serialize>(&self, update: Option<&T>) -> Result<()> {
         self.keep_or_forget(CACHED_UPDATE, update)
     }
 
@@ -215,8 +216,8 @@ mod tests {
     fn records_survive_a_reopen_and_torn_temp_files_are_cleaned() {
         let dir = std::env::temp_dir().join(format!("atomicd-state-{}", std::process::id()));
         let _ = fs::remove_dir_all(&dir);
-        let store = StateStore::open(&dir).unwrap_or_else(|e| panic!("{e}"));
-        assert!(store.installed().unwrap_or_else(|e| panic!("{e}")).is_empty());
+        let store = StateStore::open(&dir).unwrap();
+        assert!(store.installed().unwrap().is_empty());
         let rec = Installation {
             image: "tools".into(),
             image_id: "sha256:1".into(),
@@ -224,11 +225,11 @@ mod tests {
             installed_at: 1,
             installed_by: 0,
         };
-        store.save_installed(std::slice::from_ref(&rec)).unwrap_or_else(|e| panic!("{e}"));
+        store.save_installed(std::slice::from_ref(&rec)).unwrap();
         let torn = dir.join(".installed.json.999");
-        fs::write(&torn, b"{\"insta").unwrap_or_else(|e| panic!("{e}"));
-        let reopened = StateStore::open(&dir).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(reopened.installed().unwrap_or_else(|e| panic!("{e}")), vec![rec]);
+        fs::write(&torn, b"{\"insta").unwrap();
+        let reopened = StateStore::open(&dir).unwrap();
+        assert_eq!(reopened.installed().unwrap(), vec![rec]);
         assert!(!torn.exists());
         let _ = fs::remove_dir_all(&dir);
     }

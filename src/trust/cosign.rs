@@ -44,18 +44,14 @@ pub(crate) mod tests {
 
     /// A new ECDSA P-256 key pair, as `cosign generate-key-pair` makes: (signer, public PEM).
     pub(crate) fn key() -> (sigstore::crypto::SigStoreSigner, Vec<u8>) {
-        let signer = SigningScheme::ECDSA_P256_SHA256_ASN1.create_signer().unwrap_or_else(|e| panic!("{e}"));
-        let pem = signer
-            .to_sigstore_keypair()
-            .and_then(|k| k.public_key_to_pem())
-            .unwrap_or_else(|e| panic!("{e}"));
+        let signer = SigningScheme::ECDSA_P256_SHA256_ASN1.create_signer().unwrap();
+        let pem = signer.to_sigstore_keypair().and_then(|k| k.public_key_to_pem()).unwrap();
         (signer, pem.into_bytes())
     }
 
     /// cosign's annotation value: the signature, base64.
     pub(crate) fn sign(signer: &sigstore::crypto::SigStoreSigner, payload: &[u8]) -> String {
-        base64::engine::general_purpose::STANDARD
-            .encode(signer.sign(payload).unwrap_or_else(|e| panic!("{e}")))
+        base64::engine::general_purpose::STANDARD.encode(signer.sign(payload).unwrap())
     }
 
     #[test]
@@ -63,7 +59,7 @@ pub(crate) mod tests {
         let (signer, pem) = key();
         let (_, other) = key();
         let signature = sign(&signer, b"payload");
-        let keys = Keys::parse(&[other.clone(), pem]).unwrap_or_else(|e| panic!("{e}"));
+        let keys = Keys::parse(&[other.clone(), pem]).unwrap();
         assert_eq!(keys.verify(&signature, b"payload"), Some(1));
         assert_eq!(keys.verify(&signature, b"Payload"), None, "a changed payload");
         assert_eq!(Keys::parse(&[other]).map(|k| k.verify(&signature, b"payload")).ok(), Some(None));

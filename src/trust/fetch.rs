@@ -13,7 +13,7 @@ use async_trait::async_trait;
 use sha2::Digest as _;
 
 use super::reference::Named;
-use crate::updates::http::{Answer, JsonClient};
+use crate::net::http::{Answer, JsonClient};
 
 /// The largest signature (and payload) read: what the containers tools accept.
 pub const SIGNATURE_MAX: usize = 4 * 1024 * 1024;
@@ -60,7 +60,7 @@ impl HttpSource {
     /// A source that trusts the system's CA certificates for https:// (plain http:// only, when
     /// the system has none).
     pub fn new() -> Self {
-        let client = JsonClient::with_tls(REQUEST_TIMEOUT, &crate::updates::tls::TlsFiles::default())
+        let client = JsonClient::with_tls(REQUEST_TIMEOUT, &crate::net::tls::TlsFiles::default())
             .unwrap_or_else(|_| JsonClient::new(REQUEST_TIMEOUT));
         HttpSource { auth: None, client }
     }

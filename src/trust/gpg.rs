@@ -115,9 +115,9 @@ pub(crate) mod tests {
 
     /// A new signing certificate and its public keyring.
     pub(crate) fn key(name: &str) -> (Cert, Vec<u8>) {
-        let (cert, _) = CertBuilder::general_purpose(Some(name)).generate().unwrap_or_else(|e| panic!("{e}"));
+        let (cert, _) = CertBuilder::general_purpose(Some(name)).generate().unwrap();
         let mut public = Vec::new();
-        cert.serialize(&mut public).unwrap_or_else(|e| panic!("{e}"));
+        cert.serialize(&mut public).unwrap();
         (cert, public)
     }
 
@@ -134,10 +134,10 @@ pub(crate) mod tests {
             .unwrap_or_else(|| panic!("no signing key"));
         let mut out = Vec::new();
         let message = Message::new(&mut out);
-        let message = Signer::new(message, keypair).and_then(|s| s.build()).unwrap_or_else(|e| panic!("{e}"));
-        let mut literal = LiteralWriter::new(message).build().unwrap_or_else(|e| panic!("{e}"));
-        std::io::Write::write_all(&mut literal, payload).unwrap_or_else(|e| panic!("{e}"));
-        literal.finalize().unwrap_or_else(|e| panic!("{e}"));
+        let message = Signer::new(message, keypair).and_then(|s| s.build()).unwrap();
+        let mut literal = LiteralWriter::new(message).build().unwrap();
+        std::io::Write::write_all(&mut literal, payload).unwrap();
+        literal.finalize().unwrap();
         out
     }
 
@@ -146,11 +146,11 @@ pub(crate) mod tests {
         let (signer, public) = key("signer <s@example.org>");
         let (_, other) = key("other <o@example.org>");
         let message = sign(&signer, b"payload");
-        let ring = Keyring::parse(&public).unwrap_or_else(|e| panic!("{e}"));
-        let got = ring.verify(&message, 1024).unwrap_or_else(|e| panic!("{e}"));
+        let ring = Keyring::parse(&public).unwrap();
+        let got = ring.verify(&message, 1024).unwrap();
         assert_eq!(got.payload, b"payload");
         assert_eq!(got.signer, signer.fingerprint().to_hex());
-        let wrong = Keyring::parse(&other).unwrap_or_else(|e| panic!("{e}"));
+        let wrong = Keyring::parse(&other).unwrap();
         assert!(wrong.verify(&message, 1024).is_err(), "another key's signature");
         assert!(ring.verify(&message, 3).is_err_and(|e| e.contains("larger")), "bounded");
         let mut tampered = message.clone();

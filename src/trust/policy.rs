@@ -385,7 +385,7 @@ mod tests {
 
     #[test]
     fn the_most_specific_scope_applies() {
-        let policy = Policy::parse(FEDORA).unwrap_or_else(|e| panic!("{e}"));
+        let policy = Policy::parse(FEDORA).unwrap();
         let scope = |r: &str| policy.for_image(&named(r)).scope;
         assert_eq!(scope("registry.example.com/team/app:v2"), "docker:registry.example.com/team/app:v2");
         assert_eq!(scope("registry.example.com/team/app:v1"), "docker:registry.example.com/team/app");
@@ -393,7 +393,7 @@ mod tests {
         assert_eq!(scope("eu.quay.io/a/b"), "docker:*.quay.io");
         assert_eq!(scope("quay.io/a/b"), "docker:", "*.quay.io is for hosts under quay.io");
         assert_eq!(scope("busybox"), "docker:");
-        let empty = Policy::parse(r#"{"default":[{"type":"reject"}]}"#).unwrap_or_else(|e| panic!("{e}"));
+        let empty = Policy::parse(r#"{"default":[{"type":"reject"}]}"#).unwrap();
         assert_eq!(empty.for_image(&named("busybox")).scope, "default");
         // What it writes back reads the same.
         assert_eq!(Policy::parse(&policy.to_text()).as_ref(), Ok(&policy));

@@ -190,9 +190,8 @@ mod tests {
     fn the_most_specific_scope_says_where_signatures_are() {
         let mut r = Registries::default();
         let one = "docker:\n  127.0.0.1:5000:\n    lookaside: http://127.0.0.1:5080\n    lookaside-staging: file:///srv/sigs\n  127.0.0.1:5000/team:\n    use-sigstore-attachments: true\n";
-        r.add("one.yaml", one).unwrap_or_else(|e| panic!("{e}"));
-        r.add("two.yaml", "default-docker:\n  sigstore: file:///var/lib/sigs\n")
-            .unwrap_or_else(|e| panic!("{e}"));
+        r.add("one.yaml", one).unwrap();
+        r.add("two.yaml", "default-docker:\n  sigstore: file:///var/lib/sigs\n").unwrap();
         let named = |t: &str| Named::parse(t).unwrap_or_else(|| panic!("{t}"));
         let app = r.for_image(&named("127.0.0.1:5000/atomic-test/app:1"));
         assert_eq!(app.and_then(Lookaside::url), Some("http://127.0.0.1:5080"));
@@ -208,14 +207,14 @@ mod tests {
     fn atomicd_writes_only_its_own_file_and_keeps_what_the_others_say() {
         let dir = std::env::temp_dir().join(format!("atomicd-registries-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join("admin.yaml"), "docker:\n  reg.io:\n    lookaside: https://sigs.reg.io\n  reg.io/fixed:\n    use-sigstore-attachments: false\n")
-            .unwrap_or_else(|e| panic!("{e}"));
+            .unwrap();
         let cosign = Lookaside { use_sigstore_attachments: Some(true), ..Lookaside::default() };
-        let text = own_file_with(&dir, "reg.io/team", Some(&cosign)).unwrap_or_else(|e| panic!("{e}"));
+        let text = own_file_with(&dir, "reg.io/team", Some(&cosign)).unwrap();
         let text = text.unwrap_or_else(|| panic!("nothing written"));
-        std::fs::write(dir.join(OWN_FILE), &text).unwrap_or_else(|e| panic!("{e}"));
-        let all = Registries::read(&dir).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(dir.join(OWN_FILE), &text).unwrap();
+        let all = Registries::read(&dir).unwrap();
         let team = all.for_scope("reg.io/team/app");
         assert_eq!(
             team.and_then(Lookaside::url),
@@ -226,7 +225,7 @@ mod tests {
         // The same again changes nothing; another file's exact scope is not overridden.
         assert_eq!(own_file_with(&dir, "reg.io/team", Some(&cosign)), Ok(None));
         assert!(own_file_with(&dir, "reg.io/fixed", Some(&cosign)).is_err_and(|e| e.contains("another file")));
-        let removed = own_file_with(&dir, "reg.io/team", None).unwrap_or_else(|e| panic!("{e}"));
+        let removed = own_file_with(&dir, "reg.io/team", None).unwrap();
         assert!(removed.is_some_and(|t| !t.contains("reg.io/team")));
         let _ = std::fs::remove_dir_all(&dir);
     }

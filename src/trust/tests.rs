@@ -82,11 +82,11 @@ impl Scene {
             N.fetch_add(1, Ordering::SeqCst)
         ));
         let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(dir.join("registries.d")).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::create_dir_all(dir.join("registries.d")).unwrap();
         let (gpg, ring) = gpg::tests::key("signer <s@example.org>");
         let (cosign, pem) = cosign::tests::key();
-        std::fs::write(dir.join("signer.gpg"), ring).unwrap_or_else(|e| panic!("{e}"));
-        std::fs::write(dir.join("cosign.pub"), pem).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(dir.join("signer.gpg"), ring).unwrap();
+        std::fs::write(dir.join("cosign.pub"), pem).unwrap();
         let d = dir.display();
         let policy = format!(
             r#"{{"default": [{default}], "transports": {{"docker": {{
@@ -96,12 +96,12 @@ impl Scene {
                 "127.0.0.1:5000/atomic-test/closed": [{{"type": "reject"}}]
             }}}}}}"#
         );
-        std::fs::write(dir.join("policy.json"), policy).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(dir.join("policy.json"), policy).unwrap();
         std::fs::write(
             dir.join("registries.d/test.yaml"),
             "docker:\n  127.0.0.1:5000:\n    lookaside: http://127.0.0.1:5080\n    use-sigstore-attachments: true\n",
         )
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
         let source = Arc::new(FakeSource::default());
         let settings =
             Settings { policy: dir.join("policy.json"), registries_d: dir.join("registries.d"), require };
@@ -112,13 +112,7 @@ impl Scene {
     /// A GPG signature of `digest` as `reference`, in the lookaside of `path`.
     pub(crate) fn sign_gpg(&self, path: &str, digest: &str, reference: &str) {
         let signature = gpg::tests::sign(&self.gpg, &payload(payload::SIMPLE_SIGNING, digest, reference));
-        self.source
-            .gpg
-            .lock()
-            .unwrap_or_else(|e| panic!("{e}"))
-            .entry((path.into(), digest.into()))
-            .or_default()
-            .push(signature);
+        self.source.gpg.lock().unwrap().entry((path.into(), digest.into())).or_default().push(signature);
     }
 
     pub(crate) fn sign_cosign(&self, digest: &str, reference: &str) {
@@ -127,7 +121,7 @@ impl Scene {
         self.source
             .cosign
             .lock()
-            .unwrap_or_else(|e| panic!("{e}"))
+            .unwrap()
             .entry(digest.into())
             .or_default()
             .push(Attachment { signature, payload });
@@ -140,11 +134,7 @@ impl Scene {
 }
 
 fn block_on<F: std::future::Future>(f: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap_or_else(|e| panic!("{e}"))
-        .block_on(f)
+    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(f)
 }
 
 #[test]
@@ -169,7 +159,7 @@ fn a_gpg_signature_of_the_digest_by_the_policy_s_key_is_signed() {
     s.source
         .gpg
         .lock()
-        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap()
         .insert(("atomic-test/app".into(), other.clone()), copied.unwrap_or_default());
     let v = block_on(s.verify(&format!("{REPO}:1"), &other));
     assert_eq!(v.state, State::Rejected);
@@ -186,11 +176,7 @@ fn a_wrong_key_a_tampered_payload_and_a_dead_lookaside_are_refused_with_their_re
     let d = digest('a');
     let (stranger, _) = gpg::tests::key("stranger <x@example.org>");
     let forged = gpg::tests::sign(&stranger, &payload(payload::SIMPLE_SIGNING, &d, &format!("{REPO}:1")));
-    s.source
-        .gpg
-        .lock()
-        .unwrap_or_else(|e| panic!("{e}"))
-        .insert(("atomic-test/app".into(), d.clone()), vec![forged]);
+    s.source.gpg.lock().unwrap().insert(("atomic-test/app".into(), d.clone()), vec![forged]);
     let v = block_on(s.verify(&format!("{REPO}:1"), &d));
     assert_eq!(v.state, State::Rejected);
     assert!(v.reason.contains("does not verify"), "{}", v.reason);
@@ -231,11 +217,7 @@ fn cosign_signatures_verify_with_the_policy_s_public_key() {
     let (stranger, _) = cosign::tests::key();
     let p = payload(payload::COSIGN, &digest('c'), image);
     let signature = cosign::tests::sign(&stranger, &p);
-    s.source
-        .cosign
-        .lock()
-        .unwrap_or_else(|e| panic!("{e}"))
-        .insert(digest('c'), vec![Attachment { signature, payload: p }]);
+    s.source.cosign.lock().unwrap().insert(digest('c'), vec![Attachment { signature, payload: p }]);
     let v = block_on(s.verify(image, &digest('c')));
     assert!(v.reason.contains("no key of the policy"), "{}", v.reason);
     // A GPG payload type is not a cosign one.
@@ -273,7 +255,7 @@ fn verdicts_are_kept_while_the_policy_is_unchanged() {
     assert_eq!(s.source.reads.load(Ordering::SeqCst), 1, "read once");
     // A changed key file is a changed policy.
     let (_, other) = gpg::tests::key("other <o@example.org>");
-    std::fs::write(s.dir.join("signer.gpg"), other).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(s.dir.join("signer.gpg"), other).unwrap();
     assert_eq!(block_on(s.verify(&format!("{REPO}:1"), &d)).state, State::Rejected);
     assert_eq!(s.source.reads.load(Ordering::SeqCst), 2);
 }
@@ -281,12 +263,11 @@ fn verdicts_are_kept_while_the_policy_is_unchanged() {
 #[test]
 fn no_policy_refuses_nothing_and_a_broken_one_trusts_nothing() {
     let s = Scene::new(r#"{"type": "reject"}"#);
-    std::fs::remove_file(s.dir.join("policy.json")).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::remove_file(s.dir.join("policy.json")).unwrap();
     let v = block_on(s.verifier.verify("busybox", &[]));
     assert_eq!(v.state, State::Unverified);
     assert!(v.trusted());
-    std::fs::write(s.dir.join("policy.json"), r#"{"default": [{"type": "acceptAll"}]}"#)
-        .unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(s.dir.join("policy.json"), r#"{"default": [{"type": "acceptAll"}]}"#).unwrap();
     let v = block_on(s.verifier.verify("busybox", &[]));
     assert_eq!(v.state, State::Rejected);
     assert!(v.reason.contains("cannot be used"), "{}", v.reason);
@@ -320,8 +301,7 @@ fn edits_validate_first_and_keep_the_file_when_they_fail() {
     assert!(Edit::add("quay.io/team", missing, None).is_ok());
     assert!(Edit::add("quay.io/team", input(serde_json::json!({"type": "reject"})), Some("ftp://x".into()))
         .is_err());
-    let bad_scope = Edit::add("Not A Scope", input(serde_json::json!({"type": "reject"})), None)
-        .unwrap_or_else(|e| panic!("{e}"));
+    let bad_scope = Edit::add("Not A Scope", input(serde_json::json!({"type": "reject"})), None).unwrap();
     let r = block_on(s.verifier.edit(&bad_scope));
     assert!(
         matches!(&r, Err(crate::error::Error::InvalidArgument(m)) if m.contains("not a registry")),
@@ -334,8 +314,8 @@ fn edits_validate_first_and_keep_the_file_when_they_fail() {
         input(serde_json::json!({"type": "signedBy", "keyPath": format!("{}/signer.gpg", s.dir.display())})),
         Some("https://sigs.example.org".into()),
     )
-    .unwrap_or_else(|e| panic!("{e}"));
-    let policy = block_on(s.verifier.edit(&add)).unwrap_or_else(|e| panic!("{e}"));
+    .unwrap();
+    let policy = block_on(s.verifier.edit(&add)).unwrap();
     assert!(policy.transports[policy::DOCKER].contains_key("quay.io/team"));
     // Where its signatures are went to atomicd's own registries.d file, the admin's kept.
     let own = std::fs::read_to_string(s.dir.join("registries.d/atomic-trust.yaml")).unwrap_or_default();
@@ -349,9 +329,9 @@ fn edits_validate_first_and_keep_the_file_when_they_fail() {
         input(serde_json::json!({"type": "sigstoreSigned", "keyPath": format!("{}/cosign.pub", s.dir.display())})),
         None,
     )
-    .unwrap_or_else(|e| panic!("{e}"));
-    let policy = block_on(s.verifier.edit(&cosign)).unwrap_or_else(|e| panic!("{e}"));
-    let all = registries::Registries::read(&s.dir.join("registries.d")).unwrap_or_else(|e| panic!("{e}"));
+    .unwrap();
+    let policy = block_on(s.verifier.edit(&cosign)).unwrap();
+    let all = registries::Registries::read(&s.dir.join("registries.d")).unwrap();
     let new = all.for_scope("127.0.0.1:5000/atomic-test/new");
     assert_eq!(new.and_then(|l| l.use_sigstore_attachments), Some(true));
     assert_eq!(
@@ -359,13 +339,11 @@ fn edits_validate_first_and_keep_the_file_when_they_fail() {
         Some("http://127.0.0.1:5080"),
         "the registry's lookaside kept"
     );
-    let reread =
-        Policy::parse(&std::fs::read_to_string(&path).unwrap_or_default()).unwrap_or_else(|e| panic!("{e}"));
+    let reread = Policy::parse(&std::fs::read_to_string(&path).unwrap_or_default()).unwrap();
     assert_eq!(reread, policy, "written as returned");
-    let policy = block_on(s.verifier.edit(&Edit::Default { accept: true })).unwrap_or_else(|e| panic!("{e}"));
+    let policy = block_on(s.verifier.edit(&Edit::Default { accept: true })).unwrap();
     assert_eq!(policy.default, [Requirement::InsecureAcceptAnything(policy::Empty {})]);
-    let policy = block_on(s.verifier.edit(&Edit::Remove { scope: "quay.io/team".into() }))
-        .unwrap_or_else(|e| panic!("{e}"));
+    let policy = block_on(s.verifier.edit(&Edit::Remove { scope: "quay.io/team".into() })).unwrap();
     assert!(!policy.transports[policy::DOCKER].contains_key("quay.io/team"));
     let r = block_on(s.verifier.edit(&Edit::Remove { scope: "quay.io/team".into() }));
     assert!(matches!(r, Err(crate::error::Error::InvalidArgument(_))));

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::tls::TlsFiles;
+use crate::net::tls::TlsFiles;
 
 /// atomicd's configuration file when nothing else is named.
 pub const DEFAULT_PATH: &str = "/etc/atomic/atomicd.toml";
@@ -387,19 +387,19 @@ mod tests {
             "[updates]\npolicy = \"check\"\nstrategy = \"periodic\"\n[[updates.periodic.window]]\ndays = [\"Sat\"]\nstart_time = \"22:30\"\nlength_minutes = 60\n",
             "[updates]\npolicy = \"apply\"\ninterval = \"30m\"\n[[updates.periodic.window]]\ndays = [\"Sun\"]\nstart_time = \"03:00\"\nlength_minutes = 30\n",
         ])
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
         assert_eq!(c.policy, Policy::Apply);
         assert_eq!(c.strategy, Strategy::Periodic);
         assert_eq!(c.interval, Duration::from_secs(1800));
         assert_eq!(c.windows.len(), 2);
         let etcd = merged(&["[updates]\nstrategy = \"etcd\"\n[updates.etcd]\nendpoints = [\"http://127.0.0.1:12379\"]\nslots = 2\ngroup = \"workers\"\n"])
-            .unwrap_or_else(|e| panic!("{e}"));
+            .unwrap();
         assert_eq!((etcd.slots, etcd.group.as_str()), (2, "workers"));
         let tls = merged(&[
             "[updates]\nstrategy = \"etcd\"\n[updates.etcd]\nendpoints = [\"https://10.0.0.1:2379\"]\nca_file = \"/etc/atomic/ca.pem\"\ncert_file = \"/etc/atomic/old.pem\"\nkey_file = \"/etc/atomic/old-key.pem\"\n",
             "[updates.etcd]\ncert_file = \"/etc/atomic/new.pem\"\nkey_file = \"/etc/atomic/new-key.pem\"\n",
         ])
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
         let path = |p: &str| Some(PathBuf::from(p));
         assert_eq!(
             tls.etcd_tls,

@@ -11,9 +11,9 @@ use std::time::Duration;
 
 use super::config::UpdatesConfig;
 use super::gateway::{RangeAnswer, TxnAnswer};
-use super::http::JsonClient;
 use super::semaphore::{key, Semaphore, Take};
-use super::tls::TlsError;
+use crate::net::http::JsonClient;
+use crate::net::tls::TlsError;
 
 /// How often a compare-and-swap that lost the race is tried again before giving up.
 const SWAP_ATTEMPTS: usize = 16;

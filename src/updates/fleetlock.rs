@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::http::{HttpError, JsonClient};
+use crate::net::http::{HttpError, JsonClient};
 
 /// Why the server said no, or could not be asked.
 #[derive(Debug, thiserror::Error)]

@@ -76,7 +76,7 @@ mod tests {
         assert_eq!((kv.version, kv.create_revision, kv.mod_revision), (2, 49, 50));
         let value = kv.bytes().unwrap_or_default();
         assert_eq!(String::from_utf8_lossy(&value), r#"{"total_slots":2,"holders":["host-a"]}"#);
-        let missing: RangeAnswer = serde_json::from_str(RANGE_MISSING).unwrap_or_else(|e| panic!("{e}"));
+        let missing: RangeAnswer = serde_json::from_str(RANGE_MISSING).unwrap();
         assert!(missing.kvs.is_empty());
         let txn = |text: &str| serde_json::from_str::<TxnAnswer>(text).map(|t| t.succeeded).ok();
         assert_eq!((txn(TXN_SUCCEEDED), txn(TXN_FAILED)), (Some(true), Some(false)));

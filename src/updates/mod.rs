@@ -2,14 +2,11 @@
 //! a host gives its fleet, and the two reboot semaphores it may wait on, a FleetLock server or
 //! etcd directly.
 
-pub mod auto;
 pub mod config;
 pub mod etcd;
 pub mod fleetlock;
 mod gateway;
-pub mod http;
 pub mod lock;
 pub mod machine_id;
 pub mod semaphore;
-pub mod tls;
 pub mod window;

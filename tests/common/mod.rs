@@ -1,6 +1,8 @@
 //! The integration tests' view of the test world (tests/world.sh): a daemon of their own on the
 //! real system bus, callers as root and as nobody, and the engines' own CLIs to check outcomes.
 #![allow(dead_code)]
+// The helpers are test code too, though outside a #[test] (which clippy.toml already allows).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -144,9 +146,9 @@ impl Daemon {
         }
         let state_dir = state_dir.to_path_buf();
         let base = state_dir.parent().map(Path::to_path_buf).unwrap_or_default();
-        std::fs::create_dir_all(&base).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::create_dir_all(&base).unwrap();
         let log = base.join(format!("atomicd-{}.log", unique()));
-        let logfile = std::fs::File::create(&log).unwrap_or_else(|e| panic!("{e}"));
+        let logfile = std::fs::File::create(&log).unwrap();
         let mut cmd = Command::new(bin("atomicd"));
         cmd.args(["--log-target", "stderr", "--state-dir"]).arg(&state_dir).args(args);
         cmd.env_remove("DOCKER_HOST");
@@ -336,10 +338,10 @@ pub async fn object_manager(conn: &zbus::Connection) -> zbus::fdo::ObjectManager
     zbus::fdo::ObjectManagerProxy::builder(conn)
         .destination("org.atomic")
         .and_then(|b| b.path("/org/atomic/Manager"))
-        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap()
         .build()
         .await
-        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap()
 }
 
 /// The introspection XML of `path` on org.atomic.
@@ -347,13 +349,13 @@ pub async fn introspect(conn: &zbus::Connection, path: &str) -> String {
     zbus::fdo::IntrospectableProxy::builder(conn)
         .destination("org.atomic")
         .and_then(|b| b.path(path.to_owned()))
-        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap()
         .build()
         .await
-        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap()
         .introspect()
         .await
-        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap()
 }
 
 /// A podman API service of the test's own on `sock`, to be stopped or killed; returns once it
@@ -457,7 +459,7 @@ pub fn polkit_grant(user: &str, actions: &[&str], name: &str) -> PolkitGrant {
             .status();
         assert!(made.is_ok_and(|s| s.success()), "useradd {user}");
     }
-    let out = Command::new("id").args(["-u", user]).output().unwrap_or_else(|e| panic!("{e}"));
+    let out = Command::new("id").args(["-u", user]).output().unwrap();
     let uid =
         String::from_utf8_lossy(&out.stdout).trim().parse().unwrap_or_else(|e| panic!("uid of {user}: {e}"));
     let wanted: Vec<String> = actions.iter().map(|a| format!("action.id == \"{a}\"")).collect();
@@ -466,7 +468,7 @@ pub fn polkit_grant(user: &str, actions: &[&str], name: &str) -> PolkitGrant {
         wanted.join(" || ")
     );
     let path = PathBuf::from(format!("/etc/polkit-1/rules.d/{name}.rules"));
-    std::fs::write(&path, rule).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(&path, rule).unwrap();
     std::thread::sleep(Duration::from_secs(2)); // polkitd reloads rules on change
     PolkitGrant { uid, path, _held: held }
 }
@@ -492,7 +494,7 @@ impl FakeLogind {
         zbus::connection::Builder::system()
             .and_then(|b| b.name("org.freedesktop.login1"))
             .and_then(|b| b.serve_at("/org/freedesktop/login1", self.clone()))
-            .unwrap_or_else(|e| panic!("{e}"))
+            .unwrap()
             .build()
             .await
             .unwrap_or_else(|e| panic!("cannot own org.freedesktop.login1: {e}"))
@@ -514,8 +516,8 @@ pub fn tls_file(name: &str) -> PathBuf {
 
 /// TLS files trusting the CA file `ca` (None: the system's roots), with the test client
 /// certificate if `client`.
-pub fn tls_files(ca: Option<&str>, client: bool) -> atomicd::updates::tls::TlsFiles {
-    atomicd::updates::tls::TlsFiles {
+pub fn tls_files(ca: Option<&str>, client: bool) -> atomicd::net::tls::TlsFiles {
+    atomicd::net::tls::TlsFiles {
         ca_file: ca.map(tls_file),
         cert_file: client.then(|| tls_file("client.pem")),
         key_file: client.then(|| tls_file("client-key.pem")),

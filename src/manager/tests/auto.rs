@@ -3,17 +3,16 @@
 
 use super::*;
 use crate::system::state::RebootMarker;
-use crate::updates::auto::AutoUpdates;
 
 /// A world whose configuration is `toml`, with 2.0 on the remote.
-fn world_with(toml: &str) -> (World, AutoUpdates) {
+fn world_with(toml: &str) -> World {
     let w = world(&[]);
     let main = w._dir.0.join("atomicd.toml");
-    std::fs::write(&main, toml).unwrap_or_else(|e| panic!("{e}"));
-    let auto = AutoUpdates::load(&main, "fleet-id".into());
-    assert_eq!(auto.error(), None, "{toml}");
+    std::fs::write(&main, toml).unwrap();
+    w.manager.auto_updates().reload();
+    assert_eq!(w.manager.auto_updates().error(), None, "{toml}");
     w.host.offer("2.0");
-    (w, auto)
+    w
 }
 
 fn reboots(w: &World) -> u32 {
@@ -35,8 +34,8 @@ async fn each_policy_goes_as_far_as_it_says() {
         ("[updates]\npolicy = \"apply\"\n", "staged 2.0; reboot asked", &["2.0", "1.0"], 1),
     ];
     for (toml, words, versions, asked) in table {
-        let (w, auto) = world_with(toml);
-        let said = w.manager.auto_update_round(&auto).await;
+        let w = world_with(toml);
+        let said = w.manager.auto_update_round().await;
         assert!(said.contains(words), "{toml}: {said}");
         assert_eq!(w.host.versions(), versions, "{toml}");
         assert_eq!(reboots(&w), asked, "{toml}");
@@ -45,11 +44,11 @@ async fn each_policy_goes_as_far_as_it_says() {
 
 #[tokio::test]
 async fn a_lock_whose_tls_files_cannot_be_used_stops_at_staged() {
-    let (w, auto) = world_with(
+    let w = world_with(
         "[updates]\npolicy = \"apply\"\nstrategy = \"etcd\"\n[updates.etcd]\n\
          endpoints = [\"https://127.0.0.1:9\"]\nca_file = \"/nonexistent/atomicd-ca.pem\"\n",
     );
-    let said = w.manager.auto_update_round(&auto).await;
+    let said = w.manager.auto_update_round().await;
     assert!(
         said.starts_with("staged 2.0; the reboot lock cannot be asked: /nonexistent/atomicd-ca.pem"),
         "{said}"
@@ -57,7 +56,7 @@ async fn a_lock_whose_tls_files_cannot_be_used_stops_at_staged() {
     assert_eq!(w.host.versions(), ["2.0", "1.0"]);
     assert_eq!(reboots(&w), 0, "no slot, no reboot");
     // The next round does not stage again; it asks for the lock again.
-    let again = w.manager.auto_update_round(&auto).await;
+    let again = w.manager.auto_update_round().await;
     assert!(again.contains("the reboot lock cannot be asked"), "{again}");
     assert_eq!(w.host.versions(), ["2.0", "1.0"]);
 }
@@ -66,31 +65,25 @@ async fn a_lock_whose_tls_files_cannot_be_used_stops_at_staged() {
 /// must not survive: the next round drops it, checks and stages again, and only then reboots.
 #[tokio::test]
 async fn a_record_whose_deployment_is_gone_is_dropped_and_the_update_staged_again() {
-    let (w, auto) = world_with("[updates]\npolicy = \"stage\"\n");
-    let said = w.manager.auto_update_round(&auto).await;
+    let w = world_with("[updates]\npolicy = \"stage\"\n");
+    let said = w.manager.auto_update_round().await;
     assert!(said.starts_with("staged 2.0"), "{said}");
-    let record = w
-        .manager
-        .state
-        .reboot_marker()
-        .unwrap_or_else(|e| panic!("{e}"))
-        .unwrap_or_else(|| panic!("no record"));
+    let record = w.manager.state.reboot_marker().unwrap().unwrap_or_else(|| panic!("no record"));
     assert_eq!(record.checksum, "c2.0", "{record:?}");
     assert!(!record.boot_id.is_empty() && record.since == 0, "{record:?}");
     // An admin's `atomic host cleanup --pending` (or ostree admin undeploy) removes 2.0.
     let pending = crate::host::Cleanup { rollback: false, pending: true };
-    w.host.cleanup(pending).await.unwrap_or_else(|e| panic!("{e}"));
+    w.host.cleanup(pending).await.unwrap();
     assert_eq!(w.host.versions(), ["1.0"]);
     // atomicd restarted on the same state, policy apply: 2.0 is staged again before any reboot.
     let main = w._dir.0.join("atomicd.toml");
-    std::fs::write(&main, "[updates]\npolicy = \"apply\"\n").unwrap_or_else(|e| panic!("{e}"));
-    let auto = AutoUpdates::load(&main, "fleet-id".into());
-    assert_eq!(w.manager.report_steady_state(&auto).await, None, "same boot, no slot: nothing to report");
-    let said = w.manager.auto_update_round(&auto).await;
+    std::fs::write(&main, "[updates]\npolicy = \"apply\"\n").unwrap();
+    w.manager.auto_updates().reload();
+    assert_eq!(w.manager.report_steady_state().await, None, "same boot, no slot: nothing to report");
+    let said = w.manager.auto_update_round().await;
     assert_eq!(said, "staged 2.0; reboot asked");
     assert_eq!(w.host.versions(), ["2.0", "1.0"], "staged again");
     assert_eq!(reboots(&w), 1);
-    drop(auto);
 }
 
 #[tokio::test]
@@ -100,10 +93,10 @@ async fn a_record_without_a_boot_id_or_a_checksum_is_refused() {
         // As 0.1 wrote it: no checksum, no boot ID.
         RebootMarker { pending: "2.0".into(), checksum: String::new(), boot_id: String::new(), since: 0 },
     ] {
-        let (w, auto) = world_with("[updates]\npolicy = \"stage\"\n");
-        w.manager.state.save_reboot_marker(Some(&record)).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(w.manager.report_steady_state(&auto).await, None);
-        let said = w.manager.auto_update_round(&auto).await;
+        let w = world_with("[updates]\npolicy = \"stage\"\n");
+        w.manager.state.save_reboot_marker(Some(&record)).unwrap();
+        assert_eq!(w.manager.report_steady_state().await, None);
+        let said = w.manager.auto_update_round().await;
         assert!(said.starts_with("staged 2.0"), "{said}");
         assert_eq!(w.host.versions(), ["2.0", "1.0"], "{record:?}: the round staged rather than trust it");
         let kept = w.manager.state.reboot_marker().ok().flatten().unwrap_or_else(|| panic!("no record"));

@@ -43,8 +43,8 @@ async fn labels_an_image_author_can_set_make_no_container_atomicd_s() {
     let uninstall = UninstallRequest { image: "app".into(), force: true, ..Default::default() };
     let r = w.manager.uninstall(&caller(0), uninstall).await;
     assert!(matches!(&r, Err(Error::Failed(m)) if m.contains("not made by atomicd")), "{r:?}");
-    assert!(w.manager.list_containers(false).await.unwrap_or_else(|e| panic!("{e}")).is_empty());
-    let all = w.manager.list_containers(true).await.unwrap_or_else(|e| panic!("{e}"));
+    assert!(w.manager.list_containers(false).await.unwrap().is_empty());
+    let all = w.manager.list_containers(true).await.unwrap();
     assert_eq!(all.iter().map(|c| (c.name.as_str(), c.managed)).collect::<Vec<_>>(), [("app", false)]);
     // An exited one with `org.atomic.remove=1` survives atomicd's start-up sweep.
     forged(&w, "left", false);
@@ -62,7 +62,7 @@ async fn atomicd_s_kept_container_does_not_inherit_remove_from_its_image() {
     let w = world(&["org.atomic.run"]);
     forging_image(&w);
     let r = w.manager.run(&caller(0), RunRequest { detach: true, ..run_request("app", &[]) }).await;
-    let id = r.unwrap_or_else(|e| panic!("{e}")).container_id.unwrap_or_default();
+    let id = r.unwrap().container_id.unwrap_or_default();
     let _ = w.engine.stop(&id, 0).await;
     assert_eq!(w.manager.sweep_removals().await, 0, "atomicd's kept container was swept");
     assert!(w.engine.names().contains(&"app".to_owned()));
@@ -80,7 +80,7 @@ async fn the_record_outlives_a_restart_and_forgets_what_is_gone() {
     let dir = std::env::temp_dir().join(format!("atomicd-owned-{}", std::process::id()));
     let w = world_in(&["org.atomic.run"], Some(dir.clone()));
     w.engine.image("app", "sha256:a1", &[("RUN", "docker run -d --name NAME IMAGE")]);
-    w.manager.run(&caller(1000), run_request("app", &[])).await.unwrap_or_else(|e| panic!("{e}"));
+    w.manager.run(&caller(1000), run_request("app", &[])).await.unwrap();
     let recorded = std::fs::read_to_string(dir.join("containers.json")).unwrap_or_default();
     assert!(recorded.contains("\"new1\"") && recorded.contains("\"caller_uid\": 1000"), "{recorded}");
     // A restart on the same state: the container is still atomicd's (it execs into it)...
@@ -90,7 +90,7 @@ async fn the_record_outlives_a_restart_and_forgets_what_is_gone() {
     c.id = "new1".into();
     again.engine.container(c);
     let r = again.manager.run(&caller(1000), run_request("app", &["date"])).await;
-    assert_eq!(r.unwrap_or_else(|e| panic!("{e}")).exit_code, Some(7), "exec'd into its own container");
+    assert_eq!(r.unwrap().exit_code, Some(7), "exec'd into its own container");
     // ...and once the engine no longer has it, the next start forgets it.
     let gone = world_in(&[], Some(dir.clone()));
     gone.manager.sweep_removals().await;
@@ -129,7 +129,7 @@ async fn another_caller_s_container_needs_manage_any_to_be_used_or_changed() {
     assert!(matches!(&start, Err(Error::AccessDenied(m)) if m.contains("manage-any")), "{start:?}");
     assert!(w.engine.calls().is_empty(), "{:?}", w.engine.calls());
     // Lists still show it, with who started it.
-    let listed = w.manager.list_containers(false).await.unwrap_or_else(|e| panic!("{e}"));
+    let listed = w.manager.list_containers(false).await.unwrap();
     assert_eq!(
         listed.iter().map(|c| (c.name.as_str(), c.started_by)).collect::<Vec<_>>(),
         [("svc", Some(0))]
@@ -138,14 +138,14 @@ async fn another_caller_s_container_needs_manage_any_to_be_used_or_changed() {
     let w = world(&["org.atomic.run", "org.atomic.manage-any"]);
     roots_service(&w, true);
     let r = w.manager.run(&caller(1000), run_request("svc", &["date"])).await;
-    assert_eq!(r.unwrap_or_else(|e| panic!("{e}")).exit_code, Some(7));
+    assert_eq!(r.unwrap().exit_code, Some(7));
     assert_eq!(asked(&w), ["org.atomic.run", "org.atomic.manage-any"]);
     let details = w.authority.asked.lock().unwrap_or_else(|p| p.into_inner())[0].1.clone();
     assert_eq!(details["other-callers"], "uid 0");
     // A container that already runs, asked for with no command, is left as it is: nothing to grant.
     let w = world(&["org.atomic.run"]);
     roots_service(&w, true);
-    let r = w.manager.run(&caller(1000), run_request("svc", &[])).await.unwrap_or_else(|e| panic!("{e}"));
+    let r = w.manager.run(&caller(1000), run_request("svc", &[])).await.unwrap();
     assert_eq!(r.exit_code, Some(0));
     assert!(w.engine.calls().is_empty());
 }
@@ -167,7 +167,7 @@ async fn install_and_update_pull_only_with_org_atomic_pull() {
     let w = world(&["org.atomic.install", "org.atomic.pull"]);
     w.engine.publish("reg/app", "sha256:a1", &[("INSTALL", "docker run --rm IMAGE true")]);
     let install = InstallRequest { image: "reg/app".into(), pull: true, ..Default::default() };
-    let r = w.manager.install(&caller(1000), install).await.unwrap_or_else(|e| panic!("{e}"));
+    let r = w.manager.install(&caller(1000), install).await.unwrap();
     assert_eq!(r.exit_code, Some(0));
     assert_eq!(w.engine.calls()[0], "pull reg/app:latest");
 }
@@ -177,11 +177,11 @@ async fn uninstall_removes_only_images_atomicd_installed_unless_forced() {
     let w = world(&["org.atomic.uninstall"]);
     w.engine.image("base", "sha256:b1", &[]);
     let plain = || UninstallRequest { image: "base".into(), ..Default::default() };
-    let r = w.manager.uninstall(&caller(1000), plain()).await.unwrap_or_else(|e| panic!("{e}"));
+    let r = w.manager.uninstall(&caller(1000), plain()).await.unwrap();
     assert!(r.removed.is_empty(), "{r:?}");
     assert!(w.engine.calls().is_empty(), "an image nobody installed was removed: {:?}", w.engine.calls());
     let forced = UninstallRequest { force: true, ..plain() };
-    let r = w.manager.uninstall(&caller(1000), forced).await.unwrap_or_else(|e| panic!("{e}"));
+    let r = w.manager.uninstall(&caller(1000), forced).await.unwrap();
     assert_eq!(r.removed, ["sha256:b1"]);
     let details = w.authority.asked.lock().unwrap_or_else(|p| p.into_inner()).last().map(|a| a.1.clone());
     assert_eq!(details.unwrap_or_default()["removes"], "image base (not installed by atomicd)");

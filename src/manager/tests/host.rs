@@ -29,7 +29,7 @@ async fn a_check_keeps_its_update_across_a_restart_until_it_is_deployed() {
     let w = world(&HOST);
     assert_eq!(w.manager.cached_update().await.ok(), Some(None), "nothing checked yet");
     w.host.offer("2.0");
-    let checked = w.manager.host_upgrade(&caller(0), true, false).await.unwrap_or_else(|e| panic!("{e}"));
+    let checked = w.manager.host_upgrade(&caller(0), true, false).await.unwrap();
     assert_eq!(checked.available, Some(true));
     let update = checked.update.unwrap_or_default();
     assert_eq!(
@@ -40,11 +40,11 @@ async fn a_check_keeps_its_update_across_a_restart_until_it_is_deployed() {
 
     // atomicd restarts on the same state: the update is still there.
     let again = world_in(&HOST, Some(w._dir.0.clone()));
-    let kept = again.manager.cached_update().await.unwrap_or_else(|e| panic!("{e}"));
+    let kept = again.manager.cached_update().await.unwrap();
     assert_eq!(kept.map(|u| u.version).as_deref(), Some("2.0"));
 
     // Deployed: it is gone, and stays gone after another restart.
-    w.manager.host_upgrade(&caller(0), false, false).await.unwrap_or_else(|e| panic!("{e}"));
+    w.manager.host_upgrade(&caller(0), false, false).await.unwrap();
     assert_eq!(w.host.versions(), ["2.0", "1.0"]);
     assert_eq!(w.manager.cached_update().await.ok(), Some(None));
     let third = world_in(&HOST, Some(w._dir.0.clone()));
@@ -54,7 +54,7 @@ async fn a_check_keeps_its_update_across_a_restart_until_it_is_deployed() {
     w.host.offer("3.0");
     let _ = w.manager.host_upgrade(&caller(0), true, false).await;
     *w.host.available.lock().unwrap_or_else(|p| p.into_inner()) = None;
-    let nothing = w.manager.host_upgrade(&caller(0), true, false).await.unwrap_or_else(|e| panic!("{e}"));
+    let nothing = w.manager.host_upgrade(&caller(0), true, false).await.unwrap();
     assert_eq!((nothing.available, nothing.update.is_none()), (Some(false), true));
     assert_eq!(w.manager.cached_update().await.ok(), Some(None));
 }
@@ -70,20 +70,16 @@ async fn status_answers_when_the_host_backend_fails() {
     assert!(error.contains("daemon gone"), "{error}");
     assert!(status.engine.available, "the engine still answers");
     w.host.broken.store(false, std::sync::atomic::Ordering::SeqCst);
-    let status = w.manager.status().await.unwrap_or_else(|e| panic!("{e}"));
+    let status = w.manager.status().await.unwrap();
     assert_eq!((status.host.deployments.len(), status.host.error), (1, None));
 }
 
 #[tokio::test]
 async fn deploy_rebase_pin_and_cleanup_keep_the_booted_and_pinned_deployments() {
     let w = world(&HOST);
-    let deployed = w.manager.host_deploy(&caller(0), "0.9", false).await.unwrap_or_else(|e| panic!("{e}"));
+    let deployed = w.manager.host_deploy(&caller(0), "0.9", false).await.unwrap();
     assert_eq!(deployed.deployment.version, "0.9");
-    let rebased = w
-        .manager
-        .host_rebase(&caller(0), "o:os/next", Some("5.0"), true)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let rebased = w.manager.host_rebase(&caller(0), "o:os/next", Some("5.0"), true).await.unwrap();
     assert_eq!(
         (rebased.deployment.origin.as_str(), rebased.deployment.version.as_str()),
         ("o:os/next", "5.0")
@@ -91,11 +87,11 @@ async fn deploy_rebase_pin_and_cleanup_keep_the_booted_and_pinned_deployments() 
     assert_eq!(*w.power.reboots.lock().unwrap_or_else(|p| p.into_inner()), 1, "reboot only when asked");
     assert_eq!(w.host.versions(), ["5.0", "0.9", "1.0"]);
 
-    w.manager.host_pin(&caller(0), "os-c0.9.0", true).await.unwrap_or_else(|e| panic!("{e}"));
+    w.manager.host_pin(&caller(0), "os-c0.9.0", true).await.unwrap();
     let r = w.manager.host_pin(&caller(0), "os-nothing.0", true).await;
     assert!(matches!(&r, Err(Error::InvalidArgument(m)) if m.contains("no deployment")), "{r:?}");
     let everything = Cleanup { rollback: true, pending: true };
-    let removed = w.manager.host_cleanup(&caller(0), everything).await.unwrap_or_else(|e| panic!("{e}"));
+    let removed = w.manager.host_cleanup(&caller(0), everything).await.unwrap();
     // 5.0 is pending (default, not booted), 0.9 pinned, 1.0 booted.
     assert_eq!(removed.removed, ["os-c5.0.0"]);
     assert_eq!(w.host.versions(), ["0.9", "1.0"]);

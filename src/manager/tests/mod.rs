@@ -15,6 +15,7 @@ use crate::engine::{
 };
 use crate::host::{BackendKind, CachedUpdate, Deployment, UpgradeOutcome};
 use crate::label::Ownership;
+use crate::system::control::Control;
 use crate::system::polkit::Action;
 
 #[derive(Debug, Clone)]
@@ -419,7 +420,7 @@ fn world_with(
     let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let dir = dir
         .unwrap_or_else(|| std::env::temp_dir().join(format!("atomicd-manager-{}-{n}", std::process::id())));
-    let state = StateStore::open(&dir).unwrap_or_else(|e| panic!("{e}"));
+    let state = StateStore::open(&dir).unwrap();
     let manager = Arc::new(Manager::new(Parts {
         engine: engine.clone(),
         authority: authority.clone(),
@@ -429,6 +430,7 @@ fn world_with(
         power: power.clone(),
         changes: Changes::channel().0,
         trust,
+        updates: super::AutoUpdates::load(&dir.join("atomicd.toml"), "fleet-id".into()),
     }));
     World { manager, engine, authority, host, power, _dir: TempDir(dir) }
 }
@@ -462,7 +464,7 @@ impl World {
             privileged: Some(c.labels.get("org.atomic.privileged").map(String::as_str) == Some("1")),
             remove: c.labels.get("org.atomic.remove").map(String::as_str) == Some("1"),
         };
-        self.manager.owned.record(&c.id, Some(owner)).unwrap_or_else(|e| panic!("{e}"));
+        self.manager.owned.record(&c.id, Some(owner)).unwrap();
         self.engine.container(c);
     }
 }
@@ -511,7 +513,7 @@ async fn display_needs_no_authorization_and_changes_nothing() {
     let w = world(&[]);
     w.engine.image("app", "sha256:a1", &[("RUN", "docker run --privileged -v /:/host IMAGE")]);
     let r = w.manager.run(&caller(1000), RunRequest { display: true, ..run_request("app", &[]) }).await;
-    let r = r.unwrap_or_else(|e| panic!("{e}"));
+    let r = r.unwrap();
     assert_eq!(r.privileges.len(), 2);
     assert_eq!(r.image_id, "sha256:a1");
     assert!(asked(&w).is_empty() && w.engine.calls().is_empty());
@@ -523,23 +525,23 @@ async fn display_reads_what_it_kept_until_an_event_and_a_run_never_does() {
     let display = || RunRequest { display: true, ..run_request("app", &[]) };
     w.engine.image("app", "sha256:a1", &[("RUN", "docker run --rm IMAGE true")]);
     w.manager.following_engine_events(true);
-    let first = w.manager.run(&caller(0), display()).await.unwrap_or_else(|e| panic!("{e}"));
+    let first = w.manager.run(&caller(0), display()).await.unwrap();
     assert_eq!(first.image_id, "sha256:a1");
     // Re-tagged, and its event not seen yet: display shows what it kept...
     w.engine.image("app", "sha256:a2", &[("RUN", "docker run --rm IMAGE true")]);
-    let kept = w.manager.run(&caller(0), display()).await.unwrap_or_else(|e| panic!("{e}"));
+    let kept = w.manager.run(&caller(0), display()).await.unwrap();
     assert_eq!(kept.image_id, "sha256:a1");
     // ...a real run inspects afresh and runs what it authorized...
-    let ran = w.manager.run(&caller(0), run_request("app", &[])).await.unwrap_or_else(|e| panic!("{e}"));
+    let ran = w.manager.run(&caller(0), run_request("app", &[])).await.unwrap();
     assert_eq!(ran.image_id, "sha256:a2");
     // ...and the event drops what display kept.
     w.manager.engine_changed(crate::engine::EngineChange::Image);
-    let fresh = w.manager.run(&caller(0), display()).await.unwrap_or_else(|e| panic!("{e}"));
+    let fresh = w.manager.run(&caller(0), display()).await.unwrap();
     assert_eq!(fresh.image_id, "sha256:a2");
     // Without the event stream nothing is kept at all.
     w.manager.following_engine_events(false);
     w.engine.image("app", "sha256:a3", &[("RUN", "docker run --rm IMAGE true")]);
-    let unkept = w.manager.run(&caller(0), display()).await.unwrap_or_else(|e| panic!("{e}"));
+    let unkept = w.manager.run(&caller(0), display()).await.unwrap();
     assert_eq!(unkept.image_id, "sha256:a3");
 }
 
@@ -547,7 +549,7 @@ async fn display_reads_what_it_kept_until_an_event_and_a_run_never_does() {
 async fn a_run_is_created_from_the_inspected_id_and_polkit_sees_it() {
     let w = world(&["org.atomic.run"]);
     w.engine.image("app", "sha256:a1", &[("RUN", "docker run --rm --name NAME IMAGE echo hi")]);
-    let r = w.manager.run(&caller(1000), run_request("app", &[])).await.unwrap_or_else(|e| panic!("{e}"));
+    let r = w.manager.run(&caller(1000), run_request("app", &[])).await.unwrap();
     assert_eq!(r.exit_code, Some(0));
     assert_eq!(w.engine.calls()[0], "create new1 from sha256:a1");
     let asked = w.authority.asked.lock().unwrap_or_else(|p| p.into_inner()).clone();
@@ -570,7 +572,7 @@ async fn restarting_a_stopped_privileged_container_needs_run_privileged() {
     let w = world(&["org.atomic.run"]);
     w.engine.image("app", "sha256:a1", &[("RUN", NAMED_RUN)]);
     w.made(mine("app", "sha256:a1", false, &["--network=bridge"]));
-    w.manager.run(&caller(1000), run_request("app", &[])).await.unwrap_or_else(|e| panic!("{e}"));
+    w.manager.run(&caller(1000), run_request("app", &[])).await.unwrap();
     assert_eq!(w.engine.calls(), ["start app-id"]);
 }
 
@@ -582,7 +584,7 @@ async fn a_detached_run_of_a_stopped_container_only_starts_it_as_authorized() {
     let w = world(&["org.atomic.run"]);
     w.engine.image("app", "sha256:a1", &[("RUN", NAMED_RUN)]);
     w.made(mine("app", "sha256:a1", false, &["--network=bridge"]));
-    let r = w.manager.run(&caller(1000), detached()).await.unwrap_or_else(|e| panic!("{e}"));
+    let r = w.manager.run(&caller(1000), detached()).await.unwrap();
     assert_eq!(r.command, ["docker", "start", "app"]);
     assert_eq!((r.container_id.as_deref(), r.exit_code), (Some("app-id"), None), "not waited for");
     assert_eq!(w.engine.calls(), ["start app-id"]);
@@ -604,8 +606,7 @@ async fn a_command_for_an_existing_container_is_exec_d_with_its_exit_code() {
     let w = world(&["org.atomic.run"]);
     w.engine.image("app", "sha256:a1", &[("RUN", NAMED_RUN)]);
     w.made(mine("app", "sha256:a1", false, &[]));
-    let r =
-        w.manager.run(&caller(1000), run_request("app", &["date"])).await.unwrap_or_else(|e| panic!("{e}"));
+    let r = w.manager.run(&caller(1000), run_request("app", &["date"])).await.unwrap();
     assert_eq!(r.exit_code, Some(7));
     assert_eq!(r.command, ["docker", "exec", "-i", "app", "date"]);
     assert_eq!(w.engine.calls(), ["start app-id", "exec app-id date"]);
@@ -613,7 +614,7 @@ async fn a_command_for_an_existing_container_is_exec_d_with_its_exit_code() {
     let w = world(&["org.atomic.run"]);
     w.engine.image("app", "sha256:a1", &[("RUN", NAMED_RUN)]);
     w.made(mine("app", "sha256:a1", true, &[]));
-    let r = w.manager.run(&caller(1000), run_request("app", &[])).await.unwrap_or_else(|e| panic!("{e}"));
+    let r = w.manager.run(&caller(1000), run_request("app", &[])).await.unwrap();
     assert_eq!(r.exit_code, Some(0));
     assert!(r.warnings.iter().any(|m| m.contains("already running")));
     assert!(w.engine.calls().is_empty());
@@ -626,7 +627,7 @@ async fn stop_touches_only_atomicd_s_containers_by_their_stop_label_or_the_engin
     w.engine.image("app", "sha256:a1", &[("RUN", NAMED_RUN)]);
     w.made(mine("app", "sha256:a1", true, &[]));
     let r = w.manager.stop(&caller(1000), "app", 3, false, LabelInputs::default()).await;
-    let r = r.unwrap_or_else(|e| panic!("{e}"));
+    let r = r.unwrap();
     assert_eq!((r.command.join(" "), r.exit_code), ("docker stop -t 3 app".to_owned(), Some(0)));
     assert_eq!(asked(&w), ["org.atomic.stop"]);
     assert_eq!(w.engine.calls(), ["stop -t 3 app-id"]);
@@ -684,7 +685,7 @@ async fn uninstall_removes_what_polkit_was_told_and_nothing_else() {
     let r = w.manager.uninstall(&caller(0), request()).await;
     assert!(matches!(&r, Err(Error::AccessDenied(m)) if m.contains("manage-any")), "{r:?}");
     assert!(w.engine.calls().is_empty(), "{:?}", w.engine.calls());
-    let r = w.manager.uninstall(&caller(1000), request()).await.unwrap_or_else(|e| panic!("{e}"));
+    let r = w.manager.uninstall(&caller(1000), request()).await.unwrap();
     assert_eq!(r.removed, ["app-id", "helper-id", "sha256:a1"]);
     let asked = w.authority.asked.lock().unwrap_or_else(|p| p.into_inner()).clone();
     assert_eq!(asked[0].1["other-callers"], "uid 1000");
@@ -726,7 +727,7 @@ async fn install_and_uninstall_lines_that_reach_the_host_need_run_privileged() {
         .manager
         .uninstall(&caller(1000), UninstallRequest { image: "app".into(), ..Default::default() })
         .await;
-    let r = r.unwrap_or_else(|e| panic!("{e}"));
+    let r = r.unwrap();
     assert!(r.command.is_empty() && r.warnings.iter().any(|m| m.contains("not run")), "{r:?}");
     // Nor does it remove the image, which atomicd did not install.
     assert!(r.warnings.iter().any(|m| m.contains("was not installed by atomicd, so it stays")), "{r:?}");
@@ -754,8 +755,8 @@ async fn install_pulls_exactly_the_reference_and_records_the_install() {
         .manager
         .install(&caller(0), InstallRequest { image: "reg/app".into(), pull: true, ..Default::default() })
         .await;
-    r.unwrap_or_else(|e| panic!("{e}"));
-    let status = w.manager.status().await.unwrap_or_else(|e| panic!("{e}"));
+    r.unwrap();
+    let status = w.manager.status().await.unwrap();
     assert_eq!(status.installed.len(), 1);
     assert_eq!(status.installed[0].image_id, "sha256:a1");
 }
@@ -767,20 +768,20 @@ async fn update_names_the_outdated_and_reinstall_moves_the_record_only_when_both
     let labels = [("INSTALL", "docker run --rm IMAGE true"), ("UNINSTALL", "docker run --rm IMAGE true")];
     w.engine.image("app", "sha256:a1", &labels);
     let install = InstallRequest { image: "app".into(), ..Default::default() };
-    w.manager.install(&caller(0), install).await.unwrap_or_else(|e| panic!("{e}"));
+    w.manager.install(&caller(0), install).await.unwrap();
     w.made(mine("app", "sha256:a1", true, &[]));
     let theirs = FakeContainer { labels: HashMap::new(), ..mine("theirs", "sha256:a1", true, &[]) };
     w.engine.container(theirs);
     // Nothing new in the registry: nothing changes.
-    let r = w.manager.update(&caller(0), "app", true, true).await.unwrap_or_else(|e| panic!("{e}"));
+    let r = w.manager.update(&caller(0), "app", true, true).await.unwrap();
     assert!(!r.changed && r.removed.is_empty() && !r.reinstalled, "{r:?}");
     w.engine.publish("app", "sha256:b2", &labels);
-    let r = w.manager.update(&caller(0), "app", true, true).await.unwrap_or_else(|e| panic!("{e}"));
+    let r = w.manager.update(&caller(0), "app", true, true).await.unwrap();
     assert_eq!((r.old_image_id.as_str(), r.image_id.as_str(), r.changed), ("sha256:a1", "sha256:b2", true));
     assert_eq!(r.removed, ["app-id"], "force removes atomicd's container only");
     assert_eq!(r.outdated, ["theirs"]);
     assert!(r.reinstalled, "{r:?}");
-    let status = w.manager.status().await.unwrap_or_else(|e| panic!("{e}"));
+    let status = w.manager.status().await.unwrap();
     assert_eq!(status.installed[0].image_id, "sha256:b2");
     let asked = w.authority.asked.lock().unwrap_or_else(|p| p.into_inner()).clone();
     let update = asked.iter().find(|(_, d)| d.get("operation").map(String::as_str) == Some("update"));
@@ -811,7 +812,7 @@ async fn a_relative_pwd_is_refused_before_anything_runs() {
     let mut request = run_request("app", &[]);
     request.inputs.pwd = Some("/home/u".into());
     request.display = true;
-    let r = w.manager.run(&caller(1000), request).await.unwrap_or_else(|e| panic!("{e}"));
+    let r = w.manager.run(&caller(1000), request).await.unwrap();
     assert_eq!(r.privileges, ["mounts host path /home/u at /src"]);
 }
 
@@ -835,10 +836,10 @@ async fn host_operations_are_one_at_a_time_and_reboot_when_asked() {
     let second = w.manager.rollback(&caller(0), false).await;
     assert!(matches!(second, Err(Error::Busy(_))), "{second:?}");
     w.host.release.notify_one();
-    let done = first.await.unwrap_or_else(|e| panic!("{e}")).unwrap_or_else(|e| panic!("{e}"));
+    let done = first.await.unwrap().unwrap();
     assert!(done.changed);
     assert_eq!(*w.power.reboots.lock().unwrap_or_else(|p| p.into_inner()), 1);
-    w.manager.rollback(&caller(0), false).await.unwrap_or_else(|e| panic!("{e}"));
+    w.manager.rollback(&caller(0), false).await.unwrap();
 }
 
 #[tokio::test]

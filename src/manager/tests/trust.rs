@@ -51,7 +51,7 @@ async fn a_signed_spc_runs_and_polkit_is_told_who_signed_it() {
     let w = trusting(&scene, &["org.atomic.run-privileged"]);
     pulled(&w, SPC_IMAGE, "sha256:a1", &digest('a'), &[]);
     scene.sign_gpg("atomic-test/app", &digest('a'), SPC_IMAGE);
-    let r = w.manager.run(&caller(0), spc(SPC_IMAGE)).await.unwrap_or_else(|e| panic!("{e}"));
+    let r = w.manager.run(&caller(0), spc(SPC_IMAGE)).await.unwrap();
     let signature = r.signature.unwrap_or_else(|| panic!("no signature block"));
     assert_eq!(signature.verdict, "signed");
     assert_eq!(signature.digest.as_deref(), Some(digest('a').as_str()));
@@ -68,7 +68,7 @@ async fn a_re_tagged_image_borrows_no_verdict() {
     scene.sign_gpg("atomic-test/app", &digest('a'), SPC_IMAGE);
     pulled(&w, SPC_IMAGE, "sha256:a1", &digest('a'), &[]);
     let display = RunRequest { display: true, ..spc(SPC_IMAGE) };
-    let shown = w.manager.run(&caller(0), display).await.unwrap_or_else(|e| panic!("{e}"));
+    let shown = w.manager.run(&caller(0), display).await.unwrap();
     assert_eq!(shown.signature.map(|s| s.verdict).as_deref(), Some("signed"));
     // Another image under the same tag before the Run: its own digest decides.
     pulled(&w, SPC_IMAGE, "sha256:b2", &digest('b'), &[]);
@@ -85,7 +85,7 @@ async fn a_confined_unsigned_run_is_shown_but_not_refused_unless_all_is_required
     let scene = Scene::new(r#"{"type": "reject"}"#);
     let w = trusting(&scene, &["org.atomic.run"]);
     pulled(&w, SPC_IMAGE, "sha256:a1", &digest('a'), &[("RUN", "docker run --rm IMAGE true")]);
-    let r = w.manager.run(&caller(1000), run_request(SPC_IMAGE, &[])).await.unwrap_or_else(|e| panic!("{e}"));
+    let r = w.manager.run(&caller(1000), run_request(SPC_IMAGE, &[])).await.unwrap();
     let signature = r.signature.unwrap_or_else(|| panic!("no signature block"));
     assert_eq!((signature.verdict.as_str(), signature.trusted), ("rejected", false));
 
@@ -102,7 +102,7 @@ async fn display_says_it_would_be_refused_and_an_install_that_writes_to_the_host
     let w = trusting(&scene, &["org.atomic.install", "org.atomic.run-privileged"]);
     pulled(&w, SPC_IMAGE, "sha256:a1", &digest('a'), &[("INSTALL", INSTALL_TO_HOST)]);
     let display = InstallRequest { image: SPC_IMAGE.into(), display: true, ..InstallRequest::default() };
-    let shown = w.manager.install(&caller(0), display).await.unwrap_or_else(|e| panic!("{e}"));
+    let shown = w.manager.install(&caller(0), display).await.unwrap();
     assert!(shown.warnings.iter().any(|w| w.contains("would be refused")), "{:?}", shown.warnings);
     let r = w
         .manager
@@ -121,15 +121,11 @@ async fn require_none_refuses_nothing_and_every_answer_still_shows_the_verdict()
     let scene = Scene::requiring(r#"{"type": "reject"}"#, Require::None);
     let w = trusting(&scene, &["org.atomic.run-privileged"]);
     pulled(&w, SPC_IMAGE, "sha256:a1", &digest('a'), &[]);
-    let r = w.manager.run(&caller(0), spc(SPC_IMAGE)).await.unwrap_or_else(|e| panic!("{e}"));
+    let r = w.manager.run(&caller(0), spc(SPC_IMAGE)).await.unwrap();
     assert_eq!(r.signature.map(|s| s.verdict).as_deref(), Some("rejected"));
-    let info = w
-        .manager
-        .info(&caller(1000), SPC_IMAGE, LabelInputs::default())
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let info = w.manager.info(&caller(1000), SPC_IMAGE, LabelInputs::default()).await.unwrap();
     assert_eq!(info.signature.map(|s| s.verdict).as_deref(), Some("rejected"));
-    let listed = w.manager.list_images(false).await.unwrap_or_else(|e| panic!("{e}"));
+    let listed = w.manager.list_images(false).await.unwrap();
     assert_eq!(listed.iter().map(|i| i.verified.as_str()).collect::<Vec<_>>(), ["rejected"]);
 }
 

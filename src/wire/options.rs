@@ -1,12 +1,12 @@
 //! The `a{sv}` options of every method as typed structs, shared by the service, the proxy, the CLI
-//! and the tests; each becomes the manager's request in one place.
+//! and the tests, with the checks every dictionary passes before it is read; the D-Bus layer
+//! turns each into the manager's request (`dbus/requests.rs`).
 
 use std::collections::HashMap;
 
 use zbus::zvariant::{self, DeserializeDict, OwnedFd, SerializeDict, Type, Value};
 
 use crate::error::{Error, Result};
-use crate::manager::{CallerFds, InstallRequest, LabelInputs, RunRequest, UninstallRequest};
 
 /// Run's options.
 #[derive(Debug, Default, SerializeDict, DeserializeDict, Type)]
@@ -211,93 +211,6 @@ pub struct RollbackOptions {
     pub reboot: Option<bool>,
 }
 
-impl RunOptions {
-    /// The manager's request.
-    pub fn into_request(self, image: String, command: Vec<String>) -> RunRequest {
-        let inputs = LabelInputs {
-            name: self.name,
-            opts: [self.opt1, self.opt2, self.opt3],
-            pwd: self.pwd,
-            sudo_uid: self.sudo_uid,
-            sudo_gid: self.sudo_gid,
-            env_files: self.env_files.unwrap_or_default(),
-        };
-        RunRequest {
-            image,
-            command,
-            spc: self.spc.unwrap_or(false),
-            display: self.display.unwrap_or(false),
-            detach: self.detach.unwrap_or(false),
-            replace: self.replace.unwrap_or(false),
-            pull: self.pull.unwrap_or(true),
-            tty: self.tty.unwrap_or(false),
-            tty_size: self.tty_size,
-            inputs,
-            fds: CallerFds {
-                stdin: self.stdin.map(Into::into),
-                stdout: self.stdout.map(Into::into),
-                stderr: self.stderr.map(Into::into),
-            },
-        }
-    }
-}
-
-impl InfoOptions {
-    /// The label inputs Info resolves with.
-    pub fn into_inputs(self) -> LabelInputs {
-        LabelInputs { name: self.name, opts: [self.opt1, self.opt2, self.opt3], ..LabelInputs::default() }
-    }
-}
-
-impl InstallOptions {
-    /// The manager's request.
-    pub fn into_request(self, image: String) -> InstallRequest {
-        InstallRequest {
-            image,
-            display: self.display.unwrap_or(false),
-            pull: self.pull.unwrap_or(true),
-            inputs: LabelInputs {
-                name: self.name,
-                opts: [self.opt1, self.opt2, self.opt3],
-                pwd: self.pwd,
-                sudo_uid: self.sudo_uid,
-                sudo_gid: self.sudo_gid,
-                env_files: self.env_files.unwrap_or_default(),
-            },
-            fds: CallerFds {
-                stdin: None,
-                stdout: self.stdout.map(Into::into),
-                stderr: self.stderr.map(Into::into),
-            },
-        }
-    }
-}
-
-impl UninstallOptions {
-    /// The manager's request.
-    pub fn into_request(self, image: String) -> UninstallRequest {
-        UninstallRequest {
-            image,
-            display: self.display.unwrap_or(false),
-            force: self.force.unwrap_or(false),
-            keep_image: self.keep_image.unwrap_or(false),
-            inputs: LabelInputs {
-                name: self.name,
-                opts: [self.opt1, self.opt2, self.opt3],
-                pwd: self.pwd,
-                sudo_uid: self.sudo_uid,
-                sudo_gid: self.sudo_gid,
-                env_files: self.env_files.unwrap_or_default(),
-            },
-            fds: CallerFds {
-                stdin: None,
-                stdout: self.stdout.map(Into::into),
-                stderr: self.stderr.map(Into::into),
-            },
-        }
-    }
-}
-
 /// The most the `env-files` option may hold, paths and contents of every file together: env
 /// files are a few lines of settings, and the whole option is held while polkit is asked.
 pub const ENV_FILES_MAX: usize = 1024 * 1024;
@@ -462,7 +375,7 @@ mod tests {
             ("tty-size", Value::from((24u16, 80u16))),
             ("env-files", Value::from(HashMap::from([("/a".to_owned(), "X=1".to_owned())]))),
         ]);
-        check::<RunOptions>(&d).unwrap_or_else(|e| panic!("{e}"));
+        check::<RunOptions>(&d).unwrap();
     }
 
     /// Sizes are checked before anything is decoded: env files over 1 MiB in all, or any other
@@ -473,7 +386,7 @@ mod tests {
             (0..n).map(|i| (format!("/e{i}"), "A".repeat(each))).collect::<HashMap<String, String>>()
         };
         let ok = dict(vec![("env-files", Value::from(files(4, 200 * 1024)))]);
-        check::<RunOptions>(&ok).unwrap_or_else(|e| panic!("{e}"));
+        check::<RunOptions>(&ok).unwrap();
         let table: Vec<(Vec<(&'static str, Value<'static>)>, &str)> = vec![
             (vec![("env-files", Value::from(files(1, ENV_FILES_MAX + 1)))], "\"env-files\""),
             (vec![("env-files", Value::from(files(16, 100 * 1024)))], "all env files together"),
@@ -512,8 +425,8 @@ mod tests {
         let stderr = std::io::stderr();
         let fd = || Value::from(zvariant::Fd::from(std::os::fd::AsFd::as_fd(&stderr)));
         let stdout = dict(vec![("stdout", fd()), ("stderr", fd())]);
-        check::<InstallOptions>(&stdout).unwrap_or_else(|e| panic!("{e}"));
-        check::<UninstallOptions>(&stdout).unwrap_or_else(|e| panic!("{e}"));
+        check::<InstallOptions>(&stdout).unwrap();
+        check::<UninstallOptions>(&stdout).unwrap();
         for key in ["stdin", "spc", "tty", "detach"] {
             let d = dict(vec![(key, Value::from("x"))]);
             assert!(check::<InstallOptions>(&d).is_err(), "{key}");

@@ -1,12 +1,12 @@
-//! Property tests of the label pipeline (split + substitute + translate + create body), the
+//! Property tests of the label pipeline (split + substitute + translate + create body: the label
+//! core and the engine's body together, so they live here, above both), the
 //! stand-in for cargo fuzz, which needs a nightly toolchain these machines cannot fetch.
-//! `PROPTEST_CASES=200000 cargo test --release --lib label::props` is the long local run.
+//! `PROPTEST_CASES=200000 cargo test --release --lib engine::props` is the long local run.
 
 use proptest::prelude::*;
 
-use super::spec::is_engine_program;
-use super::{resolve, Ownership, RunSpec, Vars};
-use crate::engine::{create_body, CreateRequest, StreamSetup};
+use super::{create_body, CreateRequest, StreamSetup};
+use crate::label::{is_engine_program, resolve, Ownership, RunSpec, Vars};
 
 /// 2,000 cases in the suite; `PROPTEST_CASES` for a long run.
 fn cases() -> u32 {
@@ -122,11 +122,14 @@ fn judged_host_paths(spec: &RunSpec) -> Vec<String> {
         .volumes
         .iter()
         .filter_map(|v| match &v.source {
-            super::VolumeSource::Host(s) => Some(s.clone()),
+            crate::label::VolumeSource::Host(s) => Some(s.clone()),
             _ => None,
         })
         .chain(
-            spec.mounts.iter().filter(|m| m.kind == super::MountKind::Bind).filter_map(|m| m.source.clone()),
+            spec.mounts
+                .iter()
+                .filter(|m| m.kind == crate::label::MountKind::Bind)
+                .filter_map(|m| m.source.clone()),
         )
         .collect();
     paths.sort();
@@ -157,7 +160,7 @@ proptest! {
             prop_assert!(host.privileged != Some(true) && host.devices.is_none() && host.port_bindings.is_none());
         }
         let mut back: Vec<String> = vec!["docker".into(), "run".into()];
-        back.extend(crate::engine::host_flags(&host));
+        back.extend(super::host_flags(&host));
         back.push("img".into());
         let reread = RunSpec::from_argv(&back);
         prop_assert!(reread.is_ok(), "the created configuration cannot be judged: {:?} from {:?}", back, argv);

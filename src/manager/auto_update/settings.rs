@@ -6,15 +6,15 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, RwLock};
 use std::time::Duration;
 
-use super::config::{self, Strategy, UpdatesConfig};
-use super::etcd::EtcdSemaphore;
-use super::fleetlock::FleetLock;
-use super::http::JsonClient;
-use super::lock::{EtcdSlot, FleetLockSlot, RebootLock};
-use super::tls::TlsError;
-use crate::dbus::options::PolicySettings;
-use crate::dbus::results::{LockBlock, UpdatesBlock};
 use crate::error::{Error, Result};
+use crate::net::http::JsonClient;
+use crate::net::tls::TlsError;
+use crate::updates::config::{self, Strategy, UpdatesConfig};
+use crate::updates::etcd::EtcdSemaphore;
+use crate::updates::fleetlock::FleetLock;
+use crate::updates::lock::{EtcdSlot, FleetLockSlot, RebootLock};
+use crate::wire::options::PolicySettings;
+use crate::wire::results::{LockBlock, UpdatesBlock};
 
 /// The drop-in SetUpdatePolicy writes; files named after it in the directory win over it.
 const DROP_IN: &str = "50-set-update-policy.toml";
@@ -227,10 +227,9 @@ mod tests {
     fn set_update_policy_writes_a_drop_in_that_the_files_then_read() {
         let dir = std::env::temp_dir().join(format!("atomicd-auto-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::create_dir_all(&dir).unwrap();
         let main = dir.join("atomicd.toml");
-        std::fs::write(&main, "[updates]\npolicy = \"check\"\ninterval = \"2h\"\n")
-            .unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(&main, "[updates]\npolicy = \"check\"\ninterval = \"2h\"\n").unwrap();
         let auto = AutoUpdates::load(&main, "host".into());
         assert_eq!(auto.config().policy, config::Policy::Check);
         let settings = PolicySettings {
@@ -241,7 +240,7 @@ mod tests {
             group: Some("edge \"west\"".into()),
             ..PolicySettings::default()
         };
-        let written = auto.set_policy(&settings).unwrap_or_else(|e| panic!("{e}"));
+        let written = auto.set_policy(&settings).unwrap();
         assert_eq!(written, dir.join("atomicd.toml.d").join(DROP_IN));
         let c = auto.config();
         assert_eq!(

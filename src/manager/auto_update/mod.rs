@@ -1,16 +1,24 @@
 //! The automatic update policy's rounds: check, stage, then wait for the maintenance window or a
 //! reboot slot and reboot; after the reboot, give the slot back. Each round's host work is a job
 //! like any other (visible, cancellable with org.atomic.cancel-any), and a slot is never given
-//! back before the new deployment is booted, except when the reboot could not be asked.
+//! back before the new deployment is booted, except when the reboot could not be asked. The
+//! manager owns the policy's settings (`settings`): SetUpdatePolicy and Status go through it.
+
+mod settings;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use settings::AutoUpdates;
 
 use super::jobs::Shown;
 use super::{now, Manager};
 use crate::error::{Error, Result};
 use crate::system::caller::Caller;
 use crate::system::state::RebootMarker;
-use crate::updates::auto::AutoUpdates;
 use crate::updates::config::Policy;
 use crate::updates::window;
+use crate::wire::options::PolicySettings;
 
 /// This boot's ID: another one at start means the host rebooted. A record is never written
 /// without one.
@@ -22,27 +30,62 @@ fn boot_id() -> Result<String> {
         .ok_or_else(|| Error::Failed("cannot read this boot's ID (/proc/sys/kernel/random/boot_id)".into()))
 }
 
+/// The first round comes this long after a start.
+const FIRST_ROUND: Duration = Duration::from_secs(3);
+
 /// atomicd itself, as the caller of its automatic jobs.
 fn atomicd() -> Caller {
     Caller { bus_name: "atomicd".into(), uid: 0, allow_interactive: false }
 }
 
 impl Manager {
-    /// SetUpdatePolicy's polkit check, told what changes.
-    pub async fn authorize_updates_config(
-        &self,
-        caller: &Caller,
-        settings: &crate::dbus::options::PolicySettings,
-    ) -> Result<()> {
+    /// SetUpdatePolicy: polkit is told what changes; the drop-in is written once the files with
+    /// it make a usable configuration, and the timer runs a round at once.
+    pub async fn set_update_policy(&self, caller: &Caller, settings: &PolicySettings) -> Result<()> {
         let policy = settings.policy.clone().unwrap_or_default();
         let strategy = settings.strategy.clone().unwrap_or_default();
         let details = [("policy", policy.as_str()), ("strategy", strategy.as_str())];
-        self.authority.check(caller, crate::system::polkit::Action::HostUpdatesConfig, &details).await
+        self.authority.check(caller, crate::system::polkit::Action::HostUpdatesConfig, &details).await?;
+        let path = self.updates.set_policy(settings)?;
+        tracing::info!(uid = caller.uid, file = %path.display(), "update policy changed");
+        self.policy_changed.notify_one();
+        Ok(())
+    }
+
+    /// The automatic update policy's settings and progress.
+    pub fn auto_updates(&self) -> &AutoUpdates {
+        &self.updates
+    }
+
+    /// Runs the automatic update policy on its timer, for as long as atomicd runs: the first
+    /// round comes [`FIRST_ROUND`] after a start (after the steady state is reported), then one
+    /// per interval, and one at once after SetUpdatePolicy.
+    pub async fn run_automatic_updates(self: Arc<Self>) {
+        let mut wait = FIRST_ROUND;
+        loop {
+            let next = now() + wait.as_secs();
+            self.updates.note(|p| p.next_check = next);
+            tokio::select! {
+                () = tokio::time::sleep(wait) => {}
+                () = self.policy_changed.notified() => {}
+            }
+            let steady = self.report_steady_state().await;
+            let round = self.auto_update_round().await;
+            let result = match steady {
+                Some(first) => format!("{first}; then {round}"),
+                None => round,
+            };
+            tracing::info!(result = %result, "automatic update round");
+            let at = now();
+            self.updates.note(|p| (p.last_check, p.last_result) = (at, result));
+            wait = self.updates.config().interval;
+        }
     }
 
     /// After a start: when the host rebooted into the staged update, its slot goes back (steady
     /// state) and this says so; in the same boot it is still held.
-    pub async fn report_steady_state(&self, auto: &AutoUpdates) -> Option<String> {
+    pub async fn report_steady_state(&self) -> Option<String> {
+        let auto = &self.updates;
         let marker = self.state.reboot_marker().ok().flatten()?;
         let this_boot = boot_id().ok()?;
         if marker.boot_id.is_empty() {
@@ -81,7 +124,8 @@ impl Manager {
     }
 
     /// One round of the policy; what it came to, in a sentence.
-    pub async fn auto_update_round(&self, auto: &AutoUpdates) -> String {
+    pub async fn auto_update_round(&self) -> String {
+        let auto = &self.updates;
         let config = auto.config();
         if config.policy == Policy::None {
             return "the policy is none".into();
@@ -120,7 +164,7 @@ impl Manager {
                 );
             }
         }
-        self.reboot_into(auto, staged).await
+        self.reboot_into(staged).await
     }
 
     /// The record, while the host still has its deployment (by checksum) as the default one; a
@@ -179,7 +223,8 @@ impl Manager {
 
     /// Takes the reboot slot when the strategy has one, then asks logind to reboot; gives the
     /// slot back when the reboot cannot be asked.
-    async fn reboot_into(&self, auto: &AutoUpdates, mut staged: RebootMarker) -> String {
+    async fn reboot_into(&self, mut staged: RebootMarker) -> String {
+        let auto = &self.updates;
         let lock = match auto.reboot_lock() {
             Ok(lock) => lock,
             Err(e) => return format!("staged {}; the reboot lock cannot be asked: {e}", staged.pending),

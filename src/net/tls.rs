@@ -114,10 +114,10 @@ mod tests {
             cert_file: fixture("client.pem"),
             key_file: fixture("client-key.pem"),
         };
-        let config = client_config(&files).unwrap_or_else(|e| panic!("{e}"));
+        let config = client_config(&files).unwrap();
         assert!(config.client_auth_cert_resolver.has_certs());
         let server_only = TlsFiles { ca_file: fixture("ca.pem"), ..Default::default() };
-        let config = client_config(&server_only).unwrap_or_else(|e| panic!("{e}"));
+        let config = client_config(&server_only).unwrap();
         assert!(!config.client_auth_cert_resolver.has_certs());
     }
 

@@ -1,0 +1,92 @@
+//! The options → request conversion: each method's typed options become the manager's request
+//! here, in one place, so the surface stays a translation.
+
+use crate::manager::{CallerFds, InstallRequest, LabelInputs, RunRequest, UninstallRequest};
+use crate::wire::options::{InfoOptions, InstallOptions, RunOptions, UninstallOptions};
+
+impl RunOptions {
+    /// The manager's request.
+    pub fn into_request(self, image: String, command: Vec<String>) -> RunRequest {
+        let inputs = LabelInputs {
+            name: self.name,
+            opts: [self.opt1, self.opt2, self.opt3],
+            pwd: self.pwd,
+            sudo_uid: self.sudo_uid,
+            sudo_gid: self.sudo_gid,
+            env_files: self.env_files.unwrap_or_default(),
+        };
+        RunRequest {
+            image,
+            command,
+            spc: self.spc.unwrap_or(false),
+            display: self.display.unwrap_or(false),
+            detach: self.detach.unwrap_or(false),
+            replace: self.replace.unwrap_or(false),
+            pull: self.pull.unwrap_or(true),
+            tty: self.tty.unwrap_or(false),
+            tty_size: self.tty_size,
+            inputs,
+            fds: CallerFds {
+                stdin: self.stdin.map(Into::into),
+                stdout: self.stdout.map(Into::into),
+                stderr: self.stderr.map(Into::into),
+            },
+        }
+    }
+}
+
+impl InfoOptions {
+    /// The label inputs Info resolves with.
+    pub fn into_inputs(self) -> LabelInputs {
+        LabelInputs { name: self.name, opts: [self.opt1, self.opt2, self.opt3], ..LabelInputs::default() }
+    }
+}
+
+impl InstallOptions {
+    /// The manager's request.
+    pub fn into_request(self, image: String) -> InstallRequest {
+        InstallRequest {
+            image,
+            display: self.display.unwrap_or(false),
+            pull: self.pull.unwrap_or(true),
+            inputs: LabelInputs {
+                name: self.name,
+                opts: [self.opt1, self.opt2, self.opt3],
+                pwd: self.pwd,
+                sudo_uid: self.sudo_uid,
+                sudo_gid: self.sudo_gid,
+                env_files: self.env_files.unwrap_or_default(),
+            },
+            fds: CallerFds {
+                stdin: None,
+                stdout: self.stdout.map(Into::into),
+                stderr: self.stderr.map(Into::into),
+            },
+        }
+    }
+}
+
+impl UninstallOptions {
+    /// The manager's request.
+    pub fn into_request(self, image: String) -> UninstallRequest {
+        UninstallRequest {
+            image,
+            display: self.display.unwrap_or(false),
+            force: self.force.unwrap_or(false),
+            keep_image: self.keep_image.unwrap_or(false),
+            inputs: LabelInputs {
+                name: self.name,
+                opts: [self.opt1, self.opt2, self.opt3],
+                pwd: self.pwd,
+                sudo_uid: self.sudo_uid,
+                sudo_gid: self.sudo_gid,
+                env_files: self.env_files.unwrap_or_default(),
+            },
+            fds: CallerFds {
+                stdin: None,
+                stdout: self.stdout.map(Into::into),
+                stderr: self.stderr.map(Into::into),
+            },
+        }
+    }
+}
