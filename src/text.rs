@@ -137,6 +137,50 @@ fn ansi_c_quote(word: &str) -> String {
 mod tests {
     use super::*;
 
+    /// Words that take each way of quoting, the hostile ones included.
+    fn quoting_cases() -> Vec<Vec<String>> {
+        let cases: [&[&str]; 8] = [
+            &["sh", "-c", "echo a > /out/x"],
+            &["echo", "it's", "", "a b", "~root", "x=1", "50%"],
+            &["printf", "a\nb", "$HOME", "`id`", "\"q\"", "a;b|c&d", "*?[#"],
+            &["echo", "ok\u{1b}[2K\r", "a\nINFO uid=0", "it's\t"],
+            &["echo", "\u{202e}gnp.exe", "zero\u{200b}width", "caf\u{e9}", "\u{7f}"],
+            &["/usr/bin/env", "--", "-x", "a,b:c@d+e/f.g_h"],
+            &["echo", "back\\slash", "'", "''"],
+            &["日本語", "emoji \u{1f600}", "tab\there"],
+        ];
+        cases.iter().map(|c| c.iter().map(|w| (*w).to_owned()).collect()).collect()
+    }
+
+    #[test]
+    #[ignore = "runs node on the Cockpit page's command.js; tests/run.sh runs it"]
+    fn the_page_quotes_a_command_as_the_cli_does() {
+        let cases = quoting_cases();
+        let page = concat!(env!("CARGO_MANIFEST_DIR"), "/cockpit/atomic/command.js");
+        // command.js imports nothing, so it loads alone from a data: URL as a module.
+        let script = format!(
+            "const src = require('fs').readFileSync({page:?}, 'utf8');
+             import('data:text/javascript,' + encodeURIComponent(src)).then(m => {{
+                 const cases = JSON.parse(require('fs').readFileSync(0, 'utf8'));
+                 process.stdout.write(JSON.stringify(cases.map(m.displayLine)));
+             }});"
+        );
+        let mut child = std::process::Command::new("node")
+            .args(["-e", &script])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("node (Debian's nodejs) runs the page's code");
+        let input = serde_json::to_vec(&cases).unwrap();
+        std::io::Write::write_all(&mut child.stdin.take().unwrap(), &input).unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let shown: Vec<String> = serde_json::from_slice(&out.stdout).unwrap();
+        let cli: Vec<String> = cases.iter().map(|c| display_line(c)).collect();
+        assert_eq!(shown, cli);
+        assert_eq!(cli[0], "sh -c 'echo a > /out/x'");
+    }
+
     #[test]
     fn control_characters_never_reach_a_terminal_or_a_log_raw() {
         let argv: Vec<String> =

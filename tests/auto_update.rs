@@ -171,6 +171,7 @@ impl Drop for FleetHost {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs the test world (tests/world.sh up, as root); tests/run.sh runs it"]
 async fn apply_stages_takes_a_slot_and_reboots_and_a_closed_window_stops_at_staged() {
     let _one = ONE_LOGIND.lock().await;
     let fleet = FleetHost::new("auto");
@@ -257,6 +258,7 @@ async fn apply_stages_takes_a_slot_and_reboots_and_a_closed_window_stops_at_stag
 /// record of 2.0 is not trusted: 2.0 is staged again, and only then is the fleet slot taken (once)
 /// and the reboot asked.
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs the test world (tests/world.sh up, as root); tests/run.sh runs it"]
 async fn a_staged_deployment_undeployed_under_atomicd_is_staged_again_before_the_reboot() {
     let _one = ONE_LOGIND.lock().await;
     let fleet = FleetHost::new("undeployed");

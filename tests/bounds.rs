@@ -36,6 +36,7 @@ fn pipeline(script: &str) -> String {
 }
 
 #[test]
+#[ignore = "needs the test world (tests/world.sh up, as root); tests/run.sh runs it"]
 fn a_slow_reader_slows_the_container_and_a_gone_reader_ends_the_run_as_sigpipe() {
     let d = Daemon::start(&["--engine-socket", PODMAN_SOCK]);
     let pid = d.pid();
@@ -88,6 +89,7 @@ fn a_slow_reader_slows_the_container_and_a_gone_reader_ends_the_run_as_sigpipe()
 }
 
 #[test]
+#[ignore = "needs the test world (tests/world.sh up, as root); tests/run.sh runs it"]
 fn text_from_labels_and_callers_cannot_drive_a_terminal_or_forge_a_log_record() {
     let d = Daemon::start(&["--engine-socket", PODMAN_SOCK]);
     // A mount source that would erase the banner line and print "ok" in its place.
@@ -138,6 +140,7 @@ fn stalled_caller() -> std::process::Child {
 }
 
 #[test]
+#[ignore = "needs the test world (tests/world.sh up, as root); tests/run.sh runs it"]
 fn polkit_prompts_left_open_are_bounded_timed_out_and_never_starve_root() {
     let d = Daemon::start(&["--engine-socket", PODMAN_SOCK, "--polkit-timeout", "6"]);
     let pid = d.pid();
@@ -176,6 +179,7 @@ fn polkit_prompts_left_open_are_bounded_timed_out_and_never_starve_root() {
 }
 
 #[test]
+#[ignore = "needs the test world (tests/world.sh up, as root); tests/run.sh runs it"]
 fn concurrent_status_calls_from_nobody_start_one_backend_process() {
     // rpm-ostree cannot run on Debian: tests/fake/hostctl.py speaks its recorded formats and
     // counts its calls; each `status` takes as long as a process start and a daemon round trip.
@@ -224,6 +228,7 @@ fn concurrent_status_calls_from_nobody_start_one_backend_process() {
 }
 
 #[test]
+#[ignore = "needs the test world (tests/world.sh up, as root); tests/run.sh runs it"]
 fn every_local_user_sees_jobs_and_status_but_never_env_file_contents() {
     let d = Daemon::start(&["--engine-socket", PODMAN_SOCK]);
     // A secret in the env file atomic-test/envfile's label reads, sent by root's CLI into a

@@ -115,6 +115,7 @@ fn start(sock: &str, extra: &[&str], env: &[(&'static str, String)]) -> Daemon {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs the test world (tests/world.sh up, as root); tests/run.sh runs it"]
 async fn the_engines_own_auth_file_logs_in_to_that_registry() {
     let _one = PRIVATE_IMAGE.lock().await;
     for (sock, engine) in ENGINES {
@@ -150,6 +151,7 @@ async fn the_engines_own_auth_file_logs_in_to_that_registry() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs the test world (tests/world.sh up, as root); tests/run.sh runs it"]
 async fn a_missing_or_wrong_login_fails_with_a_sentence_and_shows_nothing() {
     let _one = PRIVATE_IMAGE.lock().await;
     for (sock, engine) in ENGINES {

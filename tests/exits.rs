@@ -19,6 +19,7 @@ fn words(w: &[&str]) -> Vec<String> {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs the test world (tests/world.sh up, as root); tests/run.sh runs it"]
 async fn exit_codes_and_output_are_exact_when_replying_at_the_process_end() {
     for (sock, engine) in ENGINES {
         let _d = Daemon::start(&["--engine-socket", sock]);
@@ -68,6 +69,7 @@ async fn exit_codes_and_output_are_exact_when_replying_at_the_process_end() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs the test world (tests/world.sh up, as root); tests/run.sh runs it"]
 async fn a_run_of_the_same_name_waits_for_the_last_removal_and_nothing_is_left() {
     for (sock, engine) in ENGINES {
         let _d = Daemon::start(&["--engine-socket", sock]);
@@ -84,6 +86,7 @@ async fn a_run_of_the_same_name_waits_for_the_last_removal_and_nothing_is_left()
 }
 
 #[test]
+#[ignore = "needs the test world (tests/world.sh up, as root); tests/run.sh runs it"]
 fn a_start_removes_what_a_crash_left_to_remove_by_its_record_not_by_labels() {
     for (sock, engine) in ENGINES {
         let left = format!("left{}", unique());

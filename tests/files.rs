@@ -73,6 +73,7 @@ pub fn shape_of(xml: &str, interface: &str) -> Shape {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs the test world (tests/world.sh up, as root); tests/run.sh runs it"]
 async fn introspection_xml_matches_the_running_daemon() {
     let _d = Daemon::start(&["--engine-socket", PODMAN_SOCK]);
     let conn = zbus::Connection::system().await.unwrap();
@@ -146,6 +147,7 @@ fn polkit_policy_declares_every_action_with_its_defaults() {
 }
 
 #[test]
+#[ignore = "needs the test world (tests/world.sh up, as root); tests/run.sh runs it"]
 fn polkitd_knows_the_installed_actions() {
     require_world();
     let out = Command::new("pkaction")
@@ -159,6 +161,7 @@ fn polkitd_knows_the_installed_actions() {
 }
 
 #[test]
+#[ignore = "needs the test world (tests/world.sh up, as root); tests/run.sh runs it"]
 fn bus_policy_lets_only_root_own_the_name() {
     let text = read("dbus/org.atomic.conf");
     let doc = parse_xml(&text);
@@ -213,6 +216,7 @@ fn make_install(vars: &[String]) -> PathBuf {
 }
 
 #[test]
+#[ignore = "needs the test world (tests/world.sh up, as root); tests/run.sh runs it"]
 fn make_install_lays_out_a_package_and_the_unit_verifies() {
     let dest = std::env::temp_dir().join(format!("atomicd-destdir-{}", unique()));
     make_install(&[format!("DESTDIR={}", dest.display()), "PREFIX=/usr".into()]);
@@ -285,6 +289,7 @@ fn make_install_lays_out_a_package_and_the_unit_verifies() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs the test world (tests/world.sh up, as root); tests/run.sh runs it"]
 async fn a_running_job_matches_the_job_interface_of_the_xml() {
     let _d = Daemon::start(&["--engine-socket", PODMAN_SOCK]);
     let p = proxy().await;
@@ -383,6 +388,7 @@ fn the_docs_name_every_method_property_and_error_of_the_xml() {
 /// the running system is untouched) and purges it, records included. Its life under a real
 /// systemd is tests/systemd/run.sh's.
 #[test]
+#[ignore = "needs the test world (tests/world.sh up, as root); tests/run.sh runs it"]
 fn make_deb_builds_a_package_that_installs_and_purges() {
     let generated = Path::new(env!("CARGO_BIN_EXE_atomic")).with_file_name("generated");
     let wrote = Command::new(env!("CARGO_BIN_EXE_atomic")).arg("generate-files").arg(&generated).status();

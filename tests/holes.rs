@@ -42,6 +42,7 @@ impl Drop for Gone {
 }
 
 #[test]
+#[ignore = "needs the test world (tests/world.sh up, as root); tests/run.sh runs it"]
 fn a_stopped_privileged_container_is_not_restarted_under_a_run_only_grant() {
     let g = grant();
     let _gone = Gone("svc");
@@ -65,6 +66,7 @@ fn a_stopped_privileged_container_is_not_restarted_under_a_run_only_grant() {
 /// The caller's own container: a command is exec'd in it. (Another caller's needs
 /// org.atomic.manage-any besides: tests/review.rs.)
 #[test]
+#[ignore = "needs the test world (tests/world.sh up, as root); tests/run.sh runs it"]
 fn a_command_for_the_caller_s_own_container_is_exec_d_in_it() {
     let g = grant();
     let _gone = Gone("svc");
@@ -103,6 +105,7 @@ fn a_command_for_the_caller_s_own_container_is_exec_d_in_it() {
 }
 
 #[test]
+#[ignore = "needs the test world (tests/world.sh up, as root); tests/run.sh runs it"]
 fn replace_touches_only_atomicd_s_containers_and_names_are_exact() {
     let g = grant();
     let _gone = Gone("victim");
@@ -137,6 +140,7 @@ fn replace_touches_only_atomicd_s_containers_and_names_are_exact() {
 }
 
 #[test]
+#[ignore = "needs the test world (tests/world.sh up, as root); tests/run.sh runs it"]
 fn the_review_s_escapes_need_run_privileged_or_are_refused() {
     let g = grant();
     let _d = Daemon::start(&["--engine-socket", PODMAN_SOCK]);
@@ -168,6 +172,7 @@ fn the_review_s_escapes_need_run_privileged_or_are_refused() {
 }
 
 #[test]
+#[ignore = "needs the test world (tests/world.sh up, as root); tests/run.sh runs it"]
 fn an_install_line_that_reaches_the_host_needs_run_privileged() {
     let g = grant();
     let _d = Daemon::start(&["--engine-socket", PODMAN_SOCK]);
@@ -182,6 +187,7 @@ fn an_install_line_that_reaches_the_host_needs_run_privileged() {
 }
 
 #[test]
+#[ignore = "needs the test world (tests/world.sh up, as root); tests/run.sh runs it"]
 fn a_pull_without_a_tag_fetches_latest_only_on_docker() {
     let _d = Daemon::start(&["--engine-socket", DOCKER_SOCK]);
     let repo = "127.0.0.1:5000/atomic-test/tags";
@@ -203,6 +209,7 @@ fn a_pull_without_a_tag_fetches_latest_only_on_docker() {
 /// not let a caller fill the engine's storage with images of its choosing, and nothing of the
 /// image or a container appears.
 #[test]
+#[ignore = "needs the test world (tests/world.sh up, as root); tests/run.sh runs it"]
 fn a_run_only_grant_does_not_pull_a_missing_image() {
     let g = grant();
     let _d = Daemon::start(&["--engine-socket", PODMAN_SOCK]);

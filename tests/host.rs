@@ -72,6 +72,7 @@ fn v(list: &[(&str, bool)]) -> Vec<(String, bool)> {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs the test world (tests/world.sh up, as root); tests/run.sh runs it"]
 async fn ostree_upgrade_rollback_check_busy_and_refusal() {
     let s = sysroot();
     let _d = ostree_daemon(&s);
@@ -149,6 +150,7 @@ async fn ostree_upgrade_rollback_check_busy_and_refusal() {
 }
 
 #[test]
+#[ignore = "needs the test world (tests/world.sh up, as root); tests/run.sh runs it"]
 fn host_status_json_is_the_host_block() {
     let s = sysroot();
     let _d = ostree_daemon(&s);
@@ -196,6 +198,7 @@ async fn cached_update() -> UpdateBlock {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs the test world (tests/world.sh up, as root); tests/run.sh runs it"]
 async fn ostree_cached_update_deploy_pin_cleanup_and_rebase() {
     let s = sysroot();
     let mut d = ostree_daemon(&s);
@@ -310,6 +313,7 @@ fn set_remote(sysroot: &Path, url: &str) {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs the test world (tests/world.sh up, as root); tests/run.sh runs it"]
 async fn a_cancelled_upgrade_pull_leaves_the_host_as_it_was() {
     let s = sysroot();
     let dir = s.parent().map(Path::to_path_buf).unwrap_or_default();

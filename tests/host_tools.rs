@@ -91,6 +91,7 @@ fn v(list: &[(&str, bool, bool)]) -> Vec<(String, bool, bool)> {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs the test world (tests/world.sh up, as root); tests/run.sh runs it"]
 async fn rpm_ostree_check_deploy_rebase_pin_cleanup_and_rollback() {
     let mut available = commit("31.2", 'b');
     available["rpm-diff"] = json!({
@@ -147,6 +148,7 @@ async fn rpm_ostree_check_deploy_rebase_pin_cleanup_and_rollback() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs the test world (tests/world.sh up, as root); tests/run.sh runs it"]
 async fn status_is_read_once_per_change_and_survives_a_failing_tool() {
     let fake = FakeHost::new(&json!({"deployments": [booted("31.1", 'a', "fedora:stable")]}));
     let d = fake.daemon("rpm-ostree", &[]);
@@ -172,6 +174,7 @@ async fn status_is_read_once_per_change_and_survives_a_failing_tool() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs the test world (tests/world.sh up, as root); tests/run.sh runs it"]
 async fn bootc_reads_its_boot_order_and_cached_update_and_refuses_deploy() {
     let image = "quay.io/example/os:latest";
     let mut old = booted("41.1", 'a', image);
@@ -220,6 +223,7 @@ async fn bootc_reads_its_boot_order_and_cached_update_and_refuses_deploy() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs the test world (tests/world.sh up, as root); tests/run.sh runs it"]
 async fn cached_update_changes_are_signalled_and_a_committed_job_refuses_cancel() {
     let mut old = booted("31.0", 'c', "fedora:stable");
     old["booted"] = json!(false);

@@ -17,6 +17,7 @@ fn opt(key: &'static str, v: Value<'static>) -> Opts {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs the test world (tests/world.sh up, as root); tests/run.sh runs it"]
 async fn every_method_refuses_bad_input_and_nothing_happens() {
     let _d = Daemon::start(&["--engine-socket", PODMAN_SOCK]);
     // Raw dictionaries: what a hostile client can put on the wire, not what the typed options allow.
@@ -161,6 +162,7 @@ async fn every_method_refuses_bad_input_and_nothing_happens() {
 }
 
 #[test]
+#[ignore = "needs the test world (tests/world.sh up, as root); tests/run.sh runs it"]
 fn state_directory_read_only_is_a_clear_error_and_the_record_survives() {
     let mut d = Daemon::start(&["--engine-socket", PODMAN_SOCK]);
     let state = d.state_dir.clone();

@@ -17,6 +17,7 @@ fn rmi(engine: &str, image: &str) {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs the test world (tests/world.sh up, as root); tests/run.sh runs it"]
 async fn pull_pulls_exactly_the_reference_and_says_whether_it_changed() {
     for (sock, engine) in ENGINES {
         let _d = Daemon::start(&["--engine-socket", sock]);
@@ -41,6 +42,7 @@ async fn pull_pulls_exactly_the_reference_and_says_whether_it_changed() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs the test world (tests/world.sh up, as root); tests/run.sh runs it"]
 async fn run_pulls_a_missing_image_first_unless_told_not_to() {
     for (sock, engine) in ENGINES {
         let _d = Daemon::start(&["--engine-socket", sock]);
@@ -74,6 +76,7 @@ async fn run_pulls_a_missing_image_first_unless_told_not_to() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs the test world (tests/world.sh up, as root); tests/run.sh runs it"]
 async fn info_says_what_each_label_would_do_for_this_caller() {
     for (sock, engine) in ENGINES {
         let _d = Daemon::start(&["--engine-socket", sock]);
@@ -108,6 +111,7 @@ async fn info_says_what_each_label_would_do_for_this_caller() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs the test world (tests/world.sh up, as root); tests/run.sh runs it"]
 async fn the_lists_show_images_with_their_labels_and_atomicd_s_containers() {
     for (sock, engine) in ENGINES {
         let _d = Daemon::start(&["--engine-socket", sock]);
@@ -157,6 +161,7 @@ async fn the_lists_show_images_with_their_labels_and_atomicd_s_containers() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs the test world (tests/world.sh up, as root); tests/run.sh runs it"]
 async fn stop_uses_the_stop_label_or_the_engine_and_only_for_atomicd_s_containers() {
     for (sock, engine) in ENGINES {
         let _d = Daemon::start(&["--engine-socket", sock]);
@@ -213,6 +218,7 @@ async fn changed_names(stream: &mut atomicd::dbus::proxy::ChangedStream, area: &
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs the test world (tests/world.sh up, as root); tests/run.sh runs it"]
 async fn changed_follows_the_engine_and_atomicd_s_own_changes() {
     for (sock, engine) in ENGINES {
         let _d = Daemon::start(&["--engine-socket", sock]);
@@ -236,6 +242,7 @@ async fn changed_follows_the_engine_and_atomicd_s_own_changes() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs the test world (tests/world.sh up, as root); tests/run.sh runs it"]
 async fn update_pulls_anew_and_force_removes_atomicd_s_containers_of_the_old_image() {
     for (sock, engine) in ENGINES {
         let _d = Daemon::start(&["--engine-socket", sock]);

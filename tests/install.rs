@@ -32,6 +32,7 @@ async fn installed_names() -> Vec<String> {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs the test world (tests/world.sh up, as root); tests/run.sh runs it"]
 async fn install_pulls_runs_the_label_records_and_uninstall_undoes_it() {
     for (sock, engine) in [(PODMAN_SOCK, "podman"), (DOCKER_SOCK, "docker")] {
         forget_image(engine);
@@ -104,6 +105,7 @@ async fn install_pulls_runs_the_label_records_and_uninstall_undoes_it() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs the test world (tests/world.sh up, as root); tests/run.sh runs it"]
 async fn install_refusals() {
     let _d = Daemon::start(&["--engine-socket", PODMAN_SOCK]);
     let p = proxy().await;
@@ -131,6 +133,7 @@ async fn install_refusals() {
 }
 
 #[test]
+#[ignore = "needs the test world (tests/world.sh up, as root); tests/run.sh runs it"]
 fn a_failing_label_s_exit_code_is_the_call_s_and_nothing_is_recorded_or_removed() {
     let _d = Daemon::start(&["--engine-socket", PODMAN_SOCK]);
     // INSTALL: its output streams to the CLI's stdout, with $PWD and $SUDO_UID filled in; its

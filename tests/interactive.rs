@@ -11,6 +11,7 @@ use std::time::Duration;
 use common::*;
 
 #[test]
+#[ignore = "needs the test world (tests/world.sh up, as root); tests/run.sh runs it"]
 fn the_cli_passes_its_pipes_and_gets_the_exit_code() {
     let _d = Daemon::start(&["--engine-socket", PODMAN_SOCK]);
     let mut child = Command::new(bin("atomic"))
@@ -46,6 +47,7 @@ fn the_cli_passes_its_pipes_and_gets_the_exit_code() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs the test world (tests/world.sh up, as root); tests/run.sh runs it"]
 async fn fds_passed_over_dbus_receive_the_output_instead_of_the_result() {
     let _d = Daemon::start(&["--engine-socket", PODMAN_SOCK]);
     let dir = std::env::temp_dir().join(format!("atomicd-fds-{}", unique()));
@@ -72,6 +74,7 @@ fn screen_shows(session: &str, needle: &str) -> bool {
 }
 
 #[test]
+#[ignore = "needs the test world (tests/world.sh up, as root); tests/run.sh runs it"]
 fn spc_shell_under_a_real_terminal() {
     let _d = Daemon::start(&["--engine-socket", PODMAN_SOCK]);
     let session = format!("atomicd{}", unique());
@@ -106,6 +109,7 @@ fn spc_shell_under_a_real_terminal() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs the test world (tests/world.sh up, as root); tests/run.sh runs it"]
 async fn privileged_on_dockerd_here_comes_back_as_engine_error() {
     // TESTBED.md: Docker 20.10 cannot start --privileged on this VM (no CAP_SYS_RESOURCE).
     let _d = Daemon::start(&["--engine-socket", DOCKER_SOCK]);

@@ -11,6 +11,7 @@ use std::time::Duration;
 use common::*;
 
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs the test world (tests/world.sh up, as root); tests/run.sh runs it"]
 async fn the_caller_cancels_its_run_and_nobody_else_may() {
     let d = Daemon::start(&["--engine-socket", PODMAN_SOCK]);
     let name = format!("cancel-{}", unique());
@@ -72,6 +73,7 @@ async fn the_caller_cancels_its_run_and_nobody_else_may() {
 }
 
 #[test]
+#[ignore = "needs the test world (tests/world.sh up, as root); tests/run.sh runs it"]
 fn install_shows_pull_progress_from_its_job() {
     let _d = Daemon::start(&["--engine-socket", PODMAN_SOCK]);
     let app = "127.0.0.1:5000/atomic-test/app:latest";
@@ -135,17 +137,20 @@ async fn pull_progress_then_cancel(engine: &str, socket: &str) {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs the test world (tests/world.sh up, as root); tests/run.sh runs it"]
 async fn pull_progress_and_cancel_on_podman() {
     pull_progress_then_cancel("podman", PODMAN_SOCK).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs the test world (tests/world.sh up, as root); tests/run.sh runs it"]
 async fn pull_progress_and_cancel_on_docker() {
     pull_progress_then_cancel("docker", DOCKER_SOCK).await;
 }
 
 /// Ctrl-C in `atomic install`: the CLI cancels its job and exits 130 once atomicd answered.
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs the test world (tests/world.sh up, as root); tests/run.sh runs it"]
 async fn ctrl_c_cancels_the_cli_job() {
     use std::io::{BufRead, BufReader};
     let _d = Daemon::start(&["--engine-socket", PODMAN_SOCK]);
@@ -187,6 +192,7 @@ async fn ctrl_c_cancels_the_cli_job() {
 
 /// On a terminal the CLI draws a bar (redrawn in place), not one line per message.
 #[test]
+#[ignore = "needs the test world (tests/world.sh up, as root); tests/run.sh runs it"]
 fn the_cli_draws_a_progress_bar_on_a_terminal() {
     let _d = Daemon::start(&["--engine-socket", PODMAN_SOCK]);
     let _ = Command::new("podman").args(["rmi", "-f", BIG]).output();
@@ -211,6 +217,7 @@ fn the_cli_draws_a_progress_bar_on_a_terminal() {
 /// A client that vanishes during an attached Run: the job is cancelled, the container removed,
 /// the job unexported.
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs the test world (tests/world.sh up, as root); tests/run.sh runs it"]
 async fn an_attached_run_ends_when_its_client_disconnects() {
     let _d = Daemon::start(&["--engine-socket", PODMAN_SOCK]);
     let name = format!("gone{}", unique());
@@ -239,6 +246,7 @@ async fn an_attached_run_ends_when_its_client_disconnects() {
 /// A client that vanishes during an Install: the install goes on to its end and is recorded
 /// whole, and its job is unexported.
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs the test world (tests/world.sh up, as root); tests/run.sh runs it"]
 async fn an_install_outlives_its_client_and_ends_consistently() {
     let _d = Daemon::start(&["--engine-socket", PODMAN_SOCK]);
     let name = format!("orphaned{}", unique());
@@ -279,6 +287,7 @@ async fn outputs(conn: &zbus::Connection) -> zbus::MessageStream {
 /// follows a label live), the same text its result carries; another connection listening for
 /// those signals gets none of it.
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs the test world (tests/world.sh up, as root); tests/run.sh runs it"]
 async fn a_caller_without_fds_follows_the_output_and_no_one_else_sees_it() {
     use futures_util::StreamExt;
     let _d = Daemon::start(&["--engine-socket", PODMAN_SOCK]);

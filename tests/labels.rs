@@ -10,6 +10,7 @@ use std::time::Duration;
 const ENGINES: [(&str, &str); 2] = [(PODMAN_SOCK, "podman"), (DOCKER_SOCK, "docker")];
 
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs the test world (tests/world.sh up, as root); tests/run.sh runs it"]
 async fn run_label_keeps_quoting_and_propagates_the_exit_code() {
     for (sock, engine) in ENGINES {
         let _d = Daemon::start(&["--engine-socket", sock]);
@@ -40,6 +41,7 @@ async fn run_label_keeps_quoting_and_propagates_the_exit_code() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs the test world (tests/world.sh up, as root); tests/run.sh runs it"]
 async fn variables_are_substituted_and_unknown_ones_reported() {
     for (sock, engine) in ENGINES {
         variables_are_substituted_and_unknown_ones_reported_on(sock, engine).await;
@@ -74,6 +76,7 @@ async fn variables_are_substituted_and_unknown_ones_reported_on(sock: &str, engi
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs the test world (tests/world.sh up, as root); tests/run.sh runs it"]
 async fn labels_that_are_not_one_docker_run_line_are_refused() {
     for (sock, engine) in ENGINES {
         labels_that_are_not_one_docker_run_line_are_refused_on(sock, engine).await;
@@ -99,6 +102,7 @@ async fn labels_that_are_not_one_docker_run_line_are_refused_on(sock: &str, engi
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs the test world (tests/world.sh up, as root); tests/run.sh runs it"]
 async fn host_access_in_a_label_needs_run_privileged() {
     for (sock, engine) in ENGINES {
         host_access_in_a_label_needs_run_privileged_on(sock, engine).await;
@@ -124,6 +128,7 @@ async fn host_access_in_a_label_needs_run_privileged_on(sock: &str, engine: &str
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs the test world (tests/world.sh up, as root); tests/run.sh runs it"]
 async fn an_install_label_means_install_first() {
     for (sock, engine) in ENGINES {
         an_install_label_means_install_first_on(sock, engine).await;
@@ -154,6 +159,7 @@ async fn an_install_label_means_install_first_on(sock: &str, engine: &str) {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs the test world (tests/world.sh up, as root); tests/run.sh runs it"]
 async fn existing_containers_follow_the_documented_rules() {
     for (sock, engine) in ENGINES {
         let _d = Daemon::start(&["--engine-socket", sock]);
@@ -182,6 +188,7 @@ async fn existing_containers_follow_the_documented_rules() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs the test world (tests/world.sh up, as root); tests/run.sh runs it"]
 async fn a_detached_command_is_exec_d_detached_and_a_restart_takes_the_caller_s_stdin() {
     for (sock, engine) in ENGINES {
         let _d = Daemon::start(&["--engine-socket", sock]);
@@ -276,6 +283,7 @@ fn atomicd_plain() -> &'static str {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs the test world (tests/world.sh up, as root); tests/run.sh runs it"]
 async fn env_files_are_read_by_the_caller_not_the_daemon() {
     for (sock, engine) in ENGINES {
         env_files_are_read_by_the_caller_not_the_daemon_on(sock, engine).await;

@@ -47,6 +47,7 @@ impl NotifySocket {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs the test world (tests/world.sh up, as root); tests/run.sh runs it"]
 async fn notify_states_and_sigterm_during_a_job() {
     let mut notify = NotifySocket::new();
     let path = notify.path.display().to_string();
@@ -80,6 +81,7 @@ async fn notify_states_and_sigterm_during_a_job() {
 }
 
 #[test]
+#[ignore = "needs the test world (tests/world.sh up, as root); tests/run.sh runs it"]
 fn idle_exit_then_bus_activation_brings_it_back() {
     let _lock = take_bus_name();
     let state = std::env::temp_dir().join(format!("atomicd-activated-{}", unique()));

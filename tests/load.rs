@@ -18,6 +18,7 @@ fn fds(pid: u32) -> usize {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs the test world (tests/world.sh up, as root); tests/run.sh runs it"]
 async fn fifty_status_clients_and_ten_runs() {
     let d = Daemon::start(&["--engine-socket", PODMAN_SOCK]);
     proxy().await.status().await.unwrap();

@@ -31,6 +31,7 @@ fn fake_rpm_ostree(dir: &std::path::Path) -> Daemon {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs the test world (tests/world.sh up, as root); tests/run.sh runs it"]
 async fn reboot_asks_logind_and_says_so_when_there_is_none() {
     let dir = std::env::temp_dir().join(format!("atomicd-reboot-{}", unique()));
     let _d = fake_rpm_ostree(&dir);

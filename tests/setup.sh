@@ -30,6 +30,14 @@ fi
 if ! command -v cargo >/dev/null 2>&1 && [ ! -x "$HOME/.cargo/bin/cargo" ]; then
     # Debian 12's own cargo is too old for the pinned crates: use rustup's stable toolchain.
     echo "setup: installing Rust with rustup" >&2
-    curl -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal --component clippy
+    curl -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal --component clippy,rustfmt
 fi
+# The suite checks the formatting (cargo fmt --check) and the lints: both components, as clippy.
+export PATH="$HOME/.cargo/bin:$PATH"
+for component in clippy rustfmt; do
+    if ! rustup component list --installed 2>/dev/null | grep -q "^$component"; then
+        echo "setup: adding the $component component" >&2
+        rustup component add "$component"
+    fi
+done
 echo "setup: done" >&2

@@ -13,6 +13,7 @@ use futures_util::StreamExt;
 use zbus::zvariant::Value;
 
 #[test]
+#[ignore = "needs the test world (tests/world.sh up, as root); tests/run.sh runs it"]
 fn status_as_nobody_reports_version_engine_host_and_installed() {
     let _d = Daemon::start(&["--engine-socket", PODMAN_SOCK]);
     let (code, out, err) = cli_as(NOBODY, &["status", "--json"]);
@@ -31,6 +32,7 @@ fn status_as_nobody_reports_version_engine_host_and_installed() {
 }
 
 #[test]
+#[ignore = "needs the test world (tests/world.sh up, as root); tests/run.sh runs it"]
 fn run_as_nobody_is_refused_and_starts_no_container() {
     let _d = Daemon::start(&["--engine-socket", PODMAN_SOCK]);
     let name = format!("denied-{}", unique());
@@ -57,6 +59,7 @@ fn run_as_nobody_is_refused_and_starts_no_container() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs the test world (tests/world.sh up, as root); tests/run.sh runs it"]
 async fn run_as_root_returns_exit_code_and_output_and_removes_the_container() {
     let _d = Daemon::start(&["--engine-socket", PODMAN_SOCK]);
     let name = format!("exit-{}", unique());
@@ -73,6 +76,7 @@ async fn run_as_root_returns_exit_code_and_output_and_removes_the_container() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs the test world (tests/world.sh up, as root); tests/run.sh runs it"]
 async fn display_resolves_the_line_and_runs_nothing() {
     let _d = Daemon::start(&["--engine-socket", PODMAN_SOCK]);
     let name = format!("display-{}", unique());
@@ -102,6 +106,7 @@ async fn display_resolves_the_line_and_runs_nothing() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs the test world (tests/world.sh up, as root); tests/run.sh runs it"]
 async fn engine_block_reports_podman_and_docker() {
     for (sock, name) in [(PODMAN_SOCK, "podman"), (DOCKER_SOCK, "docker")] {
         let _d = Daemon::start(&["--engine-socket", sock]);
@@ -122,6 +127,7 @@ async fn engine_block_reports_podman_and_docker() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs the test world (tests/world.sh up, as root); tests/run.sh runs it"]
 async fn docker_runs_and_returns_exit_codes_too() {
     let _d = Daemon::start(&["--engine-socket", DOCKER_SOCK]);
     let name = format!("dock-{}", unique());
@@ -137,6 +143,7 @@ async fn docker_runs_and_returns_exit_codes_too() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs the test world (tests/world.sh up, as root); tests/run.sh runs it"]
 async fn bad_input_is_invalid_argument_on_every_method() {
     let _d = Daemon::start(&["--engine-socket", PODMAN_SOCK]);
     let p = proxy().await;
@@ -165,6 +172,7 @@ async fn bad_input_is_invalid_argument_on_every_method() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs the test world (tests/world.sh up, as root); tests/run.sh runs it"]
 async fn guarded_methods_refuse_nobody_and_a_plain_machine_has_no_host() {
     let _d = Daemon::start(&["--engine-socket", PODMAN_SOCK]);
     let p = proxy().await;
@@ -189,6 +197,7 @@ fn stop(mut child: Child) {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs the test world (tests/world.sh up, as root); tests/run.sh runs it"]
 async fn engine_down_then_back_without_restarting_atomicd() {
     let dir = std::env::temp_dir().join(format!("atomicd-engine-{}", unique()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -234,6 +243,7 @@ async fn signalled(changes: &mut zbus::proxy::PropertyStream<'_, bool>, want: bo
 }
 
 #[test]
+#[ignore = "needs the test world (tests/world.sh up, as root); tests/run.sh runs it"]
 fn no_engine_at_all_leaves_status_working() {
     let _d = Daemon::start(&["--engine-socket", "/nonexistent/engine.sock"]);
     let (code, out, err) = cli_as(NOBODY, &["status", "--json"]);
@@ -246,6 +256,7 @@ fn no_engine_at_all_leaves_status_working() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs the test world (tests/world.sh up, as root); tests/run.sh runs it"]
 async fn a_long_run_does_not_hold_up_other_callers() {
     // Regression: the engine monitor once took the interface's write lock every 2 s; queued
     // behind a long Run's read lock it blocked every other call until that Run ended.

@@ -7,6 +7,7 @@
 #                certificates
 #   daemon       also start atomicd from the build (target/debug, or $ATOMICD_BIN)
 #   etcd-member N  start etcd member N (1..3) again
+#   etcd-stop N    stop etcd member N, the one this script started (by its recorded PID)
 #   stop-daemon  stop that atomicd
 set -euo pipefail
 
@@ -105,12 +106,22 @@ etcd_member() {
         --listen-peer-urls "http://127.0.0.1:${n}2380" --initial-advertise-peer-urls "http://127.0.0.1:${n}2380" \
         --initial-cluster "$ETCD_CLUSTER" --initial-cluster-token atomicd-test --initial-cluster-state "$state" \
         >"$WORLD/etcd-m$n.log" 2>&1 &
+    echo $! >"$WORLD/etcd-m$n.pid"
+}
+# stop_pid FILE: stops the process this script started and recorded in FILE, by its PID (never
+# by name: other work's processes of the same name are not ours), and waits for it to go.
+stop_pid() {
+    local pid
+    pid=$(cat "$1" 2>/dev/null) || return 0
+    rm -f "$1"
+    [ -n "$pid" ] && kill "$pid" 2>/dev/null || return 0
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
+    kill -9 "$pid" 2>/dev/null || true
 }
 etcd_healthy() { ETCDCTL_API=3 etcdctl --endpoints="$ETCD_ENDPOINTS" endpoint health >/dev/null 2>&1; }
 etcd_cluster() {
     if etcd_healthy; then say "etcd already up"; return 0; fi
-    pkill -f "^etcd --name m[123] " 2>/dev/null || true
-    sleep 0.2
+    for n in 1 2 3; do stop_pid "$WORLD/etcd-m$n.pid"; done
     rm -rf "$WORLD/etcd"
     for n in 1 2 3; do etcd_member "$n"; done
     wait_for 30 "etcd cluster" etcd_healthy
@@ -126,8 +137,7 @@ etcd_tls_healthy() {
 }
 etcd_tls() {
     if etcd_tls_healthy; then say "etcd (TLS) already up"; return 0; fi
-    pkill -f "^etcd --name tls " 2>/dev/null || true
-    sleep 0.2
+    stop_pid "$WORLD/etcd-tls.pid"
     rm -rf "$WORLD/etcd-tls"
     nohup etcd --name tls --data-dir "$WORLD/etcd-tls" \
         --listen-client-urls https://127.0.0.1:42379 --advertise-client-urls https://127.0.0.1:42379 \
@@ -136,6 +146,7 @@ etcd_tls() {
         --cert-file "$TLS_FILES/server.pem" --key-file "$TLS_FILES/server-key.pem" \
         --trusted-ca-file "$TLS_FILES/ca.pem" --client-cert-auth \
         >"$WORLD/etcd-tls.log" 2>&1 &
+    echo $! >"$WORLD/etcd-tls.pid"
     wait_for 30 "etcd (TLS)" etcd_tls_healthy
     say "etcd (TLS) started"
 }
@@ -442,6 +453,9 @@ stop_daemon() {
 case "${1:-up}" in
     up) system_bus; polkit; podman_service; docker_daemon; registry; auth_registry; fixtures; etcd_cluster; etcd_tls ;;
     etcd-member) etcd_member "$2"; wait_for 30 "etcd member $2" etcd_healthy ;;
+    etcd-stop)
+        [ -f "$WORLD/etcd-m$2.pid" ] || { say "etcd member $2 has no recorded PID"; exit 1; }
+        stop_pid "$WORLD/etcd-m$2.pid" ;;
     daemon) system_bus; polkit; podman_service; docker_daemon; registry; auth_registry; fixtures; daemon ;;
     stop-daemon) stop_daemon ;;
     status) busctl --system --no-pager list | grep -E 'org.atomic|PolicyKit' || true

@@ -3,6 +3,7 @@
 
 import { h, button, card, descriptionList, empty, table, textInput, formGroup, when, alert, shortId } from "./ui.js";
 import { signatureBlock } from "./trust.js";
+import { displayLine } from "./command.js";
 
 // A label's resolved line and what it may do to the host, in plain words.
 export function linePreview(title, line) {
@@ -11,7 +12,7 @@ export function linePreview(title, line) {
         return alert("warning", `${title}: atomicd will not run this label`, line.error || "");
     return h("div", { class: "atomic-preview-line" },
         h("h3", { class: "pf-v5-c-title pf-m-md" }, title),
-        h("code", { class: "atomic-command" }, (line.command || []).join(" ")),
+        h("code", { class: "atomic-command" }, displayLine(line.command)),
         line.privileges && line.privileges.length
             ? h("ul", { class: "atomic-privileges", "aria-label": `What ${title} may do to the host` }, line.privileges.map(p => h("li", {}, p)))
             : h("p", { class: "atomic-muted" }, "Confined: no privileges on the host."));

@@ -8,6 +8,7 @@ import { renderApps } from "./apps.js";
 import { renderContainers } from "./containers.js";
 import { renderJobs } from "./jobs.js";
 import { renderTrust } from "./trust.js";
+import { displayLine } from "./command.js";
 
 const OUTPUT_KEPT = 256 * 1024;
 
@@ -244,7 +245,7 @@ const act = {
             atomic.call("Uninstall", [image, options({ name: ["s", name], display: ["b", true] })]));
         if (plan === undefined) return;
         const body = h("div", {}, h("p", {}, `Uninstall ${name} (${image})? Its containers and the image are removed.`),
-            plan.command && plan.command.length ? descriptionList([["UNINSTALL runs", plan.command.join(" ")], ["It may", (plan.privileges || []).join("; ") || "nothing on the host"]]) : null);
+            plan.command && plan.command.length ? descriptionList([["UNINSTALL runs", displayLine(plan.command)], ["It may", (plan.privileges || []).join("; ") || "nothing on the host"]]) : null);
         if (!await confirmDialog(`Uninstall ${name}`, body, "Uninstall", { variant: "danger" })) return;
         startLive("Uninstall", image);
         const r = await acting("apps", "Uninstall failed", () => atomic.call("Uninstall", [image, options({ name: ["s", name] })]));

@@ -1,6 +1,7 @@
 // The Jobs view: every running job of any caller, with progress and Cancel where it still can.
 
 import { h, button, card, empty, progress } from "./ui.js";
+import { displayLine } from "./command.js";
 
 // One job: what it is, for whom, its live progress and a Cancel button while it is cancellable.
 export function jobRow(job, act) {
@@ -18,7 +19,7 @@ export function jobRow(job, act) {
                 aria: `Cancel ${title}`,
             })),
         progress(job.Progress, job.Message, `Progress of ${title}`),
-        job.Command && job.Command.length ? h("code", { class: "atomic-command" }, job.Command.join(" ")) : null);
+        job.Command && job.Command.length ? h("code", { class: "atomic-command" }, displayLine(job.Command)) : null);
 }
 
 export function renderJobs(state, act) {

@@ -23,10 +23,19 @@ say() { printf 'cockpit: %s\n' "$*" >&2; }
 # shellcheck source=../support/wait.sh
 . "$ROOT/tests/support/wait.sh"
 
+# stop_recorded FILE: stops the process whose PID this run recorded in FILE.
+stop_recorded() {
+    local pid
+    pid=$(cat "$1" 2>/dev/null) || return 0
+    rm -f "$1"
+    [ -n "$pid" ] && kill "$pid" 2>/dev/null || true
+}
+
 PIDS=()
 cleanup() {
     for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-    pkill -f "podman system service --time=0 unix://$ENGINE_SOCK" 2>/dev/null || true
+    # The engine the scenarios may have restarted: its PID is in the file, never found by name.
+    stop_recorded "$HERE/podman.pid"
     for c in svc cli-made; do podman rm -f "$c" >/dev/null 2>&1 || true; done
     if [ -d "$HERE/sysroot" ]; then chattr -R -i "$HERE/sysroot" 2>/dev/null || true; fi
 }
@@ -36,7 +45,9 @@ trap 'exit 130' INT TERM
 engine_up() {
     mkdir -p "$(dirname "$ENGINE_SOCK")"
     rm -f "$ENGINE_SOCK"
+    stop_recorded "$HERE/podman.pid"
     nohup podman system service --time=0 "unix://$ENGINE_SOCK" >"$HERE/podman.log" 2>&1 &
+    echo $! >"$HERE/podman.pid"
     wait_for 30 "podman service" curl -sf --unix-socket "$ENGINE_SOCK" http://engine/_ping
 }
 
@@ -92,7 +103,8 @@ make --no-print-directory cockpit >/dev/null
 engine_up
 sysroot
 page
-pkill -f "atomicd.*--state-dir $HERE/state" 2>/dev/null || true
+# An atomicd a run that was killed left behind, by the PID that run recorded.
+stop_recorded "$HERE/atomicd.pid"
 rm -rf "$HERE/state"
 # The trust tests' policy (tests/world.sh `signatures`): the Trust view and the verdicts show it.
 TRUST=${ATOMIC_WORLD_DIR:-/var/tmp/atomicd-world}/trust
@@ -100,6 +112,7 @@ target/debug/atomicd --log-target=stderr --state-dir "$HERE/state" --engine-sock
     --host-backend ostree --sysroot "$HERE/sysroot" \
     --policy "$TRUST/policy.json" --registries-d "$TRUST/registries.d" >"$HERE/atomicd.log" 2>&1 &
 PIDS+=($!)
+echo $! >"$HERE/atomicd.pid"
 wait_for 15 atomicd sh -c "busctl --system call org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus NameHasOwner s org.atomic | grep -q true"
 cockpit_ws "$ROOT_PORT"
 cockpit_ws "$USER_PORT" "$TESTER"

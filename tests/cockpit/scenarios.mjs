@@ -4,7 +4,7 @@
 
 import { chromium } from "playwright-core";
 import { execFileSync, spawn } from "node:child_process";
-import { existsSync, mkdirSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -29,12 +29,18 @@ function commit(version, files) {
         ostree --repo=${HERE}/remote commit -b testos/stable --add-metadata-string=version=${version} --tree=dir=${HERE}/tree >/dev/null`]);
 }
 
+// The engine run.sh started (or engineStart did), by the PID recorded beside it: never by name.
+const ENGINE_PID = `${HERE}/podman.pid`;
+
 function engineStop() {
-    sh("pkill", ["-f", `podman system service --time=0 unix://${ENGINE_SOCK}`]);
+    const pid = Number(readFileSync(ENGINE_PID, "utf8").trim());
+    process.kill(pid);
 }
 
 function engineStart() {
-    spawn("podman", ["system", "service", "--time=0", `unix://${ENGINE_SOCK}`], { detached: true, stdio: "ignore" }).unref();
+    const child = spawn("podman", ["system", "service", "--time=0", `unix://${ENGINE_SOCK}`], { detached: true, stdio: "ignore" });
+    writeFileSync(ENGINE_PID, `${child.pid}\n`);
+    child.unref();
 }
 
 async function scenario(name, page, fn) {

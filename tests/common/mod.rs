@@ -106,11 +106,13 @@ pub fn bus_daemon_call(method: &str, args: &[&str]) -> String {
 }
 
 fn name_owner_pid() -> Option<u32> {
-    bus_daemon_call("GetConnectionUnixProcessID", &["s", "org.atomic"])
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()
+    bus_name_pid("org.atomic")
+}
+
+/// The PID of the process that owns `name` on the system bus: the one process a test may stop,
+/// never every process of that name on the machine.
+pub fn bus_name_pid(name: &str) -> Option<u32> {
+    bus_daemon_call("GetConnectionUnixProcessID", &["s", name]).split_whitespace().nth(1)?.parse().ok()
 }
 
 impl Daemon {

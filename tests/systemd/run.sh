@@ -222,8 +222,9 @@ serve_remote() {
     printf 'ID=testos\nPRETTY_NAME="Test OS"\n' >"$HERE/tree/usr/lib/os-release"
     ostree init --repo="$HERE/remote" --mode=archive
     remote_commit 1.0
-    pkill -f "http.server --bind 127.0.0.1 $REMOTE_PORT" 2>/dev/null || true
+    stop_remote
     nohup python3 -m http.server --bind 127.0.0.1 "$REMOTE_PORT" --directory "$HERE/remote" >"$HERE/http.log" 2>&1 &
+    echo $! >"$HERE/http.pid"
     wait_until 10 curl -sf "http://127.0.0.1:$REMOTE_PORT/config"
     inside sh -c "ostree admin init-fs /sysroot && ostree admin os-init --sysroot=/sysroot testos &&
         ostree remote add --repo=/sysroot/ostree/repo --no-gpg-verify origin http://127.0.0.1:$REMOTE_PORT &&
@@ -303,7 +304,14 @@ purge() {
     expect_eq "no enablement left" "$(inside sh -c 'ls /etc/systemd/system/multi-user.target.wants/ | grep -c atomicd' || true)" 0
 }
 
-trap 'pkill -f "http.server --bind 127.0.0.1 $REMOTE_PORT" 2>/dev/null || true' EXIT
+# The remote's web server this script started, by the PID it recorded (never by name).
+stop_remote() {
+    local pid
+    pid=$(cat "$HERE/http.pid" 2>/dev/null) || return 0
+    rm -f "$HERE/http.pid"
+    [ -n "$pid" ] && kill "$pid" 2>/dev/null || true
+}
+trap stop_remote EXIT
 tests/systemd/machine.sh up || exit 1
 package
 notify_and_status
