@@ -411,6 +411,18 @@ fn make_deb_builds_a_package_that_installs_and_purges() {
         .map(|e| e.path())
         .find(|p| p.extension().is_some_and(|x| x == "deb") && p.to_string_lossy().contains("atomicd_"))
         .unwrap_or_else(|| panic!("no .deb in {}", target.display()));
+    // Lintian-clean: no error and no warning, but for the compression this dev build turns off
+    // (-Znone, for speed) and the overrides debian/atomicd.lintian-overrides gives reasons for.
+    let cockpit_deb = deb.with_file_name(format!("cockpit-atomic_{}_all.deb", env!("CARGO_PKG_VERSION")));
+    let lint = Command::new("lintian")
+        .args(["--fail-on", "error,warning", "--suppress-tags"])
+        .arg("uses-no-compression-for-control-tarball,uses-no-compression-for-data-tarball")
+        .arg(&deb)
+        .arg(&cockpit_deb)
+        .output()
+        .expect("lintian (tests/setup.sh installs it)");
+    let said = String::from_utf8_lossy(&lint.stdout);
+    assert!(lint.status.success() && !said.contains("W: ") && !said.contains("E: "), "lintian:\n{said}");
     let info = Command::new("dpkg-deb").arg("-f").arg(&deb).output().unwrap();
     let control = String::from_utf8_lossy(&info.stdout);
     for field in ["Package: atomicd", "Architecture: ", "dbus (>= 1.12)", "polkitd", "libostree-1-1 (>= "] {

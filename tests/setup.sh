@@ -6,7 +6,7 @@ set -euo pipefail
 
 PACKAGES=(docker.io podman docker-registry apache2-utils ostree libostree-dev busybox-static dbus polkitd systemd curl jq python3
           make gcc pkg-config tmux util-linux time
-          mmdebstrap e2fsprogs libcap2-bin debhelper
+          mmdebstrap e2fsprogs libcap2-bin debhelper lintian
           cockpit-ws cockpit-bridge chromium etcd-server etcd-client
           skopeo gnupg libssl-dev)
 
