@@ -165,6 +165,10 @@ pub fn host_flags(host: &HostConfig) -> Vec<String> {
     for d in host.devices.iter().flatten() {
         flags.push(format!("--device={}", d.path_on_host.clone().unwrap_or_default()));
     }
+    // A log driver other than the engines' own sends the output off the container.
+    if let Some(driver) = host.log_config.as_ref().and_then(|l| l.typ.as_deref()).filter(|d| !d.is_empty()) {
+        flags.push(format!("--log-driver={driver}"));
+    }
     for (port, bindings) in host.port_bindings.iter().flatten() {
         for b in bindings.iter().flatten() {
             if b.host_port.as_deref().is_some_and(|p| !p.is_empty()) {

@@ -8,6 +8,8 @@ mod locate;
 #[cfg(test)]
 mod props;
 mod pull;
+#[cfg(test)]
+mod round_trip;
 mod state;
 
 use std::collections::HashMap;

@@ -16,8 +16,8 @@ mod values;
 pub use lines::{apply_mode, default_line, find_label, spc_line, LabelKind, LineMode};
 pub use owner::{Ownership, OWNER_LABEL_PREFIX};
 pub use reference::{registry_of, validate_container_name, ImageRef};
-#[cfg(test)]
-pub use spec::is_engine_program;
 pub use spec::RunSpec;
+#[cfg(test)]
+pub use spec::{flags_that_may_reach_the_host, is_engine_program};
 pub use substitute::{resolve, Vars};
 pub use values::{MountKind, Restart, VolumeSource};

@@ -147,6 +147,13 @@ const FLAGS: &[Flag] = &[
     flag(&["group-add"], None, Value, Confined),
 ];
 
+/// The canonical names of the flags whose class is not plain confined (their value may reach the
+/// host), for the engine's test that what it creates reads back with the same privileges.
+#[cfg(test)]
+pub fn flags_that_may_reach_the_host() -> Vec<&'static str> {
+    FLAGS.iter().filter(|f| !matches!(f.class, Confined)).map(|f| f.names[0]).collect()
+}
+
 fn find_long(name: &str) -> Option<&'static Flag> {
     FLAGS.iter().find(|f| f.names.contains(&name))
 }
