@@ -205,3 +205,62 @@ fn causes(error: &dyn std::error::Error) -> String {
     }
     sentence
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::net::stub::{closed_url, Stub};
+
+    #[tokio::test]
+    async fn a_post_carries_its_json_and_headers_and_returns_status_headers_and_body() {
+        let stub = Stub::start(|_| (201, b"{\"ok\":true}".to_vec())).await;
+        let client = JsonClient::new(Duration::from_secs(5));
+        let answer =
+            client.post(&format!("{}/v1/x", stub.url), &[("x-test", "1")], b"{\"a\":1}".to_vec()).await;
+        let answer = answer.unwrap();
+        assert_eq!((answer.status, answer.body.as_ref()), (201, b"{\"ok\":true}".as_ref()));
+        let seen = stub.seen();
+        assert_eq!((seen[0].method.as_str(), seen[0].path.as_str()), ("POST", "/v1/x"));
+        assert_eq!(seen[0].header("content-type"), Some("application/json"));
+        assert_eq!(seen[0].header("x-test"), Some("1"));
+        assert_eq!(seen[0].json(), serde_json::json!({"a": 1}));
+    }
+
+    #[tokio::test]
+    async fn a_get_reads_no_more_than_its_limit() {
+        let stub = Stub::start(|_| (200, vec![b'x'; 4096])).await;
+        let client = JsonClient::new(Duration::from_secs(5));
+        let small = client.get(&stub.url, &[], 100).await;
+        assert!(matches!(small, Err(HttpError::TooLarge { limit: 100, .. })), "{small:?}");
+        let whole = client.get(&stub.url, &[], 4096).await.unwrap();
+        assert_eq!(whole.body.len(), 4096);
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_peer_that_hangs_costs_one_timeout() {
+        let stub = Stub::start(|_| {
+            std::thread::sleep(Duration::from_secs(2));
+            (200, Vec::new())
+        })
+        .await;
+        let client = JsonClient::new(Duration::from_millis(300));
+        let started = std::time::Instant::now();
+        let answer = client.post(&stub.url, &[], Vec::new()).await;
+        assert!(matches!(answer, Err(HttpError::Timeout { .. })), "{answer:?}");
+        assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
+    }
+
+    #[tokio::test]
+    async fn no_peer_and_wrong_urls_are_told_apart() {
+        let client = JsonClient::new(Duration::from_secs(5));
+        let none = client.post(&closed_url(), &[], Vec::new()).await;
+        assert!(
+            matches!(&none, Err(HttpError::Unreachable { detail, .. }) if detail.contains("refused")),
+            "{none:?}"
+        );
+        let tls = client.get("https://127.0.0.1:1/", &[], 10).await;
+        assert!(matches!(tls, Err(HttpError::BadUrl { .. })), "https on a client without TLS: {tls:?}");
+        let other = client.get("ftp://127.0.0.1/", &[], 10).await;
+        assert!(matches!(other, Err(HttpError::BadUrl { .. })), "{other:?}");
+    }
+}

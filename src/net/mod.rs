@@ -2,4 +2,6 @@
 //! names, shared by the fleet's reboot locks (FleetLock, etcd) and the signature lookaside.
 
 pub mod http;
+#[cfg(test)]
+pub(crate) mod stub;
 pub mod tls;

@@ -204,3 +204,111 @@ impl EtcdSemaphore {
         Ok(seen)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+    use crate::net::stub::{closed_url, Seen, Stub};
+
+    /// One key of etcd's gateway as the semaphore uses it: range, and a txn that puts only when
+    /// the key's version is the one compared (`fail_txn` makes every compare lose).
+    #[derive(Default)]
+    struct FakeKey {
+        value: Option<(String, i64)>,
+        fail_txn: bool,
+    }
+
+    fn gateway(key: Arc<Mutex<FakeKey>>) -> impl Fn(&Seen) -> (u16, Vec<u8>) + Send + Sync {
+        move |seen| {
+            let mut k = key.lock().unwrap();
+            let body = seen.json();
+            let answer = match seen.path.as_str() {
+                "/v3/kv/range" => match &k.value {
+                    Some((value, version)) => json!({"kvs": [{"value": value, "version": version.to_string(),
+                        "create_revision": "1", "mod_revision": version.to_string()}]}),
+                    None => json!({}),
+                },
+                "/v3/kv/txn" => {
+                    let want: i64 =
+                        body["compare"][0]["version"].as_str().unwrap_or("0").parse().unwrap_or(-1);
+                    let now = k.value.as_ref().map_or(0, |v| v.1);
+                    if want == now && !k.fail_txn {
+                        let value =
+                            body["success"][0]["request_put"]["value"].as_str().unwrap_or("").to_owned();
+                        k.value = Some((value, now + 1));
+                        json!({"succeeded": true})
+                    } else {
+                        json!({})
+                    }
+                }
+                _ => return (404, b"no such path".to_vec()),
+            };
+            (200, answer.to_string().into_bytes())
+        }
+    }
+
+    fn semaphore(endpoints: &[&str], slots: u64) -> EtcdSemaphore {
+        let endpoints: Vec<String> = endpoints.iter().map(|e| (*e).to_owned()).collect();
+        EtcdSemaphore::new(&endpoints, "workers", slots, JsonClient::new(Duration::from_secs(5)))
+    }
+
+    #[tokio::test]
+    async fn slots_are_taken_in_turn_and_given_back() {
+        let key = Arc::new(Mutex::new(FakeKey::default()));
+        let etcd = Stub::start(gateway(key.clone())).await;
+        let sem = semaphore(&[&etcd.url], 1);
+        assert_eq!(sem.take("a").await.unwrap(), Take::Taken, "the first take makes the document");
+        assert_eq!(sem.take("a").await.unwrap(), Take::AlreadyHeld);
+        assert_eq!(sem.take("b").await.unwrap(), Take::Full);
+        assert!(sem.release("a").await.unwrap());
+        assert!(!sem.release("a").await.unwrap(), "giving back what is not held is fine");
+        assert_eq!(sem.take("b").await.unwrap(), Take::Taken);
+        let (doc, _) = sem.read().await.unwrap();
+        assert_eq!((doc.total_slots, doc.holders.as_slice()), (1, ["b".to_owned()].as_slice()));
+        // Every write compared the version it read: the gateway saw only transactions that held.
+        let key_b64 = b64(&super::key("workers"));
+        for txn in etcd.seen().iter().filter(|s| s.path == "/v3/kv/txn") {
+            assert_eq!(txn.json()["compare"][0]["key"], json!(key_b64));
+            assert_eq!(txn.json()["compare"][0]["target"], json!("VERSION"));
+        }
+    }
+
+    #[tokio::test]
+    async fn a_member_down_or_failing_is_passed_over_and_a_refusal_is_not() {
+        let key = Arc::new(Mutex::new(FakeKey::default()));
+        let etcd = Stub::start(gateway(key)).await;
+        let failing = Stub::start(|_| (503, b"etcdserver: leader changed".to_vec())).await;
+        let sem = semaphore(&[&closed_url(), &failing.url, &etcd.url], 2);
+        assert_eq!(sem.take("a").await.unwrap(), Take::Taken);
+        let all_down = semaphore(&[&closed_url(), &failing.url], 2).take("a").await;
+        assert!(matches!(&all_down, Err(EtcdError::Unreachable(f)) if f.len() == 2), "{all_down:?}");
+        let refusing = Stub::start(|_| (400, b"bad request".to_vec())).await;
+        let refused = semaphore(&[&refusing.url, &etcd.url], 2).take("a").await;
+        assert!(
+            matches!(refused, Err(EtcdError::Server { status: 400, .. })),
+            "a refusal is an answer: {refused:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn another_document_or_endless_contention_is_an_error_not_a_slot() {
+        let key = Arc::new(Mutex::new(FakeKey { value: Some((b64("not json"), 3)), fail_txn: false }));
+        let etcd = Stub::start(gateway(key.clone())).await;
+        let read = semaphore(&[&etcd.url], 1).take("a").await;
+        assert!(matches!(read, Err(EtcdError::Document { .. })), "{read:?}");
+        *key.lock().unwrap() = FakeKey { value: None, fail_txn: true };
+        let contended = semaphore(&[&etcd.url], 1).take("a").await;
+        assert!(
+            matches!(contended, Err(EtcdError::Document { .. } | EtcdError::Contended(_))),
+            "{contended:?}"
+        );
+        let doc = serde_json::to_string(&Semaphore::new(1)).unwrap();
+        *key.lock().unwrap() = FakeKey { value: Some((b64(&doc), 1)), fail_txn: true };
+        let contended = semaphore(&[&etcd.url], 1).take("a").await;
+        assert!(matches!(contended, Err(EtcdError::Contended(_))), "{contended:?}");
+        let attempts = etcd.seen().iter().filter(|s| s.path == "/v3/kv/txn").count();
+        assert!(attempts >= SWAP_ATTEMPTS, "{attempts} transactions");
+    }
+}

@@ -105,3 +105,57 @@ impl FleetLock {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::net::stub::{closed_url, Stub};
+    use crate::updates::lock::{FleetLockSlot, RebootLock};
+
+    fn client(base: &str) -> FleetLock {
+        FleetLock::new(&format!("{base}/"), "workers", "host-7", JsonClient::new(Duration::from_secs(5)))
+    }
+
+    #[tokio::test]
+    async fn both_calls_speak_the_protocol_as_zincati_does() {
+        let stub = Stub::start(|_| (200, Vec::new())).await;
+        let lock = client(&stub.url);
+        lock.pre_reboot().await.unwrap();
+        lock.steady_state().await.unwrap();
+        let seen = stub.seen();
+        let paths: Vec<&str> = seen.iter().map(|s| s.path.as_str()).collect();
+        assert_eq!(paths, ["/v1/pre-reboot", "/v1/steady-state"], "one slash, whatever the base ends with");
+        for s in &seen {
+            assert_eq!(s.method, "POST");
+            assert_eq!(s.header("fleet-lock-protocol"), Some("true"));
+            assert_eq!(s.json(), serde_json::json!({"client_params": {"id": "host-7", "group": "workers"}}));
+        }
+    }
+
+    #[tokio::test]
+    async fn a_full_semaphore_is_not_now_and_anything_else_is_an_error() {
+        let full =
+            Stub::start(|_| (409, br#"{"kind":"failed_lock","value":"semaphore is full"}"#.to_vec())).await;
+        let refused = client(&full.url).pre_reboot().await;
+        assert!(
+            matches!(&refused, Err(FleetLockError::Refused { what: "pre-reboot", status: 409, kind, value })
+                if kind == "failed_lock" && value == "semaphore is full"),
+            "{refused:?}"
+        );
+        let slot = FleetLockSlot(client(&full.url));
+        assert_eq!(slot.take().await, Ok(false), "a refusal waits for the next round");
+
+        let broken = Stub::start(|_| (500, b"<html>proxy error</html>".to_vec())).await;
+        let said = client(&broken.url).pre_reboot().await;
+        assert!(
+            matches!(&said, Err(FleetLockError::Protocol { status: 500, body, .. }) if body.contains("proxy")),
+            "{said:?}"
+        );
+        assert!(FleetLockSlot(client(&broken.url)).take().await.is_err());
+
+        let gone = client(&closed_url()).steady_state().await;
+        assert!(matches!(gone, Err(FleetLockError::Http(_))), "{gone:?}");
+    }
+}
