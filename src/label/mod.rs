@@ -3,6 +3,7 @@
 //! super-privileged lines, the structured flag values parsed once for the judge and the engine,
 //! and the engine labels atomicd writes on its own containers.
 
+mod env_files;
 mod lines;
 mod owner;
 mod privilege;
