@@ -93,7 +93,7 @@ impl Error {
 }
 
 /// Shorthand for results carrying [`Error`].
-pub type Result<T, E = Error> = std::result::Result<T, E>;
+pub(crate) type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
     /// The documented D-Bus error name of this error (API.md, "Errors").

@@ -17,6 +17,9 @@
 //! - `net`: HTTP out, bounded, over rustls;
 //! - `text`, `error`: what every layer uses: display-safe text and the typed errors.
 
+// `pub` says "used outside the crate" (the binaries, the tests); the rest says pub(crate).
+#![warn(unreachable_pub)]
+
 pub mod cli;
 pub mod daemon;
 pub mod dbus;

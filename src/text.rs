@@ -10,13 +10,13 @@ use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
 /// terminal's cursor or starts a log record) or a format character (`Cf`: bidi overrides and
 /// isolates such as U+202E and U+2066, zero-width joiners, U+FEFF), which makes text display in an
 /// order other than the one it runs in.
-pub fn is_hidden(c: char) -> bool {
+pub(crate) fn is_hidden(c: char) -> bool {
     c.is_control() || c.general_category() == GeneralCategory::Format
 }
 
 /// Replaces every NUL with U+FFFD, so engine output, labels and engine messages are always
 /// valid D-Bus strings.
-pub fn dbus_safe(text: &str) -> Cow<'_, str> {
+pub(crate) fn dbus_safe(text: &str) -> Cow<'_, str> {
     if text.contains('\0') {
         Cow::Owned(text.replace('\0', "\u{FFFD}"))
     } else {
@@ -25,25 +25,25 @@ pub fn dbus_safe(text: &str) -> Cow<'_, str> {
 }
 
 /// Bytes from the engine as a valid D-Bus string: lossy UTF-8, NUL-free.
-pub fn dbus_safe_bytes(bytes: &[u8]) -> String {
+pub(crate) fn dbus_safe_bytes(bytes: &[u8]) -> String {
     dbus_safe(&String::from_utf8_lossy(bytes)).into_owned()
 }
 
 /// The last `limit` bytes of a stream of output, kept without ever holding more than twice that.
 #[derive(Debug)]
-pub struct Tail {
+pub(crate) struct Tail {
     buf: Vec<u8>,
     limit: usize,
 }
 
 impl Tail {
     /// An empty tail of at most `limit` bytes.
-    pub fn new(limit: usize) -> Self {
+    pub(crate) fn new(limit: usize) -> Self {
         Tail { buf: Vec::new(), limit }
     }
 
     /// Appends bytes; drops the oldest once twice the limit is held, so trimming stays cheap.
-    pub fn push(&mut self, bytes: &[u8]) {
+    pub(crate) fn push(&mut self, bytes: &[u8]) {
         self.buf.extend_from_slice(bytes);
         if self.buf.len() > 2 * self.limit {
             self.buf.drain(..self.buf.len() - self.limit);
@@ -51,7 +51,7 @@ impl Tail {
     }
 
     /// The last `limit` bytes as a valid D-Bus string.
-    pub fn into_string(mut self) -> String {
+    pub(crate) fn into_string(mut self) -> String {
         if self.buf.len() > self.limit {
             self.buf.drain(..self.buf.len() - self.limit);
         }
@@ -62,7 +62,7 @@ impl Tail {
 /// Text with every control and format character written as an escape (`\n`, `\u{1b}`,
 /// `\u{202e}`), so a label's or a caller's text can neither move a terminal's cursor, start a new
 /// record in a log, nor show its words in another order than the one they run in.
-pub fn visible(text: &str) -> Cow<'_, str> {
+pub(crate) fn visible(text: &str) -> Cow<'_, str> {
     if !text.chars().any(is_hidden) {
         return Cow::Borrowed(text);
     }
@@ -78,7 +78,7 @@ pub fn visible(text: &str) -> Cow<'_, str> {
 }
 
 /// Keeps error sentences short when a caller sends a huge string.
-pub fn truncate_for_message(text: &str) -> String {
+pub(crate) fn truncate_for_message(text: &str) -> String {
     const LIMIT: usize = 80;
     if text.chars().count() <= LIMIT {
         text.to_owned()
@@ -93,7 +93,7 @@ pub fn truncate_for_message(text: &str) -> String {
 /// reads as written; everything else is quoted by shell-words. A word holding a control
 /// or format character is written in bash's `$'...'` form with that character escaped, so the
 /// line stays one line, cannot drive a terminal, and reads in the order it runs.
-pub fn display_line(argv: &[String]) -> String {
+pub(crate) fn display_line(argv: &[String]) -> String {
     let bare =
         |w: &str| !w.is_empty() && w.chars().all(|c| c.is_ascii_alphanumeric() || "@%+=:,./_-".contains(c));
     argv.iter()

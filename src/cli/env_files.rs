@@ -23,7 +23,7 @@ const SYSTEM_TREES: &[&str] = &["/boot", "/dev", "/etc", "/proc", "/root", "/run
 
 /// Whether files under `cwd` count as the caller's project files: not when `cwd` is `/`, one of
 /// the caller's `homes`, or a system directory.
-pub fn is_project_dir(cwd: &Path, homes: &[PathBuf]) -> bool {
+pub(super) fn is_project_dir(cwd: &Path, homes: &[PathBuf]) -> bool {
     let system =
         SYSTEM_DIRS.iter().any(|d| cwd == Path::new(d)) || SYSTEM_TREES.iter().any(|t| cwd.starts_with(t));
     !system && !homes.iter().any(|h| cwd == h)
@@ -41,7 +41,7 @@ fn home_dirs() -> Vec<PathBuf> {
 
 /// The contents of `paths` (relative ones from the working directory), each said on stderr as it
 /// is sent; a file outside what the caller can be taken to mean is a refusal naming the flag.
-pub fn read(paths: &[String], allowed: &[PathBuf]) -> Result<HashMap<String, String>, Failure> {
+pub(super) fn read(paths: &[String], allowed: &[PathBuf]) -> Result<HashMap<String, String>, Failure> {
     let real = |p: &Path| std::fs::canonicalize(p).ok();
     let cwd = std::env::current_dir().ok().and_then(|d| real(&d));
     let homes = home_dirs();

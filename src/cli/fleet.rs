@@ -10,7 +10,7 @@ use crate::updates::config::{self, Strategy};
 use crate::updates::etcd::EtcdSemaphore;
 
 /// Runs one `atomic host fleet` command.
-pub async fn dispatch(command: FleetCommand) -> Result<u8, Failure> {
+pub(super) async fn dispatch(command: FleetCommand) -> Result<u8, Failure> {
     let (FleetCommand::Status { config } | FleetCommand::Release { config, .. }) = &command;
     let path = config.config.clone();
     let c = config::load(&path).map_err(|e| Failure::new(e.to_string(), 1))?;

@@ -18,7 +18,7 @@ fn print_json(value: &Value) {
 }
 
 /// Runs one `atomic host` command.
-pub async fn dispatch(proxy: &ManagerProxy<'_>, command: HostCommand) -> Result<u8, Failure> {
+pub(super) async fn dispatch(proxy: &ManagerProxy<'_>, command: HostCommand) -> Result<u8, Failure> {
     match command {
         HostCommand::Status(a) => status(proxy, a.json).await?,
         HostCommand::Upgrade { check, reboot, json } => upgrade(proxy, check, reboot, json.json).await?,

@@ -29,7 +29,7 @@ fn table(header: &[&str], rows: &[Vec<String>]) -> String {
 }
 
 /// Bytes in the units `docker images` uses.
-pub fn size(bytes: u64) -> String {
+pub(super) fn size(bytes: u64) -> String {
     const UNITS: [&str; 4] = ["B", "kB", "MB", "GB"];
     // Display only: precision beyond a decimal is not wanted.
     #[allow(clippy::cast_precision_loss)]
@@ -47,7 +47,7 @@ pub fn size(bytes: u64) -> String {
 }
 
 /// How long ago a time in seconds since the epoch was, roughly.
-pub fn ago(epoch: u64) -> String {
+pub(super) fn ago(epoch: u64) -> String {
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
     let secs = now.saturating_sub(epoch);
     match secs {
@@ -68,7 +68,7 @@ fn plural(n: u64, unit: &str) -> String {
 }
 
 /// `atomic images`
-pub fn images(list: &[ImageEntry]) -> String {
+pub(super) fn images(list: &[ImageEntry]) -> String {
     let rows: Vec<Vec<String>> = list
         .iter()
         .map(|i| {
@@ -87,7 +87,7 @@ pub fn images(list: &[ImageEntry]) -> String {
 }
 
 /// `atomic containers`
-pub fn containers(list: &[ContainerEntry]) -> String {
+pub(super) fn containers(list: &[ContainerEntry]) -> String {
     let rows: Vec<Vec<String>> = list
         .iter()
         .map(|c| {
@@ -135,7 +135,7 @@ fn label_lines(out: &mut String, title: &str, label: Option<&LabelInfo>) {
 }
 
 /// `atomic info`
-pub fn info(i: &InfoResult) -> String {
+pub(super) fn info(i: &InfoResult) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "image:      {}", printable(&i.image));
     let _ = writeln!(out, "id:         {}", i.image_id);

@@ -9,7 +9,7 @@ use crate::dbus::proxy::{
 };
 
 /// Runs one `atomic trust` command.
-pub async fn dispatch(proxy: &ManagerProxy<'_>, command: TrustCommand) -> Result<u8, Failure> {
+pub(super) async fn dispatch(proxy: &ManagerProxy<'_>, command: TrustCommand) -> Result<u8, Failure> {
     let report = match command {
         TrustCommand::Show(a) if a.json => {
             let json = dict_to_json(&proxy.trust_show_dict().await?);
@@ -36,7 +36,7 @@ pub async fn dispatch(proxy: &ManagerProxy<'_>, command: TrustCommand) -> Result
 }
 
 /// `atomic verify IMAGE`: the verdict, and exit 1 when the policy does not trust the image.
-pub async fn verify(proxy: &ManagerProxy<'_>, image: &str) -> Result<u8, Failure> {
+pub(super) async fn verify(proxy: &ManagerProxy<'_>, image: &str) -> Result<u8, Failure> {
     let info = proxy.info(image, &InfoOptions::default()).await?;
     let Some(signature) = info.signature else {
         return Err(Failure::new("atomicd said nothing of the image's signature".to_owned(), 1));
@@ -52,7 +52,7 @@ pub async fn verify(proxy: &ManagerProxy<'_>, image: &str) -> Result<u8, Failure
 }
 
 /// The `signature:` line of a display.
-pub fn print_signature(signature: Option<&SignatureBlock>) {
+pub(super) fn print_signature(signature: Option<&SignatureBlock>) {
     if let Some(s) = signature {
         eprintln!("atomic: signature: {}", printable(&s.shown));
     }

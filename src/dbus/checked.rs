@@ -16,7 +16,7 @@ use crate::error::Error;
 /// The largest call atomicd reads: every env file together (1 MiB), the command (256 KiB) and
 /// the other options leave room under this. A larger message is refused before its body is
 /// read, so no caller makes atomicd hold or copy more than this while polkit is asked.
-pub const MAX_CALL_BYTES: usize = 2 * 1024 * 1024;
+pub(super) const MAX_CALL_BYTES: usize = 2 * 1024 * 1024;
 
 /// What an interface says of the `a{sv}` options of its methods.
 pub trait OptionsSchema {

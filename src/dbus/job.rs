@@ -16,7 +16,7 @@ use crate::manager::{JobBoard, JobState};
 use crate::system::caller::Caller;
 
 /// The D-Bus object of one job.
-pub struct JobInterface(Arc<JobState>);
+pub(super) struct JobInterface(Arc<JobState>);
 
 impl OptionsSchema for JobInterface {
     fn check_options(_: &str, _: &zbus::zvariant::Dict<'_, '_>) -> Result<()> {

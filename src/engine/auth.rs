@@ -101,7 +101,7 @@ pub struct Target<'a> {
 /// one rule the engines use ([`crate::label::registry_of`]: `Sechost/x` is the host `Sechost`).
 /// A short name is `None`: podman resolves it through registries.conf, so atomicd cannot know
 /// which registry would receive a login; Docker's `docker.io` is asked for explicitly.
-pub fn target(reference: &str, short_names_are_docker_hub: bool) -> Option<Target<'_>> {
+pub(crate) fn target(reference: &str, short_names_are_docker_hub: bool) -> Option<Target<'_>> {
     // Tag and digest are not part of the repository.
     let name = reference.split('@').next().unwrap_or(reference);
     let name = match name.rsplit_once(':') {
@@ -163,7 +163,7 @@ struct Entry {
 
 /// What one file says about one registry.
 #[derive(Debug, PartialEq, Eq)]
-pub enum Found {
+pub(super) enum Found {
     /// A login.
     Login(Credential),
     /// Only a credential helper atomicd does not run (its name).
@@ -184,7 +184,7 @@ pub struct BadAuthFile {
 
 /// Reads the login for `target` out of one file's text (the most specific key wins:
 /// `host/ns/repo` before `host/ns` before `host`).
-pub fn find(text: &str, path: &Path, target: &Target<'_>) -> Result<Found, BadAuthFile> {
+pub(super) fn find(text: &str, path: &Path, target: &Target<'_>) -> Result<Found, BadAuthFile> {
     let bad = |reason: String| BadAuthFile { path: path.to_owned(), reason };
     // serde_json's messages give a position, never the text around it.
     let file: AuthFile = serde_json::from_str(text).map_err(|e| bad(format!("not an auth file ({e})")))?;
@@ -327,7 +327,7 @@ pub enum Lookup {
 /// Whether an engine's pull error means the registry wants (other) credentials. Docker and podman
 /// pass the registry's own words on: `unauthorized: authentication required`, `no basic auth
 /// credentials`, `denied: requested access to the resource is denied`.
-pub fn is_auth_failure(message: &str) -> bool {
+pub(super) fn is_auth_failure(message: &str) -> bool {
     let m = message.to_ascii_lowercase();
     [
         "unauthorized",

@@ -19,7 +19,7 @@ fn some_vec(v: &[String]) -> Option<Vec<String>> {
 /// devices, ports, restart policy, tmpfs, labels) is the one the privilege judge read, written
 /// into the API's own types, never parsed again here. `streams` says what the caller attached,
 /// so `-i` without a client keeps no stdin open and `-t` without a terminal allocates none.
-pub fn create_body(request: CreateRequest<'_>) -> ContainerCreateBody {
+pub(crate) fn create_body(request: CreateRequest<'_>) -> ContainerCreateBody {
     let CreateRequest { spec, image_id, owner, streams } = request;
     let binds: Vec<String> = spec.volumes.iter().filter_map(|v| v.bind()).collect();
     let anonymous: Vec<String> = spec
@@ -136,7 +136,7 @@ pub fn create_body(request: CreateRequest<'_>) -> ContainerCreateBody {
 /// The `docker run` flags that would ask for what `host` grants, for judging an existing
 /// container by the same table as a line. Defaults the engines report (`bridge`, `private`,
 /// empty lists) come out as flags the table reads as confined.
-pub fn host_flags(host: &HostConfig) -> Vec<String> {
+pub(crate) fn host_flags(host: &HostConfig) -> Vec<String> {
     let mut flags = Vec::new();
     if host.privileged == Some(true) {
         flags.push("--privileged".to_owned());

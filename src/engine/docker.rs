@@ -42,7 +42,7 @@ const REQUEST_TIMEOUT_SECS: u64 = 60 * 60 * 24 * 365;
 
 /// The engine behind a Docker-API socket, found through an [`EngineLocator`].
 #[derive(Debug)]
-pub struct DockerEngine {
+pub(crate) struct DockerEngine {
     locator: EngineLocator,
     /// Where registry logins are read from, afresh for every pull.
     auth: AuthFiles,

@@ -7,7 +7,7 @@ use super::{ContainerSummary, ImageSummary};
 use crate::text::dbus_safe;
 
 /// An RFC 3339 time as seconds since the epoch; 0 when it cannot be read.
-pub fn epoch(rfc3339: &str) -> u64 {
+pub(super) fn epoch(rfc3339: &str) -> u64 {
     humantime::parse_rfc3339_weak(rfc3339.trim_end_matches('Z').split('.').next().unwrap_or(""))
         .ok()
         .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
@@ -15,13 +15,13 @@ pub fn epoch(rfc3339: &str) -> u64 {
 }
 
 /// The code in an engine's status line: "Exited (3) 2 minutes ago" is 3.
-pub fn exit_code(status: &str) -> Option<i32> {
+pub(super) fn exit_code(status: &str) -> Option<i32> {
     let rest = status.strip_prefix("Exited (")?;
     rest.split(')').next()?.trim().parse().ok()
 }
 
 /// One container of the engine's list.
-pub fn container(c: EngineContainer) -> ContainerSummary {
+pub(super) fn container(c: EngineContainer) -> ContainerSummary {
     let state = c.state.map(|s| s.to_string()).unwrap_or_default();
     ContainerSummary {
         id: c.id.unwrap_or_default(),
@@ -42,7 +42,7 @@ pub fn container(c: EngineContainer) -> ContainerSummary {
 }
 
 /// One image of the engine's list.
-pub fn image(i: EngineImage) -> ImageSummary {
+pub(super) fn image(i: EngineImage) -> ImageSummary {
     let mut tags: Vec<String> = i
         .repo_tags
         .into_iter()

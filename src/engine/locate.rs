@@ -4,13 +4,13 @@
 use std::path::Path;
 
 /// Podman's rootful Docker-API socket.
-pub const PODMAN_SOCKET: &str = "/run/podman/podman.sock";
+pub(super) const PODMAN_SOCKET: &str = "/run/podman/podman.sock";
 /// Docker's socket.
-pub const DOCKER_SOCKET: &str = "/var/run/docker.sock";
+pub(super) const DOCKER_SOCKET: &str = "/var/run/docker.sock";
 
 /// The configured choice of engine socket.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum EngineLocator {
+pub(crate) enum EngineLocator {
     /// Given by `--engine-socket` or `DOCKER_HOST`: only this one is ever used.
     Fixed(String),
     /// Podman's socket when it answers, else Docker's; looked at again while neither answers.
@@ -19,7 +19,7 @@ pub enum EngineLocator {
 
 impl EngineLocator {
     /// The flag beats `DOCKER_HOST`, which beats discovery.
-    pub fn from_config(flag: Option<&str>, docker_host: Option<&str>) -> Self {
+    pub(crate) fn from_config(flag: Option<&str>, docker_host: Option<&str>) -> Self {
         match flag.or(docker_host).map(str::trim).filter(|s| !s.is_empty()) {
             Some(addr) => EngineLocator::Fixed(socket_path(addr).to_owned()),
             None => EngineLocator::Discover,
@@ -27,7 +27,7 @@ impl EngineLocator {
     }
 
     /// The sockets to try, best first.
-    pub fn candidates(&self) -> Vec<String> {
+    pub(crate) fn candidates(&self) -> Vec<String> {
         match self {
             EngineLocator::Fixed(path) => vec![path.clone()],
             EngineLocator::Discover => vec![PODMAN_SOCKET.to_owned(), DOCKER_SOCKET.to_owned()],
@@ -36,12 +36,12 @@ impl EngineLocator {
 }
 
 /// `unix:///run/x.sock` and `/run/x.sock` both name the path `/run/x.sock`.
-pub fn socket_path(addr: &str) -> &str {
+pub(super) fn socket_path(addr: &str) -> &str {
     addr.strip_prefix("unix://").unwrap_or(addr)
 }
 
 /// Whether a socket file is there at all (a cheap first test before connecting).
-pub fn socket_exists(path: &str) -> bool {
+pub(super) fn socket_exists(path: &str) -> bool {
     Path::new(path).exists()
 }
 

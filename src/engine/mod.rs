@@ -16,18 +16,18 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 
-pub use auth::{target as auth_target, AuthEnv, AuthFiles, Lookup};
+pub(crate) use auth::{target as auth_target, AuthEnv, AuthFiles, Lookup};
 #[cfg(test)]
 pub(crate) use create::{create_body, host_flags};
-pub use docker::DockerEngine;
-pub use locate::EngineLocator;
+pub(crate) use docker::DockerEngine;
+pub(crate) use locate::EngineLocator;
 
 use crate::error::Result;
 use crate::label::{Ownership, RunSpec};
 
 /// Whether two image ids name the same image: podman leaves the `sha256:` prefix off in some
 /// answers where Docker keeps it.
-pub fn same_image(a: &str, b: &str) -> bool {
+pub(crate) fn same_image(a: &str, b: &str) -> bool {
     let bare = |id: &str| id.strip_prefix("sha256:").unwrap_or(id).to_owned();
     bare(a) == bare(b)
 }

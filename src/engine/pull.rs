@@ -12,7 +12,7 @@ struct Layer {
 
 /// The layers of one pull, and what was last reported.
 #[derive(Debug, Default)]
-pub struct PullProgress {
+pub(super) struct PullProgress {
     layers: Vec<Layer>,
     last_reported: Option<(u64, usize, usize)>,
 }
@@ -31,7 +31,7 @@ impl PullProgress {
     /// Takes one line of the engine's stream (`id`, `status`, `progressDetail`); returns the
     /// job's new Progress and Message when the whole percent or the current layer changed, so
     /// a fast stream does not flood the bus.
-    pub fn update(
+    pub(super) fn update(
         &mut self,
         id: &str,
         status: &str,

@@ -18,7 +18,7 @@ struct Inspect {
 
 /// `State` of a container inspect, as any engine spells it.
 #[derive(Debug, Deserialize, PartialEq, Eq)]
-pub struct State {
+pub(super) struct State {
     /// `created`, `running`, `stopped` (podman, before cleanup), `exited`, ...
     #[serde(rename = "Status", default)]
     pub status: String,
@@ -32,19 +32,19 @@ pub struct State {
 
 impl State {
     /// The exit code when the process has ended (stopped, exited or dead), else `None`.
-    pub fn ended(&self) -> Option<i64> {
+    pub(super) fn ended(&self) -> Option<i64> {
         let over = matches!(self.status.as_str(), "stopped" | "exited" | "dead");
         (over && !self.running).then_some(self.exit_code)
     }
 }
 
 /// Parses an inspect answer's state.
-pub fn parse(json: &[u8]) -> std::result::Result<State, serde_json::Error> {
+pub(super) fn parse(json: &[u8]) -> std::result::Result<State, serde_json::Error> {
     serde_json::from_slice::<Inspect>(json).map(|i| i.state)
 }
 
 /// `GET /containers/{id}/json` on `socket`, for its state.
-pub async fn inspect(socket: &str, api_version: &str, id: &str) -> Result<State> {
+pub(super) async fn inspect(socket: &str, api_version: &str, id: &str) -> Result<State> {
     let client: Client<UnixConnector, Empty<bytes::Bytes>> = Client::unix();
     let path = format!("/v{api_version}/containers/{id}/json");
     let failed = |what: String| Error::EngineError(format!("inspecting container {id}: {what}"));

@@ -116,7 +116,7 @@ fn parse(json: &str) -> Result<Host> {
 /// Parses `bootc status --json`, default first: the staged deployment when there is one; else
 /// the rollback when a rollback is queued (`status.rollbackQueued`, or `spec.bootOrder` is
 /// `rollback`); else the booted one.
-pub fn parse_status(json: &str) -> Result<Vec<Deployment>> {
+pub(super) fn parse_status(json: &str) -> Result<Vec<Deployment>> {
     let host = parse(json)?;
     let s = host.status;
     let rollback_first =
@@ -143,7 +143,7 @@ pub fn parse_status(json: &str) -> Result<Vec<Deployment>> {
 
 /// The update `bootc upgrade --check` left in the booted entry's `cachedUpdate`, when its digest
 /// differs from the booted image's.
-pub fn cached_update(json: &str) -> Result<Option<CachedUpdate>> {
+pub(super) fn cached_update(json: &str) -> Result<Option<CachedUpdate>> {
     let host = parse(json)?;
     let Some(booted) = host.status.booted else { return Ok(None) };
     let (Some(update), current) = (booted.cached_update, booted.image) else { return Ok(None) };
@@ -161,14 +161,14 @@ pub fn cached_update(json: &str) -> Result<Option<CachedUpdate>> {
 
 /// bootc on this host.
 #[derive(Debug)]
-pub struct Bootc {
+pub(crate) struct Bootc {
     tool: Tool,
 }
 
 impl Bootc {
     /// Uses `program` (normally `bootc` from PATH) and `ostree` for pins, on the host whose
     /// sysroot is at `sysroot`.
-    pub fn new(program: impl Into<String>, ostree: impl Into<String>, sysroot: &Path) -> Self {
+    pub(crate) fn new(program: impl Into<String>, ostree: impl Into<String>, sysroot: &Path) -> Self {
         let status = &["status", "--json", "--format-version=1"];
         Bootc { tool: Tool::new(program.into(), ostree.into(), sysroot, status, parse_status) }
     }

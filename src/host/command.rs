@@ -19,7 +19,7 @@ const CANCEL_GRACE: Duration = Duration::from_secs(20);
 const STDERR_TAIL: usize = 2048;
 
 /// Runs `program args...` and returns its stdout.
-pub async fn run(program: &str, args: &[&str]) -> Result<String> {
+pub(super) async fn run(program: &str, args: &[&str]) -> Result<String> {
     let out = output(program, args).await?;
     if out.status.success() {
         return Ok(String::from_utf8_lossy(&out.stdout).into_owned());
@@ -29,7 +29,7 @@ pub async fn run(program: &str, args: &[&str]) -> Result<String> {
 
 /// Runs `program args...` to its end; only a program that cannot be run is an error, so the
 /// caller reads the exit status itself.
-pub async fn output(program: &str, args: &[&str]) -> Result<std::process::Output> {
+pub(super) async fn output(program: &str, args: &[&str]) -> Result<std::process::Output> {
     Command::new(program)
         .args(args)
         .stdin(std::process::Stdio::null())
@@ -39,7 +39,12 @@ pub async fn output(program: &str, args: &[&str]) -> Result<std::process::Output
 }
 
 /// A tool's unsuccessful end, with the tail of its stderr.
-pub fn failure(program: &str, args: &[&str], status: std::process::ExitStatus, stderr: &[u8]) -> Error {
+pub(super) fn failure(
+    program: &str,
+    args: &[&str],
+    status: std::process::ExitStatus,
+    stderr: &[u8],
+) -> Error {
     let stderr = String::from_utf8_lossy(stderr);
     let start = stderr.char_indices().rev().nth(STDERR_TAIL).map_or(0, |(i, _)| i);
     Error::Tool(ToolFailure {
@@ -52,7 +57,7 @@ pub fn failure(program: &str, args: &[&str], status: std::process::ExitStatus, s
 
 /// What one line a job's tool prints on stdout says.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Line {
+pub(super) enum Line {
     /// Progress (0..1, or -1 when unknown) and what is being done.
     Progress(f64, String),
     /// The tool passed its point of no return (Cancel no longer stops it): what it finishes.
@@ -62,7 +67,7 @@ pub enum Line {
 }
 
 /// Every line is a progress message: rpm-ostree and bootc print what they do, one line at a time.
-pub fn message_line(line: &str) -> Line {
+pub(super) fn message_line(line: &str) -> Line {
     Line::Progress(-1.0, line.to_owned())
 }
 
@@ -71,7 +76,7 @@ pub fn message_line(line: &str) -> Line {
 /// client then cancels its daemon's transaction, as on Ctrl-C — and is killed if it has not
 /// ended within a grace period. A tool that still ends successfully finished before it could
 /// be stopped, and its answer stands.
-pub async fn run_for_job(
+pub(super) async fn run_for_job(
     program: &str,
     args: &[&str],
     control: &Control,

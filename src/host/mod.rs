@@ -9,10 +9,11 @@ mod rpm_ostree;
 mod status_cache;
 mod tool;
 
-pub use self::bootc::Bootc;
-pub use self::ostree::{HelperLine, OstreeHost};
-pub use self::rpm_ostree::RpmOstree;
-pub use self::status_cache::StatusCache;
+pub(crate) use self::bootc::Bootc;
+pub use self::ostree::HelperLine;
+pub(crate) use self::ostree::OstreeHost;
+pub(crate) use self::rpm_ostree::RpmOstree;
+pub(crate) use self::status_cache::StatusCache;
 
 use async_trait::async_trait;
 
@@ -116,7 +117,7 @@ impl UpgradeOutcome {
 }
 
 /// The new default deployment after a rollback by an external tool.
-pub fn default_after_rollback(after: Vec<Deployment>) -> Result<Deployment> {
+pub(crate) fn default_after_rollback(after: Vec<Deployment>) -> Result<Deployment> {
     after.into_iter().next().ok_or_else(|| Error::Failed("no deployment after rollback".into()))
 }
 
@@ -220,7 +221,7 @@ pub trait HostBackend: Send + Sync {
 
 /// A machine that is not image-based.
 #[derive(Debug, Default)]
-pub struct NoHost;
+pub(crate) struct NoHost;
 
 #[async_trait]
 impl HostBackend for NoHost {

@@ -18,7 +18,7 @@ use crate::error::{Error, Result};
 use crate::system::control::Control;
 
 /// The helper's file name; it is installed beside atomicd.
-pub const HELPER_NAME: &str = "atomicd-ostree";
+pub(super) const HELPER_NAME: &str = "atomicd-ostree";
 
 /// One line of the helper's answer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -42,7 +42,7 @@ pub enum HelperLine {
 
 /// A sysroot managed through the libostree helper.
 #[derive(Debug)]
-pub struct OstreeHost {
+pub(crate) struct OstreeHost {
     sysroot: PathBuf,
     helper: PathBuf,
     cache: StatusCache,
@@ -58,13 +58,13 @@ fn classify(line: &str) -> Line {
 
 impl OstreeHost {
     /// The sysroot at `sysroot` (`/` on a booted host), through the helper at `helper`.
-    pub fn new(sysroot: PathBuf, helper: PathBuf) -> Self {
+    pub(crate) fn new(sysroot: PathBuf, helper: PathBuf) -> Self {
         let cache = StatusCache::for_sysroot(&sysroot);
         OstreeHost { sysroot, helper, cache }
     }
 
     /// The helper beside the running executable, where `make install` and cargo both put it.
-    pub fn helper_beside(exe: &Path) -> PathBuf {
+    pub(crate) fn helper_beside(exe: &Path) -> PathBuf {
         exe.with_file_name(HELPER_NAME)
     }
 

@@ -90,7 +90,7 @@ fn count(list: &[serde_json::Value]) -> Option<u32> {
 }
 
 /// The `cached-update` of `rpm-ostree status --json`, with its package counts.
-pub fn parse_cached_update(json: &str) -> Result<Option<CachedUpdate>> {
+pub(super) fn parse_cached_update(json: &str) -> Result<Option<CachedUpdate>> {
     Ok(parse(json)?.cached_update.map(|u| {
         let diff = u.rpm_diff.unwrap_or_default();
         CachedUpdate {
@@ -109,7 +109,7 @@ pub fn parse_cached_update(json: &str) -> Result<Option<CachedUpdate>> {
 }
 
 /// Parses `rpm-ostree status --json`; the first deployment is the default.
-pub fn parse_status(json: &str) -> Result<Vec<Deployment>> {
+pub(super) fn parse_status(json: &str) -> Result<Vec<Deployment>> {
     let status = parse(json)?;
     Ok(status
         .deployments
@@ -132,14 +132,14 @@ pub fn parse_status(json: &str) -> Result<Vec<Deployment>> {
 
 /// rpm-ostree on this host.
 #[derive(Debug)]
-pub struct RpmOstree {
+pub(crate) struct RpmOstree {
     tool: Tool,
 }
 
 impl RpmOstree {
     /// Uses `program` (normally `rpm-ostree` from PATH) and `ostree` for pins, on the host whose
     /// sysroot is at `sysroot`.
-    pub fn new(program: impl Into<String>, ostree: impl Into<String>, sysroot: &Path) -> Self {
+    pub(crate) fn new(program: impl Into<String>, ostree: impl Into<String>, sysroot: &Path) -> Self {
         RpmOstree {
             tool: Tool::new(program.into(), ostree.into(), sysroot, &["status", "--json"], parse_status),
         }

@@ -13,7 +13,7 @@ use crate::error::Result;
 
 /// The cache of one backend.
 #[derive(Debug)]
-pub struct StatusCache {
+pub(crate) struct StatusCache {
     /// `ostree/deploy` of a booted host's `/` and of the `/sysroot` it is mounted at: whichever
     /// exists is read.
     dirs: [PathBuf; 2],
@@ -22,7 +22,7 @@ pub struct StatusCache {
 
 impl StatusCache {
     /// The cache for the sysroot at `sysroot` (`/` on a booted host).
-    pub fn for_sysroot(sysroot: &Path) -> Self {
+    pub(crate) fn for_sysroot(sysroot: &Path) -> Self {
         StatusCache {
             dirs: [sysroot.join("ostree/deploy"), sysroot.join("sysroot/ostree/deploy")],
             cached: Mutex::new(None),
@@ -35,7 +35,10 @@ impl StatusCache {
 
     /// The cached list while the directory is unchanged, else what `load` reads (kept only
     /// when the directory exists to tell a later change).
-    pub async fn read(&self, load: impl Future<Output = Result<Vec<Deployment>>>) -> Result<Vec<Deployment>> {
+    pub(crate) async fn read(
+        &self,
+        load: impl Future<Output = Result<Vec<Deployment>>>,
+    ) -> Result<Vec<Deployment>> {
         let before = self.mtime();
         if let (Some(now), Ok(cache)) = (before, self.cached.lock()) {
             if let Some((_, list)) = cache.as_ref().filter(|(seen, _)| *seen == now) {
@@ -51,7 +54,7 @@ impl StatusCache {
     }
 
     /// Drops the cached list (after an operation of atomicd's own, whatever the mtime says).
-    pub fn forget(&self) {
+    pub(crate) fn forget(&self) {
         if let Ok(mut cache) = self.cached.lock() {
             *cache = None;
         }

@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 
 /// One host tool, with how its status is asked for and read.
 #[derive(Debug)]
-pub struct Tool {
+pub(super) struct Tool {
     /// The tool (`rpm-ostree`, `bootc`).
     pub program: String,
     ostree: String,
@@ -23,7 +23,7 @@ pub struct Tool {
 impl Tool {
     /// `program`, whose `status_args` answer is read by `parse`; `ostree` for `ostree admin`, on
     /// the host whose sysroot is at `sysroot`.
-    pub fn new(
+    pub(super) fn new(
         program: String,
         ostree: String,
         sysroot: &Path,
@@ -34,24 +34,24 @@ impl Tool {
     }
 
     /// The tool's status answer, as it printed it.
-    pub async fn status_json(&self) -> Result<String> {
+    pub(super) async fn status_json(&self) -> Result<String> {
         command::run(&self.program, self.status_args).await
     }
 
     /// The deployments, from the cache while `ostree/deploy` is unchanged.
-    pub async fn deployments(&self) -> Result<Vec<Deployment>> {
+    pub(super) async fn deployments(&self) -> Result<Vec<Deployment>> {
         self.cache.read(async { (self.parse)(&self.status_json().await?) }).await
     }
 
     /// The deployments read now, whatever the cache holds.
-    pub async fn fresh(&self) -> Result<Vec<Deployment>> {
+    pub(super) async fn fresh(&self) -> Result<Vec<Deployment>> {
         self.cache.forget();
         (self.parse)(&self.status_json().await?)
     }
 
     /// Runs an operation, then reads the deployments afresh; the operation's own error is
     /// reported when reading succeeded.
-    pub async fn then_fresh<T>(
+    pub(super) async fn then_fresh<T>(
         &self,
         operation: impl Future<Output = Result<T>>,
     ) -> Result<(T, Vec<Deployment>)> {
@@ -62,7 +62,7 @@ impl Tool {
 
     /// `ostree admin ARGS... INDEX` for the deployment `id` (ostree counts default first, as
     /// both tools list them).
-    pub async fn ostree_admin(&self, args: &[&str], id: &str) -> Result<()> {
+    pub(super) async fn ostree_admin(&self, args: &[&str], id: &str) -> Result<()> {
         let list = self.fresh().await?;
         let index = list
             .iter()

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 /// The labels atomicd acts on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LabelKind {
+pub(crate) enum LabelKind {
     /// `RUN`
     Run,
     /// `INSTALL`
@@ -18,7 +18,7 @@ pub enum LabelKind {
 
 impl LabelKind {
     /// The label's name as documented.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             LabelKind::Run => "RUN",
             LabelKind::Install => "INSTALL",
@@ -29,7 +29,7 @@ impl LabelKind {
 }
 
 /// Finds a label by name, ignoring case; an empty or blank label counts as no label.
-pub fn find_label(labels: &HashMap<String, String>, kind: LabelKind) -> Option<&str> {
+pub(crate) fn find_label(labels: &HashMap<String, String>, kind: LabelKind) -> Option<&str> {
     let mut matching: Vec<(&String, &String)> =
         labels.iter().filter(|(k, _)| k.eq_ignore_ascii_case(kind.as_str())).collect();
     // Several spellings on one image: prefer the exact upper-case one, then a stable order.
@@ -58,7 +58,7 @@ fn line_start(mode: LineMode) -> Vec<String> {
 }
 
 /// `docker run -i [-t] --rm --name NAME IMAGE [command]`: Run of an image without a RUN label.
-pub fn default_line(image: &str, name: &str, mode: LineMode, command: &[String]) -> Vec<String> {
+pub(crate) fn default_line(image: &str, name: &str, mode: LineMode, command: &[String]) -> Vec<String> {
     let mut argv = line_start(mode);
     argv.extend(["--rm", "--name", name, image].map(String::from));
     argv.extend(command.iter().cloned());
@@ -67,7 +67,13 @@ pub fn default_line(image: &str, name: &str, mode: LineMode, command: &[String])
 
 /// The super-privileged container line of the Atomic Host design (API.md, Run with `spc`).
 /// `selinux` adds the read-only SELinux mount on hosts that have `/sys/fs/selinux`.
-pub fn spc_line(image: &str, name: &str, mode: LineMode, selinux: bool, command: &[String]) -> Vec<String> {
+pub(crate) fn spc_line(
+    image: &str,
+    name: &str,
+    mode: LineMode,
+    selinux: bool,
+    command: &[String],
+) -> Vec<String> {
     let mut argv = line_start(mode);
     argv.extend(
         ["--rm", "--privileged", "-v", "/:/host", "-v", "/run:/run", "-v", "/etc/localtime:/etc/localtime"]
@@ -85,7 +91,7 @@ pub fn spc_line(image: &str, name: &str, mode: LineMode, selinux: bool, command:
 
 /// Adds `-d` / `-t` after `run` when the caller asked for them and the label's line (already
 /// read into `spec`) lacks them, so a label never silently ignores `detach` as the original did.
-pub fn apply_mode(mut argv: Vec<String>, mode: LineMode, spec: &super::RunSpec) -> Vec<String> {
+pub(crate) fn apply_mode(mut argv: Vec<String>, mode: LineMode, spec: &super::RunSpec) -> Vec<String> {
     let Some(run_at) = argv.iter().position(|w| w == "run") else {
         return argv;
     };

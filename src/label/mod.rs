@@ -14,11 +14,11 @@ mod spec;
 mod substitute;
 mod values;
 
-pub use lines::{apply_mode, default_line, find_label, spc_line, LabelKind, LineMode};
-pub use owner::{Ownership, OWNER_LABEL_PREFIX};
-pub use reference::{registry_of, validate_container_name, ImageRef};
-pub use spec::RunSpec;
+pub(crate) use lines::{apply_mode, default_line, find_label, spc_line, LabelKind, LineMode};
+pub(crate) use owner::{Ownership, OWNER_LABEL_PREFIX};
+pub(crate) use reference::{registry_of, validate_container_name, ImageRef};
+pub(crate) use spec::RunSpec;
 #[cfg(test)]
-pub use spec::{flags_that_may_reach_the_host, is_engine_program};
-pub use substitute::{resolve, Vars};
-pub use values::{MountKind, Restart, VolumeSource};
+pub(crate) use spec::{flags_that_may_reach_the_host, is_engine_program};
+pub(crate) use substitute::{resolve, Vars};
+pub(crate) use values::{MountKind, Restart, VolumeSource};

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use serde::{Deserialize, Serialize};
 
 /// Every engine label atomicd sets starts with this; a label line may not set any of them.
-pub const OWNER_LABEL_PREFIX: &str = "org.atomic.";
+pub(crate) const OWNER_LABEL_PREFIX: &str = "org.atomic.";
 
 const MANAGED: &str = "org.atomic.managed";
 const IMAGE: &str = "org.atomic.image";

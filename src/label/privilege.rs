@@ -7,7 +7,7 @@ use super::values::{is_object_name, EngineLabel, Mount, MountKind, Volume, Volum
 
 /// The verdict on one flag and value.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Verdict {
+pub(super) enum Verdict {
     /// Stays inside the container.
     Confined,
     /// Reaches the host: one sentence for the banner and the polkit dialog.
@@ -18,7 +18,7 @@ pub enum Verdict {
 
 /// How a flag of the table is classified. Every flag carries one, in the table itself.
 #[derive(Clone, Copy)]
-pub enum Class {
+pub(super) enum Class {
     /// Harmless whatever its value.
     Confined,
     /// Touches the host whatever its value (for a switch: when it is on).
@@ -32,7 +32,7 @@ pub enum Class {
 
 impl Class {
     /// The verdict on `value` (a switch is judged only while it is on).
-    pub fn judge(self, value: &str) -> Verdict {
+    pub(super) fn judge(self, value: &str) -> Verdict {
         match self {
             Class::Confined => Verdict::Confined,
             Class::Host(say) => Verdict::Host(say(value)),
@@ -55,7 +55,7 @@ fn namespace(what: &'static str, value: &str, harmless: &[&str]) -> Verdict {
 }
 
 /// `--network`: a private network stack, none, or a named (bridge) network.
-pub fn network(value: &str) -> Verdict {
+pub(super) fn network(value: &str) -> Verdict {
     const MODES: [&str; 6] = ["", "default", "bridge", "none", "private", "slirp4netns"];
     // Words podman reads as modes rather than network names; pasta can reach host services.
     const NOT_NAMES: [&str; 2] = ["host", "pasta"];
@@ -67,28 +67,28 @@ pub fn network(value: &str) -> Verdict {
 }
 
 /// `--pid`
-pub fn pid(value: &str) -> Verdict {
+pub(super) fn pid(value: &str) -> Verdict {
     namespace("process", value, &["", "private"])
 }
 
 /// `--ipc`
-pub fn ipc(value: &str) -> Verdict {
+pub(super) fn ipc(value: &str) -> Verdict {
     namespace("IPC", value, &["", "private", "shareable", "none"])
 }
 
 /// `--uts`
-pub fn uts(value: &str) -> Verdict {
+pub(super) fn uts(value: &str) -> Verdict {
     namespace("UTS", value, &["", "private"])
 }
 
 /// `--userns`
-pub fn userns(value: &str) -> Verdict {
+pub(super) fn userns(value: &str) -> Verdict {
     namespace("user", value, &["", "private", "auto"])
 }
 
 /// `-v`: an anonymous or named volume is confined; a host path reaches the host. The value
 /// was parsed once ([`Volume::parse`]); the create body writes the same parts.
-pub fn volume(v: &Volume) -> Verdict {
+pub(super) fn volume(v: &Volume) -> Verdict {
     match &v.source {
         VolumeSource::Anonymous | VolumeSource::Named(_) => Verdict::Confined,
         VolumeSource::Host(source) => Verdict::Host(format!("mounts host path {source} at {}", v.target)),
@@ -97,7 +97,7 @@ pub fn volume(v: &Volume) -> Verdict {
 
 /// `--mount`: volumes (by name) and tmpfs are confined; a bind reaches the host. Judged from
 /// the parsed mount ([`Mount::parse`]), which is also what the engine is given.
-pub fn mount(m: &Mount) -> Verdict {
+pub(super) fn mount(m: &Mount) -> Verdict {
     match (m.kind, &m.source) {
         (MountKind::Bind, Some(source)) => {
             Verdict::Host(format!("bind-mounts host path {source} at {}", m.target))
@@ -109,7 +109,7 @@ pub fn mount(m: &Mount) -> Verdict {
 }
 
 /// `--security-opt`: only `no-new-privileges` is known to confine rather than relax.
-pub fn security_opt(value: &str) -> Verdict {
+pub(super) fn security_opt(value: &str) -> Verdict {
     match value {
         "no-new-privileges" | "no-new-privileges:true" | "no-new-privileges=true" => Verdict::Confined,
         _ => Verdict::Host(format!("changes its confinement: --security-opt {value}")),
@@ -117,7 +117,7 @@ pub fn security_opt(value: &str) -> Verdict {
 }
 
 /// `--log-driver`: the drivers that keep logs on the engine's side.
-pub fn log_driver(value: &str) -> Verdict {
+pub(super) fn log_driver(value: &str) -> Verdict {
     match value {
         "json-file" | "journald" | "k8s-file" | "local" | "none" => Verdict::Confined,
         _ => Verdict::Host(format!("sends its output through the {value:?} log driver")),
@@ -126,7 +126,7 @@ pub fn log_driver(value: &str) -> Verdict {
 
 /// `-l KEY=VALUE`: the engine labels atomicd marks its own containers with are atomicd's alone
 /// (they say nothing to atomicd itself, which keeps its own record, but they tell people).
-pub fn label(l: &EngineLabel) -> Verdict {
+pub(super) fn label(l: &EngineLabel) -> Verdict {
     if l.key.starts_with(crate::label::OWNER_LABEL_PREFIX) {
         Verdict::Refused(format!(
             "-l {:?}: labels under {} are atomicd's own",
@@ -139,22 +139,22 @@ pub fn label(l: &EngineLabel) -> Verdict {
 }
 
 /// `--privileged`
-pub fn privileged(_: &str) -> String {
+pub(super) fn privileged(_: &str) -> String {
     "runs privileged: all capabilities and every host device".to_owned()
 }
 
 /// `--cap-add`
-pub fn cap_add(value: &str) -> String {
+pub(super) fn cap_add(value: &str) -> String {
     format!("adds capability {value}")
 }
 
 /// `--device`
-pub fn device(value: &str) -> String {
+pub(super) fn device(value: &str) -> String {
     format!("gets host device {value}")
 }
 
 /// `-p`: a port of the host is taken and opened to the network.
-pub fn publish(value: &str) -> String {
+pub(super) fn publish(value: &str) -> String {
     format!("publishes a port on the host: -p {value}")
 }
 

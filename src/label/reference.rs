@@ -76,7 +76,7 @@ fn is_digest(s: &str) -> bool {
 /// it has a `.` or `:`, is `localhost`, or has an upper-case letter (path components are lower
 /// case, so `Sechost/x` is the host `Sechost`, not Docker Hub's `sechost/x`). `None`: a short name.
 /// Whoever sends a login reads the registry here, so it goes where the engine will go.
-pub fn registry_of(name: &str) -> Option<&str> {
+pub(crate) fn registry_of(name: &str) -> Option<&str> {
     let (first, _) = name.split_once('/')?;
     let is_host =
         first.contains(['.', ':']) || first == "localhost" || first.bytes().any(|b| b.is_ascii_uppercase());
@@ -163,7 +163,7 @@ impl ImageRef {
 
 /// Checks a container name the way Docker does (`[a-zA-Z0-9][a-zA-Z0-9_.-]*`), with a length
 /// bound so a name always fits in messages and engine paths.
-pub fn validate_container_name(name: &str) -> Result<()> {
+pub(crate) fn validate_container_name(name: &str) -> Result<()> {
     const MAX: usize = 253;
     let mut chars = name.chars();
     let valid = match chars.next() {

@@ -150,7 +150,7 @@ const FLAGS: &[Flag] = &[
 /// The canonical names of the flags whose class is not plain confined (their value may reach the
 /// host), for the engine's test that what it creates reads back with the same privileges.
 #[cfg(test)]
-pub fn flags_that_may_reach_the_host() -> Vec<&'static str> {
+pub(crate) fn flags_that_may_reach_the_host() -> Vec<&'static str> {
     FLAGS.iter().filter(|f| !matches!(f.class, Confined)).map(|f| f.names[0]).collect()
 }
 
@@ -168,7 +168,7 @@ fn unsupported(what: String) -> Error {
 
 /// True when `word` is a program atomicd accepts in a label: `docker`, `podman`, or a path
 /// ending in either.
-pub fn is_engine_program(word: &str) -> bool {
+pub(crate) fn is_engine_program(word: &str) -> bool {
     let base = word.rsplit('/').next().unwrap_or(word);
     matches!(base, "docker" | "podman")
 }

@@ -8,16 +8,16 @@ use crate::text::truncate_for_message;
 
 /// The longest label atomicd reads: real RUN lines are a few hundred bytes; a label is image
 /// author input, and Info reads it for any caller.
-pub const MAX_LABEL_BYTES: usize = 64 * 1024;
+pub(super) const MAX_LABEL_BYTES: usize = 64 * 1024;
 /// The most words a label may split into.
-pub const MAX_LABEL_WORDS: usize = 4096;
+pub(super) const MAX_LABEL_WORDS: usize = 4096;
 /// The most a label may become once its variables are substituted (`$OPT1` repeated can multiply
 /// a caller's option many times over).
-pub const MAX_RESOLVED_BYTES: usize = 256 * 1024;
+pub(super) const MAX_RESOLVED_BYTES: usize = 256 * 1024;
 
 /// The values a label may refer to. `None` means the caller did not give one.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Vars {
+pub(crate) struct Vars {
     /// `IMAGE`: the image as the caller wrote it.
     pub image: String,
     /// `NAME`: the container name.
@@ -53,7 +53,7 @@ impl Vars {
 
 /// A label resolved to words, with what the caller should know about it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Resolved {
+pub(crate) struct Resolved {
     /// The argv.
     pub argv: Vec<String>,
     /// Variables that expanded to nothing, one sentence each.
@@ -70,7 +70,7 @@ fn refuse(label: &str, why: &str) -> Error {
 /// Refuses what only a shell would give meaning to: command separators, pipes, redirections,
 /// background jobs outside quotes; command substitution (`$(`, backticks) anywhere a shell
 /// would perform it, i.e. outside single quotes.
-pub fn check_shell_syntax(label: &str) -> Result<()> {
+pub(super) fn check_shell_syntax(label: &str) -> Result<()> {
     #[derive(PartialEq)]
     enum Q {
         None,
@@ -160,7 +160,7 @@ fn expand(word: &str, vars: &Vars, seen: &mut Expansion) -> String {
 /// Resolves a label: bound, check, split (quotes kept), substitute, then append `extra` words as
 /// given. Linear in the label, and bounded before any of it is read: a label over 64 KiB or 4,096
 /// words, or one that substitutes to over 256 KiB, is refused.
-pub fn resolve(label: &str, vars: &Vars, extra: &[String]) -> Result<Resolved> {
+pub(crate) fn resolve(label: &str, vars: &Vars, extra: &[String]) -> Result<Resolved> {
     if label.len() > MAX_LABEL_BYTES {
         return Err(refuse(
             label,

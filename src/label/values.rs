@@ -7,7 +7,7 @@
 use std::fmt;
 
 /// Why a value was refused, as the label's error says it.
-pub type Refusal = String;
+pub(super) type Refusal = String;
 
 /// Where a `-v` volume comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,7 +33,7 @@ pub struct Volume {
 
 /// The `-v` options both engines read the same way. Engines report some of these on an
 /// existing container (`rw,rprivate,nosuid,nodev,rbind`), which is judged by this same parse.
-pub const VOLUME_OPTIONS: &[&str] = &[
+pub(super) const VOLUME_OPTIONS: &[&str] = &[
     "ro", "rw", "z", "Z", "shared", "rshared", "slave", "rslave", "private", "rprivate", "nocopy", "nosuid",
     "suid", "nodev", "dev", "noexec", "exec", "bind", "rbind", "U", "O",
 ];
@@ -391,7 +391,7 @@ impl EngineLabel {
 
 /// `[a-zA-Z0-9][a-zA-Z0-9_.-]*`: a volume or network *name* as the engines accept one, which
 /// can never be read as a path.
-pub fn is_object_name(s: &str) -> bool {
+pub(super) fn is_object_name(s: &str) -> bool {
     let mut bytes = s.bytes();
     bytes.next().is_some_and(|b| b.is_ascii_alphanumeric())
         && bytes.all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))

@@ -36,7 +36,7 @@ const WRITE_PIECE: usize = 4096;
 const DRAIN: Duration = Duration::from_secs(5);
 
 /// The exit status a pipeline reports for a writer killed by SIGPIPE (128 + 13).
-pub const EXIT_SIGPIPE: i32 = 141;
+pub(super) const EXIT_SIGPIPE: i32 = 141;
 
 /// The caller's descriptors for one attached run.
 #[derive(Debug, Default)]
@@ -58,7 +58,7 @@ impl CallerFds {
 
 /// A running bridge; [`Bridge::finish`] ends it once the container has exited. Dropped without
 /// it, its threads still stop within [`POLL_MS`].
-pub struct Bridge {
+pub(super) struct Bridge {
     /// Stops the writers: their output is abandoned.
     stop_output: Arc<AtomicBool>,
     /// Stops reading the caller's stdin.
@@ -150,7 +150,7 @@ fn reader_thread(fd: OwnedFd, stop: Arc<AtomicBool>, alive: mpsc::Sender<()>) ->
 
 impl Bridge {
     /// Starts copying between `attached` and `fds`.
-    pub fn start(attached: Attached, fds: CallerFds) -> Bridge {
+    pub(super) fn start(attached: Attached, fds: CallerFds) -> Bridge {
         let (stop_output, stop_input) = (Arc::new(AtomicBool::new(false)), Arc::new(AtomicBool::new(false)));
         let (gone, reader_gone) = watch::channel(false);
         let Attached { mut output, mut input } = attached;
@@ -196,20 +196,20 @@ impl Bridge {
     }
 
     /// Resolves when the attached stream has ended (an exec's process exited).
-    pub async fn output_ended(&mut self) {
+    pub(super) async fn output_ended(&mut self) {
         if let Some(output) = self.output.take() {
             let _ = output.await;
         }
     }
 
     /// Whether the caller's output has lost its reader by now.
-    pub fn reader_is_gone(&self) -> bool {
+    pub(super) fn reader_is_gone(&self) -> bool {
         *self.reader_gone.borrow()
     }
 
     /// Resolves when the caller's output has no reader any more (EPIPE); never otherwise. The
     /// future does not borrow the bridge, so it can wait beside [`Bridge::output_ended`].
-    pub fn reader_gone(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+    pub(super) fn reader_gone(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
         let mut gone = self.reader_gone.clone();
         async move {
             if gone.wait_for(|g| *g).await.is_err() {
@@ -221,7 +221,7 @@ impl Bridge {
     /// Called once the container has exited: lets the remaining output through (for at most
     /// [`DRAIN`]), stops reading stdin, and returns when every thread has ended and every
     /// descriptor of the caller's is closed.
-    pub async fn finish(mut self) {
+    pub(super) async fn finish(mut self) {
         self.stop_input.store(true, Ordering::Relaxed);
         if let Some(input) = self.input.take() {
             input.abort();

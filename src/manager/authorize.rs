@@ -11,7 +11,7 @@ use crate::system::polkit::Action;
 
 /// The actions a plan needs, in the order they are asked. A line that reaches the host needs
 /// `run-privileged` whatever the method; a container another caller made needs `manage-any`.
-pub fn actions(plan: &Plan) -> Vec<Action> {
+pub(super) fn actions(plan: &Plan) -> Vec<Action> {
     let privileged = !plan.privileges.is_empty();
     let method = match plan.operation {
         // run-privileged covers a Run by itself.
@@ -30,7 +30,7 @@ pub fn actions(plan: &Plan) -> Vec<Action> {
 
 /// What polkit is told: the image and its ID, the whole resolved command, the container, and
 /// what it may do to the host, so an authentication dialog says what will run.
-pub fn details(plan: &Plan) -> Vec<(&'static str, String)> {
+pub(super) fn details(plan: &Plan) -> Vec<(&'static str, String)> {
     let mut d = vec![
         ("image", plan.image.as_str().to_owned()),
         ("image-id", plan.image_id.clone()),
@@ -67,7 +67,7 @@ pub fn details(plan: &Plan) -> Vec<(&'static str, String)> {
 
 /// What polkit is told of the other callers a call touches (`uid 0, uid 1000`); none when the
 /// caller touches only its own containers.
-pub fn other_callers_detail(uids: &[u32]) -> Option<(&'static str, String)> {
+pub(super) fn other_callers_detail(uids: &[u32]) -> Option<(&'static str, String)> {
     let shown: Vec<String> = uids.iter().map(|u| format!("uid {u}")).collect();
     (!shown.is_empty()).then(|| ("other-callers", shown.join(", ")))
 }

@@ -9,7 +9,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 
 /// The shortest gap between two Changed signals.
-pub const MIN_GAP: Duration = Duration::from_millis(250);
+pub(super) const MIN_GAP: Duration = Duration::from_millis(250);
 
 /// What a UI refreshes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -57,7 +57,7 @@ impl Changes {
 
 /// Reads noted areas and calls `emit` with each batch: the first change is sent at once (unless
 /// the last signal was under [`MIN_GAP`] ago), later ones wait for the gap and go out together.
-pub async fn coalesce<F, Fut>(mut noted: mpsc::UnboundedReceiver<Area>, mut emit: F)
+pub(crate) async fn coalesce<F, Fut>(mut noted: mpsc::UnboundedReceiver<Area>, mut emit: F)
 where
     F: FnMut(Vec<&'static str>) -> Fut,
     Fut: Future<Output = ()>,

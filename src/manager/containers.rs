@@ -14,7 +14,7 @@ use crate::system::caller::Caller;
 use crate::text::Tail;
 
 /// How an exec ended: its exit code, and its output when no fds took it.
-pub struct ExecOutcome {
+pub(super) struct ExecOutcome {
     /// The exec's exit code.
     pub code: i32,
     /// The last 64 KiB of its output, when it was not bridged to the caller.

@@ -10,7 +10,7 @@ use crate::engine::{ContainerInfo, EngineChange, ImageInfo};
 
 /// The cache; empty and unused while no event stream is followed.
 #[derive(Default)]
-pub struct DisplayCache {
+pub(super) struct DisplayCache {
     inner: Mutex<Inner>,
 }
 
@@ -29,7 +29,7 @@ impl DisplayCache {
 
     /// The engine's event stream is followed from now on (`true`) or was lost (`false`);
     /// either way nothing kept so far can be trusted.
-    pub fn following(&self, now: bool) {
+    pub(super) fn following(&self, now: bool) {
         self.with(|i| {
             i.following = now;
             i.images.clear();
@@ -38,7 +38,7 @@ impl DisplayCache {
     }
 
     /// An event: what it may have changed is dropped.
-    pub fn changed(&self, change: EngineChange) {
+    pub(super) fn changed(&self, change: EngineChange) {
         self.with(|i| match change {
             // A tag moved or an image went: every reference may resolve otherwise now.
             EngineChange::Image => i.images.clear(),
@@ -47,12 +47,12 @@ impl DisplayCache {
     }
 
     /// The kept inspect of `image`.
-    pub fn image(&self, image: &str) -> Option<ImageInfo> {
+    pub(super) fn image(&self, image: &str) -> Option<ImageInfo> {
         self.with(|i| i.images.get(image).cloned()).flatten()
     }
 
     /// Keeps an inspect of `image` (only while events are followed).
-    pub fn keep_image(&self, image: &str, info: &ImageInfo) {
+    pub(super) fn keep_image(&self, image: &str, info: &ImageInfo) {
         self.with(|i| {
             if i.following {
                 i.images.insert(image.to_owned(), info.clone());
@@ -61,12 +61,12 @@ impl DisplayCache {
     }
 
     /// The kept lookup of container `name` (`Some(None)`: known not to exist).
-    pub fn container(&self, name: &str) -> Option<Option<ContainerInfo>> {
+    pub(super) fn container(&self, name: &str) -> Option<Option<ContainerInfo>> {
         self.with(|i| i.containers.get(name).cloned()).flatten()
     }
 
     /// Keeps a lookup of container `name` (only while events are followed).
-    pub fn keep_container(&self, name: &str, found: &Option<ContainerInfo>) {
+    pub(super) fn keep_container(&self, name: &str, found: &Option<ContainerInfo>) {
         self.with(|i| {
             if i.following {
                 i.containers.insert(name.to_owned(), found.clone());

@@ -9,7 +9,7 @@ use futures_util::future::{self, BoxFuture, FutureExt};
 use crate::error::Error;
 
 /// At most one fetch of a `T` in flight; everyone who asks meanwhile gets its answer.
-pub struct SingleFlight<T: Clone> {
+pub(super) struct SingleFlight<T: Clone> {
     current: Mutex<Option<future::Shared<BoxFuture<'static, T>>>>,
 }
 
@@ -22,7 +22,7 @@ impl<T: Clone + Send + Sync + 'static> Default for SingleFlight<T> {
 impl<T: Clone + Send + Sync + 'static> SingleFlight<T> {
     /// Joins the fetch in flight, or starts `fetch` when there is none. A fetch that has
     /// ended is never reused: the next caller starts a new one.
-    pub async fn run<F>(&self, fetch: impl FnOnce() -> F) -> T
+    pub(super) async fn run<F>(&self, fetch: impl FnOnce() -> F) -> T
     where
         F: Future<Output = T> + Send + 'static,
     {

@@ -209,7 +209,7 @@ pub(super) struct Outdated {
 impl Outdated {
     /// Sorts containers by who made them. A finished `--rm` run of atomicd's is on its way out
     /// (removed after its reply), not a container still on the image.
-    pub fn of(containers: Vec<crate::engine::ContainerSummary>) -> Self {
+    pub(super) fn of(containers: Vec<crate::engine::ContainerSummary>) -> Self {
         let leaving =
             |c: &crate::engine::ContainerSummary| !c.running && c.owner.as_ref().is_some_and(|o| o.remove);
         let (mine, theirs) = containers.into_iter().filter(|c| !leaving(c)).partition(|c| c.owner.is_some());
@@ -217,7 +217,7 @@ impl Outdated {
     }
 
     /// The names still on the old image: everyone else's, and atomicd's when they stay.
-    pub fn names(&self, with_mine: bool) -> Vec<String> {
+    pub(super) fn names(&self, with_mine: bool) -> Vec<String> {
         let mine = self.mine.iter().filter(|_| with_mine);
         mine.chain(&self.theirs).map(|c| c.name.clone()).collect()
     }

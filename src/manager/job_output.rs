@@ -6,7 +6,7 @@ const STREAM_LIMIT: usize = 1 << 20;
 
 /// What was sent so far, and the bytes of a character cut in two by the last chunk.
 #[derive(Debug, Default)]
-pub struct OutputStream {
+pub(super) struct OutputStream {
     pending: Vec<u8>,
     sent: usize,
 }
@@ -15,7 +15,7 @@ impl OutputStream {
     /// The text to signal for `chunk`, if any: complete characters only (invalid bytes become
     /// U+FFFD), the start of a cut character kept for the next chunk. Past the limit, nothing
     /// but one last line saying so.
-    pub fn next(&mut self, chunk: &[u8]) -> Option<String> {
+    pub(super) fn next(&mut self, chunk: &[u8]) -> Option<String> {
         if self.sent >= STREAM_LIMIT {
             return None;
         }

@@ -46,7 +46,7 @@ tokio::task_local! {
 
 /// Runs one D-Bus call's work and, when it started a job, journals how that job ended: the
 /// outcome is the call's result, known only here, after the job object is gone.
-pub async fn journaled<T>(work: impl Future<Output = Result<T>>) -> Result<T> {
+pub(crate) async fn journaled<T>(work: impl Future<Output = Result<T>>) -> Result<T> {
     CALL_JOB
         .scope(std::cell::RefCell::new(None), async {
             let result = work.await;

@@ -26,12 +26,12 @@ mod update;
 
 use std::sync::Arc;
 
-pub use attach::CallerFds;
-pub use auto_update::AutoUpdates;
-pub use changes::{coalesce, Area, Changes};
-pub use jobs::{journaled, JobBoard, JobState, Jobs};
-pub use request::{InstallRequest, LabelInputs, RunRequest, UninstallRequest};
-pub use stop::DEFAULT_STOP_TIMEOUT;
+pub(crate) use attach::CallerFds;
+pub(crate) use auto_update::AutoUpdates;
+pub(crate) use changes::{coalesce, Area, Changes};
+pub(crate) use jobs::{journaled, JobBoard, JobState, Jobs};
+pub(crate) use request::{InstallRequest, LabelInputs, RunRequest, UninstallRequest};
+pub(crate) use stop::DEFAULT_STOP_TIMEOUT;
 
 use crate::engine::Engine;
 use crate::error::{Error, Result};

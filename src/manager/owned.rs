@@ -18,7 +18,7 @@ use crate::label::Ownership;
 use crate::system::state::StateStore;
 
 /// The engine, seen through atomicd's record of its own containers.
-pub struct Owned {
+pub(super) struct Owned {
     inner: Arc<dyn Engine>,
     state: StateStore,
     /// Container ID to what atomicd recorded when it created it.
@@ -28,7 +28,7 @@ pub struct Owned {
 impl Owned {
     /// The engine `inner`, with the record kept in `state`. An unreadable record is set aside
     /// (nothing is then atomicd's: the safe reading) rather than overwritten.
-    pub fn new(inner: Arc<dyn Engine>, state: StateStore) -> Self {
+    pub(super) fn new(inner: Arc<dyn Engine>, state: StateStore) -> Self {
         let records = state.containers::<Ownership>().unwrap_or_else(|e| {
             let aside = state.set_containers_aside();
             tracing::error!(

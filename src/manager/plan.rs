@@ -163,7 +163,7 @@ fn from_line(
 }
 
 /// Plans a Run before looking at any existing container of the line's name.
-pub fn run(image: ImageRef, info: &ImageInfo, vars: &Vars, shape: RunShape<'_>) -> Result<Plan> {
+pub(super) fn run(image: ImageRef, info: &ImageInfo, vars: &Vars, shape: RunShape<'_>) -> Result<Plan> {
     let name = vars.name.as_str();
     if shape.spc {
         let argv = label::spc_line(image.as_str(), name, shape.mode, shape.selinux, shape.command);
@@ -184,7 +184,7 @@ pub fn run(image: ImageRef, info: &ImageInfo, vars: &Vars, shape: RunShape<'_>) 
 }
 
 /// Plans an Install or Uninstall line; `None` when the image has no such label.
-pub fn install_line(
+pub(super) fn install_line(
     operation: Operation,
     kind: LabelKind,
     image: ImageRef,
@@ -198,7 +198,7 @@ pub fn install_line(
 
 /// What a container's host configuration lets it do, judged by the line table; a configuration
 /// the table cannot read counts as reaching the host.
-pub fn judge_container(c: &ContainerInfo) -> Vec<String> {
+pub(super) fn judge_container(c: &ContainerInfo) -> Vec<String> {
     let mut argv: Vec<String> = vec!["docker".into(), "run".into()];
     argv.extend(c.host_flags.iter().cloned());
     argv.push(c.image_id.clone());
@@ -348,7 +348,7 @@ impl Plan {
 
 /// The uids among `owners` other than `caller_uid`, sorted, each once: the callers whose
 /// containers a call touches, for which it needs `org.atomic.manage-any`.
-pub fn other_callers<'a>(
+pub(super) fn other_callers<'a>(
     owners: impl IntoIterator<Item = &'a crate::label::Ownership>,
     caller_uid: u32,
 ) -> Vec<u32> {

@@ -17,13 +17,13 @@ const ATTEMPTS: u32 = 3;
 
 /// The removals in flight, by container name (or id when it has none).
 #[derive(Default)]
-pub struct Removals {
+pub(super) struct Removals {
     pending: Mutex<HashMap<String, watch::Receiver<bool>>>,
 }
 
 impl Removals {
     /// Removes container `id` in the background.
-    pub fn later(self: &Arc<Self>, engine: Arc<dyn Engine>, id: String, name: Option<String>) {
+    pub(super) fn later(self: &Arc<Self>, engine: Arc<dyn Engine>, id: String, name: Option<String>) {
         let key = name.unwrap_or_else(|| id.clone());
         let (done, rx) = watch::channel(false);
         if let Ok(mut pending) = self.pending.lock() {
@@ -51,7 +51,7 @@ impl Removals {
     }
 
     /// Returns once no removal of container `name` is in flight.
-    pub async fn settled(&self, name: &str) {
+    pub(super) async fn settled(&self, name: &str) {
         let pending = self.pending.lock().ok().and_then(|p| p.get(name).cloned());
         if let Some(mut rx) = pending {
             let _ = rx.wait_for(|done| *done).await;
@@ -59,7 +59,7 @@ impl Removals {
     }
 
     /// Waits (at most `limit`) for every removal in flight: on the way out.
-    pub async fn drain(&self, limit: Duration) {
+    pub(super) async fn drain(&self, limit: Duration) {
         let all: Vec<_> = self.pending.lock().map(|p| p.values().cloned().collect()).unwrap_or_default();
         let wait = async {
             for mut rx in all {
@@ -71,7 +71,7 @@ impl Removals {
 
     /// Removes the exited containers atomicd made and still had to remove (a crash, or an
     /// engine that refused three times); returns how many.
-    pub async fn sweep(engine: &dyn Engine) -> usize {
+    pub(super) async fn sweep(engine: &dyn Engine) -> usize {
         let Ok(list) = engine.list_containers().await else { return 0 };
         let mut removed = 0;
         // Only what has run and ended: a created container may be about to start.

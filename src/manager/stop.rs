@@ -12,7 +12,7 @@ use crate::system::caller::Caller;
 use crate::wire::results::StopResult;
 
 /// How long a stop waits for the container before SIGKILL, by default (docker stop's 10 s).
-pub const DEFAULT_STOP_TIMEOUT: u32 = 10;
+pub(crate) const DEFAULT_STOP_TIMEOUT: u32 = 10;
 
 impl Manager {
     /// Stop NAME: authorized as `org.atomic.stop` (and `run-privileged` for a STOP line that

@@ -38,7 +38,7 @@ impl Caller {
 }
 
 /// The caller's primary gid and home directory from the user database, when it has an entry.
-pub fn account(uid: u32) -> (Option<u32>, Option<String>) {
+pub(crate) fn account(uid: u32) -> (Option<u32>, Option<String>) {
     match nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid)) {
         Ok(Some(user)) => (Some(user.gid.as_raw()), Some(user.dir.to_string_lossy().into_owned())),
         _ => (None, None),

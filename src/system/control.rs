@@ -17,7 +17,7 @@ pub struct Control {
 }
 
 /// The reports of a [`Control`], which the job publishes.
-pub type Reports = mpsc::UnboundedReceiver<(f64, String)>;
+pub(crate) type Reports = mpsc::UnboundedReceiver<(f64, String)>;
 
 impl Control {
     /// A control outside any job, with the ends a job would hold: the Cancel switch and the

@@ -47,14 +47,14 @@ impl Drop for Busy<'_> {
 }
 
 /// Sends sd_notify states; a missing NOTIFY_SOCKET is not an error.
-pub fn notify(states: &[sd_notify::NotifyState<'_>]) {
+pub(crate) fn notify(states: &[sd_notify::NotifyState<'_>]) {
     if let Err(e) = sd_notify::notify(states) {
         tracing::debug!("sd_notify: {e}");
     }
 }
 
 /// Pings the systemd watchdog at half its interval, when the unit has one.
-pub async fn watchdog() {
+pub(crate) async fn watchdog() {
     let Some(interval) = sd_notify::watchdog_enabled() else {
         return std::future::pending().await;
     };

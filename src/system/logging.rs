@@ -20,7 +20,7 @@ pub enum LogTarget {
 const JOURNALD_SOCKET: &str = "/run/systemd/journal/socket";
 
 /// Installs the global subscriber; `RUST_LOG` filters, `info` by default. Returns where logs go.
-pub fn init(target: LogTarget) -> Result<&'static str, String> {
+pub(crate) fn init(target: LogTarget) -> Result<&'static str, String> {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let use_journald = match target {
         LogTarget::Stderr => false,

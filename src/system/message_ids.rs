@@ -3,29 +3,29 @@
 //! explain them are in systemd/atomicd.catalog.
 
 /// atomicd started and reads its engine and host.
-pub const STARTING: &str = "49fa6e8c263e4ffd85904d042609057c";
+pub(crate) const STARTING: &str = "49fa6e8c263e4ffd85904d042609057c";
 /// atomicd owns org.atomic and answers calls.
-pub const SERVING: &str = "6655090426034ef996d30b65c421d48d";
+pub(crate) const SERVING: &str = "6655090426034ef996d30b65c421d48d";
 /// atomicd is stopping (SIGTERM or idle).
-pub const STOPPING: &str = "37a631d4d99642d599400d349692777e";
+pub(crate) const STOPPING: &str = "37a631d4d99642d599400d349692777e";
 /// polkit allowed a plan: what runs, with its image ID and resolved line.
-pub const AUTHORIZED: &str = "ee723c9906d94011963db81615219b32";
+pub(crate) const AUTHORIZED: &str = "ee723c9906d94011963db81615219b32";
 /// A job started.
-pub const JOB_STARTED: &str = "18d098ac759e4a76b2dac30944ff9281";
+pub(crate) const JOB_STARTED: &str = "18d098ac759e4a76b2dac30944ff9281";
 /// A job ended, with its outcome.
-pub const JOB_ENDED: &str = "4aae4db1661b4367838a2b84381c8236";
+pub(crate) const JOB_ENDED: &str = "4aae4db1661b4367838a2b84381c8236";
 /// Someone asked a job to stop (Cancel, or its caller left the bus).
-pub const CANCEL_REQUESTED: &str = "a1378f40135746ef9b45f46bd5dbf345";
+pub(crate) const CANCEL_REQUESTED: &str = "a1378f40135746ef9b45f46bd5dbf345";
 /// The container engine came or went.
-pub const ENGINE_CHANGED: &str = "13fc4cf563314677887ee3c881b924e9";
+pub(crate) const ENGINE_CHANGED: &str = "13fc4cf563314677887ee3c881b924e9";
 /// The host's deployments changed (an upgrade, rollback, deploy, pin or cleanup).
-pub const HOST_CHANGED: &str = "2d3a4fd1b75243789c70b45ca3c4fa29";
+pub(crate) const HOST_CHANGED: &str = "2d3a4fd1b75243789c70b45ca3c4fa29";
 /// The signature policy refused an image for what a plan would do with it.
-pub const UNTRUSTED: &str = "9a3d44eb90f647df928b08950e38a217";
+pub(crate) const UNTRUSTED: &str = "9a3d44eb90f647df928b08950e38a217";
 
 /// Every id with its name, for the catalog test.
 #[cfg(test)]
-pub const ALL: [(&str, &str); 10] = [
+pub(crate) const ALL: [(&str, &str); 10] = [
     ("STARTING", STARTING),
     ("SERVING", SERVING),
     ("STOPPING", STOPPING),

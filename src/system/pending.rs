@@ -13,7 +13,7 @@ use crate::system::polkit::{Action, Authority};
 /// How many checks may wait at once: per uid, and for all callers together. Root is not
 /// counted: polkit answers root at once, and no other caller may starve root.
 #[derive(Debug, Clone, Copy)]
-pub struct Limits {
+pub(crate) struct Limits {
     /// Checks one uid may have waiting.
     pub per_uid: usize,
     /// Checks all callers but root may have waiting.
@@ -27,7 +27,7 @@ impl Default for Limits {
 }
 
 /// An [`Authority`] that refuses a check at once, as Busy, when its caller is over the limits.
-pub struct Bounded {
+pub(crate) struct Bounded {
     inner: Arc<dyn Authority>,
     limits: Limits,
     waiting: Arc<Mutex<Waiting>>,
@@ -60,7 +60,7 @@ impl Drop for Place {
 
 impl Bounded {
     /// Bounds `inner` by `limits`.
-    pub fn new(inner: Arc<dyn Authority>, limits: Limits) -> Self {
+    pub(crate) fn new(inner: Arc<dyn Authority>, limits: Limits) -> Self {
         Bounded { inner, limits, waiting: Arc::default() }
     }
 

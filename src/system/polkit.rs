@@ -92,7 +92,7 @@ pub trait Authority: Send + Sync {
 
 /// polkitd on the system bus.
 #[derive(Debug)]
-pub struct Polkit {
+pub(crate) struct Polkit {
     conn: zbus::Connection,
     /// How long a check may wait for polkit (an authentication prompt) before it is cancelled.
     timeout: std::time::Duration,
@@ -103,7 +103,7 @@ pub struct Polkit {
 impl Polkit {
     /// Uses the daemon's own bus connection, so the subject is resolved on the caller's bus.
     /// `timeout` bounds each check, the time a user has to answer a password prompt.
-    pub fn new(conn: zbus::Connection, timeout: std::time::Duration) -> Self {
+    pub(crate) fn new(conn: zbus::Connection, timeout: std::time::Duration) -> Self {
         Polkit { conn, timeout, checks: std::sync::atomic::AtomicU64::new(0) }
     }
 }

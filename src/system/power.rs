@@ -12,13 +12,13 @@ pub trait Power: Send + Sync {
 }
 
 /// `org.freedesktop.login1.Manager.Reboot` on the system bus.
-pub struct Logind {
+pub(crate) struct Logind {
     conn: zbus::Connection,
 }
 
 impl Logind {
     /// logind on `conn`'s bus.
-    pub fn new(conn: zbus::Connection) -> Self {
+    pub(crate) fn new(conn: zbus::Connection) -> Self {
         Logind { conn }
     }
 }

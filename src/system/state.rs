@@ -67,7 +67,7 @@ const FILES: [&str; 4] = [INSTALLED, CONTAINERS, CACHED_UPDATE, REBOOT_MARKER];
 
 /// A temporary file's name for one write of `file`: unique within the process as well as across
 /// processes, so two writes at once never share (and tear) one temporary file.
-pub fn temp_name(file: &str) -> String {
+pub(crate) fn temp_name(file: &str) -> String {
     static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let n = WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     format!(".{file}.{}.{n}", std::process::id())
@@ -76,7 +76,7 @@ pub fn temp_name(file: &str) -> String {
 /// Replaces `path` so that a crash leaves the old file or the new one, never a torn one: a
 /// temporary file beside it, fsync, rename, fsync of the directory. The state's files and the
 /// signature policy atomicd edits are written this way.
-pub fn replace_file(path: &Path, bytes: &[u8]) -> Result<()> {
+pub(crate) fn replace_file(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("/"));
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let tmp = dir.join(temp_name(&name));

@@ -5,7 +5,7 @@
 use sigstore::crypto::{CosignVerificationKey, Signature};
 
 /// The public keys of one sigstoreSigned requirement.
-pub struct Keys {
+pub(super) struct Keys {
     keys: Vec<CosignVerificationKey>,
 }
 
@@ -17,7 +17,7 @@ impl std::fmt::Debug for Keys {
 
 impl Keys {
     /// Reads PEM public keys (ECDSA, Ed25519, RSA, as cosign makes them).
-    pub fn parse(pems: &[Vec<u8>]) -> Result<Keys, String> {
+    pub(super) fn parse(pems: &[Vec<u8>]) -> Result<Keys, String> {
         let keys = pems
             .iter()
             .map(|pem| {
@@ -29,7 +29,7 @@ impl Keys {
     }
 
     /// The index of the key that made `signature_base64` over `payload`, if one did.
-    pub fn verify(&self, signature_base64: &str, payload: &[u8]) -> Option<usize> {
+    pub(super) fn verify(&self, signature_base64: &str, payload: &[u8]) -> Option<usize> {
         self.keys.iter().position(|k| {
             k.verify_signature(Signature::Base64Encoded(signature_base64.trim().as_bytes()), payload).is_ok()
         })

@@ -18,13 +18,13 @@ use openpgp::KeyHandle;
 
 /// The keys of one signedBy requirement.
 #[derive(Debug, Clone)]
-pub struct Keyring {
+pub(super) struct Keyring {
     certs: Vec<Cert>,
 }
 
 /// A verified signature's content and who made it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Verified {
+pub(super) struct Verified {
     /// The signed payload.
     pub payload: Vec<u8>,
     /// The fingerprint of the certificate whose key made it.
@@ -33,7 +33,7 @@ pub struct Verified {
 
 impl Keyring {
     /// Reads keyring data (binary or ASCII-armoured, one or many certificates).
-    pub fn parse(data: &[u8]) -> Result<Keyring, String> {
+    pub(super) fn parse(data: &[u8]) -> Result<Keyring, String> {
         let certs = CertParser::from_bytes(data)
             .map_err(|e| format!("not an OpenPGP keyring: {e}"))?
             .collect::<Result<Vec<_>, _>>()
@@ -45,13 +45,13 @@ impl Keyring {
     }
 
     /// Several keyrings as one.
-    pub fn join(rings: Vec<Keyring>) -> Keyring {
+    pub(super) fn join(rings: Vec<Keyring>) -> Keyring {
         Keyring { certs: rings.into_iter().flat_map(|r| r.certs).collect() }
     }
 
     /// Verifies a signed message made by one of these keys (valid now, under sequoia's standard
     /// policy) and returns its content, at most `limit` bytes.
-    pub fn verify(&self, message: &[u8], limit: usize) -> Result<Verified, String> {
+    pub(super) fn verify(&self, message: &[u8], limit: usize) -> Result<Verified, String> {
         let policy = StandardPolicy::new();
         let helper = Helper { certs: &self.certs, signer: None };
         let mut verifier = VerifierBuilder::from_bytes(message)

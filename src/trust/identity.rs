@@ -6,7 +6,7 @@ use super::reference::Named;
 
 /// Ok when `signed` satisfies `rule` (the default, matchRepoDigestOrExact, when `None`) for an
 /// image called `image` (its tag defaulted); else why not.
-pub fn check(rule: Option<&Identity>, image: &Named, signed: &str) -> Result<(), String> {
+pub(super) fn check(rule: Option<&Identity>, image: &Named, signed: &str) -> Result<(), String> {
     let Some(claimed) = Named::parse(signed) else {
         return Err(format!("the signature claims {signed:?}, which is not a Docker reference"));
     };

@@ -4,13 +4,13 @@
 use serde::Deserialize;
 
 /// The `type` of a GPG "simple signing" payload.
-pub const SIMPLE_SIGNING: &str = "atomic container signature";
+pub(super) const SIMPLE_SIGNING: &str = "atomic container signature";
 /// The `type` of a cosign payload.
-pub const COSIGN: &str = "cosign container image signature";
+pub(super) const COSIGN: &str = "cosign container image signature";
 
 /// What a verified signature says.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Claim {
+pub(super) struct Claim {
     /// The manifest digest it signs.
     pub digest: String,
     /// The reference it signs it as.
@@ -51,7 +51,7 @@ struct IdentityField {
 }
 
 /// Reads a payload whose signature has been verified; `kind` is the type it must have.
-pub fn read(bytes: &[u8], kind: &str) -> Result<Claim, String> {
+pub(super) fn read(bytes: &[u8], kind: &str) -> Result<Claim, String> {
     let payload: Payload = serde_json::from_slice(bytes)
         .map_err(|e| format!("the signed payload is not containers-signature(5): {e}"))?;
     if payload.critical.kind != kind {

@@ -9,7 +9,7 @@ use super::reference::Named;
 
 /// The transport whose scopes apply to images pulled from registries: the only one atomicd
 /// verifies for. The others' requirements are read (and must be valid) and kept as written.
-pub const DOCKER: &str = "docker";
+pub(super) const DOCKER: &str = "docker";
 
 /// The transports containers-policy.json(5) names.
 const TRANSPORTS: [&str; 11] = [
@@ -189,7 +189,7 @@ impl Policy {
 }
 
 /// Every key file the policy names, each once.
-pub fn key_files(policy: &Policy) -> Vec<String> {
+pub(super) fn key_files(policy: &Policy) -> Vec<String> {
     let all = policy.default.iter().chain(policy.transports.values().flat_map(|s| s.values().flatten()));
     let mut files: Vec<String> = all
         .flat_map(|r| match r {
@@ -204,7 +204,7 @@ pub fn key_files(policy: &Policy) -> Vec<String> {
 }
 
 /// `keyPath` and `keyPaths` together.
-pub fn paths(one: Option<&String>, many: Option<&Vec<String>>) -> Vec<String> {
+pub(super) fn paths(one: Option<&String>, many: Option<&Vec<String>>) -> Vec<String> {
     one.into_iter().chain(many.into_iter().flatten()).cloned().collect()
 }
 

@@ -79,7 +79,7 @@ const DIGESTS_TRIED: usize = 4;
 /// `named`'s repository, the one `named` writes first; none for an image built here or pulled
 /// from another repository. An image pulled through a multi-arch index has two (the index's and
 /// its platform manifest's), and a signature may be on either.
-pub fn digests_for(repo_digests: &[String], named: &Named) -> Vec<String> {
+pub(super) fn digests_for(repo_digests: &[String], named: &Named) -> Vec<String> {
     let repository = named.repository();
     let mut found: Vec<String> = repo_digests
         .iter()

@@ -11,7 +11,7 @@ use super::reference::Named;
 /// One scope's settings.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct Lookaside {
+pub(crate) struct Lookaside {
     /// The URL signatures are read from (file://, http://, https://).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lookaside: Option<String>,
@@ -40,11 +40,11 @@ struct File {
 
 /// The one file of registries.d atomicd writes (TrustAdd's lookaside and attachments), so that
 /// no file an admin wrote is ever rewritten.
-pub const OWN_FILE: &str = "atomic-trust.yaml";
+pub(super) const OWN_FILE: &str = "atomic-trust.yaml";
 
 /// Every file of the directory, merged.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Registries {
+pub(crate) struct Registries {
     default_docker: Option<Lookaside>,
     docker: BTreeMap<String, Lookaside>,
 }
@@ -55,7 +55,7 @@ const FILE_MAX: u64 = 1024 * 1024;
 impl Registries {
     /// Reads every `*.yaml` of `dir`; a missing directory is an empty configuration. A scope
     /// two files name, or a second default, is an error, as for the containers tools.
-    pub fn read(dir: &Path) -> Result<Registries, String> {
+    pub(crate) fn read(dir: &Path) -> Result<Registries, String> {
         Self::read_except(dir, None)
     }
 
@@ -80,7 +80,7 @@ impl Registries {
     }
 
     /// Adds one file's text.
-    pub fn add(&mut self, name: &str, text: &str) -> Result<(), String> {
+    pub(crate) fn add(&mut self, name: &str, text: &str) -> Result<(), String> {
         let file: File = if text.trim().is_empty() {
             File::default()
         } else {
@@ -100,13 +100,13 @@ impl Registries {
     }
 
     /// The settings of the most specific scope that names `named`'s repository.
-    pub fn for_image(&self, named: &Named) -> Option<&Lookaside> {
+    pub(crate) fn for_image(&self, named: &Named) -> Option<&Lookaside> {
         self.for_scope(&named.repository())
     }
 
     /// The settings of the most specific scope that covers `scope` (a registry, namespace or
     /// repository), the default last.
-    pub fn for_scope(&self, scope: &str) -> Option<&Lookaside> {
+    pub(crate) fn for_scope(&self, scope: &str) -> Option<&Lookaside> {
         let mut prefix = scope;
         loop {
             if let Some(found) = self.docker.get(prefix) {
@@ -125,7 +125,7 @@ impl Registries {
 /// what the other files say of it: the scope's settings there are kept, so a more specific
 /// entry never hides a registry's lookaside. `None` when nothing changes. Refused when another
 /// file names exactly this scope, which would make the whole directory unusable.
-pub fn own_file_with(
+pub(super) fn own_file_with(
     dir: &Path,
     scope: &str,
     settings: Option<&Lookaside>,
@@ -177,7 +177,7 @@ pub fn own_file_with(
 
 impl Lookaside {
     /// The URL to read signatures from.
-    pub fn url(&self) -> Option<&str> {
+    pub(crate) fn url(&self) -> Option<&str> {
         self.lookaside.as_deref().or(self.sigstore.as_deref())
     }
 }

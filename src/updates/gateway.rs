@@ -7,7 +7,7 @@ use serde::{Deserialize, Deserializer};
 
 /// `/v3/kv/range`'s answer.
 #[derive(Debug, Default, Deserialize)]
-pub struct RangeAnswer {
+pub(super) struct RangeAnswer {
     /// The keys found, with their values.
     #[serde(default)]
     pub kvs: Vec<KeyValue>,
@@ -15,7 +15,7 @@ pub struct RangeAnswer {
 
 /// One key of a range.
 #[derive(Debug, Default, Deserialize)]
-pub struct KeyValue {
+pub(super) struct KeyValue {
     /// The value, base64.
     #[serde(default)]
     pub value: String,
@@ -32,14 +32,14 @@ pub struct KeyValue {
 
 impl KeyValue {
     /// The value's bytes.
-    pub fn bytes(&self) -> Result<Vec<u8>, base64::DecodeError> {
+    pub(super) fn bytes(&self) -> Result<Vec<u8>, base64::DecodeError> {
         base64::engine::general_purpose::STANDARD.decode(&self.value)
     }
 }
 
 /// `/v3/kv/txn`'s answer.
 #[derive(Debug, Default, Deserialize)]
-pub struct TxnAnswer {
+pub(super) struct TxnAnswer {
     /// Whether the compare held (and the success branch ran).
     #[serde(default)]
     pub succeeded: bool,

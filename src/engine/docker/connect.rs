@@ -6,7 +6,7 @@ use super::*;
 impl DockerEngine {
     /// An engine found through `locator` that pulls with the logins in `auth`; nothing is
     /// contacted until the first call.
-    pub fn new(locator: EngineLocator, auth: AuthFiles) -> Self {
+    pub(crate) fn new(locator: EngineLocator, auth: AuthFiles) -> Self {
         let first = locator.candidates().last().cloned().unwrap_or_default();
         DockerEngine {
             locator,

@@ -9,7 +9,7 @@ mod settings;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use settings::AutoUpdates;
+pub(crate) use settings::AutoUpdates;
 
 use super::jobs::Shown;
 use super::{now, Manager};
