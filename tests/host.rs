@@ -1,5 +1,5 @@
 //! The ostree backend end to end over the real bus, on a throwaway sysroot built here with
-//! Debian's ostree (TESTBED.md): upgrade, rollback, check, Busy, refusal.
+//! Debian's ostree (ARCHITECTURE.md, "Tests"): upgrade, rollback, check, Busy, refusal.
 // Its helpers are test code too, though outside a #[test] (which clippy.toml already allows).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 

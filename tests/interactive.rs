@@ -111,7 +111,7 @@ fn spc_shell_under_a_real_terminal() {
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "needs the test world (tests/world.sh up, as root); tests/run.sh runs it"]
 async fn privileged_on_dockerd_here_comes_back_as_engine_error() {
-    // TESTBED.md: Docker 20.10 cannot start --privileged on this VM (no CAP_SYS_RESOURCE).
+    // Docker 20.10 cannot start --privileged on these VMs (no CAP_SYS_RESOURCE).
     let _d = Daemon::start(&["--engine-socket", DOCKER_SOCK]);
     let before = containers("docker").len();
     let opts = RunOptions { spc: Some(true), ..Default::default() };

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The test world of ../shared/TESTBED.md, brought up idempotently: only what is not already up
+# The test world (ARCHITECTURE.md, "Tests"), brought up idempotently: only what is not already up
 # is started. Usage: tests/world.sh up | daemon | stop-daemon | status
 #   up           system bus with the project's bus policy, polkitd with the project's actions,
 #                podman's Docker API service, dockerd, a local registry, fixture images, a
