@@ -212,3 +212,78 @@ impl<I: Interface + OptionsSchema> Interface for Checked<I> {
         self.inner.introspect_to_writer(writer, level);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap as Map;
+
+    use zbus::zvariant::Value;
+
+    use super::*;
+    use crate::wire::options::{check, StopOptions};
+
+    /// An interface with one method of each shape the checks tell apart.
+    struct Probe;
+
+    #[zbus::interface(name = "org.atomic.Probe")]
+    impl Probe {
+        fn stop(&self, _name: String, _options: Map<String, zbus::zvariant::OwnedValue>) {}
+        fn pin(&self, _id: String, _pinned: bool) {}
+    }
+
+    impl OptionsSchema for Probe {
+        fn check_options(method: &str, dict: &zbus::zvariant::Dict<'_, '_>) -> crate::error::Result<()> {
+            match method {
+                "Stop" => check::<StopOptions>(dict),
+                _ => Ok(()),
+            }
+        }
+    }
+
+    fn call<B>(member: &str, body: &B) -> Message
+    where
+        B: serde::Serialize + zbus::zvariant::DynamicType,
+    {
+        Message::method_call("/org/atomic/Probe", member)
+            .and_then(|m| m.interface("org.atomic.Probe"))
+            .and_then(|m| m.build(body))
+            .unwrap()
+    }
+
+    fn options(pairs: Vec<(&str, Value<'static>)>) -> Map<String, Value<'static>> {
+        pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
+    }
+
+    fn said(refusal: Option<Refusal>) -> String {
+        match refusal {
+            None => "accepted".into(),
+            Some(Refusal::Types(e)) => format!("types: {e}"),
+            Some(Refusal::Option(e)) => format!("option: {} {e}", e.dbus_name()),
+        }
+    }
+
+    #[test]
+    fn each_call_is_held_to_its_method_s_signature_and_options_before_dispatch() {
+        let checked = Checked::new(Probe);
+        assert_eq!(checked.inputs.get("Stop").map(String::as_str), Some("sa{sv}"), "from the introspection");
+        let good = call("Stop", &("web", options(vec![("timeout", Value::U32(3))])));
+        assert_eq!(said(checked.refusal(&good, "Stop")), "accepted");
+        let wrong_types = call("Stop", &(7i32, options(vec![])));
+        assert!(said(checked.refusal(&wrong_types, "Stop")).contains("takes arguments of type \"sa{sv}\""));
+        let unknown = call("Stop", &("web", options(vec![("tiemout", Value::U32(3))])));
+        let unknown = said(checked.refusal(&unknown, "Stop"));
+        assert!(
+            unknown.starts_with("option: org.atomic.Error.InvalidArgument") && unknown.contains("tiemout"),
+            "{unknown}"
+        );
+        let mistyped = call("Stop", &("web", options(vec![("timeout", Value::from("3"))])));
+        let mistyped = said(checked.refusal(&mistyped, "Stop"));
+        assert!(mistyped.contains("timeout"), "the key is named: {mistyped}");
+        let huge = "x".repeat(MAX_CALL_BYTES + 1);
+        let huge = call("Stop", &(huge.as_str(), options(vec![])));
+        assert!(said(checked.refusal(&huge, "Stop")).contains("atomicd reads calls of at most"));
+        // A method without options is held to its signature alone.
+        assert_eq!(said(checked.refusal(&call("Pin", &("id", true)), "Pin")), "accepted");
+        assert!(said(checked.refusal(&call("Pin", &("id", "yes")), "Pin")).starts_with("types:"));
+    }
+}
