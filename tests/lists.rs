@@ -157,3 +157,17 @@ fn every_error_name_anyone_writes_is_one_atomicd_sends() {
         }
     }
 }
+
+#[test]
+fn signal_arguments_carry_no_direction() {
+    // busctl warns on one: a signal's arguments only go out.
+    let xml = read("dbus/org.atomic.Manager.xml");
+    let doc = parse_xml(&xml);
+    let signals: Vec<_> = doc.descendants().filter(|n| n.has_tag_name("signal")).collect();
+    assert!(!signals.is_empty());
+    for signal in signals {
+        for arg in signal.children().filter(|n| n.has_tag_name("arg")) {
+            assert_eq!(arg.attribute("direction"), None, "signal {:?}", signal.attribute("name"));
+        }
+    }
+}

@@ -265,6 +265,14 @@ mod tests {
         assert!(sem.release("a").await.unwrap());
         assert!(!sem.release("a").await.unwrap(), "giving back what is not held is fine");
         assert_eq!(sem.take("b").await.unwrap(), Take::Taken);
+        // As the automatic updates see it: a slot, or not now.
+        let slot = |id: &str| crate::updates::lock::EtcdSlot {
+            semaphore: semaphore(&[&etcd.url], 1),
+            id: id.into(),
+        };
+        use crate::updates::lock::RebootLock as _;
+        assert_eq!(slot("b").take().await, Ok(true), "held already counts as held");
+        assert_eq!(slot("c").take().await, Ok(false), "full is not now, not an error");
         let (doc, _) = sem.read().await.unwrap();
         assert_eq!((doc.total_slots, doc.holders.as_slice()), (1, ["b".to_owned()].as_slice()));
         // Every write compared the version it read: the gateway saw only transactions that held.

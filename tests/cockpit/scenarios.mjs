@@ -119,7 +119,11 @@ await scenario("install a labelled image after its preview", page, async () => {
     const preview = page.locator("#install-preview");
     await preview.waitFor();
     const privileges = await preview.locator("ul[aria-label='What INSTALL may do to the host'] li").allTextContents();
-    console.log(`   INSTALL preview: ${await preview.locator(".atomic-command").first().textContent()}`);
+    const shown = await preview.locator(".atomic-command").first().textContent();
+    console.log(`   INSTALL preview: ${shown}`);
+    // The words as the CLI quotes them (command.js, held to display_line): sh -c's script is one word.
+    if (!shown.includes("sh -c 'echo installed as cockpit-app > /out/cockpit-app.installed'"))
+        throw new Error(`the preview does not quote the command as the CLI does: ${shown}`);
     console.log(`   privileges shown: ${JSON.stringify(privileges)}`);
     if (!privileges.some(p => p.includes("/var/tmp/atomicd-app"))) throw new Error("the host mount is not among the privileges");
     await shot(page, "install-preview");
