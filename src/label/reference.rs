@@ -4,7 +4,7 @@
 //! podman and the OCI crates implement with one large regular expression. Compiled by Rust's
 //! `regex` with Unicode `\w`, that expression cost atomicd 12 MiB of memory on its first call,
 //! more than the rest of the daemon together; the grammar is small enough to check directly.
-//! `tests/reference_parity.rs` holds this parser to oci-spec's on generated references.
+//! `reference_parity.rs` beside it holds this parser to oci-spec's on generated references.
 
 use crate::error::{Error, Result};
 use crate::text::truncate_for_message;
