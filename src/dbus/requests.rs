@@ -4,17 +4,25 @@
 use crate::manager::{CallerFds, InstallRequest, LabelInputs, RunRequest, UninstallRequest};
 use crate::wire::options::{InfoOptions, InstallOptions, RunOptions, UninstallOptions};
 
+/// The label inputs of the options of a method that runs a label: Run, Install and Uninstall
+/// spell them alike, and read them here alike.
+macro_rules! label_inputs {
+    ($options:ident) => {
+        LabelInputs {
+            name: $options.name,
+            opts: [$options.opt1, $options.opt2, $options.opt3],
+            pwd: $options.pwd,
+            sudo_uid: $options.sudo_uid,
+            sudo_gid: $options.sudo_gid,
+            env_files: $options.env_files.unwrap_or_default(),
+        }
+    };
+}
+
 impl RunOptions {
     /// The manager's request.
     pub fn into_request(self, image: String, command: Vec<String>) -> RunRequest {
-        let inputs = LabelInputs {
-            name: self.name,
-            opts: [self.opt1, self.opt2, self.opt3],
-            pwd: self.pwd,
-            sudo_uid: self.sudo_uid,
-            sudo_gid: self.sudo_gid,
-            env_files: self.env_files.unwrap_or_default(),
-        };
+        let inputs = label_inputs!(self);
         RunRequest {
             image,
             command,
@@ -49,14 +57,8 @@ impl InstallOptions {
             image,
             display: self.display.unwrap_or(false),
             pull: self.pull.unwrap_or(true),
-            inputs: LabelInputs {
-                name: self.name,
-                opts: [self.opt1, self.opt2, self.opt3],
-                pwd: self.pwd,
-                sudo_uid: self.sudo_uid,
-                sudo_gid: self.sudo_gid,
-                env_files: self.env_files.unwrap_or_default(),
-            },
+            inputs: label_inputs!(self),
+            // A label's output streams to the caller's fds; it reads no input of theirs.
             fds: CallerFds {
                 stdin: None,
                 stdout: self.stdout.map(Into::into),
@@ -74,14 +76,8 @@ impl UninstallOptions {
             display: self.display.unwrap_or(false),
             force: self.force.unwrap_or(false),
             keep_image: self.keep_image.unwrap_or(false),
-            inputs: LabelInputs {
-                name: self.name,
-                opts: [self.opt1, self.opt2, self.opt3],
-                pwd: self.pwd,
-                sudo_uid: self.sudo_uid,
-                sudo_gid: self.sudo_gid,
-                env_files: self.env_files.unwrap_or_default(),
-            },
+            inputs: label_inputs!(self),
+            // A label's output streams to the caller's fds; it reads no input of theirs.
             fds: CallerFds {
                 stdin: None,
                 stdout: self.stdout.map(Into::into),
