@@ -103,3 +103,25 @@ async fn a_record_without_a_boot_id_or_a_checksum_is_refused() {
         assert!(!kept.boot_id.is_empty() && kept.checksum == "c2.0", "{kept:?}");
     }
 }
+
+#[tokio::test]
+async fn set_update_policy_writes_only_what_polkit_allowed_and_status_shows_it() {
+    let settings = crate::wire::options::PolicySettings {
+        policy: Some("stage".into()),
+        interval: Some("2h".into()),
+        ..Default::default()
+    };
+    let refused = world(&[]);
+    let r = refused.manager.set_update_policy(&caller(1000), &settings).await;
+    assert!(matches!(r, Err(Error::AccessDenied(_))), "{r:?}");
+    assert!(!refused._dir.0.join("atomicd.toml.d").exists(), "a refused caller wrote a drop-in");
+    assert_eq!(asked(&refused), ["org.atomic.host-updates-config"]);
+
+    let w = world(&["org.atomic.host-updates-config"]);
+    w.manager.set_update_policy(&caller(1000), &settings).await.unwrap();
+    let status = w.manager.status().await.unwrap();
+    let updates = status.host.updates.unwrap_or_else(|| panic!("Status has no updates block"));
+    assert_eq!(updates.policy, "stage", "Status reads the policy the Manager now holds");
+    let details = w.authority.asked.lock().unwrap_or_else(|p| p.into_inner())[0].1.clone();
+    assert_eq!(details.get("policy").map(String::as_str), Some("stage"), "{details:?}");
+}
