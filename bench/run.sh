@@ -10,18 +10,13 @@ tests/world.sh up >/dev/null 2>&1
 B=target/release/atomicd
 STATE=$(mktemp -d)
 
-PID=
-stop() { # the atomicd this script started, by its PID
-    [ -n "$PID" ] || return 0
-    kill "$PID" 2>/dev/null || true
-    for _ in $(seq 50); do kill -0 "$PID" 2>/dev/null || break; sleep 0.1; done
-    PID=
-}
+# shellcheck source=../tests/support/pids.sh
+. tests/support/pids.sh
 start() { # start ARGS...: an atomicd of our own on org.atomic
     tests/world.sh stop-daemon
-    stop
+    stop_pid "$STATE/atomicd.pid"
     "$B" --log-target stderr --state-dir "$STATE" "$@" 2>>"$STATE/atomicd.log" &
-    PID=$!
+    echo $! >"$STATE/atomicd.pid"
     for _ in $(seq 50); do
         busctl --system call org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus NameHasOwner s org.atomic | grep -q true && return
         sleep 0.1
@@ -70,6 +65,6 @@ ostree admin deploy --sysroot=$S --os=testos testos/stable >/dev/null 2>&1
 start --engine-socket /run/podman/podman.sock --host-backend ostree --sysroot $S
 echo "host:"
 python3 bench/bench.py host
-stop
+stop_pid "$STATE/atomicd.pid"
 chattr -i "$S"/ostree/deploy/testos/deploy/* 2>/dev/null || true   # ostree marks deployments immutable
 rm -rf "$STATE"

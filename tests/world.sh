@@ -27,6 +27,8 @@ say() { printf 'world: %s\n' "$*" >&2; }
 WAIT_HINT="; see $WORLD/*.log"
 # shellcheck source=support/wait.sh
 . "$ROOT/tests/support/wait.sh"
+# shellcheck source=support/pids.sh
+. "$ROOT/tests/support/pids.sh"
 
 engine_answers() { curl -sf --max-time 3 --unix-socket "$1" http://engine/_ping >/dev/null; }
 # True when NAME has a running owner (an activatable name that nothing owns yet does not count).
@@ -107,16 +109,6 @@ etcd_member() {
         --initial-cluster "$ETCD_CLUSTER" --initial-cluster-token atomicd-test --initial-cluster-state "$state" \
         >"$WORLD/etcd-m$n.log" 2>&1 &
     echo $! >"$WORLD/etcd-m$n.pid"
-}
-# stop_pid FILE: stops the process this script started and recorded in FILE, by its PID (never
-# by name: other work's processes of the same name are not ours), and waits for it to go.
-stop_pid() {
-    local pid
-    pid=$(cat "$1" 2>/dev/null) || return 0
-    rm -f "$1"
-    [ -n "$pid" ] && kill "$pid" 2>/dev/null || return 0
-    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
-    kill -9 "$pid" 2>/dev/null || true
 }
 etcd_healthy() { ETCDCTL_API=3 etcdctl --endpoints="$ETCD_ENDPOINTS" endpoint health >/dev/null 2>&1; }
 etcd_cluster() {

@@ -22,20 +22,14 @@ export LANG=C.UTF-8
 say() { printf 'cockpit: %s\n' "$*" >&2; }
 # shellcheck source=../support/wait.sh
 . "$ROOT/tests/support/wait.sh"
-
-# stop_recorded FILE: stops the process whose PID this run recorded in FILE.
-stop_recorded() {
-    local pid
-    pid=$(cat "$1" 2>/dev/null) || return 0
-    rm -f "$1"
-    [ -n "$pid" ] && kill "$pid" 2>/dev/null || true
-}
+# shellcheck source=../support/pids.sh
+. "$ROOT/tests/support/pids.sh"
 
 PIDS=()
 cleanup() {
     for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
     # The engine the scenarios may have restarted: its PID is in the file, never found by name.
-    stop_recorded "$HERE/podman.pid"
+    stop_pid "$HERE/podman.pid"
     for c in svc cli-made; do podman rm -f "$c" >/dev/null 2>&1 || true; done
     if [ -d "$HERE/sysroot" ]; then chattr -R -i "$HERE/sysroot" 2>/dev/null || true; fi
 }
@@ -45,7 +39,7 @@ trap 'exit 130' INT TERM
 engine_up() {
     mkdir -p "$(dirname "$ENGINE_SOCK")"
     rm -f "$ENGINE_SOCK"
-    stop_recorded "$HERE/podman.pid"
+    stop_pid "$HERE/podman.pid"
     nohup podman system service --time=0 "unix://$ENGINE_SOCK" >"$HERE/podman.log" 2>&1 &
     echo $! >"$HERE/podman.pid"
     wait_for 30 "podman service" curl -sf --unix-socket "$ENGINE_SOCK" http://engine/_ping
@@ -104,7 +98,7 @@ engine_up
 sysroot
 page
 # An atomicd a run that was killed left behind, by the PID that run recorded.
-stop_recorded "$HERE/atomicd.pid"
+stop_pid "$HERE/atomicd.pid"
 rm -rf "$HERE/state"
 # The trust tests' policy (tests/world.sh `signatures`): the Trust view and the verdicts show it.
 TRUST=${ATOMIC_WORLD_DIR:-/var/tmp/atomicd-world}/trust

@@ -13,6 +13,8 @@ HERE=$WORLD/machine
 M=atomicd-machine
 REMOTE_PORT=8173
 FAILED=0
+# shellcheck source=../support/pids.sh
+. "$ROOT/tests/support/pids.sh"
 
 inside() { podman exec "$M" "$@"; }
 say() { printf '\n== %s\n' "$*"; }
@@ -222,7 +224,7 @@ serve_remote() {
     printf 'ID=testos\nPRETTY_NAME="Test OS"\n' >"$HERE/tree/usr/lib/os-release"
     ostree init --repo="$HERE/remote" --mode=archive
     remote_commit 1.0
-    stop_remote
+    stop_pid "$HERE/http.pid"
     nohup python3 -m http.server --bind 127.0.0.1 "$REMOTE_PORT" --directory "$HERE/remote" >"$HERE/http.log" 2>&1 &
     echo $! >"$HERE/http.pid"
     wait_until 10 curl -sf "http://127.0.0.1:$REMOTE_PORT/config"
@@ -305,13 +307,7 @@ purge() {
 }
 
 # The remote's web server this script started, by the PID it recorded (never by name).
-stop_remote() {
-    local pid
-    pid=$(cat "$HERE/http.pid" 2>/dev/null) || return 0
-    rm -f "$HERE/http.pid"
-    [ -n "$pid" ] && kill "$pid" 2>/dev/null || true
-}
-trap stop_remote EXIT
+trap 'stop_pid "$HERE/http.pid"' EXIT
 tests/systemd/machine.sh up || exit 1
 package
 notify_and_status
