@@ -9,20 +9,6 @@ use std::process::Command;
 
 use common::*;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// Parses XML that carries a DOCTYPE, as dbus-daemon and polkitd files do.
-fn parse_xml(text: &str) -> roxmltree::Document<'_> {
-    let opts = roxmltree::ParsingOptions { allow_dtd: true, ..Default::default() };
-    roxmltree::Document::parse_with_options(text, opts).unwrap_or_else(|e| panic!("invalid XML: {e}"))
-}
-
-fn read(rel: &str) -> String {
-    std::fs::read_to_string(root().join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
-}
-
 /// name, type, direction (or access)
 type Arg = (String, String, String);
 

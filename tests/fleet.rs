@@ -20,10 +20,6 @@ use atomicd::updates::fleetlock::{FleetLock, FleetLockError};
 use atomicd::updates::semaphore::Take;
 use common::*;
 
-fn root() -> std::path::PathBuf {
-    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
 const ENDPOINTS: [&str; 3] = ["http://127.0.0.1:12379", "http://127.0.0.1:22379", "http://127.0.0.1:32379"];
 
 fn semaphore(group: &str, slots: u64, first: usize) -> EtcdSemaphore {

@@ -4,18 +4,11 @@
 //! checked against), and the error names from `src/error.rs`. docs/API.md and the Cockpit page
 //! must say the same; none of these tests needs anything running.
 
+mod common;
+
 use std::collections::BTreeSet;
-use std::path::PathBuf;
 
-fn read(rel: &str) -> String {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(rel);
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{rel}: {e}"))
-}
-
-fn parse_xml(text: &str) -> roxmltree::Document<'_> {
-    let opts = roxmltree::ParsingOptions { allow_dtd: true, ..Default::default() };
-    roxmltree::Document::parse_with_options(text, opts).unwrap_or_else(|e| panic!("invalid XML: {e}"))
-}
+use common::{parse_xml, read, root};
 
 /// The words in double quotes that follow `prefix` in `text` (`"org.atomic.run": ...` and the like).
 fn quoted_after<'a>(text: &'a str, prefix: &str) -> Vec<&'a str> {
@@ -135,7 +128,7 @@ fn every_error_name_anyone_writes_is_one_atomicd_sends() {
     }
     let mut readers = vec!["docs/API.md".to_owned(), "dbus/org.atomic.Manager.xml".to_owned()];
     for dir in ["cockpit/atomic", "src/cli"] {
-        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(dir);
+        let path = root().join(dir);
         for entry in std::fs::read_dir(&path).unwrap().flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
             if name.ends_with(".js") || name.ends_with(".rs") {

@@ -38,6 +38,22 @@ pub const PLAIN: &str = "atomic-test/plain";
 pub const TOOLS: &str = "atomic-test/tools";
 pub const NOBODY: u32 = 65534;
 
+/// The repository's root.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A file of the repository, whole.
+pub fn read(rel: &str) -> String {
+    std::fs::read_to_string(root().join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
+}
+
+/// Parses XML that carries a DOCTYPE, as dbus-daemon and polkitd files do.
+pub fn parse_xml(text: &str) -> roxmltree::Document<'_> {
+    let opts = roxmltree::ParsingOptions { allow_dtd: true, ..Default::default() };
+    roxmltree::Document::parse_with_options(text, opts).unwrap_or_else(|e| panic!("invalid XML: {e}"))
+}
+
 /// Only one atomicd can own org.atomic: tests that start one take this lock.
 static BUS_NAME: Mutex<()> = Mutex::new(());
 
