@@ -86,3 +86,42 @@ fn a_created_container_reads_back_with_the_privileges_its_line_was_judged_with()
         assert_eq!(judged(&back), privileges, "{word} was created as {back:?}");
     }
 }
+
+/// A flag given twice, or under its other spelling, reaches the engine once, with its last
+/// value; the judge read every value, so the container never does more than was judged (a
+/// host value taken back by a later one is still judged: stricter, never looser).
+#[test]
+fn a_repeated_or_respelled_flag_creates_its_last_value_and_nothing_unjudged() {
+    let owner = Ownership::default();
+    let cases: [(&[&str], &str); 4] = [
+        (&["--net=bridge", "--network=host"], "host"),
+        (&["--network=host", "--net=bridge"], "bridge"),
+        (&["--log-driver=json-file", "--log-driver=syslog"], "syslog"),
+        (&["--pid=private", "--pid=host"], "host"),
+    ];
+    for (flags, created_value) in cases {
+        let words: Vec<String> = flags.iter().map(|f| (*f).to_owned()).collect();
+        let argv = line(&words);
+        let privileges = judged(&argv);
+        let spec = RunSpec::from_argv(&argv).unwrap();
+        let request = CreateRequest {
+            spec: &spec,
+            image_id: "sha256:1",
+            owner: &owner,
+            streams: StreamSetup::default(),
+        };
+        let host = create_body(request).host_config.unwrap_or_default();
+        let sent = [&host.network_mode, &host.pid_mode]
+            .into_iter()
+            .flatten()
+            .cloned()
+            .chain(host.log_config.as_ref().and_then(|l| l.typ.clone()))
+            .collect::<Vec<_>>();
+        assert!(sent.iter().any(|v| v == created_value), "{flags:?} created {sent:?}");
+        let read_back = judged(&line(&host_flags(&host)));
+        for privilege in &read_back {
+            assert!(privileges.contains(privilege), "{flags:?}: {privilege:?} was created but not judged");
+        }
+        assert!(!privileges.is_empty(), "{flags:?}: a host value was on the line");
+    }
+}
