@@ -25,7 +25,7 @@ function preview(state, act) {
         return alert("info", `${p.image} is not on this host`, "Pull it to see what its labels would do before installing.",
             { id: "install-missing", actions: button("Pull", () => act.pull(p.image), { id: "install-pull" }) });
     const info = p.info;
-    return h("div", { class: "atomic-preview", id: "install-preview" },
+    return h("div", { class: "atomic-preview", id: "install-preview", "data-image": p.image },
         descriptionList([["Image", info.image], ["Image ID", shortId(info["image-id"])], ["Version", info.version], ["Help", info.help]]),
         signatureBlock(info.signature, "install-signature"),
         info.install ? linePreview("INSTALL", info.install) : alert("warning", "This image has no INSTALL label", "There is nothing to install; run it from Containers and images instead."),

@@ -40,7 +40,7 @@ export function renderContainers(state, act) {
     }));
     const p = state.runPreview;
     const runBox = p
-        ? h("div", { class: "atomic-preview", id: "run-preview" },
+        ? h("div", { class: "atomic-preview", id: "run-preview", "data-image": p.image },
             h("h3", { class: "pf-v5-c-title pf-m-md" }, `Run ${p.image} detached`),
             signatureBlock(p.info.signature, "run-signature"),
             p.info.run ? linePreview("RUN", p.info.run) : h("p", {}, "No RUN label: its default command runs, confined."),

@@ -38,6 +38,9 @@ const atomic = new Atomic();
 
 // --- rendering ------------------------------------------------------------------------------
 let scheduled = false;
+// Each preview request's number: an answer that arrives after a newer request was made is
+// dropped, so a slow Info of one image never shows as the preview of the next.
+let previewAsked = 0;
 function render() {
     if (scheduled) return;
     scheduled = true;
@@ -211,11 +214,13 @@ const act = {
             return;
         }
         state.installPreview = null;
+        const asked = ++previewAsked;
         await acting("install", "Cannot show what it does", async () => {
             try {
                 const info = await atomic.call("Info", [image, options({ name: ["s", (state.inputs["install-name"] || "").trim()] })]);
-                state.installPreview = { info };
+                if (asked === previewAsked) state.installPreview = { info, image };
             } catch (error) {
+                if (asked !== previewAsked) return;
                 if (error && error.name === "org.atomic.Error.ImageNotFound") state.installPreview = { missing: true, image };
                 else throw error;
             }
@@ -274,8 +279,10 @@ const act = {
         refresh(["containers", "status"]);
     },
     async runPreview(image) {
+        const asked = ++previewAsked;
         await acting("containers", `Cannot show what ${image} runs`, async () => {
-            state.runPreview = { image, info: await atomic.call("Info", [image, {}]) };
+            const info = await atomic.call("Info", [image, {}]);
+            if (asked === previewAsked) state.runPreview = { image, info };
         });
     },
     async run(image) {

@@ -115,4 +115,8 @@ say "atomicd, two cockpit-ws and the slow remote are up; running the browser"
 export COCKPIT_HERE=$HERE ROOT_URL="http://127.0.0.1:$ROOT_PORT" USER_URL="http://127.0.0.1:$USER_PORT" \
     ENGINE_SOCK ATOMIC_CLI="$ROOT/target/debug/atomic"
 if [ -n "${COCKPIT_HOLD:-}" ]; then say "holding (COCKPIT_HOLD)"; sleep infinity; fi
-node tests/cockpit/scenarios.mjs
+if ! node tests/cockpit/scenarios.mjs; then
+    say "atomicd's log, its last 40 lines:"
+    tail -n 40 "$HERE/atomicd.log" >&2
+    exit 1
+fi

@@ -50,7 +50,10 @@ async function scenario(name, page, fn) {
         console.log(`ok: ${name} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
     } catch (error) {
         failed += 1;
-        console.log(`FAILED: ${name}: ${error.message.split("\n").slice(0, 6).join("\n  ")}`);
+        console.log(`FAILED: ${name}: ${error.message.split("\n").slice(0, 12).join("\n  ")}`);
+        // What the page said when it failed: its alerts name the error atomicd returned.
+        const alerts = await page.locator(".pf-v5-c-alert").allTextContents().catch(() => []);
+        for (const text of alerts) console.log(`   alert on the page: ${text.replace(/\s+/g, " ").trim().slice(0, 300)}`);
         await page.screenshot({ path: join(SHOTS, `failed-${name.replace(/[^a-z0-9]+/gi, "-")}.png`), fullPage: true }).catch(() => {});
     }
 }
@@ -71,6 +74,17 @@ async function open(browser, base, viewport = { width: 1280, height: 900 }) {
     await page.goto(base + PAGE_PATH);
     await page.locator("#summary").filter({ hasText: "atomicd" }).waitFor({ timeout: 15000 });
     return page;
+}
+
+// Types an image (and a name) into the Install form and waits for the preview of that image:
+// the one a previous request showed is still on the page until the new answer replaces it.
+async function previewOf(page, image, name = "") {
+    await page.getByRole("textbox", { name: "Image" }).fill(image);
+    await page.getByRole("textbox", { name: "Name" }).fill(name);
+    await page.getByRole("button", { name: "Show what it does" }).click();
+    const preview = page.locator(`#install-preview[data-image="${image}"]`);
+    await preview.waitFor({ timeout: 20000 });
+    return preview;
 }
 
 async function view(page, name) {
@@ -113,11 +127,7 @@ await scenario("the host view shows the backend and its deployments", page, asyn
 await scenario("install a labelled image after its preview", page, async () => {
     rmSync(APP_FILE, { force: true });
     await view(page, "Applications");
-    await page.getByRole("textbox", { name: "Image" }).fill("atomic-test/app");
-    await page.getByRole("textbox", { name: "Name" }).fill("cockpit-app");
-    await page.getByRole("button", { name: "Show what it does" }).click();
-    const preview = page.locator("#install-preview");
-    await preview.waitFor();
+    const preview = await previewOf(page, "atomic-test/app", "cockpit-app");
     const privileges = await preview.locator("ul[aria-label='What INSTALL may do to the host'] li").allTextContents();
     const shown = await preview.locator(".atomic-command").first().textContent();
     console.log(`   INSTALL preview: ${shown}`);
@@ -133,10 +143,7 @@ await scenario("install a labelled image after its preview", page, async () => {
     if (!existsSync(APP_FILE)) throw new Error(`${APP_FILE} was not written`);
     console.log(`   record shown; ${APP_FILE} exists`);
     // An INSTALL label that prints: its output shows in the page as it comes.
-    await page.getByRole("textbox", { name: "Image" }).fill("atomic-test/installable");
-    await page.getByRole("textbox", { name: "Name" }).fill("cockpit-inst");
-    await page.getByRole("button", { name: "Show what it does" }).click();
-    await page.locator("#install-confirm").click();
+    await (await previewOf(page, "atomic-test/installable", "cockpit-inst")).locator("#install-confirm").click();
     await page.locator("#apps-output pre", { hasText: "installing" }).waitFor({ timeout: 30000 });
     await page.locator("#installed tr[data-key='cockpit-inst']").waitFor({ timeout: 30000 });
     console.log(`   its label's output: ${(await page.locator("#apps-output pre").textContent()).trim()}`);
@@ -171,18 +178,14 @@ await scenario("the Trust view lists the policy, and previews and images show ea
     console.log(`   ${await page.locator("#trust-scopes tbody tr").count()} scopes; ${requires.trim()}`);
     await shot(page, "trust");
     await view(page, "Applications");
-    const previewOf = async image => {
-        await page.getByRole("textbox", { name: "Image" }).fill(image);
-        await page.getByRole("textbox", { name: "Name" }).fill("");
-        await page.getByRole("button", { name: "Show what it does" }).click();
-        const block = page.locator("#install-preview #install-signature");
-        await block.waitFor({ timeout: 15000 });
+    const verdictOf = async image => {
+        const block = (await previewOf(page, image)).locator("#install-signature");
         return (await block.textContent()).replace(/\s+/g, " ").trim();
     };
-    const signed = await previewOf("127.0.0.1:5000/atomic-test/signed:latest");
+    const signed = await verdictOf("127.0.0.1:5000/atomic-test/signed:latest");
     console.log(`   signed: ${signed}`);
     if (!signed.includes("signed by")) throw new Error(`the signed image's preview says ${signed}`);
-    const unsigned = await previewOf("127.0.0.1:5000/atomic-test/unsigned:latest");
+    const unsigned = await verdictOf("127.0.0.1:5000/atomic-test/unsigned:latest");
     console.log(`   unsigned: ${unsigned.slice(0, 160)}`);
     if (!unsigned.includes("Not trusted") || !unsigned.includes("no signature")) throw new Error(`the unsigned image's preview says ${unsigned}`);
     await shot(page, "install-untrusted");
@@ -327,7 +330,7 @@ await scenario("an unprivileged user sees the data but may not install", user, a
     console.log("   the installed records show to the unprivileged user");
     await user.getByRole("textbox", { name: "Image" }).fill("atomic-test/installable");
     await user.getByRole("textbox", { name: "Image" }).press("Enter");
-    await user.locator("#install-confirm").click();
+    await user.locator('#install-preview[data-image="atomic-test/installable"] #install-confirm').click();
     const error = user.locator("#install-error");
     await error.waitFor({ timeout: 20000 });
     const text = (await error.textContent()).trim();
