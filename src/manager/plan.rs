@@ -125,15 +125,21 @@ pub struct RunShape<'a> {
     pub selinux: bool,
 }
 
+/// The plan of one line. `after_image` are the caller's words (Run's command, Install's and
+/// Uninstall's arguments): the line is read without them first, so wherever the line ends they
+/// become words after its image, never a flag or the value of one.
 fn from_line(
     operation: Operation,
     image: ImageRef,
     info: &ImageInfo,
-    argv: Vec<String>,
+    mut argv: Vec<String>,
+    after_image: &[String],
     warnings: Vec<String>,
     labelled: bool,
 ) -> Result<Plan> {
-    let spec = RunSpec::from_argv(&argv)?;
+    let mut spec = RunSpec::from_argv(&argv)?;
+    argv.extend(after_image.iter().cloned());
+    spec.command.extend(after_image.iter().cloned());
     // The line's image word is where the caller's IMAGE was substituted; `$OPT1` or a hard-coded
     // name must not move what runs away from what was inspected and authorized.
     if labelled && spec.image != image.as_str() {
@@ -166,34 +172,36 @@ fn from_line(
 pub(super) fn run(image: ImageRef, info: &ImageInfo, vars: &Vars, shape: RunShape<'_>) -> Result<Plan> {
     let name = vars.name.as_str();
     if shape.spc {
-        let argv = label::spc_line(image.as_str(), name, shape.mode, shape.selinux, shape.command);
-        return from_line(Operation::Run, image, info, argv, Vec::new(), false);
+        let argv = label::spc_line(image.as_str(), name, shape.mode, shape.selinux, &[]);
+        return from_line(Operation::Run, image, info, argv, shape.command, Vec::new(), false);
     }
     match label::find_label(&info.labels, LabelKind::Run) {
         Some(line) => {
-            let resolved = label::resolve(line, vars, shape.command)?;
+            let resolved = label::resolve(line, vars, &[])?;
             let as_written = RunSpec::from_argv(&resolved.argv)?;
             let argv = label::apply_mode(resolved.argv, shape.mode, &as_written);
-            from_line(Operation::Run, image, info, argv, resolved.warnings, true)
+            from_line(Operation::Run, image, info, argv, shape.command, resolved.warnings, true)
         }
         None => {
-            let argv = label::default_line(image.as_str(), name, shape.mode, shape.command);
-            from_line(Operation::Run, image, info, argv, Vec::new(), false)
+            let argv = label::default_line(image.as_str(), name, shape.mode, &[]);
+            from_line(Operation::Run, image, info, argv, shape.command, Vec::new(), false)
         }
     }
 }
 
-/// Plans an Install or Uninstall line; `None` when the image has no such label.
+/// Plans an Install, Uninstall or Stop line with the caller's `args` after its image; `None`
+/// when the image has no such label.
 pub(super) fn install_line(
     operation: Operation,
     kind: LabelKind,
     image: ImageRef,
     info: &ImageInfo,
     vars: &Vars,
+    args: &[String],
 ) -> Result<Option<Plan>> {
     let Some(line) = label::find_label(&info.labels, kind) else { return Ok(None) };
     let resolved = label::resolve(line, vars, &[])?;
-    from_line(operation, image, info, resolved.argv, resolved.warnings, true).map(Some)
+    from_line(operation, image, info, resolved.argv, args, resolved.warnings, true).map(Some)
 }
 
 /// What a container's host configuration lets it do, judged by the line table; a configuration
@@ -306,6 +314,9 @@ impl Plan {
             return Ok(self);
         }
         let tty = if shape.mode.tty { vec!["-t".to_owned()] } else { Vec::new() };
+        // A line that says `-d` (the label's own or the caller's detach) made a container nobody
+        // follows: starting it again returns once it runs, as its first Run did.
+        let detached_line = shape.mode.detach || self.spec.as_ref().is_some_and(|spec| spec.detach);
         // What runs is the container's own image, which a re-tag may have left behind: that is
         // the image shown, authorized and verified.
         self.image_id = c.image_id.clone();
@@ -318,7 +329,7 @@ impl Plan {
                 (Vec::new(), Step::AlreadyRunning { id: c.id })
             }
             (true, false) => {
-                let attach = !shape.mode.detach;
+                let attach = !detached_line;
                 let argv = if attach {
                     words(&["docker", "start", "--attach", &c.name])
                 } else {

@@ -86,6 +86,20 @@ fn an_existing_container_is_judged_by_its_own_configuration() {
 }
 
 #[test]
+fn a_stopped_container_of_a_detached_label_is_started_not_followed() {
+    // The seed's ntpd label: `-d` in the label, no `--detach` from the caller.
+    let line = plan(&[("RUN", "docker run -d --name NAME --cap-add SYS_TIME IMAGE ntpd -d -n")]).unwrap();
+    let started = line.against(Some(mine(false, &["--cap-add=SYS_TIME"])), shape(&[], false), 0).unwrap();
+    assert_eq!(started.step, Step::Start { id: "c1".into(), stdin: true, tty: false, attach: false });
+    assert_eq!(started.argv, ["docker", "start", "app"]);
+    // A command still runs in it and its output is followed: only the restart is detached.
+    let line = plan(&[("RUN", "docker run -d --name NAME IMAGE")]).unwrap();
+    let cmd = vec!["date".to_owned()];
+    let exec = line.against(Some(mine(true, &[])), shape(&cmd, false), 0).unwrap();
+    assert!(matches!(exec.step, Step::Exec { detach: false, .. }), "{:?}", exec.step);
+}
+
+#[test]
 fn only_atomicd_s_containers_of_the_same_image_are_touched() {
     let line = plan(&[("RUN", "docker run --name NAME IMAGE")]).unwrap();
     let foreign = ContainerInfo { owner: None, ..mine(true, &[]) };
