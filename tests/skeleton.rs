@@ -102,7 +102,7 @@ async fn display_resolves_the_line_and_runs_nothing() {
     assert!(line.contains(&"--privileged".to_owned()) && line.contains(&"/:/host".to_owned()), "{line:?}");
     assert!(line.contains(&"NAME=tools-spc".to_owned()), "{line:?}");
     let (code, out, _) = cli_as(NOBODY, &["run", "--display", PLAIN, "echo", "a b"]);
-    assert_eq!((code, out.trim()), (0, "docker run -i --rm --name plain atomic-test/plain echo 'a b'"));
+    assert_eq!((code, out.trim()), (0, "docker run -i --name plain atomic-test/plain echo 'a b'"));
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -198,6 +198,9 @@ pub struct InstallArgs {
     pub opts: OptArgs,
     /// The image.
     pub image: String,
+    /// Arguments appended after the INSTALL label's image, each one word as given.
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub args: Vec<String>,
 }
 
 /// `atomic uninstall`
@@ -223,6 +226,9 @@ pub struct UninstallArgs {
     pub opts: OptArgs,
     /// The image.
     pub image: String,
+    /// Arguments appended after the UNINSTALL label's image, each one word as given.
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub args: Vec<String>,
 }
 
 /// `atomic host ...`

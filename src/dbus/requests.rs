@@ -55,6 +55,7 @@ impl InstallOptions {
     pub fn into_request(self, image: String) -> InstallRequest {
         InstallRequest {
             image,
+            args: self.args.unwrap_or_default(),
             display: self.display.unwrap_or(false),
             pull: self.pull.unwrap_or(true),
             inputs: label_inputs!(self),
@@ -73,6 +74,7 @@ impl UninstallOptions {
     pub fn into_request(self, image: String) -> UninstallRequest {
         UninstallRequest {
             image,
+            args: self.args.unwrap_or_default(),
             display: self.display.unwrap_or(false),
             force: self.force.unwrap_or(false),
             keep_image: self.keep_image.unwrap_or(false),

@@ -57,10 +57,12 @@ fn line_start(mode: LineMode) -> Vec<String> {
     argv
 }
 
-/// `docker run -i [-t] --rm --name NAME IMAGE [command]`: Run of an image without a RUN label.
+/// `docker run -i [-t] --name NAME IMAGE [command]`: Run of an image without a RUN label. No
+/// `--rm`: a tools container is kept, so the next Run of the image runs its command in it (as the
+/// original `atomic` was designed for the RHEL tools container).
 pub(crate) fn default_line(image: &str, name: &str, mode: LineMode, command: &[String]) -> Vec<String> {
     let mut argv = line_start(mode);
-    argv.extend(["--rm", "--name", name, image].map(String::from));
+    argv.extend(["--name", name, image].map(String::from));
     argv.extend(command.iter().cloned());
     argv
 }
@@ -142,11 +144,11 @@ mod tests {
                 LineMode { tty: true, detach: false },
                 &cmd
             )),
-            "docker run -i -t --rm --name tools tools ls -l"
+            "docker run -i -t --name tools tools ls -l"
         );
         assert_eq!(
             crate::text::display_line(&default_line("tools", "t", LineMode::default(), &[])),
-            "docker run -i --rm --name t tools"
+            "docker run -i --name t tools"
         );
         assert_eq!(
             crate::text::display_line(&default_line(
@@ -155,7 +157,7 @@ mod tests {
                 LineMode { tty: false, detach: true },
                 &[]
             )),
-            "docker run -i -d --rm --name t tools"
+            "docker run -i -d --name t tools"
         );
         assert_eq!(
             crate::text::display_line(&spc_line("tools", "tools-spc", LineMode::default(), true, &[])),

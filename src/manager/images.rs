@@ -73,7 +73,7 @@ impl Manager {
             RunShape { spc: false, mode: LineMode::default(), command: &[], replace: false, selinux: false };
         let run = Some(described(label(LabelKind::Run), plan::run(image.clone(), &info, &vars, shape)));
         let line = |kind, operation| {
-            let planned = plan::install_line(operation, kind, image.clone(), &info, &vars);
+            let planned = plan::install_line(operation, kind, image.clone(), &info, &vars, &[]);
             label(kind).map(|raw| {
                 described(Some(raw), planned.and_then(|p| p.ok_or_else(|| Error::Failed(String::new()))))
             })

@@ -16,7 +16,7 @@ use crate::wire::results::{InstallResult, UninstallResult};
 impl Manager {
     /// Install: pull when missing, run the INSTALL label, record the installation.
     pub async fn install(&self, caller: &Caller, request: InstallRequest) -> Result<InstallResult> {
-        let InstallRequest { image, display, pull, inputs, fds } = request;
+        let InstallRequest { image, args, display, pull, inputs, fds } = request;
         let image = ImageRef::parse(&image)?;
         let name = container_name(&image, &inputs, false)?;
         let vars = vars(caller, &image, &name, &inputs)?;
@@ -31,8 +31,9 @@ impl Manager {
             }
             other => other?,
         };
-        let mut plan = plan::install_line(Operation::Install, LabelKind::Install, image, &info, &vars)?
-            .ok_or_else(|| Error::LabelMissing(format!("image {:?} has no INSTALL label", vars.image)))?;
+        let mut plan =
+            plan::install_line(Operation::Install, LabelKind::Install, image, &info, &vars, &args)?
+                .ok_or_else(|| Error::LabelMissing(format!("image {:?} has no INSTALL label", vars.image)))?;
         self.judge_signature(&mut plan, &info, display).await?;
         let mut result = InstallResult::from(&plan);
         result.name = name.clone();
@@ -93,14 +94,20 @@ impl Manager {
     /// Uninstall: run the UNINSTALL label of an installed image, remove atomicd's containers of
     /// it and the image, and drop the record. Containers atomicd did not make are left alone.
     pub async fn uninstall(&self, caller: &Caller, request: UninstallRequest) -> Result<UninstallResult> {
-        let UninstallRequest { image, display, force, keep_image, inputs, fds } = request;
+        let UninstallRequest { image, args, display, force, keep_image, inputs, fds } = request;
         let image = ImageRef::parse(&image)?;
         let name = container_name(&image, &inputs, false)?;
         let vars = vars(caller, &image, &name, &inputs)?;
         let info = self.engine.inspect_image(image.as_str()).await?;
         let installed = self.is_installed(&image, &info.id)?;
-        let line =
-            plan::install_line(Operation::Uninstall, LabelKind::Uninstall, image.clone(), &info, &vars)?;
+        let line = plan::install_line(
+            Operation::Uninstall,
+            LabelKind::Uninstall,
+            image.clone(),
+            &info,
+            &vars,
+            &args,
+        )?;
         let mut warnings = Vec::new();
         let mut plan = match line {
             Some(plan) if installed || force => plan,

@@ -54,6 +54,8 @@ pub struct RunRequest {
 pub struct InstallRequest {
     /// The image as the caller wrote it.
     pub image: String,
+    /// `args`: words after the label's image, as `atomic install IMAGE ARG...` gives them.
+    pub args: Vec<String>,
     /// `display`
     pub display: bool,
     /// `pull` (default true).
@@ -69,6 +71,8 @@ pub struct InstallRequest {
 pub struct UninstallRequest {
     /// The image as the caller wrote it.
     pub image: String,
+    /// `args`: words after the label's image, as `atomic uninstall IMAGE ARG...` gives them.
+    pub args: Vec<String>,
     /// `display`
     pub display: bool,
     /// `force`: remove running containers, and run the UNINSTALL label of an image that has no

@@ -41,7 +41,8 @@ impl Manager {
         let info = self.engine.inspect_image(&container.image_id).await?;
         let inputs = LabelInputs { name: Some(name.to_owned()), ..inputs };
         let vars = vars(caller, &image, name, &inputs)?;
-        let labelled = plan::install_line(Operation::Stop, LabelKind::Stop, image.clone(), &info, &vars)?;
+        let labelled =
+            plan::install_line(Operation::Stop, LabelKind::Stop, image.clone(), &info, &vars, &[])?;
         let mut plan = labelled.unwrap_or_else(|| {
             let mut plain = Plan::nothing(Operation::Stop, image, &container.image_id);
             plain.argv = ["docker", "stop", "-t", &timeout.to_string(), name].map(String::from).to_vec();

@@ -107,7 +107,7 @@ impl Manager {
             (LabelKind::Install, Operation::Install, new),
         ];
         for (kind, operation, info) in steps {
-            let Some(mut plan) = plan::install_line(operation, kind, image.clone(), info, &vars)? else {
+            let Some(mut plan) = plan::install_line(operation, kind, image.clone(), info, &vars, &[])? else {
                 continue;
             };
             self.judge_signature(&mut plan, info, false).await?;

@@ -137,6 +137,8 @@ pub struct ListOptions {
 pub struct InstallOptions {
     /// The container name instead of the image's.
     pub name: Option<String>,
+    /// Words appended after the INSTALL label's image, each one word.
+    pub args: Option<Vec<String>>,
     /// Resolve and answer; nothing runs.
     pub display: Option<bool>,
     /// `$OPT1`
@@ -167,6 +169,8 @@ pub struct InstallOptions {
 pub struct UninstallOptions {
     /// The container name instead of the image's.
     pub name: Option<String>,
+    /// Words appended after the UNINSTALL label's image, each one word.
+    pub args: Option<Vec<String>>,
     /// Resolve and answer; nothing runs.
     pub display: Option<bool>,
     /// Remove running containers; run the UNINSTALL label without an installation record.

@@ -363,3 +363,27 @@ async fn a_refused_caller_changes_nothing() {
     assert!(matches!(r, Err(Error::AccessDenied(_))));
     assert!(w.engine.calls().is_empty());
 }
+
+#[tokio::test]
+async fn install_arguments_are_words_after_the_image_that_polkit_is_shown() {
+    let w = world(&["org.atomic.install"]);
+    w.engine.image("app", "sha256:a1", &[("INSTALL", "docker run --rm IMAGE printf '%s\\n'")]);
+    let args: Vec<String> =
+        ["asdf&jkl", "bash -c \"echo arg1 arg2\"", "ježek", "-v"].map(String::from).to_vec();
+    let install = |args: Vec<String>| InstallRequest { image: "app".into(), args, ..Default::default() };
+    let r = w.manager.install(&caller(0), install(args.clone())).await.unwrap();
+    assert_eq!(r.command[r.command.len() - 4..], args[..], "{:?}", r.command);
+    assert!(r.privileges.is_empty(), "a word after the image is no flag: {:?}", r.privileges);
+    let asked = w.authority.asked.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    assert_eq!(asked[0].1["command"], crate::text::display_line(&r.command));
+
+    // A line that ends in a flag cannot take its value (or its image) from the arguments.
+    w.engine.image("dangling", "sha256:a2", &[("INSTALL", "docker run --rm -v")]);
+    let smuggled = InstallRequest {
+        image: "dangling".into(),
+        args: ["/:/host", "dangling"].map(String::from).to_vec(),
+        ..Default::default()
+    };
+    let r = w.manager.install(&caller(0), smuggled).await;
+    assert!(matches!(&r, Err(Error::UnsupportedLabel(m)) if m.contains("-v needs a value")), "{r:?}");
+}
