@@ -4,7 +4,9 @@ use clap::{Args, Parser, Subcommand};
 
 /// atomic: run container images as their labels say, and manage the image-based host, through atomicd.
 #[derive(Debug, Parser)]
-#[command(name = "atomic", version = crate::VERSION)]
+// `atomic help IMAGE` is the image's help, as in the original tool; `atomic --help` and
+// `atomic SUBCOMMAND --help` are the CLI's own.
+#[command(name = "atomic", version = crate::VERSION, disable_help_subcommand = true)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
@@ -29,6 +31,8 @@ pub enum Command {
     Pull(PullArgs),
     /// What an image is and what each of its labels would do.
     Info(InfoArgs),
+    /// An image's help: its HELP label run, or its /help.1 man page.
+    Help(HelpArgs),
     /// The local images and the labels atomic acts on.
     Images(ListArgs),
     /// The containers atomicd made.
@@ -132,6 +136,19 @@ pub struct InfoArgs {
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
+    /// The image.
+    pub image: String,
+}
+
+/// `atomic help`
+#[derive(Debug, Args)]
+pub struct HelpArgs {
+    /// Container name the HELP label is resolved with (default: the image's name).
+    #[arg(long, short = 'n')]
+    pub name: Option<String>,
+    /// Values for $OPT1..$OPT3 in the label.
+    #[command(flatten)]
+    pub opts: OptArgs,
     /// The image.
     pub image: String,
 }

@@ -4,6 +4,7 @@ pub mod args;
 mod env_files;
 mod fleet;
 pub mod generated;
+mod help;
 mod host;
 pub mod job;
 pub mod render;
@@ -218,6 +219,7 @@ async fn dispatch(cli: Cli) -> Result<u8, Failure> {
         Command::Run(a) => run(&proxy, a).await,
         Command::Pull(a) => pull(&proxy, &a.image).await,
         Command::Info(a) => info(&proxy, a).await,
+        Command::Help(a) => help::help(&proxy, a).await,
         Command::Images(a) => images(&proxy, a).await,
         Command::Containers(a) => containers(&proxy, a).await,
         Command::Stop(a) => stop(&proxy, a).await,

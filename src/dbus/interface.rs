@@ -13,14 +13,14 @@ use crate::manager::{journaled, Manager};
 use crate::system::caller::Caller;
 use crate::system::lifecycle::Activity;
 use crate::wire::options::{
-    self, CleanupOptions, DeployOptions, InfoOptions, InstallOptions, ListOptions, PolicySettings,
-    PullOptions, RebaseOptions, RollbackOptions, RunOptions, StopOptions, TrustRequirement, UninstallOptions,
-    UpdateOptions, UpgradeOptions,
+    self, CleanupOptions, DeployOptions, HelpOptions, InfoOptions, InstallOptions, ListOptions,
+    PolicySettings, PullOptions, RebaseOptions, RollbackOptions, RunOptions, StopOptions, TrustRequirement,
+    UninstallOptions, UpdateOptions, UpgradeOptions,
 };
 use crate::wire::results::{
-    CleanupResult, ContainerEntry, DeployResult, ImageEntry, InfoResult, InstallResult, PullResult,
-    RollbackResult, RunResult, StatusReport, StopResult, TrustReport, UninstallResult, UpdateBlock,
-    UpdateResult, UpgradeResult,
+    CleanupResult, ContainerEntry, DeployResult, HelpResult, ImageEntry, InfoResult, InstallResult,
+    PullResult, RollbackResult, RunResult, StatusReport, StopResult, TrustReport, UninstallResult,
+    UpdateBlock, UpdateResult, UpgradeResult,
 };
 
 /// The D-Bus face of [`Manager`].
@@ -51,6 +51,7 @@ impl OptionsSchema for ManagerInterface {
             "Run" => options::check::<RunOptions>(dict),
             "Install" => options::check::<InstallOptions>(dict),
             "Uninstall" => options::check::<UninstallOptions>(dict),
+            "Help" => options::check::<HelpOptions>(dict),
             "HostUpgrade" => options::check::<UpgradeOptions>(dict),
             "Rollback" => options::check::<RollbackOptions>(dict),
             "Pull" => options::check::<PullOptions>(dict),
@@ -122,6 +123,21 @@ impl ManagerInterface {
         let request = options.into_request(image);
         let caller = Caller::from_header(conn, &header).await?;
         journaled(self.manager.uninstall(&caller, request)).await
+    }
+
+    /// Shows an image's help: its HELP label run, or its /help.1 man page.
+    #[zbus(out_args("result"))]
+    async fn help(
+        &self,
+        image: String,
+        options: HelpOptions,
+        #[zbus(header)] header: Header<'_>,
+        #[zbus(connection)] conn: &Connection,
+    ) -> Result<HelpResult> {
+        let _busy = self.activity.enter();
+        let request = options.into_request(image);
+        let caller = Caller::from_header(conn, &header).await?;
+        journaled(self.manager.help(&caller, request)).await
     }
 
     /// Upgrades the image-based host.

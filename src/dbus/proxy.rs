@@ -8,15 +8,15 @@ use std::collections::HashMap;
 use zbus::zvariant::{DeserializeDict, OwnedValue, Type, Value};
 
 pub use crate::wire::options::{
-    CleanupOptions, DeployOptions, InfoOptions, InstallOptions, ListOptions, PolicySettings, PullOptions,
-    RebaseOptions, RollbackOptions, RunOptions, StopOptions, TrustRequirement, UninstallOptions,
+    CleanupOptions, DeployOptions, HelpOptions, InfoOptions, InstallOptions, ListOptions, PolicySettings,
+    PullOptions, RebaseOptions, RollbackOptions, RunOptions, StopOptions, TrustRequirement, UninstallOptions,
     UpdateOptions, UpgradeOptions,
 };
 pub use crate::wire::results::{
-    CleanupResult, ContainerEntry, DeployResult, DeploymentBlock, DiffBlock, EngineBlock, HostBlock,
-    ImageEntry, InfoResult, InstallResult, InstalledBlock, LabelInfo, LockBlock, PullResult, RollbackResult,
-    RunResult, SignatureBlock, StatusReport, StopResult, TrustReport, TrustScope, UninstallResult,
-    UpdateBlock, UpdateResult, UpdatesBlock, UpgradeResult,
+    CleanupResult, ContainerEntry, DeployResult, DeploymentBlock, DiffBlock, EngineBlock, HelpResult,
+    HostBlock, ImageEntry, InfoResult, InstallResult, InstalledBlock, LabelInfo, LockBlock, PullResult,
+    RollbackResult, RunResult, SignatureBlock, StatusReport, StopResult, TrustReport, TrustScope,
+    UninstallResult, UpdateBlock, UpdateResult, UpdatesBlock, UpgradeResult,
 };
 
 /// `org.atomic.Manager` as seen by clients. Every guarded method allows interactive
@@ -32,6 +32,8 @@ pub trait Manager {
     #[zbus(allow_interactive_auth)]
     fn run(&self, image: &str, command: &[String], options: &RunOptions) -> zbus::Result<RunResult>;
 
+    /// Help
+    fn help(&self, image: &str, options: &HelpOptions) -> zbus::Result<HelpResult>;
     /// Install
     #[zbus(allow_interactive_auth)]
     fn install(&self, image: &str, options: &InstallOptions) -> zbus::Result<InstallResult>;

@@ -1,8 +1,8 @@
 //! The options → request conversion: each method's typed options become the manager's request
 //! here, in one place, so the surface stays a translation.
 
-use crate::manager::{CallerFds, InstallRequest, LabelInputs, RunRequest, UninstallRequest};
-use crate::wire::options::{InfoOptions, InstallOptions, RunOptions, UninstallOptions};
+use crate::manager::{CallerFds, HelpRequest, InstallRequest, LabelInputs, RunRequest, UninstallRequest};
+use crate::wire::options::{HelpOptions, InfoOptions, InstallOptions, RunOptions, UninstallOptions};
 
 /// The label inputs of the options of a method that runs a label: Run, Install and Uninstall
 /// spell them alike, and read them here alike.
@@ -58,6 +58,22 @@ impl InstallOptions {
             args: self.args.unwrap_or_default(),
             display: self.display.unwrap_or(false),
             pull: self.pull.unwrap_or(true),
+            inputs: label_inputs!(self),
+            // A label's output streams to the caller's fds; it reads no input of theirs.
+            fds: CallerFds {
+                stdin: None,
+                stdout: self.stdout.map(Into::into),
+                stderr: self.stderr.map(Into::into),
+            },
+        }
+    }
+}
+
+impl HelpOptions {
+    /// The manager's request.
+    pub fn into_request(self, image: String) -> HelpRequest {
+        HelpRequest {
+            image,
             inputs: label_inputs!(self),
             // A label's output streams to the caller's fds; it reads no input of theirs.
             fds: CallerFds {

@@ -27,6 +27,7 @@ use super::{
 use crate::error::{Error, Result};
 use crate::text::{dbus_safe, Tail};
 
+mod archive;
 mod connect;
 mod errors;
 
@@ -352,6 +353,10 @@ impl Engine for DockerEngine {
             .await
             .map_err(|e| classify(&self.selected(), &format!("inspecting exec {exec_id}"), e))?;
         inspected.exit_code.ok_or_else(|| Error::EngineError(format!("exec {exec_id} reports no exit code")))
+    }
+
+    async fn read_file(&self, id: &str, path: &str, limit: usize) -> Result<Option<Vec<u8>>> {
+        archive::read_file(&self.client().await?, &self.selected(), id, path, limit).await
     }
 }
 

@@ -231,4 +231,8 @@ pub trait Engine: Send + Sync {
     async fn exec_detached(&self, id: &str, command: &[String]) -> Result<String>;
     /// The exit code of a finished exec.
     async fn exec_exit_code(&self, exec_id: &str) -> Result<i64>;
+    /// The regular file at `path` in a (created, not necessarily started) container, read
+    /// through the engine's archive API; `None` when there is no such file. Past `limit` bytes
+    /// it is refused and read no further.
+    async fn read_file(&self, id: &str, path: &str, limit: usize) -> Result<Option<Vec<u8>>>;
 }

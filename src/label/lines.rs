@@ -14,6 +14,8 @@ pub(crate) enum LabelKind {
     Uninstall,
     /// `STOP`
     Stop,
+    /// `HELP`
+    Help,
 }
 
 impl LabelKind {
@@ -24,6 +26,7 @@ impl LabelKind {
             LabelKind::Install => "INSTALL",
             LabelKind::Uninstall => "UNINSTALL",
             LabelKind::Stop => "STOP",
+            LabelKind::Help => "HELP",
         }
     }
 }

@@ -14,9 +14,9 @@ use crate::system::polkit::Action;
 pub(super) fn actions(plan: &Plan) -> Vec<Action> {
     let privileged = !plan.privileges.is_empty();
     let method = match plan.operation {
-        // run-privileged covers a Run by itself.
-        Operation::Run if privileged => None,
-        Operation::Run => Some(Action::Run),
+        // run-privileged covers a Run by itself; Help runs its line as a Run does.
+        Operation::Run | Operation::Help if privileged => None,
+        Operation::Run | Operation::Help => Some(Action::Run),
         Operation::Install => Some(Action::Install),
         Operation::Uninstall => Some(Action::Uninstall),
         Operation::Stop => Some(Action::Stop),

@@ -8,6 +8,7 @@ mod changes;
 mod containers;
 mod display_cache;
 mod flight;
+mod help;
 mod host_ops;
 mod images;
 mod install;
@@ -30,7 +31,7 @@ pub(crate) use attach::CallerFds;
 pub(crate) use auto_update::AutoUpdates;
 pub(crate) use changes::{coalesce, Area, Changes};
 pub(crate) use jobs::{journaled, JobBoard, JobState, Jobs};
-pub(crate) use request::{InstallRequest, LabelInputs, RunRequest, UninstallRequest};
+pub(crate) use request::{HelpRequest, InstallRequest, LabelInputs, RunRequest, UninstallRequest};
 pub(crate) use stop::DEFAULT_STOP_TIMEOUT;
 
 use crate::engine::Engine;

@@ -182,4 +182,7 @@ impl Engine for Owned {
     async fn exec_exit_code(&self, exec_id: &str) -> Result<i64> {
         self.inner.exec_exit_code(exec_id).await
     }
+    async fn read_file(&self, id: &str, path: &str, limit: usize) -> Result<Option<Vec<u8>>> {
+        self.inner.read_file(id, path, limit).await
+    }
 }

@@ -20,6 +20,8 @@ pub enum Operation {
     Uninstall,
     /// Stop (shown by Info; not run yet)
     Stop,
+    /// Help: the HELP label, authorized as a Run of its line
+    Help,
 }
 
 impl Operation {
@@ -30,6 +32,7 @@ impl Operation {
             Operation::Install => "Install",
             Operation::Uninstall => "Uninstall",
             Operation::Stop => "Stop",
+            Operation::Help => "Help",
         }
     }
 }

@@ -66,6 +66,17 @@ pub struct InstallRequest {
     pub fds: CallerFds,
 }
 
+/// Help's arguments and options.
+#[derive(Debug, Default)]
+pub struct HelpRequest {
+    /// The image as the caller wrote it.
+    pub image: String,
+    /// The HELP line's inputs.
+    pub inputs: LabelInputs,
+    /// `stdout`, `stderr`: where the HELP label's output goes as it comes.
+    pub fds: CallerFds,
+}
+
 /// Uninstall's arguments and options.
 #[derive(Debug, Default)]
 pub struct UninstallRequest {

@@ -163,6 +163,32 @@ pub struct InstallOptions {
     pub sudo_gid: Option<u32>,
 }
 
+/// Help's options.
+#[derive(Debug, Default, SerializeDict, DeserializeDict, Type)]
+#[zvariant(signature = "a{sv}", rename_all = "kebab-case", deny_unknown_fields)]
+pub struct HelpOptions {
+    /// The container name instead of the image's.
+    pub name: Option<String>,
+    /// `$OPT1`
+    pub opt1: Option<String>,
+    /// `$OPT2`
+    pub opt2: Option<String>,
+    /// `$OPT3`
+    pub opt3: Option<String>,
+    /// Where the HELP container's stdout goes.
+    pub stdout: Option<OwnedFd>,
+    /// Where its stderr goes.
+    pub stderr: Option<OwnedFd>,
+    /// Contents of the env files the line names, by path.
+    pub env_files: Option<HashMap<String, String>>,
+    /// The caller's working directory, absolute, for `$PWD`.
+    pub pwd: Option<String>,
+    /// `$SUDO_UID` (root callers only).
+    pub sudo_uid: Option<u32>,
+    /// `$SUDO_GID` (root callers only).
+    pub sudo_gid: Option<u32>,
+}
+
 /// Uninstall's options.
 #[derive(Debug, Default, SerializeDict, DeserializeDict, Type)]
 #[zvariant(signature = "a{sv}", rename_all = "kebab-case", deny_unknown_fields)]

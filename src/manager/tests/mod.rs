@@ -37,9 +37,16 @@ struct FakeEngine {
     next: Mutex<u32>,
     /// What a pull brings, by the name given to `publish`.
     registry: Mutex<HashMap<String, ImageInfo>>,
+    /// Files in images' filesystems, by (image id, path).
+    files: Mutex<HashMap<(String, String), Vec<u8>>>,
 }
 
 impl FakeEngine {
+    /// Puts a file in an image's filesystem, for read_file of its containers.
+    fn file(&self, image_id: &str, path: &str, content: &[u8]) {
+        let key = (image_id.to_owned(), path.to_owned());
+        self.files.lock().unwrap_or_else(|p| p.into_inner()).insert(key, content.to_vec());
+    }
     /// Puts a newer image in the registry: the next pull of `reference` replaces the local one.
     fn publish(&self, reference: &str, id: &str, labels: &[(&str, &str)]) {
         let labels = labels.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
@@ -199,6 +206,18 @@ impl Engine for FakeEngine {
         self.log(format!("rm {id}"));
         self.containers.lock().unwrap_or_else(|p| p.into_inner()).retain(|c| c.id != id);
         Ok(())
+    }
+    async fn read_file(&self, id: &str, path: &str, limit: usize) -> Result<Option<Vec<u8>>> {
+        self.log(format!("read {path} from {id}"));
+        let containers = self.containers.lock().unwrap_or_else(|p| p.into_inner());
+        let image_id = containers.iter().find(|c| c.id == id).map(|c| c.image_id.clone()).unwrap_or_default();
+        let files = self.files.lock().unwrap_or_else(|p| p.into_inner());
+        match files.get(&(image_id, path.to_owned())) {
+            Some(content) if content.len() > limit => {
+                Err(Error::Failed(format!("{path} is over {limit} bytes")))
+            }
+            other => Ok(other.cloned()),
+        }
     }
     async fn exec(&self, id: &str, command: &[String], _: StreamSetup) -> Result<(String, Attached)> {
         self.log(format!("exec {id} {}", command.join(" ")));
@@ -373,6 +392,7 @@ fn asked(w: &World) -> Vec<String> {
 
 mod auto;
 mod fake_host;
+mod help;
 mod holes;
 mod host;
 mod rules;

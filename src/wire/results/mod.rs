@@ -208,6 +208,24 @@ pub struct InstallResult {
     pub signature: Option<SignatureBlock>,
 }
 
+/// The result of Help: the HELP label's run, or the image's man page.
+#[derive(Debug, Default, SerializeDict, DeserializeDict, Type)]
+#[zvariant(signature = "a{sv}", rename_all = "kebab-case")]
+pub struct HelpResult {
+    /// the resolved HELP line, or the read of the man page
+    pub command: Vec<String>,
+    /// the HELP container's exit code (absent for a man page)
+    pub exit_code: Option<i32>,
+    /// the last 64 KiB of the HELP container's output, when no fds were passed
+    pub output: Option<String>,
+    /// the image's `/help.1`, troff as the image holds it (absent when the HELP label ran)
+    pub man_page: Option<String>,
+    /// what the HELP container may do to the host
+    pub privileges: Vec<String>,
+    /// e.g. variables that expanded to nothing
+    pub warnings: Vec<String>,
+}
+
 /// The result of Uninstall.
 #[derive(Debug, Default, SerializeDict, DeserializeDict, Type)]
 #[zvariant(signature = "a{sv}", rename_all = "kebab-case")]
