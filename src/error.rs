@@ -53,6 +53,10 @@ pub enum Error {
     /// second argument, so a client can read them and call again.
     #[error("{0}")]
     EnvFilesNeeded(String, Vec<String>),
+    /// The RUN label takes `${RUN_OPTS}` from a RUN_OPTS_FILE the caller did not read; the reply
+    /// carries the file's path (resolved with the call's variables) as a second argument.
+    #[error("{0}")]
+    RunOptsNeeded(String, String),
     /// A file or process operation failed; the I/O error is the cause.
     #[error("{what}: {source}")]
     Io {
@@ -114,6 +118,7 @@ impl Error {
             Error::Busy(_) => "org.atomic.Error.Busy",
             Error::Cancelled(_) => "org.atomic.Error.Cancelled",
             Error::EnvFilesNeeded(..) => "org.atomic.Error.EnvFilesNeeded",
+            Error::RunOptsNeeded(..) => "org.atomic.Error.RunOptsNeeded",
             Error::Untrusted(_) => "org.atomic.Error.Untrusted",
             Error::Failed(_) | Error::Io { .. } | Error::Tool(_) => "org.atomic.Error.Failed",
         }
@@ -126,6 +131,7 @@ impl zbus::DBusError for Error {
             Error::EnvFilesNeeded(message, paths) => {
                 Message::error(call, self.name())?.build(&(message, paths))
             }
+            Error::RunOptsNeeded(message, path) => Message::error(call, self.name())?.build(&(message, path)),
             _ => Message::error(call, self.name())?.build(&(self.to_string(),)),
         }
     }
@@ -150,6 +156,7 @@ impl zbus::DBusError for Error {
             | Error::Cancelled(s)
             | Error::Untrusted(s)
             | Error::EnvFilesNeeded(s, _)
+            | Error::RunOptsNeeded(s, _)
             | Error::Failed(s) => Some(s),
             // Their sentence is built from the cause; the reply carries it (create_reply).
             Error::Io { .. } | Error::Tool(_) => None,
@@ -186,6 +193,7 @@ mod tests {
             (Error::Busy(String::new()), "org.atomic.Error.Busy"),
             (Error::Cancelled(String::new()), "org.atomic.Error.Cancelled"),
             (Error::EnvFilesNeeded(String::new(), Vec::new()), "org.atomic.Error.EnvFilesNeeded"),
+            (Error::RunOptsNeeded(String::new(), String::new()), "org.atomic.Error.RunOptsNeeded"),
             (Error::Untrusted(String::new()), "org.atomic.Error.Untrusted"),
             (Error::Failed(String::new()), "org.atomic.Error.Failed"),
             (Error::io("x", std::io::Error::other("y")), "org.atomic.Error.Failed"),

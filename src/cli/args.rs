@@ -367,7 +367,7 @@ pub struct OptArgs {
     /// Value for $OPT3 in the label.
     #[arg(long)]
     pub opt3: Option<String>,
-    /// Let the label's --env-file PATH be read and sent into the container, though it is
+    /// Let the label's --env-file PATH (or its RUN_OPTS_FILE) be read and sent, though it is
     /// outside the working directory (repeatable).
     #[arg(long, value_name = "PATH")]
     pub allow_env_file: Vec<std::path::PathBuf>,

@@ -41,11 +41,13 @@ pub struct Failure {
     pub code: u8,
     /// The env files the line reads, when atomicd asked for them.
     needs: Option<Vec<String>>,
+    /// The RUN_OPTS_FILE whose words the RUN label takes, when atomicd asked for them.
+    run_opts_file: Option<String>,
 }
 
 impl Failure {
     fn new(message: String, code: u8) -> Self {
-        Failure { message, code, needs: None }
+        Failure { message, code, needs: None, run_opts_file: None }
     }
 }
 
@@ -64,6 +66,10 @@ impl From<zbus::Error> for Failure {
                     if name.as_str() == "org.atomic.Error.EnvFilesNeeded" {
                         failure.needs =
                             reply.body().deserialize::<(String, Vec<String>)>().ok().map(|(_, p)| p);
+                    }
+                    if name.as_str() == "org.atomic.Error.RunOptsNeeded" {
+                        failure.run_opts_file =
+                            reply.body().deserialize::<(String, String)>().ok().map(|(_, p)| p);
                     }
                 }
                 failure
@@ -88,16 +94,41 @@ fn print_warnings(warnings: &[String]) {
     }
 }
 
-/// Makes a call once; when atomicd answers that the line reads env files (before anything was
-/// authorized or run), reads those it may and makes it once more with their contents.
+/// What the caller read for a line because atomicd asked (before anything was authorized or
+/// run): the env files it reads, and the words of the RUN label's RUN_OPTS_FILE.
+#[derive(Debug, Clone, Default)]
+struct Sent {
+    env_files: Option<HashMap<String, String>>,
+    run_opts: Option<Vec<String>>,
+}
+
+/// Makes a call; when atomicd answers that the line needs files the caller reads, reads those it
+/// may and calls again with them: the RUN_OPTS_FILE first (its words may name env files), then
+/// the env files, each at most once.
+async fn with_files<T>(
+    allowed: &[std::path::PathBuf],
+    mut call: impl AsyncFnMut(Sent) -> Result<T, Failure>,
+) -> Result<T, Failure> {
+    let mut sent = Sent::default();
+    loop {
+        match call(sent.clone()).await {
+            Err(Failure { run_opts_file: Some(path), .. }) if sent.run_opts.is_none() => {
+                sent.run_opts = Some(env_files::run_opts(&path, allowed)?);
+            }
+            Err(Failure { needs: Some(paths), .. }) if sent.env_files.is_none() => {
+                sent.env_files = Some(env_files::read(&paths, allowed)?);
+            }
+            other => return other,
+        }
+    }
+}
+
+/// [`with_files`] for the methods whose lines have no `${RUN_OPTS}`: env files only.
 async fn with_env_files<T>(
     allowed: &[std::path::PathBuf],
     mut call: impl AsyncFnMut(Option<HashMap<String, String>>) -> Result<T, Failure>,
 ) -> Result<T, Failure> {
-    match call(None).await {
-        Err(Failure { needs: Some(paths), .. }) => call(Some(env_files::read(&paths, allowed)?)).await,
-        other => other,
-    }
+    with_files(allowed, async |sent: Sent| call(sent.env_files).await).await
 }
 
 /// The label's `$OPT1`..`$OPT3` as the CLI was given them.

@@ -20,8 +20,26 @@ pub(super) async fn run(proxy: &ManagerProxy<'_>, a: args::RunArgs) -> Result<u8
         ..RunOptions::default()
     };
     if a.display {
-        let options = RunOptions { display: Some(true), ..base };
-        let plan = proxy.run(&a.image, &a.command, &options).await?;
+        let plan = with_files(&a.opts.allow_env_file, async |sent: Sent| {
+            let options = RunOptions {
+                display: Some(true),
+                run_opts: sent.run_opts,
+                env_files: sent.env_files,
+                spc: base.spc,
+                name: base.name.clone(),
+                detach: base.detach,
+                replace: base.replace,
+                opt1: base.opt1.clone(),
+                opt2: base.opt2.clone(),
+                opt3: base.opt3.clone(),
+                pwd: base.pwd.clone(),
+                sudo_uid: base.sudo_uid,
+                sudo_gid: base.sudo_gid,
+                ..RunOptions::default()
+            };
+            proxy.run(&a.image, &a.command, &options).await.map_err(Failure::from)
+        })
+        .await?;
         print_command(&plan.command);
         trust::print_signature(plan.signature.as_ref());
         print_warnings(&plan.warnings);
@@ -39,8 +57,9 @@ pub(super) async fn run(proxy: &ManagerProxy<'_>, a: args::RunArgs) -> Result<u8
             .map_err(|e| Failure::new(format!("cannot pass the terminal to atomicd: {e}"), 1))
     };
     let (stdin, stdout, stderr) = (std::io::stdin(), std::io::stdout(), std::io::stderr());
-    let options = |env_files| -> Result<RunOptions, Failure> {
+    let options = |sent: Sent| -> Result<RunOptions, Failure> {
         Ok(RunOptions {
+            run_opts: sent.run_opts,
             spc: base.spc,
             name: base.name.clone(),
             detach: base.detach,
@@ -56,17 +75,15 @@ pub(super) async fn run(proxy: &ManagerProxy<'_>, a: args::RunArgs) -> Result<u8
             stderr: fd(stderr.as_fd())?,
             tty: flag(tty),
             tty_size: size,
-            env_files,
+            env_files: sent.env_files,
             display: None,
             pull: None,
         })
     };
     // One call: the plan it runs is shown from its job (the banner) as atomicd announces it.
-    with_env_files(&a.opts.allow_env_file, async |env_files| {
-        attached(proxy, &a, options(env_files)?, tty).await
-    })
-    .await
-    .map(|answer| finish_run(&answer, a.detach))
+    with_files(&a.opts.allow_env_file, async |sent: Sent| attached(proxy, &a, options(sent)?, tty).await)
+        .await
+        .map(|answer| finish_run(&answer, a.detach))
 }
 
 /// One attached Run call: the terminal in raw mode, resizes forwarded, Ctrl-C cancels.

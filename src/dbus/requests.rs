@@ -15,6 +15,7 @@ macro_rules! label_inputs {
             sudo_uid: $options.sudo_uid,
             sudo_gid: $options.sudo_gid,
             env_files: $options.env_files.unwrap_or_default(),
+            run_opts: None,
         }
     };
 }
@@ -22,7 +23,7 @@ macro_rules! label_inputs {
 impl RunOptions {
     /// The manager's request.
     pub fn into_request(self, image: String, command: Vec<String>) -> RunRequest {
-        let inputs = label_inputs!(self);
+        let inputs = LabelInputs { run_opts: self.run_opts, ..label_inputs!(self) };
         RunRequest {
             image,
             command,

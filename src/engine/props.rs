@@ -22,6 +22,7 @@ fn vars() -> Vars {
         sudo_uid: Some(1),
         sudo_gid: None,
         home: Some("/h".into()),
+        run_opts: None,
     }
 }
 

@@ -16,6 +16,8 @@ pub(crate) enum LabelKind {
     Stop,
     /// `HELP`
     Help,
+    /// `RUN_OPTS_FILE`: the file whose words stand for `${RUN_OPTS}` in the RUN label.
+    RunOptsFile,
 }
 
 impl LabelKind {
@@ -27,6 +29,7 @@ impl LabelKind {
             LabelKind::Uninstall => "UNINSTALL",
             LabelKind::Stop => "STOP",
             LabelKind::Help => "HELP",
+            LabelKind::RunOptsFile => "RUN_OPTS_FILE",
         }
     }
 }

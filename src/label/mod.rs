@@ -20,5 +20,5 @@ pub(crate) use reference::{registry_of, validate_container_name, ImageRef};
 pub(crate) use spec::RunSpec;
 #[cfg(test)]
 pub(crate) use spec::{flags_that_may_reach_the_host, is_engine_program};
-pub(crate) use substitute::{resolve, Vars};
+pub(crate) use substitute::{mentions_run_opts, resolve, Vars};
 pub(crate) use values::{MountKind, Restart, VolumeSource};

@@ -32,6 +32,26 @@ pub(crate) struct Vars {
     pub sudo_gid: Option<u32>,
     /// `$HOME`: the caller's home directory.
     pub home: Option<String>,
+    /// `${RUN_OPTS}`: the words of the RUN_OPTS_FILE the caller read, each one word of the line.
+    pub run_opts: Option<Vec<String>>,
+}
+
+/// The variable that stands for the words of the RUN_OPTS_FILE, as the original `atomic` had it.
+pub(crate) const RUN_OPTS: &str = "RUN_OPTS";
+
+/// Whether a word of a label is exactly `$RUN_OPTS` or `${RUN_OPTS}`.
+fn is_run_opts_word(word: &str) -> bool {
+    word.strip_prefix('$').is_some_and(|w| {
+        w == RUN_OPTS || w.strip_prefix('{').and_then(|w| w.strip_suffix('}')) == Some(RUN_OPTS)
+    })
+}
+
+/// Whether `label` refers to `$RUN_OPTS` or `${RUN_OPTS}` anywhere (not `$RUN_OPTSX`).
+pub(crate) fn mentions_run_opts(label: &str) -> bool {
+    label.contains("${RUN_OPTS}")
+        || label.match_indices("$RUN_OPTS").any(|(at, m)| {
+            !label[at + m.len()..].starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
+        })
 }
 
 impl Vars {
@@ -178,6 +198,27 @@ pub(crate) fn resolve(label: &str, vars: &Vars, extra: &[String]) -> Result<Reso
     let mut seen = Expansion::default();
     let mut argv: Vec<String> = Vec::with_capacity(words.len() + extra.len());
     for w in &words {
+        if is_run_opts_word(w) {
+            // Several words where one stood, each judged by the flag table like the label's own.
+            let Some(opts) = vars.run_opts.as_ref() else {
+                if seen.warned.insert(RUN_OPTS.to_owned()) {
+                    seen.warnings.push(format!("${RUN_OPTS} is not set and expanded to nothing"));
+                }
+                continue;
+            };
+            seen.bytes += opts.iter().map(String::len).sum::<usize>();
+            if seen.bytes > MAX_RESOLVED_BYTES {
+                return Err(refuse(label, &format!("substitutes to over {MAX_RESOLVED_BYTES} bytes")));
+            }
+            argv.extend(opts.iter().cloned());
+            continue;
+        }
+        if mentions_run_opts(w) {
+            return Err(refuse(
+                label,
+                "uses $RUN_OPTS inside a word; it stands for several words and must be one of its own",
+            ));
+        }
         let word = match w.as_str() {
             "IMAGE" => vars.image.clone(),
             "NAME" => vars.name.clone(),
@@ -212,6 +253,7 @@ mod tests {
             sudo_uid: Some(1000),
             sudo_gid: Some(100),
             home: Some("/home/u".into()),
+            run_opts: None,
         }
     }
 
@@ -295,6 +337,45 @@ mod tests {
             got.warnings,
             ["$UNDEF is not set and expanded to nothing", "$OPT2 is not set and expanded to nothing"]
         );
+    }
+
+    /// `${RUN_OPTS}` becomes the caller's words, each a word of the line as if the label had
+    /// it (a space inside one stays inside it); unset, it is nothing with a warning; inside a
+    /// larger word it is refused, since several words cannot stand in one.
+    #[test]
+    fn run_opts_stand_for_words_of_their_own() {
+        let with = Vars {
+            run_opts: Some(vec!["--hostname=www.example.test".into(), "-e".into(), "A=b c".into()]),
+            ..vars()
+        };
+        let got = resolve("docker run --rm ${RUN_OPTS} IMAGE $RUN_OPTS", &with, &[]).unwrap();
+        assert_eq!(
+            got.argv,
+            [
+                "docker",
+                "run",
+                "--rm",
+                "--hostname=www.example.test",
+                "-e",
+                "A=b c",
+                "atomic-test-1",
+                "--hostname=www.example.test",
+                "-e",
+                "A=b c"
+            ]
+        );
+        assert!(got.warnings.is_empty(), "{:?}", got.warnings);
+
+        let got = line("docker run ${RUN_OPTS} IMAGE", &[]).unwrap();
+        assert_eq!(got.argv, ["docker", "run", "atomic-test-1"]);
+        assert_eq!(got.warnings, ["$RUN_OPTS is not set and expanded to nothing"]);
+
+        for inside in ["docker run -e X=${RUN_OPTS} IMAGE", "docker run $RUN_OPTS/x IMAGE"] {
+            let err = resolve(inside, &with, &[]).unwrap_err();
+            assert!(matches!(err, Error::UnsupportedLabel(_)), "{inside}: {err}");
+        }
+        assert!(!mentions_run_opts("docker run -e $RUN_OPTSX IMAGE"));
+        assert!(mentions_run_opts("docker run $RUN_OPTS IMAGE"));
     }
 
     #[test]

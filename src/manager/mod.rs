@@ -247,6 +247,7 @@ fn vars(caller: &Caller, image: &ImageRef, name: &str, inputs: &LabelInputs) -> 
         sudo_uid: sudo("sudo-uid", inputs.sudo_uid, Some(caller.uid))?,
         sudo_gid: sudo("sudo-gid", inputs.sudo_gid, gid)?,
         home,
+        run_opts: inputs.run_opts.clone(),
     })
 }
 

@@ -180,6 +180,7 @@ pub(super) fn run(image: ImageRef, info: &ImageInfo, vars: &Vars, shape: RunShap
     }
     match label::find_label(&info.labels, LabelKind::Run) {
         Some(line) => {
+            run_opts_sent(&info.labels, line, vars)?;
             let resolved = label::resolve(line, vars, &[])?;
             let as_written = RunSpec::from_argv(&resolved.argv)?;
             let argv = label::apply_mode(resolved.argv, shape.mode, &as_written);
@@ -190,6 +191,31 @@ pub(super) fn run(image: ImageRef, info: &ImageInfo, vars: &Vars, shape: RunShap
             from_line(Operation::Run, image, info, argv, shape.command, Vec::new(), false)
         }
     }
+}
+
+/// A RUN line that takes `${RUN_OPTS}` from the image's RUN_OPTS_FILE needs the caller to have
+/// read that file (atomicd reads no files for callers): RunOptsNeeded names it, resolved with
+/// the call's variables, before anything is judged. Without a RUN_OPTS_FILE label the variable
+/// is only unset.
+fn run_opts_sent(labels: &std::collections::HashMap<String, String>, line: &str, vars: &Vars) -> Result<()> {
+    if vars.run_opts.is_some() || !label::mentions_run_opts(line) {
+        return Ok(());
+    }
+    let Some(file) = label::find_label(labels, LabelKind::RunOptsFile) else { return Ok(()) };
+    let words = label::resolve(file, vars, &[])?.argv;
+    let [path] = words.as_slice() else {
+        return Err(Error::UnsupportedLabel(format!(
+            "the RUN_OPTS_FILE label {:?} must name one file",
+            crate::text::truncate_for_message(file)
+        )));
+    };
+    Err(Error::RunOptsNeeded(
+        format!(
+            "the RUN label takes ${{RUN_OPTS}} from {}: read it and call again with run-opts",
+            crate::text::visible(path)
+        ),
+        path.clone(),
+    ))
 }
 
 /// Plans an Install, Uninstall or Stop line with the caller's `args` after its image; `None`

@@ -20,6 +20,8 @@ pub struct LabelInputs {
     pub sudo_gid: Option<u32>,
     /// `env-files`: contents the caller read, by the path the line names.
     pub env_files: HashMap<String, String>,
+    /// `run-opts`: the words of the RUN_OPTS_FILE the caller read, for `${RUN_OPTS}` (Run only).
+    pub run_opts: Option<Vec<String>>,
 }
 
 /// Run's arguments and options.

@@ -12,6 +12,9 @@ use crate::error::{Error, Result};
 #[derive(Debug, Default, SerializeDict, DeserializeDict, Type)]
 #[zvariant(signature = "a{sv}", rename_all = "kebab-case", deny_unknown_fields)]
 pub struct RunOptions {
+    /// The words of the RUN_OPTS_FILE the RUN label names, read by the caller: they stand where
+    /// `${RUN_OPTS}` does.
+    pub run_opts: Option<Vec<String>>,
     /// Run as a super-privileged container.
     pub spc: Option<bool>,
     /// The container name instead of the image's.
@@ -258,7 +261,11 @@ fn text_bytes(value: &Value<'_>, limit: usize) -> usize {
             Value::ObjectPath(p) => total += p.len(),
             Value::Signature(s) => total += s.to_string().len(),
             Value::Value(inner) => stack.push(inner),
-            Value::Array(a) => stack.extend(a.iter()),
+            // Each element counts a byte too: a million empty strings are not nothing.
+            Value::Array(a) => {
+                total += a.len();
+                stack.extend(a.iter());
+            }
             Value::Dict(d) => stack.extend(d.iter().flat_map(|(k, v)| [k, v])),
             Value::Structure(s) => stack.extend(s.fields()),
             _ => total += 8,

@@ -115,6 +115,8 @@ pub struct Daemon {
     child: Child,
     pub state_dir: PathBuf,
     pub log: PathBuf,
+    /// Whether the containers its record holds outlive it (a restart on the same state).
+    keep_containers: bool,
     _lock: MutexGuard<'static, ()>,
 }
 
@@ -157,8 +159,9 @@ impl Daemon {
     }
 
     /// Stops this daemon and starts another on the same state directory.
-    pub fn restart(self, args: &[&str]) -> Daemon {
+    pub fn restart(mut self, args: &[&str]) -> Daemon {
         let state = self.state_dir.clone();
+        self.keep_containers = true;
         drop(self);
         Self::start_in(&state, args, &[])
     }
@@ -186,7 +189,7 @@ impl Daemon {
             cmd.stderr(logfile).stdout(Stdio::null()).spawn().unwrap_or_else(|e| panic!("atomicd: {e}"));
         let pid = child.id();
         let owned = wait_until(Duration::from_secs(20), || name_owner_pid() == Some(pid));
-        let daemon = Daemon { child, state_dir, log, _lock: lock };
+        let daemon = Daemon { child, state_dir, log, keep_containers: false, _lock: lock };
         assert!(owned, "atomicd did not own org.atomic; log:\n{}", daemon.log_text());
         daemon
     }
@@ -205,18 +208,42 @@ impl Daemon {
     }
 }
 
+impl Daemon {
+    /// Removes the containers this daemon's record says it made and kept (a default line's, a
+    /// detached one's): the next test's daemon has a record of its own, and would rightly call a
+    /// container of the same name "not made by atomicd".
+    fn remove_its_containers(&self) {
+        let record = std::fs::read(self.state_dir.join("containers.json")).unwrap_or_default();
+        let ids: Vec<String> = serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(&record)
+            .map(|m| m.keys().cloned().collect())
+            .unwrap_or_default();
+        if ids.is_empty() {
+            return;
+        }
+        for engine in ["podman", "docker"] {
+            let _ = Command::new(engine).args(["rm", "-f"]).args(&ids).output();
+        }
+    }
+}
+
 impl Drop for Daemon {
     fn drop(&mut self) {
         let _ = Command::new("kill").arg(self.child.id().to_string()).status();
         let deadline = Instant::now() + Duration::from_secs(5);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
+        let mut ended = false;
+        while Instant::now() < deadline && !ended {
+            ended = matches!(self.child.try_wait(), Ok(Some(_)));
+            if !ended {
+                std::thread::sleep(Duration::from_millis(50));
             }
-            std::thread::sleep(Duration::from_millis(50));
         }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        if !ended {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+        if !self.keep_containers {
+            self.remove_its_containers();
+        }
     }
 }
 

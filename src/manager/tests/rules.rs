@@ -336,6 +336,39 @@ async fn env_files_are_asked_for_before_authorization() {
     assert!(asked(&w).is_empty());
 }
 
+/// RUN_OPTS_FILE: the caller is asked for the file (its path resolved with the call's own
+/// variables) before polkit hears anything; the words it sends are the line's own words, so a
+/// host mount in them needs run-privileged like one in the label.
+#[tokio::test]
+async fn run_opts_from_the_file_are_judged_as_words_of_the_line() {
+    let w = world(&["org.atomic.run"]);
+    w.engine.image(
+        "app",
+        "sha256:a1",
+        &[("RUN_OPTS_FILE", "$PWD/docker-run-opts-${NAME}"), ("RUN", "docker run --rm ${RUN_OPTS} IMAGE")],
+    );
+    let request = |opts: Option<&[&str]>| {
+        let mut r = run_request("app", &[]);
+        r.inputs.pwd = Some("/home/u".into());
+        r.inputs.run_opts = opts.map(|o| o.iter().map(|s| (*s).to_owned()).collect());
+        r
+    };
+    let r = w.manager.run(&caller(1000), request(None)).await;
+    assert!(matches!(&r, Err(Error::RunOptsNeeded(_, p)) if p == "/home/u/docker-run-opts-app"), "{r:?}");
+    assert!(asked(&w).is_empty());
+
+    let r = w.manager.run(&caller(1000), request(Some(&["-v", "/:/host"]))).await;
+    assert!(matches!(r, Err(Error::AccessDenied(_))), "{r:?}");
+    assert_eq!(asked(&w), ["org.atomic.run-privileged"]);
+    assert!(w.engine.calls().iter().all(|c| !c.starts_with("create")), "{:?}", w.engine.calls());
+
+    let mut shown = request(Some(&["--hostname=www.example.test", "-e", "VAR1=xyz"]));
+    shown.display = true;
+    let r = w.manager.run(&caller(1000), shown).await.unwrap();
+    assert_eq!(r.command, ["docker", "run", "--rm", "--hostname=www.example.test", "-e", "VAR1=xyz", "app"]);
+    assert!(r.warnings.is_empty(), "{:?}", r.warnings);
+}
+
 #[tokio::test]
 async fn host_operations_are_one_at_a_time_and_reboot_when_asked() {
     let w = world(&["org.atomic.host-upgrade", "org.atomic.host-rollback"]);
