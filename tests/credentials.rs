@@ -13,7 +13,6 @@ use std::time::Duration;
 use base64::Engine as _;
 use common::*;
 
-const ENGINES: [(&str, &str); 2] = [(PODMAN_SOCK, "podman"), (DOCKER_SOCK, "docker")];
 const PRIVATE: &str = "127.0.0.1:5001/atomic-test/private:latest";
 /// The registry's login, as tests/world.sh set it up.
 const USER: &str = "atomic-test";

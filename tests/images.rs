@@ -9,7 +9,6 @@ use std::process::Command;
 
 use common::*;
 
-const ENGINES: [(&str, &str); 2] = [(PODMAN_SOCK, "podman"), (DOCKER_SOCK, "docker")];
 const TAGS: &str = "127.0.0.1:5000/atomic-test/tags";
 
 fn rmi(engine: &str, image: &str) {

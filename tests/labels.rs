@@ -7,8 +7,6 @@ mod common;
 use common::*;
 use std::time::Duration;
 
-const ENGINES: [(&str, &str); 2] = [(PODMAN_SOCK, "podman"), (DOCKER_SOCK, "docker")];
-
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "needs the test world (tests/world.sh up, as root); tests/run.sh runs it"]
 async fn run_label_keeps_quoting_and_propagates_the_exit_code() {

@@ -10,8 +10,6 @@ use std::process::Command;
 
 use common::*;
 
-const ENGINES: [(&str, &str); 2] = [(PODMAN_SOCK, "podman"), (DOCKER_SOCK, "docker")];
-
 fn error_of(r: &Reply) -> &str {
     r.error.as_ref().map_or("", |(name, _)| name.as_str())
 }

@@ -8,7 +8,7 @@ PACKAGES=(docker.io podman docker-registry apache2-utils ostree libostree-dev bu
           make gcc pkg-config tmux util-linux time
           mmdebstrap e2fsprogs libcap2-bin debhelper lintian
           cockpit-ws cockpit-bridge chromium etcd-server etcd-client
-          skopeo gnupg libssl-dev)
+          skopeo gnupg libssl-dev man-db)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -10,7 +10,6 @@ use std::process::Command;
 
 use common::*;
 
-const ENGINES: [(&str, &str); 2] = [(PODMAN_SOCK, "podman"), (DOCKER_SOCK, "docker")];
 const TRUST: &str = "/var/tmp/atomicd-world/trust";
 const REGISTRY: &str = "127.0.0.1:5000";
 

@@ -206,9 +206,15 @@ YML
 #   atomic-test/badinstall, baduninstall  INSTALL / UNINSTALL labels that fail (and print $PWD)
 #   atomic-test/app     RUN, INSTALL and UNINSTALL labels writing to /var/tmp/atomicd-app;
 #                       also pushed to the local registry as 127.0.0.1:5000/atomic-test/app
+#   The original atomic's own test images (its tests/integration), rebuilt on busybox:
+#   atomic-test/ntpd    the seed's ntpd label: a named, detached container with --cap-add SYS_TIME
+#   atomic-test/params  INSTALL and UNINSTALL printing each argument bracketed (test_params)
+#   atomic-test/help, lowhelp   a HELP label, and one spelled `help` (test_help)
+#   atomic-test/manpage no labels; a /help.1 man page in the image
+#   atomic-test/runopts RUN_OPTS_FILE and ${RUN_OPTS} in its RUN label (test_run_opts)
 #   127.0.0.1:5000/atomic-test/big   registry only: one 640 MiB layer of random bytes, so a pull
 #                       takes seconds (progress, cancellation, faults during a pull)
-rootfs() {
+rootfs() { # rootfs [DIR]: busybox, plus the files of DIR when given
     local r="$WORLD/rootfs"
     if [ ! -x "$r/bin/busybox" ]; then
         mkdir -p "$r/bin" "$r/tmp" "$r/etc"
@@ -217,14 +223,32 @@ rootfs() {
         echo 'root:x:0:0:root:/root:/bin/sh' >"$r/etc/passwd"
         echo 'nobody:x:65534:65534:nobody:/:/bin/sh' >>"$r/etc/passwd"
     fi
-    tar -C "$r" -c .
+    if [ -n "${1:-}" ]; then
+        tar -C "$r" -c . -C "$1" .
+    else
+        tar -C "$r" -c .
+    fi
 }
 
-fixture() { # fixture ENGINE NAME [LABEL LINE]...
-    local engine=$1 name=$2; shift 2
+# The man page atomic-test/manpage carries as /help.1.
+manpage_dir() {
+    local d="$WORLD/manpage"
+    mkdir -p "$d"
+    cat >"$d/help.1" <<'MAN'
+.TH MANPAGE 1 "December 2026" "atomic-test" "Test images"
+.SH NAME
+manpage \- an image that documents itself
+.SH DESCRIPTION
+Run it with \fBatomic run atomic-test/manpage\fR.
+MAN
+    echo "$d"
+}
+
+fixture() { # [FIXTURE_FILES=DIR] fixture ENGINE NAME [LABEL LINE]...
+    local engine=$1 name=$2 files=${FIXTURE_FILES:-}; shift 2
     # The fixture's recipe is stamped on it, so a changed recipe rebuilds the image.
     local stamp
-    stamp=$(printf '%s\n' v2 "$name" "$@" | sha256sum | cut -c1-16)
+    stamp=$( (printf '%s\n' v2 "$name" "$@"; [ -z "$files" ] || tar -C "$files" -c --mtime=@0 --owner=0 --group=0 .) | sha256sum | cut -c1-16)
     if [ "$($engine image inspect --format '{{index .Config.Labels "atomic.test.fixture"}}' "$name" 2>/dev/null)" = "$stamp" ]; then
         return 0
     fi
@@ -237,7 +261,7 @@ fixture() { # fixture ENGINE NAME [LABEL LINE]...
         shift 2
     done
     changes+=(--change 'CMD ["/bin/sh"]')
-    rootfs | $engine import "${changes[@]}" - "$name" >/dev/null
+    rootfs "$files" | $engine import "${changes[@]}" - "$name" >/dev/null
     say "$engine: built $name"
 }
 
@@ -272,6 +296,13 @@ fixtures() {
             org.atomic.managed 1 org.atomic.remove 1 org.atomic.caller-uid 0 org.atomic.operation Run \
             org.atomic.image atomic-test/forged
         fixture $engine atomic-test/stoppable:latest RUN "docker run -d --name NAME IMAGE sleep 300" STOP "docker run --rm IMAGE echo stopping NAME"
+        fixture $engine atomic-test/ntpd:latest RUN "docker run -d --name NAME --cap-add SYS_TIME IMAGE sleep 300"
+        fixture $engine atomic-test/params:latest INSTALL "docker run --rm IMAGE printf [%s]" UNINSTALL "docker run --rm IMAGE printf u[%s]"
+        fixture $engine atomic-test/help:latest HELP "docker run --rm IMAGE echo help from the HELP label of IMAGE"
+        fixture $engine atomic-test/lowhelp:latest help "docker run --rm IMAGE echo help from a label spelled help"
+        FIXTURE_FILES=$(manpage_dir) fixture $engine atomic-test/manpage:latest
+        fixture $engine atomic-test/runopts:latest RUN_OPTS_FILE "\$PWD/docker-run-opts-\${NAME}" \
+            RUN "docker run --rm \${RUN_OPTS} IMAGE sh -c 'cat /etc/hostname; env'"
     done
     # The app image is also served by the local registry, for Install's pull.
     mkdir -p /var/tmp/atomicd-app

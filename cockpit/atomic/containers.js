@@ -1,5 +1,5 @@
-// The Containers and images view: atomicd's containers (Stop, Run again, Remove through
-// Uninstall) and the local images with their labels (Run one detached, after its preview).
+// The Containers and images view: atomicd's containers (Stop, Run again, Remove) and the local
+// images with their labels (Run one detached, after its preview; Remove; remove the dangling).
 
 import { h, button, card, empty, label, table, alert, shortId, when } from "./ui.js";
 import { linePreview } from "./apps.js";
@@ -35,7 +35,9 @@ export function renderContainers(state, act) {
             when(i.created),
             i.installed ? label("installed", "green") : "",
             verdictLabel(i.verified),
-            button("Run…", () => act.runPreview(i.image), { small: true, id: `run-${i.image.replace(/[^a-zA-Z0-9]/g, "-")}`, aria: `Run ${i.image}` }),
+            h("span", { class: "atomic-row-actions" },
+                button("Run…", () => act.runPreview(i.image), { small: true, id: `run-${i.image.replace(/[^a-zA-Z0-9]/g, "-")}`, aria: `Run ${i.image}` }),
+                button("Remove", () => act.removeImage(i), { small: true, variant: "danger", id: `remove-image-${i["image-id"].replace(/[^a-zA-Z0-9]/g, "-")}`, aria: `Remove image ${i.image}` })),
         ],
     }));
     const p = state.runPreview;
@@ -54,6 +56,8 @@ export function renderContainers(state, act) {
             state.containers.length ? table("Containers", ["Name", "Image", "State", "Made by", "", ""], rows, { id: "containers" })
                 : empty("atomicd has made no containers.")), { id: "containers-card" }),
         card("Images", h("div", {}, runBox,
+            h("div", { class: "atomic-actions" },
+                button("Remove dangling images", () => act.pruneImages(), { id: "prune-images", variant: "secondary" })),
             state.images.length ? table("Images", ["Image", "ID", "Labels", "Created", "", "Signature", ""], images, { id: "images" })
                 : empty("No images.")), { id: "images-card" }));
 }

@@ -266,17 +266,41 @@ const act = {
         refresh(["containers"]);
     },
     async removeContainer(c) {
-        // Uninstall is how atomicd removes containers: every container of atomicd's from that
-        // image goes, the image stays. force is needed for the others but would also run an
-        // UNINSTALL label of an image that is not installed, so then it is not passed.
-        const others = state.containers.filter(o => o.image === c.image).map(o => o.name);
-        const image = state.images.find(i => i.image === c.image || (i.tags || []).includes(c.image));
-        const force = !(image && (image.labels || []).includes("UNINSTALL") && !image.installed);
-        const body = h("p", {}, `Remove ${others.join(", ")}? atomicd removes containers through Uninstall of ${c.image}, which removes all of its containers and keeps the image.`);
+        // RemoveContainer takes exactly this one, atomicd's own; the dialog shows what it runs.
+        const plan = await acting("containers", `Cannot remove ${c.name}`, () =>
+            atomic.call("RemoveContainer", [c.name, options({ display: ["b", true] })]));
+        if (plan === undefined) return;
+        const body = h("div", {}, h("p", {}, `Remove the container ${c.name} (${c.image})?`),
+            descriptionList([["It runs", displayLine(plan.command)]]));
         if (!await confirmDialog(`Remove ${c.name}`, body, "Remove", { variant: "danger" })) return;
-        await acting("containers", `Cannot remove ${c.name}`, () =>
-            atomic.call("Uninstall", [c.image, options({ name: ["s", c.name], "keep-image": ["b", true], force: ["b", force] })]));
+        await acting("containers", `Cannot remove ${c.name}`, () => atomic.call("RemoveContainer", [c.name, {}]));
         refresh(["containers", "status"]);
+    },
+    async removeImage(i) {
+        // A dangling image has no name: it goes by its id.
+        const target = (i.tags || []).length ? i.image : i["image-id"];
+        const plan = await acting("containers", `Cannot remove ${target}`, () =>
+            atomic.call("RemoveImage", [target, options({ display: ["b", true] })]));
+        if (plan === undefined) return;
+        const body = h("div", {}, h("p", {}, `Remove the image ${target}?`),
+            descriptionList([["It runs", displayLine(plan.command)]]),
+            (plan.warnings || []).map(w => h("p", {}, w)));
+        if (!await confirmDialog(`Remove ${target}`, body, "Remove", { variant: "danger" })) return;
+        await acting("containers", `Cannot remove ${target}`, () => atomic.call("RemoveImage", [target, {}]));
+        refresh(["images", "status"]);
+    },
+    async pruneImages() {
+        const plan = await acting("containers", "Cannot list the dangling images", () =>
+            atomic.call("PruneImages", [options({ display: ["b", true] })]));
+        if (plan === undefined) return;
+        const ids = plan.images || [];
+        const body = ids.length
+            ? h("div", {}, h("p", {}, `Remove ${ids.length} dangling image(s) that nothing uses?`), h("ul", {}, ids.map(id => h("li", {}, h("code", {}, id)))))
+            : h("p", {}, "There are no dangling images that nothing uses.");
+        if (!ids.length) { await confirmDialog("Remove dangling images", body, "OK"); return; }
+        if (!await confirmDialog("Remove dangling images", body, "Remove", { variant: "danger" })) return;
+        await acting("containers", "Cannot remove the dangling images", () => atomic.call("PruneImages", [{}]));
+        refresh(["images", "status"]);
     },
     async runPreview(image) {
         const asked = ++previewAsked;

@@ -7,6 +7,7 @@ pub mod generated;
 mod help;
 mod host;
 pub mod job;
+mod remove;
 pub mod render;
 mod run;
 mod tables;
@@ -315,7 +316,13 @@ async fn info(proxy: &ManagerProxy<'_>, a: args::InfoArgs) -> Result<u8, Failure
 }
 
 /// `atomic images`
-async fn images(proxy: &ManagerProxy<'_>, a: args::ListArgs) -> Result<u8, Failure> {
+async fn images(proxy: &ManagerProxy<'_>, a: args::ImagesArgs) -> Result<u8, Failure> {
+    let a = match a.action {
+        None => a.list,
+        Some(args::ImagesCommand::List(list)) => list,
+        Some(args::ImagesCommand::Delete(d)) => return remove::delete_images(proxy, d).await,
+        Some(args::ImagesCommand::Prune(p)) => return remove::prune_images(proxy, p).await,
+    };
     let options = ListOptions { all: flag(a.all) };
     if a.json {
         let list: Vec<serde_json::Value> =
@@ -328,7 +335,12 @@ async fn images(proxy: &ManagerProxy<'_>, a: args::ListArgs) -> Result<u8, Failu
 }
 
 /// `atomic containers`
-async fn containers(proxy: &ManagerProxy<'_>, a: args::ListArgs) -> Result<u8, Failure> {
+async fn containers(proxy: &ManagerProxy<'_>, a: args::ContainersArgs) -> Result<u8, Failure> {
+    let a = match a.action {
+        None => a.list,
+        Some(args::ContainersCommand::List(list)) => list,
+        Some(args::ContainersCommand::Delete(d)) => return remove::delete_containers(proxy, d).await,
+    };
     let options = ListOptions { all: flag(a.all) };
     if a.json {
         let list: Vec<serde_json::Value> =

@@ -14,13 +14,14 @@ use crate::system::caller::Caller;
 use crate::system::lifecycle::Activity;
 use crate::wire::options::{
     self, CleanupOptions, DeployOptions, HelpOptions, InfoOptions, InstallOptions, ListOptions,
-    PolicySettings, PullOptions, RebaseOptions, RollbackOptions, RunOptions, StopOptions, TrustRequirement,
-    UninstallOptions, UpdateOptions, UpgradeOptions,
+    PolicySettings, PruneOptions, PullOptions, RebaseOptions, RemoveContainerOptions, RemoveImageOptions,
+    RollbackOptions, RunOptions, StopOptions, TrustRequirement, UninstallOptions, UpdateOptions,
+    UpgradeOptions,
 };
 use crate::wire::results::{
     CleanupResult, ContainerEntry, DeployResult, HelpResult, ImageEntry, InfoResult, InstallResult,
-    PullResult, RollbackResult, RunResult, StatusReport, StopResult, TrustReport, UninstallResult,
-    UpdateBlock, UpdateResult, UpgradeResult,
+    PruneResult, PullResult, RemoveContainerResult, RemoveImageResult, RollbackResult, RunResult,
+    StatusReport, StopResult, TrustReport, UninstallResult, UpdateBlock, UpdateResult, UpgradeResult,
 };
 
 /// The D-Bus face of [`Manager`].
@@ -58,6 +59,9 @@ impl OptionsSchema for ManagerInterface {
             "Info" => options::check::<InfoOptions>(dict),
             "ListImages" | "ListContainers" => options::check::<ListOptions>(dict),
             "Stop" => options::check::<StopOptions>(dict),
+            "RemoveContainer" => options::check::<RemoveContainerOptions>(dict),
+            "RemoveImage" => options::check::<RemoveImageOptions>(dict),
+            "PruneImages" => options::check::<PruneOptions>(dict),
             "Update" => options::check::<UpdateOptions>(dict),
             "HostDeploy" => options::check::<DeployOptions>(dict),
             "HostRebase" => options::check::<RebaseOptions>(dict),
@@ -302,6 +306,49 @@ impl ManagerInterface {
             ..Default::default()
         };
         journaled(self.manager.stop(&caller, &name, timeout, options.display.unwrap_or(false), inputs)).await
+    }
+
+    /// Removes a container atomicd made.
+    #[zbus(out_args("result"))]
+    async fn remove_container(
+        &self,
+        name: String,
+        options: RemoveContainerOptions,
+        #[zbus(header)] header: Header<'_>,
+        #[zbus(connection)] conn: &Connection,
+    ) -> Result<RemoveContainerResult> {
+        let _busy = self.activity.enter();
+        let caller = Caller::from_header(conn, &header).await?;
+        let (force, display) = (options.force.unwrap_or(false), options.display.unwrap_or(false));
+        journaled(self.manager.remove_container(&caller, &name, force, display)).await
+    }
+
+    /// Removes an image no container and no installed application uses.
+    #[zbus(out_args("result"))]
+    async fn remove_image(
+        &self,
+        image: String,
+        options: RemoveImageOptions,
+        #[zbus(header)] header: Header<'_>,
+        #[zbus(connection)] conn: &Connection,
+    ) -> Result<RemoveImageResult> {
+        let _busy = self.activity.enter();
+        let caller = Caller::from_header(conn, &header).await?;
+        let (force, display) = (options.force.unwrap_or(false), options.display.unwrap_or(false));
+        journaled(self.manager.remove_image(&caller, &image, force, display)).await
+    }
+
+    /// Removes the dangling images nothing uses.
+    #[zbus(out_args("result"))]
+    async fn prune_images(
+        &self,
+        options: PruneOptions,
+        #[zbus(header)] header: Header<'_>,
+        #[zbus(connection)] conn: &Connection,
+    ) -> Result<PruneResult> {
+        let _busy = self.activity.enter();
+        let caller = Caller::from_header(conn, &header).await?;
+        journaled(self.manager.prune_images(&caller, options.display.unwrap_or(false))).await
     }
 
     /// Version, engine, host and installed images; open to every caller.

@@ -9,14 +9,15 @@ use zbus::zvariant::{DeserializeDict, OwnedValue, Type, Value};
 
 pub use crate::wire::options::{
     CleanupOptions, DeployOptions, HelpOptions, InfoOptions, InstallOptions, ListOptions, PolicySettings,
-    PullOptions, RebaseOptions, RollbackOptions, RunOptions, StopOptions, TrustRequirement, UninstallOptions,
-    UpdateOptions, UpgradeOptions,
+    PruneOptions, PullOptions, RebaseOptions, RemoveContainerOptions, RemoveImageOptions, RollbackOptions,
+    RunOptions, StopOptions, TrustRequirement, UninstallOptions, UpdateOptions, UpgradeOptions,
 };
 pub use crate::wire::results::{
     CleanupResult, ContainerEntry, DeployResult, DeploymentBlock, DiffBlock, EngineBlock, HelpResult,
-    HostBlock, ImageEntry, InfoResult, InstallResult, InstalledBlock, LabelInfo, LockBlock, PullResult,
-    RollbackResult, RunResult, SignatureBlock, StatusReport, StopResult, TrustReport, TrustScope,
-    UninstallResult, UpdateBlock, UpdateResult, UpdatesBlock, UpgradeResult,
+    HostBlock, ImageEntry, InfoResult, InstallResult, InstalledBlock, LabelInfo, LockBlock, PruneResult,
+    PullResult, RemoveContainerResult, RemoveImageResult, RollbackResult, RunResult, SignatureBlock,
+    StatusReport, StopResult, TrustReport, TrustScope, UninstallResult, UpdateBlock, UpdateResult,
+    UpdatesBlock, UpgradeResult,
 };
 
 /// `org.atomic.Manager` as seen by clients. Every guarded method allows interactive
@@ -123,6 +124,22 @@ pub trait Manager {
     /// Stop
     #[zbus(allow_interactive_auth)]
     fn stop(&self, name: &str, options: &StopOptions) -> zbus::Result<StopResult>;
+
+    /// RemoveContainer
+    #[zbus(allow_interactive_auth)]
+    fn remove_container(
+        &self,
+        name: &str,
+        options: &RemoveContainerOptions,
+    ) -> zbus::Result<RemoveContainerResult>;
+
+    /// RemoveImage
+    #[zbus(allow_interactive_auth)]
+    fn remove_image(&self, image: &str, options: &RemoveImageOptions) -> zbus::Result<RemoveImageResult>;
+
+    /// PruneImages
+    #[zbus(allow_interactive_auth)]
+    fn prune_images(&self, options: &PruneOptions) -> zbus::Result<PruneResult>;
 
     /// TrustShow
     fn trust_show(&self) -> zbus::Result<TrustReport>;

@@ -16,7 +16,7 @@ mod values;
 
 pub(crate) use lines::{apply_mode, default_line, find_label, spc_line, LabelKind, LineMode};
 pub(crate) use owner::{Ownership, OWNER_LABEL_PREFIX};
-pub(crate) use reference::{registry_of, validate_container_name, ImageRef};
+pub(crate) use reference::{is_digest, registry_of, validate_container_name, ImageRef};
 pub(crate) use spec::RunSpec;
 #[cfg(test)]
 pub(crate) use spec::{flags_that_may_reach_the_host, is_engine_program};

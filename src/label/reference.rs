@@ -64,7 +64,7 @@ fn is_tag(s: &str) -> bool {
 }
 
 /// `algorithm ':' hex`, for a registered algorithm and its exact length.
-fn is_digest(s: &str) -> bool {
+pub(crate) fn is_digest(s: &str) -> bool {
     s.split_once(':').is_some_and(|(algorithm, hex)| {
         DIGESTS.iter().any(|(a, len)| *a == algorithm && hex.len() == *len)
             && hex.bytes().all(|b| b.is_ascii_hexdigit())

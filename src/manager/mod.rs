@@ -17,6 +17,7 @@ mod jobs;
 mod owned;
 mod plan;
 mod removals;
+mod remove;
 mod request;
 mod run;
 mod stop;

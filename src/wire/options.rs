@@ -82,6 +82,34 @@ pub struct UpdateOptions {
     pub reinstall: Option<bool>,
 }
 
+/// RemoveContainer's options.
+#[derive(Debug, Default, SerializeDict, DeserializeDict, Type)]
+#[zvariant(signature = "a{sv}", rename_all = "kebab-case", deny_unknown_fields)]
+pub struct RemoveContainerOptions {
+    /// Remove it though it runs (the engine kills it first).
+    pub force: Option<bool>,
+    /// Answer what would be removed; nothing is.
+    pub display: Option<bool>,
+}
+
+/// RemoveImage's options.
+#[derive(Debug, Default, SerializeDict, DeserializeDict, Type)]
+#[zvariant(signature = "a{sv}", rename_all = "kebab-case", deny_unknown_fields)]
+pub struct RemoveImageOptions {
+    /// Remove it though an installed application uses it (never a container's image).
+    pub force: Option<bool>,
+    /// Answer what would be removed; nothing is.
+    pub display: Option<bool>,
+}
+
+/// PruneImages' options.
+#[derive(Debug, Default, SerializeDict, DeserializeDict, Type)]
+#[zvariant(signature = "a{sv}", rename_all = "kebab-case", deny_unknown_fields)]
+pub struct PruneOptions {
+    /// Answer what would be removed; nothing is.
+    pub display: Option<bool>,
+}
+
 /// Stop's options.
 #[derive(Debug, Default, SerializeDict, DeserializeDict, Type)]
 #[zvariant(signature = "a{sv}", rename_all = "kebab-case", deny_unknown_fields)]

@@ -164,9 +164,26 @@ await scenario("run an image detached after its preview, then stop it", page, as
     await row.locator(".pf-v5-c-label", { hasText: "exited" }).waitFor({ timeout: 30000 });
     console.log("   svc: running, then exited");
     await row.getByRole("button", { name: "Remove svc" }).click();
+    await page.locator("[role=dialog]", { hasText: "docker rm svc" }).waitFor({ timeout: 10000 });
     await page.locator("#dialog-confirm").click();
     await row.waitFor({ state: "detached", timeout: 20000 });
-    console.log("   svc removed through Uninstall");
+    if (sh("podman", ["ps", "-a", "--format", "{{.Names}}"]).split("\n").includes("svc")) throw new Error("svc is still there");
+    console.log("   svc removed with RemoveContainer; its image stays");
+});
+
+await scenario("remove an image nothing uses; its other name stays", page, async () => {
+    sh("podman", ["tag", "localhost/atomic-test/plain:latest", "localhost/atomic-test/removable:latest"]);
+    await view(page, "Containers and images");
+    const row = page.locator("#images tr[data-key='localhost/atomic-test/removable:latest']");
+    await row.waitFor({ timeout: 20000 });
+    await row.getByRole("button", { name: "Remove image localhost/atomic-test/removable:latest" }).click();
+    await page.locator("[role=dialog]", { hasText: "docker rmi localhost/atomic-test/removable:latest" }).waitFor({ timeout: 10000 });
+    await page.locator("#dialog-confirm").click();
+    await row.waitFor({ state: "detached", timeout: 20000 });
+    const names = sh("podman", ["images", "--format", "{{.Repository}}:{{.Tag}}"]);
+    if (names.includes("atomic-test/removable")) throw new Error(`the image is still there: ${names}`);
+    if (!names.includes("atomic-test/plain")) throw new Error("its other name went too");
+    console.log("   removable removed with RemoveImage; atomic-test/plain stays");
 });
 
 await scenario("the Trust view lists the policy, and previews and images show each verdict", page, async () => {

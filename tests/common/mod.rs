@@ -34,6 +34,8 @@ pub use stand_ins::*;
 
 pub const PODMAN_SOCK: &str = "/run/podman/podman.sock";
 pub const DOCKER_SOCK: &str = "/var/run/docker.sock";
+/// Both engines, each by its socket and its CLI: most tests run once on each.
+pub const ENGINES: [(&str, &str); 2] = [(PODMAN_SOCK, "podman"), (DOCKER_SOCK, "docker")];
 pub const PLAIN: &str = "atomic-test/plain";
 pub const TOOLS: &str = "atomic-test/tools";
 pub const NOBODY: u32 = 65534;

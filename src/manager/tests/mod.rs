@@ -135,7 +135,9 @@ impl Engine for FakeEngine {
             .iter()
             .map(|(tag, i)| ImageSummary {
                 id: i.id.clone(),
-                tags: vec![tag.clone()],
+                // One put here by its id is dangling: it has no name.
+                tags: if tag == &i.id { vec![] } else { vec![tag.clone()] },
+                size: 1000,
                 labels: i.labels.clone(),
                 repo_digests: i.repo_digests.clone(),
                 ..ImageSummary::default()
@@ -156,6 +158,9 @@ impl Engine for FakeEngine {
     }
     async fn remove_image(&self, image: &str) -> Result<bool> {
         self.log(format!("rmi {image}"));
+        let mut images = self.images.lock().unwrap_or_else(|p| p.into_inner());
+        let name = image.strip_suffix(":latest").unwrap_or(image);
+        images.retain(|tag, i| tag != name && i.id != image);
         Ok(true)
     }
     async fn create(&self, r: CreateRequest<'_>) -> Result<String> {
@@ -395,6 +400,7 @@ mod fake_host;
 mod help;
 mod holes;
 mod host;
+mod remove;
 mod rules;
 mod trust;
 

@@ -370,6 +370,46 @@ pub struct StopResult {
     pub output: Option<String>,
 }
 
+/// The result of RemoveContainer.
+#[derive(Debug, Default, SerializeDict, DeserializeDict, Type)]
+#[zvariant(signature = "a{sv}", rename_all = "kebab-case")]
+pub struct RemoveContainerResult {
+    /// The `docker rm` it comes down to.
+    pub command: Vec<String>,
+    /// The container's id.
+    pub container_id: String,
+    /// Whether it was removed (false with display).
+    pub removed: bool,
+}
+
+/// The result of RemoveImage.
+#[derive(Debug, Default, SerializeDict, DeserializeDict, Type)]
+#[zvariant(signature = "a{sv}", rename_all = "kebab-case")]
+pub struct RemoveImageResult {
+    /// The `docker rmi` it comes down to.
+    pub command: Vec<String>,
+    /// The image's id.
+    pub image_id: String,
+    /// Whether its content was deleted (false when only that name went, or with display).
+    pub deleted: bool,
+    /// Things the caller should know (an installation record a forced removal left).
+    pub warnings: Vec<String>,
+}
+
+/// The result of PruneImages.
+#[derive(Debug, Default, SerializeDict, DeserializeDict, Type)]
+#[zvariant(signature = "a{sv}", rename_all = "kebab-case")]
+pub struct PruneResult {
+    /// The `docker image prune` it comes down to.
+    pub command: Vec<String>,
+    /// The dangling images it removes (with display: would remove), by id.
+    pub images: Vec<String>,
+    /// The bytes their removal gave back (the engine's sizes; 0 with display).
+    pub reclaimed: u64,
+    /// Images that could not be removed after all, each with the engine's reason.
+    pub warnings: Vec<String>,
+}
+
 /// The result of Update.
 #[derive(Debug, Default, SerializeDict, DeserializeDict, Type)]
 #[zvariant(signature = "a{sv}", rename_all = "kebab-case")]
