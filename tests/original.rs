@@ -192,3 +192,68 @@ fn the_default_line_keeps_its_container_for_the_next_command() {
         assert!(!out.contains("--rm"), "{engine}: the default line keeps its container: {out}");
     }
 }
+
+/// `atomic containers delete`, `images delete` and `images prune`: atomicd's own containers
+/// only, never an image a container uses, and of a dangling image only those nothing uses.
+#[test]
+#[ignore = "needs the test world (tests/world.sh up, as root); tests/run.sh runs it"]
+fn images_and_containers_are_removed_only_when_nothing_uses_them() {
+    for (sock, engine) in ENGINES {
+        let _d = Daemon::start(&["--engine-socket", sock]);
+        let kept = format!("kept{}", unique());
+        let theirs = format!("theirs{}", unique());
+        let (code, _, err) = atomic(&["run", "--name", &kept, PLAIN, "true"]);
+        assert_eq!(code, 0, "{engine}: {err}");
+        engine_says(engine, &["create", "--name", &theirs, PLAIN, "true"]);
+
+        let (code, _, err) = atomic(&["containers", "delete", &theirs]);
+        assert_eq!(code, 1, "{engine}: removed a container atomicd did not make");
+        assert!(err.contains("not made by atomicd"), "{engine}: {err}");
+        let (code, out, err) = atomic(&["containers", "delete", &kept]);
+        assert_eq!(code, 0, "{engine}: {err}");
+        assert!(out.contains(&format!("Removed container {kept}")), "{engine}: {out}");
+        let now = containers(engine);
+        assert!(!now.contains(&kept) && now.contains(&theirs), "{engine}: {now:?}");
+
+        // An image a container uses stays, whoever made the container.
+        let used = format!("localhost/atomic-test/used{}:latest", unique());
+        engine_says(engine, &["tag", PLAIN, &used]);
+        let user = format!("user{}", unique());
+        engine_says(engine, &["create", "--name", &user, &used, "true"]);
+        let (code, _, err) = atomic(&["images", "delete", &used]);
+        assert_eq!(code, 1, "{engine}: removed an image a container uses");
+        assert!(err.contains(&format!("used by container {user}")), "{engine}: {err}");
+        let alone = format!("localhost/atomic-test/alone{}:latest", unique());
+        engine_says(engine, &["tag", PLAIN, &alone]);
+        let (code, out, err) = atomic(&["images", "delete", &alone]);
+        assert_eq!(code, 0, "{engine}: {err}");
+        println!("{engine}: atomic images delete {alone}: {out}");
+        let names = engine_says(engine, &["images", "--format", "{{.Repository}}:{{.Tag}}"]);
+        assert!(!names.contains(&alone[..alone.len() - 7]), "{engine}: {names}");
+        assert!(names.contains("atomic-test/plain"), "{engine}: its other name went: {names}");
+
+        // A dangling image nothing uses goes; one a container was made from stays.
+        let import = |label: &str| {
+            let out = Command::new("sh")
+                .args(["-c", &format!("tar -c -T /dev/null | {engine} import --change 'LABEL {label}=1' -")])
+                .output()
+                .unwrap();
+            String::from_utf8_lossy(&out.stdout).trim().lines().last().unwrap_or_default().to_owned()
+        };
+        let lone = import("atomic.test.lone");
+        let pinned = import("atomic.test.pinned");
+        let pin = format!("pin{}", unique());
+        engine_says(engine, &["create", "--name", &pin, &pinned, "true"]);
+        let (code, out, err) = atomic(&["images", "prune"]);
+        println!("{engine}: atomic images prune: {out}{err}");
+        assert_eq!(code, 0, "{engine}: {err}");
+        let bare = |id: &str| id.trim_start_matches("sha256:").to_owned();
+        assert!(out.contains(&bare(&lone)), "{engine}: {out}");
+        assert!(!out.contains(&bare(&pinned)), "{engine}: {out}");
+        let ids = engine_says(engine, &["images", "-q", "--no-trunc"]);
+        assert!(!ids.contains(&bare(&lone)) && ids.contains(&bare(&pinned)), "{engine}: {ids}");
+
+        let _ = Command::new(engine).args(["rm", "-f", &theirs, &user, &pin]).output();
+        let _ = Command::new(engine).args(["rmi", "-f", &used, &pinned]).output();
+    }
+}
