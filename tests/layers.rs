@@ -98,3 +98,28 @@ fn the_reader_of_imports_sees_both_forms() {
     let text = "use crate::error::Result;\nuse crate::{label::ImageRef, text};\nlet v = crate::VERSION;";
     assert_eq!(named_modules(text), ["error", "label", "text"]);
 }
+
+/// Small rooms: no source file over 450 lines, and each opens with a `//!` line saying what it
+/// is, so the next engineer can read any one whole.
+#[test]
+fn every_source_file_is_small_and_says_what_it_is() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    sources(&root, &mut files);
+    let mut large = Vec::new();
+    let mut undescribed = Vec::new();
+    for file in &files {
+        let text = std::fs::read_to_string(file).expect("read a source file");
+        let shown = file.strip_prefix(&root).expect("under src").display().to_string();
+        let lines = text.lines().count();
+        if lines > 450 {
+            large.push(format!("{shown} ({lines} lines)"));
+        }
+        if !text.trim_start().starts_with("//!") {
+            undescribed.push(shown);
+        }
+    }
+    assert!(files.len() > 50, "the sources were not found under {}", root.display());
+    assert!(large.is_empty(), "over 450 lines: {large:?}");
+    assert!(undescribed.is_empty(), "no //! line at the top: {undescribed:?}");
+}

@@ -7,16 +7,14 @@ use std::sync::Arc;
 use zbus::message::Header;
 use zbus::{interface, Connection};
 
-use super::checked::OptionsSchema;
 use crate::error::Result;
 use crate::manager::{journaled, Manager};
 use crate::system::caller::Caller;
 use crate::system::lifecycle::Activity;
 use crate::wire::options::{
-    self, CleanupOptions, DeployOptions, HelpOptions, InfoOptions, InstallOptions, ListOptions,
-    PolicySettings, PruneOptions, PullOptions, RebaseOptions, RemoveContainerOptions, RemoveImageOptions,
-    RollbackOptions, RunOptions, StopOptions, TrustRequirement, UninstallOptions, UpdateOptions,
-    UpgradeOptions,
+    CleanupOptions, DeployOptions, HelpOptions, InfoOptions, InstallOptions, ListOptions, PolicySettings,
+    PruneOptions, PullOptions, RebaseOptions, RemoveContainerOptions, RemoveImageOptions, RollbackOptions,
+    RunOptions, StopOptions, TrustRequirement, UninstallOptions, UpdateOptions, UpgradeOptions,
 };
 use crate::wire::results::{
     CleanupResult, ContainerEntry, DeployResult, HelpResult, ImageEntry, InfoResult, InstallResult,
@@ -43,41 +41,6 @@ impl ManagerInterface {
     /// Records a new engine availability; true when it changed.
     pub fn set_engine_available(&self, available: bool) -> bool {
         self.engine_available.swap(available, Ordering::Relaxed) != available
-    }
-}
-
-impl OptionsSchema for ManagerInterface {
-    fn check_options(method: &str, dict: &zbus::zvariant::Dict<'_, '_>) -> Result<()> {
-        match method {
-            "Run" => options::check::<RunOptions>(dict),
-            "Install" => options::check::<InstallOptions>(dict),
-            "Uninstall" => options::check::<UninstallOptions>(dict),
-            "Help" => options::check::<HelpOptions>(dict),
-            "HostUpgrade" => options::check::<UpgradeOptions>(dict),
-            "Rollback" => options::check::<RollbackOptions>(dict),
-            "Pull" => options::check::<PullOptions>(dict),
-            "Info" => options::check::<InfoOptions>(dict),
-            "ListImages" | "ListContainers" => options::check::<ListOptions>(dict),
-            "Stop" => options::check::<StopOptions>(dict),
-            "RemoveContainer" => options::check::<RemoveContainerOptions>(dict),
-            "RemoveImage" => options::check::<RemoveImageOptions>(dict),
-            "PruneImages" => options::check::<PruneOptions>(dict),
-            "Update" => options::check::<UpdateOptions>(dict),
-            "HostDeploy" => options::check::<DeployOptions>(dict),
-            "HostRebase" => options::check::<RebaseOptions>(dict),
-            "HostCleanup" => options::check::<CleanupOptions>(dict),
-            "SetUpdatePolicy" => options::check::<PolicySettings>(dict),
-            "TrustAdd" => options::check::<TrustRequirement>(dict),
-            _ => Ok(()),
-        }
-    }
-
-    fn max_fds(method: &str) -> u32 {
-        match method {
-            "Run" => 3,
-            "Install" | "Uninstall" => 2,
-            _ => 0,
-        }
     }
 }
 

@@ -8,6 +8,7 @@ mod interface;
 mod job;
 pub mod proxy;
 mod requests;
+mod schema;
 
 pub use checked::{Checked, OptionsSchema};
 pub use interface::ManagerInterface;
