@@ -224,7 +224,8 @@ rootfs() { # rootfs [DIR]: busybox, plus the files of DIR when given
         echo 'nobody:x:65534:65534:nobody:/:/bin/sh' >>"$r/etc/passwd"
     fi
     if [ -n "${1:-}" ]; then
-        tar -C "$r" -c . -C "$1" .
+        # Its entries by name: a second "." would be a duplicate path, which podman refuses.
+        tar -C "$r" -c . -C "$1" $(cd "$1" && ls -A)
     else
         tar -C "$r" -c .
     fi
