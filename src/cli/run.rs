@@ -21,22 +21,7 @@ pub(super) async fn run(proxy: &ManagerProxy<'_>, a: args::RunArgs) -> Result<u8
     };
     if a.display {
         let plan = with_files(&a.opts.allow_env_file, async |sent: Sent| {
-            let options = RunOptions {
-                display: Some(true),
-                run_opts: sent.run_opts,
-                env_files: sent.env_files,
-                spc: base.spc,
-                name: base.name.clone(),
-                detach: base.detach,
-                replace: base.replace,
-                opt1: base.opt1.clone(),
-                opt2: base.opt2.clone(),
-                opt3: base.opt3.clone(),
-                pwd: base.pwd.clone(),
-                sudo_uid: base.sudo_uid,
-                sudo_gid: base.sudo_gid,
-                ..RunOptions::default()
-            };
+            let options = RunOptions { display: Some(true), ..inputs(&base, sent) };
             proxy.run(&a.image, &a.command, &options).await.map_err(Failure::from)
         })
         .await?;
@@ -59,31 +44,38 @@ pub(super) async fn run(proxy: &ManagerProxy<'_>, a: args::RunArgs) -> Result<u8
     let (stdin, stdout, stderr) = (std::io::stdin(), std::io::stdout(), std::io::stderr());
     let options = |sent: Sent| -> Result<RunOptions, Failure> {
         Ok(RunOptions {
-            run_opts: sent.run_opts,
-            spc: base.spc,
-            name: base.name.clone(),
-            detach: base.detach,
-            replace: base.replace,
-            opt1: base.opt1.clone(),
-            opt2: base.opt2.clone(),
-            opt3: base.opt3.clone(),
-            pwd: base.pwd.clone(),
-            sudo_uid: base.sudo_uid,
-            sudo_gid: base.sudo_gid,
             stdin: fd(stdin.as_fd())?,
             stdout: fd(stdout.as_fd())?,
             stderr: fd(stderr.as_fd())?,
             tty: flag(tty),
             tty_size: size,
-            env_files: sent.env_files,
-            display: None,
-            pull: None,
+            ..inputs(&base, sent)
         })
     };
     // One call: the plan it runs is shown from its job (the banner) as atomicd announces it.
     with_files(&a.opts.allow_env_file, async |sent: Sent| attached(proxy, &a, options(sent)?, tty).await)
         .await
         .map(|answer| finish_run(&answer, a.detach))
+}
+
+/// The call's inputs: the CLI's own (`base`) and what it read for the line because atomicd
+/// asked; the same for the plan shown and the call made.
+fn inputs(base: &RunOptions, sent: Sent) -> RunOptions {
+    RunOptions {
+        run_opts: sent.run_opts,
+        env_files: sent.env_files,
+        spc: base.spc,
+        name: base.name.clone(),
+        detach: base.detach,
+        replace: base.replace,
+        opt1: base.opt1.clone(),
+        opt2: base.opt2.clone(),
+        opt3: base.opt3.clone(),
+        pwd: base.pwd.clone(),
+        sudo_uid: base.sudo_uid,
+        sudo_gid: base.sudo_gid,
+        ..RunOptions::default()
+    }
 }
 
 /// One attached Run call: the terminal in raw mode, resizes forwarded, Ctrl-C cancels.

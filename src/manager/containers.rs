@@ -83,6 +83,26 @@ impl Manager {
         Ok(())
     }
 
+    /// Creates the container of a plan's label line (INSTALL, HELP) and runs it: a detached one
+    /// is started and left running (exit code 0), any other followed to its end (`run_label`).
+    pub(super) async fn run_plan_line(
+        &self,
+        caller: &Caller,
+        plan: &Plan,
+        fds: CallerFds,
+        job: &Job,
+    ) -> Result<(i32, Option<String>)> {
+        let spec =
+            plan.spec.as_ref().ok_or_else(|| crate::error::Error::Failed("the plan has no line".into()))?;
+        job.report(-1.0, &format!("running the {} label", plan.operation.as_str().to_uppercase())).await;
+        let id = self.create(caller, plan, spec, None, StreamSetup::default()).await?;
+        if spec.detach {
+            self.start_or_discard(&id, true).await?;
+            return Ok((0, None));
+        }
+        self.run_label(&id, spec.remove, fds, job).await
+    }
+
     /// Starts a label's container (INSTALL, UNINSTALL, STOP) and runs it to its end: its output
     /// goes to the caller's fds as it comes when there are any (attached before the start, so
     /// nothing is missed), else its last 64 KiB come back. Removed when `remove`.

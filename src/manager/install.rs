@@ -43,19 +43,11 @@ impl Manager {
         plan.env_files_sent(&inputs.env_files)?;
         self.authorize(caller, &plan).await?;
         plan.resolve_env_files(&inputs.env_files)?;
-        let spec = plan.spec.as_ref().ok_or_else(|| Error::Failed("the plan has no line".into()))?;
         let job = match pulled_by {
             Some(job) => job,
             None => self.start_job(caller, &plan).await,
         };
-        job.report(-1.0, "running the INSTALL label").await;
-        let id = self.create(caller, &plan, spec, None, StreamSetup::default()).await?;
-        let (code, output) = if spec.detach {
-            self.start_or_discard(&id, true).await?;
-            (0, None)
-        } else {
-            self.run_label(&id, spec.remove, fds, &job).await?
-        };
+        let (code, output) = self.run_plan_line(caller, &plan, fds, &job).await?;
         result.exit_code = Some(code);
         result.output = output;
         if code != 0 {

@@ -7,9 +7,9 @@
 use super::authorize::other_callers_detail;
 use super::jobs::Shown;
 use super::Manager;
-use crate::engine::{same_image, ContainerSummary};
+use crate::engine::{same_image, ContainerInfo, ContainerSummary};
 use crate::error::{Error, Result};
-use crate::label::{is_digest, validate_container_name, ImageRef};
+use crate::label::{is_digest, validate_container_name, ImageRef, Ownership};
 use crate::system::caller::Caller;
 use crate::system::polkit::Action;
 use crate::wire::results::{PruneResult, RemoveContainerResult, RemoveImageResult};
@@ -73,6 +73,24 @@ impl ImageArg {
 }
 
 impl Manager {
+    /// The container named exactly `name` and atomicd's record of it; one atomicd did not make
+    /// is an error saying to `verb` it with the engine's own tools.
+    pub(super) async fn atomicd_s(&self, name: &str, verb: &str) -> Result<(ContainerInfo, Ownership)> {
+        validate_container_name(name)?;
+        let container = self
+            .engine
+            .find_container(name)
+            .await?
+            .ok_or_else(|| Error::InvalidArgument(format!("there is no container named {name:?}")))?;
+        let Some(owner) = container.owner.clone() else {
+            return Err(Error::Failed(format!(
+                "container {name:?} was not made by atomicd, which does not touch it; {verb} it with \
+                 the engine's own tools"
+            )));
+        };
+        Ok((container, owner))
+    }
+
     /// Asks polkit for every action the removal needs, then exports its job.
     async fn authorize_removal(&self, caller: &Caller, removal: &Removal) -> Result<super::jobs::Job> {
         let details = removal.details();
@@ -101,18 +119,7 @@ impl Manager {
         force: bool,
         display: bool,
     ) -> Result<RemoveContainerResult> {
-        validate_container_name(name)?;
-        let container = self
-            .engine
-            .find_container(name)
-            .await?
-            .ok_or_else(|| Error::InvalidArgument(format!("there is no container named {name:?}")))?;
-        let Some(owner) = &container.owner else {
-            return Err(Error::Failed(format!(
-                "container {name:?} was not made by atomicd, which does not touch it; remove it with \
-                 the engine's own tools"
-            )));
-        };
+        let (container, owner) = self.atomicd_s(name, "remove").await?;
         if container.running && !force {
             return Err(Error::Failed(format!(
                 "container {name:?} is running; stop it first (atomic stop {name}), or pass force"

@@ -6,8 +6,8 @@ use super::plan::{self, Operation, Plan};
 use super::request::LabelInputs;
 use super::{vars, Manager};
 use crate::engine::StreamSetup;
-use crate::error::{Error, Result};
-use crate::label::{validate_container_name, ImageRef, LabelKind};
+use crate::error::Result;
+use crate::label::{ImageRef, LabelKind};
 use crate::system::caller::Caller;
 use crate::wire::results::StopResult;
 
@@ -25,18 +25,7 @@ impl Manager {
         display: bool,
         inputs: LabelInputs,
     ) -> Result<StopResult> {
-        validate_container_name(name)?;
-        let container = self
-            .engine
-            .find_container(name)
-            .await?
-            .ok_or_else(|| Error::InvalidArgument(format!("there is no container named {name:?}")))?;
-        let Some(owner) = &container.owner else {
-            return Err(Error::Failed(format!(
-                "container {name:?} was not made by atomicd, which does not touch it; stop it with the \
-                 engine's own tools"
-            )));
-        };
+        let (container, owner) = self.atomicd_s(name, "stop").await?;
         let image = ImageRef::parse(&owner.image)?;
         let info = self.engine.inspect_image(&container.image_id).await?;
         let inputs = LabelInputs { name: Some(name.to_owned()), ..inputs };
@@ -49,7 +38,7 @@ impl Manager {
             plain
         });
         plan.name = Some(name.to_owned());
-        plan.touches([owner], caller.uid);
+        plan.touches([&owner], caller.uid);
         self.judge_signature(&mut plan, &info, display).await?;
         let mut result = StopResult { command: plan.argv.clone(), ..StopResult::default() };
         if display {
