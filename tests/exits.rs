@@ -22,21 +22,23 @@ async fn exit_codes_and_output_are_exact_when_replying_at_the_process_end() {
     for (sock, engine) in ENGINES {
         let _d = Daemon::start(&["--engine-socket", sock]);
         let p = proxy().await;
+        // Each command in a container of its own: the default line keeps its container, and a
+        // command for a kept one would be exec'd in it.
+        let fresh = RunOptions { replace: Some(true), ..Default::default() };
         for (cmd, code) in [
             (words(&["true"]), 0),
             (words(&["sh", "-c", "echo out; echo err >&2; exit 3"]), 3),
             // A child killed by SIGKILL (PID 1 of the container cannot be, from inside).
             (words(&["sh", "-c", "sh -c 'kill -9 $$'; exit $?"]), 137),
         ] {
-            let r =
-                p.run(PLAIN, &cmd, &RunOptions::default()).await.unwrap_or_else(|e| panic!("{engine}: {e}"));
+            let r = p.run(PLAIN, &cmd, &fresh).await.unwrap_or_else(|e| panic!("{engine}: {e}"));
             assert_eq!(r.exit_code, Some(code), "{engine}: {cmd:?}");
             if code == 3 {
                 let out = r.output.unwrap_or_default();
                 assert!(out.contains("out\n") && out.contains("err\n"), "{engine}: output complete: {out:?}");
             }
             // Through the CLI: its fds are bridged, its exit status is the container's.
-            let mut argv = vec!["run", "--quiet", PLAIN];
+            let mut argv = vec!["run", "--quiet", "--replace", PLAIN];
             argv.extend(cmd.iter().map(String::as_str));
             let (c, out, err) = cli_as(0, &argv);
             assert_eq!(c, code, "{engine}: {cmd:?}: {err}");
@@ -58,7 +60,7 @@ async fn exit_codes_and_output_are_exact_when_replying_at_the_process_end() {
         assert_eq!(r.unwrap_or_else(|e| panic!("{engine}: {e}")).exit_code, Some(137), "{engine}: killed");
         // 1 MiB of output arrives whole before the reply.
         let big = words(&["sh", "-c", "head -c 1048576 /dev/zero | tr '\\0' x; echo; echo end"]);
-        let mut argv = vec!["run", "--quiet", PLAIN];
+        let mut argv = vec!["run", "--quiet", "--replace", PLAIN];
         argv.extend(big.iter().map(String::as_str));
         let (c, out, _) = cli_as(0, &argv);
         assert_eq!((c, out.len()), (0, 1_048_576 + 1 + 4), "{engine}");

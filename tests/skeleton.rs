@@ -69,7 +69,7 @@ async fn run_as_root_returns_exit_code_and_output_and_removes_the_container() {
     assert_eq!(r.exit_code, Some(7));
     let output = r.output.unwrap_or_default();
     assert!(output.contains("out\n") && output.contains("err\n"), "{output:?}");
-    assert!(!containers("podman").contains(&name), "--rm container {name} was left behind");
+    assert!(containers("podman").contains(&name), "the default line keeps its container {name}");
 
     let (code, out, _) = cli_as(0, &["run", PLAIN, "sh", "-c", "echo from-cli; exit 3"]);
     assert_eq!((code, out.as_str()), (3, "from-cli\n"));
@@ -88,10 +88,7 @@ async fn display_resolves_the_line_and_runs_nothing() {
         ..Default::default()
     };
     let r = p.run(PLAIN, &["sleep".to_owned(), "30".to_owned()], &opts).await.unwrap();
-    assert_eq!(
-        r.command,
-        ["docker", "run", "-i", "-d", "--rm", "--name", name.as_str(), PLAIN, "sleep", "30"]
-    );
+    assert_eq!(r.command, ["docker", "run", "-i", "-d", "--name", name.as_str(), PLAIN, "sleep", "30"]);
     assert!(r.container_id.is_none() && r.exit_code.is_none());
     assert!(!containers("podman").contains(&name), "display created {name}");
 
@@ -139,7 +136,7 @@ async fn docker_runs_and_returns_exit_codes_too() {
         .unwrap();
     assert_eq!(r.exit_code, Some(9));
     assert_eq!(r.output.as_deref(), Some("on-docker\n"));
-    assert!(!containers("docker").contains(&name));
+    assert!(containers("docker").contains(&name), "the default line keeps its container");
 }
 
 #[tokio::test(flavor = "multi_thread")]

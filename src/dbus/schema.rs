@@ -40,7 +40,7 @@ impl OptionsSchema for ManagerInterface {
     fn max_fds(method: &str) -> u32 {
         match method {
             "Run" => 3,
-            "Install" | "Uninstall" => 2,
+            "Install" | "Uninstall" | "Help" => 2,
             _ => 0,
         }
     }

@@ -164,13 +164,19 @@ impl Manager {
     ) -> Result<RemoveImageResult> {
         let image = ImageArg::parse(image)?;
         let info = self.engine.inspect_image(image.as_str()).await?;
-        let users: Vec<String> = self
-            .engine
-            .containers_of(&info.id)
-            .await?
-            .into_iter()
-            .map(|c: ContainerSummary| c.name)
-            .collect();
+        // A name the image has besides others only goes; its containers keep their image.
+        let names = match &image {
+            ImageArg::Id(_) => 0,
+            ImageArg::Reference(_) => {
+                let listed = self.engine.list_images(false).await?;
+                listed.iter().find(|i| same_image(&i.id, &info.id)).map_or(0, |i| i.tags.len())
+            }
+        };
+        let users: Vec<String> = if names > 1 {
+            Vec::new()
+        } else {
+            self.engine.containers_of(&info.id).await?.into_iter().map(|c: ContainerSummary| c.name).collect()
+        };
         if !users.is_empty() {
             return Err(Error::Failed(format!(
                 "image {} is used by container {}; remove {} first",
