@@ -73,6 +73,21 @@ pub(super) fn other_callers_detail(uids: &[u32]) -> Option<(&'static str, String
 }
 
 impl Manager {
+    /// Asks polkit for each of `actions` in turn, with the same details every time; the first
+    /// refusal ends it.
+    pub(super) async fn ask_all(
+        &self,
+        caller: &Caller,
+        actions: Vec<Action>,
+        details: &[(&'static str, String)],
+    ) -> Result<()> {
+        let borrowed: Vec<(&str, &str)> = details.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        for action in actions {
+            self.authority.check(caller, action, &borrowed).await?;
+        }
+        Ok(())
+    }
+
     /// Asks polkit for every action the plan needs, and logs the plan it allowed.
     pub(super) async fn authorize(&self, caller: &Caller, plan: &Plan) -> Result<()> {
         // Every plan is judged by the signature policy first (judge_signature); one that was not
@@ -84,11 +99,7 @@ impl Manager {
                 plan.image.as_str()
             )));
         }
-        let details = details(plan);
-        let borrowed: Vec<(&str, &str)> = details.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        for action in actions(plan) {
-            self.authority.check(caller, action, &borrowed).await?;
-        }
+        self.ask_all(caller, actions(plan), &details(plan)).await?;
         let shown = crate::text::display_line(&plan.argv);
         tracing::info!(
             message_id = ids::AUTHORIZED,

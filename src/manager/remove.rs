@@ -93,11 +93,7 @@ impl Manager {
 
     /// Asks polkit for every action the removal needs, then exports its job.
     async fn authorize_removal(&self, caller: &Caller, removal: &Removal) -> Result<super::jobs::Job> {
-        let details = removal.details();
-        let borrowed: Vec<(&str, &str)> = details.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        for action in removal.actions() {
-            self.authority.check(caller, action, &borrowed).await?;
-        }
+        self.ask_all(caller, removal.actions(), &removal.details()).await?;
         tracing::info!(
             message_id = crate::system::message_ids::AUTHORIZED,
             operation = removal.operation,
