@@ -238,14 +238,20 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread")]
     async fn a_peer_that_hangs_costs_one_timeout() {
-        let stub = Stub::start(|_| {
-            std::thread::sleep(Duration::from_secs(2));
-            (200, Vec::new())
-        })
-        .await;
+        // A peer that takes the connection and never answers. It holds the socket on a task of
+        // its own rather than blocking a runtime thread, which on a 2-CPU machine stalled the
+        // client's own timer.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let peer = tokio::spawn(async move {
+            let held = listener.accept().await;
+            tokio::time::sleep(Duration::from_secs(5)).await;
+            drop(held);
+        });
         let client = JsonClient::new(Duration::from_millis(300));
         let started = std::time::Instant::now();
-        let answer = client.post(&stub.url, &[], Vec::new()).await;
+        let answer = client.post(&url, &[], Vec::new()).await;
+        peer.abort();
         assert!(matches!(answer, Err(HttpError::Timeout { .. })), "{answer:?}");
         assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
     }
