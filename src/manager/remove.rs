@@ -29,6 +29,8 @@ struct Removal {
     removes: String,
     /// The callers other than this one whose container it removes.
     other_callers: Vec<u32>,
+    /// The image id a reference stood for when polkit was asked.
+    image_id: Option<String>,
 }
 
 impl Removal {
@@ -45,6 +47,7 @@ impl Removal {
             ("command", crate::text::display_line(&self.argv)),
             ("removes", self.removes.clone()),
         ];
+        d.extend(self.image_id.iter().map(|id| ("image-id", id.clone())));
         d.extend(other_callers_detail(&self.other_callers));
         d
     }
@@ -133,6 +136,7 @@ impl Manager {
             argv,
             removes: format!("container {name}"),
             other_callers: (owner.caller_uid != caller.uid).then_some(owner.caller_uid).into_iter().collect(),
+            image_id: None,
         };
         let mut result = RemoveContainerResult {
             command: removal.argv.clone(),
@@ -212,6 +216,7 @@ impl Manager {
             argv,
             removes,
             other_callers: vec![],
+            image_id: Some(info.id.clone()),
         };
         let mut result = RemoveImageResult {
             command: removal.argv.clone(),
@@ -223,6 +228,17 @@ impl Manager {
             return Ok(result);
         }
         let _job = self.authorize_removal(caller, &removal).await?;
+        // polkit may take minutes: a reference moved to another image meanwhile is not what was
+        // allowed, and that image was never checked for users.
+        let now = self.engine.inspect_image(image.as_str()).await?;
+        if !same_image(&now.id, &info.id) {
+            return Err(Error::Failed(format!(
+                "image {} changed while polkit was asked (it was {}, it is {}); nothing was removed",
+                crate::text::visible(image.as_str()),
+                info.id,
+                now.id
+            )));
+        }
         result.deleted = self.engine.remove_image(image.as_str()).await?;
         Ok(result)
     }
@@ -260,6 +276,7 @@ impl Manager {
             argv: result.command.clone(),
             removes,
             other_callers: vec![],
+            image_id: None,
         };
         let job = self.authorize_removal(caller, &removal).await?;
         result.images.clear();

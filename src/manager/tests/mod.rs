@@ -248,6 +248,8 @@ impl Engine for FakeEngine {
 struct FakeAuthority {
     granted: HashSet<&'static str>,
     asked: Mutex<Vec<(String, HashMap<String, String>)>>,
+    /// What happens in the world while the next question waits for its answer (a retag, say).
+    while_asking: Mutex<Option<Box<dyn FnOnce() + Send>>>,
 }
 
 #[async_trait]
@@ -255,6 +257,9 @@ impl Authority for FakeAuthority {
     async fn check(&self, _: &Caller, action: Action, details: &[(&str, &str)]) -> Result<()> {
         let d = details.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
         self.asked.lock().unwrap_or_else(|p| p.into_inner()).push((action.id().to_owned(), d));
+        if let Some(meanwhile) = self.while_asking.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            meanwhile();
+        }
         if self.granted.contains(action.id()) {
             Ok(())
         } else {

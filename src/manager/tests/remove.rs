@@ -124,3 +124,16 @@ async fn a_refused_caller_removes_nothing() {
     assert!(matches!(r, Err(Error::AccessDenied(_))), "{r:?}");
     assert!(w.engine.calls().is_empty(), "{:?}", w.engine.calls());
 }
+
+#[tokio::test]
+async fn a_reference_moved_while_polkit_asks_removes_nothing() {
+    let w = world(&["org.atomic.uninstall"]);
+    w.engine.image("moving", "sha256:m1", &[]);
+    let engine = w.engine.clone();
+    *w.authority.while_asking.lock().unwrap() =
+        Some(Box::new(move || engine.image("moving", "sha256:m2", &[])));
+    let r = w.manager.remove_image(&caller(0), "moving", false, false).await;
+    assert!(matches!(&r, Err(Error::Failed(m)) if m.contains("changed while polkit was asked")), "{r:?}");
+    assert_eq!(details_of(&w, 0)["image-id"], "sha256:m1", "polkit is told which image the name meant");
+    assert!(w.engine.calls().is_empty(), "{:?}", w.engine.calls());
+}
