@@ -70,6 +70,8 @@ async fn run_pulls_a_missing_image_first_unless_told_not_to() {
         let (code, out, err) = cli_as(0, &["run", &image, "echo", "again"]);
         assert_eq!((code, out.as_str()), (0, "again\n"), "{engine}: {err}");
         assert!(err.contains(&format!("atomic: pulling {image}")), "{engine}: {err}");
+        // That run's kept container goes too: a later daemon's records would not know it as its own.
+        let _ = Command::new(engine).args(["rm", "-f", "tags"]).output();
     }
 }
 

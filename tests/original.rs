@@ -98,7 +98,9 @@ fn install_arguments_arrive_as_the_words_given() {
         assert_eq!(code, 0, "{engine}: {err}");
         assert!(out.contains("[asdf&jkl][bash -c \"echo arg1 arg2\"][ježek][asdf jkl]"), "{engine}: {out}");
 
-        let (code, out, err) = atomic(&["uninstall", "atomic-test/params", "a b", "-v", "/:/host"]);
+        // --keep-image: the fixture stays for the other engine's turn and the next run of the suite.
+        let uninstall = ["uninstall", "--keep-image", "atomic-test/params", "a b", "-v", "/:/host"];
+        let (code, out, err) = atomic(&uninstall);
         println!("{engine}: atomic uninstall printed {out:?}");
         assert_eq!(code, 0, "{engine}: {err}");
         assert!(out.contains("u[a b]u[-v]u[/:/host]"), "{engine}: a word after the image is no flag: {out}");
