@@ -136,6 +136,7 @@ pub async fn run(args: Args) -> Result<(), String> {
         state: state.clone(),
         jobs,
         power,
+        trim: Arc::new(crate::system::trim::Fstrim),
         changes: changes.clone(),
         trust,
         updates: AutoUpdates::load(&args.config, fleet_id()),

@@ -257,3 +257,34 @@ fn images_and_containers_are_removed_only_when_nothing_uses_them() {
         let _ = Command::new(engine).args(["rmi", "-f", &used, &pinned]).output();
     }
 }
+
+/// containers trim: fstrim on the filesystem under atomicd's running container (its storage
+/// directory, as the engine says), once; the container runs on, and another one is not named.
+#[test]
+#[ignore = "needs the test world (tests/world.sh up, as root); tests/run.sh runs it"]
+fn containers_trim_discards_under_atomicd_s_running_containers_only() {
+    for (sock, engine) in ENGINES {
+        let _d = Daemon::start(&["--engine-socket", sock]);
+        let up = format!("up{}", unique());
+        let theirs = format!("theirs{}", unique());
+        let (code, _, err) = atomic(&["run", "--detach", "--name", &up, PLAIN, "sleep", "300"]);
+        assert_eq!(code, 0, "{engine}: {err}");
+        engine_says(engine, &["run", "-d", "--name", &theirs, PLAIN, "sleep", "300"]);
+
+        let (code, shown, err) = atomic(&["containers", "trim", "--display"]);
+        println!("{engine}: atomic containers trim --display: {shown}");
+        assert_eq!(code, 0, "{engine}: {err}");
+        let dirs: Vec<&str> = shown.split_whitespace().skip(2).collect();
+        assert!(shown.starts_with("fstrim -v /") && !dirs.is_empty(), "{engine}: {shown}");
+        assert!(dirs.iter().all(|d| Path::new(d).is_dir()), "{engine}: not the engine's storage: {dirs:?}");
+
+        let (code, out, err) = atomic(&["containers", "trim"]);
+        println!("{engine}: atomic containers trim: {out}{err}");
+        assert_eq!(code, 0, "{engine}: {err}");
+        assert!(out.contains(&up) && !out.contains(&theirs), "{engine}: {out}");
+        assert!(out.contains("discarded"), "{engine}: {out}");
+        let running = |n: &str| engine_says(engine, &["inspect", "--format", "{{.State.Running}}", n]);
+        assert_eq!((running(&up), running(&theirs)), ("true".into(), "true".into()), "{engine}");
+        let _ = Command::new(engine).args(["rm", "-f", &up, &theirs]).output();
+    }
+}

@@ -340,6 +340,7 @@ async fn containers(proxy: &ManagerProxy<'_>, a: args::ContainersArgs) -> Result
         None => a.list,
         Some(args::ContainersCommand::List(list)) => list,
         Some(args::ContainersCommand::Delete(d)) => return remove::delete_containers(proxy, d).await,
+        Some(args::ContainersCommand::Trim(t)) => return remove::trim_containers(proxy, t).await,
     };
     let options = ListOptions { all: flag(a.all) };
     if a.json {

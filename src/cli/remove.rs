@@ -1,11 +1,12 @@
-//! `atomic images delete|prune` and `atomic containers delete`: RemoveImage, PruneImages and
-//! RemoveContainer, one call per name, each said as it goes; the exit code is 1 when any failed.
+//! `atomic images delete|prune` and `atomic containers delete|trim`: RemoveImage, PruneImages,
+//! RemoveContainer (one call per name, each said as it goes; the exit code is 1 when any failed)
+//! and TrimContainers.
 
 use super::args::{DeleteContainersArgs, DeleteImagesArgs, DisplayArg};
 use super::job::printable;
 use super::{flag, print_command, print_warnings, Failure};
 use crate::dbus::proxy::{
-    ListOptions, ManagerProxy, PruneOptions, RemoveContainerOptions, RemoveImageOptions,
+    ListOptions, ManagerProxy, PruneOptions, RemoveContainerOptions, RemoveImageOptions, TrimOptions,
 };
 
 /// The states of a container that has stopped (or never started): `delete --all` takes these.
@@ -89,4 +90,21 @@ pub(super) async fn delete_containers(
         println!("No containers to remove");
     }
     Ok(u8::from(failed))
+}
+
+/// `atomic containers trim [--display]`
+pub(super) async fn trim_containers(proxy: &ManagerProxy<'_>, a: DisplayArg) -> Result<u8, Failure> {
+    let r = proxy.trim_containers(&TrimOptions { display: flag(a.display) }).await?;
+    print_warnings(&r.warnings);
+    if r.containers.is_empty() {
+        println!("No running containers of atomicd's to trim");
+        return Ok(u8::from(!r.warnings.is_empty()));
+    }
+    if a.display {
+        print_command(&r.command);
+        return Ok(0);
+    }
+    let names: Vec<String> = r.containers.iter().map(|c| printable(c)).collect();
+    println!("Trimmed the storage of {}: {} discarded", names.join(", "), super::tables::size(r.trimmed));
+    Ok(u8::from(!r.warnings.is_empty()))
 }

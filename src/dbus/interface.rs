@@ -14,12 +14,13 @@ use crate::system::lifecycle::Activity;
 use crate::wire::options::{
     CleanupOptions, DeployOptions, HelpOptions, InfoOptions, InstallOptions, ListOptions, PolicySettings,
     PruneOptions, PullOptions, RebaseOptions, RemoveContainerOptions, RemoveImageOptions, RollbackOptions,
-    RunOptions, StopOptions, TrustRequirement, UninstallOptions, UpdateOptions, UpgradeOptions,
+    RunOptions, StopOptions, TrimOptions, TrustRequirement, UninstallOptions, UpdateOptions, UpgradeOptions,
 };
 use crate::wire::results::{
     CleanupResult, ContainerEntry, DeployResult, HelpResult, ImageEntry, InfoResult, InstallResult,
     PruneResult, PullResult, RemoveContainerResult, RemoveImageResult, RollbackResult, RunResult,
-    StatusReport, StopResult, TrustReport, UninstallResult, UpdateBlock, UpdateResult, UpgradeResult,
+    StatusReport, StopResult, TrimResult, TrustReport, UninstallResult, UpdateBlock, UpdateResult,
+    UpgradeResult,
 };
 
 /// The D-Bus face of [`Manager`].
@@ -312,6 +313,19 @@ impl ManagerInterface {
         let _busy = self.activity.enter();
         let caller = Caller::from_header(conn, &header).await?;
         journaled(self.manager.prune_images(&caller, options.display.unwrap_or(false))).await
+    }
+
+    /// Discards unused blocks under atomicd's running containers.
+    #[zbus(out_args("result"))]
+    async fn trim_containers(
+        &self,
+        options: TrimOptions,
+        #[zbus(header)] header: Header<'_>,
+        #[zbus(connection)] conn: &Connection,
+    ) -> Result<TrimResult> {
+        let _busy = self.activity.enter();
+        let caller = Caller::from_header(conn, &header).await?;
+        journaled(self.manager.trim_containers(&caller, options.display.unwrap_or(false))).await
     }
 
     /// Version, engine, host and installed images; open to every caller.

@@ -10,14 +10,14 @@ use zbus::zvariant::{DeserializeDict, OwnedValue, Type, Value};
 pub use crate::wire::options::{
     CleanupOptions, DeployOptions, HelpOptions, InfoOptions, InstallOptions, ListOptions, PolicySettings,
     PruneOptions, PullOptions, RebaseOptions, RemoveContainerOptions, RemoveImageOptions, RollbackOptions,
-    RunOptions, StopOptions, TrustRequirement, UninstallOptions, UpdateOptions, UpgradeOptions,
+    RunOptions, StopOptions, TrimOptions, TrustRequirement, UninstallOptions, UpdateOptions, UpgradeOptions,
 };
 pub use crate::wire::results::{
     CleanupResult, ContainerEntry, DeployResult, DeploymentBlock, DiffBlock, EngineBlock, HelpResult,
     HostBlock, ImageEntry, InfoResult, InstallResult, InstalledBlock, LabelInfo, LockBlock, PruneResult,
     PullResult, RemoveContainerResult, RemoveImageResult, RollbackResult, RunResult, SignatureBlock,
-    StatusReport, StopResult, TrustReport, TrustScope, UninstallResult, UpdateBlock, UpdateResult,
-    UpdatesBlock, UpgradeResult,
+    StatusReport, StopResult, TrimResult, TrustReport, TrustScope, UninstallResult, UpdateBlock,
+    UpdateResult, UpdatesBlock, UpgradeResult,
 };
 
 /// `org.atomic.Manager` as seen by clients. Every guarded method allows interactive
@@ -140,6 +140,10 @@ pub trait Manager {
     /// PruneImages
     #[zbus(allow_interactive_auth)]
     fn prune_images(&self, options: &PruneOptions) -> zbus::Result<PruneResult>;
+
+    /// TrimContainers
+    #[zbus(allow_interactive_auth)]
+    fn trim_containers(&self, options: &TrimOptions) -> zbus::Result<TrimResult>;
 
     /// TrustShow
     fn trust_show(&self) -> zbus::Result<TrustReport>;

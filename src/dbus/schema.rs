@@ -7,7 +7,7 @@ use crate::error::Result;
 use crate::wire::options::{
     self, CleanupOptions, DeployOptions, HelpOptions, InfoOptions, InstallOptions, ListOptions,
     PolicySettings, PruneOptions, PullOptions, RebaseOptions, RemoveContainerOptions, RemoveImageOptions,
-    RollbackOptions, RunOptions, StopOptions, TrustRequirement, UninstallOptions, UpdateOptions,
+    RollbackOptions, RunOptions, StopOptions, TrimOptions, TrustRequirement, UninstallOptions, UpdateOptions,
     UpgradeOptions,
 };
 
@@ -27,6 +27,7 @@ impl OptionsSchema for ManagerInterface {
             "RemoveContainer" => options::check::<RemoveContainerOptions>(dict),
             "RemoveImage" => options::check::<RemoveImageOptions>(dict),
             "PruneImages" => options::check::<PruneOptions>(dict),
+            "TrimContainers" => options::check::<TrimOptions>(dict),
             "Update" => options::check::<UpdateOptions>(dict),
             "HostDeploy" => options::check::<DeployOptions>(dict),
             "HostRebase" => options::check::<RebaseOptions>(dict),

@@ -109,6 +109,9 @@ pub struct ContainerInfo {
     pub open_stdin: bool,
     /// It was created with a terminal (`-t`).
     pub tty: bool,
+    /// The host directory of its writable layer (the storage driver's upper directory, else
+    /// its merged one), when the engine says: where TrimContainers finds its filesystem.
+    pub rootfs: Option<String>,
 }
 
 /// A container made from some image.

@@ -43,6 +43,7 @@ use crate::system::caller::{account, Caller};
 use crate::system::polkit::Authority;
 use crate::system::power::Power;
 use crate::system::state::StateStore;
+use crate::system::trim::Trim;
 use crate::wire::results::{HostBlock, StatusReport};
 
 /// How much output a call returns when no fds were passed.
@@ -61,6 +62,8 @@ pub struct Manager {
     state_lock: tokio::sync::Mutex<()>,
     jobs: Jobs,
     power: Arc<dyn Power>,
+    /// Discards unused blocks for TrimContainers.
+    trim: Arc<dyn Trim>,
     /// One host operation at a time; a second gets Busy.
     host_lock: tokio::sync::Mutex<()>,
     /// Status callers share one read of the deployments (a root process for rpm-ostree and
@@ -100,6 +103,8 @@ pub struct Parts {
     pub jobs: Jobs,
     /// Reboots.
     pub power: Arc<dyn Power>,
+    /// fstrim.
+    pub trim: Arc<dyn Trim>,
     /// Where changes are noted for the Changed signal.
     pub changes: Changes,
     /// The signature policy.
@@ -111,7 +116,7 @@ pub struct Parts {
 impl Manager {
     /// A manager over the given parts.
     pub fn new(parts: Parts) -> Self {
-        let Parts { engine, authority, host, state, jobs, power, changes, trust, updates } = parts;
+        let Parts { engine, authority, host, state, jobs, power, trim, changes, trust, updates } = parts;
         let owned = Arc::new(owned::Owned::new(engine, state.clone()));
         Manager {
             engine: owned.clone(),
@@ -122,6 +127,7 @@ impl Manager {
             state_lock: tokio::sync::Mutex::new(()),
             jobs,
             power,
+            trim,
             host_lock: tokio::sync::Mutex::new(()),
             deployments: flight::SingleFlight::default(),
             changes,

@@ -1,6 +1,7 @@
 //! Removal of what a UI lists: one of atomicd's own containers (RemoveContainer), an image no
 //! installed application and no container uses (RemoveImage), and the dangling images
-//! (PruneImages). Each call is planned once as a [`Removal`]: what it shows, what polkit is asked
+//! (PruneImages); and TrimContainers, the original's `containers trim`, which removes no
+//! container but discards the unused blocks of the filesystems under atomicd's running ones. Each call is planned once as a [`Removal`]: what it shows, what polkit is asked
 //! (`org.atomic.uninstall`, and `manage-any` for another caller's container) and what the engine
 //! removes are the same list, and nothing outside it.
 
@@ -12,7 +13,7 @@ use crate::error::{Error, Result};
 use crate::label::{is_digest, validate_container_name, ImageRef, Ownership};
 use crate::system::caller::Caller;
 use crate::system::polkit::Action;
-use crate::wire::results::{PruneResult, RemoveContainerResult, RemoveImageResult};
+use crate::wire::results::{PruneResult, RemoveContainerResult, RemoveImageResult, TrimResult};
 
 /// How many image ids polkit's message lists before it says how many more there are.
 const SHOWN_IDS: usize = 20;
@@ -289,6 +290,62 @@ impl Manager {
                     result.images.push(image.id);
                 }
                 Err(e) => result.warnings.push(format!("image {} stays: {e}", image.id)),
+            }
+        }
+        Ok(result)
+    }
+
+    /// TrimContainers: fstrim on the filesystems under atomicd's running containers (another
+    /// caller's too, with manage-any), each filesystem once; nothing runs: nothing is asked.
+    pub async fn trim_containers(&self, caller: &Caller, display: bool) -> Result<TrimResult> {
+        let running: Vec<ContainerSummary> = self
+            .engine
+            .list_containers()
+            .await?
+            .into_iter()
+            .filter(|c| c.running && c.owner.is_some())
+            .collect();
+        let mut result = TrimResult::default();
+        let (mut dirs, mut other_callers) = (Vec::new(), Vec::new());
+        for c in &running {
+            // Asked by name, as the engine lists it: the record's owner comes back with it.
+            let Some((info, owner)) = self.atomicd_s(&c.name, "trim").await.ok() else { continue };
+            let Some(rootfs) = info.rootfs.filter(|r| r.starts_with('/')) else {
+                result
+                    .warnings
+                    .push(format!("container {}: the engine does not say where its files are", c.name));
+                continue;
+            };
+            if owner.caller_uid != caller.uid && !other_callers.contains(&owner.caller_uid) {
+                other_callers.push(owner.caller_uid);
+            }
+            result.containers.push(c.name.clone());
+            dirs.push(rootfs);
+        }
+        result.command = ["fstrim", "-v"].into_iter().map(String::from).chain(dirs.iter().cloned()).collect();
+        if display || dirs.is_empty() {
+            return Ok(result);
+        }
+        let removal = Removal {
+            operation: "TrimContainers",
+            target: "running containers".to_owned(),
+            argv: result.command.clone(),
+            removes: format!(
+                "the unused blocks under {} running container(s): {}",
+                result.containers.len(),
+                crate::text::visible(&result.containers.join(", "))
+            ),
+            other_callers,
+            image_id: None,
+        };
+        let _job = self.authorize_removal(caller, &removal).await?;
+        for fs in self.trim.trim(&dirs).await {
+            match fs.bytes {
+                Ok(bytes) => result.trimmed += bytes,
+                Err(why) => {
+                    let dir = fs.dirs.first().map_or("", String::as_str);
+                    result.warnings.push(format!("{} not trimmed: {why}", crate::text::visible(dir)));
+                }
             }
         }
         Ok(result)

@@ -110,6 +110,14 @@ pub struct PruneOptions {
     pub display: Option<bool>,
 }
 
+/// TrimContainers' options.
+#[derive(Debug, Default, SerializeDict, DeserializeDict, Type)]
+#[zvariant(signature = "a{sv}", rename_all = "kebab-case", deny_unknown_fields)]
+pub struct TrimOptions {
+    /// Answer what would be trimmed; nothing is.
+    pub display: Option<bool>,
+}
+
 /// Stop's options.
 #[derive(Debug, Default, SerializeDict, DeserializeDict, Type)]
 #[zvariant(signature = "a{sv}", rename_all = "kebab-case", deny_unknown_fields)]

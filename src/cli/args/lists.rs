@@ -60,6 +60,8 @@ pub enum ContainersCommand {
     /// Remove containers atomicd made, by name.
     #[command(alias = "rm")]
     Delete(DeleteContainersArgs),
+    /// Discard unused blocks (fstrim) of the filesystems under atomicd's running containers.
+    Trim(DisplayArg),
 }
 
 /// `atomic containers delete`

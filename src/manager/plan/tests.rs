@@ -35,6 +35,7 @@ fn mine(running: bool, flags: &[&str]) -> ContainerInfo {
         host_flags: flags.iter().map(|f| (*f).to_owned()).collect(),
         open_stdin: true,
         tty: false,
+        rootfs: None,
     }
 }
 

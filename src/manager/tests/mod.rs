@@ -109,6 +109,7 @@ impl Engine for FakeEngine {
             host_flags: c.host_flags.clone(),
             open_stdin: true,
             tty: false,
+            rootfs: Some(format!("/fake/storage/{}/diff", c.id)),
         }))
     }
     async fn list_containers(&self) -> Result<Vec<ContainerSummary>> {
@@ -268,6 +269,21 @@ impl Authority for FakeAuthority {
     }
 }
 
+/// fstrim in memory: every directory is its own filesystem that gives back 4096 bytes, and
+/// what was trimmed is recorded.
+#[derive(Default)]
+struct FakeTrim {
+    trimmed: Mutex<Vec<String>>,
+}
+
+#[async_trait]
+impl crate::system::trim::Trim for FakeTrim {
+    async fn trim(&self, dirs: &[String]) -> Vec<crate::system::trim::Trimmed> {
+        self.trimmed.lock().unwrap_or_else(|p| p.into_inner()).extend(dirs.iter().cloned());
+        dirs.iter().map(|d| crate::system::trim::Trimmed { dirs: vec![d.clone()], bytes: Ok(4096) }).collect()
+    }
+}
+
 #[derive(Default)]
 struct FakePower {
     reboots: Mutex<u32>,
@@ -287,6 +303,7 @@ struct World {
     authority: Arc<FakeAuthority>,
     host: Arc<FakeHost>,
     power: Arc<FakePower>,
+    trim: Arc<FakeTrim>,
     _dir: TempDir,
 }
 
@@ -324,6 +341,7 @@ fn world_with(
         Arc::new(FakeAuthority { granted: granted.iter().copied().collect(), ..Default::default() });
     let host = Arc::new(FakeHost::default());
     let power = Arc::new(FakePower::default());
+    let trim = Arc::new(FakeTrim::default());
     static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
     let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let dir = dir
@@ -336,11 +354,12 @@ fn world_with(
         state,
         jobs: Jobs::new(None, authority.clone()),
         power: power.clone(),
+        trim: trim.clone(),
         changes: Changes::channel().0,
         trust,
         updates: super::AutoUpdates::load(&dir.join("atomicd.toml"), "fleet-id".into()),
     }));
-    World { manager, engine, authority, host, power, _dir: TempDir(dir) }
+    World { manager, engine, authority, host, power, trim, _dir: TempDir(dir) }
 }
 
 impl World {

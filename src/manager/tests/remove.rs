@@ -137,3 +137,37 @@ async fn a_reference_moved_while_polkit_asks_removes_nothing() {
     assert_eq!(details_of(&w, 0)["image-id"], "sha256:m1", "polkit is told which image the name meant");
     assert!(w.engine.calls().is_empty(), "{:?}", w.engine.calls());
 }
+
+#[tokio::test]
+async fn trim_touches_the_storage_of_atomicd_s_running_containers_only() {
+    let w = world(&["org.atomic.uninstall"]);
+    w.made(mine("up", "sha256:a1", true, &[]));
+    w.made(mine("down", "sha256:a1", false, &[]));
+    let mut foreign = mine("theirs", "sha256:a1", true, &[]);
+    foreign.id = "theirs-id".into();
+    w.engine.container(foreign);
+
+    let shown = w.manager.trim_containers(&caller(1000), true).await.unwrap();
+    assert_eq!(shown.containers, ["up"]);
+    assert_eq!(shown.command, ["fstrim", "-v", "/fake/storage/up-id/diff"]);
+    assert!(asked(&w).is_empty() && w.trim.trimmed.lock().unwrap().is_empty(), "display trimmed");
+
+    let r = w.manager.trim_containers(&caller(1000), false).await.unwrap();
+    assert_eq!((r.containers.clone(), r.trimmed), (vec!["up".to_owned()], 4096));
+    assert_eq!(asked(&w), ["org.atomic.uninstall"]);
+    assert_eq!(details_of(&w, 0)["removes"], "the unused blocks under 1 running container(s): up");
+    assert_eq!(*w.trim.trimmed.lock().unwrap(), ["/fake/storage/up-id/diff"]);
+    assert!(w.engine.calls().is_empty(), "no container was touched: {:?}", w.engine.calls());
+}
+
+#[tokio::test]
+async fn trim_asks_manage_any_for_another_caller_s_container_and_nothing_for_none() {
+    let w = world(&["org.atomic.uninstall"]);
+    let r = w.manager.trim_containers(&caller(1000), false).await.unwrap();
+    assert!(r.containers.is_empty() && asked(&w).is_empty(), "nothing running, nothing asked");
+    w.made(mine("shared", "sha256:a1", true, &[]));
+    let r = w.manager.trim_containers(&caller(1001), false).await;
+    assert!(matches!(r, Err(Error::AccessDenied(_))), "{r:?}");
+    assert_eq!(asked(&w), ["org.atomic.uninstall", "org.atomic.manage-any"]);
+    assert!(w.trim.trimmed.lock().unwrap().is_empty());
+}

@@ -410,6 +410,20 @@ pub struct PruneResult {
     pub warnings: Vec<String>,
 }
 
+/// The result of TrimContainers.
+#[derive(Debug, Default, SerializeDict, DeserializeDict, Type)]
+#[zvariant(signature = "a{sv}", rename_all = "kebab-case")]
+pub struct TrimResult {
+    /// The `fstrim -v DIR...` it comes down to (one run per filesystem).
+    pub command: Vec<String>,
+    /// atomicd's running containers whose storage was trimmed (with display: would be).
+    pub containers: Vec<String>,
+    /// The bytes the filesystems discarded, as fstrim counted them (0 with display).
+    pub trimmed: u64,
+    /// Filesystems that could not be trimmed, each with fstrim's reason.
+    pub warnings: Vec<String>,
+}
+
 /// The result of Update.
 #[derive(Debug, Default, SerializeDict, DeserializeDict, Type)]
 #[zvariant(signature = "a{sv}", rename_all = "kebab-case")]
