@@ -285,6 +285,19 @@ fn containers_trim_discards_under_atomicd_s_running_containers_only() {
         assert!(out.contains("discarded"), "{engine}: {out}");
         let running = |n: &str| engine_says(engine, &["inspect", "--format", "{{.State.Running}}", n]);
         assert_eq!((running(&up), running(&theirs)), ("true".into(), "true".into()), "{engine}");
+        // Hostile options are refused by name before anything is asked or trimmed.
+        for (sig_args, what) in
+            [(&["1", "bogus", "b", "true"][..], "bogus"), (&["1", "display", "s", "yes"], "display")]
+        {
+            let out = Command::new("busctl")
+                .args(["--system", "call", "org.atomic", "/org/atomic/Manager", "org.atomic.Manager"])
+                .args(["TrimContainers", "a{sv}"])
+                .args(sig_args)
+                .output()
+                .unwrap();
+            let said = String::from_utf8_lossy(&out.stderr);
+            assert!(!out.status.success() && said.contains(what), "{engine}: {what}: {said}");
+        }
         let _ = Command::new(engine).args(["rm", "-f", &up, &theirs]).output();
     }
 }
