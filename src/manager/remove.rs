@@ -1,7 +1,8 @@
 //! Removal of what a UI lists: one of atomicd's own containers (RemoveContainer), an image no
 //! installed application and no container uses (RemoveImage), and the dangling images
 //! (PruneImages); and TrimContainers, the original's `containers trim`, which removes no
-//! container but discards the unused blocks of the filesystems under atomicd's running ones. Each call is planned once as a [`Removal`]: what it shows, what polkit is asked
+//! container but discards the unused blocks of the filesystems under atomicd's running ones.
+//! Each call is planned once as a [`Removal`]: what it shows, what polkit is asked
 //! (`org.atomic.uninstall`, and `manage-any` for another caller's container) and what the engine
 //! removes are the same list, and nothing outside it.
 
@@ -309,7 +310,12 @@ impl Manager {
         let (mut dirs, mut other_callers) = (Vec::new(), Vec::new());
         for c in &running {
             // Asked by name, as the engine lists it: the record's owner comes back with it.
-            let Some((info, owner)) = self.atomicd_s(&c.name, "trim").await.ok() else { continue };
+            let (info, owner) = match self.atomicd_s(&c.name, "trim").await {
+                Ok(found) => found,
+                // Gone since the list was taken: nothing of it to trim.
+                Err(Error::InvalidArgument(_)) => continue,
+                Err(e) => return Err(e),
+            };
             let Some(rootfs) = info.rootfs.filter(|r| r.starts_with('/')) else {
                 result
                     .warnings
