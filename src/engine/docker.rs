@@ -109,10 +109,9 @@ impl Engine for DockerEngine {
                     // Whose it is comes from atomicd's own record, never from labels.
                     owner: None,
                     host_flags: c.host_config.as_ref().map(host_flags).unwrap_or_default(),
-                    rootfs: c.graph_driver.and_then(|g| {
-                        let data = g.data;
-                        data.get("UpperDir").or_else(|| data.get("MergedDir")).cloned()
-                    }),
+                    rootfs: c
+                        .graph_driver
+                        .and_then(|g| g.data.get("UpperDir").or_else(|| g.data.get("MergedDir")).cloned()),
                 }))
             }
             Ok(_) | Err(BollardError::DockerResponseServerError { status_code: 404, .. }) => Ok(None),

@@ -309,13 +309,9 @@ impl Manager {
         let mut result = TrimResult::default();
         let (mut dirs, mut other_callers) = (Vec::new(), Vec::new());
         for c in &running {
-            // Asked by name, as the engine lists it: the record's owner comes back with it.
-            let (info, owner) = match self.atomicd_s(&c.name, "trim").await {
-                Ok(found) => found,
-                // Gone since the list was taken: nothing of it to trim.
-                Err(Error::InvalidArgument(_)) => continue,
-                Err(e) => return Err(e),
-            };
+            // Inspected for its storage; gone since the list was taken: nothing of it to trim.
+            let Some(info) = self.engine.find_container(&c.name).await? else { continue };
+            let Some(owner) = info.owner else { continue };
             let Some(rootfs) = info.rootfs.filter(|r| r.starts_with('/')) else {
                 result
                     .warnings

@@ -115,13 +115,18 @@ async fn prune_removes_exactly_the_dangling_images_polkit_was_shown() {
 
 #[tokio::test]
 async fn a_refused_caller_removes_nothing() {
-    let w = world(&[]);
+    // A caller that may run, and nothing more.
+    let w = world(&["org.atomic.run"]);
     w.made(mine("mine", "sha256:a1", false, &[]));
+    w.made(mine("up", "sha256:a1", true, &[]));
     w.engine.image("other", "sha256:o1", &[]);
     let r = w.manager.remove_container(&caller(1000), "mine", false, false).await;
     assert!(matches!(r, Err(Error::AccessDenied(_))), "{r:?}");
     let r = w.manager.remove_image(&caller(1000), "other", false, false).await;
     assert!(matches!(r, Err(Error::AccessDenied(_))), "{r:?}");
+    let r = w.manager.trim_containers(&caller(1000), false).await;
+    assert!(matches!(r, Err(Error::AccessDenied(_))), "{r:?}");
+    assert!(w.trim.trimmed.lock().unwrap().is_empty(), "trimmed for a run-only caller");
     assert!(w.engine.calls().is_empty(), "{:?}", w.engine.calls());
 }
 
