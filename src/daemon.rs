@@ -11,7 +11,7 @@ use zbus::fdo::{ObjectManager, RequestNameFlags, RequestNameReply};
 use crate::dbus::{BusJobs, Checked, ManagerInterface};
 use crate::engine::{AuthEnv, AuthFiles, DockerEngine, Engine, EngineChange, EngineLocator};
 use crate::host::{BackendKind, Bootc, HostBackend, NoHost, OstreeHost, RpmOstree};
-use crate::manager::{coalesce, Area, AutoUpdates, Changes, Jobs, Manager, Parts};
+use crate::manager::{coalesce, Area, AutoUpdates, Changes, Jobs, Manager, Parts, UnitFiles};
 use crate::system::lifecycle::{self, notify, Activity};
 use crate::system::logging::{self, LogTarget};
 use crate::system::message_ids as ids;
@@ -68,6 +68,12 @@ pub struct Args {
     /// The ostree sysroot for the ostree backend.
     #[arg(long, value_name = "PATH", default_value = "/")]
     pub sysroot: PathBuf,
+    /// Where the units of applications installed as services are written.
+    #[arg(long, value_name = "DIR", default_value = "/etc/systemd/system")]
+    pub unit_dir: PathBuf,
+    /// The `atomic` program those units run.
+    #[arg(long, value_name = "PATH", default_value = "/usr/bin/atomic")]
+    pub client: PathBuf,
 }
 
 fn parse_backend(text: &str) -> Result<BackendKind, String> {
@@ -137,6 +143,8 @@ pub async fn run(args: Args) -> Result<(), String> {
         jobs,
         power,
         trim: Arc::new(crate::system::trim::Fstrim),
+        systemd: Arc::new(crate::system::systemd::Systemd1::new(conn.clone())),
+        units: UnitFiles { dir: args.unit_dir, client: args.client },
         changes: changes.clone(),
         trust,
         updates: AutoUpdates::load(&args.config, fleet_id()),

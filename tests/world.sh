@@ -200,6 +200,7 @@ YML
 #   atomic-test/installable   LABEL INSTALL: Run refuses until installed
 #   atomic-test/opt     LABEL RUN taking a flag from $OPT1 (the review's escapes)
 #   atomic-test/svc     LABEL RUN of a named, detached, long-running container ($OPT1 flags)
+#   atomic-test/service org.atomic.service=true and a detached RUN that says it is up, then waits
 #   atomic-test/keep    LABEL RUN of a named container that is kept and reads one line of stdin
 #   atomic-test/stoppable  RUN of a named detached container, and a STOP label
 #   atomic-test/forged  RUN of a detached container, and every org.atomic.* label atomicd writes
@@ -289,6 +290,8 @@ fixtures() {
         fixture $engine atomic-test/installable:latest RUN "docker run --rm IMAGE true" INSTALL "docker run --rm IMAGE echo installing"
         fixture $engine atomic-test/opt:latest RUN "docker run --rm \$OPT1 IMAGE true"
         fixture $engine atomic-test/svc:latest RUN "docker run -d --name NAME \$OPT1 IMAGE sleep 300"
+        fixture $engine atomic-test/service:latest org.atomic.service true \
+            RUN "docker run -d --name NAME -e NAME=NAME IMAGE sh -c 'echo service \$NAME up; trap exit TERM; while :; do sleep 1; done'"
         fixture $engine atomic-test/keep:latest RUN "docker run -i --name NAME IMAGE head -n 1"
         fixture $engine atomic-test/badinstall:latest INSTALL "docker run --rm IMAGE sh -c 'echo pwd=\$PWD uid=\$SUDO_UID; exit 4'"
         fixture $engine atomic-test/baduninstall:latest INSTALL "docker run --rm IMAGE true" UNINSTALL "docker run --rm IMAGE sh -c 'echo refusing; exit 5'"

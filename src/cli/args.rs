@@ -2,7 +2,9 @@
 
 use clap::{Args, Parser, Subcommand};
 
+mod apps;
 mod lists;
+pub use apps::*;
 pub use lists::*;
 
 /// atomic: run container images as their labels say, and manage the image-based host, through atomicd.
@@ -43,6 +45,8 @@ pub enum Command {
     Containers(ContainersArgs),
     /// Stop a container atomicd made: its image's STOP label, else a stop.
     Stop(StopArgs),
+    /// The applications installed as services (`atomic install --service`).
+    Apps(AppsArgs),
     /// Pull an image anew and say what still runs the old one.
     Update(UpdateArgs),
     /// The signature policy: which images may reach the host.
@@ -199,6 +203,13 @@ pub struct InstallArgs {
     /// Do not pull the image when it is not local.
     #[arg(long)]
     pub no_pull: bool,
+    /// Also run the RUN line as a service, from the enabled unit atomic-app-NAME.service
+    /// (the default when the image has the label org.atomic.service=true).
+    #[arg(long, conflicts_with = "no_service")]
+    pub service: bool,
+    /// Do not install a service, though the image asks for one.
+    #[arg(long)]
+    pub no_service: bool,
     /// Do not print what the INSTALL container may do to the host.
     #[arg(long, short = 'q')]
     pub quiet: bool,

@@ -1,5 +1,6 @@
 //! The `atomic` CLI: a thin D-Bus client of atomicd with no engine access of its own.
 
+mod apps;
 pub mod args;
 mod env_files;
 mod fleet;
@@ -255,6 +256,7 @@ async fn dispatch(cli: Cli) -> Result<u8, Failure> {
         Command::Images(a) => images(&proxy, a).await,
         Command::Containers(a) => containers(&proxy, a).await,
         Command::Stop(a) => stop(&proxy, a).await,
+        Command::Apps(a) => apps::dispatch(&proxy, a).await,
         Command::Update(a) => update(&proxy, a).await,
         Command::Trust(command) => trust::dispatch(&proxy, command).await,
         Command::Verify(a) => trust::verify(&proxy, &a.image).await,
@@ -370,6 +372,11 @@ async fn install(proxy: &ManagerProxy<'_>, a: args::InstallArgs) -> Result<u8, F
         opt2: opt2.clone(),
         opt3: opt3.clone(),
         env_files,
+        service: match (a.service, a.no_service) {
+            (true, _) => Some(true),
+            (_, true) => Some(false),
+            _ => None,
+        },
     };
     let r = with_env_files(&a.opts.allow_env_file, async |env_files| {
         follow(proxy, a.quiet, proxy.install(&a.image, &options(env_files))).await
@@ -378,6 +385,7 @@ async fn install(proxy: &ManagerProxy<'_>, a: args::InstallArgs) -> Result<u8, F
     if a.display {
         trust::print_signature(r.signature.as_ref());
     }
+    apps::print_service(&r, a.display);
     Ok(report(&r.command, &r.warnings, r.output.as_deref(), r.exit_code, a.display))
 }
 

@@ -28,6 +28,18 @@ pub fn status(v: &StatusReport) -> String {
             let _ = writeln!(out, "  {} as {} ({})", i.image, i.name, short(&i.image_id));
         }
     }
+    for a in &v.applications {
+        let p = super::job::printable;
+        let _ = writeln!(
+            out,
+            "service:   {} {} on {} ({}): {}",
+            p(&a.unit),
+            p(&a.unit_state),
+            p(&a.image),
+            short(&a.image_id),
+            p(&a.last_result)
+        );
+    }
     out
 }
 
@@ -165,8 +177,20 @@ mod tests {
                 image_id: "sha256:0123456789abcdef".into(),
                 ..InstalledBlock::default()
             }],
+            applications: vec![crate::dbus::proxy::AppEntry {
+                unit: "atomic-app-ntpd.service".into(),
+                unit_state: "active (running)".into(),
+                image: "ntpd".into(),
+                image_id: "sha256:0123456789abcdef".into(),
+                last_result: "installed\u{202e}".into(),
+                ..Default::default()
+            }],
         };
         let text = status(&v);
+        assert!(
+            text.contains("service:   atomic-app-ntpd.service active (running) on ntpd (0123456789ab): installed\\u{202e}"),
+            "{text}"
+        );
         assert!(text.contains("podman 4.3.1 (API 1.41) at /run/podman/podman.sock"), "{text}");
         assert!(text.contains("none (0 deployments)"));
         assert!(text.contains("ntpd as ntpd (0123456789ab)"));

@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use crate::dbus::proxy::{ContainerEntry, ImageEntry, InfoResult, LabelInfo};
+use crate::dbus::proxy::{AppEntry, ContainerEntry, ImageEntry, InfoResult, LabelInfo};
 
 use super::job::printable;
 use super::render::short;
@@ -26,6 +26,24 @@ fn table(header: &[&str], rows: &[Vec<String>]) -> String {
         line(&mut out, row.iter().map(String::as_str).collect());
     }
     out
+}
+
+/// `atomic apps`: each application with its unit's state, image and last result.
+pub(super) fn apps(entries: &[AppEntry]) -> String {
+    let rows: Vec<Vec<String>> = entries
+        .iter()
+        .map(|a| {
+            vec![
+                printable(&a.name),
+                printable(&a.unit_state),
+                printable(&a.container),
+                printable(&a.image),
+                short(&a.image_id).to_owned(),
+                printable(&a.last_result),
+            ]
+        })
+        .collect();
+    table(&["NAME", "UNIT", "CONTAINER", "IMAGE", "IMAGE ID", "LAST RESULT"], &rows)
 }
 
 /// Bytes in the units `docker images` uses.

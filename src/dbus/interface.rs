@@ -9,18 +9,18 @@ use zbus::{interface, Connection};
 
 use crate::error::Result;
 use crate::manager::{journaled, Manager};
-use crate::system::caller::Caller;
 use crate::system::lifecycle::Activity;
 use crate::wire::options::{
-    CleanupOptions, DeployOptions, HelpOptions, InfoOptions, InstallOptions, ListOptions, PolicySettings,
-    PruneOptions, PullOptions, RebaseOptions, RemoveContainerOptions, RemoveImageOptions, RollbackOptions,
-    RunOptions, StopOptions, TrimOptions, TrustRequirement, UninstallOptions, UpdateOptions, UpgradeOptions,
+    AppStartOptions, AppStopOptions, CleanupOptions, DeployOptions, HelpOptions, InfoOptions, InstallOptions,
+    ListOptions, PolicySettings, PruneOptions, PullOptions, RebaseOptions, RemoveContainerOptions,
+    RemoveImageOptions, RollbackOptions, RunOptions, StopOptions, TrimOptions, TrustRequirement,
+    UninstallOptions, UpdateOptions, UpgradeOptions,
 };
 use crate::wire::results::{
-    CleanupResult, ContainerEntry, DeployResult, HelpResult, ImageEntry, InfoResult, InstallResult,
-    PruneResult, PullResult, RemoveContainerResult, RemoveImageResult, RollbackResult, RunResult,
-    StatusReport, StopResult, TrimResult, TrustReport, UninstallResult, UpdateBlock, UpdateResult,
-    UpgradeResult,
+    AppEntry, AppStartResult, AppStopResult, CleanupResult, ContainerEntry, DeployResult, HelpResult,
+    ImageEntry, InfoResult, InstallResult, PruneResult, PullResult, RemoveContainerResult, RemoveImageResult,
+    RollbackResult, RunResult, StatusReport, StopResult, TrimResult, TrustReport, UninstallResult,
+    UpdateBlock, UpdateResult, UpgradeResult,
 };
 
 /// The D-Bus face of [`Manager`].
@@ -33,17 +33,7 @@ pub struct ManagerInterface {
     engine_available: AtomicBool,
 }
 
-impl ManagerInterface {
-    /// Serves `manager`; `engine_available` is the first probe's answer.
-    pub fn new(manager: Arc<Manager>, activity: Arc<Activity>, engine_available: bool) -> Self {
-        ManagerInterface { manager, activity, engine_available: AtomicBool::new(engine_available) }
-    }
-
-    /// Records a new engine availability; true when it changed.
-    pub fn set_engine_available(&self, available: bool) -> bool {
-        self.engine_available.swap(available, Ordering::Relaxed) != available
-    }
-}
+mod acting;
 
 #[interface(name = "org.atomic.Manager")]
 impl ManagerInterface {
@@ -57,9 +47,8 @@ impl ManagerInterface {
         #[zbus(header)] header: Header<'_>,
         #[zbus(connection)] conn: &Connection,
     ) -> Result<RunResult> {
-        let _busy = self.activity.enter();
+        let (_busy, caller) = self.acting(conn, &header).await?;
         let request = options.into_request(image, command);
-        let caller = Caller::from_header(conn, &header).await?;
         journaled(self.manager.run(&caller, request)).await
     }
 
@@ -72,9 +61,8 @@ impl ManagerInterface {
         #[zbus(header)] header: Header<'_>,
         #[zbus(connection)] conn: &Connection,
     ) -> Result<InstallResult> {
-        let _busy = self.activity.enter();
+        let (_busy, caller) = self.acting(conn, &header).await?;
         let request = options.into_request(image);
-        let caller = Caller::from_header(conn, &header).await?;
         journaled(self.manager.install(&caller, request)).await
     }
 
@@ -87,9 +75,8 @@ impl ManagerInterface {
         #[zbus(header)] header: Header<'_>,
         #[zbus(connection)] conn: &Connection,
     ) -> Result<UninstallResult> {
-        let _busy = self.activity.enter();
+        let (_busy, caller) = self.acting(conn, &header).await?;
         let request = options.into_request(image);
-        let caller = Caller::from_header(conn, &header).await?;
         journaled(self.manager.uninstall(&caller, request)).await
     }
 
@@ -102,9 +89,8 @@ impl ManagerInterface {
         #[zbus(header)] header: Header<'_>,
         #[zbus(connection)] conn: &Connection,
     ) -> Result<HelpResult> {
-        let _busy = self.activity.enter();
+        let (_busy, caller) = self.acting(conn, &header).await?;
         let request = options.into_request(image);
-        let caller = Caller::from_header(conn, &header).await?;
         journaled(self.manager.help(&caller, request)).await
     }
 
@@ -116,9 +102,8 @@ impl ManagerInterface {
         #[zbus(header)] header: Header<'_>,
         #[zbus(connection)] conn: &Connection,
     ) -> Result<UpgradeResult> {
-        let _busy = self.activity.enter();
+        let (_busy, caller) = self.acting(conn, &header).await?;
         let (check, reboot) = (options.check.unwrap_or(false), options.reboot.unwrap_or(false));
-        let caller = Caller::from_header(conn, &header).await?;
         journaled(self.manager.host_upgrade(&caller, check, reboot)).await
     }
 
@@ -130,9 +115,8 @@ impl ManagerInterface {
         #[zbus(header)] header: Header<'_>,
         #[zbus(connection)] conn: &Connection,
     ) -> Result<RollbackResult> {
-        let _busy = self.activity.enter();
+        let (_busy, caller) = self.acting(conn, &header).await?;
         let reboot = options.reboot.unwrap_or(false);
-        let caller = Caller::from_header(conn, &header).await?;
         journaled(self.manager.rollback(&caller, reboot)).await
     }
 
@@ -145,8 +129,7 @@ impl ManagerInterface {
         #[zbus(header)] header: Header<'_>,
         #[zbus(connection)] conn: &Connection,
     ) -> Result<DeployResult> {
-        let _busy = self.activity.enter();
-        let caller = Caller::from_header(conn, &header).await?;
+        let (_busy, caller) = self.acting(conn, &header).await?;
         journaled(self.manager.host_deploy(&caller, &revision, options.reboot.unwrap_or(false))).await
     }
 
@@ -159,8 +142,7 @@ impl ManagerInterface {
         #[zbus(header)] header: Header<'_>,
         #[zbus(connection)] conn: &Connection,
     ) -> Result<DeployResult> {
-        let _busy = self.activity.enter();
-        let caller = Caller::from_header(conn, &header).await?;
+        let (_busy, caller) = self.acting(conn, &header).await?;
         let reboot = options.reboot.unwrap_or(false);
         journaled(self.manager.host_rebase(&caller, &origin, options.revision.as_deref(), reboot)).await
     }
@@ -173,8 +155,7 @@ impl ManagerInterface {
         #[zbus(header)] header: Header<'_>,
         #[zbus(connection)] conn: &Connection,
     ) -> Result<()> {
-        let _busy = self.activity.enter();
-        let caller = Caller::from_header(conn, &header).await?;
+        let (_busy, caller) = self.acting(conn, &header).await?;
         journaled(self.manager.host_pin(&caller, &id, pinned)).await
     }
 
@@ -186,8 +167,7 @@ impl ManagerInterface {
         #[zbus(header)] header: Header<'_>,
         #[zbus(connection)] conn: &Connection,
     ) -> Result<CleanupResult> {
-        let _busy = self.activity.enter();
-        let caller = Caller::from_header(conn, &header).await?;
+        let (_busy, caller) = self.acting(conn, &header).await?;
         let what = crate::host::Cleanup {
             rollback: options.rollback.unwrap_or(false),
             pending: options.pending.unwrap_or(false),
@@ -204,9 +184,8 @@ impl ManagerInterface {
         #[zbus(header)] header: Header<'_>,
         #[zbus(connection)] conn: &Connection,
     ) -> Result<PullResult> {
-        let _busy = self.activity.enter();
+        let (_busy, caller) = self.acting(conn, &header).await?;
         let PullOptions {} = options;
-        let caller = Caller::from_header(conn, &header).await?;
         journaled(self.manager.pull_image(&caller, &image)).await
     }
 
@@ -219,8 +198,7 @@ impl ManagerInterface {
         #[zbus(header)] header: Header<'_>,
         #[zbus(connection)] conn: &Connection,
     ) -> Result<InfoResult> {
-        let _busy = self.activity.enter();
-        let caller = Caller::from_header(conn, &header).await?;
+        let (_busy, caller) = self.acting(conn, &header).await?;
         self.manager.info(&caller, &image, options.into_inputs()).await
     }
 
@@ -247,8 +225,7 @@ impl ManagerInterface {
         #[zbus(header)] header: Header<'_>,
         #[zbus(connection)] conn: &Connection,
     ) -> Result<UpdateResult> {
-        let _busy = self.activity.enter();
-        let caller = Caller::from_header(conn, &header).await?;
+        let (_busy, caller) = self.acting(conn, &header).await?;
         let (force, reinstall) = (options.force.unwrap_or(false), options.reinstall.unwrap_or(false));
         journaled(self.manager.update(&caller, &image, force, reinstall)).await
     }
@@ -262,8 +239,7 @@ impl ManagerInterface {
         #[zbus(header)] header: Header<'_>,
         #[zbus(connection)] conn: &Connection,
     ) -> Result<StopResult> {
-        let _busy = self.activity.enter();
-        let caller = Caller::from_header(conn, &header).await?;
+        let (_busy, caller) = self.acting(conn, &header).await?;
         let timeout = options.timeout.unwrap_or(crate::manager::DEFAULT_STOP_TIMEOUT);
         let inputs = crate::manager::LabelInputs {
             opts: [options.opt1, options.opt2, options.opt3],
@@ -281,8 +257,7 @@ impl ManagerInterface {
         #[zbus(header)] header: Header<'_>,
         #[zbus(connection)] conn: &Connection,
     ) -> Result<RemoveContainerResult> {
-        let _busy = self.activity.enter();
-        let caller = Caller::from_header(conn, &header).await?;
+        let (_busy, caller) = self.acting(conn, &header).await?;
         let (force, display) = (options.force.unwrap_or(false), options.display.unwrap_or(false));
         journaled(self.manager.remove_container(&caller, &name, force, display)).await
     }
@@ -296,8 +271,7 @@ impl ManagerInterface {
         #[zbus(header)] header: Header<'_>,
         #[zbus(connection)] conn: &Connection,
     ) -> Result<RemoveImageResult> {
-        let _busy = self.activity.enter();
-        let caller = Caller::from_header(conn, &header).await?;
+        let (_busy, caller) = self.acting(conn, &header).await?;
         let (force, display) = (options.force.unwrap_or(false), options.display.unwrap_or(false));
         journaled(self.manager.remove_image(&caller, &image, force, display)).await
     }
@@ -310,8 +284,7 @@ impl ManagerInterface {
         #[zbus(header)] header: Header<'_>,
         #[zbus(connection)] conn: &Connection,
     ) -> Result<PruneResult> {
-        let _busy = self.activity.enter();
-        let caller = Caller::from_header(conn, &header).await?;
+        let (_busy, caller) = self.acting(conn, &header).await?;
         journaled(self.manager.prune_images(&caller, options.display.unwrap_or(false))).await
     }
 
@@ -323,9 +296,41 @@ impl ManagerInterface {
         #[zbus(header)] header: Header<'_>,
         #[zbus(connection)] conn: &Connection,
     ) -> Result<TrimResult> {
-        let _busy = self.activity.enter();
-        let caller = Caller::from_header(conn, &header).await?;
+        let (_busy, caller) = self.acting(conn, &header).await?;
         journaled(self.manager.trim_containers(&caller, options.display.unwrap_or(false))).await
+    }
+
+    /// The applications installed as services; open to every caller.
+    #[zbus(out_args("applications"))]
+    async fn list_applications(&self) -> Result<Vec<AppEntry>> {
+        let _busy = self.activity.enter();
+        self.manager.list_applications().await
+    }
+
+    /// An application's unit starts it: atomicd runs its record and, with fds, follows it.
+    #[zbus(out_args("result"))]
+    async fn start_application(
+        &self,
+        name: String,
+        options: AppStartOptions,
+        #[zbus(header)] header: Header<'_>,
+        #[zbus(connection)] conn: &Connection,
+    ) -> Result<AppStartResult> {
+        let (_busy, caller) = self.acting(conn, &header).await?;
+        journaled(self.manager.start_application(&caller, &name, options.into())).await
+    }
+
+    /// An application's unit stops it.
+    #[zbus(out_args("result"))]
+    async fn stop_application(
+        &self,
+        name: String,
+        _options: AppStopOptions,
+        #[zbus(header)] header: Header<'_>,
+        #[zbus(connection)] conn: &Connection,
+    ) -> Result<AppStopResult> {
+        let (_busy, caller) = self.acting(conn, &header).await?;
+        journaled(self.manager.stop_application(&caller, &name)).await
     }
 
     /// Version, engine, host and installed images; open to every caller.
@@ -343,8 +348,7 @@ impl ManagerInterface {
         #[zbus(header)] header: Header<'_>,
         #[zbus(connection)] conn: &Connection,
     ) -> Result<()> {
-        let _busy = self.activity.enter();
-        let caller = Caller::from_header(conn, &header).await?;
+        let (_busy, caller) = self.acting(conn, &header).await?;
         self.manager.set_update_policy(&caller, &settings).await
     }
 
@@ -364,8 +368,7 @@ impl ManagerInterface {
         #[zbus(header)] header: Header<'_>,
         #[zbus(connection)] conn: &Connection,
     ) -> Result<TrustReport> {
-        let _busy = self.activity.enter();
-        let caller = Caller::from_header(conn, &header).await?;
+        let (_busy, caller) = self.acting(conn, &header).await?;
         let (input, lookaside) = requirement.into_input();
         let edit = crate::trust::Edit::add(&scope, input, lookaside)?;
         self.manager.trust_edit(&caller, edit).await
@@ -379,8 +382,7 @@ impl ManagerInterface {
         #[zbus(header)] header: Header<'_>,
         #[zbus(connection)] conn: &Connection,
     ) -> Result<TrustReport> {
-        let _busy = self.activity.enter();
-        let caller = Caller::from_header(conn, &header).await?;
+        let (_busy, caller) = self.acting(conn, &header).await?;
         self.manager.trust_edit(&caller, crate::trust::Edit::Remove { scope }).await
     }
 
@@ -392,19 +394,8 @@ impl ManagerInterface {
         #[zbus(header)] header: Header<'_>,
         #[zbus(connection)] conn: &Connection,
     ) -> Result<TrustReport> {
-        let _busy = self.activity.enter();
-        let caller = Caller::from_header(conn, &header).await?;
-        let accept = match default.as_str() {
-            "accept" => true,
-            "reject" => false,
-            other => {
-                return Err(crate::error::Error::InvalidArgument(format!(
-                    "the default is \"accept\" or \"reject\", not {:?}",
-                    crate::text::truncate_for_message(other)
-                )))
-            }
-        };
-        self.manager.trust_edit(&caller, crate::trust::Edit::Default { accept }).await
+        let (_busy, caller) = self.acting(conn, &header).await?;
+        self.manager.trust_edit(&caller, crate::trust::Edit::default_named(&default)?).await
     }
 
     /// What changed (images, containers, installed, host): at most one signal per 250 ms.
@@ -429,13 +420,7 @@ impl ManagerInterface {
     /// What the last HostUpgrade check found and is not deployed yet; empty when none.
     #[zbus(property)]
     async fn cached_update(&self) -> UpdateBlock {
-        match self.manager.cached_update().await {
-            Ok(update) => update.map(UpdateBlock::from).unwrap_or_default(),
-            Err(e) => {
-                tracing::warn!("cached update: {e}");
-                UpdateBlock::default()
-            }
-        }
+        self.cached_update_block().await
     }
 
     /// The host backend found at start.

@@ -8,16 +8,17 @@ use std::collections::HashMap;
 use zbus::zvariant::{DeserializeDict, OwnedValue, Type, Value};
 
 pub use crate::wire::options::{
-    CleanupOptions, DeployOptions, HelpOptions, InfoOptions, InstallOptions, ListOptions, PolicySettings,
-    PruneOptions, PullOptions, RebaseOptions, RemoveContainerOptions, RemoveImageOptions, RollbackOptions,
-    RunOptions, StopOptions, TrimOptions, TrustRequirement, UninstallOptions, UpdateOptions, UpgradeOptions,
+    AppStartOptions, AppStopOptions, CleanupOptions, DeployOptions, HelpOptions, InfoOptions, InstallOptions,
+    ListOptions, PolicySettings, PruneOptions, PullOptions, RebaseOptions, RemoveContainerOptions,
+    RemoveImageOptions, RollbackOptions, RunOptions, StopOptions, TrimOptions, TrustRequirement,
+    UninstallOptions, UpdateOptions, UpgradeOptions,
 };
 pub use crate::wire::results::{
-    CleanupResult, ContainerEntry, DeployResult, DeploymentBlock, DiffBlock, EngineBlock, HelpResult,
-    HostBlock, ImageEntry, InfoResult, InstallResult, InstalledBlock, LabelInfo, LockBlock, PruneResult,
-    PullResult, RemoveContainerResult, RemoveImageResult, RollbackResult, RunResult, SignatureBlock,
-    StatusReport, StopResult, TrimResult, TrustReport, TrustScope, UninstallResult, UpdateBlock,
-    UpdateResult, UpdatesBlock, UpgradeResult,
+    AppEntry, AppStartResult, AppStopResult, CleanupResult, ContainerEntry, DeployResult, DeploymentBlock,
+    DiffBlock, EngineBlock, HelpResult, HostBlock, ImageEntry, InfoResult, InstallResult, InstalledBlock,
+    LabelInfo, LockBlock, PruneResult, PullResult, RemoveContainerResult, RemoveImageResult, RollbackResult,
+    RunResult, SignatureBlock, StatusReport, StopResult, TrimResult, TrustReport, TrustScope,
+    UninstallResult, UpdateBlock, UpdateResult, UpdatesBlock, UpgradeResult,
 };
 
 /// `org.atomic.Manager` as seen by clients. Every guarded method allows interactive
@@ -144,6 +145,21 @@ pub trait Manager {
     /// TrimContainers
     #[zbus(allow_interactive_auth)]
     fn trim_containers(&self, options: &TrimOptions) -> zbus::Result<TrimResult>;
+
+    /// ListApplications
+    fn list_applications(&self) -> zbus::Result<Vec<AppEntry>>;
+
+    /// ListApplications, as the dictionaries `--json` prints whole.
+    #[zbus(name = "ListApplications")]
+    fn list_applications_dicts(&self) -> zbus::Result<Vec<HashMap<String, OwnedValue>>>;
+
+    /// StartApplication
+    #[zbus(allow_interactive_auth)]
+    fn start_application(&self, name: &str, options: &AppStartOptions) -> zbus::Result<AppStartResult>;
+
+    /// StopApplication
+    #[zbus(allow_interactive_auth)]
+    fn stop_application(&self, name: &str, options: &AppStopOptions) -> zbus::Result<AppStopResult>;
 
     /// TrustShow
     fn trust_show(&self) -> zbus::Result<TrustReport>;

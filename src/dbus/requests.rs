@@ -2,7 +2,9 @@
 //! here, in one place, so the surface stays a translation.
 
 use crate::manager::{CallerFds, HelpRequest, InstallRequest, LabelInputs, RunRequest, UninstallRequest};
-use crate::wire::options::{HelpOptions, InfoOptions, InstallOptions, RunOptions, UninstallOptions};
+use crate::wire::options::{
+    AppStartOptions, HelpOptions, InfoOptions, InstallOptions, RunOptions, UninstallOptions,
+};
 
 /// The label inputs of the options of a method that runs a label: Run, Install and Uninstall
 /// spell them alike, and read them here alike.
@@ -59,6 +61,7 @@ impl InstallOptions {
             args: self.args.unwrap_or_default(),
             display: self.display.unwrap_or(false),
             pull: self.pull.unwrap_or(true),
+            service: self.service,
             inputs: label_inputs!(self),
             // A label's output streams to the caller's fds; it reads no input of theirs.
             fds: CallerFds {
@@ -102,6 +105,17 @@ impl UninstallOptions {
                 stdout: self.stdout.map(Into::into),
                 stderr: self.stderr.map(Into::into),
             },
+        }
+    }
+}
+
+impl From<AppStartOptions> for CallerFds {
+    /// The unit's output fds; an application reads no input of anyone's.
+    fn from(options: AppStartOptions) -> Self {
+        CallerFds {
+            stdin: None,
+            stdout: options.stdout.map(Into::into),
+            stderr: options.stderr.map(Into::into),
         }
     }
 }

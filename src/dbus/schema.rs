@@ -5,10 +5,10 @@ use super::checked::OptionsSchema;
 use super::interface::ManagerInterface;
 use crate::error::Result;
 use crate::wire::options::{
-    self, CleanupOptions, DeployOptions, HelpOptions, InfoOptions, InstallOptions, ListOptions,
-    PolicySettings, PruneOptions, PullOptions, RebaseOptions, RemoveContainerOptions, RemoveImageOptions,
-    RollbackOptions, RunOptions, StopOptions, TrimOptions, TrustRequirement, UninstallOptions, UpdateOptions,
-    UpgradeOptions,
+    self, AppStartOptions, AppStopOptions, CleanupOptions, DeployOptions, HelpOptions, InfoOptions,
+    InstallOptions, ListOptions, PolicySettings, PruneOptions, PullOptions, RebaseOptions,
+    RemoveContainerOptions, RemoveImageOptions, RollbackOptions, RunOptions, StopOptions, TrimOptions,
+    TrustRequirement, UninstallOptions, UpdateOptions, UpgradeOptions,
 };
 
 impl OptionsSchema for ManagerInterface {
@@ -28,6 +28,8 @@ impl OptionsSchema for ManagerInterface {
             "RemoveImage" => options::check::<RemoveImageOptions>(dict),
             "PruneImages" => options::check::<PruneOptions>(dict),
             "TrimContainers" => options::check::<TrimOptions>(dict),
+            "StartApplication" => options::check::<AppStartOptions>(dict),
+            "StopApplication" => options::check::<AppStopOptions>(dict),
             "Update" => options::check::<UpdateOptions>(dict),
             "HostDeploy" => options::check::<DeployOptions>(dict),
             "HostRebase" => options::check::<RebaseOptions>(dict),
@@ -41,7 +43,7 @@ impl OptionsSchema for ManagerInterface {
     fn max_fds(method: &str) -> u32 {
         match method {
             "Run" => 3,
-            "Install" | "Uninstall" | "Help" => 2,
+            "Install" | "Uninstall" | "Help" | "StartApplication" => 2,
             _ => 0,
         }
     }

@@ -17,7 +17,7 @@ pub(super) fn actions(plan: &Plan) -> Vec<Action> {
         // run-privileged covers a Run by itself; Help runs its line as a Run does.
         Operation::Run | Operation::Help if privileged => None,
         Operation::Run | Operation::Help => Some(Action::Run),
-        Operation::Install => Some(Action::Install),
+        Operation::Install | Operation::Service => Some(Action::Install),
         Operation::Uninstall => Some(Action::Uninstall),
         Operation::Stop => Some(Action::Stop),
     };
@@ -44,6 +44,9 @@ pub(super) fn details(plan: &Plan) -> Vec<(&'static str, String)> {
     }
     if let Some(verdict) = &plan.signature {
         d.push(("signature", verdict.shown()));
+    }
+    if let Some(unit) = &plan.service {
+        d.push(("service", unit.clone()));
     }
     if let Step::Create { replacing: Some(old) } = &plan.step {
         d.push(("replaces", old.clone()));

@@ -14,9 +14,11 @@ use crate::system::state::Installation;
 use crate::wire::results::{InstallResult, UninstallResult};
 
 impl Manager {
-    /// Install: pull when missing, run the INSTALL label, record the installation.
+    /// Install: pull when missing, run the INSTALL label, record the installation; with
+    /// `service` (or the image's `org.atomic.service=true`) the RUN line is recorded too and
+    /// runs from an enabled unit.
     pub async fn install(&self, caller: &Caller, request: InstallRequest) -> Result<InstallResult> {
-        let InstallRequest { image, args, display, pull, inputs, fds } = request;
+        let InstallRequest { image, args, display, pull, service, inputs, fds } = request;
         let image = ImageRef::parse(&image)?;
         let name = container_name(&image, &inputs, false)?;
         let vars = vars(caller, &image, &name, &inputs)?;
@@ -31,35 +33,69 @@ impl Manager {
             }
             other => other?,
         };
-        let mut plan =
-            plan::install_line(Operation::Install, LabelKind::Install, image, &info, &vars, &args)?
-                .ok_or_else(|| Error::LabelMissing(format!("image {:?} has no INSTALL label", vars.image)))?;
+        let mut service = match super::apps::wants_service(service, &info.labels) {
+            true => Some(self.plan_service(&image, &info, &vars, &name).await?),
+            false => None,
+        };
+        let line =
+            plan::install_line(Operation::Install, LabelKind::Install, image.clone(), &info, &vars, &args)?;
+        let mut plan = match (line, &service) {
+            (Some(plan), _) => plan,
+            // A service needs no INSTALL label: its RUN line is what is installed.
+            (None, Some(_)) => Plan::nothing(Operation::Install, image, &info.id),
+            (None, None) => {
+                return Err(Error::LabelMissing(format!("image {:?} has no INSTALL label", vars.image)))
+            }
+        };
         self.judge_signature(&mut plan, &info, display).await?;
+        if let Some(service) = service.as_mut() {
+            self.judge_signature(service, &info, display).await?;
+        }
         let mut result = InstallResult::from(&plan);
         result.name = name.clone();
+        if let Some(service) = &service {
+            result.service = service.service.clone();
+            result.service_command = service.argv.clone();
+            result.service_privileges = service.privileges.clone();
+            result.warnings.extend(service.warnings.iter().cloned());
+        }
         if display {
             return Ok(result);
         }
         plan.env_files_sent(&inputs.env_files)?;
-        self.authorize(caller, &plan).await?;
+        if plan.spec.is_some() {
+            self.authorize(caller, &plan).await?;
+        }
+        if let Some(service) = &service {
+            self.authorize(caller, service).await?;
+        }
         plan.resolve_env_files(&inputs.env_files)?;
         let job = match pulled_by {
             Some(job) => job,
-            None => self.start_job(caller, &plan).await,
+            None => {
+                self.start_job(caller, service.as_ref().filter(|_| plan.spec.is_none()).unwrap_or(&plan))
+                    .await
+            }
         };
-        let (code, output) = self.run_plan_line(caller, &plan, fds, &job).await?;
-        result.exit_code = Some(code);
-        result.output = output;
-        if code != 0 {
-            // The label's own exit code is the call's, as a Run's is; nothing is recorded.
-            result.warnings.push(format!(
-                "the INSTALL label of {:?} exited with {code}; nothing was recorded",
-                plan.image.as_str()
-            ));
-            return Ok(result);
+        if plan.spec.is_some() {
+            let (code, output) = self.run_plan_line(caller, &plan, fds, &job).await?;
+            result.exit_code = Some(code);
+            result.output = output;
+            if code != 0 {
+                // The label's own exit code is the call's, as a Run's is; nothing is recorded.
+                result.warnings.push(format!(
+                    "the INSTALL label of {:?} exited with {code}; nothing was recorded",
+                    plan.image.as_str()
+                ));
+                return Ok(result);
+            }
         }
-        self.record(caller, &plan, name).await?;
+        self.record(caller, &plan, name.clone()).await?;
         self.changes.note(&[super::Area::Installed]);
+        if let Some(service) = &service {
+            job.report(-1.0, "setting up the unit").await;
+            result.warnings.extend(self.install_service(caller, service, &name).await?);
+        }
         Ok(result)
     }
 
@@ -133,7 +169,10 @@ impl Manager {
         // What is removed is part of the plan, so polkit is told of it; a refusal to remove
         // (containers still present) is still reported only to a caller polkit allowed.
         let containers = self.engine.containers_of(&info.id).await?;
-        let refusal = match removable_containers(&plan, containers, &name, force, keep_image) {
+        // An application's container is stopped with its unit, so it does not need force.
+        plan.service = self.service_of(&plan.image, &name)?;
+        let stops = plan.service.is_some();
+        let refusal = match removable_containers(&plan, containers, &name, force, keep_image, stops) {
             Ok(mine) => {
                 plan.touches(mine.iter().filter_map(|c| c.owner.as_ref()), caller.uid);
                 plan.removes = mine;
@@ -147,6 +186,10 @@ impl Manager {
         }
         plan.resolve_env_files(&inputs.env_files)?;
         let job = self.start_job(caller, &plan).await;
+        if plan.service.is_some() {
+            job.report(-1.0, "stopping and removing the unit").await;
+            self.remove_service(&name).await?;
+        }
         // The container named NAME goes before the UNINSTALL label runs, the others after it.
         let (named, others): (Vec<_>, Vec<_>) = plan.removes.iter().partition(|c| c.name == name);
         for c in named {
@@ -223,13 +266,15 @@ impl Manager {
 }
 
 /// atomicd's containers of the image, all of which Uninstall removes; an unmanaged one blocks
-/// the image's removal, and a running NAME or any other container needs `force`.
+/// the image's removal, and a running NAME (unless its unit stops it first) or any other
+/// container needs `force`.
 fn removable_containers(
     plan: &Plan,
     containers: Vec<ContainerSummary>,
     name: &str,
     force: bool,
     keep_image: bool,
+    unit_stops_name: bool,
 ) -> Result<Vec<ContainerSummary>> {
     let (mine, foreign): (Vec<_>, Vec<_>) = containers.into_iter().partition(|c| c.owner.is_some());
     if !foreign.is_empty() && !keep_image {
@@ -243,8 +288,10 @@ fn removable_containers(
     }
     if !force {
         let others = mine.iter().filter(|c| c.name != name).map(|c| c.name.clone());
-        let running =
-            mine.iter().filter(|c| c.name == name && c.running).map(|c| format!("{} (running)", c.name));
+        let running = mine
+            .iter()
+            .filter(|c| c.name == name && c.running && !unit_stops_name)
+            .map(|c| format!("{} (running)", c.name));
         let blocking: Vec<String> = others.chain(running).collect();
         if !blocking.is_empty() {
             return Err(Error::Failed(format!(

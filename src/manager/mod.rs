@@ -1,6 +1,7 @@
 //! What each method of `org.atomic.Manager` does, independent of D-Bus: resolve the call into
 //! one plan, authorize exactly that plan, and carry it out as a job.
 
+mod apps;
 mod attach;
 mod authorize;
 mod auto_update;
@@ -28,6 +29,7 @@ mod update;
 
 use std::sync::Arc;
 
+pub(crate) use apps::UnitFiles;
 pub(crate) use attach::CallerFds;
 pub(crate) use auto_update::AutoUpdates;
 pub(crate) use changes::{coalesce, Area, Changes};
@@ -43,6 +45,7 @@ use crate::system::caller::{account, Caller};
 use crate::system::polkit::Authority;
 use crate::system::power::Power;
 use crate::system::state::StateStore;
+use crate::system::systemd::Systemd;
 use crate::system::trim::Trim;
 use crate::wire::results::{HostBlock, StatusReport};
 
@@ -64,6 +67,10 @@ pub struct Manager {
     power: Arc<dyn Power>,
     /// Discards unused blocks for TrimContainers.
     trim: Arc<dyn Trim>,
+    /// systemd, for the applications' units.
+    systemd: Arc<dyn Systemd>,
+    /// Where those units are written.
+    units: UnitFiles,
     /// One host operation at a time; a second gets Busy.
     host_lock: tokio::sync::Mutex<()>,
     /// Status callers share one read of the deployments (a root process for rpm-ostree and
@@ -105,6 +112,10 @@ pub struct Parts {
     pub power: Arc<dyn Power>,
     /// fstrim.
     pub trim: Arc<dyn Trim>,
+    /// systemd.
+    pub systemd: Arc<dyn Systemd>,
+    /// The applications' unit files.
+    pub units: UnitFiles,
     /// Where changes are noted for the Changed signal.
     pub changes: Changes,
     /// The signature policy.
@@ -116,7 +127,20 @@ pub struct Parts {
 impl Manager {
     /// A manager over the given parts.
     pub fn new(parts: Parts) -> Self {
-        let Parts { engine, authority, host, state, jobs, power, trim, changes, trust, updates } = parts;
+        let Parts {
+            engine,
+            authority,
+            host,
+            state,
+            jobs,
+            power,
+            trim,
+            systemd,
+            units,
+            changes,
+            trust,
+            updates,
+        } = parts;
         let owned = Arc::new(owned::Owned::new(engine, state.clone()));
         Manager {
             engine: owned.clone(),
@@ -128,6 +152,8 @@ impl Manager {
             jobs,
             power,
             trim,
+            systemd,
+            units,
             host_lock: tokio::sync::Mutex::new(()),
             deployments: flight::SingleFlight::default(),
             changes,
@@ -197,6 +223,7 @@ impl Manager {
                 updates: Some(self.updates.block()),
             },
             installed: installed.into_iter().map(Into::into).collect(),
+            applications: self.list_applications().await?,
         })
     }
 

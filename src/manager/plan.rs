@@ -22,6 +22,8 @@ pub enum Operation {
     Stop,
     /// Help: the HELP label, authorized as a Run of its line
     Help,
+    /// An application's RUN line, installed as a service (authorized as an Install)
+    Service,
 }
 
 impl Operation {
@@ -33,6 +35,7 @@ impl Operation {
             Operation::Uninstall => "Uninstall",
             Operation::Stop => "Stop",
             Operation::Help => "Help",
+            Operation::Service => "Service",
         }
     }
 }
@@ -111,6 +114,8 @@ pub struct Plan {
     pub other_callers: Vec<u32>,
     /// What the signature policy says of the image that runs, decided before polkit is asked.
     pub signature: Option<crate::trust::Verdict>,
+    /// The unit of an application the call installs or removes (`atomic-app-NAME.service`).
+    pub service: Option<String>,
 }
 
 /// Run's inputs to planning.
@@ -168,6 +173,7 @@ fn from_line(
         removes_uninstalled_image: false,
         other_callers: Vec::new(),
         signature: None,
+        service: None,
     })
 }
 
@@ -218,6 +224,14 @@ fn run_opts_sent(labels: &std::collections::HashMap<String, String>, line: &str,
     ))
 }
 
+/// Plans the RUN line an application runs as a service, resolved with the Install's variables
+/// and without any mode of a caller's terminal: `None` when the image has no RUN label.
+pub(super) fn service_line(image: ImageRef, info: &ImageInfo, vars: &Vars) -> Result<Option<Plan>> {
+    let Some(line) = label::find_label(&info.labels, LabelKind::Run) else { return Ok(None) };
+    let resolved = label::resolve(line, vars, &[])?;
+    from_line(Operation::Service, image, info, resolved.argv, &[], resolved.warnings, true).map(Some)
+}
+
 /// Plans an Install, Uninstall or Stop line with the caller's `args` after its image; `None`
 /// when the image has no such label.
 pub(super) fn install_line(
@@ -264,6 +278,7 @@ impl Plan {
             removes_uninstalled_image: false,
             other_callers: Vec::new(),
             signature: None,
+            service: None,
         }
     }
 

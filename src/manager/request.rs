@@ -62,6 +62,8 @@ pub struct InstallRequest {
     pub display: bool,
     /// `pull` (default true).
     pub pull: bool,
+    /// `service`: install the RUN line as a service (absent: the image's label decides).
+    pub service: Option<bool>,
     /// The line's inputs.
     pub inputs: LabelInputs,
     /// `stdout`, `stderr`: where the INSTALL label's output goes as it comes.

@@ -1,5 +1,5 @@
 //! atomicd's persistent state: the installation records, the record of the containers atomicd
-//! created, the host's cached update and the reboot marker, each written atomically so a crash
+//! created, the installed applications, the host's cached update and the reboot marker, each written atomically so a crash
 //! leaves either the old file or the new one, never a torn one.
 
 use std::fs::{self, File};
@@ -62,8 +62,11 @@ pub struct RebootMarker {
 /// What the last HostUpgrade check found, until it is deployed or overtaken.
 const CACHED_UPDATE: &str = "cached-update.json";
 
+/// The applications installed as services: the plan each runs, its images and its policy.
+const APPLICATIONS: &str = "applications.json";
+
 /// Every file of the store, whose stale temporary files a start removes.
-const FILES: [&str; 4] = [INSTALLED, CONTAINERS, CACHED_UPDATE, REBOOT_MARKER];
+const FILES: [&str; 5] = [INSTALLED, CONTAINERS, CACHED_UPDATE, REBOOT_MARKER, APPLICATIONS];
 
 /// A temporary file's name for one write of `file`: unique within the process as well as across
 /// processes, so two writes at once never share (and tear) one temporary file.
@@ -168,6 +171,21 @@ impl StateStore {
     pub fn set_containers_aside(&self) -> Option<PathBuf> {
         let aside = self.dir.join(format!("{CONTAINERS}.unreadable"));
         fs::rename(self.dir.join(CONTAINERS), &aside).ok().map(|()| aside)
+    }
+
+    /// The applications installed as services (the manager's own type), by name.
+    pub fn applications<T: for<'de> Deserialize<'de>>(
+        &self,
+    ) -> Result<std::collections::BTreeMap<String, T>> {
+        Ok(self.read(APPLICATIONS)?.unwrap_or_default())
+    }
+
+    /// Replaces the record of the applications.
+    pub fn save_applications<T: Serialize>(
+        &self,
+        apps: &std::collections::BTreeMap<String, T>,
+    ) -> Result<()> {
+        self.write(APPLICATIONS, apps)
     }
 
     /// The update the last check found, if it is still kept (the host's own type: the store

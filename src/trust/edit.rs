@@ -74,6 +74,18 @@ impl Edit {
         }
     }
 
+    /// TrustDefault's argument: `accept` (insecureAcceptAnything) or `reject`.
+    pub fn default_named(default: &str) -> Result<Edit> {
+        match default {
+            "accept" => Ok(Edit::Default { accept: true }),
+            "reject" => Ok(Edit::Default { accept: false }),
+            other => Err(crate::error::Error::InvalidArgument(format!(
+                "the default is \"accept\" or \"reject\", not {:?}",
+                crate::text::truncate_for_message(other)
+            ))),
+        }
+    }
+
     fn apply(&self, policy: &mut Policy) -> Result<()> {
         let docker = || DOCKER.to_owned();
         match self {

@@ -8,6 +8,9 @@ use zbus::zvariant::{self, DeserializeDict, OwnedFd, SerializeDict, Type, Value}
 
 use crate::error::{Error, Result};
 
+mod apps;
+pub use apps::{AppStartOptions, AppStopOptions};
+
 /// Run's options.
 #[derive(Debug, Default, SerializeDict, DeserializeDict, Type)]
 #[zvariant(signature = "a{sv}", rename_all = "kebab-case", deny_unknown_fields)]
@@ -200,6 +203,8 @@ pub struct InstallOptions {
     pub sudo_uid: Option<u32>,
     /// `$SUDO_GID` (root callers only).
     pub sudo_gid: Option<u32>,
+    /// Run the RUN line as a service from a unit (absent: the image's `org.atomic.service`).
+    pub service: Option<bool>,
 }
 
 /// Help's options.

@@ -209,6 +209,82 @@ EOF'
     expect_in "the rule grants Run only" "$out" "not allowed"
 }
 
+# --- applications as services ----------------------------------------------------------------
+# The engine is the test world's podman (through the socket): `podman` here sees what the
+# machine's units made.
+app_container() { podman ps --filter name=^sysd-web\$ --format '{{.ID}}'; }
+app_active() { [ "$(inside systemctl is-active atomic-app-sysd-web)" = active ]; }
+app_field() { # app_field KEY: the sysd-web entry's KEY in `atomic apps --json`
+    inside atomic apps --json | python3 -c "import json,sys; print([a for a in json.load(sys.stdin) if a['name']=='sysd-web'][0]['$1'])"
+}
+
+service_app() {
+    say "install --service: an enabled atomic-app-NAME.service that runs atomicd's record (engine: podman)"
+    podman rm -f sysd-web >/dev/null 2>&1
+    local out
+    out=$(inside atomic install --service --name sysd-web atomic-test/service 2>&1)
+    printf '%s\n' "$out"
+    expect_in "install names the unit" "$out" "atomic-app-sysd-web.service"
+    expect_eq "the unit is enabled" "$(inside systemctl is-enabled atomic-app-sysd-web)" enabled
+    expect_in "the unit file is atomicd's, naming only the application" \
+        "$(inside cat /etc/systemd/system/atomic-app-sysd-web.service)" "ExecStart=/usr/bin/atomic apps run sysd-web"
+    if wait_until 30 sh -c "podman ps --filter name=^sysd-web\$ --format '{{.Names}}' | grep -qx sysd-web"; then
+        pass "the unit started the container"
+    else
+        fail "no running sysd-web: $(inside systemctl status atomic-app-sysd-web --no-pager 2>&1 | tail -5)"
+    fi
+    wait_until 20 app_active && pass "the unit is active" || fail "the unit is $(inside systemctl is-active atomic-app-sysd-web)"
+    wait_until 20 sh -c "podman exec $M journalctl -u atomic-app-sysd-web --no-pager | grep -q 'service sysd-web up'"
+    expect_eq "the container's output is in the unit's journal, under the app's name" \
+        "$(journal -u atomic-app-sysd-web | python3 -c "import json,sys; print(sorted({r.get('SYSLOG_IDENTIFIER','') for r in map(json.loads, sys.stdin) if 'service sysd-web up' in str(r.get('MESSAGE',''))}))")" "['sysd-web']"
+    inside systemctl status atomic-app-sysd-web --no-pager 2>&1 | sed -n '1,12p'
+    inside atomic apps
+    expect_eq "atomic apps --json: the unit's state" "$(app_field unit-state)" "active (running)"
+    expect_eq "atomic apps --json: the container" "$(app_field container)" running
+    expect_in "atomic status names the service" "$(inside atomic status)" "atomic-app-sysd-web.service active (running)"
+}
+
+service_survives_atomicd() {
+    say "atomicd killed with SIGKILL: the application runs on, and is followed again"
+    local before after
+    before=$(app_container)
+    inside systemctl kill -s KILL atomicd
+    wait_until 30 sh -c "podman exec $M journalctl -u atomic-app-sysd-web --no-pager | grep -q 'following it again'" &&
+        pass "atomic apps run followed it again" || fail "no re-follow in: $(inside journalctl -u atomic-app-sysd-web --no-pager | tail -3)"
+    wait_until 30 sh -c "podman exec $M systemctl is-active atomicd | grep -qx active"
+    after=$(app_container)
+    expect_eq "the same container runs" "$after" "$before"
+    app_active && pass "the unit stayed active" || fail "the unit is $(inside systemctl is-active atomic-app-sysd-web)"
+}
+
+service_after_reboot() {
+    say "after the reboot the unit ran the application again from the record"
+    local before=$1
+    if wait_until 60 sh -c "podman ps --filter name=^sysd-web\$ --format '{{.ID}}' | grep -q ."; then
+        pass "sysd-web runs again"
+    else
+        fail "sysd-web does not run after the reboot: $(inside systemctl status atomic-app-sysd-web --no-pager 2>&1 | tail -5)"
+    fi
+    local after
+    after=$(app_container)
+    [ -n "$after" ] && [ "$after" != "$before" ] && pass "a new container ($after, was $before): stopped at shutdown, made at boot" ||
+        fail "container before $before, after $after"
+    wait_until 20 app_active && pass "the unit is active in this boot" || fail "the unit is $(inside systemctl is-active atomic-app-sysd-web)"
+    expect_eq "its ExecStop stopped it at shutdown" \
+        "$(journal MESSAGE_ID=4aae4db1661b4367838a2b84381c8236 OPERATION=StopApplication | field OUTCOME | tail -1)" succeeded
+}
+
+service_uninstall() {
+    say "uninstall stops, disables and removes the unit and the record"
+    local out
+    out=$(inside atomic uninstall --name sysd-web --keep-image atomic-test/service 2>&1)
+    printf '%s\n' "$out"
+    expect_eq "systemd has no such unit any more" "$(inside systemctl show -p LoadState --value atomic-app-sysd-web)" not-found
+    inside test -e /etc/systemd/system/atomic-app-sysd-web.service && fail "the unit file stayed" || pass "the unit file is removed"
+    expect_eq "no container" "$(podman ps -a --filter name=^sysd-web\$ --format '{{.Names}}')" ""
+    expect_eq "no application left" "$(inside atomic apps --json)" "[]"
+}
+
 # --- the host: an ostree sysroot pulled over HTTP ---------------------------------------------
 # The remote's commits: 1.0, then 2.0 adding a setuid, a setgid and a file-capability binary.
 remote_commit() { # remote_commit VERSION
@@ -317,11 +393,16 @@ uninstall_app
 activation
 journal_fields
 polkit
+service_app
+service_survives_atomicd
 host
 exposure
 watchdog
 stop_during_run
+APP_BEFORE_REBOOT=$(app_container)
 reboot
+service_after_reboot "$APP_BEFORE_REBOOT"
+service_uninstall
 purge
 [ "${KEEP_MACHINE:-}" ] || tests/systemd/machine.sh down
 echo

@@ -304,6 +304,7 @@ struct World {
     host: Arc<FakeHost>,
     power: Arc<FakePower>,
     trim: Arc<FakeTrim>,
+    systemd: Arc<FakeSystemd>,
     _dir: TempDir,
 }
 
@@ -347,6 +348,8 @@ fn world_with(
     let dir = dir
         .unwrap_or_else(|| std::env::temp_dir().join(format!("atomicd-manager-{}-{n}", std::process::id())));
     let state = StateStore::open(&dir).unwrap();
+    let systemd = Arc::new(FakeSystemd::default());
+    let units = UnitFiles { dir: dir.join("units"), client: "/usr/bin/atomic".into() };
     let manager = Arc::new(Manager::new(Parts {
         engine: engine.clone(),
         authority: authority.clone(),
@@ -355,11 +358,13 @@ fn world_with(
         jobs: Jobs::new(None, authority.clone()),
         power: power.clone(),
         trim: trim.clone(),
+        systemd: systemd.clone(),
+        units,
         changes: Changes::channel().0,
         trust,
         updates: super::AutoUpdates::load(&dir.join("atomicd.toml"), "fleet-id".into()),
     }));
-    World { manager, engine, authority, host, power, trim, _dir: TempDir(dir) }
+    World { manager, engine, authority, host, power, trim, systemd, _dir: TempDir(dir) }
 }
 
 impl World {
@@ -419,8 +424,10 @@ fn asked(w: &World) -> Vec<String> {
     w.authority.asked.lock().unwrap_or_else(|p| p.into_inner()).iter().map(|(a, _)| a.clone()).collect()
 }
 
+mod apps;
 mod auto;
 mod fake_host;
+mod fake_systemd;
 mod help;
 mod holes;
 mod host;
@@ -429,3 +436,4 @@ mod rules;
 mod trust;
 
 use fake_host::FakeHost;
+use fake_systemd::FakeSystemd;
