@@ -184,11 +184,13 @@ pub async fn run(args: Args) -> Result<(), String> {
     let monitor = tokio::spawn(monitor_engine(conn.clone(), engine));
     let watchdog = tokio::spawn(lifecycle::watchdog());
     let automatic = tokio::spawn(manager.clone().run_automatic_updates());
+    let applications = tokio::spawn(manager.clone().run_application_updates());
     serve_until_stopped(&conn, &manager, &activity, Duration::from_secs(args.idle_exit)).await;
     manager.finish_removals(Duration::from_secs(5)).await;
     monitor.abort();
     watchdog.abort();
     automatic.abort();
+    applications.abort();
     events.abort();
     signals.abort();
     Ok(())

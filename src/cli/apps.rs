@@ -1,4 +1,5 @@
-//! `atomic apps`: the applications installed as services, listed; and what their units run,
+//! `atomic apps`: the applications installed as services, listed, rolled back and given a
+//! policy; and what their units run,
 //! `atomic apps run NAME` (ExecStart: atomicd runs its record, this process relays the output
 //! to the unit's journal) and `atomic apps stop NAME` (ExecStop).
 
@@ -8,7 +9,10 @@ use std::time::Duration;
 
 use super::args::{AppsArgs, AppsCommand};
 use super::{exit_status, tables, Failure};
-use crate::dbus::proxy::{dict_to_json, AppStartOptions, AppStopOptions, InstallResult, ManagerProxy};
+use crate::dbus::proxy::{
+    dict_to_json, AppPolicySettings, AppStartOptions, AppStopOptions, AppUpdateOptions, InstallResult,
+    ManagerProxy,
+};
 
 /// How long `apps run` keeps asking while atomicd restarts before it gives up (and the unit's
 /// Restart= takes over).
@@ -25,6 +29,24 @@ pub(super) async fn dispatch(proxy: &ManagerProxy<'_>, a: AppsArgs) -> Result<u8
             if let Some(id) = r.stopped {
                 eprintln!("atomic: stopped {}", super::render::short(&id));
             }
+            Ok(0)
+        }
+        Some(AppsCommand::Rollback(app)) => {
+            let r = proxy.rollback_application(&app.name, &AppUpdateOptions::default()).await?;
+            eprintln!("atomic: {}", super::job::printable(&r.result));
+            Ok(0)
+        }
+        Some(AppsCommand::Policy(p)) => {
+            let settings = AppPolicySettings {
+                auto_update: p.auto_update,
+                interval: p.interval,
+                healthy_after: p.healthy_after,
+                health_timeout: p.health_timeout,
+                windows: p.windows,
+                fleet_lock: p.fleet_lock,
+                group: p.group,
+            };
+            proxy.set_application_policy(&p.name, &settings).await?;
             Ok(0)
         }
     }

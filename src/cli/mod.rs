@@ -269,6 +269,10 @@ async fn update(proxy: &ManagerProxy<'_>, a: args::UpdateArgs) -> Result<u8, Fai
     let options = UpdateOptions { force: flag(a.force), reinstall: flag(a.reinstall) };
     let r = follow(proxy, false, proxy.update(&a.image, &options)).await?;
     print_warnings(&r.warnings);
+    if !r.applications.is_empty() {
+        r.applications.iter().for_each(|line| eprintln!("atomic: {}", job::printable(line)));
+        return Ok(0);
+    }
     let image = job::printable(&a.image);
     if !r.changed {
         eprintln!("atomic: {image} is up to date ({})", render::short(&r.image_id));

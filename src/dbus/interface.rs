@@ -11,16 +11,16 @@ use crate::error::Result;
 use crate::manager::{journaled, Manager};
 use crate::system::lifecycle::Activity;
 use crate::wire::options::{
-    AppStartOptions, AppStopOptions, CleanupOptions, DeployOptions, HelpOptions, InfoOptions, InstallOptions,
-    ListOptions, PolicySettings, PruneOptions, PullOptions, RebaseOptions, RemoveContainerOptions,
-    RemoveImageOptions, RollbackOptions, RunOptions, StopOptions, TrimOptions, TrustRequirement,
-    UninstallOptions, UpdateOptions, UpgradeOptions,
+    AppPolicySettings, AppStartOptions, AppStopOptions, AppUpdateOptions, CleanupOptions, DeployOptions,
+    HelpOptions, InfoOptions, InstallOptions, ListOptions, PolicySettings, PruneOptions, PullOptions,
+    RebaseOptions, RemoveContainerOptions, RemoveImageOptions, RollbackOptions, RunOptions, StopOptions,
+    TrimOptions, TrustRequirement, UninstallOptions, UpdateOptions, UpgradeOptions,
 };
 use crate::wire::results::{
-    AppEntry, AppStartResult, AppStopResult, CleanupResult, ContainerEntry, DeployResult, HelpResult,
-    ImageEntry, InfoResult, InstallResult, PruneResult, PullResult, RemoveContainerResult, RemoveImageResult,
-    RollbackResult, RunResult, StatusReport, StopResult, TrimResult, TrustReport, UninstallResult,
-    UpdateBlock, UpdateResult, UpgradeResult,
+    AppEntry, AppStartResult, AppStopResult, AppUpdateResult, CleanupResult, ContainerEntry, DeployResult,
+    HelpResult, ImageEntry, InfoResult, InstallResult, PruneResult, PullResult, RemoveContainerResult,
+    RemoveImageResult, RollbackResult, RunResult, StatusReport, StopResult, TrimResult, TrustReport,
+    UninstallResult, UpdateBlock, UpdateResult, UpgradeResult,
 };
 
 /// The D-Bus face of [`Manager`].
@@ -116,8 +116,7 @@ impl ManagerInterface {
         #[zbus(connection)] conn: &Connection,
     ) -> Result<RollbackResult> {
         let (_busy, caller) = self.acting(conn, &header).await?;
-        let reboot = options.reboot.unwrap_or(false);
-        journaled(self.manager.rollback(&caller, reboot)).await
+        journaled(self.manager.rollback(&caller, options.reboot.unwrap_or(false))).await
     }
 
     /// Deploys a version or checksum of the current origin.
@@ -168,11 +167,7 @@ impl ManagerInterface {
         #[zbus(connection)] conn: &Connection,
     ) -> Result<CleanupResult> {
         let (_busy, caller) = self.acting(conn, &header).await?;
-        let what = crate::host::Cleanup {
-            rollback: options.rollback.unwrap_or(false),
-            pending: options.pending.unwrap_or(false),
-        };
-        journaled(self.manager.host_cleanup(&caller, what)).await
+        journaled(self.manager.host_cleanup(&caller, options.into())).await
     }
 
     /// Pulls exactly the reference (`latest` when it names no tag), with progress on its job.
@@ -240,12 +235,8 @@ impl ManagerInterface {
         #[zbus(connection)] conn: &Connection,
     ) -> Result<StopResult> {
         let (_busy, caller) = self.acting(conn, &header).await?;
-        let timeout = options.timeout.unwrap_or(crate::manager::DEFAULT_STOP_TIMEOUT);
-        let inputs = crate::manager::LabelInputs {
-            opts: [options.opt1, options.opt2, options.opt3],
-            ..Default::default()
-        };
-        journaled(self.manager.stop(&caller, &name, timeout, options.display.unwrap_or(false), inputs)).await
+        let (timeout, display, inputs) = options.into_parts();
+        journaled(self.manager.stop(&caller, &name, timeout, display, inputs)).await
     }
 
     /// Removes a container atomicd made.
@@ -331,6 +322,31 @@ impl ManagerInterface {
     ) -> Result<AppStopResult> {
         let (_busy, caller) = self.acting(conn, &header).await?;
         journaled(self.manager.stop_application(&caller, &name)).await
+    }
+
+    /// Runs an application's image before its last update again.
+    #[zbus(out_args("result"))]
+    async fn rollback_application(
+        &self,
+        name: String,
+        _options: AppUpdateOptions,
+        #[zbus(header)] header: Header<'_>,
+        #[zbus(connection)] conn: &Connection,
+    ) -> Result<AppUpdateResult> {
+        let (_busy, caller) = self.acting(conn, &header).await?;
+        journaled(self.manager.rollback_application(&caller, &name)).await
+    }
+
+    /// Sets an application's update policy (`[apps.NAME]` of the configuration).
+    async fn set_application_policy(
+        &self,
+        name: String,
+        policy: AppPolicySettings,
+        #[zbus(header)] header: Header<'_>,
+        #[zbus(connection)] conn: &Connection,
+    ) -> Result<()> {
+        let (_busy, caller) = self.acting(conn, &header).await?;
+        self.manager.set_application_policy(&caller, &name, &policy).await
     }
 
     /// Version, engine, host and installed images; open to every caller.

@@ -8,16 +8,16 @@ use std::collections::HashMap;
 use zbus::zvariant::{DeserializeDict, OwnedValue, Type, Value};
 
 pub use crate::wire::options::{
-    AppStartOptions, AppStopOptions, CleanupOptions, DeployOptions, HelpOptions, InfoOptions, InstallOptions,
-    ListOptions, PolicySettings, PruneOptions, PullOptions, RebaseOptions, RemoveContainerOptions,
-    RemoveImageOptions, RollbackOptions, RunOptions, StopOptions, TrimOptions, TrustRequirement,
-    UninstallOptions, UpdateOptions, UpgradeOptions,
+    AppPolicySettings, AppStartOptions, AppStopOptions, AppUpdateOptions, CleanupOptions, DeployOptions,
+    HelpOptions, InfoOptions, InstallOptions, ListOptions, PolicySettings, PruneOptions, PullOptions,
+    RebaseOptions, RemoveContainerOptions, RemoveImageOptions, RollbackOptions, RunOptions, StopOptions,
+    TrimOptions, TrustRequirement, UninstallOptions, UpdateOptions, UpgradeOptions,
 };
 pub use crate::wire::results::{
-    AppEntry, AppStartResult, AppStopResult, CleanupResult, ContainerEntry, DeployResult, DeploymentBlock,
-    DiffBlock, EngineBlock, HelpResult, HostBlock, ImageEntry, InfoResult, InstallResult, InstalledBlock,
-    LabelInfo, LockBlock, PruneResult, PullResult, RemoveContainerResult, RemoveImageResult, RollbackResult,
-    RunResult, SignatureBlock, StatusReport, StopResult, TrimResult, TrustReport, TrustScope,
+    AppEntry, AppStartResult, AppStopResult, AppUpdateResult, CleanupResult, ContainerEntry, DeployResult,
+    DeploymentBlock, DiffBlock, EngineBlock, HelpResult, HostBlock, ImageEntry, InfoResult, InstallResult,
+    InstalledBlock, LabelInfo, LockBlock, PruneResult, PullResult, RemoveContainerResult, RemoveImageResult,
+    RollbackResult, RunResult, SignatureBlock, StatusReport, StopResult, TrimResult, TrustReport, TrustScope,
     UninstallResult, UpdateBlock, UpdateResult, UpdatesBlock, UpgradeResult,
 };
 
@@ -160,6 +160,14 @@ pub trait Manager {
     /// StopApplication
     #[zbus(allow_interactive_auth)]
     fn stop_application(&self, name: &str, options: &AppStopOptions) -> zbus::Result<AppStopResult>;
+
+    /// RollbackApplication
+    #[zbus(allow_interactive_auth)]
+    fn rollback_application(&self, name: &str, options: &AppUpdateOptions) -> zbus::Result<AppUpdateResult>;
+
+    /// SetApplicationPolicy
+    #[zbus(allow_interactive_auth)]
+    fn set_application_policy(&self, name: &str, policy: &AppPolicySettings) -> zbus::Result<()>;
 
     /// TrustShow
     fn trust_show(&self) -> zbus::Result<TrustReport>;

@@ -3,7 +3,8 @@
 
 use crate::manager::{CallerFds, HelpRequest, InstallRequest, LabelInputs, RunRequest, UninstallRequest};
 use crate::wire::options::{
-    AppStartOptions, HelpOptions, InfoOptions, InstallOptions, RunOptions, UninstallOptions,
+    AppStartOptions, CleanupOptions, HelpOptions, InfoOptions, InstallOptions, RunOptions, StopOptions,
+    UninstallOptions,
 };
 
 /// The label inputs of the options of a method that runs a label: Run, Install and Uninstall
@@ -117,5 +118,22 @@ impl From<AppStartOptions> for CallerFds {
             stdout: options.stdout.map(Into::into),
             stderr: options.stderr.map(Into::into),
         }
+    }
+}
+
+impl From<CleanupOptions> for crate::host::Cleanup {
+    fn from(options: CleanupOptions) -> Self {
+        crate::host::Cleanup {
+            rollback: options.rollback.unwrap_or(false),
+            pending: options.pending.unwrap_or(false),
+        }
+    }
+}
+
+impl StopOptions {
+    /// Stop's grace period, `display`, and the STOP label's inputs.
+    pub fn into_parts(self) -> (u32, bool, LabelInputs) {
+        let inputs = LabelInputs { opts: [self.opt1, self.opt2, self.opt3], ..LabelInputs::default() };
+        (self.timeout.unwrap_or(crate::manager::DEFAULT_STOP_TIMEOUT), self.display.unwrap_or(false), inputs)
     }
 }

@@ -5,10 +5,10 @@ use super::checked::OptionsSchema;
 use super::interface::ManagerInterface;
 use crate::error::Result;
 use crate::wire::options::{
-    self, AppStartOptions, AppStopOptions, CleanupOptions, DeployOptions, HelpOptions, InfoOptions,
-    InstallOptions, ListOptions, PolicySettings, PruneOptions, PullOptions, RebaseOptions,
-    RemoveContainerOptions, RemoveImageOptions, RollbackOptions, RunOptions, StopOptions, TrimOptions,
-    TrustRequirement, UninstallOptions, UpdateOptions, UpgradeOptions,
+    self, AppPolicySettings, AppStartOptions, AppStopOptions, AppUpdateOptions, CleanupOptions,
+    DeployOptions, HelpOptions, InfoOptions, InstallOptions, ListOptions, PolicySettings, PruneOptions,
+    PullOptions, RebaseOptions, RemoveContainerOptions, RemoveImageOptions, RollbackOptions, RunOptions,
+    StopOptions, TrimOptions, TrustRequirement, UninstallOptions, UpdateOptions, UpgradeOptions,
 };
 
 impl OptionsSchema for ManagerInterface {
@@ -30,6 +30,8 @@ impl OptionsSchema for ManagerInterface {
             "TrimContainers" => options::check::<TrimOptions>(dict),
             "StartApplication" => options::check::<AppStartOptions>(dict),
             "StopApplication" => options::check::<AppStopOptions>(dict),
+            "RollbackApplication" => options::check::<AppUpdateOptions>(dict),
+            "SetApplicationPolicy" => options::check::<AppPolicySettings>(dict),
             "Update" => options::check::<UpdateOptions>(dict),
             "HostDeploy" => options::check::<DeployOptions>(dict),
             "HostRebase" => options::check::<RebaseOptions>(dict),

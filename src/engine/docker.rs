@@ -78,6 +78,12 @@ impl Engine for DockerEngine {
                 created: found.created.as_deref().map(lists::epoch).unwrap_or(0),
                 size: found.size.and_then(|s| u64::try_from(s).ok()).unwrap_or(0),
                 repo_digests: found.repo_digests.unwrap_or_default(),
+                healthcheck: found
+                    .config
+                    .as_ref()
+                    .and_then(|c| c.healthcheck.as_ref())
+                    .and_then(|h| h.test.as_ref())
+                    .is_some_and(|test| test.first().is_some_and(|t| t != "NONE")),
                 labels: found
                     .config
                     .and_then(|c| c.labels)
@@ -103,7 +109,13 @@ impl Engine for DockerEngine {
                     id: c.id.unwrap_or_default(),
                     name: name.to_owned(),
                     image_id: c.image.unwrap_or_default(),
-                    running: c.state.and_then(|s| s.running).unwrap_or(false),
+                    running: c.state.as_ref().and_then(|s| s.running).unwrap_or(false),
+                    health: c
+                        .state
+                        .as_ref()
+                        .and_then(|s| s.health.as_ref())
+                        .and_then(|h| h.status)
+                        .map(|status| status.to_string()),
                     open_stdin: c.config.as_ref().and_then(|cfg| cfg.open_stdin).unwrap_or(false),
                     tty: c.config.as_ref().and_then(|cfg| cfg.tty).unwrap_or(false),
                     // Whose it is comes from atomicd's own record, never from labels.

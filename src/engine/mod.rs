@@ -60,6 +60,8 @@ pub struct ImageInfo {
     pub size: u64,
     /// The manifest digests registries gave it (`repo@sha256:...`): what a signature signs.
     pub repo_digests: Vec<String>,
+    /// It has a HEALTHCHECK (one that is not `NONE`).
+    pub healthcheck: bool,
 }
 
 /// What the engine's event stream says changed.
@@ -112,6 +114,8 @@ pub struct ContainerInfo {
     /// The host directory of its writable layer (the storage driver's upper directory, else
     /// its merged one), when the engine says: where TrimContainers finds its filesystem.
     pub rootfs: Option<String>,
+    /// What its HEALTHCHECK says now (`starting`, `healthy`, `unhealthy`), when it has one.
+    pub health: Option<String>,
 }
 
 /// A container made from some image.

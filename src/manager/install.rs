@@ -94,7 +94,13 @@ impl Manager {
         self.changes.note(&[super::Area::Installed]);
         if let Some(service) = &service {
             job.report(-1.0, "setting up the unit").await;
-            result.warnings.extend(self.install_service(caller, service, &name).await?);
+            let recorded = super::apps::record::Inputs {
+                opts: inputs.opts.clone(),
+                pwd: inputs.pwd.clone(),
+                sudo_uid: inputs.sudo_uid,
+                sudo_gid: inputs.sudo_gid,
+            };
+            result.warnings.extend(self.install_service(caller, service, &name, recorded).await?);
         }
         Ok(result)
     }

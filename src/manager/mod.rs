@@ -94,6 +94,8 @@ pub struct Manager {
     updates: AutoUpdates,
     /// Wakes the automatic updates' timer when SetUpdatePolicy changed the policy.
     policy_changed: tokio::sync::Notify,
+    /// Wakes the applications' timer when SetApplicationPolicy changed one.
+    apps_changed: tokio::sync::Notify,
 }
 
 /// The outside world a manager acts on.
@@ -164,6 +166,7 @@ impl Manager {
             trust,
             updates,
             policy_changed: tokio::sync::Notify::new(),
+            apps_changed: tokio::sync::Notify::new(),
         }
     }
 

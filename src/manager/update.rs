@@ -25,6 +25,24 @@ impl Manager {
         reinstall: bool,
     ) -> Result<UpdateResult> {
         let image = ImageRef::parse(image)?;
+        // An application installed as a service from this image is updated as one: its new
+        // plan is polkit's to allow, and the health gate keeps it or rolls it back.
+        let apps: Vec<String> = self
+            .applications()?
+            .into_values()
+            .filter(|a| a.image == image.as_str())
+            .map(|a| a.name)
+            .collect();
+        if !apps.is_empty() && !force && !reinstall {
+            let mut result = UpdateResult::default();
+            for name in apps {
+                let r = self.update_application(caller, &name, super::apps::Asked::Person).await?;
+                result.changed |= !r.result.starts_with("up to date");
+                result.image_id = r.image_id;
+                result.applications.push(format!("{name}: {}", r.result));
+            }
+            return Ok(result);
+        }
         let old = match self.engine.inspect_image(image.as_str()).await {
             Ok(info) => Some(info),
             Err(Error::ImageNotFound(_)) => None,

@@ -22,10 +22,12 @@ pub(crate) const ENGINE_CHANGED: &str = "13fc4cf563314677887ee3c881b924e9";
 pub(crate) const HOST_CHANGED: &str = "2d3a4fd1b75243789c70b45ca3c4fa29";
 /// The signature policy refused an image for what a plan would do with it.
 pub(crate) const UNTRUSTED: &str = "9a3d44eb90f647df928b08950e38a217";
+/// An application's update round ended: updated, rolled back, or stopped for approval.
+pub(crate) const APP_UPDATE: &str = "08cc74ca499a4cd08a0237ec9bed9029";
 
 /// Every id with its name, for the catalog test.
 #[cfg(test)]
-pub(crate) const ALL: [(&str, &str); 10] = [
+pub(crate) const ALL: [(&str, &str); 11] = [
     ("STARTING", STARTING),
     ("SERVING", SERVING),
     ("STOPPING", STOPPING),
@@ -36,6 +38,7 @@ pub(crate) const ALL: [(&str, &str); 10] = [
     ("ENGINE_CHANGED", ENGINE_CHANGED),
     ("HOST_CHANGED", HOST_CHANGED),
     ("UNTRUSTED", UNTRUSTED),
+    ("APP_UPDATE", APP_UPDATE),
 ];
 
 #[cfg(test)]

@@ -41,6 +41,8 @@ pub trait Systemd: Send + Sync {
     async fn start(&self, unit: &str) -> Result<()>;
     /// Queues its stop and returns.
     async fn stop(&self, unit: &str) -> Result<()>;
+    /// Queues its restart and returns: units that `Requires=` or `BindsTo=` it restart too.
+    async fn restart(&self, unit: &str) -> Result<()>;
     /// What the unit is now.
     async fn state(&self, unit: &str) -> Result<UnitState>;
 }
@@ -101,6 +103,10 @@ impl Systemd for Systemd1 {
 
     async fn stop(&self, unit: &str) -> Result<()> {
         self.call("StopUnit", &(unit, "replace"), &format!("stop {unit}")).await.map(drop)
+    }
+
+    async fn restart(&self, unit: &str) -> Result<()> {
+        self.call("RestartUnit", &(unit, "replace"), &format!("restart {unit}")).await.map(drop)
     }
 
     async fn state(&self, unit: &str) -> Result<UnitState> {

@@ -73,6 +73,8 @@ pub enum Day {
 struct File {
     updates: Option<UpdatesPart>,
     trust: Option<TrustPart>,
+    #[serde(rename = "apps")] // read by updates::apps
+    _apps: Option<toml::Table>,
 }
 
 /// `[trust]`: which plans need an image the signature policy trusts.

@@ -9,7 +9,7 @@ use zbus::zvariant::{self, DeserializeDict, OwnedFd, SerializeDict, Type, Value}
 use crate::error::{Error, Result};
 
 mod apps;
-pub use apps::{AppStartOptions, AppStopOptions};
+pub use apps::{AppPolicySettings, AppStartOptions, AppStopOptions, AppUpdateOptions};
 
 /// Run's options.
 #[derive(Debug, Default, SerializeDict, DeserializeDict, Type)]

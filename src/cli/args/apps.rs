@@ -2,7 +2,7 @@
 
 use clap::{Args, Subcommand};
 
-/// `atomic apps [list | run | stop]`
+/// `atomic apps [list | run | stop | rollback | policy]`
 #[derive(Debug, Args)]
 #[command(args_conflicts_with_subcommands = true)]
 pub struct AppsArgs {
@@ -24,6 +24,38 @@ pub enum AppsCommand {
     Run(AppName),
     /// Stop an application's container: what its unit's ExecStop runs.
     Stop(AppName),
+    /// Run the image before the last update again (`atomic update IMAGE` updates).
+    Rollback(AppName),
+    /// Set an application's update policy (`[apps.NAME]` of /etc/atomic/atomicd.toml).
+    Policy(PolicyArgs),
+}
+
+/// `atomic apps policy`
+#[derive(Debug, Args)]
+pub struct PolicyArgs {
+    /// The application.
+    pub name: String,
+    /// What a round does with a new image.
+    #[arg(long, value_name = "none|check|apply")]
+    pub auto_update: Option<String>,
+    /// How often a round looks ("1h").
+    #[arg(long, value_name = "DURATION")]
+    pub interval: Option<String>,
+    /// An image without HEALTHCHECK is healthy once it ran this long ("10s").
+    #[arg(long, value_name = "DURATION")]
+    pub healthy_after: Option<String>,
+    /// One with a HEALTHCHECK must say healthy within this ("60s").
+    #[arg(long, value_name = "DURATION")]
+    pub health_timeout: Option<String>,
+    /// Apply only inside [updates.periodic]'s maintenance windows.
+    #[arg(long, value_name = "BOOL")]
+    pub windows: Option<bool>,
+    /// Take the fleet's lock around the restart.
+    #[arg(long, value_name = "BOOL")]
+    pub fleet_lock: Option<bool>,
+    /// The lock's group (default atomic-app-NAME).
+    #[arg(long)]
+    pub group: Option<String>,
 }
 
 /// An application, by name.

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use super::record::{App, Release};
+use super::record::{App, Inputs, Release};
 use super::unit::{check_name, unit_name};
 use crate::engine::ImageInfo;
 use crate::error::{Error, Result};
@@ -40,28 +40,7 @@ impl Manager {
         name: &str,
     ) -> Result<Plan> {
         check_name(name)?;
-        let mut plan = plan::service_line(image.clone(), info, vars)?.ok_or_else(|| {
-            Error::LabelMissing(format!(
-                "image {:?} has no RUN label: an application runs as a service by its RUN line",
-                image.as_str()
-            ))
-        })?;
-        let spec = plan.spec.as_ref().ok_or_else(|| Error::Failed("the plan has no line".into()))?;
-        let refuse = |why: &str| {
-            Err(Error::UnsupportedLabel(format!(
-                "the RUN label of {:?} cannot run as a service: {why}",
-                image.as_str()
-            )))
-        };
-        if !spec.detach {
-            return refuse("its line is not detached (-d), so it is a command that ends, not a service");
-        }
-        if spec.name.as_deref() != Some(name) {
-            return refuse(&format!("its line must name its container {name:?} (--name NAME)"));
-        }
-        if !spec.env_files.is_empty() {
-            return refuse("its line reads env files, which nobody sends when the unit starts at boot");
-        }
+        let mut plan = self.checked_service_line(image, info, vars, name)?;
         let unit = unit_name(name);
         match self.applications()?.get(name) {
             Some(app) if app.image != image.as_str() => {
@@ -92,6 +71,40 @@ impl Manager {
         Ok(plan)
     }
 
+    /// The RUN line of `image` as the application `name` would run it, refused unless it is
+    /// detached, names its container NAME and reads no env file (nobody sends one at boot).
+    pub(crate) fn checked_service_line(
+        &self,
+        image: &ImageRef,
+        info: &ImageInfo,
+        vars: &Vars,
+        name: &str,
+    ) -> Result<Plan> {
+        let plan = plan::service_line(image.clone(), info, vars)?.ok_or_else(|| {
+            Error::LabelMissing(format!(
+                "image {:?} has no RUN label: an application runs as a service by its RUN line",
+                image.as_str()
+            ))
+        })?;
+        let spec = plan.spec.as_ref().ok_or_else(|| Error::Failed("the plan has no line".into()))?;
+        let refuse = |why: &str| {
+            Err(Error::UnsupportedLabel(format!(
+                "the RUN label of {:?} cannot run as a service: {why}",
+                image.as_str()
+            )))
+        };
+        if !spec.detach {
+            return refuse("its line is not detached (-d), so it is a command that ends, not a service");
+        }
+        if spec.name.as_deref() != Some(name) {
+            return refuse(&format!("its line must name its container {name:?} (--name NAME)"));
+        }
+        if !spec.env_files.is_empty() {
+            return refuse("its line reads env files, which nobody sends when the unit starts at boot");
+        }
+        Ok(plan)
+    }
+
     /// After a successful Install: the record, then the unit, enabled and started. A unit that
     /// cannot be written or loaded takes the record with it; one that does not start stays
     /// (systemctl status says why) and the call warns.
@@ -100,6 +113,7 @@ impl Manager {
         caller: &Caller,
         plan: &Plan,
         name: &str,
+        inputs: Inputs,
     ) -> Result<Vec<String>> {
         let old = self.applications()?.remove(name);
         let current = Release {
@@ -117,6 +131,11 @@ impl Manager {
             previous,
             last_result: "installed".into(),
             last_change: now(),
+            inputs,
+            last_check: 0,
+            update_available: String::new(),
+            rollbacks_in_a_row: 0,
+            updating: None,
         };
         let unit = app.unit();
         self.save_application(name, Some(app)).await?;

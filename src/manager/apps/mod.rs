@@ -4,14 +4,17 @@
 //! and to stop it (StopApplication). ListApplications shows them.
 
 mod install;
+mod policy;
 pub(crate) mod record;
 pub(crate) mod unit;
+mod update;
 
 use std::collections::BTreeMap;
 
 pub(crate) use install::wants_service;
 use record::App;
 pub(crate) use unit::UnitFiles;
+pub(crate) use update::Asked;
 
 use super::attach::{Bridge, CallerFds};
 use super::containers::exit_code;
@@ -77,7 +80,12 @@ impl Manager {
     /// ListApplications: every application with its unit's and container's state; open.
     pub async fn list_applications(&self) -> Result<Vec<AppEntry>> {
         let mut entries = Vec::new();
+        let policies = crate::updates::apps::load(self.updates.main()).unwrap_or_default();
         for app in self.applications()?.into_values() {
+            let policy = policies
+                .get(&app.name)
+                .cloned()
+                .unwrap_or_else(|| crate::updates::apps::AppPolicy::default_for(&app.name));
             let unit = app.unit();
             let unit_state = match self.systemd.state(&unit).await {
                 Ok(s) if s.exists() => format!("{} ({})", s.active, s.sub),
@@ -105,6 +113,11 @@ impl Manager {
                 privileges: app.current.privileges,
                 last_result: app.last_result,
                 last_change: app.last_change,
+                auto_update: policy.auto_update.as_str().to_owned(),
+                next_check: self.next_app_check(app.last_check, &policy),
+                last_check: app.last_check,
+                update_available: app.update_available,
+                rollbacks: app.rollbacks_in_a_row,
             });
         }
         Ok(entries)

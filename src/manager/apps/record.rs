@@ -60,11 +60,59 @@ pub(crate) struct App {
     /// When that was (seconds since the epoch).
     #[serde(default)]
     pub last_change: u64,
+    /// The variables the RUN line was resolved with at install, for planning a new image's.
+    #[serde(default)]
+    pub inputs: Inputs,
+    /// The last update check (seconds since the epoch; 0: none yet).
+    #[serde(default)]
+    pub last_check: u64,
+    /// A newer image found and not applied (its ID; "" when none).
+    #[serde(default)]
+    pub update_available: String,
+    /// Rollbacks in a row; at [`MAX_ROLLBACKS`] automatic updates stop until a person acts.
+    #[serde(default)]
+    pub rollbacks_in_a_row: u32,
+    /// An update under way: written before the unit restarts on the new image, dropped once
+    /// it was found healthy or rolled back. Found at start, the health gate runs again.
+    #[serde(default)]
+    pub updating: Option<Updating>,
+}
+
+/// Automatic updates of an application stop after this many rollbacks in a row.
+pub(crate) const MAX_ROLLBACKS: u32 = 3;
+
+/// What an application's RUN line was resolved with (the caller's part of the variables).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Inputs {
+    /// `$OPT1`..`$OPT3`
+    pub opts: [Option<String>; 3],
+    /// `$PWD`
+    pub pwd: Option<String>,
+    /// `$SUDO_UID`, `$SUDO_GID` as a root caller gave them.
+    pub sudo_uid: Option<u32>,
+    /// See `sudo_uid`.
+    pub sudo_gid: Option<u32>,
+}
+
+/// An update under way: from which image to which.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Updating {
+    /// The image ID that ran before.
+    pub from: String,
+    /// The image ID that runs now (the record's `current`).
+    pub to: String,
+    /// Since when.
+    pub since: u64,
 }
 
 impl App {
     /// The unit that runs it.
     pub(crate) fn unit(&self) -> String {
         super::unit::unit_name(&self.name)
+    }
+
+    /// Automatic updates are stopped until a person updates, rolls back or sets its policy.
+    pub(crate) fn held(&self) -> bool {
+        self.rollbacks_in_a_row >= MAX_ROLLBACKS
     }
 }

@@ -135,10 +135,21 @@ impl AutoUpdates {
         }
     }
 
+    /// The main configuration file (the applications' policies are read from its files too).
+    pub fn main(&self) -> &Path {
+        &self.main
+    }
+
     /// The reboot slot the strategy waits for, if it waits for one; an error when its TLS
     /// files cannot be used.
     pub fn reboot_lock(&self) -> std::result::Result<Option<Box<dyn RebootLock>>, TlsError> {
-        let c = self.config();
+        self.lock_of(&self.config().group)
+    }
+
+    /// The strategy's lock server, for the slots of `group` (the host's, or an application's).
+    pub fn lock_of(&self, group: &str) -> std::result::Result<Option<Box<dyn RebootLock>>, TlsError> {
+        let mut c = self.config();
+        c.group = group.to_owned();
         let lock: Box<dyn RebootLock> = match c.strategy {
             Strategy::Immediate | Strategy::Periodic => return Ok(None),
             Strategy::FleetLock => {

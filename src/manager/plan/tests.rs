@@ -36,6 +36,7 @@ fn mine(running: bool, flags: &[&str]) -> ContainerInfo {
         open_stdin: true,
         tty: false,
         rootfs: None,
+        health: None,
     }
 }
 

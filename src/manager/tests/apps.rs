@@ -163,11 +163,18 @@ async fn the_unit_runs_the_record_not_the_label_or_the_tag_of_today() {
     let labels = w.engine.containers.lock().unwrap()[0].labels.clone();
     assert_eq!(labels["org.atomic.caller-uid"], "1000");
     assert_eq!(labels["org.atomic.operation"], "Service");
-    // Another start replaces atomicd's stopped container of that name.
-    w.manager.start_application(&caller(0), "web", CallerFds::default()).await.unwrap();
-    assert_eq!(w.engine.calls()[2..], ["rm new1", "create new2 from sha256:w1", "start new2"]);
+    // While it runs from the recorded image, a start only finds it (atomicd restarted).
+    let again = w.manager.start_application(&caller(0), "web", CallerFds::default()).await.unwrap();
+    assert!(!again.created);
+    assert_eq!(w.engine.calls().len(), 2);
     let stopped = w.manager.stop_application(&caller(1000), "web").await.unwrap();
-    assert_eq!(stopped.stopped, None, "the fake's container never ran");
+    assert_eq!(stopped.stopped.as_deref(), Some("new1"));
+    // A start after a stop replaces atomicd's stopped container of that name.
+    w.manager.start_application(&caller(0), "web", CallerFds::default()).await.unwrap();
+    assert_eq!(
+        w.engine.calls()[2..],
+        ["stop -t 10 new1", "rm new1", "create new2 from sha256:w1", "start new2"]
+    );
     // A record edited to reach further than what was authorized is refused.
     let mut apps = records(&w);
     apps.get_mut("web").unwrap().current.argv.insert(2, "--privileged".into());

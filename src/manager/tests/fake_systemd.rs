@@ -9,12 +9,17 @@ use async_trait::async_trait;
 use crate::error::{Error, Result};
 use crate::system::systemd::{Systemd, UnitState};
 
+/// What a unit's ExecStart does when systemd starts it, given the unit's name.
+pub(super) type UnitRuns = std::sync::Arc<dyn Fn(String) + Send + Sync>;
+
 #[derive(Default)]
 pub(super) struct FakeSystemd {
     pub(super) units: Mutex<HashMap<String, UnitState>>,
     pub(super) calls: Mutex<Vec<String>>,
     /// A call kind (`enable`, `start`...) that fails once.
     pub(super) failing: Mutex<Option<&'static str>>,
+    /// What a restarted unit's ExecStart does (the test hands in the manager's StartApplication).
+    pub(super) restarted: Mutex<Option<UnitRuns>>,
 }
 
 impl FakeSystemd {
@@ -69,6 +74,14 @@ impl Systemd for FakeSystemd {
     }
     async fn stop(&self, unit: &str) -> Result<()> {
         self.act("stop", unit, Some("inactive"))
+    }
+    async fn restart(&self, unit: &str) -> Result<()> {
+        self.act("restart", unit, Some("active"))?;
+        let restarted = self.restarted.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        if let Some(unit_runs) = restarted {
+            unit_runs(unit.to_owned());
+        }
+        Ok(())
     }
     async fn state(&self, unit: &str) -> Result<UnitState> {
         let units = self.units.lock().unwrap_or_else(|p| p.into_inner());

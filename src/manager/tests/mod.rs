@@ -39,6 +39,8 @@ struct FakeEngine {
     registry: Mutex<HashMap<String, ImageInfo>>,
     /// Files in images' filesystems, by (image id, path).
     files: Mutex<HashMap<(String, String), Vec<u8>>>,
+    /// What the HEALTHCHECK of containers of an image says, by image id.
+    health: Mutex<HashMap<String, String>>,
 }
 
 impl FakeEngine {
@@ -110,6 +112,7 @@ impl Engine for FakeEngine {
             open_stdin: true,
             tty: false,
             rootfs: Some(format!("/fake/storage/{}/diff", c.id)),
+            health: self.health.lock().unwrap_or_else(|p| p.into_inner()).get(&c.image_id).cloned(),
         }))
     }
     async fn list_containers(&self) -> Result<Vec<ContainerSummary>> {
@@ -197,6 +200,8 @@ impl Engine for FakeEngine {
     }
     async fn start(&self, id: &str) -> Result<()> {
         self.log(format!("start {id}"));
+        let mut all = self.containers.lock().unwrap_or_else(|p| p.into_inner());
+        all.iter_mut().filter(|c| c.id == id).for_each(|c| c.running = true);
         Ok(())
     }
     async fn wait(&self, _: &str) -> Result<i64> {
@@ -424,6 +429,7 @@ fn asked(w: &World) -> Vec<String> {
     w.authority.asked.lock().unwrap_or_else(|p| p.into_inner()).iter().map(|(a, _)| a.clone()).collect()
 }
 
+mod app_updates;
 mod apps;
 mod auto;
 mod fake_host;

@@ -34,6 +34,16 @@ pub struct AppEntry {
     pub last_result: String,
     /// when (seconds since the epoch)
     pub last_change: u64,
+    /// its policy: `none`, `check` or `apply`
+    pub auto_update: String,
+    /// the last update check (0: none yet)
+    pub last_check: u64,
+    /// the next one (0: none planned)
+    pub next_check: u64,
+    /// a newer image found and not applied ("" when none)
+    pub update_available: String,
+    /// rollbacks in a row (at 3 automatic updates stop until a person acts)
+    pub rollbacks: u32,
 }
 
 /// The result of StartApplication.
@@ -56,4 +66,17 @@ pub struct AppStartResult {
 pub struct AppStopResult {
     /// the container stopped, when one ran
     pub stopped: Option<String>,
+}
+
+/// The result of UpdateApplication and RollbackApplication.
+#[derive(Debug, Default, SerializeDict, DeserializeDict, Type)]
+#[zvariant(signature = "a{sv}", rename_all = "kebab-case")]
+pub struct AppUpdateResult {
+    /// the image ID that runs now
+    pub image_id: String,
+    /// what came of it: `up to date`, `updated: ...`, `rolled back: ...`, `needs approval: ...`,
+    /// `update available: ...`
+    pub result: String,
+    /// what the new image's line may do that the installed one may not
+    pub new_privileges: Vec<String>,
 }

@@ -5,7 +5,7 @@ mod apps;
 mod host;
 mod trust;
 
-pub use apps::{AppEntry, AppStartResult, AppStopResult};
+pub use apps::{AppEntry, AppStartResult, AppStopResult, AppUpdateResult};
 pub use trust::{SignatureBlock, TrustReport, TrustScope};
 
 pub use host::{
@@ -380,4 +380,6 @@ pub struct UpdateResult {
     pub reinstalled: bool,
     /// What was not done, and why.
     pub warnings: Vec<String>,
+    /// the applications installed as services from it, each `NAME: what came of its update`
+    pub applications: Vec<String>,
 }
