@@ -316,10 +316,12 @@ impl ManagerInterface {
     async fn stop_application(
         &self,
         name: String,
-        _options: AppStopOptions,
+        options: AppStopOptions,
         #[zbus(header)] header: Header<'_>,
         #[zbus(connection)] conn: &Connection,
     ) -> Result<AppStopResult> {
+        // No option is defined yet; the XML names the argument `options`.
+        let AppStopOptions {} = options;
         let (_busy, caller) = self.acting(conn, &header).await?;
         journaled(self.manager.stop_application(&caller, &name)).await
     }
@@ -329,10 +331,11 @@ impl ManagerInterface {
     async fn rollback_application(
         &self,
         name: String,
-        _options: AppUpdateOptions,
+        options: AppUpdateOptions,
         #[zbus(header)] header: Header<'_>,
         #[zbus(connection)] conn: &Connection,
     ) -> Result<AppUpdateResult> {
+        let AppUpdateOptions {} = options;
         let (_busy, caller) = self.acting(conn, &header).await?;
         journaled(self.manager.rollback_application(&caller, &name)).await
     }
