@@ -115,7 +115,9 @@ impl Engine for DockerEngine {
                         .as_ref()
                         .and_then(|s| s.health.as_ref())
                         .and_then(|h| h.status)
-                        .map(|status| status.to_string()),
+                        .map(|status| status.to_string())
+                        // Podman says "" of a container without a HEALTHCHECK, Docker "none".
+                        .filter(|status| !status.is_empty() && status != "none"),
                     open_stdin: c.config.as_ref().and_then(|cfg| cfg.open_stdin).unwrap_or(false),
                     tty: c.config.as_ref().and_then(|cfg| cfg.tty).unwrap_or(false),
                     // Whose it is comes from atomicd's own record, never from labels.

@@ -231,13 +231,21 @@ impl Manager {
         has_check: bool,
         policy: &AppPolicy,
     ) -> std::result::Result<(), String> {
-        let limit =
-            if has_check { policy.health_timeout } else { policy.health_timeout.max(policy.healthy_after) };
-        let deadline = tokio::time::Instant::now() + limit;
+        let started = tokio::time::Instant::now();
+        let mut has_check = has_check;
         let mut running_since = None;
         loop {
+            let limit = if has_check {
+                policy.health_timeout
+            } else {
+                policy.health_timeout.max(policy.healthy_after)
+            };
+            let deadline = started + limit;
             let c = self.engine.find_container(name).await.map_err(|e| e.to_string())?;
             let ours = c.filter(|c| c.owner.is_some() && same_image(&c.image_id, image_id));
+            // Podman's image inspection (4.3's Docker API) leaves a HEALTHCHECK out, but the
+            // container reports a health state: that it has one says the image checks itself.
+            has_check |= ours.as_ref().is_some_and(|c| c.health.is_some());
             match ours {
                 Some(c) if c.running && has_check => match c.health.as_deref() {
                     Some("healthy") => return Ok(()),
@@ -302,7 +310,23 @@ impl Manager {
         // A person acted: automatic updates may go on.
         app.rollbacks_in_a_row = 0;
         self.save_application(name, Some(app.clone())).await?;
-        self.systemd.restart(&app.unit()).await?;
+        if let Err(e) = self.systemd.restart(&app.unit()).await {
+            // The record already names the earlier image, which the unit's next start runs:
+            // say so in the record and to the caller.
+            let said = format!(
+                "rolled back by uid {} in the record; restarting {} failed ({e}), so {} runs at its next start",
+                caller.uid,
+                app.unit(),
+                short(&app.current.image_id)
+            );
+            let result = AppUpdateResult {
+                image_id: app.current.image_id.clone(),
+                result: said.clone(),
+                ..Default::default()
+            };
+            self.round_ended(app, result).await?;
+            return Err(Error::Failed(said));
+        }
         let result = AppUpdateResult {
             image_id: app.current.image_id.clone(),
             result: format!("rolled back by uid {}: {} runs again", caller.uid, short(&app.current.image_id)),

@@ -100,6 +100,18 @@ async fn an_unhealthy_image_is_rolled_back_and_three_in_a_row_stop_the_policy() 
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_container_s_health_state_counts_when_the_image_inspection_leaves_the_check_out() {
+    // Podman 4.3's Docker API inspects an image without its HEALTHCHECK; its container still
+    // reports one that never gets past "starting", which is not healthy.
+    let w = installed(&["org.atomic.install", "org.atomic.run", "org.atomic.manage-any"]).await;
+    publish(&w, "sha256:w2", RUN, false);
+    w.engine.health.lock().unwrap().insert("sha256:w2".into(), "starting".into());
+    let r = w.manager.update_application(&atomicd(), "web", Asked::Policy(AutoUpdate::Apply)).await.unwrap();
+    assert!(r.result.starts_with("rolled back: w2 was not healthy within 5 s"), "{}", r.result);
+    assert_eq!(app(&w).current.image_id, "sha256:w1");
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_new_privilege_needs_approval_which_a_persons_update_asks_polkit_for() {
     let w = installed(&["org.atomic.install", "org.atomic.run", "org.atomic.manage-any", "org.atomic.pull"])
         .await;
@@ -152,6 +164,13 @@ async fn a_person_rolls_back_to_the_image_before_and_the_policy_goes_on() {
     );
     let asked = w.authority.asked.lock().unwrap().clone();
     assert_eq!(asked.last().unwrap().1["operation"], "rollback");
+    // systemd refusing the restart: the record moved, and says so, as does the error.
+    *w.systemd.failing.lock().unwrap() = Some("restart");
+    let e = w.manager.rollback_application(&caller(1000), "web").await.unwrap_err();
+    assert!(e.to_string().contains("restarting atomic-app-web.service failed"), "{e}");
+    let a = app(&w);
+    assert_eq!(a.current.image_id, "sha256:w2");
+    assert!(a.last_result.contains("w2 runs at its next start"), "{}", a.last_result);
 }
 
 #[tokio::test(start_paused = true)]
