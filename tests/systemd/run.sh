@@ -209,6 +209,24 @@ EOF'
     expect_in "the rule grants Run only" "$out" "not allowed"
 }
 
+# --- settings ---------------------------------------------------------------------------------
+# The hardened unit (ProtectSystem=strict) must still write what its methods promise to write.
+settings_writes() {
+    say "the unit writes its update policy (/etc/atomic) and the trust policy (/etc/containers)"
+    local out
+    out=$(inside atomic host updates --policy check --interval 6h 2>&1)
+    expect_in "SetUpdatePolicy under the unit" "$out" "check"
+    if inside grep -q 'check' /etc/atomic/atomicd.toml.d/50-set-update-policy.toml; then
+        pass "the drop-in is in /etc/atomic/atomicd.toml.d"
+    else
+        fail "no drop-in in /etc/atomic/atomicd.toml.d"
+    fi
+    inside atomic host updates --policy none >/dev/null 2>&1 || fail "policy none"
+    out=$(inside atomic trust add sysd.example/team --type reject 2>&1) || fail "TrustAdd under the unit: $out"
+    expect_in "TrustAdd under the unit" "$(inside cat /etc/containers/policy.json)" "sysd.example/team"
+    out=$(inside atomic trust delete sysd.example/team 2>&1) || fail "TrustRemove under the unit: $out"
+}
+
 # --- applications as services ----------------------------------------------------------------
 # The engine is the test world's podman (through the socket): `podman` here sees what the
 # machine's units made.
@@ -242,6 +260,97 @@ service_app() {
     expect_eq "atomic apps --json: the unit's state" "$(app_field unit-state)" "active (running)"
     expect_eq "atomic apps --json: the container" "$(app_field container)" running
     expect_in "atomic status names the service" "$(inside atomic status)" "atomic-app-sysd-web.service active (running)"
+}
+
+# Versions of an application in the local registry, each its own image (the version label
+# differs): built with podman on atomic-test/plain, pushed, and untagged here, so a round's
+# pull really fetches it.
+SVC_REF=127.0.0.1:5000/atomic-test/svcapp
+svc_run() { echo "docker run -d ${2:-}--name NAME -e NAME=NAME IMAGE sh -c 'echo svcapp $1 up as \$NAME; trap exit TERM; while :; do sleep 1; done'"; }
+svc_image() { # svc_image VERSION RUN-LINE [healthcheck]
+    local dir=$HERE/svcimg
+    rm -rf "$dir" && mkdir -p "$dir"
+    {
+        echo "FROM localhost/atomic-test/plain:latest"
+        printf 'LABEL RUN=%s version=%s\n' "$(python3 -c 'import json,sys; print(json.dumps(sys.argv[1]))' "$2")" "$1"
+        [ -z "${3:-}" ] || echo 'HEALTHCHECK --interval=2s --retries=1 CMD false'
+    } >"$dir/Containerfile"
+    podman build -q --format docker -t "$SVC_REF:latest" "$dir" >/dev/null 2>"$HERE/build.log" || fail "podman build $1: $(tail -2 "$HERE/build.log")"
+    podman push -q --tls-verify=false "$SVC_REF:latest" >/dev/null 2>&1 || fail "podman push $1"
+    podman image inspect -f '{{.Id}}' "$SVC_REF:latest" | sed 's/^sha256://'
+}
+upd_field() { # upd_field KEY
+    inside atomic apps --json | python3 -c "import json,sys; print([a for a in json.load(sys.stdin) if a['name']=='sysd-upd'][0]['$1'])"
+}
+upd_image() { podman inspect -f '{{.Image}}' sysd-upd 2>/dev/null | sed 's/^sha256://'; }
+bare() { printf '%s' "${1#sha256:}"; }
+# Asks for a round now (SetApplicationPolicy resets the last check and wakes the timer), then
+# waits up to 60 s for the last result to start with WORD.
+round_until() { # round_until WORD
+    inside atomic apps policy sysd-upd --auto-update apply --healthy-after 3s --health-timeout 8s --interval 1h
+    wait_until 60 sh -c "podman exec $M atomic apps --json | grep -q '\"last-result\": \"$1'"
+}
+
+service_updates() {
+    say "application updates, automatic (engine: podman; the registry on 127.0.0.1:5000)"
+    podman rm -f sysd-upd >/dev/null 2>&1
+    local v1 v2 v3 v4 out
+    v1=$(svc_image v1 "$(svc_run v1)")
+    inside atomic install --service --name sysd-upd "$SVC_REF" >/dev/null 2>&1
+    wait_until 30 sh -c "[ \"\$(podman inspect -f '{{.State.Running}}' sysd-upd 2>/dev/null)\" = true ]" || fail "sysd-upd never ran"
+    expect_eq "v1 runs" "$(upd_image)" "$v1"
+    v2=$(svc_image v2 "$(svc_run v2)")
+    podman untag "$SVC_REF:latest" >/dev/null 2>&1
+    if round_until updated; then pass "a healthy v2 was applied: $(upd_field last-result)"; else fail "v2: $(upd_field last-result)"; fi
+    expect_eq "v2 runs" "$(upd_image)" "$v2"
+    expect_eq "the record's previous image is v1" "$(bare "$(upd_field previous-image-id)")" "$v1"
+    wait_until 10 sh -c "podman exec $M journalctl -u atomic-app-sysd-upd --no-pager | grep -q 'svcapp v2 up'" &&
+        pass "v2's output is in the unit's journal" || fail "no v2 output in the unit's journal"
+    expect_in "one journal record per round, MESSAGE_ID APP_UPDATE" \
+        "$(journal MESSAGE_ID=08cc74ca499a4cd08a0237ec9bed9029 APPLICATION=sysd-upd | field RESULT)" "updated:"
+
+    v3=$(svc_image v3 "$(svc_run v3)" healthcheck)
+    podman untag "$SVC_REF:latest" >/dev/null 2>&1
+    if round_until "rolled back"; then pass "v3 with a failing HEALTHCHECK was rolled back: $(upd_field last-result)"; else fail "v3: $(upd_field last-result)"; fi
+    wait_until 20 sh -c "podman inspect -f '{{.Image}}' sysd-upd | grep -q '$v2'"
+    expect_eq "v2 runs again" "$(upd_image)" "$v2"
+    expect_eq "the rollbacks are counted" "$(upd_field rollbacks)" 1
+    wait_until 20 sh -c "[ \"\$(podman exec $M systemctl is-active atomic-app-sysd-upd)\" = active ]" &&
+        pass "the unit is active on v2" || fail "the unit is $(inside systemctl is-active atomic-app-sysd-upd)"
+
+    v4=$(svc_image v4 "$(svc_run v4 '--privileged ')")
+    podman untag "$SVC_REF:latest" >/dev/null 2>&1
+    if round_until "needs approval"; then pass "v4 adds --privileged: $(upd_field last-result)"; else fail "v4: $(upd_field last-result)"; fi
+    expect_eq "v2 still runs" "$(upd_image)" "$v2"
+    expect_eq "v4 is the update available" "$(bare "$(upd_field update-available)")" "$v4"
+    out=$(inside atomic update "$SVC_REF" 2>&1)
+    printf '%s\n' "$out"
+    expect_in "a person's atomic update applies it (polkit asked; root passes)" "$out" "sysd-upd: updated"
+    expect_eq "v4 runs" "$(upd_image)" "$v4"
+
+    say "atomicd killed with SIGKILL in the middle of an update"
+    local v5 current running
+    v5=$(svc_image v5 "$(svc_run v5 '--privileged ')")
+    podman untag "$SVC_REF:latest" >/dev/null 2>&1
+    inside atomic apps policy sysd-upd --auto-update apply --healthy-after 20s --health-timeout 30s --interval 1h
+    if wait_until 60 sh -c "podman exec $M cat /var/lib/atomic/applications.json | grep -q '\"updating\": {'"; then
+        inside systemctl kill -s KILL atomicd
+        pass "killed atomicd with the update's marker written"
+    else
+        fail "the update never started: $(upd_field last-result)"
+    fi
+    wait_until 60 sh -c "podman exec $M cat /var/lib/atomic/applications.json | grep -q '\"updating\": null'" &&
+        pass "the restarted atomicd settled it: $(upd_field last-result)" || fail "still updating: $(inside cat /var/lib/atomic/applications.json)"
+    current=$(bare "$(upd_field image-id)")
+    wait_until 30 sh -c "podman inspect -f '{{.Image}}' sysd-upd | grep -q '$current'"
+    running=$(upd_image)
+    case $current in
+        "$v4" | "$v5") pass "the record says ${current:7:12} (v4 ${v4:7:12}, v5 ${v5:7:12})" ;;
+        *) fail "the record names neither image: $current" ;;
+    esac
+    expect_eq "and that is what runs" "$running" "$current"
+    inside atomic uninstall --name sysd-upd "$SVC_REF" >/dev/null 2>&1
+    expect_eq "uninstalled" "$(podman ps -a --filter name=^sysd-upd\$ --format '{{.Names}}')" ""
 }
 
 service_survives_atomicd() {
@@ -385,25 +494,32 @@ purge() {
 # The remote's web server this script started, by the PID it recorded (never by name).
 trap 'stop_pid "$HERE/http.pid"' EXIT
 tests/systemd/machine.sh up || exit 1
-package
-notify_and_status
-labels
-remove_and_reinstall
-uninstall_app
-activation
-journal_fields
-polkit
-service_app
-service_survives_atomicd
-host
-exposure
-watchdog
-stop_during_run
-APP_BEFORE_REBOOT=$(app_container)
-reboot
-service_after_reboot "$APP_BEFORE_REBOOT"
-service_uninstall
-purge
+# ONLY="package service_updates" runs a part (while working on it); CI runs them all.
+if [ -n "${ONLY:-}" ]; then
+    for step in $ONLY; do "$step"; done
+else
+    package
+    notify_and_status
+    labels
+    remove_and_reinstall
+    uninstall_app
+    activation
+    journal_fields
+    polkit
+    settings_writes
+    service_app
+    service_survives_atomicd
+    service_updates
+    host
+    exposure
+    watchdog
+    stop_during_run
+    APP_BEFORE_REBOOT=$(app_container)
+    reboot
+    service_after_reboot "$APP_BEFORE_REBOOT"
+    service_uninstall
+    purge
+fi
 [ "${KEEP_MACHINE:-}" ] || tests/systemd/machine.sh down
 echo
 if [ "$FAILED" -gt 0 ]; then
