@@ -30,6 +30,7 @@ const SIGNATURES = {
     HostDeploy: "sa{sv}",
     HostPin: "sb",
     HostCleanup: "a{sv}",
+    RollbackApplication: "sa{sv}",
 };
 
 // What each polkit action lets one do, in the words of the "not allowed" message.

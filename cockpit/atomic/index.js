@@ -2,7 +2,7 @@
 // and the jobs' ObjectManager), and turns each button into one org.atomic call.
 
 import { Atomic, explain, options, unwrap } from "./dbus.js";
-import { h, alert, button, confirmDialog, descriptionList } from "./ui.js";
+import { h, alert, button, confirmDialog, descriptionList, shortId } from "./ui.js";
 import { renderHost } from "./host.js";
 import { renderApps } from "./apps.js";
 import { renderContainers } from "./containers.js";
@@ -232,9 +232,10 @@ const act = {
         state.live = null;
         await act.preview();
     },
-    async install(image, name) {
+    async install(image, name, service) {
         startLive("Install", image);
-        const r = await acting("install", "Install failed", () => atomic.call("Install", [image, options({ name: ["s", (name || "").trim()] })]));
+        const r = await acting("install", "Install failed", () =>
+            atomic.call("Install", [image, options({ name: ["s", (name || "").trim()], service: ["b", Boolean(service)] })]));
         finishLive(r, "installed");
         if (r !== undefined) state.installPreview = null;
         refresh(["status", "images", "containers"]);
@@ -242,8 +243,23 @@ const act = {
     async update(image) {
         startLive("Update", image);
         const r = await acting("apps", "Update failed", () => atomic.call("Update", [image, {}]));
-        finishLive(r, r && r.changed ? "updated to a new image" : "already up to date");
+        // The services of the image are updated (and health-checked) by the same call.
+        const services = (r && r.applications) || [];
+        finishLive(r, r && (r.changed || services.length) ? "updated" : "already up to date");
+        if (state.live && services.length) state.live.text += `${state.live.text ? "\n" : ""}${services.join("\n")}`;
         refresh(["status", "images"]);
+    },
+    chooseService(imageId, value) {
+        state.serviceChoice = { image: imageId, value };
+        render();
+    },
+    async rollbackApp(app) {
+        const body = h("div", {}, h("p", {}, `Run ${app.name} on its image before the last update again?`),
+            descriptionList([["Now", shortId(app["image-id"])], ["Back to", shortId(app["previous-image-id"])],
+                ["It runs", displayLine(app.command || [])]]));
+        if (!await confirmDialog(`Roll ${app.name} back`, body, "Roll back")) return;
+        await acting("services", `Cannot roll ${app.name} back`, () => atomic.call("RollbackApplication", [app.name, {}]));
+        refresh(["status"]);
     },
     async uninstall(image, name) {
         const plan = await acting("apps", "Cannot show what Uninstall does", () =>

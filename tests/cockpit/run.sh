@@ -100,6 +100,27 @@ page
 # An atomicd a run that was killed left behind, by the PID that run recorded.
 stop_pid "$HERE/atomicd.pid"
 rm -rf "$HERE/state"
+# An application installed as a service, as atomicd records one (atomic-test/hello, updated from
+# atomic-test/plain), for the Services table: Install --service needs systemd's D-Bus API, which
+# this world has not got (tests/systemd/run.sh installs them for real, under systemd as PID 1).
+seed_application() {
+    local now current previous
+    now=$(date +%s)
+    current="sha256:$(podman image inspect -f '{{.Id}}' localhost/atomic-test/hello:latest)"
+    previous="sha256:$(podman image inspect -f '{{.Id}}' localhost/atomic-test/plain:latest)"
+    mkdir -p -m 0700 "$HERE/state"
+    python3 - "$HERE/state/applications.json" "$now" "$current" "$previous" <<'PY'
+import json, sys
+path, now, current, previous = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+line = ["docker", "run", "-d", "--name", "cockpit-svc", "localhost/atomic-test/hello:latest", "sleep", "600"]
+release = lambda image_id: {"image_id": image_id, "argv": line, "privileges": []}
+app = {"name": "cockpit-svc", "image": "localhost/atomic-test/hello:latest", "installed_by": 0,
+       "installed_at": now - 3600, "current": release(current), "previous": release(previous),
+       "last_result": "updated: a new image runs", "last_change": now - 60}
+json.dump({"cockpit-svc": app}, open(path, "w"), indent=2)
+PY
+}
+seed_application
 # The trust tests' policy (tests/world.sh `signatures`): the Trust view and the verdicts show it.
 TRUST=${ATOMIC_WORLD_DIR:-/var/tmp/atomicd-world}/trust
 target/debug/atomicd --log-target=stderr --state-dir "$HERE/state" --engine-socket "$ENGINE_SOCK" \
