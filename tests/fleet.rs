@@ -278,9 +278,8 @@ async fn fleetlock_as_zincati_speaks_it_and_each_failure_as_documented() {
     a.pre_reboot().await.unwrap_or_else(|e| panic!("a holder asking again: {e}"));
     // A full semaphore: refused with the protocol's kind and sentence.
     match b.pre_reboot().await {
-        Err(FleetLockError::Refused { status: 409, kind, .. }) => {
-            assert_eq!(kind, "failed_lock_semaphore_full")
-        }
+        // airlock's answer: 500 with the protocol's body, which the client reads as a refusal.
+        Err(FleetLockError::Refused { status: 500, kind, .. }) => assert_eq!(kind, "failed_lock"),
         other => panic!("{other:?}"),
     }
     a.steady_state().await.unwrap();
@@ -301,7 +300,7 @@ async fn fleetlock_as_zincati_speaks_it_and_each_failure_as_documented() {
     assert!(String::from_utf8_lossy(&raw.body).contains("missing_header"));
 
     let full = FleetLock::new(&format!("{url}/full"), "workers", "host-c", http.clone());
-    assert!(matches!(full.pre_reboot().await, Err(FleetLockError::Refused { status: 409, .. })));
+    assert!(matches!(full.pre_reboot().await, Err(FleetLockError::Refused { status: 500, .. })));
     let broken = FleetLock::new(&format!("{url}/broken"), "workers", "host-c", http.clone());
     match broken.pre_reboot().await {
         Err(e @ FleetLockError::Protocol { status: 500, .. }) => println!("500: {e}"),
@@ -326,7 +325,7 @@ async fn fleetlock_over_https_with_a_private_ca() {
     let a = FleetLock::new(&format!("{url}/ok"), "workers", "host-a", http.clone());
     let b = FleetLock::new(&format!("{url}/ok"), "workers", "host-b", http);
     a.pre_reboot().await.unwrap_or_else(|e| panic!("{url}: {e}"));
-    assert!(matches!(b.pre_reboot().await, Err(FleetLockError::Refused { status: 409, .. })));
+    assert!(matches!(b.pre_reboot().await, Err(FleetLockError::Refused { status: 500, .. })));
     a.steady_state().await.unwrap();
     b.pre_reboot().await.unwrap();
     println!("FleetLock over {url}: pre-reboot, a full semaphore and steady-state as over http");

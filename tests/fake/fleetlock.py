@@ -6,14 +6,15 @@ gives it (docs/development/fleetlock/protocol.md):
 - POST {base}/v1/pre-reboot and POST {base}/v1/steady-state, each with the header
   `fleet-lock-protocol: true` and a JSON body {"client_params": {"id": ID, "group": GROUP}};
 - 200 with an empty body when the request is granted;
-- otherwise a non-200 status with a JSON body {"kind": KIND, "value": SENTENCE}.
+- otherwise a non-200 status with a JSON body {"kind": KIND, "value": SENTENCE}; a full
+  semaphore is 500 with kind `failed_lock`, as airlock (the reference server) answers it.
 
 A semaphore of SLOTS per group; a holder asking again is granted again (a reboot that came
 back before its steady state), steady-state releases (also when nothing was held).
 
 The first path segment picks a behaviour, so one server serves every case of the tests:
   /ok/...      the protocol as above
-  /full/...    a semaphore with no free slot: 409 failed_lock_semaphore_full
+  /full/...    a semaphore with no free slot: 500 failed_lock
   /broken/...  500 with a body that is not the protocol's
   /hang/...    never answers (the client's timeout)
 
@@ -70,7 +71,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 if ident in held:
                     return self.answer(200)
                 if mode == "full" or len(held) >= slots:
-                    return self.answer(409, {"kind": "failed_lock_semaphore_full", "value": "all reboot slots are held"})
+                    return self.answer(500, {"kind": "failed_lock", "value": "semaphore is full: all slots are held"})
                 held.add(ident)
                 return self.answer(200)
             if rest == "v1/steady-state":
