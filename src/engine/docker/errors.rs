@@ -25,8 +25,17 @@ pub(super) fn podman_stopped(e: &BollardError) -> bool {
     matches!(e, BollardError::JsonDataError { message, .. } if message.contains("`stopped`"))
 }
 
-/// Runs `call` again while its answer names podman's `stopped` state (at most ~2 s), so a list
-/// or inspect made right after a container's exit reads its settled state.
+/// Whether podman answered 500 "does not exist in database" of a container it had just found by
+/// name: one removed between the two steps (a unit's restart replacing it). Asked again, the
+/// name names the new container or none.
+pub(super) fn podman_removed_midway(e: &BollardError) -> bool {
+    matches!(e, BollardError::DockerResponseServerError { status_code: 500, message }
+        if message.contains("does not exist in database"))
+}
+
+/// Runs `call` again while its answer names podman's `stopped` state or a container removed
+/// midway (at most ~2 s), so a list or inspect made right after a container's exit or removal
+/// reads its settled state.
 pub(super) async fn past_stopped<T, F, Fut>(mut call: F) -> std::result::Result<T, BollardError>
 where
     F: FnMut() -> Fut,
@@ -35,7 +44,7 @@ where
     let mut tries = 0;
     loop {
         match call().await {
-            Err(e) if podman_stopped(&e) && tries < 20 => {
+            Err(e) if (podman_stopped(&e) || podman_removed_midway(&e)) && tries < 20 => {
                 tries += 1;
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }

@@ -241,7 +241,17 @@ impl Manager {
                 policy.health_timeout.max(policy.healthy_after)
             };
             let deadline = started + limit;
-            let c = self.engine.find_container(name).await.map_err(|e| e.to_string())?;
+            // An engine error in the middle of a restart (the old container just removed) is
+            // asked again until the deadline; only the last one is the verdict's reason.
+            let c = match self.engine.find_container(name).await {
+                Ok(c) => c,
+                Err(e) if tokio::time::Instant::now() < deadline => {
+                    tracing::debug!(application = name, "health gate: {e}");
+                    tokio::time::sleep(HEALTH_POLL).await;
+                    continue;
+                }
+                Err(e) => return Err(e.to_string()),
+            };
             let ours = c.filter(|c| c.owner.is_some() && same_image(&c.image_id, image_id));
             // Podman's image inspection (4.3's Docker API) leaves a HEALTHCHECK out, but the
             // container reports a health state: that it has one says the image checks itself.

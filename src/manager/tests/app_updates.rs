@@ -49,6 +49,8 @@ fn publish(w: &World, id: &str, run: &str, healthcheck: bool) {
 async fn a_healthy_update_without_new_privileges_is_applied_and_kept() {
     let w = installed(&["org.atomic.install", "org.atomic.run", "org.atomic.manage-any"]).await;
     publish(&w, "sha256:w2", RUN, false);
+    // The engine errs once mid-restart: the gate asks again instead of rolling back.
+    *w.engine.find_errors.lock().unwrap() = 1;
     let r = w.manager.update_application(&atomicd(), "web", Asked::Policy(AutoUpdate::Apply)).await.unwrap();
     assert!(r.result.starts_with("updated: w2 runs"), "{}", r.result);
     let a = app(&w);

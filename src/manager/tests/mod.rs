@@ -41,6 +41,8 @@ struct FakeEngine {
     files: Mutex<HashMap<(String, String), Vec<u8>>>,
     /// What the HEALTHCHECK of containers of an image says, by image id.
     health: Mutex<HashMap<String, String>>,
+    /// How many of the next find_container calls fail (an engine mid-restart).
+    find_errors: Mutex<u32>,
 }
 
 impl FakeEngine {
@@ -100,6 +102,9 @@ impl Engine for FakeEngine {
             .ok_or_else(|| Error::ImageNotFound(image.into()))
     }
     async fn find_container(&self, name: &str) -> Result<Option<ContainerInfo>> {
+        if std::mem::take(&mut *self.find_errors.lock().unwrap_or_else(|p| p.into_inner())) > 0 {
+            return Err(Error::EngineError("no such container: removed midway".into()));
+        }
         let all = self.containers.lock().unwrap_or_else(|p| p.into_inner());
         Ok(all.iter().find(|c| c.name == name).map(|c| ContainerInfo {
             id: c.id.clone(),
