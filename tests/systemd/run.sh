@@ -353,6 +353,86 @@ service_updates() {
     expect_eq "uninstalled" "$(podman ps -a --filter name=^sysd-upd\$ --format '{{.Names}}')" ""
 }
 
+# --- the fleet's lock around an application's restart -------------------------------------------
+# Against the test world's etcd cluster and the project's FleetLock stand-in (tests/fake/
+# fleetlock.py, which answers a full semaphore as airlock does: 500 failed_lock). Another host
+# holds the only slot of the app's group: the round restarts nothing and says it waits; once that
+# host lets go, the round applies, and the slot is given back after the restart.
+LOCK_REF=127.0.0.1:5000/atomic-test/lockapp
+LOCK_GROUP=atomic-app-sysd-lock
+ETCD=http://127.0.0.1:12379,http://127.0.0.1:22379,http://127.0.0.1:32379
+lock_key() { printf 'com.coreos.airlock/groups/%s/v1/semaphore' "$LOCK_GROUP"; }
+etcd_holders() { ETCDCTL_API=3 etcdctl --endpoints="$ETCD" get --print-value-only "$(lock_key)"; }
+lock_image() { podman inspect -f '{{.Image}}' sysd-lock 2>/dev/null | sed 's/^sha256://'; }
+lock_field() { inside atomic apps --json | python3 -c "import json,sys; print([a for a in json.load(sys.stdin) if a['name']=='sysd-lock'][0]['$1'])"; }
+lock_round_until() { # lock_round_until WORD: a round now (the policy set again), up to 60 s
+    inside atomic apps policy sysd-lock --auto-update apply --fleet-lock true --healthy-after 3s --health-timeout 8s --interval 1h
+    wait_until 60 sh -c "podman exec $M atomic apps --json | python3 -c \"import json,sys; sys.exit(0 if [a for a in json.load(sys.stdin) if a['name']=='sysd-lock'][0]['last-result'].startswith('$1') else 1)\""
+}
+fleetlock_post() { # fleetlock_post pre-reboot|steady-state ID: as another host would
+    curl -s -o /dev/null -w '%{http_code}' -X POST -H 'fleet-lock-protocol: true' \
+        -d "{\"client_params\":{\"id\":\"$2\",\"group\":\"$LOCK_GROUP\"}}" "$FLEETLOCK_URL/ok/v1/$1"
+}
+# lock_round BACKEND HOLD RELEASE HELD: one update of sysd-lock with the slot held, then free.
+lock_round() {
+    local backend=$1 hold=$2 release=$3 held=$4 old new
+    old=$(lock_image)
+    new=$(SVC_REF=$LOCK_REF svc_image "$backend" "$(svc_run "$backend")")
+    podman untag "$LOCK_REF:latest" >/dev/null 2>&1
+    eval "$hold"
+    if lock_round_until "waiting for the fleet"; then
+        pass "$backend: every slot held, the round waits: $(lock_field last-result)"
+    else
+        fail "$backend: $(lock_field last-result)"
+    fi
+    expect_eq "$backend: nothing restarted, the old image runs" "$(lock_image)" "$old"
+    eval "$release"
+    if lock_round_until updated; then pass "$backend: the slot free, applied: $(lock_field last-result)"; else fail "$backend: $(lock_field last-result)"; fi
+    expect_eq "$backend: the new image runs" "$(lock_image)" "$new"
+    expect_eq "$backend: the slot was given back after the restart" "$(eval "$held")" ""
+}
+
+service_fleet_lock() {
+    say "the fleet's lock around an application's restart (engine: podman; etcd and FleetLock)"
+    podman rm -f sysd-lock >/dev/null 2>&1
+    SVC_REF=$LOCK_REF svc_image v1 "$(svc_run v1)" >/dev/null
+    inside atomic install --service --name sysd-lock "$LOCK_REF" >/dev/null 2>&1
+    wait_until 30 sh -c "[ -n \"\$(podman ps -q --filter name=^sysd-lock\$)\" ]" || fail "sysd-lock never ran"
+
+    # A unit that needs the app (BindsTo=): an update's restart of the app restarts it too.
+    inside sh -c 'printf "[Unit]\nBindsTo=atomic-app-sysd-lock.service\nAfter=atomic-app-sysd-lock.service\n[Service]\nExecStart=/bin/sleep infinity\n" > /etc/systemd/system/sysd-dep.service && systemctl daemon-reload && systemctl start sysd-dep'
+    local dep_before
+    dep_before=$(inside systemctl show -p InvocationID --value sysd-dep)
+    inside atomic host updates --strategy etcd --endpoints "$ETCD" --slots 1 >/dev/null || fail "strategy etcd"
+    # Another host's slot, written as airlock keeps it; released by writing the document again.
+    lock_round etcd \
+        "ETCDCTL_API=3 etcdctl --endpoints=$ETCD put $(lock_key) '{\"total_slots\":1,\"holders\":[\"other-host\"]}' >/dev/null" \
+        "ETCDCTL_API=3 etcdctl --endpoints=$ETCD put $(lock_key) '{\"total_slots\":1,\"holders\":[]}' >/dev/null" \
+        "etcd_holders | python3 -c 'import json,sys; print(\" \".join(json.load(sys.stdin)[\"holders\"]))'"
+    if [ "$(inside systemctl is-active sysd-dep)" = active ] && [ "$(inside systemctl show -p InvocationID --value sysd-dep)" != "$dep_before" ]; then
+        pass "the unit that BindsTo= the app was restarted with it"
+    else
+        fail "sysd-dep: $(inside systemctl is-active sysd-dep), invocation $dep_before -> $(inside systemctl show -p InvocationID --value sysd-dep)"
+    fi
+    inside sh -c 'systemctl stop sysd-dep; rm -f /etc/systemd/system/sysd-dep.service; systemctl daemon-reload'
+
+    rm -f "$HERE/fleetlock.port"
+    python3 tests/fake/fleetlock.py "$HERE/fleetlock.port" 1 &
+    echo $! >"$HERE/fleetlock.pid"
+    wait_until 10 test -s "$HERE/fleetlock.port" || fail "the FleetLock stand-in did not start"
+    FLEETLOCK_URL="http://127.0.0.1:$(cat "$HERE/fleetlock.port")"
+    inside atomic host updates --strategy fleet-lock --base-url "$FLEETLOCK_URL/ok" >/dev/null || fail "strategy fleet-lock"
+    # The stand-in says who holds a slot only by refusing: our host's pre-reboot after the round
+    # is granted (200) only if the slot was given back, and it lets go again at once.
+    lock_round fleetlock \
+        "[ \"\$(fleetlock_post pre-reboot other-host)\" = 200 ] || fail 'other-host could not take the slot'" \
+        "fleetlock_post steady-state other-host >/dev/null" \
+        "[ \"\$(fleetlock_post pre-reboot probe-host)\" = 200 ] && fleetlock_post steady-state probe-host >/dev/null || echo held"
+    stop_pid "$HERE/fleetlock.pid"
+    inside atomic host updates --strategy immediate >/dev/null
+    inside atomic uninstall --name sysd-lock "$LOCK_REF" >/dev/null 2>&1 || fail "uninstall sysd-lock"
+}
+
 service_survives_atomicd() {
     say "atomicd killed with SIGKILL: the application runs on, and is followed again"
     local before after
@@ -492,7 +572,7 @@ purge() {
 }
 
 # The remote's web server this script started, by the PID it recorded (never by name).
-trap 'stop_pid "$HERE/http.pid"' EXIT
+trap 'stop_pid "$HERE/http.pid"; stop_pid "$HERE/fleetlock.pid"' EXIT
 tests/systemd/machine.sh up || exit 1
 # ONLY="package service_updates" runs a part (while working on it); CI runs them all.
 if [ -n "${ONLY:-}" ]; then
@@ -510,6 +590,7 @@ else
     service_app
     service_survives_atomicd
     service_updates
+    service_fleet_lock
     host
     exposure
     watchdog

@@ -113,7 +113,11 @@ impl Manager {
         tracing::warn!(application = name, "application update round: {e}");
         if let Ok(mut app) = self.application(name) {
             app.last_check = now();
-            app.last_result = format!("failed: {e}");
+            app.last_result = match e {
+                // Not a failure: the fleet's other hosts hold every slot; the next round asks again.
+                Error::Busy(why) => format!("waiting for the fleet's lock: {why}"),
+                _ => format!("failed: {e}"),
+            };
             app.last_change = now();
             let _ = self.save_application(name, Some(app)).await;
         }
