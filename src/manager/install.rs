@@ -174,9 +174,15 @@ impl Manager {
         plan.env_files_sent(&inputs.env_files)?;
         // What is removed is part of the plan, so polkit is told of it; a refusal to remove
         // (containers still present) is still reported only to a caller polkit allowed.
-        let containers = self.engine.containers_of(&info.id).await?;
+        let mut containers = self.engine.containers_of(&info.id).await?;
         // An application's container is stopped with its unit, so it does not need force.
         plan.service = self.service_of(&plan.image, &name)?;
+        if plan.service.is_some() && !containers.iter().any(|c| c.name == name) {
+            // Its container may run another image than the tag names now (a rollback, or an
+            // update the tag moved past): atomicd's container of that name is the unit's, and goes.
+            let all = self.engine.list_containers().await?;
+            containers.extend(all.into_iter().filter(|c| c.name == name && c.owner.is_some()));
+        }
         let stops = plan.service.is_some();
         let refusal = match removable_containers(&plan, containers, &name, force, keep_image, stops) {
             Ok(mine) => {

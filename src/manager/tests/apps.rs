@@ -225,3 +225,19 @@ async fn uninstall_stops_disables_and_removes_the_unit_then_the_record() {
     assert!(records(&w).is_empty());
     assert!(w.manager.status().await.unwrap().installed.is_empty());
 }
+
+#[tokio::test]
+async fn uninstall_removes_the_app_s_container_when_it_runs_an_image_the_tag_moved_past() {
+    let w = world(&["org.atomic.install", "org.atomic.run", "org.atomic.uninstall"]);
+    w.engine.image("web", "sha256:w1", &[("RUN", SERVICE_RUN)]);
+    w.manager.install(&caller(1000), service_install("web", None, Some(true))).await.unwrap();
+    // Rolled back to an older image while the tag names the newer one.
+    w.made(mine("web", "sha256:w0", false, &[]));
+    let r = w
+        .manager
+        .uninstall(&caller(1000), UninstallRequest { image: "web".into(), ..Default::default() })
+        .await
+        .unwrap();
+    assert_eq!(r.removed, ["web-id", "sha256:w1"]);
+    assert_eq!(w.engine.calls(), ["rm web-id", "rmi web"]);
+}
