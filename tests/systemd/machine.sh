@@ -65,6 +65,7 @@ up() {
     podman run -d --name "$MACHINE" --privileged --systemd=always --network=host \
         --hostname atomicd-machine \
         -v /run/podman/podman.sock:/run/podman/podman.sock \
+        -v /var/run/docker.sock:/run/docker-world.sock \
         -v "$HERE/sysroot:/sysroot" \
         -v "$HERE/journal:/var/log/journal" \
         "$TAG" /sbin/init >/dev/null

@@ -267,13 +267,13 @@ service_app() {
 # pull really fetches it.
 SVC_REF=127.0.0.1:5000/atomic-test/svcapp
 svc_run() { echo "docker run -d ${2:-}--name NAME -e NAME=NAME IMAGE sh -c 'echo svcapp $1 up as \$NAME; trap exit TERM; while :; do sleep 1; done'"; }
-svc_image() { # svc_image VERSION RUN-LINE [healthcheck]
+svc_image() { # svc_image VERSION RUN-LINE [HEALTHCHECK-COMMAND]
     local dir=$HERE/svcimg
     rm -rf "$dir" && mkdir -p "$dir"
     {
         echo "FROM localhost/atomic-test/plain:latest"
         printf 'LABEL RUN=%s version=%s\n' "$(python3 -c 'import json,sys; print(json.dumps(sys.argv[1]))' "$2")" "$1"
-        [ -z "${3:-}" ] || echo 'HEALTHCHECK --interval=2s --retries=1 CMD false'
+        [ -z "${3:-}" ] || echo "HEALTHCHECK --interval=2s --retries=1 CMD $3"
     } >"$dir/Containerfile"
     podman build -q --format docker -t "$SVC_REF:latest" "$dir" >/dev/null 2>"$HERE/build.log" || fail "podman build $1: $(tail -2 "$HERE/build.log")"
     podman push -q --tls-verify=false "$SVC_REF:latest" >/dev/null 2>&1 || fail "podman push $1"
@@ -309,7 +309,7 @@ service_updates() {
     expect_in "one journal record per round, MESSAGE_ID APP_UPDATE" \
         "$(journal MESSAGE_ID=08cc74ca499a4cd08a0237ec9bed9029 APPLICATION=sysd-upd | field RESULT)" "updated:"
 
-    v3=$(svc_image v3 "$(svc_run v3)" healthcheck)
+    v3=$(svc_image v3 "$(svc_run v3)" false)
     podman untag "$SVC_REF:latest" >/dev/null 2>&1
     if round_until "rolled back"; then pass "v3 with a failing HEALTHCHECK was rolled back: $(upd_field last-result)"; else fail "v3: $(upd_field last-result)"; fi
     wait_until 20 sh -c "podman inspect -f '{{.Image}}' sysd-upd | grep -q '$v2'"
@@ -431,6 +431,60 @@ service_fleet_lock() {
     stop_pid "$HERE/fleetlock.pid"
     inside atomic host updates --strategy immediate >/dev/null
     inside atomic uninstall --name sysd-lock "$LOCK_REF" >/dev/null 2>&1 || fail "uninstall sysd-lock"
+}
+
+# --- the same with Docker ------------------------------------------------------------------------
+# The test world's dockerd, its socket bind-mounted at /run/docker-world.sock (not Docker's usual
+# path, so the other tests' discovery still finds podman): atomicd is pointed at it with a
+# drop-in. dockerd runs HEALTHCHECKs itself, so here they really pass and really fail.
+DOCK_REF=127.0.0.1:5000/atomic-test/dockapp
+dock_image() { docker inspect -f '{{.Image}}' sysd-dock 2>/dev/null | sed 's/^sha256://'; }
+dock_field() { inside atomic apps --json | python3 -c "import json,sys; print([a for a in json.load(sys.stdin) if a['name']=='sysd-dock'][0]['$1'])"; }
+dock_round_until() { # dock_round_until WORD
+    inside atomic apps policy sysd-dock --auto-update apply --healthy-after 3s --health-timeout 15s --interval 1h
+    wait_until 60 sh -c "podman exec $M atomic apps --json | grep -q '\"last-result\": \"$1'"
+}
+atomicd_engine() { # atomicd_engine SOCKET|"": a drop-in that fixes atomicd's engine, or none
+    if [ -n "$1" ]; then
+        # DOCKER_HOST, not --engine-socket: the package step's drop-in sets ExecStart already.
+        inside sh -c "mkdir -p /etc/systemd/system/atomicd.service.d && printf '[Service]\nEnvironment=DOCKER_HOST=unix://$1\n' > /etc/systemd/system/atomicd.service.d/50-engine.conf"
+    else
+        inside rm -f /etc/systemd/system/atomicd.service.d/50-engine.conf
+    fi
+    inside systemctl daemon-reload
+    inside systemctl restart atomicd
+}
+
+service_docker() {
+    say "install --service and updates with Docker (engine: the world's dockerd)"
+    docker rm -f sysd-dock >/dev/null 2>&1
+    atomicd_engine /run/docker-world.sock
+    expect_in "atomicd talks to dockerd" "$(inside atomic status 2>&1 | head -3)" "docker"
+    local v1 v2 v3
+    v1=$(SVC_REF=$DOCK_REF svc_image v1 "$(svc_run v1)")
+    podman untag "$DOCK_REF:latest" >/dev/null 2>&1
+    local out
+    out=$(inside atomic install --service --name sysd-dock "$DOCK_REF" 2>&1) || fail "install --service with docker: $out"
+    wait_until 30 sh -c "[ \"\$(docker inspect -f '{{.State.Running}}' sysd-dock 2>/dev/null)\" = true ]" || fail "sysd-dock never ran under docker"
+    expect_eq "docker runs v1" "$(dock_image)" "$v1"
+    wait_until 20 sh -c "[ \"\$(podman exec $M systemctl is-active atomic-app-sysd-dock)\" = active ]" &&
+        pass "atomic-app-sysd-dock is active" || fail "the unit is $(inside systemctl is-active atomic-app-sysd-dock)"
+    v2=$(SVC_REF=$DOCK_REF svc_image v2 "$(svc_run v2)" true)
+    podman untag "$DOCK_REF:latest" >/dev/null 2>&1
+    if dock_round_until updated; then pass "v2's HEALTHCHECK said healthy: $(dock_field last-result)"; else fail "docker v2: $(dock_field last-result)"; fi
+    expect_eq "docker runs v2" "$(dock_image)" "$v2"
+    expect_eq "dockerd says v2 is healthy" "$(docker inspect -f '{{.State.Health.Status}}' sysd-dock 2>/dev/null)" healthy
+    v3=$(SVC_REF=$DOCK_REF svc_image v3 "$(svc_run v3)" false)
+    podman untag "$DOCK_REF:latest" >/dev/null 2>&1
+    if dock_round_until "rolled back"; then pass "v3's HEALTHCHECK said unhealthy: $(dock_field last-result)"; else fail "docker v3: $(dock_field last-result)"; fi
+    expect_in "the reason is the HEALTHCHECK's" "$(dock_field last-result)" "its HEALTHCHECK says unhealthy"
+    wait_until 20 sh -c "docker inspect -f '{{.Image}}' sysd-dock | grep -q '$v2'"
+    expect_eq "docker runs v2 again" "$(dock_image)" "$v2"
+    out=$(inside atomic uninstall --name sysd-dock "$DOCK_REF" 2>&1) || fail "uninstall with docker: $out"
+    if docker inspect sysd-dock >/dev/null 2>&1; then fail "sysd-dock outlived its uninstall"; else pass "uninstalled: container, unit and record gone"; fi
+    expect_eq "no unit file left" "$(inside sh -c 'ls /etc/systemd/system/atomic-app-sysd-dock.service 2>/dev/null | wc -l')" 0
+    atomicd_engine ""
+    for id in "$v1" "$v2" "$v3"; do docker rmi -f "$id" >/dev/null 2>&1; done
 }
 
 service_survives_atomicd() {
@@ -591,6 +645,7 @@ else
     service_survives_atomicd
     service_updates
     service_fleet_lock
+    service_docker
     host
     exposure
     watchdog
