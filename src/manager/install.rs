@@ -197,6 +197,11 @@ impl Manager {
             return Err(e);
         }
         plan.resolve_env_files(&inputs.env_files)?;
+        // An update's health gate must not roll the application back in while it goes.
+        let _claim = match plan.service {
+            Some(_) => Some(self.app_claims.claim(&name, "an uninstall")?),
+            None => None,
+        };
         let job = self.start_job(caller, &plan).await;
         if plan.service.is_some() {
             job.report(-1.0, "stopping and removing the unit").await;

@@ -96,6 +96,8 @@ pub struct Manager {
     policy_changed: tokio::sync::Notify,
     /// Wakes the applications' timer when SetApplicationPolicy changed one.
     apps_changed: tokio::sync::Notify,
+    /// The applications an update, rollback or uninstall acts on now: one act each at a time.
+    app_claims: apps::Claims,
 }
 
 /// The outside world a manager acts on.
@@ -167,6 +169,7 @@ impl Manager {
             updates,
             policy_changed: tokio::sync::Notify::new(),
             apps_changed: tokio::sync::Notify::new(),
+            app_claims: apps::Claims::default(),
         }
     }
 

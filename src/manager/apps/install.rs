@@ -138,7 +138,7 @@ impl Manager {
             updating: None,
         };
         let unit = app.unit();
-        self.save_application(name, Some(app)).await?;
+        self.put_application(name, Some(app)).await?;
         let loaded = async {
             let path = self.units.write(name)?;
             self.systemd.reload().await?;
@@ -150,7 +150,7 @@ impl Manager {
             Err(e) => {
                 let _ = self.units.remove(name);
                 let _ = self.systemd.reload().await;
-                self.save_application(name, None).await?;
+                self.put_application(name, None).await?;
                 return Err(Error::Failed(format!(
                     "the application {name:?} is installed, but its unit could not be set up ({e}); \
                      it is not a service: uninstall it, or install it again"
@@ -193,7 +193,7 @@ impl Manager {
         self.systemd.disable(&unit).await?;
         self.units.remove(name)?;
         self.systemd.reload().await?;
-        self.save_application(name, None).await?;
+        self.put_application(name, None).await?;
         tracing::info!(application = name, unit = %unit, "application's unit removed");
         Ok(())
     }

@@ -3,6 +3,7 @@
 //! (StartApplication, which follows the container so its output reaches the unit's journal)
 //! and to stop it (StopApplication). ListApplications shows them.
 
+mod claim;
 mod install;
 mod policy;
 pub(crate) mod record;
@@ -11,6 +12,7 @@ mod update;
 
 use std::collections::BTreeMap;
 
+pub(crate) use claim::Claims;
 pub(crate) use install::wants_service;
 use record::App;
 pub(crate) use unit::UnitFiles;
@@ -42,14 +44,35 @@ impl Manager {
         })
     }
 
-    /// Replaces (or with `None` drops) one record, keeping the others.
-    async fn save_application(&self, name: &str, app: Option<App>) -> Result<()> {
+    /// Adds (or with `None` drops) one record, keeping the others: an install, an uninstall.
+    async fn put_application(&self, name: &str, app: Option<App>) -> Result<()> {
         let _guard = self.state_lock.lock().await;
         let mut apps = self.applications()?;
         match app {
             Some(app) => apps.insert(name.to_owned(), app),
             None => apps.remove(name),
         };
+        self.state.save_applications(&apps)?;
+        self.changes.note(&[super::Area::Installed]);
+        Ok(())
+    }
+
+    /// Writes an application's record back after an act on it; one uninstalled meanwhile is
+    /// not brought back.
+    async fn save_application(&self, app: &App) -> Result<()> {
+        self.modify_application(&app.name, |kept| kept.clone_from(app)).await
+    }
+
+    /// Changes one record in place; an application uninstalled meanwhile stays uninstalled.
+    async fn modify_application(&self, name: &str, change: impl FnOnce(&mut App)) -> Result<()> {
+        let _guard = self.state_lock.lock().await;
+        let mut apps = self.applications()?;
+        let Some(app) = apps.get_mut(name) else {
+            return Err(Error::InvalidArgument(format!(
+                "no application named {name:?} is installed as a service"
+            )));
+        };
+        change(app);
         self.state.save_applications(&apps)?;
         self.changes.note(&[super::Area::Installed]);
         Ok(())

@@ -30,7 +30,7 @@ impl Manager {
         name: &str,
         s: &AppPolicySettings,
     ) -> Result<()> {
-        let mut app = self.application(name)?;
+        let app = self.application(name)?;
         let mut table = toml::Table::new();
         let mut put = |key: &str, v: Option<toml::Value>| {
             if let Some(v) = v {
@@ -56,9 +56,12 @@ impl Manager {
             .map_err(|e| Error::InvalidArgument(e.to_string()))?;
         tracing::info!(application = name, uid = caller.uid, file = %path.display(), "application policy changed");
         // A person acted: updates held after rollbacks may go on, and the next round is now.
-        app.rollbacks_in_a_row = 0;
-        app.last_check = 0;
-        self.save_application(name, Some(app)).await?;
+        // Only those fields change: a round under way keeps the rest of the record its own.
+        self.modify_application(name, |app| {
+            app.rollbacks_in_a_row = 0;
+            app.last_check = 0;
+        })
+        .await?;
         self.apps_changed.notify_one();
         Ok(())
     }
@@ -84,7 +87,8 @@ impl Manager {
             for (name, app) in apps {
                 let Ok(policy) = self.application_policy(&name) else { continue };
                 let due = self.next_app_check(app.last_check, &policy);
-                if due == 0 || now() < due || !self.in_window(policy.windows) {
+                // An act under way on it (a person's update, an uninstall) goes first.
+                if due == 0 || now() < due || !self.in_window(policy.windows) || self.app_claims.busy(&name) {
                     continue;
                 }
                 match self.update_application(&atomicd(), &name, Asked::Policy(policy.auto_update)).await {
@@ -114,12 +118,13 @@ impl Manager {
         if let Ok(mut app) = self.application(name) {
             app.last_check = now();
             app.last_result = match e {
-                // Not a failure: the fleet's other hosts hold every slot; the next round asks again.
-                Error::Busy(why) => format!("waiting for the fleet's lock: {why}"),
+                // Not a failure: the fleet's other hosts hold every slot, or another act on the
+                // application is under way; the next round asks again.
+                Error::Busy(why) => why.clone(),
                 _ => format!("failed: {e}"),
             };
             app.last_change = now();
-            let _ = self.save_application(name, Some(app)).await;
+            let _ = self.save_application(&app).await;
         }
     }
 
@@ -127,14 +132,20 @@ impl Manager {
     /// that runs; its gate runs again, and it is kept or rolled back.
     pub(crate) async fn resume_cut_updates(&self) {
         let Ok(apps) = self.applications() else { return };
-        for (name, mut app) in apps.into_iter().filter(|(_, a)| a.updating.is_some()) {
+        let cut = apps.into_iter().filter(|(_, a)| a.updating.is_some()).map(|(name, _)| name);
+        for name in cut {
             let Ok(policy) = self.application_policy(&name) else { continue };
+            let Ok(_claim) = self.app_claims.claim(&name, "settling an update a restart cut short") else {
+                continue;
+            };
+            // Read again once claimed: an uninstall may have come first.
+            let Ok(mut app) = self.application(&name) else { continue };
             tracing::info!(application = %name, "an update was cut short; checking its health again");
             match self.settle(&mut app, &policy).await {
                 Ok(said) => {
                     app.last_result = format!("{said} (after atomicd restarted mid-update)");
                     app.last_change = now();
-                    let _ = self.save_application(&name, Some(app)).await;
+                    let _ = self.save_application(&app).await;
                 }
                 Err(e) => tracing::warn!(application = %name, "cannot settle the cut update: {e}"),
             }

@@ -64,7 +64,7 @@ impl Manager {
         name: &str,
         asked: Asked,
     ) -> Result<AppUpdateResult> {
-        let mut app = self.application(name)?;
+        let app = self.application(name)?;
         let image = ImageRef::parse(&app.image)?;
         if asked == Asked::Person {
             let details = [
@@ -79,6 +79,9 @@ impl Manager {
             }
             self.ask_all(caller, actions, &details).await?;
         }
+        let _claim = self.app_claims.claim(name, "an update round")?;
+        // Read again once claimed: what an act before this one left is what this round starts from.
+        let mut app = self.application(name)?;
         let job = self.jobs.start("UpdateApplication", name, caller, Default::default()).await;
         self.pull(&image, &job).await?;
         let info = self.engine.inspect_image(image.as_str()).await?;
@@ -155,7 +158,7 @@ impl Manager {
         match lock.take().await {
             Ok(true) => Ok(Some(lock)),
             Ok(false) => Err(Error::Busy(format!(
-                "every slot of the fleet's group {:?} is held; not now",
+                "waiting for the fleet's lock: every slot of the fleet's group {:?} is held; not now",
                 policy.group
             ))),
             Err(e) => Err(Error::Failed(format!("the fleet's lock ({}): {e}", lock.backend()))),
@@ -174,7 +177,7 @@ impl Manager {
         app.updating = Some(Updating { from: from.image_id.clone(), to: to.image_id.clone(), since: now() });
         app.previous = Some(from.clone());
         app.current = to;
-        self.save_application(&app.name, Some(app.clone())).await?;
+        self.save_application(app).await?;
         self.systemd.restart(&app.unit()).await?;
         self.settle(app, policy).await
     }
@@ -201,7 +204,7 @@ impl Manager {
                 let bad = std::mem::replace(&mut app.current, back);
                 app.previous = Some(bad.clone());
                 app.rollbacks_in_a_row += 1;
-                self.save_application(&app.name, Some(app.clone())).await?;
+                self.save_application(app).await?;
                 self.systemd.restart(&app.unit()).await?;
                 let again = self.healthy(&app.name, &app.current.image_id, false, policy).await;
                 let mut said = format!(
@@ -301,25 +304,33 @@ impl Manager {
             app.name,
             result.result
         );
-        let name = app.name.clone();
-        self.save_application(&name, Some(app)).await?;
+        self.save_application(&app).await?;
         Ok(result)
     }
 
     /// RollbackApplication: the image before the last update runs again, from its own record.
     pub async fn rollback_application(&self, caller: &Caller, name: &str) -> Result<AppUpdateResult> {
-        let mut app = self.application(name)?;
+        let app = self.application(name)?;
         let Some(previous) = app.previous.clone() else {
             return Err(Error::Failed(format!("application {name:?} has no earlier image to roll back to")));
         };
         self.authorize_release(caller, &app, &previous, "rollback").await?;
+        let _claim = self.app_claims.claim(name, "a rollback")?;
+        // What polkit was shown is what runs: a round that ended while it was asked changed it.
+        let mut app = self.application(name)?;
+        if app.previous.as_ref() != Some(&previous) {
+            return Err(Error::Failed(format!(
+                "application {name:?} changed while polkit was asked (now: {}); ask again",
+                app.last_result
+            )));
+        }
         let _job = self.jobs.start("RollbackApplication", name, caller, Default::default()).await;
         let bad = std::mem::replace(&mut app.current, previous);
         app.previous = Some(bad);
         app.updating = None;
         // A person acted: automatic updates may go on.
         app.rollbacks_in_a_row = 0;
-        self.save_application(name, Some(app.clone())).await?;
+        self.save_application(&app).await?;
         if let Err(e) = self.systemd.restart(&app.unit()).await {
             // The record already names the earlier image, which the unit's next start runs:
             // say so in the record and to the caller.

@@ -233,3 +233,34 @@ async fn an_update_cut_short_is_settled_at_start_on_one_of_its_two_images() {
         a.last_result
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn an_uninstall_during_a_health_gate_is_busy_and_the_gate_never_brings_the_record_back() {
+    // Found in the systemd machine: an uninstall stopped the unit under a running gate, which
+    // saw the container exit, rolled back, restarted the unit and saved the record again.
+    let grants = ["org.atomic.install", "org.atomic.run", "org.atomic.manage-any", "org.atomic.uninstall"];
+    let w = installed(&grants).await;
+    publish(&w, "sha256:w2", RUN, false);
+    let m = w.manager.clone();
+    let round = tokio::spawn(async move {
+        m.update_application(&atomicd(), "web", Asked::Policy(AutoUpdate::Apply)).await
+    });
+    while app(&w).updating.is_none() {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let uninstall = || UninstallRequest { image: "web".into(), ..Default::default() };
+    let e = w.manager.uninstall(&caller(1000), uninstall()).await.unwrap_err();
+    assert!(matches!(&e, Error::Busy(why) if why.contains("an update round is under way")), "{e:?}");
+    assert!(!w.systemd.calls().iter().any(|c| c.starts_with("stop ")), "{:?}", w.systemd.calls());
+    let e = w.manager.rollback_application(&caller(1000), "web").await.unwrap_err();
+    assert!(matches!(e, Error::Busy(_)), "{e:?}");
+    let r = round.await.unwrap().unwrap();
+    assert!(r.result.starts_with("updated: w2 runs"), "{}", r.result);
+    w.manager.uninstall(&caller(1000), uninstall()).await.unwrap();
+    assert!(w.manager.list_applications().await.unwrap().is_empty());
+    // A round's record written after an uninstall (the state read before it) stays away.
+    let e =
+        w.manager.update_application(&atomicd(), "web", Asked::Policy(AutoUpdate::Apply)).await.unwrap_err();
+    assert!(matches!(e, Error::InvalidArgument(_)), "{e:?}");
+    assert!(w.manager.state.applications::<App>().unwrap().is_empty());
+}
