@@ -17,6 +17,10 @@ use crate::dbus::proxy::{
 /// How long `apps run` keeps asking while atomicd restarts before it gives up (and the unit's
 /// Restart= takes over).
 const REATTACH_FOR: Duration = Duration::from_secs(120);
+/// A follow that lasted this long worked: atomicd going away after it starts a new series of
+/// retries, so a host whose atomicd restarts now and then (upgrades, the watchdog) keeps its
+/// application's unit running however long it has been up.
+const FOLLOWED: Duration = Duration::from_secs(10);
 
 /// Runs one `atomic apps` command.
 pub(super) async fn dispatch(proxy: &ManagerProxy<'_>, a: AppsArgs) -> Result<u8, Failure> {
@@ -100,8 +104,10 @@ fn atomicd_went_away(e: &zbus::Error) -> bool {
 /// The unit's ExecStart: follows the application until its container ends, and exits with its
 /// code; while atomicd restarts the container runs on, and is followed again.
 async fn run(proxy: &ManagerProxy<'_>, name: &str) -> Result<u8, Failure> {
+    // When atomicd first went away in this series of failed follows.
     let mut since = None::<std::time::Instant>;
     loop {
+        let began = std::time::Instant::now();
         let (stdout, out_copier) = relay(std::io::stdout())?;
         let (stderr, err_copier) = relay(std::io::stderr())?;
         let options = AppStartOptions { stdout: Some(stdout), stderr: Some(stderr) };
@@ -111,14 +117,31 @@ async fn run(proxy: &ManagerProxy<'_>, name: &str) -> Result<u8, Failure> {
         let _ = (out_copier.join(), err_copier.join());
         match answer {
             Ok(r) => return Ok(exit_status(r.exit_code)),
-            Err(e) if atomicd_went_away(&e) && since.is_none_or(|t| t.elapsed() < REATTACH_FOR) => {
+            Err(e) if atomicd_went_away(&e) => {
+                let Some(first) = retries_from(since, began.elapsed(), std::time::Instant::now()) else {
+                    return Err(e.into());
+                };
+                since = Some(first);
                 eprintln!("atomic: atomicd stopped following {name} ({e}); following it again");
-                since.get_or_insert_with(std::time::Instant::now);
                 tokio::time::sleep(Duration::from_secs(1)).await;
             }
             Err(e) => return Err(e.into()),
         }
     }
+}
+
+/// When the series of failed follows that a follow of `lasted` ends began (None: it has been
+/// going on for [`REATTACH_FOR`], give up). `since` is the series so far.
+fn retries_from(
+    since: Option<std::time::Instant>,
+    lasted: Duration,
+    now: std::time::Instant,
+) -> Option<std::time::Instant> {
+    let first = match since {
+        Some(t) if lasted < FOLLOWED => t,
+        _ => now,
+    };
+    (now.duration_since(first) < REATTACH_FOR).then_some(first)
 }
 
 /// What `atomic install` says of the service it set up, or would.
@@ -131,5 +154,23 @@ pub(super) fn print_service(r: &InstallResult, display: bool) {
         }
     } else {
         eprintln!("atomic: installed as the service {unit} (systemctl status {unit}; atomic apps)");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_follow_that_worked_starts_a_new_series_of_retries() {
+        let t0 = std::time::Instant::now();
+        let at = |s: u64| t0 + Duration::from_secs(s);
+        let quick = Duration::from_secs(1);
+        // atomicd went away: retries for 120 s, then the unit's Restart= takes over.
+        assert_eq!(retries_from(None, quick, at(0)), Some(at(0)));
+        assert_eq!(retries_from(Some(at(0)), quick, at(119)), Some(at(0)));
+        assert_eq!(retries_from(Some(at(0)), quick, at(120)), None);
+        // Followed for an hour after the first outage: the next outage is a new one.
+        assert_eq!(retries_from(Some(at(0)), Duration::from_secs(3600), at(3700)), Some(at(3700)));
     }
 }
