@@ -2,12 +2,15 @@
 //! can carry `org.atomic.managed=1`, and a container an admin makes from it inherits that. The
 //! manager sees the engine only through [`Owned`], which records each container atomicd creates
 //! (by ID, in the state directory, written atomically before the create returns) and answers
-//! every lookup's `owner` from that record alone.
+//! every lookup's `owner` from that record alone. Each record names the engine that has the
+//! container, so a start against another engine (the admin moved atomicd from Docker to
+//! Podman, or back) does not forget the containers of the one it left.
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
 
 use crate::engine::{
     Attached, ContainerInfo, ContainerSummary, CreateRequest, Engine, EngineChange, EngineInfo, ImageInfo,
@@ -17,19 +20,38 @@ use crate::error::{Error, Result};
 use crate::label::Ownership;
 use crate::system::state::StateStore;
 
+/// What atomicd keeps of a container it made.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct Made {
+    #[serde(flatten)]
+    owner: Ownership,
+    /// The engine that has it, as [`engine_identity`] names it; "" in records made before
+    /// atomicd kept it (pruned against whichever engine atomicd starts with, as before).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    engine: String,
+}
+
+/// Which engine this is: its name and the socket it answers on. Two engines on one host
+/// (dockerd and podman's service) differ; one engine restarted is the same.
+fn engine_identity(info: &EngineInfo) -> Option<String> {
+    info.available.then(|| format!("{}@{}", info.name, info.socket))
+}
+
 /// The engine, seen through atomicd's record of its own containers.
 pub(super) struct Owned {
     inner: Arc<dyn Engine>,
     state: StateStore,
     /// Container ID to what atomicd recorded when it created it.
-    records: Mutex<BTreeMap<String, Ownership>>,
+    records: Mutex<BTreeMap<String, Made>>,
+    /// The engine's identity, once it answered.
+    identity: Mutex<Option<String>>,
 }
 
 impl Owned {
     /// The engine `inner`, with the record kept in `state`. An unreadable record is set aside
     /// (nothing is then atomicd's: the safe reading) rather than overwritten.
     pub(super) fn new(inner: Arc<dyn Engine>, state: StateStore) -> Self {
-        let records = state.containers::<Ownership>().unwrap_or_else(|e| {
+        let records = state.containers::<Made>().unwrap_or_else(|e| {
             let aside = state.set_containers_aside();
             tracing::error!(
                 "the record of atomicd's containers cannot be read ({e}); it was set aside as {}, and \
@@ -38,22 +60,33 @@ impl Owned {
             );
             BTreeMap::new()
         });
-        Owned { inner, state, records: Mutex::new(records) }
+        Owned { inner, state, records: Mutex::new(records), identity: Mutex::new(None) }
     }
 
-    fn records(&self) -> MutexGuard<'_, BTreeMap<String, Ownership>> {
+    fn records(&self) -> MutexGuard<'_, BTreeMap<String, Made>> {
         self.records.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The engine's identity ("" while it has not answered yet).
+    async fn identity(&self) -> String {
+        let known = self.identity.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        if let Some(known) = known {
+            return known;
+        }
+        let Some(found) = engine_identity(&self.inner.info().await) else { return String::new() };
+        *self.identity.lock().unwrap_or_else(|p| p.into_inner()) = Some(found.clone());
+        found
     }
 
     /// What atomicd recorded for container `id`, if it made it.
     fn owner_of(&self, id: &str) -> Option<Ownership> {
-        self.records().get(id).cloned()
+        self.records().get(id).map(|m| m.owner.clone())
     }
 
     /// Applies `edit` to the record and writes it to disk before this returns; `edit` says
     /// whether it changed anything (nothing is written then). A failed write leaves the record as
     /// it was, in memory as on disk.
-    fn change(&self, edit: impl FnOnce(&mut BTreeMap<String, Ownership>) -> bool) -> Result<()> {
+    fn change(&self, edit: impl FnOnce(&mut BTreeMap<String, Made>) -> bool) -> Result<()> {
         let mut records = self.records();
         let before = records.clone();
         if !edit(&mut records) {
@@ -62,15 +95,17 @@ impl Owned {
         self.state.save_containers(&records).inspect_err(|_| *records = before)
     }
 
-    /// Records (or with `None` forgets) container `id`.
-    pub(super) fn record(&self, id: &str, owner: Option<Ownership>) -> Result<()> {
-        self.change(|records| match owner {
-            Some(o) => {
-                records.insert(id.to_owned(), o);
-                true
-            }
-            None => records.remove(id).is_some(),
+    /// Records container `id`, made on `engine` (see [`engine_identity`]).
+    pub(super) fn record(&self, id: &str, owner: Ownership, engine: String) -> Result<()> {
+        self.change(|records| {
+            records.insert(id.to_owned(), Made { owner, engine });
+            true
         })
+    }
+
+    /// Forgets container `id`.
+    fn forget(&self, id: &str) -> Result<()> {
+        self.change(|records| records.remove(id).is_some())
     }
 
     /// Forgets the recorded containers the engine no longer has; `listed` is every ID it has now,
@@ -88,10 +123,17 @@ impl Owned {
         }
     }
 
-    /// At start: drops the records of containers that are gone (removed by the engine, by an
-    /// admin, or by `--rm`), so the record stays as small as what atomicd still has.
+    /// At start: drops the records of this engine's containers that are gone (removed by the
+    /// engine, by an admin, or by `--rm`), so the record stays as small as what atomicd still
+    /// has. Another engine's are kept: that engine was not asked.
     pub(super) async fn prune(&self) -> Result<()> {
-        let known: Vec<String> = self.records().keys().cloned().collect();
+        let here = self.identity().await;
+        let known: Vec<String> = self
+            .records()
+            .iter()
+            .filter(|(_, m)| m.engine.is_empty() || m.engine == here)
+            .map(|(id, _)| id.clone())
+            .collect();
         let list = self.inner.list_containers().await?;
         let listed: HashSet<&str> = list.iter().map(|c| c.id.as_str()).collect();
         self.forget_gone(&known, &listed);
@@ -134,8 +176,9 @@ impl Engine for Owned {
     /// Creates, then records the container before anyone can be told its ID; a container whose
     /// record cannot be written is removed again, so nothing atomicd made goes unrecorded.
     async fn create(&self, request: CreateRequest<'_>) -> Result<String> {
+        let engine = self.identity().await;
         let id = self.inner.create(request).await?;
-        if let Err(e) = self.record(&id, Some(request.owner.clone())) {
+        if let Err(e) = self.record(&id, request.owner.clone(), engine) {
             let _ = self.inner.remove(&id, true).await;
             return Err(Error::Failed(format!(
                 "the container was created but atomicd cannot record it ({e}), so it was removed again"
@@ -168,7 +211,7 @@ impl Engine for Owned {
     /// next start's prune: container IDs are never reused).
     async fn remove(&self, id: &str, force: bool) -> Result<()> {
         self.inner.remove(id, force).await?;
-        if let Err(e) = self.record(id, None) {
+        if let Err(e) = self.forget(id) {
             tracing::warn!(container = %id, "removed, but cannot drop it from the record: {e}");
         }
         Ok(())

@@ -1,4 +1,5 @@
-//! A host that keeps its deployments as a real backend does, for the manager's tests.
+//! A host that keeps its deployments as a real backend does, and its power and fstrim, for
+//! the manager's tests.
 
 use super::*;
 
@@ -120,5 +121,33 @@ impl HostBackend for FakeHost {
         let victims = crate::host::cleanup_victims(&self.lock(), what);
         self.lock().retain(|d| !victims.contains(&d.id));
         Ok(victims)
+    }
+}
+
+/// fstrim in memory: every directory is its own filesystem that gives back 4096 bytes, and
+/// what was trimmed is recorded.
+#[derive(Default)]
+pub(super) struct FakeTrim {
+    pub(super) trimmed: Mutex<Vec<String>>,
+}
+
+#[async_trait]
+impl crate::system::trim::Trim for FakeTrim {
+    async fn trim(&self, dirs: &[String]) -> Vec<crate::system::trim::Trimmed> {
+        self.trimmed.lock().unwrap_or_else(|p| p.into_inner()).extend(dirs.iter().cloned());
+        dirs.iter().map(|d| crate::system::trim::Trimmed { dirs: vec![d.clone()], bytes: Ok(4096) }).collect()
+    }
+}
+
+#[derive(Default)]
+pub(super) struct FakePower {
+    pub(super) reboots: Mutex<u32>,
+}
+
+#[async_trait]
+impl Power for FakePower {
+    async fn reboot(&self) -> Result<()> {
+        *self.reboots.lock().unwrap_or_else(|p| p.into_inner()) += 1;
+        Ok(())
     }
 }

@@ -99,6 +99,29 @@ async fn the_record_outlives_a_restart_and_forgets_what_is_gone() {
     drop((w, again));
 }
 
+#[tokio::test]
+async fn a_start_against_another_engine_keeps_the_record_of_the_first_engine_s_containers() {
+    // Found in the systemd machine: atomicd moved from Podman to Docker and back forgot every
+    // Podman container it had made, and then refused to stop or replace its own applications.
+    let dir = std::env::temp_dir().join(format!("atomicd-engines-{}", std::process::id()));
+    let podman = world_in(&["org.atomic.run"], Some(dir.clone()));
+    *podman.engine.socket.lock().unwrap() = "/run/podman/podman.sock".into();
+    podman.engine.image("app", "sha256:a1", &[("RUN", "docker run -d --name NAME IMAGE")]);
+    podman.manager.run(&caller(1000), run_request("app", &[])).await.unwrap();
+    let docker = world_in(&[], Some(dir.clone()));
+    *docker.engine.socket.lock().unwrap() = "/run/docker.sock".into();
+    docker.manager.sweep_removals().await;
+    let recorded = std::fs::read_to_string(dir.join("containers.json")).unwrap_or_default();
+    assert!(recorded.contains("\"new1\"") && recorded.contains("fake@/run/podman/podman.sock"), "{recorded}");
+    // Back on Podman, whose container is gone now: that start forgets it.
+    let back = world_in(&[], Some(dir.clone()));
+    *back.engine.socket.lock().unwrap() = "/run/podman/podman.sock".into();
+    back.manager.sweep_removals().await;
+    let recorded = std::fs::read_to_string(dir.join("containers.json")).unwrap_or_default();
+    assert!(!recorded.contains("new1"), "{recorded}");
+    drop((podman, docker));
+}
+
 /// Root's detached service, made by atomicd for uid 0 from a line whose env file holds secrets.
 fn roots_service(w: &World, running: bool) {
     w.engine.image("svc", "sha256:s1", &[("RUN", "docker run -d --name NAME --env-file /etc/svc.env IMAGE")]);

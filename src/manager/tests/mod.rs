@@ -43,6 +43,8 @@ struct FakeEngine {
     health: Mutex<HashMap<String, String>>,
     /// How many of the next find_container calls fail (an engine mid-restart).
     find_errors: Mutex<u32>,
+    /// Where it answers (which engine it is, to atomicd's record of its containers).
+    socket: Mutex<String>,
 }
 
 impl FakeEngine {
@@ -90,7 +92,8 @@ fn no_streams() -> Attached {
 #[async_trait]
 impl Engine for FakeEngine {
     async fn info(&self) -> EngineInfo {
-        EngineInfo { name: "fake".into(), available: true, ..EngineInfo::default() }
+        let socket = self.socket.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        EngineInfo { name: "fake".into(), available: true, socket, ..EngineInfo::default() }
     }
     async fn inspect_image(&self, image: &str) -> Result<ImageInfo> {
         // By name or by id, as the engines inspect.
@@ -279,34 +282,6 @@ impl Authority for FakeAuthority {
     }
 }
 
-/// fstrim in memory: every directory is its own filesystem that gives back 4096 bytes, and
-/// what was trimmed is recorded.
-#[derive(Default)]
-struct FakeTrim {
-    trimmed: Mutex<Vec<String>>,
-}
-
-#[async_trait]
-impl crate::system::trim::Trim for FakeTrim {
-    async fn trim(&self, dirs: &[String]) -> Vec<crate::system::trim::Trimmed> {
-        self.trimmed.lock().unwrap_or_else(|p| p.into_inner()).extend(dirs.iter().cloned());
-        dirs.iter().map(|d| crate::system::trim::Trimmed { dirs: vec![d.clone()], bytes: Ok(4096) }).collect()
-    }
-}
-
-#[derive(Default)]
-struct FakePower {
-    reboots: Mutex<u32>,
-}
-
-#[async_trait]
-impl Power for FakePower {
-    async fn reboot(&self) -> Result<()> {
-        *self.reboots.lock().unwrap_or_else(|p| p.into_inner()) += 1;
-        Ok(())
-    }
-}
-
 struct World {
     manager: Arc<Manager>,
     engine: Arc<FakeEngine>,
@@ -390,7 +365,7 @@ impl World {
             privileged: Some(c.labels.get("org.atomic.privileged").map(String::as_str) == Some("1")),
             remove: c.labels.get("org.atomic.remove").map(String::as_str) == Some("1"),
         };
-        self.manager.owned.record(&c.id, Some(owner)).unwrap();
+        self.manager.owned.record(&c.id, owner, String::new()).unwrap();
         self.engine.container(c);
     }
 }
@@ -446,5 +421,5 @@ mod remove;
 mod rules;
 mod trust;
 
-use fake_host::FakeHost;
+use fake_host::{FakeHost, FakePower, FakeTrim};
 use fake_systemd::FakeSystemd;
