@@ -147,7 +147,8 @@ pub async fn run(args: Args) -> Result<(), String> {
         units: UnitFiles { dir: args.unit_dir, client: args.client },
         changes: changes.clone(),
         trust,
-        updates: AutoUpdates::load(&args.config, fleet_id()),
+        updates: AutoUpdates::load(&args.config, fleet_id())
+            .with_machine_id(crate::updates::machine_id::machine_id().ok()),
     };
     let manager = Arc::new(Manager::new(parts));
     let first = engine.info().await;

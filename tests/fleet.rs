@@ -173,14 +173,25 @@ async fn etcd_passes_over_a_member_that_answers_500(stand_in: &str) {
 }
 
 /// The FleetLock stand-in on a free port, over TLS with the test server certificate if `tls`.
-fn fleetlock_server(slots: u32, tls: bool) -> (std::process::Child, String) {
+/// The FleetLock stand-in this test started, stopped by its PID when the test ends (a failed
+/// assertion too, or it would hold the test's output open).
+struct StandIn(std::process::Child);
+
+impl Drop for StandIn {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn fleetlock_server(slots: u32, tls: bool) -> (StandIn, String) {
     let port_file = std::env::temp_dir().join(format!("atomicd-fleetlock-{}", unique()));
     let mut command = std::process::Command::new("python3");
     command.arg(root().join("tests/fake/fleetlock.py")).arg(&port_file).arg(slots.to_string());
     if tls {
         command.arg(tls_file("server.pem")).arg(tls_file("server-key.pem"));
     }
-    let child = command.spawn().unwrap();
+    let child = StandIn(command.spawn().unwrap());
     assert!(wait_until(Duration::from_secs(10), || port_file.exists()), "the FleetLock server did not start");
     let port = std::fs::read_to_string(&port_file).unwrap_or_default();
     (child, format!("{}://127.0.0.1:{port}", if tls { "https" } else { "http" }))
@@ -269,7 +280,7 @@ async fn etcd_over_tls_takes_the_ca_and_a_client_certificate_and_nothing_less() 
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "needs the test world (tests/world.sh up, as root); tests/run.sh runs it"]
 async fn fleetlock_as_zincati_speaks_it_and_each_failure_as_documented() {
-    let (mut server, url) = fleetlock_server(1, false);
+    let (server, url) = fleetlock_server(1, false);
     let http = JsonClient::new(Duration::from_secs(2));
     etcd_passes_over_a_member_that_answers_500(&url).await;
     let a = FleetLock::new(&format!("{url}/ok"), "workers", "host-a", http.clone());
@@ -315,12 +326,12 @@ async fn fleetlock_as_zincati_speaks_it_and_each_failure_as_documented() {
     assert!(asked.elapsed() < Duration::from_secs(4), "the timeout did not bound the wait");
     let nobody = FleetLock::new("http://127.0.0.1:9", "workers", "host-c", http);
     assert!(matches!(nobody.pre_reboot().await, Err(FleetLockError::Http(HttpError::Unreachable { .. }))));
-    let _ = server.kill();
+    drop(server);
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn fleetlock_over_https_with_a_private_ca() {
-    let (mut server, url) = fleetlock_server(1, true);
+    let (server, url) = fleetlock_server(1, true);
     let http = JsonClient::with_tls(Duration::from_secs(2), &tls_files(Some("ca.pem"), false)).unwrap();
     let a = FleetLock::new(&format!("{url}/ok"), "workers", "host-a", http.clone());
     let b = FleetLock::new(&format!("{url}/ok"), "workers", "host-b", http);
@@ -339,5 +350,114 @@ async fn fleetlock_over_https_with_a_private_ca() {
         }
         other => panic!("{other:?}"),
     }
-    let _ = server.kill();
+    drop(server);
+}
+
+/// `atomic host fleet lock|unlock --app ID` as root against the daemon: (exit code, output).
+fn app_lock(verb: &str, app: &str) -> (i32, String) {
+    let (code, out, err) = cli_as(0, &["host", "fleet", verb, "--app", app]);
+    (code, out + &err)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs the test world (tests/world.sh up, as root); tests/run.sh runs it"]
+async fn a_service_s_slot_and_the_host_s_share_one_group_through_atomicd() {
+    use atomicd::updates::machine_id::{app_id_of, app_specific, fleet_id, machine_id};
+    let machine = machine_id().expect("this test needs /etc/machine-id");
+    let host_id = fleet_id().unwrap();
+    let slot_of = |app: &str| app_specific(&machine, &app_id_of(app)).unwrap();
+    let base = std::env::temp_dir().join(format!("atomicd-applock-{}", unique()));
+    std::fs::create_dir_all(&base).unwrap();
+    let config = base.join("atomicd.toml");
+    let config_arg = config.to_string_lossy().into_owned();
+
+    // etcd: two slots; the host holds one (its own upgrade's reboot).
+    let group = format!("applock-{}", unique());
+    let toml = format!(
+        "[updates]\nstrategy = \"etcd\"\n[updates.etcd]\nendpoints = [\"{}\", \"{}\"]\ngroup = \"{group}\"\nslots = 2\n",
+        ENDPOINTS[0], ENDPOINTS[1]
+    );
+    std::fs::write(&config, toml).unwrap();
+    let sem = semaphore(&group, 2, 0);
+    assert_eq!(sem.take(&host_id).await.ok(), Some(Take::Taken));
+    let d = Daemon::start(&["--engine-socket", PODMAN_SOCK, "--config", &config_arg]);
+    let (code, out) = app_lock("lock", "podman-auto-update");
+    assert_eq!(code, 0, "{out}");
+    let mut holders = vec![host_id.clone(), slot_of("podman-auto-update")];
+    holders.sort();
+    assert_eq!(sem.read().await.unwrap().0.holders, holders, "the host's slot and the service's");
+    // Both slots held: another service gets none, and nothing is written.
+    let (code, out) = app_lock("lock", "agent");
+    assert_eq!(code, 75, "{out}");
+    assert!(out.contains("every slot"), "{out}");
+    assert_eq!(sem.read().await.unwrap().0.holders, holders, "never over the group's slots");
+    // Taking a slot it holds is taken again; giving it back frees it for the other.
+    assert_eq!(app_lock("lock", "podman-auto-update").0, 0);
+    assert_eq!(app_lock("unlock", "podman-auto-update").0, 0);
+    assert_eq!(app_lock("unlock", "podman-auto-update").0, 0, "nothing to give back is no error");
+    assert_eq!(app_lock("lock", "agent").0, 0);
+    let mut holders = vec![host_id.clone(), slot_of("agent")];
+    holders.sort();
+    assert_eq!(sem.read().await.unwrap().0.holders, holders);
+    // Hostile input and a caller polkit refuses: documented errors, the semaphore untouched.
+    let (code, _, err) = cli_as(NOBODY, &["host", "fleet", "unlock", "--app", "agent"]);
+    assert_ne!(code, 0, "{err}");
+    assert!(err.contains("org.atomic.fleet-lock is not allowed"), "{err}");
+    let conn = zbus::Connection::system().await.unwrap();
+    let call = |m: &'static str, arg: String| {
+        let conn = conn.clone();
+        async move {
+            conn.call_method(
+                Some("org.atomic"),
+                "/org/atomic/Manager",
+                Some("org.atomic.Manager"),
+                m,
+                &(arg,),
+            )
+            .await
+        }
+    };
+    for bad in ["".to_owned(), "-x".into(), "a;reboot".into(), "web\u{202e}".into(), "a".repeat(1 << 20)] {
+        for m in ["FleetLock", "FleetUnlock"] {
+            let r = call(m, bad.clone()).await;
+            assert_eq!(
+                error_name(&r),
+                "org.atomic.Error.InvalidArgument",
+                "{m} {:?}",
+                &bad[..bad.len().min(9)]
+            );
+        }
+    }
+    let r = conn
+        .call_method(
+            Some("org.atomic"),
+            "/org/atomic/Manager",
+            Some("org.atomic.Manager"),
+            "FleetLock",
+            &(5u32,),
+        )
+        .await;
+    assert_eq!(error_name(&r), "org.freedesktop.DBus.Error.InvalidArgs");
+    assert_eq!(sem.read().await.unwrap().0.holders, holders);
+    assert_eq!(sem.release(&host_id).await.ok(), Some(true));
+    assert_eq!(sem.release(&slot_of("agent")).await.ok(), Some(true));
+
+    // The FleetLock stand-in, one slot: the same through POST /v1/pre-reboot and steady-state.
+    let (server, url) = fleetlock_server(1, false);
+    std::fs::write(
+        &config,
+        format!("[updates]\nstrategy = \"fleet-lock\"\n[updates.fleet-lock]\nbase_url = \"{url}/ok\"\n"),
+    )
+    .unwrap();
+    let d = d.restart(&["--engine-socket", PODMAN_SOCK, "--config", &config_arg]);
+    assert_eq!(app_lock("lock", "agent").0, 0);
+    let (code, out) = app_lock("lock", "podman-auto-update");
+    assert_eq!(code, 75, "the stand-in's 500 failed_lock: {out}");
+    assert_eq!(app_lock("unlock", "agent").0, 0);
+    let (code, out) = app_lock("lock", "podman-auto-update");
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(app_lock("unlock", "podman-auto-update").0, 0);
+    drop(d);
+    drop(server);
+    let _ = std::fs::remove_dir_all(&base);
 }

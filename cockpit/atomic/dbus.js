@@ -49,6 +49,7 @@ const ACTIONS = {
     "org.atomic.cancel-any": "cancel other users' jobs",
     "org.atomic.manage-any": "use or change containers other users started",
     "org.atomic.trust": "change which images are trusted",
+    "org.atomic.fleet-lock": "hold a slot of the fleet's reboot lock for a service",
 };
 
 // Turns cockpit's {t, v} variants into plain values, all the way down.

@@ -401,6 +401,19 @@ pub enum FleetCommand {
         #[command(flatten)]
         config: ConfigArg,
     },
+    /// Takes a slot of the fleet's lock for a service of this host, through atomicd
+    /// (FleetLock); exits 0 when held, 75 while every slot is held.
+    Lock {
+        /// The service's app ID: its systemd app ID, or a name (letters, digits, `._-`).
+        #[arg(long = "app", value_name = "ID")]
+        app: String,
+    },
+    /// Gives that slot back, through atomicd (FleetUnlock).
+    Unlock {
+        /// The service's app ID, as given to `lock`.
+        #[arg(long = "app", value_name = "ID")]
+        app: String,
+    },
 }
 
 /// `--config`: atomicd's configuration, read by the admin commands that need no atomicd.

@@ -55,7 +55,7 @@ pub(super) async fn dispatch(proxy: &ManagerProxy<'_>, command: HostCommand) -> 
             updates(proxy, &settings, json.json).await?;
         }
         // Dispatched before the bus is opened (cli::fleet).
-        HostCommand::Fleet(command) => return super::fleet::dispatch(command).await,
+        HostCommand::Fleet(command) => return super::fleet::through_atomicd(proxy, command).await,
         HostCommand::Pin { id } => {
             proxy.host_pin(&id, true).await?;
             println!("Pinned {id}.");

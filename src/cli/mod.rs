@@ -229,7 +229,7 @@ async fn dispatch(cli: Cli) -> Result<u8, Failure> {
     }
     let cli = match cli.command {
         // Needs no bus either: it talks to the fleet's etcd.
-        Command::Host(args::HostCommand::Fleet(command)) => return fleet::dispatch(command).await,
+        Command::Host(args::HostCommand::Fleet(c)) if fleet::local(&c) => return fleet::dispatch(c).await,
         _ => cli,
     };
     let conn = zbus::Connection::system()

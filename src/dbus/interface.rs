@@ -352,6 +352,29 @@ impl ManagerInterface {
         self.manager.set_application_policy(&caller, &name, &policy).await
     }
 
+    /// Takes a slot of the fleet's reboot lock for another service of this host.
+    #[zbus(out_args("held"))]
+    async fn fleet_lock(
+        &self,
+        app_id: String,
+        #[zbus(header)] header: Header<'_>,
+        #[zbus(connection)] conn: &Connection,
+    ) -> Result<bool> {
+        let (_busy, caller) = self.acting(conn, &header).await?;
+        self.manager.fleet_lock(&caller, &app_id, true).await
+    }
+
+    /// Gives that slot back.
+    async fn fleet_unlock(
+        &self,
+        app_id: String,
+        #[zbus(header)] header: Header<'_>,
+        #[zbus(connection)] conn: &Connection,
+    ) -> Result<()> {
+        let (_busy, caller) = self.acting(conn, &header).await?;
+        self.manager.fleet_lock(&caller, &app_id, false).await.map(|_| ())
+    }
+
     /// Version, engine, host and installed images; open to every caller.
     #[zbus(out_args("status"))]
     async fn status(&self) -> Result<StatusReport> {

@@ -169,6 +169,14 @@ pub trait Manager {
     #[zbus(allow_interactive_auth)]
     fn set_application_policy(&self, name: &str, policy: &AppPolicySettings) -> zbus::Result<()>;
 
+    /// FleetLock
+    #[zbus(allow_interactive_auth)]
+    fn fleet_lock(&self, app_id: &str) -> zbus::Result<bool>;
+
+    /// FleetUnlock
+    #[zbus(allow_interactive_auth)]
+    fn fleet_unlock(&self, app_id: &str) -> zbus::Result<()>;
+
     /// TrustShow
     fn trust_show(&self) -> zbus::Result<TrustReport>;
 

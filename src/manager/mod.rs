@@ -8,6 +8,7 @@ mod auto_update;
 mod changes;
 mod containers;
 mod display_cache;
+mod fleet_lock;
 mod flight;
 mod help;
 mod host_ops;

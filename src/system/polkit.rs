@@ -40,6 +40,8 @@ pub enum Action {
     ManageAny,
     /// TrustAdd, TrustRemove, TrustDefault: change which images may reach the host.
     Trust,
+    /// FleetLock and FleetUnlock: a slot of the fleet's reboot lock for a service.
+    FleetLock,
 }
 
 impl Action {
@@ -60,11 +62,12 @@ impl Action {
             Action::HostUpdatesConfig => "org.atomic.host-updates-config",
             Action::ManageAny => "org.atomic.manage-any",
             Action::Trust => "org.atomic.trust",
+            Action::FleetLock => "org.atomic.fleet-lock",
         }
     }
 
     /// Every action, for the policy file's test.
-    pub const ALL: [Action; 14] = [
+    pub const ALL: [Action; 15] = [
         Action::Run,
         Action::RunPrivileged,
         Action::Install,
@@ -79,6 +82,7 @@ impl Action {
         Action::Stop,
         Action::ManageAny,
         Action::Trust,
+        Action::FleetLock,
     ];
 }
 

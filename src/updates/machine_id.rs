@@ -31,6 +31,27 @@ pub fn fleet_id() -> std::io::Result<String> {
     })
 }
 
+/// The systemd app ID (32 hex digits) of a service that asks for a slot of the fleet's lock:
+/// the name itself when it is one (zincati's `de35106b6ec24688b63afddaa156679b`, say, so the
+/// slot is the one that service would take itself), else the first 128 bits of the SHA-256 of
+/// the name (`printf %s NAME | sha256sum | cut -c1-32`).
+pub fn app_id_of(name: &str) -> String {
+    if hex_bytes(name).is_some() {
+        return name.to_ascii_lowercase();
+    }
+    use sha2::Digest;
+    Sha256::digest(name.as_bytes())[..16].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// This host's raw machine ID, which only ever leaves atomicd as app-specific IDs.
+pub fn machine_id() -> std::io::Result<String> {
+    let raw = std::fs::read_to_string("/etc/machine-id")?;
+    let raw = raw.trim().to_owned();
+    hex_bytes(&raw).map(|_| raw).ok_or_else(|| {
+        std::io::Error::new(std::io::ErrorKind::InvalidData, "/etc/machine-id is not 32 hex digits")
+    })
+}
+
 fn hex_bytes(text: &str) -> Option<[u8; 16]> {
     if text.len() != 32 || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
         return None;
@@ -68,5 +89,21 @@ mod tests {
         for bad in ["", "3d12", "zz1219c7c4c5404aaa1f6d2a48adfda4", "3d1219c7c4c5404aaa1f6d2a48adfda4ff"] {
             assert_eq!(app_specific(bad, APP_ID), None, "{bad:?}");
         }
+    }
+
+    #[test]
+    fn a_service_s_app_id_is_its_own_when_it_has_one_else_its_name_s_hash() {
+        assert_eq!(app_id_of("DE35106B6EC24688B63AFDDAA156679B"), "de35106b6ec24688b63afddaa156679b");
+        // printf %s podman-auto-update | sha256sum | cut -c1-32
+        let expected = std::process::Command::new("sh")
+            .args(["-c", "printf %s podman-auto-update | sha256sum | cut -c1-32"])
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned());
+        let ours = app_id_of("podman-auto-update");
+        assert_eq!(ours.len(), 32);
+        if let Some(expected) = expected.ok().filter(|e| e.len() == 32) {
+            assert_eq!(ours, expected);
+        }
+        assert_ne!(app_id_of("podman-auto-update"), app_id_of("podman-auto-updatf"));
     }
 }

@@ -42,6 +42,8 @@ pub struct AutoUpdates {
     loaded: RwLock<(UpdatesConfig, Option<String>)>,
     progress: Mutex<Progress>,
     id: String,
+    /// The raw machine ID, for the IDs of other services' slots (None: the host has none).
+    machine_id: Option<String>,
 }
 
 impl AutoUpdates {
@@ -53,9 +55,23 @@ impl AutoUpdates {
             loaded: RwLock::new((UpdatesConfig::default(), None)),
             progress: Mutex::default(),
             id,
+            machine_id: None,
         };
         auto.reload();
         auto
+    }
+
+    /// With the raw machine ID the slots of other services are derived from (FleetLock).
+    pub fn with_machine_id(mut self, machine_id: Option<String>) -> Self {
+        self.machine_id = machine_id;
+        self
+    }
+
+    /// The ID a service `app` holds its slot of the fleet's lock by: app-specific, from the
+    /// machine ID and the service's app ID, as the host's own is from atomicd's.
+    pub fn app_fleet_id(&self, app: &str) -> Option<String> {
+        use crate::updates::machine_id::{app_id_of, app_specific};
+        app_specific(self.machine_id.as_deref()?, &app_id_of(app))
     }
 
     /// Reads the files again.
@@ -148,6 +164,15 @@ impl AutoUpdates {
 
     /// The strategy's lock server, for the slots of `group` (the host's, or an application's).
     pub fn lock_of(&self, group: &str) -> std::result::Result<Option<Box<dyn RebootLock>>, TlsError> {
+        self.lock_for(group, &self.id)
+    }
+
+    /// The strategy's lock server, for the slot `id` holds in `group`.
+    pub fn lock_for(
+        &self,
+        group: &str,
+        id: &str,
+    ) -> std::result::Result<Option<Box<dyn RebootLock>>, TlsError> {
         let mut c = self.config();
         c.group = group.to_owned();
         let lock: Box<dyn RebootLock> = match c.strategy {
@@ -156,11 +181,11 @@ impl AutoUpdates {
                 let Some(url) = c.fleet_lock_url else { return Ok(None) };
                 let http =
                     JsonClient::for_urls(LOCK_TIMEOUT, std::iter::once(url.as_str()), &c.fleet_lock_tls)?;
-                Box::new(FleetLockSlot(FleetLock::new(&url, &c.group, &self.id, http)))
+                Box::new(FleetLockSlot(FleetLock::new(&url, &c.group, id, http)))
             }
             Strategy::Etcd => Box::new(EtcdSlot {
                 semaphore: EtcdSemaphore::configured(&c, LOCK_TIMEOUT)?,
-                id: self.id.clone(),
+                id: id.to_owned(),
             }),
         };
         Ok(Some(lock))

@@ -347,7 +347,8 @@ fn world_with(
         units,
         changes: Changes::channel().0,
         trust,
-        updates: super::AutoUpdates::load(&dir.join("atomicd.toml"), "fleet-id".into()),
+        updates: super::AutoUpdates::load(&dir.join("atomicd.toml"), "fleet-id".into())
+            .with_machine_id(Some("3d1219c7c4c5404aaa1f6d2a48adfda4".into())),
     }));
     World { manager, engine, authority, host, power, trim, systemd, _dir: TempDir(dir) }
 }
@@ -414,6 +415,7 @@ mod apps;
 mod auto;
 mod fake_host;
 mod fake_systemd;
+mod fleet_lock;
 mod help;
 mod holes;
 mod host;
