@@ -105,10 +105,10 @@ impl Manager {
             }
             Asked::Policy(AutoUpdate::Apply) if !new.is_empty() => {
                 result.result = format!(
-                    "needs approval: {} may also {}; atomic apps update {} asks for it",
+                    "needs approval: {} also {}; `atomic update {}` asks polkit for it",
                     short(&info.id),
                     new.join("; "),
-                    app.name
+                    app.image
                 );
                 return self.round_ended(app, result).await;
             }

@@ -119,7 +119,8 @@ async fn a_new_privilege_needs_approval_which_a_persons_update_asks_polkit_for()
         .await;
     publish(&w, "sha256:w2", "docker run -d --privileged --name NAME IMAGE sleep 1000", false);
     let r = w.manager.update_application(&atomicd(), "web", Asked::Policy(AutoUpdate::Apply)).await.unwrap();
-    assert!(r.result.starts_with("needs approval: w2 may also"), "{}", r.result);
+    assert!(r.result.starts_with("needs approval: w2 also runs privileged"), "{}", r.result);
+    assert!(r.result.ends_with("`atomic update web` asks polkit for it"), "{}", r.result);
     assert_eq!(app(&w).current.image_id, "sha256:w1");
     assert_eq!(app(&w).update_available, "sha256:w2");
     assert!(!w.systemd.calls().contains(&"restart atomic-app-web.service".to_owned()));
