@@ -340,9 +340,14 @@ fn install_pulls_only_with_pull_and_uninstall_keeps_images_it_did_not_install() 
         assert!(message_of(&r).contains("org.atomic.pull"), "{engine}: {r:?}");
         let here = Command::new(engine).args(["image", "inspect", remote]).output();
         assert!(!here.map(|o| o.status.success()).unwrap_or(true), "{engine}: it was pulled");
-        // An image nobody installed stays after Uninstall.
+        // An image nobody installed stays after Uninstall. An image of its own (committed from a
+        // container that is then removed), not a tag of PLAIN: another test's container of
+        // PLAIN, still being removed, would make the removal refuse for the wrong reason.
         let copy = format!("atomic-test/keepme:{}", unique());
-        engine_out(engine, &["tag", PLAIN, &copy]);
+        let base = format!("keepme-base-{}", unique());
+        engine_out(engine, &["create", "--name", &base, PLAIN, "true"]);
+        engine_out(engine, &["commit", &base, &copy]);
+        engine_out(engine, &["rm", &base]);
         let r = call_as(g.uid, &["--interactive", "Uninstall", &copy]);
         assert!(r.error.is_none(), "{engine}: {:?}", r.error);
         assert!(r.json["warnings"].to_string().contains("not installed by atomicd"), "{engine}: {}", r.json);
