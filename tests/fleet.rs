@@ -404,22 +404,9 @@ async fn a_service_s_slot_and_the_host_s_share_one_group_through_atomicd() {
     assert_ne!(code, 0, "{err}");
     assert!(err.contains("org.atomic.fleet-lock is not allowed"), "{err}");
     let conn = zbus::Connection::system().await.unwrap();
-    let call = |m: &'static str, arg: String| {
-        let conn = conn.clone();
-        async move {
-            conn.call_method(
-                Some("org.atomic"),
-                "/org/atomic/Manager",
-                Some("org.atomic.Manager"),
-                m,
-                &(arg,),
-            )
-            .await
-        }
-    };
     for bad in ["".to_owned(), "-x".into(), "a;reboot".into(), "web\u{202e}".into(), "a".repeat(1 << 20)] {
         for m in ["FleetLock", "FleetUnlock"] {
-            let r = call(m, bad.clone()).await;
+            let r = call_manager(&conn, m, &(bad.as_str(),)).await;
             assert_eq!(
                 error_name(&r),
                 "org.atomic.Error.InvalidArgument",
@@ -428,15 +415,7 @@ async fn a_service_s_slot_and_the_host_s_share_one_group_through_atomicd() {
             );
         }
     }
-    let r = conn
-        .call_method(
-            Some("org.atomic"),
-            "/org/atomic/Manager",
-            Some("org.atomic.Manager"),
-            "FleetLock",
-            &(5u32,),
-        )
-        .await;
+    let r = call_manager(&conn, "FleetLock", &(5u32,)).await;
     assert_eq!(error_name(&r), "org.freedesktop.DBus.Error.InvalidArgs");
     assert_eq!(sem.read().await.unwrap().0.holders, holders);
     assert_eq!(sem.release(&host_id).await.ok(), Some(true));

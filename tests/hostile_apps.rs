@@ -12,15 +12,6 @@ use zbus::zvariant::Value;
 
 type Dict = HashMap<&'static str, Value<'static>>;
 
-async fn call(
-    conn: &zbus::Connection,
-    method: &str,
-    body: &(impl serde::Serialize + zbus::zvariant::DynamicType),
-) -> zbus::Result<zbus::Message> {
-    conn.call_method(Some("org.atomic"), "/org/atomic/Manager", Some("org.atomic.Manager"), method, body)
-        .await
-}
-
 fn files_in(dir: &std::path::Path) -> Vec<String> {
     std::fs::read_dir(dir)
         .map(|d| d.filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().into_owned()).collect())
@@ -49,10 +40,10 @@ async fn the_application_methods_refuse_bad_input_and_write_nothing() {
     for name in &names {
         let shown = &name[..name.len().min(20)];
         for method in ["StartApplication", "StopApplication", "RollbackApplication"] {
-            let r = call(&conn, method, &(name, Dict::new())).await;
+            let r = call_manager(&conn, method, &(name, Dict::new())).await;
             assert_eq!(error_name(&r), invalid, "{method} {shown:?}");
         }
-        let r = call(
+        let r = call_manager(
             &conn,
             "SetApplicationPolicy",
             &(name, HashMap::from([("auto-update", Value::from("apply"))])),
@@ -62,7 +53,7 @@ async fn the_application_methods_refuse_bad_input_and_write_nothing() {
     }
     // A well-formed name that is no application: named in the error.
     for method in ["StartApplication", "StopApplication", "RollbackApplication"] {
-        let r = call(&conn, method, &("nosuch", Dict::new())).await;
+        let r = call_manager(&conn, method, &("nosuch", Dict::new())).await;
         assert_eq!(error_name(&r), invalid, "{method} nosuch");
         assert!(error_text(&r).contains("nosuch"), "{method}: {}", error_text(&r));
     }
@@ -73,7 +64,7 @@ async fn the_application_methods_refuse_bad_input_and_write_nothing() {
         ("StopApplication", "force", Value::from(true)),
         ("RollbackApplication", "image", Value::from("x")),
     ] {
-        let r = call(&conn, method, &("nosuch", HashMap::from([(key, value)]))).await;
+        let r = call_manager(&conn, method, &("nosuch", HashMap::from([(key, value)]))).await;
         assert_eq!(error_name(&r), invalid, "{method} {key}");
         assert!(error_text(&r).contains(key), "{method}: {}", error_text(&r));
     }
@@ -87,7 +78,7 @@ async fn the_application_methods_refuse_bad_input_and_write_nothing() {
         ("fleet-lock", Value::from("yes")),
         ("group", Value::from("")),
     ] {
-        let r = call(&conn, "SetApplicationPolicy", &("nosuch", HashMap::from([(key, value)]))).await;
+        let r = call_manager(&conn, "SetApplicationPolicy", &("nosuch", HashMap::from([(key, value)]))).await;
         assert_eq!(error_name(&r), invalid, "SetApplicationPolicy {key}");
     }
     // Wrong signatures are refused by the bus layer, before atomicd's code.
@@ -97,11 +88,11 @@ async fn the_application_methods_refuse_bad_input_and_write_nothing() {
         ("SetApplicationPolicy", Value::from("x")),
         ("ListApplications", Value::from("x")),
     ] {
-        let r = call(&conn, method, &body).await;
+        let r = call_manager(&conn, method, &body).await;
         assert_eq!(error_name(&r), "org.freedesktop.DBus.Error.InvalidArgs", "{method}");
     }
     // Install --service with a name no unit can carry.
-    let r = call(
+    let r = call_manager(
         &conn,
         "Install",
         &(
@@ -113,7 +104,7 @@ async fn the_application_methods_refuse_bad_input_and_write_nothing() {
     assert_eq!(error_name(&r), invalid, "Install --service with a 240-character name: {r:?}");
 
     // Still serving, and nothing written: no unit, no drop-in, no record.
-    let listed = call(&conn, "ListApplications", &()).await.unwrap();
+    let listed = call_manager(&conn, "ListApplications", &()).await.unwrap();
     let apps: Vec<HashMap<String, zbus::zvariant::OwnedValue>> = listed.body().deserialize().unwrap();
     assert!(apps.is_empty(), "{apps:?}");
     assert_eq!(files_in(&units), Vec::<String>::new(), "a unit was written");

@@ -1,5 +1,5 @@
 //! The bus as the tests see it: a proxy that sends any dictionary as it is, the error of a
-//! call, the ObjectManager and introspection, the jobs, and a podman service of a test's own.
+//! call (and a call of any method with any body), the ObjectManager and introspection, the jobs, and a podman service of a test's own.
 
 use super::*;
 
@@ -51,6 +51,16 @@ pub async fn proxy() -> ManagerProxy<'static> {
 }
 
 /// The D-Bus error name of a failed call.
+/// Calls `method` of org.atomic.Manager with `body` as it is, whatever its signature.
+pub async fn call_manager(
+    conn: &zbus::Connection,
+    method: &str,
+    body: &(impl serde::Serialize + zbus::zvariant::DynamicType),
+) -> zbus::Result<zbus::Message> {
+    conn.call_method(Some("org.atomic"), "/org/atomic/Manager", Some("org.atomic.Manager"), method, body)
+        .await
+}
+
 pub fn error_name<T: std::fmt::Debug>(r: &zbus::Result<T>) -> String {
     match r {
         Err(zbus::Error::MethodError(name, _, _)) => name.to_string(),
