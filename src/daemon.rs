@@ -135,6 +135,8 @@ pub async fn run(args: Args) -> Result<(), String> {
         require,
     };
     let trust = Arc::new(crate::trust::Verifier::new(settings, signature_source));
+    // Read once: the host's own fleet ID and the services' slots (FleetLock) both come from it.
+    let machine_id = crate::updates::machine_id::machine_id();
     let parts = Parts {
         engine: engine.clone(),
         authority,
@@ -147,8 +149,7 @@ pub async fn run(args: Args) -> Result<(), String> {
         units: UnitFiles { dir: args.unit_dir, client: args.client },
         changes: changes.clone(),
         trust,
-        updates: AutoUpdates::load(&args.config, fleet_id())
-            .with_machine_id(crate::updates::machine_id::machine_id().ok()),
+        updates: AutoUpdates::load(&args.config, fleet_id(&machine_id)).with_machine_id(machine_id.ok()),
     };
     let manager = Arc::new(Manager::new(parts));
     let first = engine.info().await;
@@ -215,11 +216,13 @@ async fn own_name(conn: &zbus::Connection, manager: &Manager, engine_available: 
 
 /// The ID this host gives its fleet: app-specific, from /etc/machine-id (the host name when
 /// there is none, as in a container).
-fn fleet_id() -> String {
-    crate::updates::machine_id::fleet_id().unwrap_or_else(|e| {
-        tracing::warn!("no fleet ID from /etc/machine-id ({e}); using the host name");
-        std::fs::read_to_string("/etc/hostname").map(|h| h.trim().to_owned()).unwrap_or_default()
-    })
+fn fleet_id(machine_id: &std::io::Result<String>) -> String {
+    if let Some(id) = machine_id.as_ref().ok().and_then(|raw| crate::updates::machine_id::host_id_of(raw)) {
+        return id;
+    }
+    let why = machine_id.as_ref().err().map_or_else(|| "not 32 hex digits".to_owned(), ToString::to_string);
+    tracing::warn!("no fleet ID from /etc/machine-id ({why}); using the host name");
+    std::fs::read_to_string("/etc/hostname").map(|h| h.trim().to_owned()).unwrap_or_default()
 }
 
 /// Serves until SIGTERM/SIGINT (running jobs are cancelled) or `idle` without calls.

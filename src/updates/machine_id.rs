@@ -25,10 +25,12 @@ pub fn app_specific(machine_id: &str, app_id: &str) -> Option<String> {
 
 /// This host's ID for the fleet, from /etc/machine-id.
 pub fn fleet_id() -> std::io::Result<String> {
-    let raw = std::fs::read_to_string("/etc/machine-id")?;
-    app_specific(&raw, APP_ID).ok_or_else(|| {
-        std::io::Error::new(std::io::ErrorKind::InvalidData, "/etc/machine-id is not 32 hex digits")
-    })
+    machine_id().and_then(|raw| host_id_of(&raw).ok_or_else(not_hex))
+}
+
+/// The host's own fleet ID from a raw machine ID (None when it is not one).
+pub fn host_id_of(machine_id: &str) -> Option<String> {
+    app_specific(machine_id, APP_ID)
 }
 
 /// The systemd app ID (32 hex digits) of a service that asks for a slot of the fleet's lock:
@@ -47,9 +49,11 @@ pub fn app_id_of(name: &str) -> String {
 pub fn machine_id() -> std::io::Result<String> {
     let raw = std::fs::read_to_string("/etc/machine-id")?;
     let raw = raw.trim().to_owned();
-    hex_bytes(&raw).map(|_| raw).ok_or_else(|| {
-        std::io::Error::new(std::io::ErrorKind::InvalidData, "/etc/machine-id is not 32 hex digits")
-    })
+    hex_bytes(&raw).map(|_| raw).ok_or_else(not_hex)
+}
+
+fn not_hex() -> std::io::Error {
+    std::io::Error::new(std::io::ErrorKind::InvalidData, "/etc/machine-id is not 32 hex digits")
 }
 
 fn hex_bytes(text: &str) -> Option<[u8; 16]> {
