@@ -330,8 +330,9 @@ pub enum HostCommand {
         #[command(flatten)]
         json: JsonArg,
     },
-    /// The fleet's reboot semaphore in etcd, read or changed directly (an admin's tool: it needs
-    /// no atomicd, only the configuration and etcd).
+    /// The fleet's reboot lock: status and release read and change etcd directly (an admin's
+    /// tool: no atomicd, only the configuration and etcd); lock and unlock a service's slot go
+    /// through atomicd.
     #[command(subcommand)]
     Fleet(FleetCommand),
     /// Pin a deployment (its Id in `atomic host status`): cleanups and upgrades keep it.
@@ -387,6 +388,27 @@ pub struct JsonArg {
 /// `atomic host fleet`
 #[derive(Debug, Subcommand)]
 pub enum FleetCommand {
+    /// `status` and `release`, which read and change etcd themselves.
+    #[command(flatten)]
+    Local(LocalFleetCommand),
+    /// Takes a slot of the fleet's lock for a service of this host, through atomicd
+    /// (FleetLock); exits 0 when held, 75 while every slot is held.
+    Lock {
+        /// The service's app ID: its systemd app ID, or a name (letters, digits, `._-`).
+        #[arg(long = "app", value_name = "ID")]
+        app: String,
+    },
+    /// Gives that slot back, through atomicd (FleetUnlock).
+    Unlock {
+        /// The service's app ID, as given to `lock`.
+        #[arg(long = "app", value_name = "ID")]
+        app: String,
+    },
+}
+
+/// The `atomic host fleet` commands that need no atomicd.
+#[derive(Debug, Subcommand)]
+pub enum LocalFleetCommand {
     /// The group's slots and who holds them.
     Status {
         /// `--config`
@@ -400,19 +422,6 @@ pub enum FleetCommand {
         /// `--config`
         #[command(flatten)]
         config: ConfigArg,
-    },
-    /// Takes a slot of the fleet's lock for a service of this host, through atomicd
-    /// (FleetLock); exits 0 when held, 75 while every slot is held.
-    Lock {
-        /// The service's app ID: its systemd app ID, or a name (letters, digits, `._-`).
-        #[arg(long = "app", value_name = "ID")]
-        app: String,
-    },
-    /// Gives that slot back, through atomicd (FleetUnlock).
-    Unlock {
-        /// The service's app ID, as given to `lock`.
-        #[arg(long = "app", value_name = "ID")]
-        app: String,
     },
 }
 

@@ -5,22 +5,15 @@
 
 use std::time::Duration;
 
-use super::args::FleetCommand;
+use super::args::{FleetCommand, LocalFleetCommand};
 use super::Failure;
 use crate::dbus::proxy::ManagerProxy;
 use crate::updates::config::{self, Strategy};
 use crate::updates::etcd::EtcdSemaphore;
 
-/// Whether the command reads and changes etcd itself (status, release), with no atomicd.
-pub(super) fn local(command: &FleetCommand) -> bool {
-    matches!(command, FleetCommand::Status { .. } | FleetCommand::Release { .. })
-}
-
 /// Runs `atomic host fleet status` or `release`, which need no atomicd.
-pub(super) async fn dispatch(command: FleetCommand) -> Result<u8, Failure> {
-    let (FleetCommand::Status { config } | FleetCommand::Release { config, .. }) = &command else {
-        return Err(Failure::new("atomic host fleet lock and unlock go through atomicd".into(), 2));
-    };
+pub(super) async fn dispatch(command: LocalFleetCommand) -> Result<u8, Failure> {
+    let (LocalFleetCommand::Status { config } | LocalFleetCommand::Release { config, .. }) = &command;
     let path = config.config.clone();
     let c = config::load(&path).map_err(|e| Failure::new(e.to_string(), 1))?;
     if c.strategy != Strategy::Etcd {
@@ -32,7 +25,7 @@ pub(super) async fn dispatch(command: FleetCommand) -> Result<u8, Failure> {
     let semaphore =
         EtcdSemaphore::configured(&c, Duration::from_secs(10)).map_err(|e| Failure::new(e.to_string(), 1))?;
     let failed = |e: crate::updates::etcd::EtcdError| Failure::new(e.to_string(), 1);
-    if let FleetCommand::Release { id, .. } = command {
+    if let LocalFleetCommand::Release { id, .. } = command {
         return if semaphore.release(&id).await.map_err(failed)? {
             println!("Released {id}'s slot in group {}.", c.group);
             Ok(0)
@@ -67,6 +60,6 @@ pub(super) async fn through_atomicd(proxy: &ManagerProxy<'_>, command: FleetComm
             println!("{app} holds no slot of the fleet's lock.");
             Ok(0)
         }
-        other => dispatch(other).await,
+        FleetCommand::Local(local) => dispatch(local).await,
     }
 }

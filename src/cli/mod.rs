@@ -227,11 +227,10 @@ async fn dispatch(cli: Cli) -> Result<u8, Failure> {
             .map(|()| 0)
             .map_err(|e| Failure::new(format!("cannot write into {}: {e}", dir.display()), 1));
     }
-    let cli = match cli.command {
-        // Needs no bus either: it talks to the fleet's etcd.
-        Command::Host(args::HostCommand::Fleet(c)) if fleet::local(&c) => return fleet::dispatch(c).await,
-        _ => cli,
-    };
+    // Needs no bus either: it talks to the fleet's etcd.
+    if let Command::Host(args::HostCommand::Fleet(args::FleetCommand::Local(c))) = cli.command {
+        return fleet::dispatch(c).await;
+    }
     let conn = zbus::Connection::system()
         .await
         .map_err(|e| Failure::new(format!("cannot connect to the system bus: {e}"), 1))?;
